@@ -1,0 +1,89 @@
+// HTTP/1.1 server on a unix socket (Boost.Beast on Asio). Asynchronous I/O on a few
+// threads; handlers run on a separate worker pool, so a handler may block (store calls)
+// without stalling other connections. Every connection has a read timeout for headers and
+// body, an idle keep-alive timeout, and a body limit that also bounds chunked bodies: a
+// request larger than the limit is refused with 413 before it is read into memory.
+//
+// Thread-safety: Start/Stop from one thread; handlers run concurrently on the worker pool.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace capsule::http {
+
+struct Request {
+  std::string method;  // "GET", "HEAD", "POST", "DELETE", ...
+  std::string target;  // raw request target, e.g. "/v1.41/secrets?filters=..."
+  std::string path;    // target without the query, percent-decoded
+  std::map<std::string, std::string> query;  // decoded; last value wins
+  std::map<std::string, std::vector<std::string>> query_all;
+  std::map<std::string, std::string> headers;  // keys lower-cased
+  std::string body;  // wiped (WipeString) by the server after the handler returns
+  bool body_too_large = false;  // never reaches handlers: the server answers 413 itself
+};
+
+struct Response {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;  // e.g. {"Content-Type", ...}
+  std::string body;
+};
+
+// A handler gets the request and the route's path parameters (by name).
+using Params = std::map<std::string, std::string>;
+using Handler = std::function<Response(const Request&, const Params&)>;
+
+// Routes: patterns like "/secrets/{id}/update", matched against the path with an optional
+// leading "/vX.Y" version segment stripped (the stripped version is put in
+// params["__version"] if present). A pattern segment "{name}" matches one non-empty segment.
+class Router {
+ public:
+  void Add(std::string method, std::string pattern, Handler handler);
+  // The fallback for no matching route (Docker: 404 {"message":"page not found"}).
+  void SetNotFound(Handler handler);
+  // Finds the handler; fills params (and the matched pattern, for request logs).
+  Response Dispatch(const Request& request) const;
+
+ private:
+  struct Route {
+    std::string method;
+    std::string pattern;
+    std::vector<std::string> segments;
+    Handler handler;
+  };
+  std::vector<Route> routes_;
+  Handler not_found_;
+};
+
+struct ServerOptions {
+  std::string socket_path;  // unix socket; an existing stale socket file is unlinked
+  unsigned socket_mode = 0660;
+  int socket_gid = -1;      // chown the socket to this group after bind (-1: leave)
+  size_t body_limit = 16 << 20;
+  std::chrono::milliseconds read_timeout{30000};   // headers + body of one request
+  std::chrono::milliseconds idle_timeout{120000};  // keep-alive between requests
+  int io_threads = 2;
+  int worker_threads = 32;
+  // Headers added to every response (Api-Version, Ostype, ...), computed per request.
+  std::function<std::vector<std::pair<std::string, std::string>>()> common_headers;
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, const Router& router);
+  ~Server();  // Stop()
+  Status Start();  // binds, chmods, starts threads
+  void Stop();     // closes the listener and all connections, joins threads; idempotent
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace capsule::http

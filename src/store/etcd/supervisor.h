@@ -1,0 +1,66 @@
+// Runs and supervises this manager's etcd member as a child process.
+//
+// The member runs with working directory <dir> (created 0700), data dir <dir>/member-data,
+// client URL unix://client.sock:2379 (relative: etcd 3.4 rejects absolute unix paths), so the
+// client socket is <dir>/client.sock:2379 — reachable only by root because <dir> is 0700.
+// Peers listen on peer_url (an https:// or http:// URL on the advertise IP, never 0.0.0.0).
+// The child gets PR_SET_PDEATHSIG(SIGKILL); its PID is written to <dir>/etcd.pid. Start()
+// first kills a leftover etcd recorded in that pidfile (only if /proc/<pid>/exe is the
+// configured etcd binary) and unlinks stale sockets. etcd's own log goes to our stderr.
+//
+// If the child dies unexpectedly the supervisor restarts it (with a backoff) until Stop().
+// Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+
+namespace capsule::etcd {
+
+struct PeerTls {
+  std::string cert_file;     // PEM
+  std::string key_file;      // PEM
+  std::string trusted_ca_file;  // PEM; client certs are required and verified against it
+};
+
+struct MemberConfig {
+  std::string etcd_binary = "/usr/bin/etcd";
+  std::string dir;          // <data-root>/etcd
+  std::string name;         // member name (the node ID)
+  std::string peer_url;     // e.g. https://127.0.0.1:2380
+  std::string initial_cluster;  // "name=peer_url,..."; empty = "<name>=<peer_url>"
+  bool new_cluster = true;  // --initial-cluster-state new|existing
+  std::string cluster_token;  // --initial-cluster-token (the swarm's cluster ID)
+  PeerTls peer_tls;         // empty cert_file → plain http peer URL
+  std::string log_level = "warn";
+};
+
+class Supervisor {
+ public:
+  explicit Supervisor(MemberConfig config);
+  ~Supervisor();  // Stop()
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
+
+  // Starts the member and waits until its client socket accepts connections (or the timeout).
+  Status Start(std::chrono::milliseconds timeout);
+  // SIGTERM, wait up to 10 s, then SIGKILL. Idempotent.
+  void Stop();
+
+  // gRPC target for Client: "unix:<absolute dir>/client.sock:2379".
+  std::string ClientEndpoint() const;
+  // PID of the running child, or -1.
+  int pid() const;
+  // Number of times the child was restarted after an unexpected exit.
+  int restarts() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace capsule::etcd
