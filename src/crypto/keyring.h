@@ -2,7 +2,9 @@
 // can open (rotation keeps old ones until everything is re-sealed). The keyring itself is
 // stored in etcd wrapped by the key-encryption key (KEK).
 //
-// Thread-safe: Seal/Open may run concurrently; AddKey/SetActive take a writer lock.
+// Thread-safe: Seal/Open/NameIndex/Wrap may run concurrently; Rotate takes a writer lock.
+// A default-constructed Keyring is empty: Seal/Open → FailedPrecondition; calling
+// NameIndex on it is a programming error and aborts.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/secret_bytes.h"
 #include "common/status.h"
@@ -36,8 +39,19 @@ class Keyring {
 
   uint32_t active_key_id() const;
 
+  // Adds a fresh random DEK with id (highest id + 1) and makes it the active one; older
+  // keys stay so values they sealed still open. Returns the new id. The name-index key
+  // never changes (the index keys in etcd would otherwise all move).
+  uint32_t Rotate();
+
+  // Ids of all keys held, ascending.
+  std::vector<uint32_t> key_ids() const;
+
   // Serialises every key (ids, key bytes, active id, index key) and seals the result under
-  // the KEK (aad "capsule/keyring/v1"). Opening with a wrong KEK → DataLoss.
+  // the KEK (aad "capsule/keyring/v1", key id 0). Opening with a wrong KEK → DataLoss; a
+  // payload that authenticates but does not parse → DataLoss. Wrap of an empty keyring →
+  // FailedPrecondition. Format inside the seal (big-endian integers):
+  //   u8 version (1) | u32 active id | 32-byte index key | u32 count | count × (u32 id, 32 bytes)
   StatusOr<std::string> Wrap(const SecretBytes& kek) const;
   static StatusOr<Keyring> Unwrap(const SecretBytes& kek, std::string_view wrapped);
 

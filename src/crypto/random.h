@@ -13,7 +13,7 @@ namespace capsule::crypto {
 // sodium_init(); safe to call more than once. Internal error if libsodium cannot start.
 Status InitCrypto();
 
-SecretBytes RandomKey(size_t size);         // secret material
-std::string RandomBytes(size_t size);       // non-secret randomness (nonces, tokens' public parts)
+SecretBytes RandomKey(size_t size);    // secret material
+std::string RandomBytes(size_t size);  // non-secret randomness (nonces, tokens' public parts)
 
 }  // namespace capsule::crypto
