@@ -1,0 +1,88 @@
+#include "manager/controlapi/secret.h"
+
+#include <spdlog/spdlog.h>
+
+#include "common/ids.h"
+#include "manager/controlapi/validate.h"
+
+namespace capsule::controlapi {
+
+SecretApi::SecretApi(store::Store& store, const store::ReadModel& reads, const Clock& clock)
+    : store_(store), reads_(reads), clock_(clock) {}
+
+StatusOr<std::string> SecretApi::Create(const SecretSpec& spec) {
+  RETURN_IF_ERROR(ValidateName(spec.name));
+  RETURN_IF_ERROR(ValidateSecretData(spec.data ? spec.data->size() : 0));
+  if (spec.driver && !spec.driver->name.empty()) {
+    return absl::InvalidArgumentError("secret drivers are not supported: " + spec.driver->name);
+  }
+  Secret s;
+  s.id = NewId();
+  s.created_at = s.updated_at = clock_.Now();
+  s.name = spec.name;
+  s.labels = spec.labels;
+  s.templating = spec.templating;
+  store::Record rec{EncodeSecretMeta(s), SecretBytes::CopyFrom(spec.data->span())};
+  StatusOr<int64_t> rev = store_.Create({kSecretsKind, s.id, s.name}, rec);
+  if (absl::IsAlreadyExists(rev.status())) {
+    return absl::AlreadyExistsError("secret " + spec.name + " already exists");
+  }
+  RETURN_IF_ERROR(rev.status());
+  spdlog::info("secret created: id={} name={}", s.id, s.name);
+  return s.id;
+}
+
+Status SecretApi::Update(const std::string& id, int64_t version, const SecretSpec& spec) {
+  StatusOr<store::StoredRecord> cur = store_.Get(kSecretsKind, id);
+  if (absl::IsNotFound(cur.status())) return absl::NotFoundError("secret " + id + " not found");
+  RETURN_IF_ERROR(cur.status());
+  ASSIGN_OR_RETURN(Secret s, DecodeSecretMeta(cur->record.meta));
+  if (s.name != spec.name || (spec.data && !cur->record.data.Equals(spec.data->span()))) {
+    return absl::InvalidArgumentError("only updates to Labels are allowed");
+  }
+  s.labels = spec.labels;
+  s.updated_at = clock_.Now();
+  store::Record rec{EncodeSecretMeta(s), std::move(cur->record.data)};
+  StatusOr<int64_t> rev = store_.Update({kSecretsKind, id, s.name}, version, rec);
+  if (absl::IsAborted(rev.status())) return absl::UnknownError("update out of sequence");
+  if (absl::IsNotFound(rev.status())) return absl::NotFoundError("secret " + id + " not found");
+  RETURN_IF_ERROR(rev.status());
+  spdlog::info("secret updated: id={} name={}", id, s.name);
+  return absl::OkStatus();
+}
+
+Status SecretApi::Remove(const std::string& id) {
+  RETURN_IF_ERROR(reads_.WaitFresh());
+  store::SecretEntry e = reads_.SecretById(id);
+  if (!e) return absl::NotFoundError("secret " + id + " not found");
+  StatusOr<int64_t> rev =
+      store_.Delete({kSecretsKind, id, e->object.name}, e->mod_revision);
+  if (absl::IsNotFound(rev.status())) return absl::NotFoundError("secret " + id + " not found");
+  if (absl::IsAborted(rev.status())) {
+    // Changed between our read and the delete (a label update): delete what is there now.
+    return Remove(id);
+  }
+  RETURN_IF_ERROR(rev.status());
+  spdlog::info("secret removed: id={} name={}", id, e->object.name);
+  return absl::OkStatus();
+}
+
+StatusOr<store::SecretEntry> ResolveSecret(const store::ReadModel& reads, const std::string& ref) {
+  RETURN_IF_ERROR(reads.WaitFresh());
+  if (store::SecretEntry e = reads.SecretById(ref)) return e;
+  if (store::SecretEntry e = reads.SecretByName(ref)) return e;
+  if (!ref.empty()) {
+    std::vector<store::SecretEntry> matches;
+    for (const store::SecretEntry& e : reads.Secrets()) {
+      if (e->object.id.compare(0, ref.size(), ref) == 0) matches.push_back(e);
+    }
+    if (matches.size() == 1) return matches.front();
+    if (matches.size() > 1) {
+      return absl::InvalidArgumentError("secret " + ref + " is ambiguous (" +
+                                        std::to_string(matches.size()) + " matches found)");
+    }
+  }
+  return absl::NotFoundError("secret " + ref + " not found");
+}
+
+}  // namespace capsule::controlapi

@@ -1,0 +1,58 @@
+// Secret operations of the control API (swarmkit's controlapi/secret.go). Each call:
+// validate (bad input → InvalidArgument, nothing written), one store transaction, map store
+// errors. Returned messages are swarmkit's, without the gRPC prefix. Secret data never
+// leaves through this API. Thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/secret_bytes.h"
+#include "objects/objects.h"
+#include "store/read_model.h"
+#include "store/store.h"
+
+namespace capsule::controlapi {
+
+struct SecretSpec {
+  std::string name;
+  Labels labels;
+  std::optional<SecretBytes> data;  // nullopt = field absent / null
+  std::optional<Driver> driver;
+  std::optional<Driver> templating;
+};
+
+class SecretApi {
+ public:
+  SecretApi(store::Store& store, const store::ReadModel& reads, const Clock& clock);
+
+  // → the new ID.
+  // InvalidArgument: name rules; data size ("secret data must be larger than 0 and less than
+  //   512000 bytes"); a driver other than none.
+  // AlreadyExists: "secret <name> already exists" (names are unique case-insensitively).
+  StatusOr<std::string> Create(const SecretSpec& spec);
+
+  // `id` is a full ID (resolved by the caller). Only Labels may change.
+  // InvalidArgument "only updates to Labels are allowed" (name differs, or data present and
+  //   different — identical data is accepted); NotFound "secret <id> not found";
+  // Unknown "update out of sequence" (version is not the current Version.Index).
+  Status Update(const std::string& id, int64_t version, const SecretSpec& spec);
+
+  // NotFound "secret <id> not found"; InvalidArgument "secret '<name>' is in use by the
+  // following service: <svc>" (once services exist).
+  Status Remove(const std::string& id);
+
+ private:
+  store::Store& store_;
+  const store::ReadModel& reads_;
+  const Clock& clock_;
+};
+
+// Docker's lookup of a secret by full ID, then exact name, then unique ID prefix (the engine
+// does this before calling the control API; its messages carry no gRPC prefix).
+// NotFound "secret <ref> not found"; InvalidArgument "secret <ref> is ambiguous (N matches found)".
+StatusOr<store::SecretEntry> ResolveSecret(const store::ReadModel& reads, const std::string& ref);
+
+}  // namespace capsule::controlapi

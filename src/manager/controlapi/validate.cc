@@ -1,0 +1,35 @@
+#include "manager/controlapi/validate.h"
+
+namespace capsule::controlapi {
+namespace {
+
+bool IsAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+}  // namespace
+
+Status ValidateName(std::string_view name) {
+  if (name.empty()) return absl::InvalidArgumentError("name must be provided");
+  bool ok = name.size() <= 64 && IsAlnum(name.front()) && IsAlnum(name.back());
+  for (size_t i = 0; ok && i < name.size(); ++i) {
+    char c = name[i];
+    ok = IsAlnum(c) || c == '_' || c == '.' || c == '-';
+  }
+  if (!ok) {
+    return absl::InvalidArgumentError(
+        "invalid name, only 64 [a-zA-Z0-9-_.] characters allowed, and the start and end "
+        "character must be [a-zA-Z0-9]");
+  }
+  return absl::OkStatus();
+}
+
+Status ValidateSecretData(size_t size) {
+  if (size == 0 || size >= kMaxSecretSize) {
+    return absl::InvalidArgumentError(
+        "secret data must be larger than 0 and less than 512000 bytes");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace capsule::controlapi

@@ -1,0 +1,223 @@
+#include "objects/objects.h"
+
+namespace capsule {
+namespace {
+
+std::string Time(TimePoint t) { return FormatRfc3339Nano(t); }
+
+Status Corrupt(const char* what) {
+  return absl::DataLossError(std::string("stored ") + what + " object is malformed");
+}
+
+TimePoint ParseTime(const Json& j) {
+  TimePoint t{};
+  if (j.is_string()) ParseRfc3339Nano(j.get<std::string>(), &t);
+  return t;
+}
+
+Json DriverJson(const Driver& d) {
+  Json j = Json::object();
+  j["Name"] = d.name;
+  if (!d.options.empty()) j["Options"] = d.options;
+  return j;
+}
+
+std::optional<Driver> ParseDriver(const Json& j) {
+  if (!j.is_object()) return std::nullopt;
+  Driver d;
+  d.name = j.value("Name", "");
+  if (j.contains("Options") && j["Options"].is_object()) {
+    d.options = j["Options"].get<std::map<std::string, std::string>>();
+  }
+  return d;
+}
+
+Labels ParseLabels(const Json& j) {
+  if (!j.is_object()) return {};
+  return j.get<Labels>();
+}
+
+}  // namespace
+
+std::string EncodeSecretMeta(const Secret& s) {
+  Json j = {{"ID", s.id},
+            {"CreatedAt", ToUnixNanos(s.created_at)},
+            {"UpdatedAt", ToUnixNanos(s.updated_at)},
+            {"Name", s.name},
+            {"Labels", s.labels}};
+  if (s.driver) j["Driver"] = DriverJson(*s.driver);
+  if (s.templating) j["Templating"] = DriverJson(*s.templating);
+  return j.dump();
+}
+
+StatusOr<Secret> DecodeSecretMeta(std::string_view meta) {
+  Json j = Json::parse(meta, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("ID") || !j.contains("Name")) return Corrupt("secret");
+  Secret s;
+  s.id = j["ID"].get<std::string>();
+  s.created_at = FromUnixNanos(j.value("CreatedAt", int64_t{0}));
+  s.updated_at = FromUnixNanos(j.value("UpdatedAt", int64_t{0}));
+  s.name = j["Name"].get<std::string>();
+  s.labels = ParseLabels(j.value("Labels", Json::object()));
+  if (j.contains("Driver")) s.driver = ParseDriver(j["Driver"]);
+  if (j.contains("Templating")) s.templating = ParseDriver(j["Templating"]);
+  return s;
+}
+
+std::string RenderSecret(const Secret& s, int64_t version) {
+  Json spec = {{"Name", s.name}, {"Labels", s.labels}};
+  if (s.driver) spec["Driver"] = DriverJson(*s.driver);
+  if (s.templating) spec["Templating"] = DriverJson(*s.templating);
+  Json j = {{"ID", s.id},
+            {"Version", {{"Index", version}}},
+            {"CreatedAt", Time(s.created_at)},
+            {"UpdatedAt", Time(s.updated_at)},
+            {"Spec", spec}};
+  return j.dump();
+}
+
+std::string EncodeClusterMeta(const Cluster& c) {
+  const ClusterSpec& s = c.spec;
+  Json j = {{"ID", c.id},
+            {"CreatedAt", ToUnixNanos(c.created_at)},
+            {"UpdatedAt", ToUnixNanos(c.updated_at)},
+            {"Spec",
+             {{"Name", s.name},
+              {"Labels", s.labels},
+              {"TaskHistoryRetentionLimit", s.task_history_retention_limit},
+              {"SnapshotInterval", s.snapshot_interval},
+              {"KeepOldSnapshots", s.keep_old_snapshots},
+              {"LogEntriesForSlowFollowers", s.log_entries_for_slow_followers},
+              {"ElectionTick", s.election_tick},
+              {"HeartbeatTick", s.heartbeat_tick},
+              {"HeartbeatPeriod", s.heartbeat_period_ns},
+              {"NodeCertExpiry", s.node_cert_expiry_ns},
+              {"AutoLockManagers", s.autolock_managers}}},
+            {"RootCA", c.root_ca_cert_pem},
+            {"CertIssuerSubject", c.cert_issuer_subject},
+            {"CertIssuerPublicKey", c.cert_issuer_public_key},
+            {"WorkerJoinToken", c.worker_join_token},
+            {"ManagerJoinToken", c.manager_join_token}};
+  return j.dump();
+}
+
+StatusOr<Cluster> DecodeClusterMeta(std::string_view meta) {
+  Json j = Json::parse(meta, nullptr, false);
+  if (!j.is_object() || !j.contains("ID") || !j.contains("Spec")) return Corrupt("cluster");
+  Cluster c;
+  c.id = j["ID"].get<std::string>();
+  c.created_at = FromUnixNanos(j.value("CreatedAt", int64_t{0}));
+  c.updated_at = FromUnixNanos(j.value("UpdatedAt", int64_t{0}));
+  const Json& s = j["Spec"];
+  c.spec.name = s.value("Name", "default");
+  c.spec.labels = ParseLabels(s.value("Labels", Json::object()));
+  c.spec.task_history_retention_limit = s.value("TaskHistoryRetentionLimit", int64_t{5});
+  c.spec.snapshot_interval = s.value("SnapshotInterval", uint64_t{10000});
+  c.spec.keep_old_snapshots = s.value("KeepOldSnapshots", uint64_t{0});
+  c.spec.log_entries_for_slow_followers = s.value("LogEntriesForSlowFollowers", uint64_t{500});
+  c.spec.election_tick = s.value("ElectionTick", int64_t{10});
+  c.spec.heartbeat_tick = s.value("HeartbeatTick", int64_t{1});
+  c.spec.heartbeat_period_ns = s.value("HeartbeatPeriod", int64_t{5000000000LL});
+  c.spec.node_cert_expiry_ns = s.value("NodeCertExpiry", int64_t{7776000000000000LL});
+  c.spec.autolock_managers = s.value("AutoLockManagers", false);
+  c.root_ca_cert_pem = j.value("RootCA", "");
+  c.cert_issuer_subject = j.value("CertIssuerSubject", "");
+  c.cert_issuer_public_key = j.value("CertIssuerPublicKey", "");
+  c.worker_join_token = j.value("WorkerJoinToken", "");
+  c.manager_join_token = j.value("ManagerJoinToken", "");
+  return c;
+}
+
+Json ClusterJson(const Cluster& c, int64_t version, bool with_tokens) {
+  const ClusterSpec& s = c.spec;
+  Json spec = {{"Name", s.name},
+               {"Labels", s.labels},
+               {"Orchestration", {{"TaskHistoryRetentionLimit", s.task_history_retention_limit}}},
+               {"Raft",
+                {{"SnapshotInterval", s.snapshot_interval},
+                 {"KeepOldSnapshots", s.keep_old_snapshots},
+                 {"LogEntriesForSlowFollowers", s.log_entries_for_slow_followers},
+                 {"ElectionTick", s.election_tick},
+                 {"HeartbeatTick", s.heartbeat_tick}}},
+               {"Dispatcher", {{"HeartbeatPeriod", s.heartbeat_period_ns}}},
+               {"CAConfig", {{"NodeCertExpiry", s.node_cert_expiry_ns}}},
+               {"TaskDefaults", Json::object()},
+               {"EncryptionConfig", {{"AutoLockManagers", s.autolock_managers}}}};
+  Json j = {{"ID", c.id},
+            {"Version", {{"Index", version}}},
+            {"CreatedAt", Time(c.created_at)},
+            {"UpdatedAt", Time(c.updated_at)},
+            {"Spec", spec},
+            {"TLSInfo",
+             {{"TrustRoot", c.root_ca_cert_pem},
+              {"CertIssuerSubject", c.cert_issuer_subject},
+              {"CertIssuerPublicKey", c.cert_issuer_public_key}}},
+            {"RootRotationInProgress", false},
+            {"DefaultAddrPool", Json::array({"10.0.0.0/8"})},
+            {"SubnetSize", 24},
+            {"DataPathPort", 4789}};
+  if (with_tokens) {
+    j["JoinTokens"] = {{"Worker", c.worker_join_token}, {"Manager", c.manager_join_token}};
+  }
+  return j;
+}
+
+std::string EncodeNodeMeta(const Node& n) {
+  Json j = {{"ID", n.id},
+            {"CreatedAt", ToUnixNanos(n.created_at)},
+            {"UpdatedAt", ToUnixNanos(n.updated_at)},
+            {"Hostname", n.hostname},
+            {"Role", n.role},
+            {"Availability", n.availability},
+            {"Labels", n.labels},
+            {"State", n.state},
+            {"Addr", n.addr},
+            {"ManagerAddr", n.manager_addr},
+            {"Leader", n.leader},
+            {"EngineVersion", n.engine_version},
+            {"OS", n.os},
+            {"Architecture", n.architecture}};
+  return j.dump();
+}
+
+StatusOr<Node> DecodeNodeMeta(std::string_view meta) {
+  Json j = Json::parse(meta, nullptr, false);
+  if (!j.is_object() || !j.contains("ID")) return Corrupt("node");
+  Node n;
+  n.id = j["ID"].get<std::string>();
+  n.created_at = FromUnixNanos(j.value("CreatedAt", int64_t{0}));
+  n.updated_at = FromUnixNanos(j.value("UpdatedAt", int64_t{0}));
+  n.hostname = j.value("Hostname", "");
+  n.role = j.value("Role", "manager");
+  n.availability = j.value("Availability", "active");
+  n.labels = ParseLabels(j.value("Labels", Json::object()));
+  n.state = j.value("State", "unknown");
+  n.addr = j.value("Addr", "");
+  n.manager_addr = j.value("ManagerAddr", "");
+  n.leader = j.value("Leader", false);
+  n.engine_version = j.value("EngineVersion", "");
+  n.os = j.value("OS", "linux");
+  n.architecture = j.value("Architecture", "x86_64");
+  return n;
+}
+
+Json NodeJson(const Node& n, int64_t version) {
+  Json j = {{"ID", n.id},
+            {"Version", {{"Index", version}}},
+            {"CreatedAt", Time(n.created_at)},
+            {"UpdatedAt", Time(n.updated_at)},
+            {"Spec", {{"Labels", n.labels}, {"Role", n.role}, {"Availability", n.availability}}},
+            {"Description",
+             {{"Hostname", n.hostname},
+              {"Platform", {{"Architecture", n.architecture}, {"OS", n.os}}},
+              {"Resources", Json::object()},
+              {"Engine", {{"EngineVersion", n.engine_version}}}}},
+            {"Status", {{"State", n.state}, {"Addr", n.addr}}}};
+  if (n.role == "manager") {
+    j["ManagerStatus"] = {
+        {"Leader", n.leader}, {"Reachability", "reachable"}, {"Addr", n.manager_addr}};
+  }
+  return j;
+}
+
+}  // namespace capsule

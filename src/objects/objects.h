@@ -1,0 +1,100 @@
+// Capsule's stored objects and their Docker Engine API JSON. Each object has a typed struct
+// (what the code works with), an encoding for the store (Meta: non-secret JSON; secret data
+// is carried separately in the store record, see store/record.h) and a renderer for the API.
+// Version.Index is never stored: it is the etcd mod_revision, supplied when rendering.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/clock.h"
+#include "common/status.h"
+
+namespace capsule {
+
+using Json = nlohmann::ordered_json;
+using Labels = std::map<std::string, std::string>;
+
+// Kinds, as they appear in store keys (/capsule/v1/<kind>/<id>).
+inline constexpr char kSecretsKind[] = "secrets";
+inline constexpr char kClusterKind[] = "cluster";
+inline constexpr char kNodesKind[] = "nodes";
+
+struct Driver {
+  std::string name;
+  std::map<std::string, std::string> options;
+};
+
+struct Secret {
+  std::string id;
+  TimePoint created_at;
+  TimePoint updated_at;
+  std::string name;
+  Labels labels;
+  std::optional<Driver> driver;
+  std::optional<Driver> templating;
+};
+
+struct ClusterSpec {
+  std::string name = "default";
+  Labels labels;
+  int64_t task_history_retention_limit = 5;
+  uint64_t snapshot_interval = 10000;
+  uint64_t keep_old_snapshots = 0;
+  uint64_t log_entries_for_slow_followers = 500;
+  int64_t election_tick = 10;
+  int64_t heartbeat_tick = 1;
+  int64_t heartbeat_period_ns = 5000000000LL;
+  int64_t node_cert_expiry_ns = 7776000000000000LL;
+  bool autolock_managers = false;
+};
+
+struct Cluster {
+  std::string id;
+  TimePoint created_at;
+  TimePoint updated_at;
+  ClusterSpec spec;
+  std::string root_ca_cert_pem;        // TLSInfo.TrustRoot (public)
+  std::string cert_issuer_subject;     // TLSInfo.CertIssuerSubject: base64 DER subject
+  std::string cert_issuer_public_key;  // TLSInfo.CertIssuerPublicKey: base64 DER SPKI
+  std::string worker_join_token;
+  std::string manager_join_token;
+};
+
+struct Node {
+  std::string id;
+  TimePoint created_at;
+  TimePoint updated_at;
+  std::string hostname;
+  std::string role = "manager";          // manager | worker
+  std::string availability = "active";   // active | pause | drain
+  Labels labels;
+  std::string state = "ready";           // unknown | down | ready | disconnected
+  std::string addr;                      // Status.Addr (the advertise IP)
+  std::string manager_addr;              // ManagerStatus.Addr (ip:port); empty for workers
+  bool leader = false;
+  std::string engine_version;
+  std::string os = "linux";
+  std::string architecture = "x86_64";
+};
+
+// Store encodings (Meta JSON). Decode errors are DataLoss: stored data is ours.
+std::string EncodeSecretMeta(const Secret& s);
+StatusOr<Secret> DecodeSecretMeta(std::string_view meta);
+std::string EncodeClusterMeta(const Cluster& c);
+StatusOr<Cluster> DecodeClusterMeta(std::string_view meta);
+std::string EncodeNodeMeta(const Node& n);
+StatusOr<Node> DecodeNodeMeta(std::string_view meta);
+
+// Docker API JSON (compact, no trailing newline).
+std::string RenderSecret(const Secret& s, int64_t version);
+// with_tokens: JoinTokens are only shown to managers on GET /swarm.
+Json ClusterJson(const Cluster& c, int64_t version, bool with_tokens);
+Json NodeJson(const Node& n, int64_t version);
+
+}  // namespace capsule

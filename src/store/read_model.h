@@ -1,0 +1,89 @@
+// The read model: every manager's in-memory copy of all objects, fed by an etcd watch.
+// Reads never go to etcd. Read-your-writes: a reader first calls WaitFor(revision) with the
+// highest revision it must see (Store::LastWrittenRevision()).
+//
+// Objects are kept decoded, with their API JSON rendered once at apply time, so a list is a
+// concatenation. Lookups return shared_ptrs to immutable entries: callers can hold them
+// without a lock. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "objects/objects.h"
+#include "store/store.h"
+
+namespace capsule::store {
+
+template <typename T>
+struct Versioned {
+  T object;
+  int64_t create_revision = 0;
+  int64_t mod_revision = 0;
+  std::string json;  // rendered API JSON (secrets); empty for kinds rendered on demand
+};
+
+using SecretEntry = std::shared_ptr<const Versioned<Secret>>;
+using NodeEntry = std::shared_ptr<const Versioned<Node>>;
+using ClusterEntry = std::shared_ptr<const Versioned<Cluster>>;
+
+class ReadModel {
+ public:
+  explicit ReadModel(Store& store);
+  ~ReadModel();  // Stop()
+
+  // Lists everything once, then follows the watch on a background thread; on a compacted
+  // or broken watch it lists again (with backoff) until Stop().
+  Status Start();
+  void Stop();
+
+  // Blocks until the model has applied `revision` (or the timeout → Unavailable).
+  Status WaitFor(int64_t revision, std::chrono::milliseconds timeout) const;
+  // WaitFor(store.LastWrittenRevision()).
+  Status WaitFresh(std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
+  int64_t applied_revision() const;
+
+  // Secrets, ordered by ID.
+  std::vector<SecretEntry> Secrets() const;
+  SecretEntry SecretById(const std::string& id) const;
+  // Case-insensitive exact name, as swarm's name index.
+  SecretEntry SecretByName(const std::string& name) const;
+
+  std::vector<NodeEntry> Nodes() const;
+  NodeEntry NodeById(const std::string& id) const;
+  ClusterEntry GetCluster() const;
+
+ private:
+  void Apply(const std::vector<ObjectEvent>& events, int64_t revision);
+  void ApplyPut(const ObjectMeta& m);
+  void ApplyDelete(const std::string& kind, const std::string& id);
+  void ResetFrom(const MetaSnapshot& snap);
+  void Run();
+
+  Store& store_;
+  mutable std::shared_mutex mu_;
+  std::map<std::string, SecretEntry> secrets_;
+  std::unordered_map<std::string, std::string> secret_names_;  // lower-cased name → ID
+  std::map<std::string, NodeEntry> nodes_;
+  ClusterEntry cluster_;
+  int64_t applied_ = 0;
+
+  mutable std::mutex wait_mu_;
+  mutable std::condition_variable applied_cv_;
+  bool stopping_ = false;
+  std::condition_variable stop_cv_;
+  std::thread thread_;
+};
+
+std::string AsciiLower(std::string_view s);
+
+}  // namespace capsule::store
