@@ -10,6 +10,7 @@
 #include "crypto/aead.h"
 #include "crypto/keyring.h"
 #include "crypto/random.h"
+#include "crypto/secure_file.h"
 
 namespace capsule::crypto {
 namespace {
@@ -69,6 +70,34 @@ TEST_F(KekFileTest, RejectsWrongSize) {
   auto kek = LoadOrCreateKekFile(path_);
   EXPECT_EQ(kek.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(kek.status().message().find(path_), std::string::npos) << kek.status();
+  {
+    std::ofstream f(path_, std::ios::trunc);
+    f << std::string(64, 'x');
+  }
+  kek = LoadOrCreateKekFile(path_);
+  EXPECT_EQ(kek.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(kek.status().message().find(path_), std::string::npos) << kek.status();
+}
+
+TEST_F(KekFileTest, WriteFileAtomicReplacesOnlyWhenAsked) {
+  const std::string p = dir_ + "/f";
+  const uint8_t a[] = {1, 2, 3};
+  const uint8_t b[] = {4, 5};
+  ASSERT_TRUE(WriteFileAtomic(p, a, 0600, /*replace=*/false).ok());
+  EXPECT_EQ(WriteFileAtomic(p, b, 0600, /*replace=*/false).code(), StatusCode::kAlreadyExists);
+  auto read = ReadPrivateFile(p, 100);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_TRUE(read->Equals(a));
+  ASSERT_TRUE(WriteFileAtomic(p, b, 0600, /*replace=*/true).ok());
+  read = ReadPrivateFile(p, 100);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_TRUE(read->Equals(b));
+  int entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+    (void)e;
+    ++entries;
+  }
+  EXPECT_EQ(entries, 1);  // no temporaries left behind
 }
 
 TEST_F(KekFileTest, RefusesSymlink) {
