@@ -1,0 +1,107 @@
+// capsuled: one per node. Serves the Docker Engine API on a unix socket; a manager runs
+// and supervises its etcd member. Logs go to stderr only.
+#include <grp.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
+
+#include "common/log.h"
+#include "crypto/random.h"
+#include "manager/dockerapi/http/server.h"
+#include "manager/dockerapi/routes.h"
+#include "node/daemon.h"
+
+namespace {
+
+// No core dumps, no ptrace by other users, no /proc/<pid>/mem reads by non-root: the
+// process holds secrets.
+void HardenProcess() {
+  struct rlimit no_core = {0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+int DockerGroupId() {
+  struct group* g = getgrnam("docker");
+  return g != nullptr ? static_cast<int>(g->gr_gid) : -1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  capsule::node::DaemonOptions options;
+  std::string host = "unix:///run/capsule/capsule.sock";
+  std::string log_level = "info";
+  CLI::App app{"capsuled: Capsule node daemon (swarm-mode secrets, Docker Engine API)"};
+  app.add_option("--data-root", options.data_root, "Persistent state directory")
+      ->capture_default_str();
+  app.add_option("--exec-root", options.exec_root, "Runtime state directory")
+      ->capture_default_str();
+  app.add_option("-H,--host", host, "API socket (unix://PATH)")->capture_default_str();
+  app.add_option("--etcd-binary", options.etcd_binary, "etcd executable")->capture_default_str();
+  app.add_option("--etcd-peer-port", options.etcd_peer_port,
+                 "etcd peer port (default: swarm port + 3)");
+  app.add_option("--hostname", options.hostname, "Hostname this node reports");
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  capsule::Status s = capsule::InitLogging(log_level);
+  if (!s.ok()) {
+    std::fprintf(stderr, "capsuled: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
+  const std::string prefix = "unix://";
+  if (host.compare(0, prefix.size(), prefix) != 0 || host.size() == prefix.size()) {
+    spdlog::error("--host must be unix://PATH, got {}", host);
+    return 2;
+  }
+  HardenProcess();
+  s = capsule::crypto::InitCrypto();
+  if (!s.ok()) {
+    spdlog::error("{}", s.ToString());
+    return 1;
+  }
+
+  // SIGTERM/SIGINT are taken synchronously by main; every other thread inherits the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  capsule::node::Daemon daemon(options);
+  s = daemon.Start();
+  if (!s.ok()) {
+    spdlog::error("start failed: {}", s.ToString());
+    return 1;
+  }
+
+  capsule::http::Router router;
+  capsule::dockerapi::RegisterAllRoutes(router, daemon);
+  capsule::http::ServerOptions server_options;
+  server_options.socket_path = host.substr(prefix.size());
+  server_options.socket_mode = 0660;
+  server_options.socket_gid = DockerGroupId();
+  server_options.common_headers = capsule::dockerapi::CommonHeaders;
+  capsule::http::Server server(server_options, router);
+  s = server.Start();
+  if (!s.ok()) {
+    spdlog::error("API server: {}", s.ToString());
+    daemon.Stop();
+    return 1;
+  }
+  spdlog::info("capsuled serving the Docker Engine API on {}", host);
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  spdlog::info("received signal {}, shutting down", sig);
+  server.Stop();
+  daemon.Stop();
+  spdlog::info("capsuled stopped");
+  return 0;
+}

@@ -1,0 +1,64 @@
+#include "manager/dockerapi/route_helpers.h"
+
+#include <cstdio>
+
+#include "manager/dockerapi/error_table.h"
+#include "manager/dockerapi/routes.h"
+
+namespace capsule::dockerapi {
+namespace {
+
+// Compares "A.B" API versions numerically; false if malformed.
+bool ParseApiVersion(const std::string& v, int* major, int* minor) {
+  int consumed = 0;
+  if (std::sscanf(v.c_str(), "%d.%d%n", major, minor, &consumed) != 2) return false;
+  return static_cast<size_t>(consumed) == v.size();
+}
+
+int CompareVersions(const std::string& a, const std::string& b) {
+  int amaj = 0, amin = 0, bmaj = 0, bmin = 0;
+  ParseApiVersion(a, &amaj, &amin);
+  ParseApiVersion(b, &bmaj, &bmin);
+  if (amaj != bmaj) return amaj < bmaj ? -1 : 1;
+  if (amin != bmin) return amin < bmin ? -1 : 1;
+  return 0;
+}
+
+}  // namespace
+
+void AddRoute(http::Router& router, const std::string& method, const std::string& pattern,
+              http::Handler handler) {
+  router.Add(method, pattern,
+             [handler = std::move(handler)](const http::Request& req, const http::Params& params) {
+               auto v = params.find("__version");
+               if (v != params.end() && !v->second.empty()) {
+                 if (CompareVersions(v->second, kApiVersion) > 0) {
+                   return ErrorResponse(absl::InvalidArgumentError(
+                       "client version " + v->second +
+                       " is too new. Maximum supported API version is " + kApiVersion));
+                 }
+                 if (CompareVersions(v->second, kMinApiVersion) < 0) {
+                   return ErrorResponse(absl::InvalidArgumentError(
+                       "client version " + v->second +
+                       " is too old. Minimum supported API version is " + kMinApiVersion +
+                       ", please upgrade your client to a newer version"));
+                 }
+               }
+               return handler(req, params);
+             });
+}
+
+bool ParseUint64(const std::string& s, uint64_t* out) {
+  if (s.empty() || s.size() > 20) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    uint64_t d = static_cast<uint64_t>(c - '0');
+    if (v > (UINT64_MAX - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return true;
+}
+
+}  // namespace capsule::dockerapi

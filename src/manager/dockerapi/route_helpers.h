@@ -1,0 +1,19 @@
+// Registration helpers shared by the *_routes.cc files.
+#pragma once
+
+#include <string>
+
+#include "manager/dockerapi/http/server.h"
+
+namespace capsule::dockerapi {
+
+// Registers handler behind Docker's API-version middleware: a /vX.Y prefix newer than
+// kApiVersion → 400 "client version X.Y is too new. Maximum supported API version is 1.41";
+// older than kMinApiVersion → 400 "client version X.Y is too old. ...".
+void AddRoute(http::Router& router, const std::string& method, const std::string& pattern,
+              http::Handler handler);
+
+// Strict unsigned decimal (Go's strconv.ParseUint(s, 10, 64)): digits only, no sign/space.
+bool ParseUint64(const std::string& s, uint64_t* out);
+
+}  // namespace capsule::dockerapi

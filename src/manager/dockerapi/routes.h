@@ -1,0 +1,24 @@
+// The Docker Engine API routes Capsule serves, registered on a Router. Each file
+// *_routes.cc registers one group; handlers translate HTTP <-> control API calls.
+#pragma once
+
+#include "manager/dockerapi/backend.h"
+#include "manager/dockerapi/http/server.h"
+
+namespace capsule::dockerapi {
+
+void RegisterSystemRoutes(http::Router& router, Backend& backend);
+void RegisterSwarmRoutes(http::Router& router, Backend& backend);
+void RegisterSecretRoutes(http::Router& router, Backend& backend);
+
+// All of the above, plus Docker's 404 "page not found" fallback.
+void RegisterAllRoutes(http::Router& router, Backend& backend);
+
+// Headers on every response: Api-Version, Docker-Experimental, Ostype, Server.
+std::vector<std::pair<std::string, std::string>> CommonHeaders();
+
+inline constexpr char kApiVersion[] = "1.41";
+inline constexpr char kMinApiVersion[] = "1.12";
+inline constexpr char kEngineVersion[] = "0.1.0-capsule";
+
+}  // namespace capsule::dockerapi

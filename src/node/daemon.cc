@@ -1,0 +1,157 @@
+#include "node/daemon.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "common/ids.h"
+#include "manager/dockerapi/error_table.h"
+
+namespace capsule::node {
+
+Daemon::Daemon(DaemonOptions options) : options_(std::move(options)) {
+  hostname_ = options_.hostname;
+  if (hostname_.empty()) {
+    char buf[256] = {};
+    gethostname(buf, sizeof(buf) - 1);
+    hostname_ = buf;
+  }
+}
+
+Daemon::~Daemon() { Stop(); }
+
+std::string Daemon::StatePath() const { return SwarmDir(options_.data_root) + "/state.json"; }
+
+ManagerConfig Daemon::MakeManagerConfig() const {
+  ManagerConfig c;
+  c.data_root = options_.data_root;
+  c.etcd_binary = options_.etcd_binary;
+  c.hostname = hostname_;
+  c.etcd_log_level = options_.etcd_log_level;
+  return c;
+}
+
+Status Daemon::Start() {
+  std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
+  RETURN_IF_ERROR(EnsureDir(options_.data_root, 0700));
+  RETURN_IF_ERROR(EnsureDir(options_.exec_root, 0711));
+  ASSIGN_OR_RETURN(std::optional<SwarmState> state, LoadSwarmState(StatePath()));
+  if (!state) {
+    spdlog::info("not in a swarm; waiting for swarm init");
+    return absl::OkStatus();
+  }
+  spdlog::info("rejoining swarm {} as node {}", state->cluster_id, state->node_id);
+  ASSIGN_OR_RETURN(std::unique_ptr<node::Manager> m,
+                   node::Manager::Open(MakeManagerConfig(), *state));
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  state_ = std::move(state);
+  manager_ = std::move(m);
+  return absl::OkStatus();
+}
+
+namespace {
+
+// Waits (bounded) until in-flight requests have released the manager.
+void WaitSoleOwner(const std::shared_ptr<node::Manager>& m) {
+  for (int i = 0; i < 1000 && m.use_count() > 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+}  // namespace
+
+void Daemon::Stop() {
+  std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
+  std::shared_ptr<node::Manager> m;
+  {
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    m = std::move(manager_);
+  }
+  if (m) {
+    WaitSoleOwner(m);
+    m->Stop();
+  }
+}
+
+dockerapi::LocalSwarmInfo Daemon::SwarmInfo() const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  dockerapi::LocalSwarmInfo info;
+  if (!state_) return info;
+  info.state = "active";
+  info.control_available = state_->role == "manager";
+  info.node_id = state_->node_id;
+  info.node_addr = state_->advertise_addr;
+  info.manager_addr = state_->advertise_addr + ":" + std::to_string(state_->swarm_port);
+  return info;
+}
+
+StatusOr<std::string> Daemon::InitSwarm(const dockerapi::InitRequest& request) {
+  std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    if (state_) {
+      return absl::UnavailableError(
+          "This node is already part of a swarm. Use \"docker swarm leave\" to leave this "
+          "swarm and join another one.");
+    }
+  }
+  SwarmState state;
+  RETURN_IF_ERROR(ResolveAddresses(request, options_.etcd_peer_port, &state));
+  state.node_id = NewId();
+  state.cluster_id = NewId();
+  state.role = "manager";
+  // A previous swarm's leftovers (e.g. a crash during leave) must not leak into this one.
+  std::error_code ec;
+  std::filesystem::remove_all(EtcdDir(options_.data_root), ec);
+  ASSIGN_OR_RETURN(std::unique_ptr<node::Manager> m,
+                   node::Manager::Bootstrap(MakeManagerConfig(), state, request.spec));
+  Status saved = SaveSwarmState(StatePath(), state);
+  if (!saved.ok()) {
+    m->Destroy();
+    return saved;
+  }
+  spdlog::info("swarm initialised: cluster {} node {} advertise {}", state.cluster_id,
+               state.node_id, state.advertise_addr);
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  state_ = state;
+  manager_ = std::move(m);
+  return state.node_id;
+}
+
+Status Daemon::LeaveSwarm(bool force) {
+  std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
+  std::shared_ptr<node::Manager> m;
+  {
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    if (!state_) return absl::UnavailableError("This node is not part of a swarm");
+    if (state_->role == "manager" && !force) {
+      // Capsule has one manager per swarm for now, so a manager is always the last one.
+      return absl::UnavailableError(
+          "You are attempting to leave the swarm on a node that is participating as a manager. "
+          "Removing the last manager erases all current state of the swarm. Use `--force` to "
+          "ignore this message. ");
+    }
+    m = std::move(manager_);
+    state_.reset();
+  }
+  // Forget membership first: a crash after this point restarts outside the swarm.
+  std::error_code ec;
+  std::filesystem::remove(StatePath(), ec);
+  if (m) {
+    WaitSoleOwner(m);
+    m->Destroy();
+  }
+  spdlog::info("left the swarm");
+  return absl::OkStatus();
+}
+
+StatusOr<std::shared_ptr<const dockerapi::ManagerServices>> Daemon::Manager() const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  if (!manager_) return absl::UnavailableError(dockerapi::kNotManagerMessage);
+  return std::shared_ptr<const dockerapi::ManagerServices>(manager_, &manager_->services());
+}
+
+}  // namespace capsule::node

@@ -1,0 +1,60 @@
+// The node: capsuled's state machine (not in a swarm → active manager → left) and the
+// Backend the Docker API handlers call. Only this folder builds real implementations.
+// Thread-safe: requests run concurrently; init and leave are serialised.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+
+#include "manager/dockerapi/backend.h"
+#include "node/manager.h"
+
+namespace capsule::node {
+
+struct DaemonOptions {
+  std::string data_root = "/var/lib/capsule";
+  std::string exec_root = "/run/capsule";
+  std::string etcd_binary = "/usr/bin/etcd";
+  std::string hostname;         // "" = gethostname()
+  int etcd_peer_port = 0;       // 0 = swarm port + 3
+  std::string etcd_log_level = "warn";
+};
+
+class Daemon : public dockerapi::Backend {
+ public:
+  explicit Daemon(DaemonOptions options);
+  ~Daemon() override;
+
+  // Creates the roots (data 0700, exec 0711) and, if this node is in a swarm, starts its
+  // manager (etcd member, store, read model).
+  Status Start();
+  void Stop();
+
+  dockerapi::LocalSwarmInfo SwarmInfo() const override;
+  StatusOr<std::string> InitSwarm(const dockerapi::InitRequest& request) override;
+  Status LeaveSwarm(bool force) override;
+  StatusOr<std::shared_ptr<const dockerapi::ManagerServices>> Manager() const override;
+  std::string Hostname() const override { return hostname_; }
+
+ private:
+  ManagerConfig MakeManagerConfig() const;
+  std::string StatePath() const;
+
+  DaemonOptions options_;
+  std::string hostname_;
+  std::mutex lifecycle_mu_;  // serialises Start/Stop/Init/Leave
+  mutable std::shared_mutex mu_;
+  std::optional<SwarmState> state_;
+  // Requests hold the manager through aliasing shared_ptrs to its services, so leave waits
+  // for them before tearing it down.
+  std::shared_ptr<node::Manager> manager_;
+};
+
+// Parses Docker's ListenAddr / AdvertiseAddr forms; fills state's addresses and ports.
+// InvalidArgument with Docker-like messages on bad input.
+Status ResolveAddresses(const dockerapi::InitRequest& request, int etcd_peer_port_override,
+                        SwarmState* state);
+
+}  // namespace capsule::node

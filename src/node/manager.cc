@@ -1,0 +1,123 @@
+#include "node/manager.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "common/clock.h"
+#include "store/keys.h"
+
+namespace capsule::node {
+
+std::string EtcdDir(const std::string& data_root) { return data_root + "/etcd"; }
+std::string SwarmDir(const std::string& data_root) { return data_root + "/swarm"; }
+
+namespace {
+
+std::string KekPath(const std::string& data_root) { return SwarmDir(data_root) + "/kek"; }
+
+}  // namespace
+
+Manager::Manager(ManagerConfig config, SwarmState state)
+    : config_(std::move(config)), state_(std::move(state)) {}
+
+Manager::~Manager() { Stop(); }
+
+Status Manager::StartStore(bool new_cluster) {
+  RETURN_IF_ERROR(EnsureDir(SwarmDir(config_.data_root), 0700));
+  etcd::MemberConfig mc;
+  mc.etcd_binary = config_.etcd_binary;
+  mc.dir = EtcdDir(config_.data_root);
+  mc.name = state_.node_id;
+  mc.peer_url = "http://" + state_.advertise_addr + ":" + std::to_string(state_.etcd_peer_port);
+  mc.new_cluster = new_cluster;
+  mc.cluster_token = state_.cluster_id;
+  mc.log_level = config_.etcd_log_level;
+  supervisor_ = std::make_unique<etcd::Supervisor>(mc);
+  RETURN_IF_ERROR(supervisor_->Start(std::chrono::seconds(30)));
+
+  etcd::ClientOptions co;
+  co.endpoint = supervisor_->ClientEndpoint();
+  ASSIGN_OR_RETURN(client_, etcd::Client::Connect(co, std::chrono::seconds(10)));
+
+  ASSIGN_OR_RETURN(SecretBytes kek, crypto::LoadOrCreateKekFile(KekPath(config_.data_root)));
+  ASSIGN_OR_RETURN(keyring_, store::LoadOrStoreKeyring(*client_, kek, crypto::Keyring::Generate()));
+  store_ = store::NewEtcdStore(*client_, keyring_);
+  reads_ = std::make_unique<store::ReadModel>(*store_);
+  RETURN_IF_ERROR(reads_->Start());
+  secrets_ = std::make_unique<controlapi::SecretApi>(*store_, *reads_, RealClock());
+
+  services_.node_id = state_.node_id;
+  services_.reads = reads_.get();
+  services_.secrets = secrets_.get();
+  return absl::OkStatus();
+}
+
+Status Manager::CreateClusterObjects(const ClusterSpec& spec) {
+  const TimePoint now = RealClock().Now();
+  Cluster cluster;
+  cluster.id = state_.cluster_id;
+  cluster.created_at = cluster.updated_at = now;
+  cluster.spec = spec;
+  RETURN_IF_ERROR(
+      store_->Create({kClusterKind, cluster.id, ""}, {EncodeClusterMeta(cluster), {}}).status());
+
+  Node node;
+  node.id = state_.node_id;
+  node.created_at = node.updated_at = now;
+  node.hostname = config_.hostname;
+  node.role = "manager";
+  node.state = "ready";
+  node.addr = state_.advertise_addr;
+  node.manager_addr = state_.advertise_addr + ":" + std::to_string(state_.swarm_port);
+  node.leader = true;
+  node.engine_version = "capsule";
+  return store_->Create({kNodesKind, node.id, ""}, {EncodeNodeMeta(node), {}}).status();
+}
+
+StatusOr<std::unique_ptr<Manager>> Manager::Bootstrap(const ManagerConfig& config,
+                                                      const SwarmState& state,
+                                                      const ClusterSpec& spec) {
+  std::unique_ptr<Manager> m(new Manager(config, state));
+  Status s = m->StartStore(/*new_cluster=*/true);
+  if (s.ok()) s = m->CreateClusterObjects(spec);
+  if (s.ok()) s = m->reads_->WaitFresh();
+  if (!s.ok()) {
+    spdlog::error("swarm init failed: {}", s.ToString());
+    m->Destroy();
+    return s;
+  }
+  return m;
+}
+
+StatusOr<std::unique_ptr<Manager>> Manager::Open(const ManagerConfig& config,
+                                                 const SwarmState& state) {
+  std::unique_ptr<Manager> m(new Manager(config, state));
+  Status s = m->StartStore(/*new_cluster=*/false);
+  if (!s.ok()) {
+    m->Stop();
+    return s;
+  }
+  return m;
+}
+
+void Manager::Stop() {
+  services_ = {};
+  if (reads_) reads_->Stop();
+  secrets_.reset();
+  reads_.reset();
+  store_.reset();
+  client_.reset();
+  if (supervisor_) supervisor_->Stop();
+  supervisor_.reset();
+}
+
+void Manager::Destroy() {
+  Stop();
+  std::error_code ec;
+  std::filesystem::remove_all(EtcdDir(config_.data_root), ec);
+  if (ec) spdlog::error("removing {}: {}", EtcdDir(config_.data_root), ec.message());
+  std::filesystem::remove(KekPath(config_.data_root), ec);
+}
+
+}  // namespace capsule::node

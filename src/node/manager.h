@@ -1,0 +1,72 @@
+// The manager side of a node: its supervised etcd member, the encrypted store on it, the
+// read model and the control API. Built by Bootstrap (a new swarm: `swarm init`) or Open
+// (capsuled restarting on a data root that already has a swarm). Only src/node builds one.
+//
+// On-disk layout under the data root:
+//   swarm/state.json  membership (node/cluster IDs, addresses)        0600
+//   swarm/kek         key-encryption key wrapping the cluster DEKs     0600
+//   etcd/             the etcd member's working dir (socket, data)     0700
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "crypto/keyring.h"
+#include "manager/controlapi/secret.h"
+#include "manager/dockerapi/backend.h"
+#include "node/swarm_state.h"
+#include "store/etcd/etcd_client.h"
+#include "store/etcd/supervisor.h"
+#include "store/read_model.h"
+#include "store/store.h"
+
+namespace capsule::node {
+
+struct ManagerConfig {
+  std::string data_root;
+  std::string etcd_binary;
+  std::string hostname;
+  std::string etcd_log_level = "warn";
+};
+
+class Manager {
+ public:
+  // A new single-manager swarm: starts a one-member etcd, creates the keyring, the cluster
+  // and this node's object. On failure nothing is left behind (etcd stopped, its dir removed).
+  static StatusOr<std::unique_ptr<Manager>> Bootstrap(const ManagerConfig& config,
+                                                      const SwarmState& state,
+                                                      const ClusterSpec& spec);
+  // Starts the existing member and loads the keyring with the KEK file.
+  static StatusOr<std::unique_ptr<Manager>> Open(const ManagerConfig& config,
+                                                 const SwarmState& state);
+
+  ~Manager();  // Stop()
+  void Stop();
+  // Stops, then removes the etcd member's data and the KEK (leave --force of the last manager).
+  void Destroy();
+
+  // Valid while this Manager lives (the daemon hands it out through an aliasing shared_ptr
+  // that keeps the Manager alive).
+  const dockerapi::ManagerServices& services() const { return services_; }
+
+ private:
+  Manager(ManagerConfig config, SwarmState state);
+  Status StartStore(bool new_cluster);
+  Status CreateClusterObjects(const ClusterSpec& spec);
+
+  ManagerConfig config_;
+  SwarmState state_;
+  std::unique_ptr<etcd::Supervisor> supervisor_;
+  std::unique_ptr<etcd::Client> client_;
+  crypto::Keyring keyring_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<store::ReadModel> reads_;
+  std::unique_ptr<controlapi::SecretApi> secrets_;
+  dockerapi::ManagerServices services_;
+};
+
+std::string EtcdDir(const std::string& data_root);
+std::string SwarmDir(const std::string& data_root);
+
+}  // namespace capsule::node

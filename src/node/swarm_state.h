@@ -1,0 +1,29 @@
+// This node's swarm membership, persisted at <data-root>/swarm/state.json (0600, written
+// atomically: temp file, fsync, rename, fsync dir). Absent file = not in a swarm.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "common/status.h"
+
+namespace capsule::node {
+
+struct SwarmState {
+  std::string node_id;
+  std::string cluster_id;
+  std::string role = "manager";
+  std::string listen_addr;     // IP:PORT
+  std::string advertise_addr;  // IP
+  int swarm_port = 2377;
+  int etcd_peer_port = 2380;
+};
+
+// nullopt if the file does not exist; DataLoss if it is malformed.
+StatusOr<std::optional<SwarmState>> LoadSwarmState(const std::string& path);
+Status SaveSwarmState(const std::string& path, const SwarmState& state);
+
+// Creates dir (and parents) with `mode`, or tightens an existing one to `mode`.
+Status EnsureDir(const std::string& dir, unsigned mode);
+
+}  // namespace capsule::node
