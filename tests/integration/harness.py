@@ -224,6 +224,7 @@ class Daemon:
         assert len(self.sock) < 100, self.sock
         self.proc = None
         self.etcd_pids = set()  # every etcd child PID seen, for cleanup
+        self.etcd_left_after_stop = []
         self.client = None
         self.starts = 0
         if start:
@@ -324,6 +325,10 @@ class Daemon:
                     self.proc.wait(10)
         if self.client:
             self.client.close()
+        # What the daemon left behind (a clean shutdown stops its etcd child); give a
+        # dying etcd 2 s, record the rest for the tests, then kill it by PID.
+        wait_until(lambda: not self.leftover_etcd(), 2, 0.05)
+        self.etcd_left_after_stop = self.leftover_etcd()
         self._kill_leftover_etcd()
         _live.discard(self)
         return self.proc.returncode if self.proc else None

@@ -57,7 +57,7 @@ class RestartTest(unittest.TestCase):
         old_pid = d.pid
         rc = d.stop()
         self.assertEqual(rc, 0, "clean shutdown exits 0\n" + d.log_tail())
-        self.assertEqual(d.leftover_etcd(), [], "etcd child still alive after SIGTERM")
+        self.assertEqual(d.etcd_left_after_stop, [], "etcd child still alive after SIGTERM")
         d.start()
         self.assertNotEqual(d.pid, old_pid)
         r = d.api("GET", "/info").json()["Swarm"]

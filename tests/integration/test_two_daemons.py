@@ -82,7 +82,7 @@ class TwoDaemons(unittest.TestCase):
             extra.swarm_init()
             extra.create_secret("c-one", b"c")
             extra.stop()
-            self.assertEqual(extra.leftover_etcd(), [])
+            self.assertEqual(extra.etcd_left_after_stop, [])
         finally:
             extra.close()
         self.assertEqual(self.a.api("GET", "/_ping", version=None).body, b"OK")
