@@ -461,6 +461,11 @@ class ExternalDaemon(Daemon):
         return super().swarm_init(ip)
 
     def close(self):
+        # Put the oracle back as swarm-init.sh leaves it (loopback swarm on 127.0.0.1).
+        self.api("POST", "/swarm/leave", query={"force": "true"})
+        self.api("POST", "/swarm/init", {"ListenAddr": "127.0.0.1:2377",
+                                         "AdvertiseAddr": "127.0.0.1",
+                                         "DataPathAddr": "127.0.0.1", "Spec": {}})
         self.client.close()
         shutil.rmtree(self.root, ignore_errors=True)
 
