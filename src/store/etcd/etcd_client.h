@@ -4,6 +4,13 @@
 //
 // Thread-safety: all methods may be called concurrently from any thread. Watch callbacks
 // run on a thread owned by the Watch object; they must not block for long.
+//
+// Calls: every unary call has a deadline of call_timeout and waits for the channel to be
+// ready within it (so a call made while the member restarts succeeds once it is back, or
+// fails with DeadlineExceeded). gRPC codes map 1:1 to Status codes (UNAVAILABLE →
+// Unavailable, DEADLINE_EXCEEDED → DeadlineExceeded, etcd's "required revision has been
+// compacted" → OutOfRange, …); messages name the call, never keys' values.
+// A Watch keeps the channel alive on its own, so it may outlive the Client.
 #pragma once
 
 #include <chrono>
@@ -69,6 +76,9 @@ struct WatchEvent {
 // Returns the end of the range that covers every key starting with prefix.
 std::string PrefixEnd(const std::string& prefix);
 
+// Destroying a Watch cancels it and joins its thread: no callback runs after the destructor
+// returns, and a cancel requested this way is not reported through on_error. Do not destroy
+// a Watch from inside one of its own callbacks.
 class Watch {
  public:
   virtual ~Watch() = default;  // cancels the watch and joins its thread
@@ -80,6 +90,30 @@ struct WatchCallbacks {
   // The watch ended: compacted (code OutOfRange, with the compact revision in the message),
   // the member went away (Unavailable), or cancelled. After this no more callbacks come.
   std::function<void(const Status& status)> on_error;
+};
+
+// A cluster member as etcd reports it (Cluster service).
+struct Member {
+  uint64_t id = 0;
+  std::string name;  // empty until the member has started
+  std::vector<std::string> peer_urls;
+  std::vector<std::string> client_urls;
+  bool is_learner = false;
+};
+
+struct MemberAddResult {
+  Member member;                // the member just added
+  std::vector<Member> members;  // the whole membership after the change
+};
+
+// Maintenance.Status of the member the client talks to.
+struct EndpointStatus {
+  std::string version;  // etcd server version, e.g. "3.4.23"
+  uint64_t member_id = 0;
+  uint64_t leader = 0;  // member ID of the current leader, 0 if none
+  int64_t revision = 0;
+  int64_t db_size = 0;
+  bool is_learner = false;
 };
 
 struct ClientOptions {
@@ -99,9 +133,13 @@ class Client {
   virtual StatusOr<TxnResult> Txn(const std::vector<Compare>& compares,
                                   const std::vector<Op>& success,
                                   const std::vector<Op>& failure) = 0;
-  // Linearizable read of [key, range_end) (range_end "" = single key), all pages.
+  // Linearizable read of [key, range_end) (range_end "" = single key), all pages: pages of
+  // range_page_size keys, each later page read at the first page's revision (one snapshot;
+  // OutOfRange if that revision is compacted meanwhile). A page over max_receive_bytes is
+  // retried with half as many keys.
   virtual StatusOr<RangeResult> Range(const std::string& key, const std::string& range_end) = 0;
   virtual StatusOr<int64_t> Put(const std::string& key, const std::string& value) = 0;  // revision
+  // Returns the header revision after the delete (also when nothing matched).
   virtual StatusOr<int64_t> Delete(const std::string& key, const std::string& range_end) = 0;
 
   // Watches [key, range_end) from start_revision (inclusive; 0 = now).
@@ -114,6 +152,29 @@ class Client {
   virtual StatusOr<int64_t> LeaseGrant(std::chrono::seconds ttl) = 0;
   virtual Status LeaseKeepAliveOnce(int64_t lease_id) = 0;
   virtual Status LeaseRevoke(int64_t lease_id) = 0;
+
+  // ---- Additions to the original contract. They have default bodies that return
+  // Unimplemented, so test doubles that predate them keep compiling; the gRPC client
+  // implements all of them.
+
+  // Remaining TTL of a lease in seconds; NotFound if it expired or was revoked.
+  virtual StatusOr<int64_t> LeaseTimeToLive(int64_t lease_id);
+  // Discards history before `revision` (watches and reads below it then fail with
+  // OutOfRange). physical = wait until the compaction is applied to the backend.
+  virtual Status Compact(int64_t revision, bool physical);
+
+  // Cluster membership (manager join: add as learner, start it, promote).
+  virtual StatusOr<std::vector<Member>> MemberList();
+  virtual StatusOr<MemberAddResult> MemberAdd(const std::vector<std::string>& peer_urls,
+                                              bool is_learner);
+  virtual StatusOr<std::vector<Member>> MemberRemove(uint64_t member_id);
+  virtual StatusOr<std::vector<Member>> MemberUpdate(uint64_t member_id,
+                                                     const std::vector<std::string>& peer_urls);
+  // Promotes a learner that has caught up (etcd answers FailedPrecondition until it has).
+  virtual StatusOr<std::vector<Member>> MemberPromote(uint64_t member_id);
+
+  // Maintenance.Status of the connected member.
+  virtual StatusOr<EndpointStatus> GetStatus();
 };
 
 }  // namespace capsule::etcd

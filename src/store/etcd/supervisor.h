@@ -6,9 +6,14 @@
 // Peers listen on peer_url (an https:// or http:// URL on the advertise IP, never 0.0.0.0).
 // The child gets PR_SET_PDEATHSIG(SIGKILL); its PID is written to <dir>/etcd.pid. Start()
 // first kills a leftover etcd recorded in that pidfile (only if /proc/<pid>/exe is the
-// configured etcd binary) and unlinks stale sockets. etcd's own log goes to our stderr.
+// configured etcd binary and /proc/<pid>/cwd is <dir>) and unlinks stale socket files in
+// <dir> (before every start and restart). etcd's own log goes to our stderr.
 //
-// If the child dies unexpectedly the supervisor restarts it (with a backoff) until Stop().
+// If the child dies unexpectedly the supervisor logs it and restarts it after a backoff
+// (200 ms doubling to 5 s; reset after 10 s of healthy running) until Stop().
+// The child is forked by a monitor thread that lives until Stop(), because
+// PR_SET_PDEATHSIG fires when the forking *thread* exits. The process must not set SIGCHLD
+// to SIG_IGN (the monitor reaps the child with waitpid).
 // Thread-safe.
 #pragma once
 
@@ -22,20 +27,20 @@
 namespace capsule::etcd {
 
 struct PeerTls {
-  std::string cert_file;     // PEM
-  std::string key_file;      // PEM
+  std::string cert_file;        // PEM
+  std::string key_file;         // PEM
   std::string trusted_ca_file;  // PEM; client certs are required and verified against it
 };
 
 struct MemberConfig {
   std::string etcd_binary = "/usr/bin/etcd";
-  std::string dir;          // <data-root>/etcd
-  std::string name;         // member name (the node ID)
-  std::string peer_url;     // e.g. https://127.0.0.1:2380
+  std::string dir;              // <data-root>/etcd
+  std::string name;             // member name (the node ID)
+  std::string peer_url;         // e.g. https://127.0.0.1:2380
   std::string initial_cluster;  // "name=peer_url,..."; empty = "<name>=<peer_url>"
-  bool new_cluster = true;  // --initial-cluster-state new|existing
-  std::string cluster_token;  // --initial-cluster-token (the swarm's cluster ID)
-  PeerTls peer_tls;         // empty cert_file → plain http peer URL
+  bool new_cluster = true;      // --initial-cluster-state new|existing
+  std::string cluster_token;    // --initial-cluster-token (the swarm's cluster ID)
+  PeerTls peer_tls;             // empty cert_file → plain http peer URL
   std::string log_level = "warn";
 };
 
@@ -46,7 +51,12 @@ class Supervisor {
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
 
-  // Starts the member and waits until its client socket accepts connections (or the timeout).
+  // Starts the member and waits until its client socket accepts connections (or the timeout
+  // → DeadlineExceeded). Returns OK at once if already started. Errors: InvalidArgument for
+  // an empty dir/name/peer URL, a 0.0.0.0 peer URL, or an absolute socket path longer than
+  // 107 bytes (sun_path; use a shorter data root); Unavailable if etcd exits before serving
+  // (its reason is in its log on stderr); errno-based errors for the dir and the spawn.
+  // An empty cluster_token is passed as "capsule".
   Status Start(std::chrono::milliseconds timeout);
   // SIGTERM, wait up to 10 s, then SIGKILL. Idempotent.
   void Stop();

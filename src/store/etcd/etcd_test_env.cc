@@ -1,0 +1,84 @@
+#include "store/etcd/etcd_test_env.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+namespace capsule::etcd::testing {
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/ce-XXXXXX";
+  char* made = mkdtemp(tmpl);
+  EXPECT_NE(made, nullptr);
+  if (made != nullptr) path_ = made;
+}
+
+TempDir::~TempDir() {
+  if (path_.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+int FreeLoopbackPort() {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  EXPECT_GE(fd, 0);
+  struct sockaddr_in addr {};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  EXPECT_EQ(bind(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t len = sizeof(addr);
+  EXPECT_EQ(getsockname(fd, reinterpret_cast<struct sockaddr*>(&addr), &len), 0);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+MemberConfig TestMemberConfig(const std::string& dir) {
+  MemberConfig config;
+  config.dir = dir;
+  config.name = "m1";
+  config.peer_url = "http://127.0.0.1:" + std::to_string(FreeLoopbackPort());
+  config.cluster_token = "capsule-test";
+  config.log_level = "error";
+  return config;
+}
+
+StatusOr<std::unique_ptr<Client>> ConnectTo(const Supervisor& supervisor, int64_t range_page_size,
+                                            int max_receive_bytes) {
+  ClientOptions options;
+  options.endpoint = supervisor.ClientEndpoint();
+  options.range_page_size = range_page_size;
+  options.max_receive_bytes = max_receive_bytes;
+  return Client::Connect(options, std::chrono::seconds(10));
+}
+
+bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= deadline) return pred();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+void EtcdTest::SetUp() {
+  ASSERT_FALSE(tmp_.path().empty());
+  config_ = TestMemberConfig(member_dir());
+  supervisor_ = std::make_unique<Supervisor>(config_);
+  ASSERT_OK(supervisor_->Start(std::chrono::seconds(20)));
+  auto client = ConnectTo(*supervisor_);
+  ASSERT_OK(client.status());
+  client_ = std::move(*client);
+}
+
+void EtcdTest::TearDown() {
+  client_.reset();
+  if (supervisor_) supervisor_->Stop();
+  supervisor_.reset();
+}
+
+}  // namespace capsule::etcd::testing

@@ -1,0 +1,55 @@
+// One etcd watch = one bidirectional Watch stream with its own reader thread.
+// Internal to src/store/etcd; reached through Client::WatchRange.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "etcd/rpc.grpc.pb.h"
+#include "store/etcd/etcd_client.h"
+
+namespace capsule::etcd {
+
+class GrpcWatch : public Watch {
+ public:
+  // Opens the stream, sends the create request and waits (up to create_timeout) for etcd to
+  // confirm it. A start revision that is already compacted counts as created: on_error then
+  // reports OutOfRange from the reader thread.
+  static StatusOr<std::unique_ptr<Watch>> Open(std::shared_ptr<grpc::Channel> channel,
+                                               const etcdserverpb::WatchCreateRequest& create,
+                                               WatchCallbacks callbacks,
+                                               std::chrono::milliseconds create_timeout);
+  ~GrpcWatch() override;
+
+ private:
+  GrpcWatch(std::shared_ptr<grpc::Channel> channel, WatchCallbacks callbacks);
+  void ReadLoop(etcdserverpb::WatchRequest request);
+  // Ends the stream after a terminal response: cancel, drain, collect the final status.
+  void CancelAndDrain();
+  void SignalCreated(std::optional<Status> error);
+  void ReportError(const Status& status);
+
+  std::shared_ptr<grpc::Channel> channel_;  // keeps the connection alive past the Client
+  std::unique_ptr<etcdserverpb::Watch::Stub> stub_;
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>>
+      stream_;
+  WatchCallbacks callbacks_;
+  std::atomic<bool> closing_{false};
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool create_done_ = false;            // guarded by mu_
+  std::optional<Status> create_error_;  // guarded by mu_
+
+  std::thread thread_;
+};
+
+}  // namespace capsule::etcd

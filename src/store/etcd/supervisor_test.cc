@@ -1,0 +1,276 @@
+#include "store/etcd/supervisor.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "store/etcd/etcd_client.h"
+#include "store/etcd/etcd_process.h"
+#include "store/etcd/etcd_test_env.h"
+
+namespace capsule::etcd {
+namespace {
+
+using ::capsule::etcd::testing::ConnectTo;
+using ::capsule::etcd::testing::EtcdTest;
+using ::capsule::etcd::testing::TempDir;
+using ::capsule::etcd::testing::TestMemberConfig;
+using ::capsule::etcd::testing::WaitFor;
+using namespace std::chrono_literals;
+
+std::string ToHexPort(const std::string& decimal) {
+  char buf[8];
+  snprintf(buf, sizeof(buf), "%04X", std::stoi(decimal));
+  return buf;
+}
+
+// "ADDR:PORT" (hex, as in /proc/net/tcp*) of every TCP socket in LISTEN state owned by pid.
+std::vector<std::string> ListeningTcpSockets(int pid) {
+  std::set<std::string> inodes;
+  const std::string fd_dir = "/proc/" + std::to_string(pid) + "/fd";
+  for (const auto& entry : std::filesystem::directory_iterator(fd_dir)) {
+    char target[256] = {};
+    if (readlink(entry.path().c_str(), target, sizeof(target) - 1) <= 0) continue;
+    std::string t(target);
+    if (t.rfind("socket:[", 0) == 0) inodes.insert(t.substr(8, t.size() - 9));
+  }
+  std::vector<std::string> out;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(table);
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state, queues, timer, retr, uid, timeout, inode;
+      fields >> slot >> local >> remote >> state >> queues >> timer >> retr >> uid >> timeout >>
+          inode;
+      if (state == "0A" && inodes.count(inode) > 0) out.push_back(local);
+    }
+  }
+  return out;
+}
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0;
+}
+
+TEST_F(EtcdTest, DataSurvivesStopAndStart) {
+  ASSERT_OK(client_->Put("/keep", "me").status());
+  const std::string pidfile = member_dir() + "/etcd.pid";
+  const int old_pid = supervisor_->pid();
+  EXPECT_GT(old_pid, 0);
+  EXPECT_TRUE(Exists(pidfile));
+  client_.reset();
+
+  supervisor_->Stop();
+  EXPECT_EQ(supervisor_->pid(), -1);
+  EXPECT_FALSE(Exists(pidfile));
+  EXPECT_EQ(kill(old_pid, 0), -1);  // reaped, not a zombie
+  supervisor_->Stop();              // idempotent
+
+  ASSERT_OK(supervisor_->Start(20s));
+  EXPECT_NE(supervisor_->pid(), old_pid);
+  EXPECT_EQ(supervisor_->restarts(), 0);
+  auto client = ConnectTo(*supervisor_);
+  ASSERT_OK(client.status());
+  auto got = (*client)->Range("/keep", "");
+  ASSERT_OK(got.status());
+  ASSERT_EQ(got->kvs.size(), 1u);
+  EXPECT_EQ(got->kvs[0].value, "me");
+}
+
+TEST_F(EtcdTest, RunsInItsDirWithPeerOnLoopbackOnly) {
+  const int pid = supervisor_->pid();
+  char cwd[4096] = {};
+  ASSERT_GT(readlink(("/proc/" + std::to_string(pid) + "/cwd").c_str(), cwd, sizeof(cwd) - 1), 0);
+  EXPECT_EQ(std::string(cwd), member_dir());
+  EXPECT_TRUE(Exists(member_dir() + "/client.sock:2379"));
+  EXPECT_TRUE(Exists(member_dir() + "/member-data"));
+  EXPECT_EQ(supervisor_->ClientEndpoint(), "unix:" + member_dir() + "/client.sock:2379");
+  // The only TCP listener is the peer URL: no default localhost:2379/2380, no metrics port.
+  const std::string peer_port = config_.peer_url.substr(config_.peer_url.rfind(':') + 1);
+  EXPECT_EQ(ListeningTcpSockets(pid), std::vector<std::string>{"0100007F:" + ToHexPort(peer_port)});
+  auto members = client_->MemberList();
+  ASSERT_OK(members.status());
+  ASSERT_EQ(members->size(), 1u);
+  EXPECT_EQ((*members)[0].peer_urls[0], config_.peer_url);
+}
+
+TEST_F(EtcdTest, RestartsAfterKill9AndClientReconnects) {
+  ASSERT_OK(client_->Put("/before", "kill").status());
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<Status> watch_error;
+  WatchCallbacks cb;
+  cb.on_events = [](const std::vector<WatchEvent>&, int64_t) {};
+  cb.on_error = [&](const Status& s) {
+    std::lock_guard<std::mutex> lock(mu);
+    watch_error = s;
+    cv.notify_all();
+  };
+  auto watch = client_->WatchRange("/", PrefixEnd("/"), 0, cb);
+  ASSERT_OK(watch.status());
+
+  const int old_pid = supervisor_->pid();
+  ASSERT_GT(old_pid, 0);
+  ASSERT_EQ(kill(old_pid, SIGKILL), 0);
+  ASSERT_TRUE(
+      WaitFor([&] { return supervisor_->pid() > 0 && supervisor_->pid() != old_pid; }, 20s));
+  EXPECT_EQ(supervisor_->restarts(), 1);
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return watch_error.has_value(); }));
+    EXPECT_EQ(watch_error->code(), StatusCode::kUnavailable) << *watch_error;
+  }
+
+  // The same client object works again once the new member serves (calls wait for ready).
+  StatusOr<int64_t> put = absl::UnavailableError("not tried");
+  ASSERT_TRUE(WaitFor([&] { return (put = client_->Put("/after", "restart")).ok(); }, 20s))
+      << put.status();
+  auto got = client_->Range("/before", "");
+  ASSERT_OK(got.status());
+  ASSERT_EQ(got->kvs.size(), 1u);
+  EXPECT_EQ(got->kvs[0].value, "kill");
+  // The pidfile names the new child.
+  std::ifstream pidfile(member_dir() + "/etcd.pid");
+  int recorded = 0;
+  pidfile >> recorded;
+  EXPECT_EQ(recorded, supervisor_->pid());
+}
+
+// Kills and reaps a process we started if the test did not get to it.
+struct ChildGuard {
+  pid_t pid = -1;
+  ~ChildGuard() {
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+};
+
+TEST(SupervisorTest, StartKillsLeftoverEtcdRecordedInPidfile) {
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/etcd";
+  MemberConfig config = TestMemberConfig(dir);
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  // A leftover member of this dir whose owner crashed without taking it down: started
+  // without a parent-death signal, recorded in the pidfile, still serving.
+  ChildGuard leftover;
+  auto spawned = SpawnProcess(EtcdArgs(config), dir, /*parent_death_signal=*/false);
+  ASSERT_OK(spawned.status());
+  leftover.pid = *spawned;
+  ASSERT_OK(WritePidfile(dir + "/etcd.pid", leftover.pid));
+  ASSERT_TRUE(WaitFor([&] { return SocketAccepts(dir + "/client.sock:2379"); }, 20s));
+  {
+    auto client = ConnectTo(Supervisor(config));
+    ASSERT_OK(client.status());
+    ASSERT_OK((*client)->Put("/from-leftover", "1").status());
+  }
+
+  Supervisor supervisor(config);
+  ASSERT_OK(supervisor.Start(20s));
+  int status = 0;
+  ASSERT_EQ(waitpid(leftover.pid, &status, WNOHANG), leftover.pid);  // already dead
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  leftover.pid = -1;
+  EXPECT_GT(supervisor.pid(), 0);
+
+  auto client = ConnectTo(supervisor);
+  ASSERT_OK(client.status());
+  auto got = (*client)->Range("/from-leftover", "");
+  ASSERT_OK(got.status());
+  EXPECT_EQ(got->kvs.size(), 1u);
+  supervisor.Stop();
+}
+
+TEST(SupervisorTest, PidfileOfAnotherProgramIsNotKilled) {
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/etcd";
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  ChildGuard other;
+  auto spawned = SpawnProcess({"/bin/sleep", "30"}, dir, /*parent_death_signal=*/true);
+  ASSERT_OK(spawned.status());
+  other.pid = *spawned;
+  ASSERT_OK(WritePidfile(dir + "/etcd.pid", other.pid));
+  auto killed = KillLeftover(dir + "/etcd.pid", "/usr/bin/etcd", dir, 1s);
+  ASSERT_OK(killed.status());
+  EXPECT_EQ(*killed, 0);
+  EXPECT_EQ(waitpid(other.pid, nullptr, WNOHANG), 0);  // still running
+}
+
+TEST(SupervisorTest, ExistingDirIsMadePrivate) {
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/etcd";
+  ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
+  ASSERT_EQ(chmod(dir.c_str(), 0755), 0);
+  Supervisor supervisor(TestMemberConfig(dir));
+  ASSERT_OK(supervisor.Start(20s));
+  struct stat st;
+  ASSERT_EQ(stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  supervisor.Stop();
+}
+
+TEST(SupervisorTest, StaleSocketFileIsRemovedBeforeStart) {
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/etcd";
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  // A socket file nobody listens on, as etcd leaves it after SIGKILL.
+  {
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un addr {};
+    addr.sun_family = AF_UNIX;
+    const std::string path = dir + "/client.sock:2379";
+    memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    ASSERT_EQ(bind(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof(addr)), 0);
+    close(fd);
+  }
+  ASSERT_TRUE(Exists(dir + "/client.sock:2379"));
+  Supervisor supervisor(TestMemberConfig(dir));
+  ASSERT_OK(supervisor.Start(20s));
+  auto client = ConnectTo(supervisor);
+  ASSERT_OK(client.status());
+  ASSERT_OK((*client)->Put("/k", "v").status());
+  supervisor.Stop();
+}
+
+TEST(SupervisorTest, TooLongSocketPathIsInvalidArgument) {
+  MemberConfig config = TestMemberConfig("/tmp/" + std::string(100, 'd'));
+  Supervisor supervisor(config);
+  Status status = supervisor.Start(1s);
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << status;
+  EXPECT_FALSE(Exists(config.dir));
+}
+
+TEST(SupervisorTest, EtcdThatExitsAtStartupFailsStartQuickly) {
+  TempDir tmp;
+  MemberConfig config = TestMemberConfig(tmp.path() + "/etcd");
+  config.log_level = "no-such-level";  // etcd refuses to start
+  Supervisor supervisor(config);
+  Status status = supervisor.Start(30s);
+  // Unavailable (it exited), not DeadlineExceeded (the 30 s start timeout).
+  EXPECT_EQ(status.code(), StatusCode::kUnavailable) << status;
+  EXPECT_EQ(supervisor.pid(), -1);
+  EXPECT_EQ(supervisor.restarts(), 0);
+}
+
+}  // namespace
+}  // namespace capsule::etcd
