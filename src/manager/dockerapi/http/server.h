@@ -48,7 +48,12 @@ class Router {
   // The fallback for no matching route (Docker: 404 {"message":"page not found"}).
   void SetNotFound(Handler handler);
   // Finds the handler; fills params (and the matched pattern, for request logs).
+  // A HEAD request with no HEAD route uses the GET route (the server drops the body).
+  // A handler that throws yields 500 {"message": ...}; exceptions never escape.
   Response Dispatch(const Request& request) const;
+  // Same, and reports the matched route pattern ("/secrets/{id}"; "" when no route
+  // matched) so request logs never need the raw target. (Addition to the lead's contract.)
+  Response Dispatch(const Request& request, std::string* matched_pattern) const;
 
  private:
   struct Route {
@@ -57,6 +62,8 @@ class Router {
     std::vector<std::string> segments;
     Handler handler;
   };
+  const Route* Match(const std::string& method, const std::vector<std::string>& segments,
+                     Params* params) const;
   std::vector<Route> routes_;
   Handler not_found_;
 };
@@ -78,8 +85,11 @@ class Server {
  public:
   Server(ServerOptions options, const Router& router);
   ~Server();  // Stop()
-  Status Start();  // binds, chmods, starts threads
-  void Stop();     // closes the listener and all connections, joins threads; idempotent
+  // Binds, chmods/chowns, starts threads. Once per Server (not restartable after Stop).
+  Status Start();
+  // Closes the listener and all connections, waits for running handlers, joins threads and
+  // unlinks the socket file; idempotent.
+  void Stop();
 
  private:
   struct Impl;

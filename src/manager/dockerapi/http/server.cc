@@ -1,0 +1,420 @@
+// Server (declared in server.h): Boost.Beast over a unix stream socket.
+//
+// Threading: socket I/O runs on `io_threads` threads; each connection's work is serialised
+// on its own strand. A parsed request is handed to the worker pool, which runs the router
+// and posts the response back to the connection's strand for writing. One request is in
+// flight per connection (no concurrent pipelining); keep-alive reads resume after the write.
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <cerrno>
+#include <chrono>
+#include <ctime>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/errno_status.h"
+#include "common/secret_bytes.h"
+#include "manager/dockerapi/http/server.h"
+#include "manager/dockerapi/http/url.h"
+#include "manager/dockerapi/http/wiping_body.h"
+
+namespace capsule::http {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using stream_protocol = net::local::stream_protocol;
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kHeaderLimit = 64 * 1024;
+
+std::string HttpDate() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[64];
+  const size_t n = std::strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return std::string(buf, n);
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+Response ErrorResponse(int status, const std::string& message) {
+  Response r;
+  r.status = status;
+  r.headers.emplace_back("Content-Type", "application/json");
+  r.body = nlohmann::json{{"message", message}}.dump() + "\n";
+  return r;
+}
+
+}  // namespace
+
+namespace server_internal {
+
+class Session;
+
+// Everything the server shares with its sessions (Server::Impl is private to Server).
+struct ServerCore {
+  ServerCore(ServerOptions opts, const Router& r) : options(std::move(opts)), router(r) {}
+
+  void DoAccept();
+  void Register(const std::shared_ptr<Session>& s) {
+    std::lock_guard<std::mutex> lock(mu);
+    sessions[s.get()] = s;
+  }
+  void Unregister(Session* s) {
+    std::lock_guard<std::mutex> lock(mu);
+    sessions.erase(s);
+  }
+  void RunIo() {
+    for (;;) {
+      try {
+        ioc.run();
+        return;
+      } catch (const std::exception& e) {
+        spdlog::error("http: io thread: {}", e.what());
+      }
+    }
+  }
+
+  ServerOptions options;
+  const Router& router;
+  net::io_context ioc;
+  stream_protocol::acceptor acceptor{net::make_strand(ioc)};
+  net::steady_timer accept_retry{acceptor.get_executor()};
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::unique_ptr<net::thread_pool> workers;
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+  std::atomic<bool> stopping{false};
+  bool started = false;
+  bool stopped = false;
+};
+
+// One connection. Every method except the constructor/destructor runs on the strand.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(ServerCore* impl, stream_protocol::socket socket)
+      : impl_(impl), socket_(std::move(socket)), timer_(socket_.get_executor()) {}
+  ~Session() {
+    WipeBuffer();
+    impl_->Unregister(this);
+  }
+
+  void Start() {
+    net::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->ReadRequest(); });
+  }
+
+  void PostClose() {
+    net::post(socket_.get_executor(), [self = shared_from_this()] { self->Close(); });
+  }
+
+ private:
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    timer_.cancel();
+    beast::error_code ec;
+    socket_.shutdown(stream_protocol::socket::shutdown_both, ec);
+    socket_.close(ec);
+  }
+
+  void ArmTimer(std::chrono::milliseconds timeout) {
+    timer_.expires_after(timeout);
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->closed_) return;
+      if (self->timer_.expiry() <= Clock::now()) {
+        self->timed_out_ = true;
+        self->Close();
+      }
+    });
+  }
+
+  void DisarmTimer() { timer_.expires_at(net::steady_timer::time_point::max()); }
+
+  // Wipes the read buffer's free space (it held earlier request bodies), keeping any
+  // unread (pipelined) bytes.
+  void WipeBuffer() {
+    const size_t slack = buffer_.capacity() - buffer_.size();
+    if (slack == 0) return;
+    auto region = buffer_.prepare(slack);
+    WipeBytes(region.data(), region.size());
+  }
+  static void WipeBytes(void* p, size_t n) {
+    volatile unsigned char* v = static_cast<volatile unsigned char*>(p);
+    for (size_t i = 0; i < n; ++i) v[i] = 0;
+  }
+
+  void ReadRequest() {
+    if (closed_) return;
+    if (impl_->stopping) return Close();
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    parser_->body_limit(impl_->options.body_limit);
+    ArmTimer(impl_->options.read_timeout);
+    bhttp::async_read(socket_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        self->OnRead(ec);
+                      });
+  }
+
+  // Between keep-alive requests: wait (idle_timeout) for the next byte, then read the
+  // request under read_timeout.
+  void WaitForNextRequest() {
+    if (impl_->stopping) return Close();
+    if (buffer_.size() > 0) return ReadRequest();
+    ArmTimer(impl_->options.idle_timeout);
+    socket_.async_wait(stream_protocol::socket::wait_read,
+                       [self = shared_from_this()](beast::error_code ec) {
+                         if (ec || self->closed_) return self->Close();
+                         self->ReadRequest();
+                       });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec) {
+      parser_.reset();
+      if (closed_ || timed_out_) return Close();
+      if (ec == bhttp::error::body_limit) return SendError(413, "request body too large");
+      if (ec == bhttp::error::header_limit) {
+        return SendError(431, "request header fields too large");
+      }
+      if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
+          ec == net::error::eof || ec == net::error::connection_reset ||
+          ec == net::error::operation_aborted || ec == net::error::broken_pipe) {
+        return Close();
+      }
+      return SendError(400, "malformed HTTP request: " + ec.message());
+    }
+    DisarmTimer();
+    auto& msg = parser_->get();
+    auto request = std::make_shared<Request>();
+    request->method = std::string(msg.method_string());
+    request->target = std::string(msg.target());
+    for (const auto& field : msg) {
+      std::string key = Lower(std::string(field.name_string()));
+      auto [it, inserted] = request->headers.emplace(key, std::string(field.value()));
+      if (!inserted) it->second.append(", ").append(std::string(field.value()));
+    }
+    request->body = std::move(msg.body());
+    const bool keep_alive = msg.keep_alive();
+    const unsigned version = msg.version();
+    const bool head = msg.method() == bhttp::verb::head;
+    parser_.reset();
+    WipeBuffer();
+    if (Status st = ParseTarget(request.get()); !st.ok()) {
+      WipeString(request->body);
+      return SendError(400, std::string(st.message()));
+    }
+    net::post(*impl_->workers, [self = shared_from_this(), request, keep_alive, version, head] {
+      const auto start = Clock::now();
+      std::string pattern;
+      Response response = self->impl_->router.Dispatch(*request, &pattern);
+      WipeString(request->body);
+      const double ms =
+          std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+      spdlog::info("http: {} {} {} {:.1f}ms", request->method,
+                   pattern.empty() ? std::string("(no route)") : pattern, response.status, ms);
+      net::post(self->socket_.get_executor(),
+                [self, response = std::move(response), keep_alive, version, head]() mutable {
+                  self->Write(std::move(response), keep_alive, version, head);
+                });
+    });
+  }
+
+  void SendError(int status, const std::string& message) {
+    close_after_write_ = true;
+    Write(ErrorResponse(status, message), false, 11, false);
+  }
+
+  void Write(Response r, bool keep_alive, unsigned version, bool head) {
+    if (closed_) {
+      WipeString(r.body);
+      return;
+    }
+    res_.emplace();
+    res_->version(version);
+    res_->result(static_cast<unsigned>(r.status));
+    if (impl_->options.common_headers) {
+      for (const auto& [k, v] : impl_->options.common_headers()) res_->set(k, v);
+    }
+    for (const auto& [k, v] : r.headers) res_->set(k, v);
+    const bool bodiless = r.status / 100 == 1 || r.status == 204 || r.status == 304;
+    if (res_->find(bhttp::field::date) == res_->end()) res_->set(bhttp::field::date, HttpDate());
+    if (bodiless) {
+      WipeString(r.body);
+    } else {
+      if (!r.body.empty() && res_->find(bhttp::field::content_type) == res_->end()) {
+        res_->set(bhttp::field::content_type, "application/json");
+      }
+      res_->content_length(r.body.size());
+      if (head) {
+        WipeString(r.body);
+      } else {
+        res_->body() = std::move(r.body);
+      }
+    }
+    res_->keep_alive(keep_alive && !close_after_write_ && !impl_->stopping);
+    ArmTimer(impl_->options.read_timeout);  // a client that never reads its response
+    bhttp::async_write(socket_, *res_,
+                       [self = shared_from_this()](beast::error_code ec, size_t) {
+                         self->OnWrite(ec);
+                       });
+  }
+
+  void OnWrite(beast::error_code ec) {
+    DisarmTimer();
+    const bool close = !res_->keep_alive() || close_after_write_;
+    WipeString(res_->body());
+    res_.reset();
+    if (ec || close) return Close();
+    WaitForNextRequest();
+  }
+
+  ServerCore* impl_;
+  stream_protocol::socket socket_;
+  net::steady_timer timer_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<WipingStringBody>> parser_;
+  std::optional<bhttp::response<bhttp::string_body>> res_;
+  bool closed_ = false;
+  bool timed_out_ = false;
+  bool close_after_write_ = false;
+};
+
+void ServerCore::DoAccept() {
+  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec,
+                                                      stream_protocol::socket socket) {
+    if (ec == net::error::operation_aborted || stopping) return;
+    if (ec) {
+      spdlog::warn("http: accept on {}: {}", options.socket_path, ec.message());
+      accept_retry.expires_after(std::chrono::milliseconds(100));
+      accept_retry.async_wait([this](beast::error_code wait_ec) {
+        if (!wait_ec && !stopping) DoAccept();
+      });
+      return;
+    }
+    auto session = std::make_shared<Session>(this, std::move(socket));
+    Register(session);
+    session->Start();
+    DoAccept();
+  });
+}
+
+}  // namespace server_internal
+
+struct Server::Impl : server_internal::ServerCore {
+  using server_internal::ServerCore::ServerCore;
+};
+
+Server::Server(ServerOptions options, const Router& router)
+    : impl_(std::make_unique<Impl>(std::move(options), router)) {}
+
+Server::~Server() { Stop(); }
+
+Status Server::Start() {
+  Impl& s = *impl_;
+  if (s.started) return absl::FailedPreconditionError("http server already started");
+  const std::string& path = s.options.socket_path;
+  if (path.empty() || path.size() >= sizeof(sockaddr_un::sun_path)) {
+    return absl::InvalidArgumentError("invalid unix socket path length: " + path);
+  }
+  struct stat st;
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      return absl::FailedPreconditionError(path + " exists and is not a socket");
+    }
+    if (::unlink(path.c_str()) != 0) return ErrnoStatus("unlink", path, errno);
+  } else if (errno != ENOENT) {
+    return ErrnoStatus("stat", path, errno);
+  }
+  beast::error_code ec;
+  s.acceptor.open(stream_protocol(), ec);
+  if (ec) return ErrnoStatus("socket", path, ec.value());
+  s.acceptor.bind(stream_protocol::endpoint(path), ec);
+  if (ec) {
+    s.acceptor.close(ec);
+    return ErrnoStatus("bind", path, ec.value());
+  }
+  auto fail = [&](const char* op, int err) {
+    beast::error_code ignored;
+    s.acceptor.close(ignored);
+    ::unlink(path.c_str());
+    return ErrnoStatus(op, path, err);
+  };
+  if (::chmod(path.c_str(), s.options.socket_mode) != 0) return fail("chmod", errno);
+  if (s.options.socket_gid >= 0 &&
+      ::chown(path.c_str(), static_cast<uid_t>(-1), static_cast<gid_t>(s.options.socket_gid)) !=
+          0) {
+    return fail("chown", errno);
+  }
+  s.acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return fail("listen", ec.value());
+
+  s.work.emplace(net::make_work_guard(s.ioc));
+  s.workers = std::make_unique<net::thread_pool>(std::max(1, s.options.worker_threads));
+  for (int i = 0; i < std::max(1, s.options.io_threads); ++i) {
+    s.threads.emplace_back([&s] { s.RunIo(); });
+  }
+  net::post(s.acceptor.get_executor(), [&s] { s.DoAccept(); });
+  s.started = true;
+  spdlog::info("http: listening on unix://{}", path);
+  return absl::OkStatus();
+}
+
+void Server::Stop() {
+  Impl& s = *impl_;
+  if (!s.started || s.stopped) return;
+  s.stopped = true;
+  s.stopping = true;
+  net::post(s.acceptor.get_executor(), [&s] {
+    beast::error_code ec;
+    s.acceptor.close(ec);
+    s.accept_retry.cancel();
+  });
+  std::vector<std::shared_ptr<server_internal::Session>> live;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    for (auto& [ptr, weak] : s.sessions) {
+      if (auto session = weak.lock()) live.push_back(std::move(session));
+    }
+  }
+  for (auto& session : live) session->PostClose();
+  live.clear();  // outside the lock: the last owner's destructor takes it
+  s.workers->join();  // running handlers finish; their writes see a closed connection
+  s.work.reset();
+  for (auto& t : s.threads) t.join();
+  s.threads.clear();
+  ::unlink(s.options.socket_path.c_str());
+}
+
+}  // namespace capsule::http
