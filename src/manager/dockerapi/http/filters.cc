@@ -1,8 +1,7 @@
 #include "manager/dockerapi/http/filters.h"
 
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "manager/dockerapi/http/go_json.h"
 
@@ -89,8 +88,7 @@ const std::vector<std::string>& FilterValues(const Filters& filters, const std::
   return it == filters.end() ? kEmpty : it->second;
 }
 
-bool MatchLabel(const std::string& filter_value,
-                const std::map<std::string, std::string>& labels) {
+bool MatchLabel(const std::string& filter_value, const std::map<std::string, std::string>& labels) {
   const size_t eq = filter_value.find('=');
   auto it = labels.find(filter_value.substr(0, eq));
   if (it == labels.end()) return false;

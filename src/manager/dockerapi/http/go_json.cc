@@ -78,8 +78,7 @@ int GetU4(const std::string& s, size_t i, size_t end) {
   int r = 0;
   for (size_t k = i + 2; k < i + 6; ++k) {
     const char c = s[k];
-    const bool hex =
-        (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
     if (!hex) return -1;
     r = r * 16 + HexValue(c);
   }

@@ -14,11 +14,10 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/status.h"
 
@@ -55,7 +54,7 @@ std::string GoJsonTypeName(const nlohmann::json& v);
 enum class GoKind {
   kString,
   kBool,
-  kInt,      // Go int (64-bit)
+  kInt,  // Go int (64-bit)
   kInt64,
   kUint32,
   kUint64,

@@ -157,7 +157,9 @@ TEST(GoJsonTest, StringsDecodeLikeGo) {
       {R"("\ud83dx")", fffd + "x"},
       {R"("\ude00\ud83d\ude00")", fffd + "\xF0\x9F\x98\x80"},
       {R"("\ud83d\u0041")", fffd + "A"},
-      {"\"a\xff" "b\"", "a" + fffd + "b"},
+      {"\"a\xff"
+       "b\"",
+       "a" + fffd + "b"},
       {"\"\xed\xa0\x80\"", fffd + fffd + fffd},  // UTF-8-encoded surrogate
       {"\"\xc3\"", fffd},
       {"\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"", "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"},
@@ -180,8 +182,8 @@ TEST(GoJsonTest, DeepNestingNeitherCrashesNorRecurses) {
     for (int i = 0; i < 100000; ++i) deep += open;
     auto got = DecodeGoJson(deep);
     ASSERT_FALSE(got.ok());
-    EXPECT_EQ(got.status().message(), "invalid character " + GoQuoteChar(open[0]) +
-                                          " exceeded max depth");
+    EXPECT_EQ(got.status().message(),
+              "invalid character " + GoQuoteChar(open[0]) + " exceeded max depth");
     EXPECT_FALSE(UnmarshalGoJson(deep).ok());
   }
 }
@@ -308,8 +310,7 @@ TEST(GoJsonTest, TypeErrorsMatchGo) {
        "json: cannot unmarshal number -1 into Go struct field "
        "SecretReferenceFileTarget.TaskTemplate.ContainerSpec.Secrets.File.Mode of type "
        "fs.FileMode"},
-      {&service,
-       R"({"TaskTemplate":{"ContainerSpec":{"Secrets":[{"File":{"Mode":4294967296}}]}}})",
+      {&service, R"({"TaskTemplate":{"ContainerSpec":{"Secrets":[{"File":{"Mode":4294967296}}]}}})",
        "json: cannot unmarshal number 4294967296 into Go struct field "
        "SecretReferenceFileTarget.TaskTemplate.ContainerSpec.Secrets.File.Mode of type "
        "fs.FileMode"},

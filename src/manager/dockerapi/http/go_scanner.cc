@@ -5,7 +5,9 @@
 namespace capsule::http::internal {
 namespace {
 
-bool IsSpace(unsigned char c) { return c <= ' ' && (c == ' ' || c == '\t' || c == '\r' || c == '\n'); }
+bool IsSpace(unsigned char c) {
+  return c <= ' ' && (c == ' ' || c == '\t' || c == '\r' || c == '\n');
+}
 bool IsDigit(unsigned char c) { return c >= '0' && c <= '9'; }
 bool IsHex(unsigned char c) {
   return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');

@@ -1,10 +1,9 @@
 // Router (declared in server.h): literal and {name} segments, optional /vX.Y prefix.
 #include <exception>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "manager/dockerapi/http/server.h"
 #include "manager/dockerapi/http/url.h"
@@ -51,8 +50,7 @@ void Router::Add(std::string method, std::string pattern, Handler handler) {
 void Router::SetNotFound(Handler handler) { not_found_ = std::move(handler); }
 
 const Router::Route* Router::Match(const std::string& method,
-                                   const std::vector<std::string>& segments,
-                                   Params* params) const {
+                                   const std::vector<std::string>& segments, Params* params) const {
   for (const Route& route : routes_) {
     if (route.method != method || route.segments.size() != segments.size()) continue;
     Params found;

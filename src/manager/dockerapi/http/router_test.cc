@@ -91,8 +91,9 @@ TEST_F(RouterTest, HandlerExceptionBecomes500) {
 }
 
 TEST(UrlTest, ParsesAndDecodesTarget) {
-  Request r = Req("GET", "/v1.41/secrets/a%20b?filters=%7B%22name%22%3A%5B%22x%22%5D%7D&x=1&x=2"
-                         "&sp=a+b%2Bc&flag&bad=%zz&semi=a;b");
+  Request r = Req("GET",
+                  "/v1.41/secrets/a%20b?filters=%7B%22name%22%3A%5B%22x%22%5D%7D&x=1&x=2"
+                  "&sp=a+b%2Bc&flag&bad=%zz&semi=a;b");
   EXPECT_EQ(r.path, "/v1.41/secrets/a b");
   EXPECT_EQ(r.query["filters"], R"({"name":["x"]})");
   EXPECT_EQ(r.query["x"], "2");

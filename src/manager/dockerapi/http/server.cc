@@ -4,6 +4,9 @@
 // on its own strand. A parsed request is handed to the worker pool, which runs the router
 // and posts the response back to the connection's strand for writing. One request is in
 // flight per connection (no concurrent pipelining); keep-alive reads resume after the write.
+#include "manager/dockerapi/http/server.h"
+
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -24,6 +27,7 @@
 #include <chrono>
 #include <ctime>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
@@ -31,12 +35,8 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
-
 #include "common/errno_status.h"
 #include "common/secret_bytes.h"
-#include "manager/dockerapi/http/server.h"
 #include "manager/dockerapi/http/url.h"
 #include "manager/dockerapi/http/wiping_body.h"
 
@@ -181,10 +181,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(impl_->options.body_limit);
     ArmTimer(impl_->options.read_timeout);
-    bhttp::async_read(socket_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
-                        self->OnRead(ec);
-                      });
+    bhttp::async_read(
+        socket_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   // Between keep-alive requests: wait (idle_timeout) for the next byte, then read the
@@ -240,8 +239,7 @@ class Session : public std::enable_shared_from_this<Session> {
       std::string pattern;
       Response response = self->impl_->router.Dispatch(*request, &pattern);
       WipeString(request->body);
-      const double ms =
-          std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+      const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
       spdlog::info("http: {} {} {} {:.1f}ms", request->method,
                    pattern.empty() ? std::string("(no route)") : pattern, response.status, ms);
       net::post(self->socket_.get_executor(),
@@ -285,10 +283,9 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     res_->keep_alive(keep_alive && !close_after_write_ && !impl_->stopping);
     ArmTimer(impl_->options.read_timeout);  // a client that never reads its response
-    bhttp::async_write(socket_, *res_,
-                       [self = shared_from_this()](beast::error_code ec, size_t) {
-                         self->OnWrite(ec);
-                       });
+    bhttp::async_write(socket_, *res_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->OnWrite(ec);
+    });
   }
 
   void OnWrite(beast::error_code ec) {
@@ -312,22 +309,22 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 void ServerCore::DoAccept() {
-  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec,
-                                                      stream_protocol::socket socket) {
-    if (ec == net::error::operation_aborted || stopping) return;
-    if (ec) {
-      spdlog::warn("http: accept on {}: {}", options.socket_path, ec.message());
-      accept_retry.expires_after(std::chrono::milliseconds(100));
-      accept_retry.async_wait([this](beast::error_code wait_ec) {
-        if (!wait_ec && !stopping) DoAccept();
+  acceptor.async_accept(
+      net::make_strand(ioc), [this](beast::error_code ec, stream_protocol::socket socket) {
+        if (ec == net::error::operation_aborted || stopping) return;
+        if (ec) {
+          spdlog::warn("http: accept on {}: {}", options.socket_path, ec.message());
+          accept_retry.expires_after(std::chrono::milliseconds(100));
+          accept_retry.async_wait([this](beast::error_code wait_ec) {
+            if (!wait_ec && !stopping) DoAccept();
+          });
+          return;
+        }
+        auto session = std::make_shared<Session>(this, std::move(socket));
+        Register(session);
+        session->Start();
+        DoAccept();
       });
-      return;
-    }
-    auto session = std::make_shared<Session>(this, std::move(socket));
-    Register(session);
-    session->Start();
-    DoAccept();
-  });
 }
 
 }  // namespace server_internal
@@ -372,9 +369,8 @@ Status Server::Start() {
     return ErrnoStatus(op, path, err);
   };
   if (::chmod(path.c_str(), s.options.socket_mode) != 0) return fail("chmod", errno);
-  if (s.options.socket_gid >= 0 &&
-      ::chown(path.c_str(), static_cast<uid_t>(-1), static_cast<gid_t>(s.options.socket_gid)) !=
-          0) {
+  if (s.options.socket_gid >= 0 && ::chown(path.c_str(), static_cast<uid_t>(-1),
+                                           static_cast<gid_t>(s.options.socket_gid)) != 0) {
     return fail("chown", errno);
   }
   s.acceptor.listen(net::socket_base::max_listen_connections, ec);
@@ -409,7 +405,7 @@ void Server::Stop() {
     }
   }
   for (auto& session : live) session->PostClose();
-  live.clear();  // outside the lock: the last owner's destructor takes it
+  live.clear();       // outside the lock: the last owner's destructor takes it
   s.workers->join();  // running handlers finish; their writes see a closed connection
   s.work.reset();
   for (auto& t : s.threads) t.join();

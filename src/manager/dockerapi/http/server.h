@@ -25,7 +25,7 @@ struct Request {
   std::map<std::string, std::string> query;  // decoded; last value wins
   std::map<std::string, std::vector<std::string>> query_all;
   std::map<std::string, std::string> headers;  // keys lower-cased
-  std::string body;  // wiped (WipeString) by the server after the handler returns
+  std::string body;             // wiped (WipeString) by the server after the handler returns
   bool body_too_large = false;  // never reaches handlers: the server answers 413 itself
 };
 
@@ -71,7 +71,7 @@ class Router {
 struct ServerOptions {
   std::string socket_path;  // unix socket; an existing stale socket file is unlinked
   unsigned socket_mode = 0660;
-  int socket_gid = -1;      // chown the socket to this group after bind (-1: leave)
+  int socket_gid = -1;  // chown the socket to this group after bind (-1: leave)
   size_t body_limit = 16 << 20;
   std::chrono::milliseconds read_timeout{30000};   // headers + body of one request
   std::chrono::milliseconds idle_timeout{120000};  // keep-alive between requests

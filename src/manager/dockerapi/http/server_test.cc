@@ -1,12 +1,13 @@
 // Real server on a temp unix socket, real client sockets (plain POSIX, so the test sees
 // exactly the bytes on the wire).
+#include "manager/dockerapi/http/server.h"
+
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cerrno>
 #include <chrono>
@@ -15,12 +16,9 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
-
-#include "manager/dockerapi/http/server.h"
 
 namespace capsule::http {
 namespace {
@@ -175,14 +173,13 @@ class ServerTest : public ::testing::Test {
       return Text(j.dump());
     });
     router_.Add("POST", "/echo", [](const Request& req, const Params&) {
-      return Text(nlohmann::json{{"body", req.body}, {"ct", req.headers.count("content-type")
-                                                                ? req.headers.at("content-type")
-                                                                : ""}}
+      return Text(nlohmann::json{
+          {"body", req.body},
+          {"ct", req.headers.count("content-type") ? req.headers.at("content-type") : ""}}
                       .dump());
     });
-    router_.Add("DELETE", "/secrets/{id}", [](const Request&, const Params&) {
-      return Text("", 204);
-    });
+    router_.Add("DELETE", "/secrets/{id}",
+                [](const Request&, const Params&) { return Text("", 204); });
     router_.Add("GET", "/gated", [this](const Request&, const Params&) {
       return Text(gate_.Wait() ? "opened" : "gate timeout");
     });
@@ -304,7 +301,8 @@ TEST_F(ServerTest, ConnectionCloseAndHttp10CloseAfterResponse) {
   StartServer();
   {
     Client c(options_.socket_path);
-    ASSERT_TRUE(c.Send(std::string("GET /_ping HTTP/1.1\r\n") + kHost + "Connection: close\r\n\r\n"));
+    ASSERT_TRUE(
+        c.Send(std::string("GET /_ping HTTP/1.1\r\n") + kHost + "Connection: close\r\n\r\n"));
     auto r = c.Read();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->headers["connection"], "close");
@@ -332,8 +330,9 @@ TEST_F(ServerTest, ConnectionCloseAndHttp10CloseAfterResponse) {
 TEST_F(ServerTest, ReceivesContentLengthAndChunkedBodies) {
   StartServer();
   Client c(options_.socket_path);
-  ASSERT_TRUE(c.Send(std::string("POST /echo HTTP/1.1\r\n") + kHost +
-                     "Content-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"a\":\"b c\"}"));
+  ASSERT_TRUE(
+      c.Send(std::string("POST /echo HTTP/1.1\r\n") + kHost +
+             "Content-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"a\":\"b c\"}"));
   auto r = c.Read();
   ASSERT_TRUE(r);
   auto j = nlohmann::json::parse(r->body);
@@ -428,8 +427,8 @@ TEST_F(ServerTest, MalformedRequestIs400AndClosed) {
 TEST_F(ServerTest, HugeHeaderIsRejected) {
   StartServer();
   Client c(options_.socket_path);
-  ASSERT_TRUE(c.Send(std::string("GET /_ping HTTP/1.1\r\n") + kHost + "X-Big: " +
-                     std::string(70000, 'a') + "\r\n\r\n"));
+  ASSERT_TRUE(c.Send(std::string("GET /_ping HTTP/1.1\r\n") + kHost +
+                     "X-Big: " + std::string(70000, 'a') + "\r\n\r\n"));
   auto r = c.Read();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 431);

@@ -4,13 +4,12 @@
 #pragma once
 
 #include <algorithm>
-#include <cstdint>
-#include <string>
-
 #include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/optional.hpp>
+#include <cstdint>
+#include <string>
 
 #include "common/secret_bytes.h"
 
