@@ -65,6 +65,8 @@ struct Supervisor::Impl {
   }
 
   Status Validate() const;
+  Status StartLocked(std::chrono::milliseconds timeout);  // lifecycle_mu held
+  void StopLocked();                                      // lifecycle_mu held
   void Monitor();
   // Unlinks stale sockets and forks the child from the monitor thread.
   StatusOr<pid_t> SpawnOnce();
@@ -74,7 +76,9 @@ struct Supervisor::Impl {
   const std::string socket_path;
   const std::string pidfile;
 
-  mutable std::mutex mu;
+  // Serializes Start() and Stop() against each other; never held by the monitor thread.
+  std::mutex lifecycle_mu;
+  mutable std::mutex mu;  // guards the fields below
   std::condition_variable cv;
   pid_t pid = -1;        // running child, -1 if none
   bool spawned = false;  // the current monitor has spawned at least once
@@ -173,7 +177,17 @@ Supervisor::Supervisor(MemberConfig config) : impl_(std::make_unique<Impl>(std::
 Supervisor::~Supervisor() { Stop(); }
 
 Status Supervisor::Start(std::chrono::milliseconds timeout) {
-  Impl& s = *impl_;
+  std::lock_guard<std::mutex> lifecycle(impl_->lifecycle_mu);
+  return impl_->StartLocked(timeout);
+}
+
+void Supervisor::Stop() {
+  std::lock_guard<std::mutex> lifecycle(impl_->lifecycle_mu);
+  impl_->StopLocked();
+}
+
+Status Supervisor::Impl::StartLocked(std::chrono::milliseconds timeout) {
+  Impl& s = *this;
   {
     std::lock_guard<std::mutex> lock(s.mu);
     if (s.monitor.joinable()) return absl::OkStatus();  // already running
@@ -214,12 +228,12 @@ Status Supervisor::Start(std::chrono::milliseconds timeout) {
       s.cv.wait_for(lock, std::chrono::milliseconds(20));
     }
   }
-  if (!result.ok()) Stop();
+  if (!result.ok()) StopLocked();
   return result;
 }
 
-void Supervisor::Stop() {
-  Impl& s = *impl_;
+void Supervisor::Impl::StopLocked() {
+  Impl& s = *this;
   {
     std::unique_lock<std::mutex> lock(s.mu);
     if (!s.monitor.joinable()) return;

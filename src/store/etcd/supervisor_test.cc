@@ -18,6 +18,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store/etcd/etcd_client.h"
@@ -250,6 +251,68 @@ TEST(SupervisorTest, StaleSocketFileIsRemovedBeforeStart) {
   ASSERT_OK(client.status());
   ASSERT_OK((*client)->Put("/k", "v").status());
   supervisor.Stop();
+}
+
+TEST(SupervisorTest, LearnerJoinsExistingClusterAndIsPromoted) {
+  TempDir tmp;
+  MemberConfig first = TestMemberConfig(tmp.path() + "/m1");
+  Supervisor one(first);
+  ASSERT_OK(one.Start(20s));
+  auto c1 = ConnectTo(one);
+  ASSERT_OK(c1.status());
+  ASSERT_OK((*c1)->Put("/replicated", "yes").status());
+
+  MemberConfig second = TestMemberConfig(tmp.path() + "/m2");
+  second.name = "m2";
+  second.new_cluster = false;
+  second.initial_cluster = "m1=" + first.peer_url + ",m2=" + second.peer_url;
+  auto added = (*c1)->MemberAdd({second.peer_url}, /*is_learner=*/true);
+  ASSERT_OK(added.status());
+  Supervisor two(second);
+  ASSERT_OK(two.Start(20s));
+
+  // etcd refuses the promotion (FailedPrecondition) until the learner has caught up.
+  StatusOr<std::vector<Member>> promoted = absl::UnknownError("not tried");
+  ASSERT_TRUE(
+      WaitFor([&] { return (promoted = (*c1)->MemberPromote(added->member.id)).ok(); }, 20s))
+      << promoted.status();
+  auto members = (*c1)->MemberList();
+  ASSERT_OK(members.status());
+  ASSERT_EQ(members->size(), 2u);
+  for (const Member& m : *members) {
+    EXPECT_FALSE(m.is_learner) << m.name;
+    EXPECT_TRUE(m.name == "m1" || m.name == "m2") << m.name;
+  }
+  auto c2 = ConnectTo(two);
+  ASSERT_OK(c2.status());
+  // The new member serves reads once it has applied its own promotion ("rpc not supported
+  // for learner" → Unavailable until then).
+  StatusOr<RangeResult> got = absl::UnknownError("not tried");
+  ASSERT_TRUE(WaitFor([&] { return (got = (*c2)->Range("/replicated", "")).ok(); }, 20s))
+      << got.status();
+  ASSERT_EQ(got->kvs.size(), 1u);
+  EXPECT_EQ(got->kvs[0].value, "yes");
+  two.Stop();
+  one.Stop();
+}
+
+TEST(SupervisorTest, ConcurrentStartsRunOneMember) {
+  TempDir tmp;
+  Supervisor supervisor(TestMemberConfig(tmp.path() + "/etcd"));
+  Status a, b;
+  std::thread other([&] { a = supervisor.Start(20s); });
+  b = supervisor.Start(20s);
+  other.join();
+  ASSERT_OK(a);
+  ASSERT_OK(b);
+  const int pid = supervisor.pid();
+  ASSERT_GT(pid, 0);
+  std::ifstream pidfile(tmp.path() + "/etcd/etcd.pid");
+  int recorded = 0;
+  pidfile >> recorded;
+  EXPECT_EQ(recorded, pid);
+  supervisor.Stop();
+  EXPECT_EQ(supervisor.pid(), -1);
 }
 
 TEST(SupervisorTest, TooLongSocketPathIsInvalidArgument) {
