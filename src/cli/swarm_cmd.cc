@@ -1,0 +1,48 @@
+// `capsule swarm init|leave` — flags only; the work is in swarm_ops.
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/swarm_ops.h"
+
+namespace capsule::cli {
+
+void AddSwarmCommands(CLI::App& root, CommandContext& ctx) {
+  CLI::App* swarm = root.add_subcommand("swarm", "Manage Swarm");
+  {
+    auto opts = std::make_shared<SwarmInitOptions>();
+    auto stray = std::make_shared<std::vector<std::string>>();
+    CLI::App* cmd = swarm->add_subcommand("init", "Initialize a swarm");
+    cmd->add_option("--advertise-addr", opts->advertise_addr,
+                    "Advertised address (format: <ip|interface>[:port])");
+    cmd->add_option("--listen-addr", opts->listen_addr,
+                    "Listen address (format: <ip|interface>[:port])")
+        ->default_str("0.0.0.0:2377");
+    cmd->add_option("--data-path-addr", opts->data_path_addr,
+                    "Address or interface to use for data path traffic");
+    cmd->add_flag(
+        "--autolock", opts->autolock,
+        "Enable manager autolocking (requiring an unlock key to start a stopped manager)");
+    cmd->add_flag("--force-new-cluster", opts->force_new_cluster,
+                  "Force create a new cluster from current state");
+    AddStrayArgs(*cmd, *stray);
+    cmd->callback([&ctx, opts, stray] {
+      Status s =
+          CheckArgCount({"swarm init", "[OPTIONS]", "Initialize a swarm"}, stray->size(), 0, 0);
+      ctx.SetResult(s.ok() ? SwarmInit(ctx, *opts) : s);
+    });
+  }
+  {
+    auto force = std::make_shared<bool>(false);
+    auto stray = std::make_shared<std::vector<std::string>>();
+    CLI::App* cmd = swarm->add_subcommand("leave", "Leave the swarm");
+    cmd->add_flag("-f,--force", *force, "Force this node to leave the swarm, ignoring warnings");
+    AddStrayArgs(*cmd, *stray);
+    cmd->callback([&ctx, force, stray] {
+      Status s =
+          CheckArgCount({"swarm leave", "[OPTIONS]", "Leave the swarm"}, stray->size(), 0, 0);
+      ctx.SetResult(s.ok() ? SwarmLeave(ctx, *force) : s);
+    });
+  }
+}
+
+}  // namespace capsule::cli

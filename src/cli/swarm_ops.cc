@@ -1,0 +1,110 @@
+#include "cli/swarm_ops.h"
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "cli/daemon_error.h"
+
+namespace capsule::cli {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+std::string InitBody(const SwarmInitOptions& o) {
+  Json body = {
+      {"ListenAddr", o.listen_addr},
+      {"AdvertiseAddr", o.advertise_addr},
+      {"DataPathAddr", o.data_path_addr},
+      {"DataPathPort", 0},
+      {"ForceNewCluster", o.force_new_cluster},
+      {"Spec",
+       {{"Labels", nullptr},
+        {"Orchestration", Json::object()},
+        {"Raft", {{"ElectionTick", 0}, {"HeartbeatTick", 0}}},
+        {"Dispatcher", Json::object()},
+        {"CAConfig", Json::object()},
+        {"TaskDefaults", Json::object()},
+        {"EncryptionConfig", {{"AutoLockManagers", o.autolock}}}}},
+      {"AutoLockManagers", o.autolock},
+      {"Availability", ""},
+      {"DefaultAddrPool", nullptr},
+      {"SubnetSize", 24},
+  };
+  return body.dump() + "\n";
+}
+
+StatusOr<Json> GetJson(HttpClient& client, const std::string& path) {
+  ASSIGN_OR_RETURN(HttpResponse response, Call(client, {"GET", path, {}, "", ""}));
+  Json j = Json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    return absl::InternalError(absl::StrCat("invalid JSON from GET ", path));
+  }
+  return j;
+}
+
+std::string StringField(const Json& j, const char* a, const char* b) {
+  if (!j.is_object() || !j.contains(a) || !j[a].is_object()) return "";
+  const Json& inner = j[a];
+  if (!inner.contains(b) || !inner[b].is_string()) return "";
+  return inner[b].get<std::string>();
+}
+
+}  // namespace
+
+Status SwarmInit(CommandContext& ctx, const SwarmInitOptions& options) {
+  ASSIGN_OR_RETURN(HttpClient * client, ctx.Client());
+  ASSIGN_OR_RETURN(HttpResponse response,
+                   Call(*client, {"POST", "/swarm/init", {}, InitBody(options), ""}));
+  Json id = Json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  if (!id.is_string()) {
+    return absl::InternalError(absl::StrCat("unexpected answer to swarm init: ", response.body));
+  }
+  const std::string node_id = id.get<std::string>();
+  ctx.out() << "Swarm initialized: current node (" << node_id << ") is now a manager.\n";
+
+  StatusOr<Json> node = GetJson(*client, "/nodes/" + node_id);
+  if (!node.ok() && absl::IsNotFound(node.status())) return absl::OkStatus();
+  if (!node.ok()) return node.status();
+  StatusOr<Json> swarm = GetJson(*client, "/swarm");
+  if (!swarm.ok() && absl::IsNotFound(swarm.status())) return absl::OkStatus();
+  if (!swarm.ok()) return swarm.status();
+
+  ctx.out() << "\n";
+  const std::string addr = StringField(*node, "ManagerStatus", "Addr");
+  if (node->contains("ManagerStatus") && (*node)["ManagerStatus"].is_object()) {
+    ctx.out() << "To add a worker to this swarm, run the following command:\n\n    " << kProgramName
+              << " swarm join --token " << StringField(*swarm, "JoinTokens", "Worker") << " "
+              << addr << "\n\n";
+  }
+  ctx.out() << "To add a manager to this swarm, run '" << kProgramName
+            << " swarm join-token manager' and follow the instructions.\n\n";
+
+  if (options.autolock) {
+    StatusOr<Json> key = GetJson(*client, "/swarm/unlockkey");
+    if (!key.ok()) {
+      return absl::Status(key.status().code(),
+                          absl::StrCat("could not fetch unlock key: ", key.status().message()));
+    }
+    const Json& k = key->is_object() && key->contains("UnlockKey") ? key->at("UnlockKey") : Json();
+    if (k.is_string() && !k.get<std::string>().empty()) {
+      ctx.out() << "To unlock a swarm manager after it restarts, run the `" << kProgramName
+                << " swarm unlock`\ncommand and provide the following key:\n\n    "
+                << k.get<std::string>()
+                << "\n\nPlease remember to store this key in a password manager, since without "
+                   "it you\nwill not be able to restart the manager.\n";
+    }
+  }
+  return absl::OkStatus();
+}
+
+Status SwarmLeave(CommandContext& ctx, bool force) {
+  ASSIGN_OR_RETURN(HttpClient * client, ctx.Client());
+  HttpRequest request{"POST", "/swarm/leave", {}, "", ""};
+  if (force) request.query.emplace("force", "1");
+  ASSIGN_OR_RETURN(HttpResponse response, Call(*client, request));
+  (void)response;
+  ctx.out() << "Node left the swarm.\n";
+  return absl::OkStatus();
+}
+
+}  // namespace capsule::cli

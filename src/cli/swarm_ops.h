@@ -1,0 +1,29 @@
+// The `capsule swarm …` operations (init, leave). Later: join, join-token, unlock, update.
+#pragma once
+
+#include <string>
+
+#include "cli/context.h"
+#include "common/status.h"
+
+namespace capsule::cli {
+
+struct SwarmInitOptions {
+  std::string advertise_addr;
+  std::string listen_addr = "0.0.0.0:2377";
+  std::string data_path_addr;
+  bool autolock = false;
+  bool force_new_cluster = false;
+};
+
+// POST /swarm/init with the body the docker CLI sends, then prints docker's banner:
+//   Swarm initialized: current node (<id>) is now a manager.
+// followed by the worker join command (GET /nodes/<id> ManagerStatus.Addr, GET /swarm
+// JoinTokens.Worker) and, with --autolock, the unlock key (GET /swarm/unlockkey). If the
+// node or swarm lookup answers 404 only the first line is printed.
+Status SwarmInit(CommandContext& ctx, const SwarmInitOptions& options);
+
+// POST /swarm/leave (?force=1 with --force, as docker); prints "Node left the swarm.".
+Status SwarmLeave(CommandContext& ctx, bool force);
+
+}  // namespace capsule::cli
