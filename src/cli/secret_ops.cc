@@ -76,20 +76,28 @@ StatusOr<SecretBytes> ReadFile(const std::string& path) {
 
 // Builds the create body; Data goes in last by hand so no JSON library holds the secret.
 std::string CreateBody(const SecretCreateOptions& options, const SecretBytes* data) {
-  std::string body = absl::StrCat("{\"Name\":", Json(options.name).dump(),
-                                  ",\"Labels\":", Json(ParseLabels(options.labels)).dump());
-  if (data != nullptr) {
-    std::string b64 = Base64Encode(data->span());
-    absl::StrAppend(&body, ",\"Data\":\"", b64, "\"");
-    WipeString(b64);
-  }
+  const std::string head = absl::StrCat("{\"Name\":", Json(options.name).dump(),
+                                        ",\"Labels\":", Json(ParseLabels(options.labels)).dump());
+  std::string tail;
   if (!options.driver.empty()) {
-    absl::StrAppend(&body, ",\"Driver\":", Json({{"Name", options.driver}}).dump());
+    absl::StrAppend(&tail, ",\"Driver\":", Json({{"Name", options.driver}}).dump());
   }
   if (!options.template_driver.empty()) {
-    absl::StrAppend(&body, ",\"Templating\":", Json({{"Name", options.template_driver}}).dump());
+    absl::StrAppend(&tail, ",\"Templating\":", Json({{"Name", options.template_driver}}).dump());
   }
-  body += "}\n";
+  tail += "}\n";
+  // Sized once, so no reallocation leaves a copy of the encoded secret in freed memory.
+  std::string body;
+  body.reserve(head.size() + (data ? (data->size() + 2) / 3 * 4 + 10 : 0) + tail.size());
+  body += head;
+  if (data != nullptr) {
+    std::string b64 = Base64Encode(data->span());
+    body += ",\"Data\":\"";
+    body += b64;
+    body += '"';
+    WipeString(b64);
+  }
+  body += tail;
   return body;
 }
 
