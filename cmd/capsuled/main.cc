@@ -87,6 +87,8 @@ int main(int argc, char** argv) {
   server_options.socket_path = host.substr(prefix.size());
   server_options.socket_mode = 0660;
   server_options.socket_gid = DockerGroupId();
+  // The largest request the API takes is a 500 KB secret (≈ 683 KB as base64 in JSON).
+  server_options.body_limit = 4 << 20;
   server_options.common_headers = capsule::dockerapi::CommonHeaders;
   capsule::http::Server server(server_options, router);
   s = server.Start();

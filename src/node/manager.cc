@@ -4,7 +4,12 @@
 
 #include <filesystem>
 
+#include <nlohmann/json.hpp>
+
+#include "ca/issuer_info.h"
+#include "ca/join_token.h"
 #include "common/clock.h"
+#include "node/certificates.h"
 #include "store/keys.h"
 
 namespace capsule::node {
@@ -29,7 +34,11 @@ Status Manager::StartStore(bool new_cluster) {
   mc.etcd_binary = config_.etcd_binary;
   mc.dir = EtcdDir(config_.data_root);
   mc.name = state_.node_id;
-  mc.peer_url = "http://" + state_.advertise_addr + ":" + std::to_string(state_.etcd_peer_port);
+  // Peers speak mutual TLS with certificates from the swarm's CA (IP SAN = advertise IP).
+  const CertificatePaths certs = CertificatesIn(config_.data_root);
+  RETURN_IF_ERROR(CheckCertificatesPresent(certs));
+  mc.peer_url = "https://" + state_.advertise_addr + ":" + std::to_string(state_.etcd_peer_port);
+  mc.peer_tls = {certs.cert, certs.key, certs.root_ca};
   mc.new_cluster = new_cluster;
   mc.cluster_token = state_.cluster_id;
   mc.log_level = config_.etcd_log_level;
@@ -53,12 +62,24 @@ Status Manager::StartStore(bool new_cluster) {
   return absl::OkStatus();
 }
 
-Status Manager::CreateClusterObjects(const ClusterSpec& spec) {
+Status Manager::CreateClusterObjects(const ClusterSpec& spec, const ca::RootCa& root) {
   const TimePoint now = RealClock().Now();
+  // The CA key lives only in the store, sealed like every other value.
+  ASSIGN_OR_RETURN(SecretBytes ca_key, root.KeyPem());
+  nlohmann::json ca_meta = {{"CertPem", root.cert_pem()}};
+  RETURN_IF_ERROR(
+      store_->Create({kCaKind, "root", ""}, {ca_meta.dump(), std::move(ca_key)}).status());
+
   Cluster cluster;
   cluster.id = state_.cluster_id;
   cluster.created_at = cluster.updated_at = now;
   cluster.spec = spec;
+  cluster.root_ca_cert_pem = root.cert_pem();
+  ASSIGN_OR_RETURN(ca::IssuerInfo issuer, ca::ReadIssuerInfo(root.cert_pem()));
+  cluster.cert_issuer_subject = issuer.subject_b64;
+  cluster.cert_issuer_public_key = issuer.public_key_b64;
+  cluster.worker_join_token = ca::NewJoinToken(root.cert_pem());
+  cluster.manager_join_token = ca::NewJoinToken(root.cert_pem());
   RETURN_IF_ERROR(
       store_->Create({kClusterKind, cluster.id, ""}, {EncodeClusterMeta(cluster), {}}).status());
 
@@ -79,8 +100,11 @@ StatusOr<std::unique_ptr<Manager>> Manager::Bootstrap(const ManagerConfig& confi
                                                       const SwarmState& state,
                                                       const ClusterSpec& spec) {
   std::unique_ptr<Manager> m(new Manager(config, state));
-  Status s = m->StartStore(/*new_cluster=*/true);
-  if (s.ok()) s = m->CreateClusterObjects(spec);
+  StatusOr<ca::RootCa> root = ca::RootCa::Generate();
+  Status s = root.status();
+  if (s.ok()) s = IssueLocalCertificates(*root, state, CertificatesIn(config.data_root));
+  if (s.ok()) s = m->StartStore(/*new_cluster=*/true);
+  if (s.ok()) s = m->CreateClusterObjects(spec, *root);
   if (s.ok()) s = m->reads_->WaitFresh();
   if (!s.ok()) {
     spdlog::error("swarm init failed: {}", s.ToString());
@@ -118,6 +142,7 @@ void Manager::Destroy() {
   std::filesystem::remove_all(EtcdDir(config_.data_root), ec);
   if (ec) spdlog::error("removing {}: {}", EtcdDir(config_.data_root), ec.message());
   std::filesystem::remove(KekPath(config_.data_root), ec);
+  std::filesystem::remove_all(CertificatesIn(config_.data_root).dir, ec);
 }
 
 }  // namespace capsule::node

@@ -5,13 +5,16 @@
 // On-disk layout under the data root:
 //   swarm/state.json  membership (node/cluster IDs, addresses)        0600
 //   swarm/kek         key-encryption key wrapping the cluster DEKs     0600
+//   swarm/certificates/  this node's TLS identity (node/certificates.h)
 //   etcd/             the etcd member's working dir (socket, data)     0700
+// The root CA's key is stored in etcd (sealed like every value), never on disk.
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "common/status.h"
+#include "ca/root_ca.h"
 #include "crypto/keyring.h"
 #include "manager/controlapi/secret.h"
 #include "manager/dockerapi/backend.h"
@@ -53,7 +56,7 @@ class Manager {
  private:
   Manager(ManagerConfig config, SwarmState state);
   Status StartStore(bool new_cluster);
-  Status CreateClusterObjects(const ClusterSpec& spec);
+  Status CreateClusterObjects(const ClusterSpec& spec, const ca::RootCa& root);
 
   ManagerConfig config_;
   SwarmState state_;

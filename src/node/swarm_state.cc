@@ -66,7 +66,7 @@ Status EnsureDir(const std::string& dir, unsigned mode) {
   size_t pos = 0;
   while ((pos = dir.find('/', pos + 1)) != std::string::npos) {
     std::string parent = dir.substr(0, pos);
-    if (mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) {
+    if (mkdir(parent.c_str(), 0700) != 0 && errno != EEXIST) {
       return ErrnoStatus("mkdir", parent, errno);
     }
   }

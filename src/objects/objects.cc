@@ -9,12 +9,6 @@ Status Corrupt(const char* what) {
   return absl::DataLossError(std::string("stored ") + what + " object is malformed");
 }
 
-TimePoint ParseTime(const Json& j) {
-  TimePoint t{};
-  if (j.is_string()) ParseRfc3339Nano(j.get<std::string>(), &t);
-  return t;
-}
-
 Json DriverJson(const Driver& d) {
   Json j = Json::object();
   j["Name"] = d.name;

@@ -24,6 +24,7 @@ using Labels = std::map<std::string, std::string>;
 inline constexpr char kSecretsKind[] = "secrets";
 inline constexpr char kClusterKind[] = "cluster";
 inline constexpr char kNodesKind[] = "nodes";
+inline constexpr char kCaKind[] = "ca";
 
 struct Driver {
   std::string name;

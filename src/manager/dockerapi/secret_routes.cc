@@ -28,8 +28,8 @@ const http::GoSchema& SecretSpecSchema() {
                               {{"Name", GoKind::kString, nullptr, ""},
                                {"Labels", GoKind::kStringMap, nullptr, ""},
                                {"Data", GoKind::kBytes, nullptr, ""},
-                               {"Driver", GoKind::kStruct, driver, "*swarm.Driver"},
-                               {"Templating", GoKind::kStruct, driver, "*swarm.Driver"}}};
+                               {"Driver", GoKind::kStruct, driver, ""},
+                               {"Templating", GoKind::kStruct, driver, ""}}};
   }();
   return *schema;
 }
@@ -100,15 +100,14 @@ Response ListSecrets(Backend& backend, const Request& req) {
   Status fresh = (*mgr)->reads->WaitFresh();
   if (!fresh.ok()) return ErrorResponse(fresh);
 
-  const std::vector<std::string>& names = filters["names"];
-  const std::vector<std::string>& name_prefixes = filters["name"];
-  const std::vector<std::string>& id_prefixes = filters["id"];
-  const std::vector<std::string>& labels = filters["label"];
+  const std::vector<std::string>& names = http::FilterValues(filters, "names");
+  const std::vector<std::string>& name_prefixes = http::FilterValues(filters, "name");
+  const std::vector<std::string>& id_prefixes = http::FilterValues(filters, "id");
   std::string body = "[";
   for (const store::SecretEntry& e : (*mgr)->reads->Secrets()) {
     const Secret& s = e->object;
     if (!EqualsOneOf(s.name, names) || !HasPrefixIn(s.name, name_prefixes) ||
-        !HasPrefixIn(s.id, id_prefixes) || !http::MatchLabels(s.labels, labels)) {
+        !HasPrefixIn(s.id, id_prefixes) || !http::MatchKVList(filters, "label", s.labels)) {
       continue;
     }
     if (body.size() > 1) body += ',';

@@ -1,0 +1,33 @@
+// This node's TLS identity on disk, under <data-root>/swarm/certificates/ (0700):
+//   swarm-root-ca.crt  the cluster's root CA certificate
+//   swarm-node.crt     this node's certificate (CN node ID, OU role, O cluster ID, IP SAN)
+//   swarm-node.key     its private key (0600)
+// The etcd member's peer listener uses these for mutual TLS.
+#pragma once
+
+#include <string>
+
+#include "ca/root_ca.h"
+#include "common/status.h"
+#include "node/swarm_state.h"
+
+namespace capsule::node {
+
+struct CertificatePaths {
+  std::string dir;
+  std::string root_ca;
+  std::string cert;
+  std::string key;
+};
+
+CertificatePaths CertificatesIn(const std::string& data_root);
+
+// Issues this node's certificate from `root` (role from state, IP SAN = advertise address)
+// with a fresh key, and writes all three files.
+Status IssueLocalCertificates(const ca::RootCa& root, const SwarmState& state,
+                              const CertificatePaths& paths);
+
+// OK if all three files exist (a node that is in a swarm has them).
+Status CheckCertificatesPresent(const CertificatePaths& paths);
+
+}  // namespace capsule::node
