@@ -1,0 +1,86 @@
+// Authorization for every gRPC call on the swarm port, in one place. Each handler starts
+// with exactly one of:
+//   ASSIGN_OR_RETURN(PeerIdentity who, authorizer.Authorize(*ctx, {NodeRole::kManager}));
+//   ASSIGN_OR_RETURN(PeerIdentity who, authorizer.Authorize(*ctx, kAnyNodeRole));
+//   Authorizer::AllowUnauthenticated(*ctx);  // only NodeCA.GetRootCACertificate / Issue...
+// The server accepts certificate-less TLS clients (GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY,
+// so a joining node can reach the CA), hence Authorize itself refuses them.
+//
+// The caller's identity comes only from its certificate (the `x509_pem_cert` property of the
+// TLS auth context), which must chain to the cluster's root, name this cluster (O) and a node
+// that has not been removed. Codes:
+//   no certificate / not verifiable / other cluster / unparsable → UNAUTHENTICATED
+//   removed node, role not allowed                               → PERMISSION_DENIED
+//
+// Thread-safe; SetRootCa may be called while calls are being authorized.
+#pragma once
+
+#include <functional>
+#include <initializer_list>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ca/cert_info.h"
+#include "ca/node_role.h"
+#include "common/clock.h"
+#include "common/status.h"
+
+namespace grpc {
+class ServerContextBase;
+}
+
+namespace capsule::ca {
+
+// Who is calling, as proven by its certificate.
+struct PeerIdentity {
+  std::string node_id;
+  NodeRole role = NodeRole::kWorker;
+  std::string cluster_id;
+};
+
+inline constexpr std::initializer_list<NodeRole> kAnyNodeRole = {NodeRole::kWorker,
+                                                                 NodeRole::kManager};
+
+class Authorizer {
+ public:
+  // Returns true when node_id was removed from the swarm (its certificate must stop working
+  // at once, before it expires). Called on every authorized call; must be cheap and
+  // thread-safe.
+  using IsNodeRemovedFn = std::function<bool(const std::string& node_id)>;
+
+  // `clock` must outlive the Authorizer.
+  Authorizer(std::string root_ca_pem, std::string cluster_id, IsNodeRemovedFn is_removed,
+             const Clock& clock);
+
+  // The one check: see the file comment.
+  StatusOr<PeerIdentity> Authorize(const grpc::ServerContextBase& ctx,
+                                   std::initializer_list<NodeRole> allowed) const;
+
+  // The same check on a certificate already taken from a connection ("" = none). Exposed
+  // for tests and for callers that are not gRPC handlers.
+  StatusOr<PeerIdentity> AuthorizeCert(std::string_view peer_cert_pem,
+                                       std::initializer_list<NodeRole> allowed) const;
+
+  // Marks a handler that deliberately needs no certificate. Does nothing; it exists so every
+  // handler visibly states its policy (grep for it: only the two NodeCA join calls use it).
+  static void AllowUnauthenticated(const grpc::ServerContextBase&) {}
+
+  // The certificate the peer presented and the TLS layer verified, or "" when it presented
+  // none (or the connection is not TLS).
+  static std::string PeerCertPem(const grpc::ServerContextBase& ctx);
+
+  // Replaces the trusted root (root rotation).
+  void SetRootCa(std::string root_ca_pem);
+  const std::string& cluster_id() const { return cluster_id_; }
+
+ private:
+  mutable std::mutex mu_;
+  std::string root_ca_pem_;  // guarded by mu_
+  const std::string cluster_id_;
+  const IsNodeRemovedFn is_removed_;
+  const Clock& clock_;
+};
+
+}  // namespace capsule::ca

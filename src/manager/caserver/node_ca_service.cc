@@ -1,0 +1,116 @@
+#include "manager/caserver/node_ca_service.h"
+
+#include <grpcpp/server_context.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "ca/join_token.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "transport/grpc_status.h"
+#include "transport/peer_addr.h"
+
+namespace capsule::caserver {
+
+using transport::ToGrpcStatus;
+
+namespace {
+
+constexpr size_t kMaxCsrBytes = 16 * 1024;
+constexpr size_t kMaxFieldBytes = 1024;
+
+}  // namespace
+
+NodeCaService::NodeCaService(const ca::RootCa& root, NodeCaOptions options,
+                             const TokenSource& tokens, NodeRegistry& registry,
+                             const ca::Authorizer& authorizer, const Clock& clock)
+    : root_(root),
+      options_(std::move(options)),
+      tokens_(tokens),
+      registry_(registry),
+      authorizer_(authorizer),
+      clock_(clock) {}
+
+grpc::Status NodeCaService::GetRootCACertificate(grpc::ServerContext* ctx,
+                                                 const api::GetRootCACertificateRequest*,
+                                                 api::GetRootCACertificateResponse* resp) {
+  ca::Authorizer::AllowUnauthenticated(*ctx);
+  resp->set_certificate_pem(root_.cert_pem());
+  return grpc::Status::OK;
+}
+
+grpc::Status NodeCaService::IssueNodeCertificate(grpc::ServerContext* ctx,
+                                                 const api::IssueNodeCertificateRequest* req,
+                                                 api::IssueNodeCertificateResponse* resp) {
+  ca::Authorizer::AllowUnauthenticated(*ctx);
+  return ToGrpcStatus(Issue(ctx, *req, resp));
+}
+
+grpc::Status NodeCaService::RenewNodeCertificate(grpc::ServerContext* ctx,
+                                                 const api::RenewNodeCertificateRequest* req,
+                                                 api::IssueNodeCertificateResponse* resp) {
+  return ToGrpcStatus(Renew(ctx, *req, resp));
+}
+
+Status NodeCaService::Issue(grpc::ServerContext* ctx, const api::IssueNodeCertificateRequest& req,
+                            api::IssueNodeCertificateResponse* resp) {
+  // Both tokens are compared every time (constant time each), so timing tells nothing about
+  // which one, if any, matched.
+  JoinTokens current = tokens_.CurrentTokens();
+  bool is_worker = !current.worker.empty() && ca::JoinTokenMatches(req.token(), current.worker);
+  bool is_manager = !current.manager.empty() && ca::JoinTokenMatches(req.token(), current.manager);
+  if (is_worker == is_manager) {  // neither (or, impossibly, both)
+    spdlog::warn("NodeCA: join refused from {}: invalid join token", ctx->peer());
+    return absl::InvalidArgumentError(kInvalidJoinTokenMessage);
+  }
+  ca::NodeRole role = is_manager ? ca::NodeRole::kManager : ca::NodeRole::kWorker;
+  if (req.csr_pem().size() > kMaxCsrBytes || req.hostname().size() > kMaxFieldBytes ||
+      req.advertise_addr().size() > kMaxFieldBytes) {
+    return absl::InvalidArgumentError("join request too large");
+  }
+  ASSIGN_OR_RETURN(std::string peer_ip, transport::PeerIp(ctx->peer()));
+  std::string node_id = NewId();
+  ASSIGN_OR_RETURN(std::string cert, SignFor(req.csr_pem(), node_id, role, peer_ip));
+  RETURN_IF_ERROR(
+      registry_.Register(NewNode{node_id, role, req.hostname(), req.advertise_addr(), peer_ip}));
+  spdlog::info("NodeCA: node {} joined as {} from {}", node_id, ca::RoleName(role), peer_ip);
+  FillResponse(node_id, role, std::move(cert), resp);
+  return absl::OkStatus();
+}
+
+Status NodeCaService::Renew(grpc::ServerContext* ctx, const api::RenewNodeCertificateRequest& req,
+                            api::IssueNodeCertificateResponse* resp) {
+  ASSIGN_OR_RETURN(ca::PeerIdentity who, authorizer_.Authorize(*ctx, ca::kAnyNodeRole));
+  if (req.csr_pem().size() > kMaxCsrBytes) return absl::InvalidArgumentError("CSR too large");
+  ASSIGN_OR_RETURN(std::string peer_ip, transport::PeerIp(ctx->peer()));
+  ASSIGN_OR_RETURN(std::string cert, SignFor(req.csr_pem(), who.node_id, who.role, peer_ip));
+  spdlog::info("NodeCA: renewed the certificate of node {} ({})", who.node_id,
+               ca::RoleName(who.role));
+  FillResponse(who.node_id, who.role, std::move(cert), resp);
+  return absl::OkStatus();
+}
+
+StatusOr<std::string> NodeCaService::SignFor(const std::string& csr_pem, const std::string& node_id,
+                                             ca::NodeRole role, const std::string& peer_ip) const {
+  ca::NodeCertRequest sign;
+  sign.csr_pem = csr_pem;
+  sign.node_id = node_id;
+  sign.role = role;
+  sign.cluster_id = options_.cluster_id;
+  sign.ip_sans = {peer_ip};
+  sign.validity = options_.cert_validity;
+  return root_.Sign(sign, clock_.Now());
+}
+
+void NodeCaService::FillResponse(const std::string& node_id, ca::NodeRole role,
+                                 std::string cert_pem,
+                                 api::IssueNodeCertificateResponse* resp) const {
+  resp->set_node_id(node_id);
+  resp->set_certificate_pem(std::move(cert_pem));
+  resp->set_root_ca_pem(root_.cert_pem());
+  resp->set_role(ca::RoleName(role));
+  resp->set_cluster_id(options_.cluster_id);
+}
+
+}  // namespace capsule::caserver

@@ -1,0 +1,68 @@
+// NodeCA (api/capsule/ca.proto) on a manager: hands out the root CA, admits nodes that
+// present a current join token, and renews node certificates.
+//
+//   GetRootCACertificate  unauthenticated → the root PEM
+//   IssueNodeCertificate  unauthenticated; the token is the credential. The role is the one
+//                         of the token that matched (worker/manager, both compared in constant
+//                         time every call); node ID = capsule::NewId(); IP SAN = the caller's
+//                         observed address. Wrong token → INVALID_ARGUMENT "A valid join token
+//                         is necessary to join this cluster"; bad CSR → INVALID_ARGUMENT;
+//                         registry failure → its code.
+//   RenewNodeCertificate  worker or manager certificate (Authorizer); same node ID and role
+//                         as the presented certificate.
+//
+// Thread-safe (sync gRPC service; calls run concurrently). Collaborators must outlive it.
+#pragma once
+
+#include <string>
+
+#include "ca/authorizer.h"
+#include "ca/root_ca.h"
+#include "capsule/ca.grpc.pb.h"
+#include "common/clock.h"
+#include "manager/caserver/ca_interfaces.h"
+
+namespace capsule::caserver {
+
+inline constexpr char kInvalidJoinTokenMessage[] =
+    "A valid join token is necessary to join this cluster";
+
+struct NodeCaOptions {
+  std::string cluster_id;
+  std::chrono::seconds cert_validity = ca::kDefaultNodeCertValidity;
+};
+
+class NodeCaService final : public api::NodeCA::Service {
+ public:
+  NodeCaService(const ca::RootCa& root, NodeCaOptions options, const TokenSource& tokens,
+                NodeRegistry& registry, const ca::Authorizer& authorizer, const Clock& clock);
+
+  grpc::Status GetRootCACertificate(grpc::ServerContext* ctx,
+                                    const api::GetRootCACertificateRequest* req,
+                                    api::GetRootCACertificateResponse* resp) override;
+  grpc::Status IssueNodeCertificate(grpc::ServerContext* ctx,
+                                    const api::IssueNodeCertificateRequest* req,
+                                    api::IssueNodeCertificateResponse* resp) override;
+  grpc::Status RenewNodeCertificate(grpc::ServerContext* ctx,
+                                    const api::RenewNodeCertificateRequest* req,
+                                    api::IssueNodeCertificateResponse* resp) override;
+
+ private:
+  Status Issue(grpc::ServerContext* ctx, const api::IssueNodeCertificateRequest& req,
+               api::IssueNodeCertificateResponse* resp);
+  Status Renew(grpc::ServerContext* ctx, const api::RenewNodeCertificateRequest& req,
+               api::IssueNodeCertificateResponse* resp);
+  StatusOr<std::string> SignFor(const std::string& csr_pem, const std::string& node_id,
+                                ca::NodeRole role, const std::string& peer_ip) const;
+  void FillResponse(const std::string& node_id, ca::NodeRole role, std::string cert_pem,
+                    api::IssueNodeCertificateResponse* resp) const;
+
+  const ca::RootCa& root_;
+  const NodeCaOptions options_;
+  const TokenSource& tokens_;
+  NodeRegistry& registry_;
+  const ca::Authorizer& authorizer_;
+  const Clock& clock_;
+};
+
+}  // namespace capsule::caserver

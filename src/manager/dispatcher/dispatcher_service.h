@@ -1,0 +1,115 @@
+// The Dispatcher service (api/capsule/dispatcher.proto) on a manager — session and heartbeat
+// skeleton; assignments come later on the same stream.
+//
+//   Session       worker or manager certificate. Registers the node's session (the node ID
+//                 comes from the certificate), reports it Ready, sends one SessionMessage
+//                 (session ID, managers, heartbeat period) and keeps the stream open. A new
+//                 session of the same node closes the old one (ABORTED). delivery_public_key
+//                 must be 32 bytes (X25519) → else INVALID_ARGUMENT.
+//   Heartbeat     worker or manager; must name the node's open session → else NOT_FOUND.
+//                 Refreshes the node's last-seen time and returns the period.
+//   ListSessions  manager only.
+// A node with no heartbeat for down_after_periods × heartbeat_period is reported Down and its
+// stream is closed with UNAVAILABLE "node heartbeat expired" (the agent then reconnects).
+//
+// Uses gRPC's callback API: an open session costs no thread. Thread-safe. The GrpcServer that
+// serves it must be stopped before the service is destroyed.
+#pragma once
+
+#include <grpcpp/support/server_callback.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ca/authorizer.h"
+#include "capsule/dispatcher.grpc.pb.h"
+#include "common/clock.h"
+#include "manager/dispatcher/node_status_sink.h"
+
+namespace capsule::dispatcher {
+
+inline constexpr size_t kDeliveryPublicKeyBytes = 32;
+
+struct ManagerAddr {
+  std::string node_id;
+  std::string addr;  // ip:port
+};
+
+struct DispatcherOptions {
+  std::chrono::milliseconds heartbeat_period{5000};  // Docker's default
+  int down_after_periods = 3;
+  std::vector<ManagerAddr> managers;
+};
+
+// A session as the rest of the manager sees it (e.g. to seal secrets to delivery_public_key).
+struct SessionSnapshot {
+  std::string node_id;
+  ca::NodeRole role = ca::NodeRole::kWorker;
+  std::string session_id;
+  std::string hostname;
+  std::string delivery_public_key;
+  TimePoint last_seen;
+};
+
+class DispatcherService final : public api::Dispatcher::CallbackService {
+ public:
+  DispatcherService(const ca::Authorizer& authorizer, NodeStatusSink& sink, const Clock& clock,
+                    DispatcherOptions options);
+  ~DispatcherService() override;  // Shutdown()
+
+  grpc::ServerWriteReactor<api::SessionMessage>* Session(grpc::CallbackServerContext* ctx,
+                                                         const api::SessionRequest* req) override;
+  grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext* ctx,
+                                      const api::HeartbeatRequest* req,
+                                      api::HeartbeatResponse* resp) override;
+  grpc::ServerUnaryReactor* ListSessions(grpc::CallbackServerContext* ctx,
+                                         const api::ListSessionsRequest* req,
+                                         api::ListSessionsResponse* resp) override;
+
+  // Starts a thread that runs CheckHeartbeats every half period (real time; the expiry itself
+  // is judged with the injected clock). Tests with a fake clock call CheckHeartbeats instead.
+  void StartExpiryTimer();
+  // Reports nodes whose heartbeat expired as Down and closes their sessions.
+  void CheckHeartbeats();
+  // Stops the timer, closes every session with UNAVAILABLE and refuses new ones. Idempotent.
+  void Shutdown();
+
+  std::vector<SessionSnapshot> Sessions() const;  // nodes with an open session
+  void SetManagers(std::vector<ManagerAddr> managers);
+
+  struct SessionHandle;  // one open stream; see the .cc
+
+ private:
+  struct NodeEntry {
+    SessionSnapshot info;
+    std::shared_ptr<SessionHandle> stream;  // null once the stream ended
+  };
+  class SessionReactor;
+
+  Status StartSession(grpc::CallbackServerContext* ctx, const api::SessionRequest& req,
+                      std::shared_ptr<SessionHandle>* handle, api::SessionMessage* first);
+  Status DoHeartbeat(grpc::CallbackServerContext* ctx, const api::HeartbeatRequest& req,
+                     api::HeartbeatResponse* resp);
+  void OnSessionDone(const std::shared_ptr<SessionHandle>& handle);
+  std::chrono::milliseconds ExpiryAfter() const;
+
+  const ca::Authorizer& authorizer_;
+  NodeStatusSink& sink_;
+  const Clock& clock_;
+  const DispatcherOptions options_;
+
+  mutable std::mutex mu_;
+  std::map<std::string, NodeEntry> nodes_;  // by node ID; guarded by mu_
+  std::vector<ManagerAddr> managers_;       // guarded by mu_
+  bool shut_down_ = false;                  // guarded by mu_
+  std::condition_variable timer_cv_;
+  std::thread timer_;
+};
+
+}  // namespace capsule::dispatcher

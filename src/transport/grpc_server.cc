@@ -1,0 +1,88 @@
+#include "transport/grpc_server.h"
+
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
+#include <grpcpp/server_builder.h>
+
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "ca/cert_info.h"
+#include "ca/node_key.h"
+
+namespace capsule::transport {
+namespace {
+
+StatusOr<std::string> ReadPublicFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+Status CheckTlsFiles(const ServerTlsFiles& tls) {
+  ASSIGN_OR_RETURN(std::string cert, ReadPublicFile(tls.cert_path));
+  ASSIGN_OR_RETURN(std::string root, ReadPublicFile(tls.root_ca_path));
+  ASSIGN_OR_RETURN(SecretBytes key, ca::ReadNodeKeyFile(tls.key_path));
+  RETURN_IF_ERROR(ca::KeyMatchesCert(key, cert));
+  return ca::VerifyNodeCert(cert, root, std::chrono::system_clock::now());
+}
+
+// "1.2.3.4:5" → host "1.2.3.4"; "[::1]:5" → "[::1]".
+std::string HostPart(const std::string& addr) {
+  size_t colon = addr.rfind(':');
+  return colon == std::string::npos ? addr : addr.substr(0, colon);
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
+    const GrpcServerOptions& options, const std::vector<grpc::Service*>& services) {
+  RETURN_IF_ERROR(CheckTlsFiles(options.tls));
+  unsigned refresh =
+      static_cast<unsigned>(std::max<int64_t>(1, options.cert_refresh_interval.count()));
+  auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      options.tls.key_path, options.tls.cert_path, options.tls.root_ca_path, refresh);
+  grpc::experimental::TlsServerCredentialsOptions tls_options(provider);
+  tls_options.watch_root_certs();
+  tls_options.watch_identity_key_cert_pairs();
+  tls_options.set_cert_request_type(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+  std::shared_ptr<grpc::ServerCredentials> creds =
+      grpc::experimental::TlsServerCredentials(tls_options);
+  if (creds == nullptr) return absl::InternalError("cannot create TLS server credentials");
+
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(options.listen_addr, creds, &port);
+  builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  // Dead peers are noticed by TCP keepalive-like pings; idle sessions are legitimate.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+  for (grpc::Service* service : services) builder.RegisterService(service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen_addr));
+  }
+  return std::unique_ptr<GrpcServer>(
+      new GrpcServer(std::move(server), HostPart(options.listen_addr), port));
+}
+
+GrpcServer::GrpcServer(std::unique_ptr<grpc::Server> server, std::string host, int port)
+    : server_(std::move(server)), host_(std::move(host)), port_(port) {}
+
+GrpcServer::~GrpcServer() { Stop(); }
+
+std::string GrpcServer::addr() const { return absl::StrCat(host_, ":", port_); }
+
+void GrpcServer::Stop(std::chrono::milliseconds grace) {
+  std::call_once(stop_once_, [&] {
+    server_->Shutdown(std::chrono::system_clock::now() + grace);
+    server_->Wait();
+  });
+}
+
+}  // namespace capsule::transport
