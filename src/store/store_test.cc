@@ -3,6 +3,7 @@
 
 #include <thread>
 
+#include "crypto/random.h"
 #include "objects/objects.h"
 #include "store/etcd/etcd_test_env.h"
 #include "store/keys.h"

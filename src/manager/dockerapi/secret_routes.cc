@@ -1,6 +1,7 @@
 // /secrets: create, list (filters), inspect, update (labels only), delete.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <set>
 
 #include "manager/dockerapi/error_table.h"
@@ -59,20 +60,65 @@ StatusOr<controlapi::SecretSpec> ParseSecretSpec(const std::string& body) {
   return spec;
 }
 
-bool HasPrefixIn(const std::string& s, const std::vector<std::string>& prefixes) {
-  if (prefixes.empty()) return true;
-  for (const std::string& p : prefixes) {
-    if (s.compare(0, p.size(), p) == 0) return true;
-  }
-  return false;
+bool HasPrefix(const std::string& s, const std::string& prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
 }
 
-bool EqualsOneOf(const std::string& s, const std::vector<std::string>& values) {
-  if (values.empty()) return true;
-  for (const std::string& v : values) {
-    if (s == v) return true;
+// Swarm's secret listing: the first non-empty filter among names, name prefixes and ID
+// prefixes chooses the index walked (names in filter order, name prefixes in lower-cased name
+// order, ID prefixes in ID order; unfiltered in ID order); then every filter must match.
+// Names compare case-insensitively (swarm's name index is lower-cased), IDs exactly.
+std::vector<store::SecretEntry> SelectSecrets(const store::ReadModel& reads,
+                                              const http::Filters& filters) {
+  const std::vector<std::string>& names = http::FilterValues(filters, "names");
+  const std::vector<std::string>& name_prefixes = http::FilterValues(filters, "name");
+  const std::vector<std::string>& id_prefixes = http::FilterValues(filters, "id");
+  std::vector<store::SecretEntry> all = reads.Secrets();  // ordered by ID
+  std::vector<store::SecretEntry> walk;
+  if (!names.empty()) {
+    for (const std::string& n : names) {
+      if (store::SecretEntry e = reads.SecretByName(n)) walk.push_back(e);
+    }
+  } else if (!name_prefixes.empty()) {
+    std::vector<store::SecretEntry> by_name = all;
+    std::stable_sort(by_name.begin(), by_name.end(), [](const auto& a, const auto& b) {
+      return store::AsciiLower(a->object.name) < store::AsciiLower(b->object.name);
+    });
+    for (const std::string& p : name_prefixes) {
+      const std::string lp = store::AsciiLower(p);
+      for (const store::SecretEntry& e : by_name) {
+        if (HasPrefix(store::AsciiLower(e->object.name), lp)) walk.push_back(e);
+      }
+    }
+  } else if (!id_prefixes.empty()) {
+    for (const std::string& p : id_prefixes) {
+      for (const store::SecretEntry& e : all) {
+        if (HasPrefix(e->object.id, p)) walk.push_back(e);
+      }
+    }
+  } else {
+    walk = std::move(all);
   }
-  return false;
+
+  auto matches = [&](const Secret& s) {
+    const std::string lname = store::AsciiLower(s.name);
+    bool name_ok = names.empty() || std::any_of(names.begin(), names.end(), [&](const auto& n) {
+                     return store::AsciiLower(n) == lname;
+                   });
+    bool prefix_ok = name_prefixes.empty() ||
+                     std::any_of(name_prefixes.begin(), name_prefixes.end(),
+                                 [&](const auto& p) { return HasPrefix(lname, store::AsciiLower(p)); });
+    bool id_ok = id_prefixes.empty() ||
+                 std::any_of(id_prefixes.begin(), id_prefixes.end(),
+                             [&](const auto& p) { return HasPrefix(s.id, p); });
+    return name_ok && prefix_ok && id_ok && http::MatchKVList(filters, "label", s.labels);
+  };
+  std::vector<store::SecretEntry> out;
+  std::set<std::string> seen;
+  for (const store::SecretEntry& e : walk) {
+    if (matches(e->object) && seen.insert(e->object.id).second) out.push_back(e);
+  }
+  return out;
 }
 
 Response CreateSecret(Backend& backend, const Request& req) {
@@ -100,16 +146,8 @@ Response ListSecrets(Backend& backend, const Request& req) {
   Status fresh = (*mgr)->reads->WaitFresh();
   if (!fresh.ok()) return ErrorResponse(fresh);
 
-  const std::vector<std::string>& names = http::FilterValues(filters, "names");
-  const std::vector<std::string>& name_prefixes = http::FilterValues(filters, "name");
-  const std::vector<std::string>& id_prefixes = http::FilterValues(filters, "id");
   std::string body = "[";
-  for (const store::SecretEntry& e : (*mgr)->reads->Secrets()) {
-    const Secret& s = e->object;
-    if (!EqualsOneOf(s.name, names) || !HasPrefixIn(s.name, name_prefixes) ||
-        !HasPrefixIn(s.id, id_prefixes) || !http::MatchKVList(filters, "label", s.labels)) {
-      continue;
-    }
+  for (const store::SecretEntry& e : SelectSecrets(*(*mgr)->reads, filters)) {
     if (body.size() > 1) body += ',';
     body += e->json;
   }
