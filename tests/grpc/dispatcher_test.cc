@@ -147,6 +147,26 @@ TEST_F(DispatcherTest, ClientGoneEndsTheSession) {
   EXPECT_EQ(sink_.StateOf(worker.node_id), "down");
 }
 
+TEST_F(DispatcherTest, EndSessionClosesTheStreamWithTheGivenStatus) {
+  TestNode worker = MakeNode(ca::NodeRole::kWorker);
+  auto s = OpenSession(Channel(&worker));
+  ASSERT_TRUE(s->got_first);
+  dispatcher_->EndSession(worker.node_id, absl::PermissionDeniedError("node was removed"));
+  api::SessionMessage more;
+  EXPECT_FALSE(s->reader->Read(&more));
+  grpc::Status st = s->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(st.error_message(), "node was removed");
+  EXPECT_TRUE(dispatcher_->Sessions().empty());
+  EXPECT_EQ(Heartbeat(Channel(&worker), s->first.session_id()).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  // Forgotten: its heartbeats can no longer expire into a Down report.
+  fake_clock_.Advance(milliseconds(60000));
+  dispatcher_->CheckHeartbeats();
+  EXPECT_EQ(sink_.StateOf(worker.node_id), "ready");
+  dispatcher_->EndSession("unknown", absl::CancelledError("x"));  // no-op
+}
+
 TEST_F(DispatcherTest, StoppingTheServerEndsOpenSessions) {
   TestNode worker = MakeNode(ca::NodeRole::kWorker);
   auto s = OpenSession(Channel(&worker));

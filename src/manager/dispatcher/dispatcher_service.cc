@@ -208,6 +208,18 @@ void DispatcherService::CheckHeartbeats() {
   }
 }
 
+void DispatcherService::EndSession(const std::string& node_id, const Status& why) {
+  std::shared_ptr<SessionHandle> stream;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = nodes_.find(node_id);
+    if (it == nodes_.end()) return;
+    stream = std::move(it->second.stream);
+    nodes_.erase(it);
+  }
+  if (stream) stream->Finish(ToGrpcStatus(why));
+}
+
 void DispatcherService::StartExpiryTimer() {
   std::lock_guard<std::mutex> lock(mu_);
   if (shut_down_ || timer_.joinable()) return;

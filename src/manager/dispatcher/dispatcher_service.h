@@ -77,6 +77,9 @@ class DispatcherService final : public api::Dispatcher::CallbackService {
   void StartExpiryTimer();
   // Reports nodes whose heartbeat expired as Down and closes their sessions.
   void CheckHeartbeats();
+  // Closes node_id's session with `why` (e.g. PERMISSION_DENIED when the node was removed)
+  // and forgets the node without reporting a state: the caller decides it. No-op if unknown.
+  void EndSession(const std::string& node_id, const Status& why);
   // Stops the timer, closes every session with UNAVAILABLE and refuses new ones. Idempotent.
   void Shutdown();
 
