@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <string>
 
+#include "absl/synchronization/mutex.h"
 #include "common/log.h"
 #include "crypto/random.h"
 #include "manager/dockerapi/http/server.h"
@@ -60,6 +61,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   HardenProcess();
+  // Debian's Abseil keeps mutex deadlock detection on; gRPC's mutexes then pay for a lock
+  // graph on every acquisition. Capsule's own code uses std::mutex.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   s = capsule::crypto::InitCrypto();
   if (!s.ok()) {
     spdlog::error("{}", s.ToString());

@@ -103,6 +103,12 @@ std::vector<std::string> EtcdArgs(const MemberConfig& config) {
       "8589934592",  // 8 GiB
       "--max-request-bytes",
       "4194304",  // 4 MiB: one sealed 512 KB secret fits easily
+      // Capsule needs no history beyond what a watch restart spans (the read model lists
+      // again after a compaction), so old revisions are compacted hourly.
+      "--auto-compaction-mode",
+      "periodic",
+      "--auto-compaction-retention",
+      "1h",
   };
   if (!config.peer_tls.cert_file.empty()) {
     args.insert(args.end(), {"--peer-cert-file", config.peer_tls.cert_file, "--peer-key-file",
