@@ -6,11 +6,14 @@
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "absl/synchronization/mutex.h"
 #include "common/log.h"
+#include "common/secret_bytes.h"
 #include "crypto/random.h"
 #include "manager/dockerapi/http/server.h"
 #include "manager/dockerapi/routes.h"
@@ -61,6 +64,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   HardenProcess();
+  if (!capsule::SecretBytes::LockProcessMemory()) {
+    spdlog::warn("mlockall failed ({}); secret buffers are locked one by one",
+                 std::strerror(errno));
+  }
   // Debian's Abseil keeps mutex deadlock detection on; gRPC's mutexes then pay for a lock
   // graph on every acquisition. Capsule's own code uses std::mutex.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);

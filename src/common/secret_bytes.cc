@@ -3,16 +3,28 @@
 #include <sodium.h>
 #include <sys/mman.h>
 
+#include <atomic>
 #include <cstring>
 #include <string>
 
 namespace capsule {
+namespace {
+
+std::atomic<bool> process_locked{false};
+
+}  // namespace
+
+bool SecretBytes::LockProcessMemory() {
+  if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0) return false;
+  process_locked = true;
+  return true;
+}
 
 SecretBytes::SecretBytes(size_t size) : size_(size), capacity_(size) {
   if (size == 0) return;
   data_ = new uint8_t[size]();
   // Best effort: keep it out of swap. Failure (RLIMIT_MEMLOCK) is not fatal.
-  (void)mlock(data_, size);
+  if (!process_locked) (void)mlock(data_, size);
 }
 
 SecretBytes SecretBytes::CopyFrom(std::string_view bytes) {
@@ -62,7 +74,7 @@ bool SecretBytes::Equals(std::span<const uint8_t> other) const {
 void SecretBytes::Release() {
   if (data_ == nullptr) return;
   sodium_memzero(data_, capacity_);
-  (void)munlock(data_, capacity_);
+  if (!process_locked) (void)munlock(data_, capacity_);
   delete[] data_;
   data_ = nullptr;
   size_ = capacity_ = 0;

@@ -39,6 +39,12 @@ class SecretBytes {
   // Constant-time comparison of contents (sizes are compared first; the size is not secret).
   bool Equals(std::span<const uint8_t> other) const;
 
+  // Tries mlockall(MCL_CURRENT|MCL_FUTURE|MCL_ONFAULT) for the whole process: then no page
+  // (secret buffers, but also HTTP/gRPC buffers that held them in transit) can be swapped,
+  // and SecretBytes skips its per-buffer mlock (each one splits a VMA: costly on hot paths).
+  // Returns false (and per-buffer locking stays on) without the privilege. Call once, early.
+  static bool LockProcessMemory();
+
  private:
   void Release();
   uint8_t* data_ = nullptr;
