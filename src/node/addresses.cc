@@ -65,7 +65,8 @@ StatusOr<std::string> SystemAddress() {
     for (const std::string& a : found) list += (list.empty() ? "" : ", ") + a;
     return absl::InvalidArgumentError(
         "could not choose an IP address to advertise since this system has multiple addresses "
-        "(" + list + ") - specify one with --advertise-addr");
+        "(" +
+        list + ") - specify one with --advertise-addr");
   }
   return *found.begin();
 }

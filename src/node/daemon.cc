@@ -9,6 +9,8 @@
 
 #include "common/ids.h"
 #include "manager/dockerapi/error_table.h"
+#include "node/certificates.h"
+#include "node/worker.h"
 
 namespace capsule::node {
 
@@ -43,7 +45,15 @@ Status Daemon::Start() {
     spdlog::info("not in a swarm; waiting for swarm init");
     return absl::OkStatus();
   }
-  spdlog::info("rejoining swarm {} as node {}", state->cluster_id, state->node_id);
+  spdlog::info("rejoining swarm {} as {} node {}", state->cluster_id, state->role, state->node_id);
+  if (state->role == "worker") {
+    ASSIGN_OR_RETURN(std::unique_ptr<agent::SessionClient> session,
+                     StartWorkerAgent(*state, options_.data_root, hostname_));
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    state_ = std::move(state);
+    agent_ = std::move(session);
+    return absl::OkStatus();
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<node::Manager> m,
                    node::Manager::Open(MakeManagerConfig(), *state));
   std::unique_lock<std::shared_mutex> lock(mu_);
@@ -66,10 +76,13 @@ void WaitSoleOwner(const std::shared_ptr<node::Manager>& m) {
 void Daemon::Stop() {
   std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
   std::shared_ptr<node::Manager> m;
+  std::unique_ptr<agent::SessionClient> session;
   {
     std::unique_lock<std::shared_mutex> lock(mu_);
     m = std::move(manager_);
+    session = std::move(agent_);
   }
+  if (session) session->Stop();
   if (m) {
     WaitSoleOwner(m);
     m->Stop();
@@ -84,6 +97,15 @@ dockerapi::LocalSwarmInfo Daemon::SwarmInfo() const {
   info.control_available = state_->role == "manager";
   info.node_id = state_->node_id;
   info.node_addr = state_->advertise_addr;
+  if (agent_) {
+    std::vector<agent::RemoteManager> managers = agent_->Managers();
+    if (!managers.empty()) {
+      info.manager_node_id = managers.front().node_id;
+      info.manager_addr = managers.front().addr;
+    }
+    return info;
+  }
+  info.manager_node_id = state_->node_id;
   info.manager_addr = state_->advertise_addr + ":" + std::to_string(state_->swarm_port);
   return info;
 }
@@ -124,6 +146,7 @@ StatusOr<std::string> Daemon::InitSwarm(const dockerapi::InitRequest& request) {
 Status Daemon::LeaveSwarm(bool force) {
   std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
   std::shared_ptr<node::Manager> m;
+  std::unique_ptr<agent::SessionClient> session;
   {
     std::unique_lock<std::shared_mutex> lock(mu_);
     if (!state_) return absl::UnavailableError("This node is not part of a swarm");
@@ -135,11 +158,16 @@ Status Daemon::LeaveSwarm(bool force) {
           "ignore this message. ");
     }
     m = std::move(manager_);
+    session = std::move(agent_);
     state_.reset();
   }
   // Forget membership first: a crash after this point restarts outside the swarm.
   std::error_code ec;
   std::filesystem::remove(StatePath(), ec);
+  if (session) {
+    session->Stop();  // ends the session: the manager marks this node Down after its window
+    std::filesystem::remove_all(CertificatesIn(options_.data_root).dir, ec);
+  }
   if (m) {
     WaitSoleOwner(m);
     m->Destroy();
@@ -148,8 +176,38 @@ Status Daemon::LeaveSwarm(bool force) {
   return absl::OkStatus();
 }
 
+Status Daemon::JoinSwarm(const dockerapi::JoinRequest& request) {
+  std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    if (state_) {
+      return absl::UnavailableError(
+          "This node is already part of a swarm. Use \"docker swarm leave\" to leave this "
+          "swarm and join another one.");
+    }
+  }
+  ASSIGN_OR_RETURN(SwarmState state, JoinAsWorker(request, options_.data_root, hostname_));
+  std::error_code ec;
+  StatusOr<std::unique_ptr<agent::SessionClient>> session =
+      StartWorkerAgent(state, options_.data_root, hostname_);
+  Status s = session.status();
+  if (s.ok()) s = SaveSwarmState(StatePath(), state);
+  if (!s.ok()) {
+    if (session.ok()) (*session)->Stop();
+    std::filesystem::remove_all(CertificatesIn(options_.data_root).dir, ec);
+    return s;
+  }
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  state_ = std::move(state);
+  agent_ = *std::move(session);
+  return absl::OkStatus();
+}
+
 StatusOr<std::shared_ptr<const dockerapi::ManagerServices>> Daemon::Manager() const {
   std::shared_lock<std::shared_mutex> lock(mu_);
+  if (state_ && state_->role == "worker") {
+    return absl::UnavailableError(dockerapi::kWorkerNotManagerMessage);
+  }
   if (!manager_) return absl::UnavailableError(dockerapi::kNotManagerMessage);
   return std::shared_ptr<const dockerapi::ManagerServices>(manager_, &manager_->services());
 }

@@ -1,4 +1,4 @@
-// The node: capsuled's state machine (not in a swarm → active manager → left) and the
+// The node: capsuled's state machine (not in a swarm → active manager or worker → left) and the
 // Backend the Docker API handlers call. Only this folder builds real implementations.
 // Thread-safe: requests run concurrently; init and leave are serialised.
 #pragma once
@@ -8,6 +8,7 @@
 #include <shared_mutex>
 #include <string>
 
+#include "agent/session_client.h"
 #include "manager/dockerapi/backend.h"
 #include "node/manager.h"
 
@@ -17,8 +18,8 @@ struct DaemonOptions {
   std::string data_root = "/var/lib/capsule";
   std::string exec_root = "/run/capsule";
   std::string etcd_binary = "/usr/bin/etcd";
-  std::string hostname;         // "" = gethostname()
-  int etcd_peer_port = 0;       // 0 = swarm port + 3
+  std::string hostname;    // "" = gethostname()
+  int etcd_peer_port = 0;  // 0 = swarm port + 3
   std::string etcd_log_level = "warn";
 };
 
@@ -35,6 +36,7 @@ class Daemon : public dockerapi::Backend {
   dockerapi::LocalSwarmInfo SwarmInfo() const override;
   StatusOr<std::string> InitSwarm(const dockerapi::InitRequest& request) override;
   Status LeaveSwarm(bool force) override;
+  Status JoinSwarm(const dockerapi::JoinRequest& request) override;
   StatusOr<std::shared_ptr<const dockerapi::ManagerServices>> Manager() const override;
   std::string Hostname() const override { return hostname_; }
 
@@ -50,6 +52,8 @@ class Daemon : public dockerapi::Backend {
   // Requests hold the manager through aliasing shared_ptrs to its services, so leave waits
   // for them before tearing it down.
   std::shared_ptr<node::Manager> manager_;
+  // A worker's session with its manager (null on managers and outside a swarm).
+  std::unique_ptr<agent::SessionClient> agent_;
 };
 
 // Parses Docker's ListenAddr / AdvertiseAddr forms; fills state's addresses and ports.

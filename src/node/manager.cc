@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
-
 #include <nlohmann/json.hpp>
 
 #include "ca/issuer_info.h"
@@ -55,10 +54,40 @@ Status Manager::StartStore(bool new_cluster) {
   reads_ = std::make_unique<store::ReadModel>(*store_);
   RETURN_IF_ERROR(reads_->Start());
   secrets_ = std::make_unique<controlapi::SecretApi>(*store_, *reads_, RealClock());
+  // Set before any request can remove a node: the swarm server starts later.
+  nodes_ = std::make_unique<controlapi::NodeApi>(*store_, *reads_, RealClock(),
+                                                 [this](const std::string& node_id) {
+                                                   if (swarm_server_)
+                                                     swarm_server_->EndSession(node_id);
+                                                 });
+  cluster_ = std::make_unique<controlapi::ClusterApi>(*store_, *reads_, RealClock());
 
   services_.node_id = state_.node_id;
   services_.reads = reads_.get();
   services_.secrets = secrets_.get();
+  services_.nodes = nodes_.get();
+  services_.cluster = cluster_.get();
+  return absl::OkStatus();
+}
+
+Status Manager::StartSwarmServer() {
+  RETURN_IF_ERROR(reads_->WaitFresh());
+  store::ClusterEntry cluster = reads_->GetCluster();
+  if (!cluster) return absl::FailedPreconditionError("the cluster object is missing");
+  SwarmServerConfig sc;
+  sc.listen_addr = state_.listen_addr;
+  sc.node_id = state_.node_id;
+  sc.manager_addr = state_.advertise_addr + ":" + std::to_string(state_.swarm_port);
+  sc.cluster_id = state_.cluster_id;
+  sc.certs = CertificatesIn(config_.data_root);
+  const ClusterSpec& spec = cluster->object.spec;
+  if (spec.heartbeat_period_ns > 0) {
+    sc.heartbeat_period = std::chrono::milliseconds(spec.heartbeat_period_ns / 1000000);
+  }
+  if (spec.node_cert_expiry_ns > 0) {
+    sc.cert_validity = std::chrono::seconds(spec.node_cert_expiry_ns / 1000000000);
+  }
+  ASSIGN_OR_RETURN(swarm_server_, SwarmServer::Start(sc, *store_, *reads_, *nodes_));
   return absl::OkStatus();
 }
 
@@ -106,6 +135,7 @@ StatusOr<std::unique_ptr<Manager>> Manager::Bootstrap(const ManagerConfig& confi
   if (s.ok()) s = m->StartStore(/*new_cluster=*/true);
   if (s.ok()) s = m->CreateClusterObjects(spec, *root);
   if (s.ok()) s = m->reads_->WaitFresh();
+  if (s.ok()) s = m->StartSwarmServer();
   if (!s.ok()) {
     spdlog::error("swarm init failed: {}", s.ToString());
     m->Destroy();
@@ -118,6 +148,7 @@ StatusOr<std::unique_ptr<Manager>> Manager::Open(const ManagerConfig& config,
                                                  const SwarmState& state) {
   std::unique_ptr<Manager> m(new Manager(config, state));
   Status s = m->StartStore(/*new_cluster=*/false);
+  if (s.ok()) s = m->StartSwarmServer();
   if (!s.ok()) {
     m->Stop();
     return s;
@@ -127,8 +158,13 @@ StatusOr<std::unique_ptr<Manager>> Manager::Open(const ManagerConfig& config,
 
 void Manager::Stop() {
   services_ = {};
+  // The swarm port first: its handlers use the store and the read model.
+  if (swarm_server_) swarm_server_->Stop();
+  swarm_server_.reset();
   if (reads_) reads_->Stop();
   secrets_.reset();
+  nodes_.reset();
+  cluster_.reset();
   reads_.reset();
   store_.reset();
   client_.reset();

@@ -13,11 +13,14 @@
 #include <memory>
 #include <string>
 
-#include "common/status.h"
 #include "ca/root_ca.h"
+#include "common/status.h"
 #include "crypto/keyring.h"
+#include "manager/controlapi/cluster.h"
+#include "manager/controlapi/node.h"
 #include "manager/controlapi/secret.h"
 #include "manager/dockerapi/backend.h"
+#include "node/swarm_server.h"
 #include "node/swarm_state.h"
 #include "store/etcd/etcd_client.h"
 #include "store/etcd/supervisor.h"
@@ -57,6 +60,8 @@ class Manager {
   Manager(ManagerConfig config, SwarmState state);
   Status StartStore(bool new_cluster);
   Status CreateClusterObjects(const ClusterSpec& spec, const ca::RootCa& root);
+  // The swarm port (gRPC: NodeCA + Dispatcher); needs a fresh read model.
+  Status StartSwarmServer();
 
   ManagerConfig config_;
   SwarmState state_;
@@ -66,6 +71,9 @@ class Manager {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<store::ReadModel> reads_;
   std::unique_ptr<controlapi::SecretApi> secrets_;
+  std::unique_ptr<controlapi::NodeApi> nodes_;
+  std::unique_ptr<controlapi::ClusterApi> cluster_;
+  std::unique_ptr<SwarmServer> swarm_server_;
   dockerapi::ManagerServices services_;
 };
 

@@ -6,9 +6,8 @@
 
 #include <cerrno>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "common/errno_status.h"
 
@@ -34,20 +33,25 @@ StatusOr<std::optional<SwarmState>> LoadSwarmState(const std::string& path) {
   s.advertise_addr = j.value("AdvertiseAddr", "");
   s.swarm_port = j.value("SwarmPort", 2377);
   s.etcd_peer_port = j.value("EtcdPeerPort", 2380);
+  s.remote_manager = j.value("RemoteManager", "");
   return std::optional<SwarmState>(s);
 }
 
 Status SaveSwarmState(const std::string& path, const SwarmState& s) {
-  nlohmann::json j = {{"NodeID", s.node_id},         {"ClusterID", s.cluster_id},
-                      {"Role", s.role},              {"ListenAddr", s.listen_addr},
-                      {"AdvertiseAddr", s.advertise_addr}, {"SwarmPort", s.swarm_port},
-                      {"EtcdPeerPort", s.etcd_peer_port}};
+  nlohmann::json j = {{"NodeID", s.node_id},
+                      {"ClusterID", s.cluster_id},
+                      {"Role", s.role},
+                      {"ListenAddr", s.listen_addr},
+                      {"AdvertiseAddr", s.advertise_addr},
+                      {"SwarmPort", s.swarm_port},
+                      {"EtcdPeerPort", s.etcd_peer_port},
+                      {"RemoteManager", s.remote_manager}};
   const std::string text = j.dump(2) + "\n";
   const std::string tmp = path + ".tmp";
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoStatus("create", tmp, errno);
-  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            fsync(fd) == 0;
+  bool ok =
+      write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && fsync(fd) == 0;
   int err = errno;
   close(fd);
   if (!ok) return ErrnoStatus("write", tmp, err);

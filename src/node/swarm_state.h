@@ -17,6 +17,7 @@ struct SwarmState {
   std::string advertise_addr;  // IP
   int swarm_port = 2377;
   int etcd_peer_port = 2380;
+  std::string remote_manager;  // workers: ip:port of the manager they joined through
 };
 
 // nullopt if the file does not exist; DataLoss if it is malformed.

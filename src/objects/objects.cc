@@ -161,6 +161,7 @@ std::string EncodeNodeMeta(const Node& n) {
             {"CreatedAt", ToUnixNanos(n.created_at)},
             {"UpdatedAt", ToUnixNanos(n.updated_at)},
             {"Hostname", n.hostname},
+            {"Name", n.spec_name},
             {"Role", n.role},
             {"Availability", n.availability},
             {"Labels", n.labels},
@@ -182,6 +183,7 @@ StatusOr<Node> DecodeNodeMeta(std::string_view meta) {
   n.created_at = FromUnixNanos(j.value("CreatedAt", int64_t{0}));
   n.updated_at = FromUnixNanos(j.value("UpdatedAt", int64_t{0}));
   n.hostname = j.value("Hostname", "");
+  n.spec_name = j.value("Name", "");
   n.role = j.value("Role", "manager");
   n.availability = j.value("Availability", "active");
   n.labels = ParseLabels(j.value("Labels", Json::object()));
@@ -196,11 +198,13 @@ StatusOr<Node> DecodeNodeMeta(std::string_view meta) {
 }
 
 Json NodeJson(const Node& n, int64_t version) {
+  Json spec = {{"Labels", n.labels}, {"Role", n.role}, {"Availability", n.availability}};
+  if (!n.spec_name.empty()) spec["Name"] = n.spec_name;
   Json j = {{"ID", n.id},
             {"Version", {{"Index", version}}},
             {"CreatedAt", Time(n.created_at)},
             {"UpdatedAt", Time(n.updated_at)},
-            {"Spec", {{"Labels", n.labels}, {"Role", n.role}, {"Availability", n.availability}}},
+            {"Spec", spec},
             {"Description",
              {{"Hostname", n.hostname},
               {"Platform", {{"Architecture", n.architecture}, {"OS", n.os}}},

@@ -6,11 +6,10 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/clock.h"
 #include "common/status.h"
@@ -72,12 +71,13 @@ struct Node {
   TimePoint created_at;
   TimePoint updated_at;
   std::string hostname;
-  std::string role = "manager";          // manager | worker
-  std::string availability = "active";   // active | pause | drain
+  std::string spec_name;                // Spec.Name (optional)
+  std::string role = "manager";         // manager | worker
+  std::string availability = "active";  // active | pause | drain
   Labels labels;
-  std::string state = "ready";           // unknown | down | ready | disconnected
-  std::string addr;                      // Status.Addr (the advertise IP)
-  std::string manager_addr;              // ManagerStatus.Addr (ip:port); empty for workers
+  std::string state = "ready";  // unknown | down | ready | disconnected
+  std::string addr;             // Status.Addr (the advertise IP)
+  std::string manager_addr;     // ManagerStatus.Addr (ip:port); empty for workers
   bool leader = false;
   std::string engine_version;
   std::string os = "linux";

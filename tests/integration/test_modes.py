@@ -38,7 +38,8 @@ def tcp_listeners(pid):
     addrs = []
     for line in out.splitlines():
         if re.search(rf"pid={pid}\b", line):
-            addrs.append(line.split()[3])
+            # gRPC binds an IPv4 listen address on a dual-stack socket: [::ffff:IP]:PORT.
+            addrs.append(re.sub(r"^\[::ffff:([0-9.]+)\]", r"\1", line.split()[3]))
     return sorted(set(addrs))
 
 
@@ -122,10 +123,10 @@ class Modes(unittest.TestCase):
         self.assertEqual(tcp_listeners(pid), [f"{IP}:{harness.ETCD_PEER_PORT}"])
 
     def test_capsuled_tcp_listeners(self):
-        # A single-manager swarm serves nothing on TCP yet: the swarm port (mutual-TLS gRPC)
-        # comes with multi-node swarms. Whatever capsuled listens on must be the listen IP.
+        # A manager serves the swarm port (mutual-TLS gRPC) on its listen IP, and nothing else
+        # on TCP.
         addrs = tcp_listeners(self.d.pid)
-        self.assertLessEqual(set(addrs), {f"{IP}:{harness.SWARM_PORT}"})
+        self.assertEqual(set(addrs), {f"{IP}:{harness.SWARM_PORT}"})
         for a in addrs:
             self.assertTrue(a.startswith(IP + ":"), f"capsuled listens on {a}")
 

@@ -4,8 +4,11 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
+#include "manager/controlapi/cluster.h"
+#include "manager/controlapi/node.h"
 #include "manager/controlapi/secret.h"
 #include "objects/objects.h"
 #include "store/read_model.h"
@@ -16,8 +19,22 @@ struct InitRequest {
   std::string listen_addr;     // "IP:PORT", "IP", ":PORT" or ""
   std::string advertise_addr;  // "IP", "IP:PORT" or ""
   bool force_new_cluster = false;
-  ClusterSpec spec;            // zero-valued fields already replaced by defaults
+  ClusterSpec spec;  // zero-valued fields already replaced by defaults
 };
+
+struct JoinRequest {
+  std::string listen_addr;                // as InitRequest
+  std::string advertise_addr;             // as InitRequest
+  std::vector<std::string> remote_addrs;  // managers' "IP:PORT" (or "IP": port 2377)
+  std::string join_token;
+  std::string availability;  // "" | active | pause | drain
+};
+
+// Docker's answer to a manager-only call on a worker.
+inline constexpr char kWorkerNotManagerMessage[] =
+    "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster "
+    "state. Please run this command on a manager node or promote the current node to a "
+    "manager.";
 
 // The manager components of an active manager. Held through a shared_ptr for the length of
 // one request, so a concurrent leave cannot pull them away mid-request.
@@ -25,6 +42,8 @@ struct ManagerServices {
   std::string node_id;
   const store::ReadModel* reads = nullptr;
   controlapi::SecretApi* secrets = nullptr;
+  controlapi::NodeApi* nodes = nullptr;
+  controlapi::ClusterApi* cluster = nullptr;
 };
 
 // The node's local swarm membership as /info and /_ping report it.
@@ -32,8 +51,9 @@ struct LocalSwarmInfo {
   std::string state = "inactive";  // inactive | pending | active | error | locked
   bool control_available = false;  // this node is a manager
   std::string node_id;
-  std::string node_addr;           // advertise IP
-  std::string manager_addr;        // "IP:PORT" of the manager (this node, for now)
+  std::string node_addr;        // advertise IP
+  std::string manager_addr;     // "IP:PORT" of the manager (this node on a manager)
+  std::string manager_node_id;  // that manager's node ID ("" if not known yet)
 };
 
 class Backend {
@@ -45,7 +65,11 @@ class Backend {
   // Unavailable "This node is not part of a swarm" when inactive; FailedPrecondition when
   // this is the last manager and !force.
   virtual Status LeaveSwarm(bool force) = 0;
-  // Unavailable with Docker's "not a swarm manager" message when not an active manager.
+  // Joins an existing swarm as a worker. Unavailable "already part of a swarm" when active;
+  // InvalidArgument for bad addresses/token; the manager's refusals with their code.
+  virtual Status JoinSwarm(const JoinRequest& request) = 0;
+  // Unavailable with Docker's "not a swarm manager" message when not in a swarm, or
+  // kWorkerNotManagerMessage on a worker.
   virtual StatusOr<std::shared_ptr<const ManagerServices>> Manager() const = 0;
   virtual std::string Hostname() const = 0;
 };

@@ -1,7 +1,8 @@
-// /swarm (init, leave, inspect) and /nodes (list, inspect).
+// /swarm (init, join, leave, inspect, update); /nodes is in node_routes.cc.
 #include <nlohmann/json.hpp>
 
 #include "manager/dockerapi/error_table.h"
+#include "manager/dockerapi/node_routes.h"
 #include "manager/dockerapi/request_json.h"
 #include "manager/dockerapi/route_helpers.h"
 #include "manager/dockerapi/routes.h"
@@ -14,22 +15,27 @@ using http::Params;
 using http::Request;
 using http::Response;
 
-const http::GoSchema& InitRequestSchema() {
+std::shared_ptr<const http::GoSchema> SpecSchema() {
   static const auto* schema = [] {
     using S = http::GoSchema;
-    auto orchestration = std::make_shared<S>(
-        S{"OrchestrationConfig", "swarm.OrchestrationConfig",
-          {{"TaskHistoryRetentionLimit", GoKind::kInt64, nullptr, "*int64"}}});
-    auto dispatcher = std::make_shared<S>(
-        S{"DispatcherConfig", "swarm.DispatcherConfig",
-          {{"HeartbeatPeriod", GoKind::kInt64, nullptr, "time.Duration"}}});
-    auto ca = std::make_shared<S>(
-        S{"CAConfig", "swarm.CAConfig",
-          {{"NodeCertExpiry", GoKind::kInt64, nullptr, "time.Duration"}}});
-    auto encryption = std::make_shared<S>(S{"EncryptionConfig", "swarm.EncryptionConfig",
+    auto orchestration =
+        std::make_shared<S>(S{"OrchestrationConfig",
+                              "swarm.OrchestrationConfig",
+                              {{"TaskHistoryRetentionLimit", GoKind::kInt64, nullptr, "*int64"}}});
+    auto dispatcher =
+        std::make_shared<S>(S{"DispatcherConfig",
+                              "swarm.DispatcherConfig",
+                              {{"HeartbeatPeriod", GoKind::kInt64, nullptr, "time.Duration"}}});
+    auto ca =
+        std::make_shared<S>(S{"CAConfig",
+                              "swarm.CAConfig",
+                              {{"NodeCertExpiry", GoKind::kInt64, nullptr, "time.Duration"}}});
+    auto encryption = std::make_shared<S>(S{"EncryptionConfig",
+                                            "swarm.EncryptionConfig",
                                             {{"AutoLockManagers", GoKind::kBool, nullptr, ""}}});
     auto spec = std::make_shared<S>(
-        S{"Spec", "swarm.Spec",
+        S{"Spec",
+          "swarm.Spec",
           {{"Name", GoKind::kString, nullptr, ""},
            {"Labels", GoKind::kStringMap, nullptr, ""},
            {"Orchestration", GoKind::kStruct, orchestration, "swarm.OrchestrationConfig"},
@@ -38,6 +44,15 @@ const http::GoSchema& InitRequestSchema() {
            {"EncryptionConfig", GoKind::kStruct, encryption, "swarm.EncryptionConfig"},
            {"Raft", GoKind::kAny, nullptr, ""},
            {"TaskDefaults", GoKind::kAny, nullptr, ""}}});
+    return new std::shared_ptr<const S>(spec);
+  }();
+  return *schema;
+}
+
+const http::GoSchema& InitRequestSchema() {
+  static const auto* schema = [] {
+    using S = http::GoSchema;
+    auto spec = SpecSchema();
     return new S{"InitRequest",
                  "swarm.InitRequest",
                  {{"ListenAddr", GoKind::kString, nullptr, ""},
@@ -51,6 +66,19 @@ const http::GoSchema& InitRequestSchema() {
                   {"DefaultAddrPool", GoKind::kStringSlice, nullptr, ""},
                   {"SubnetSize", GoKind::kUint32, nullptr, ""}}};
   }();
+  return *schema;
+}
+
+const http::GoSchema& JoinRequestSchema() {
+  static const auto* schema =
+      new http::GoSchema{"JoinRequest",
+                         "swarm.JoinRequest",
+                         {{"ListenAddr", GoKind::kString, nullptr, ""},
+                          {"AdvertiseAddr", GoKind::kString, nullptr, ""},
+                          {"DataPathAddr", GoKind::kString, nullptr, ""},
+                          {"RemoteAddrs", GoKind::kStringSlice, nullptr, ""},
+                          {"JoinToken", GoKind::kString, nullptr, ""},
+                          {"Availability", GoKind::kString, nullptr, ""}}};
   return *schema;
 }
 
@@ -69,6 +97,74 @@ bool NestedBool(const nlohmann::json& obj, std::string_view a, std::string_view 
   return y != nullptr && y->is_boolean() && y->get<bool>();
 }
 
+// A swarm.Spec onto `out` (which holds the defaults): zero-valued fields keep them, as swarm
+// does.
+void ParseSpec(const nlohmann::json& spec, ClusterSpec* out) {
+  if (std::string name = StringField(spec, "Name"); !name.empty()) out->name = name;
+  out->labels = StringMapField(spec, "Labels");
+  if (int64_t v = NestedInt(spec, "Orchestration", "TaskHistoryRetentionLimit"); v != 0) {
+    out->task_history_retention_limit = v;
+  }
+  if (int64_t v = NestedInt(spec, "Dispatcher", "HeartbeatPeriod"); v != 0) {
+    out->heartbeat_period_ns = v;
+  }
+  if (int64_t v = NestedInt(spec, "CAConfig", "NodeCertExpiry"); v != 0) {
+    out->node_cert_expiry_ns = v;
+  }
+  out->autolock_managers = NestedBool(spec, "EncryptionConfig", "AutoLockManagers");
+}
+
+bool QueryBool(const Request& req, const char* name) {
+  auto f = req.query.find(name);
+  return f != req.query.end() &&
+         (f->second == "1" || f->second == "true" || f->second == "True" || f->second == "t");
+}
+
+Response Join(Backend& backend, const Request& req) {
+  StatusOr<nlohmann::json> body = ReadJsonBody(req.body, JoinRequestSchema());
+  if (!body.ok()) return ErrorResponse(body.status());
+  JoinRequest join;
+  join.listen_addr = StringField(*body, "ListenAddr");
+  join.advertise_addr = StringField(*body, "AdvertiseAddr");
+  join.join_token = StringField(*body, "JoinToken");
+  join.availability = StringField(*body, "Availability");
+  if (const nlohmann::json* r = http::GoField(*body, "RemoteAddrs");
+      r != nullptr && r->is_array()) {
+    for (const nlohmann::json& a : *r) {
+      if (a.is_string()) join.remote_addrs.push_back(a.get<std::string>());
+    }
+  }
+  Status s = backend.JoinSwarm(join);
+  if (!s.ok()) return ErrorResponse(s);
+  return Response{200, {}, ""};
+}
+
+Response Update(Backend& backend, const Request& req) {
+  auto mgr = backend.Manager();
+  if (!mgr.ok()) return ErrorResponse(mgr.status());
+  auto v = req.query.find("version");
+  const std::string raw = v == req.query.end() ? "" : v->second;
+  uint64_t version = 0;
+  if (!ParseUint64(raw, &version)) {
+    return ErrorResponse(absl::InvalidArgumentError("invalid swarm version '" + raw +
+                                                    "': strconv.ParseUint: parsing \"" + raw +
+                                                    "\": invalid syntax"));
+  }
+  StatusOr<nlohmann::json> body = ReadJsonBody(req.body, *SpecSchema());
+  if (!body.ok()) return ErrorResponse(body.status());
+  if (QueryBool(req, "rotateManagerUnlockKey")) {
+    return ErrorResponse(absl::InvalidArgumentError(
+        "autolock is not supported by this Capsule version: there is no unlock key to rotate"));
+  }
+  controlapi::ClusterUpdate update;
+  ParseSpec(*body, &update.spec);
+  update.rotate_worker_token = QueryBool(req, "rotateWorkerToken");
+  update.rotate_manager_token = QueryBool(req, "rotateManagerToken");
+  Status s = (*mgr)->cluster->Update(static_cast<int64_t>(version), update);
+  if (!s.ok()) return ErrorResponse(RpcError(s));
+  return Response{200, {}, ""};
+}
+
 Response Init(Backend& backend, const Request& req) {
   StatusOr<nlohmann::json> body = ReadJsonBody(req.body, InitRequestSchema());
   if (!body.ok()) return ErrorResponse(body.status());
@@ -81,19 +177,8 @@ Response Init(Backend& backend, const Request& req) {
   bool want_autolock = autolock != nullptr && autolock->is_boolean() && autolock->get<bool>();
   const nlohmann::json* spec = http::GoField(*body, "Spec");
   if (spec != nullptr && spec->is_object()) {
-    // Zero-valued fields keep the defaults, as swarm does.
-    if (std::string name = StringField(*spec, "Name"); !name.empty()) init.spec.name = name;
-    init.spec.labels = StringMapField(*spec, "Labels");
-    if (int64_t v = NestedInt(*spec, "Orchestration", "TaskHistoryRetentionLimit"); v != 0) {
-      init.spec.task_history_retention_limit = v;
-    }
-    if (int64_t v = NestedInt(*spec, "Dispatcher", "HeartbeatPeriod"); v != 0) {
-      init.spec.heartbeat_period_ns = v;
-    }
-    if (int64_t v = NestedInt(*spec, "CAConfig", "NodeCertExpiry"); v != 0) {
-      init.spec.node_cert_expiry_ns = v;
-    }
-    want_autolock = want_autolock || NestedBool(*spec, "EncryptionConfig", "AutoLockManagers");
+    ParseSpec(*spec, &init.spec);
+    want_autolock = want_autolock || init.spec.autolock_managers;
   }
   if (want_autolock) {
     return ErrorResponse(absl::InvalidArgumentError(
@@ -106,8 +191,8 @@ Response Init(Backend& backend, const Request& req) {
 
 Response Leave(Backend& backend, const Request& req) {
   auto f = req.query.find("force");
-  bool force = f != req.query.end() && (f->second == "1" || f->second == "true" ||
-                                        f->second == "True" || f->second == "t");
+  bool force = f != req.query.end() &&
+               (f->second == "1" || f->second == "true" || f->second == "True" || f->second == "t");
   Status s = backend.LeaveSwarm(force);
   if (!s.ok()) return ErrorResponse(s);
   return Response{200, {}, ""};
@@ -123,42 +208,6 @@ Response Inspect(Backend& backend) {
   return JsonResponse(200, ClusterJson(c->object, c->mod_revision, /*with_tokens=*/true).dump());
 }
 
-StatusOr<store::NodeEntry> ResolveNode(const store::ReadModel& reads, const std::string& ref) {
-  RETURN_IF_ERROR(reads.WaitFresh());
-  if (store::NodeEntry n = reads.NodeById(ref)) return n;
-  std::vector<store::NodeEntry> matches;
-  for (const store::NodeEntry& n : reads.Nodes()) {
-    if (n->object.hostname == ref) return n;
-    if (!ref.empty() && n->object.id.compare(0, ref.size(), ref) == 0) matches.push_back(n);
-  }
-  if (matches.size() == 1) return matches.front();
-  if (matches.size() > 1) {
-    return absl::InvalidArgumentError("node " + ref + " is ambiguous (" +
-                                      std::to_string(matches.size()) + " matches found)");
-  }
-  return absl::NotFoundError("node " + ref + " not found");
-}
-
-Response ListNodes(Backend& backend) {
-  auto mgr = backend.Manager();
-  if (!mgr.ok()) return ErrorResponse(mgr.status());
-  Status fresh = (*mgr)->reads->WaitFresh();
-  if (!fresh.ok()) return ErrorResponse(fresh);
-  Json out = Json::array();
-  for (const store::NodeEntry& n : (*mgr)->reads->Nodes()) {
-    out.push_back(NodeJson(n->object, n->mod_revision));
-  }
-  return JsonResponse(200, out.dump());
-}
-
-Response InspectNode(Backend& backend, const Params& params) {
-  auto mgr = backend.Manager();
-  if (!mgr.ok()) return ErrorResponse(mgr.status());
-  StatusOr<store::NodeEntry> n = ResolveNode(*(*mgr)->reads, params.at("id"));
-  if (!n.ok()) return ErrorResponse(n.status());
-  return JsonResponse(200, NodeJson((*n)->object, (*n)->mod_revision).dump());
-}
-
 }  // namespace
 
 void RegisterSwarmRoutes(http::Router& router, Backend& backend) {
@@ -168,10 +217,11 @@ void RegisterSwarmRoutes(http::Router& router, Backend& backend) {
            [&backend](const Request& r, const Params&) { return Leave(backend, r); });
   AddRoute(router, "GET", "/swarm",
            [&backend](const Request&, const Params&) { return Inspect(backend); });
-  AddRoute(router, "GET", "/nodes",
-           [&backend](const Request&, const Params&) { return ListNodes(backend); });
-  AddRoute(router, "GET", "/nodes/{id}",
-           [&backend](const Request&, const Params& p) { return InspectNode(backend, p); });
+  AddRoute(router, "POST", "/swarm/join",
+           [&backend](const Request& r, const Params&) { return Join(backend, r); });
+  AddRoute(router, "POST", "/swarm/update",
+           [&backend](const Request& r, const Params&) { return Update(backend, r); });
+  RegisterNodeRoutes(router, backend);
 }
 
 }  // namespace capsule::dockerapi

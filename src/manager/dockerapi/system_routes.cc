@@ -75,7 +75,7 @@ OJson SwarmInfoJson(Backend& backend) {
                  {"RemoteManagers", nullptr}};
   if (info.state != "active") return swarm;
   swarm["RemoteManagers"] =
-      OJson::array({{{"NodeID", info.node_id}, {"Addr", info.manager_addr}}});
+      OJson::array({{{"NodeID", info.manager_node_id}, {"Addr", info.manager_addr}}});
   auto mgr = backend.Manager();
   if (!mgr.ok()) return swarm;
   const store::ReadModel& reads = *(*mgr)->reads;
@@ -102,8 +102,11 @@ Response Info(Backend& backend) {
              {"Images", 0},
              {"Driver", "capsule"},
              {"DriverStatus", OJson::array()},
-             {"Plugins", {{"Volume", OJson::array()}, {"Network", OJson::array()},
-                          {"Authorization", nullptr}, {"Log", OJson::array()}}},
+             {"Plugins",
+              {{"Volume", OJson::array()},
+               {"Network", OJson::array()},
+               {"Authorization", nullptr},
+               {"Log", OJson::array()}}},
              {"MemoryLimit", true},
              {"SwapLimit", true},
              {"KernelMemory", true},

@@ -1,0 +1,120 @@
+#include "agent/session_client.h"
+
+#include <grpcpp/client_context.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "capsule/dispatcher.grpc.pb.h"
+#include "crypto/random.h"
+#include "transport/grpc_status.h"
+
+namespace capsule::agent {
+namespace {
+
+constexpr std::chrono::milliseconds kDefaultPeriod{5000};
+constexpr std::chrono::seconds kHeartbeatTimeout{10};
+
+}  // namespace
+
+SessionClient::SessionClient(SessionConfig config) : config_(std::move(config)) {
+  managers_ = {{"", config_.manager_addr}};
+  thread_ = std::thread([this] { Run(); });
+}
+
+SessionClient::~SessionClient() { Stop(); }
+
+void SessionClient::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    if (stream_ctx_ != nullptr) stream_ctx_->TryCancel();
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  connected_ = false;
+}
+
+std::vector<RemoteManager> SessionClient::Managers() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return managers_;
+}
+
+bool SessionClient::Sleep(std::chrono::milliseconds d) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return !cv_.wait_for(lock, d, [this] { return stopping_; });
+}
+
+void SessionClient::Run() {
+  std::chrono::milliseconds backoff = config_.min_backoff;
+  while (true) {
+    const auto started = std::chrono::steady_clock::now();
+    Status s = RunSession();
+    connected_ = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return;
+    }
+    // A session that lasted a while was healthy: reconnect quickly.
+    if (std::chrono::steady_clock::now() - started > std::chrono::seconds(10)) {
+      backoff = config_.min_backoff;
+    }
+    spdlog::warn("session with manager {} ended: {}; reconnecting in {} ms", config_.manager_addr,
+                 s.ToString(), backoff.count());
+    if (!Sleep(backoff)) return;
+    backoff = std::min(backoff * 2, config_.max_backoff);
+  }
+}
+
+Status SessionClient::RunSession() {
+  std::shared_ptr<grpc::Channel> channel =
+      transport::NodeChannel(config_.manager_addr, config_.root_ca_pem, &config_.identity);
+  std::unique_ptr<api::Dispatcher::Stub> stub = api::Dispatcher::NewStub(channel);
+  grpc::ClientContext ctx;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return absl::OkStatus();
+    stream_ctx_ = &ctx;
+  }
+  api::SessionRequest req;
+  req.set_hostname(config_.hostname);
+  // The key secrets will be sealed to (assignments come later); fresh per session.
+  req.set_delivery_public_key(crypto::RandomBytes(32));
+  std::unique_ptr<grpc::ClientReader<api::SessionMessage>> reader = stub->Session(&ctx, req);
+  auto finish = [&](Status why) {
+    ctx.TryCancel();
+    grpc::Status fs = reader->Finish();
+    std::lock_guard<std::mutex> lock(mu_);
+    stream_ctx_ = nullptr;
+    if (why.ok() && !stopping_) why = transport::FromGrpcStatus(fs);
+    return why;
+  };
+  api::SessionMessage msg;
+  if (!reader->Read(&msg)) return finish(absl::OkStatus());
+  std::chrono::milliseconds period = msg.heartbeat_period_ms() > 0
+                                         ? std::chrono::milliseconds(msg.heartbeat_period_ms())
+                                         : kDefaultPeriod;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (msg.managers_size() > 0) {
+      managers_.clear();
+      for (const api::ManagerInfo& m : msg.managers()) managers_.push_back({m.node_id(), m.addr()});
+    }
+  }
+  connected_ = true;
+  spdlog::info("session {} with manager {} open (heartbeat every {} ms)", msg.session_id(),
+               config_.manager_addr, period.count());
+  while (Sleep(period)) {
+    api::HeartbeatRequest hreq;
+    hreq.set_session_id(msg.session_id());
+    api::HeartbeatResponse hresp;
+    grpc::ClientContext hctx;
+    hctx.set_deadline(std::chrono::system_clock::now() + kHeartbeatTimeout);
+    grpc::Status hs = stub->Heartbeat(&hctx, hreq, &hresp);
+    if (!hs.ok()) return finish(transport::FromGrpcStatus(hs));
+    if (hresp.period_ms() > 0) period = std::chrono::milliseconds(hresp.period_ms());
+  }
+  return finish(absl::OkStatus());
+}
+
+}  // namespace capsule::agent

@@ -1,0 +1,73 @@
+// The worker's side of the Dispatcher (api/capsule/dispatcher.proto): one Session stream to
+// a manager, opened with this node's certificate, plus heartbeats at the period the manager
+// asks for. When the stream or a heartbeat fails it reconnects with backoff (bounded), with
+// the same certificate and no join token, until Stop(). Runs on its own thread.
+// Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+#include "transport/channels.h"
+
+namespace grpc {
+class ClientContext;
+}
+
+namespace capsule::agent {
+
+struct SessionConfig {
+  std::string manager_addr;  // ip:port of a manager's swarm port
+  std::string root_ca_pem;   // the pinned swarm root
+  transport::ClientIdentity identity;
+  std::string hostname;
+  std::chrono::milliseconds min_backoff{200};
+  std::chrono::milliseconds max_backoff{5000};
+};
+
+struct RemoteManager {
+  std::string node_id;
+  std::string addr;
+};
+
+class SessionClient {
+ public:
+  // Starts the session thread at once.
+  explicit SessionClient(SessionConfig config);
+  ~SessionClient();  // Stop()
+  SessionClient(const SessionClient&) = delete;
+  SessionClient& operator=(const SessionClient&) = delete;
+
+  // Ends the session (the stream is cancelled; the manager notices) and joins the thread.
+  // Idempotent.
+  void Stop();
+
+  // The managers the last session message named (the configured address until then).
+  std::vector<RemoteManager> Managers() const;
+  bool connected() const { return connected_.load(); }
+
+ private:
+  void Run();
+  // One session, until it fails or Stop(). OK only when stopped.
+  Status RunSession();
+  // Waits `d` unless stopped; false when stopped.
+  bool Sleep(std::chrono::milliseconds d);
+
+  const SessionConfig config_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;                      // guarded by mu_
+  grpc::ClientContext* stream_ctx_ = nullptr;  // guarded by mu_: the open stream's context
+  std::vector<RemoteManager> managers_;        // guarded by mu_
+  std::atomic<bool> connected_{false};
+  std::thread thread_;
+};
+
+}  // namespace capsule::agent

@@ -1,0 +1,43 @@
+#include "manager/controlapi/cluster.h"
+
+#include <spdlog/spdlog.h>
+
+#include "ca/join_token.h"
+
+namespace capsule::controlapi {
+
+ClusterApi::ClusterApi(store::Store& store, const store::ReadModel& reads, const Clock& clock)
+    : store_(store), reads_(reads), clock_(clock) {}
+
+Status ClusterApi::Update(int64_t version, const ClusterUpdate& update) {
+  const ClusterSpec& spec = update.spec;
+  if (spec.heartbeat_period_ns < 0 || spec.task_history_retention_limit < 0 ||
+      spec.node_cert_expiry_ns < 0) {
+    return absl::InvalidArgumentError("invalid cluster spec: negative value");
+  }
+  if (spec.autolock_managers) {
+    return absl::InvalidArgumentError(
+        "autolock is not supported by this Capsule version: the KEK is kept in a 0600 file");
+  }
+  RETURN_IF_ERROR(reads_.WaitFresh());
+  store::ClusterEntry e = reads_.GetCluster();
+  if (!e) return absl::NotFoundError("cluster not found");
+  Cluster c = e->object;
+  c.spec = spec;
+  if (c.spec.name.empty()) c.spec.name = "default";
+  if (update.rotate_worker_token) c.worker_join_token = ca::NewJoinToken(c.root_ca_cert_pem);
+  if (update.rotate_manager_token) c.manager_join_token = ca::NewJoinToken(c.root_ca_cert_pem);
+  c.updated_at = clock_.Now();
+  StatusOr<int64_t> rev =
+      store_.Update({kClusterKind, c.id, ""}, version, {EncodeClusterMeta(c), {}});
+  if (absl::IsAborted(rev.status())) return absl::UnknownError("update out of sequence");
+  if (absl::IsNotFound(rev.status())) return absl::NotFoundError("cluster not found");
+  RETURN_IF_ERROR(rev.status());
+  // The CA reads tokens from the read model: a rotated token must be refused from now on.
+  RETURN_IF_ERROR(reads_.WaitFor(*rev, std::chrono::seconds(10)));
+  spdlog::info("cluster updated{}{}", update.rotate_worker_token ? " (worker token rotated)" : "",
+               update.rotate_manager_token ? " (manager token rotated)" : "");
+  return absl::OkStatus();
+}
+
+}  // namespace capsule::controlapi

@@ -1,0 +1,120 @@
+#include "manager/controlapi/node.h"
+
+#include <spdlog/spdlog.h>
+
+namespace capsule::controlapi {
+namespace {
+
+constexpr int kMaxStateRetries = 10;
+
+Status NodeNotFound(const std::string& id) {
+  return absl::NotFoundError("node " + id + " not found");
+}
+
+}  // namespace
+
+NodeApi::NodeApi(store::Store& store, const store::ReadModel& reads, const Clock& clock,
+                 OnRemovedFn on_removed)
+    : store_(store), reads_(reads), clock_(clock), on_removed_(std::move(on_removed)) {}
+
+Status NodeApi::Update(const std::string& id, int64_t version, const NodeSpecUpdate& in) {
+  StatusOr<store::StoredRecord> cur = store_.Get(kNodesKind, id);
+  if (absl::IsNotFound(cur.status())) return NodeNotFound(id);
+  RETURN_IF_ERROR(cur.status());
+  ASSIGN_OR_RETURN(Node n, DecodeNodeMeta(cur->record.meta));
+  NodeSpecUpdate spec = in;  // empty role/availability: unchanged
+  if (spec.role.empty()) spec.role = n.role;
+  if (spec.availability.empty()) spec.availability = n.availability;
+  if (spec.availability != "active" && spec.availability != "pause" &&
+      spec.availability != "drain") {
+    return absl::InvalidArgumentError("invalid Availability: \"" + spec.availability + "\"");
+  }
+  if (spec.role != "worker" && spec.role != "manager") {
+    return absl::InvalidArgumentError("invalid Role: \"" + spec.role + "\"");
+  }
+  if (spec.role != n.role) {
+    return absl::InvalidArgumentError("promotion/demotion is not supported yet");
+  }
+  n.spec_name = spec.name;
+  n.labels = spec.labels;
+  n.availability = spec.availability;
+  n.updated_at = clock_.Now();
+  StatusOr<int64_t> rev = store_.Update({kNodesKind, id, ""}, version, {EncodeNodeMeta(n), {}});
+  if (absl::IsAborted(rev.status())) return absl::UnknownError("update out of sequence");
+  if (absl::IsNotFound(rev.status())) return NodeNotFound(id);
+  RETURN_IF_ERROR(rev.status());
+  spdlog::info("node updated: id={} availability={}", id, n.availability);
+  return absl::OkStatus();
+}
+
+Status NodeApi::Remove(const std::string& id, bool force) {
+  RETURN_IF_ERROR(reads_.WaitFresh());
+  store::NodeEntry e = reads_.NodeById(id);
+  if (!e) return NodeNotFound(id);
+  if (e->object.role == "manager") {
+    return absl::FailedPreconditionError(
+        "node " + id +
+        " is a cluster manager and is a member of the raft cluster. It must be demoted to "
+        "worker before removal");
+  }
+  if (!force && e->object.state == "ready") {
+    return absl::FailedPreconditionError("node " + id + " is not down and can't be removed");
+  }
+  StatusOr<int64_t> rev = store_.Delete({kNodesKind, id, ""}, 0);
+  if (absl::IsNotFound(rev.status())) return NodeNotFound(id);
+  RETURN_IF_ERROR(rev.status());
+  // The Authorizer treats a node without an object as removed: wait until reads say so.
+  RETURN_IF_ERROR(reads_.WaitFor(*rev, std::chrono::seconds(10)));
+  if (on_removed_) on_removed_(id);
+  spdlog::info("node removed: id={} hostname={}", id, e->object.hostname);
+  return absl::OkStatus();
+}
+
+Status NodeApi::Register(const Node& node) {
+  ASSIGN_OR_RETURN(int64_t rev,
+                   store_.Create({kNodesKind, node.id, ""}, {EncodeNodeMeta(node), {}}));
+  RETURN_IF_ERROR(reads_.WaitFor(rev, std::chrono::seconds(10)));
+  spdlog::info("node joined: id={} hostname={} role={} addr={}", node.id, node.hostname, node.role,
+               node.addr);
+  return absl::OkStatus();
+}
+
+Status NodeApi::SetState(const std::string& id, const std::string& state) {
+  for (int attempt = 0; attempt < kMaxStateRetries; ++attempt) {
+    StatusOr<store::StoredRecord> cur = store_.Get(kNodesKind, id);
+    if (absl::IsNotFound(cur.status())) return absl::OkStatus();
+    RETURN_IF_ERROR(cur.status());
+    ASSIGN_OR_RETURN(Node n, DecodeNodeMeta(cur->record.meta));
+    if (n.state == state) return absl::OkStatus();
+    n.state = state;
+    n.updated_at = clock_.Now();
+    StatusOr<int64_t> rev =
+        store_.Update({kNodesKind, id, ""}, cur->mod_revision, {EncodeNodeMeta(n), {}});
+    if (absl::IsAborted(rev.status())) continue;  // a concurrent update: read again
+    if (absl::IsNotFound(rev.status())) return absl::OkStatus();
+    RETURN_IF_ERROR(rev.status());
+    spdlog::info("node {} ({}) is {}", id, n.hostname, state);
+    return absl::OkStatus();
+  }
+  return absl::AbortedError("node " + id + ": too many concurrent updates");
+}
+
+StatusOr<store::NodeEntry> ResolveNode(const store::ReadModel& reads, const std::string& ref) {
+  RETURN_IF_ERROR(reads.WaitFresh());
+  if (store::NodeEntry n = reads.NodeById(ref)) return n;
+  std::vector<store::NodeEntry> matches;
+  for (const store::NodeEntry& n : reads.Nodes()) {
+    if (n->object.hostname == ref || (!ref.empty() && n->object.spec_name == ref)) return n;
+  }
+  for (const store::NodeEntry& n : reads.Nodes()) {
+    if (!ref.empty() && n->object.id.compare(0, ref.size(), ref) == 0) matches.push_back(n);
+  }
+  if (matches.size() == 1) return matches.front();
+  if (matches.size() > 1) {
+    return absl::InvalidArgumentError("node " + ref + " is ambiguous (" +
+                                      std::to_string(matches.size()) + " matches found)");
+  }
+  return NodeNotFound(ref);
+}
+
+}  // namespace capsule::controlapi

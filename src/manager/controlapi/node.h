@@ -1,0 +1,61 @@
+// Node operations of the control API (swarmkit's controlapi/node.go) plus the two writes the
+// swarm port makes (admitting a node, recording its liveness). Each call: validate, one store
+// transaction, map store errors. Messages are swarmkit's, without the gRPC prefix.
+// Thread-safe.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "common/clock.h"
+#include "objects/objects.h"
+#include "store/read_model.h"
+#include "store/store.h"
+
+namespace capsule::controlapi {
+
+// What `POST /nodes/{id}/update` may set (a NodeSpec).
+struct NodeSpecUpdate {
+  std::string name;
+  Labels labels;
+  std::string role;          // "worker" | "manager"
+  std::string availability;  // "active" | "pause" | "drain"
+};
+
+class NodeApi {
+ public:
+  // Called after a node was removed (e.g. to end its session). May be empty.
+  using OnRemovedFn = std::function<void(const std::string& node_id)>;
+
+  NodeApi(store::Store& store, const store::ReadModel& reads, const Clock& clock,
+          OnRemovedFn on_removed);
+
+  // `id` is a full ID. InvalidArgument "invalid Availability: \"x\"" / "invalid Role: \"x\"";
+  // InvalidArgument "promotion/demotion is not supported yet" (role change); NotFound
+  // "node <id> not found"; Unknown "update out of sequence".
+  Status Update(const std::string& id, int64_t version, const NodeSpecUpdate& spec);
+
+  // NotFound "node <id> not found"; FailedPrecondition "node <id> is a cluster manager and is
+  // a member of the raft cluster. It must be demoted to worker before removal" / "node <id> is
+  // not down and can't be removed" (Ready and !force).
+  Status Remove(const std::string& id, bool force);
+
+  // Admits a node (the CA's registry): creates its object and waits until the read model has
+  // it, so the node's first authorized call finds it.
+  Status Register(const Node& node);
+
+  // Records a liveness transition ("ready" | "down"). A node removed meanwhile is ignored.
+  Status SetState(const std::string& id, const std::string& state);
+
+ private:
+  store::Store& store_;
+  const store::ReadModel& reads_;
+  const Clock& clock_;
+  const OnRemovedFn on_removed_;
+};
+
+// Docker's lookup: full ID, then hostname (or spec name), then unique ID prefix.
+// NotFound "node <ref> not found"; InvalidArgument "node <ref> is ambiguous (N matches found)".
+StatusOr<store::NodeEntry> ResolveNode(const store::ReadModel& reads, const std::string& ref);
+
+}  // namespace capsule::controlapi

@@ -1,0 +1,196 @@
+#include "node/swarm_server.h"
+
+#include <arpa/inet.h>
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "ca/authorizer.h"
+#include "ca/root_ca.h"
+#include "common/clock.h"
+#include "manager/caserver/node_ca_service.h"
+#include "manager/dispatcher/dispatcher_service.h"
+#include "node/node_status_writer.h"
+#include "transport/grpc_server.h"
+
+namespace capsule::node {
+namespace {
+
+// The join tokens of the cluster object, as the read model has them.
+class StoreTokenSource final : public caserver::TokenSource {
+ public:
+  explicit StoreTokenSource(const store::ReadModel& reads) : reads_(reads) {}
+  caserver::JoinTokens CurrentTokens() const override {
+    store::ClusterEntry c = reads_.GetCluster();
+    if (!c) return {};
+    return {c->object.worker_join_token, c->object.manager_join_token};
+  }
+
+ private:
+  const store::ReadModel& reads_;
+};
+
+bool IsIp(const std::string& s) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
+// "ip:port" or "ip" → ip ("" if it is not an IP).
+std::string AdvertisedIp(const std::string& addr) {
+  if (IsIp(addr)) return addr;
+  size_t colon = addr.rfind(':');
+  if (colon == std::string::npos) return "";
+  std::string host = addr.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return IsIp(host) ? host : "";
+}
+
+// Admits nodes into the store. Capsule has one manager per swarm for now, so a manager
+// token is refused here, before any certificate is issued.
+class StoreNodeRegistry final : public caserver::NodeRegistry {
+ public:
+  StoreNodeRegistry(controlapi::NodeApi& nodes, const Clock& clock)
+      : nodes_(nodes), clock_(clock) {}
+  Status Register(const caserver::NewNode& nn) override {
+    if (nn.role == ca::NodeRole::kManager) {
+      return absl::InvalidArgumentError(
+          "joining as a manager is not supported yet: a Capsule swarm has one manager");
+    }
+    Node n;
+    n.id = nn.node_id;
+    n.created_at = n.updated_at = clock_.Now();
+    n.hostname = nn.hostname;
+    n.role = "worker";
+    n.state = "unknown";  // Ready once its session starts
+    std::string ip = AdvertisedIp(nn.advertise_addr);
+    n.addr = ip.empty() ? nn.observed_ip : ip;
+    n.engine_version = "capsule";
+    return nodes_.Register(n);
+  }
+
+ private:
+  controlapi::NodeApi& nodes_;
+  const Clock& clock_;
+};
+
+StatusOr<ca::RootCa> LoadRootCa(store::Store& store) {
+  ASSIGN_OR_RETURN(store::StoredRecord rec, store.Get(kCaKind, "root"));
+  nlohmann::json meta = nlohmann::json::parse(rec.record.meta, nullptr, false);
+  if (!meta.is_object() || !meta.contains("CertPem") || !meta["CertPem"].is_string()) {
+    return absl::DataLossError("stored root CA record is malformed");
+  }
+  return ca::RootCa::FromPem(meta["CertPem"].get<std::string>(), rec.record.data);
+}
+
+std::string ReadFileOrEmpty(const std::string& path) {
+  FILE* f = fopen(path.c_str(), "re");
+  if (f == nullptr) return "";
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
+  fclose(f);
+  return out;
+}
+
+}  // namespace
+
+struct SwarmServer::Parts {
+  Parts(ca::RootCa root_ca, const SwarmServerConfig& config, const store::ReadModel& reads_in,
+        controlapi::NodeApi& nodes_in)
+      : root(std::move(root_ca)),
+        reads(reads_in),
+        nodes(nodes_in),
+        authorizer(
+            root.cert_pem(), config.cluster_id,
+            [this](const std::string& id) { return reads.NodeById(id) == nullptr; }, RealClock()),
+        tokens(reads),
+        registry(nodes, RealClock()),
+        writer([this](const std::string& id, const std::string& state) {
+          return nodes.SetState(id, state);
+        }),
+        ca(root, {config.cluster_id, config.cert_validity}, tokens, registry, authorizer,
+           RealClock()),
+        dispatcher(authorizer, writer, RealClock(),
+                   {config.heartbeat_period, 3, {{config.node_id, config.manager_addr}}}) {}
+
+  ca::RootCa root;
+  const store::ReadModel& reads;
+  controlapi::NodeApi& nodes;
+  ca::Authorizer authorizer;
+  StoreTokenSource tokens;
+  StoreNodeRegistry registry;
+  NodeStatusWriter writer;
+  caserver::NodeCaService ca;
+  dispatcher::DispatcherService dispatcher;
+  std::unique_ptr<transport::GrpcServer> server;
+};
+
+SwarmServer::SwarmServer(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+SwarmServer::~SwarmServer() { Stop(); }
+
+StatusOr<std::unique_ptr<SwarmServer>> SwarmServer::Start(const SwarmServerConfig& config,
+                                                          store::Store& store,
+                                                          const store::ReadModel& reads,
+                                                          controlapi::NodeApi& nodes) {
+  ASSIGN_OR_RETURN(ca::RootCa root, LoadRootCa(store));
+  if (ReadFileOrEmpty(config.certs.root_ca) != root.cert_pem()) {
+    return absl::FailedPreconditionError("the stored root CA differs from " + config.certs.root_ca);
+  }
+  auto parts = std::make_unique<Parts>(std::move(root), config, reads, nodes);
+  transport::GrpcServerOptions options;
+  options.listen_addr = config.listen_addr;
+  options.tls = {config.certs.cert, config.certs.key, config.certs.root_ca};
+  StatusOr<std::unique_ptr<transport::GrpcServer>> server =
+      transport::GrpcServer::Start(options, {&parts->ca, &parts->dispatcher});
+  if (!server.ok()) {
+    parts->dispatcher.Shutdown();
+    parts->writer.Stop();
+    return server.status();
+  }
+  parts->server = *std::move(server);
+  parts->dispatcher.StartExpiryTimer();
+  spdlog::info("swarm port serving on {} (heartbeat period {} ms)", parts->server->addr(),
+               config.heartbeat_period.count());
+  std::unique_ptr<SwarmServer> s(new SwarmServer(std::move(parts)));
+  const auto wait = config.heartbeat_period * 3;
+  s->reconcile_ = std::thread([p = s.get(), wait] { p->ReconcileAfterStart(wait); });
+  return s;
+}
+
+// Nodes recorded Ready by a previous run that have not opened a session within the
+// expiry window are Down (the dispatcher only judges nodes it has seen).
+void SwarmServer::ReconcileAfterStart(std::chrono::milliseconds wait) {
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (cv_.wait_for(lock, wait, [this] { return stopped_; })) return;
+  }
+  std::set<std::string> live;
+  for (const auto& s : parts_->dispatcher.Sessions()) live.insert(s.node_id);
+  for (const store::NodeEntry& n : parts_->reads.Nodes()) {
+    if (n->object.role == "manager" || live.count(n->object.id) > 0) continue;
+    if (n->object.state != "down") parts_->writer.Enqueue(n->object.id, "down");
+  }
+}
+
+void SwarmServer::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_) return;
+    stopped_ = true;
+  }
+  cv_.notify_all();
+  if (reconcile_.joinable()) reconcile_.join();
+  parts_->dispatcher.Shutdown();
+  if (parts_->server) parts_->server->Stop();
+  parts_->writer.Stop();
+}
+
+void SwarmServer::EndSession(const std::string& node_id) {
+  parts_->dispatcher.EndSession(node_id, absl::PermissionDeniedError("node was removed"));
+}
+
+}  // namespace capsule::node

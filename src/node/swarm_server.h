@@ -1,0 +1,63 @@
+// The swarm port of an active manager: a mutual-TLS gRPC server (transport::GrpcServer) with
+// NodeCA (join, renewal) and the Dispatcher (sessions, heartbeats), wired to the store:
+// tokens come from the cluster object, admitted nodes and liveness go into node objects,
+// and a node whose object is gone (removed) is refused by the Authorizer.
+// Built and stopped by node::Manager. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/status.h"
+#include "manager/controlapi/node.h"
+#include "node/certificates.h"
+#include "store/read_model.h"
+#include "store/store.h"
+
+namespace capsule::node {
+
+struct SwarmServerConfig {
+  std::string listen_addr;   // ip:port to bind (the swarm listen address)
+  std::string node_id;       // this manager
+  std::string manager_addr;  // this manager's advertised ip:port (told to workers)
+  std::string cluster_id;
+  CertificatePaths certs;
+  std::chrono::milliseconds heartbeat_period{5000};
+  std::chrono::seconds cert_validity{90 * 24 * 3600};
+};
+
+class SwarmServer {
+ public:
+  // Loads the root CA (certificate and key) from the store, then starts serving.
+  // `store`, `reads` and `nodes` must outlive the server.
+  static StatusOr<std::unique_ptr<SwarmServer>> Start(const SwarmServerConfig& config,
+                                                      store::Store& store,
+                                                      const store::ReadModel& reads,
+                                                      controlapi::NodeApi& nodes);
+  ~SwarmServer();  // Stop()
+  SwarmServer(const SwarmServer&) = delete;
+  SwarmServer& operator=(const SwarmServer&) = delete;
+
+  // Shuts the dispatcher down, stops the gRPC server, flushes pending status writes.
+  void Stop();
+  // Closes a removed node's session (PERMISSION_DENIED).
+  void EndSession(const std::string& node_id);
+
+  struct Parts;  // see the .cc
+
+ private:
+  explicit SwarmServer(std::unique_ptr<Parts> parts);
+  void ReconcileAfterStart(std::chrono::milliseconds wait);
+
+  std::unique_ptr<Parts> parts_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopped_ = false;  // guarded by mu_
+  std::thread reconcile_;
+};
+
+}  // namespace capsule::node

@@ -1,0 +1,102 @@
+#include "node/worker.h"
+
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "ca/join_token.h"
+#include "ca/node_key.h"
+#include "manager/dockerapi/error_table.h"
+#include "node/certificates.h"
+#include "node/daemon.h"
+#include "node/manager.h"
+#include "transport/join_client.h"
+
+namespace capsule::node {
+namespace {
+
+StatusOr<std::string> ReadTextFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError("cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// "IP" → "IP:2377"; "IP:PORT" kept.
+std::string WithDefaultPort(const std::string& addr) {
+  if (addr.find(':') == std::string::npos) return addr + ":2377";
+  return addr;
+}
+
+Status AsDockerJoinError(const Status& s, const std::string& manager) {
+  switch (s.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+      return absl::UnavailableError("could not reach the swarm manager at " + manager + ": " +
+                                    std::string(s.message()));
+    case absl::StatusCode::kFailedPrecondition:
+      return s;  // "remote CA does not match fingerprint. Expected: ..."
+    default:
+      return dockerapi::RpcError(s);
+  }
+}
+
+}  // namespace
+
+StatusOr<SwarmState> JoinAsWorker(const dockerapi::JoinRequest& request,
+                                  const std::string& data_root, const std::string& hostname) {
+  if (request.remote_addrs.empty()) {
+    return absl::InvalidArgumentError("at least 1 RemoteAddr is required to join");
+  }
+  if (!ca::ParseJoinToken(request.join_token).ok()) {
+    return dockerapi::RpcError(absl::InvalidArgumentError("invalid join token"));
+  }
+  if (!request.availability.empty() && request.availability != "active") {
+    return absl::InvalidArgumentError("joining with availability " + request.availability +
+                                      " is not supported yet");
+  }
+  SwarmState state;
+  dockerapi::InitRequest addrs;
+  addrs.listen_addr = request.listen_addr;
+  addrs.advertise_addr = request.advertise_addr;
+  RETURN_IF_ERROR(ResolveAddresses(addrs, 0, &state));
+  state.role = "worker";
+  state.remote_manager = WithDefaultPort(request.remote_addrs.front());
+
+  ASSIGN_OR_RETURN(ca::NodeKeyAndCsr key, ca::GenerateNodeKey());
+  StatusOr<transport::IssuedCertificate> issued = transport::JoinSwarm(
+      state.remote_manager, request.join_token, key.csr_pem, hostname, state.advertise_addr);
+  if (!issued.ok()) return AsDockerJoinError(issued.status(), state.remote_manager);
+  if (issued->role != ca::kWorkerRoleName) {
+    return absl::FailedPreconditionError("the manager issued a " + issued->role +
+                                         " certificate; only workers can join");
+  }
+  state.node_id = issued->node_id;
+  state.cluster_id = issued->cluster_id;
+  const CertificatePaths paths = CertificatesIn(data_root);
+  RETURN_IF_ERROR(EnsureDir(SwarmDir(data_root), 0700));
+  RETURN_IF_ERROR(EnsureDir(paths.dir, 0700));
+  RETURN_IF_ERROR(ca::WriteNodeKeyFile(paths.key, key.key_pem));
+  RETURN_IF_ERROR(ca::WriteCertFile(paths.cert, issued->cert_pem));
+  RETURN_IF_ERROR(ca::WriteCertFile(paths.root_ca, issued->root_ca_pem));
+  spdlog::info("joined swarm {} as worker node {} through {}", state.cluster_id, state.node_id,
+               state.remote_manager);
+  return state;
+}
+
+StatusOr<std::unique_ptr<agent::SessionClient>> StartWorkerAgent(const SwarmState& state,
+                                                                 const std::string& data_root,
+                                                                 const std::string& hostname) {
+  const CertificatePaths paths = CertificatesIn(data_root);
+  agent::SessionConfig config;
+  config.manager_addr = state.remote_manager;
+  config.hostname = hostname;
+  ASSIGN_OR_RETURN(config.root_ca_pem, ReadTextFile(paths.root_ca));
+  ASSIGN_OR_RETURN(config.identity.cert_pem, ReadTextFile(paths.cert));
+  ASSIGN_OR_RETURN(config.identity.key_pem, ca::ReadNodeKeyFile(paths.key));
+  return std::make_unique<agent::SessionClient>(std::move(config));
+}
+
+}  // namespace capsule::node

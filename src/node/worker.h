@@ -1,0 +1,29 @@
+// The worker side of a node: joining a swarm (pin the root by the token, get a certificate,
+// write the TLS files) and starting the session agent with the certificate on disk (after a
+// join, and when capsuled restarts as a worker — no token needed then).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "agent/session_client.h"
+#include "common/status.h"
+#include "manager/dockerapi/backend.h"
+#include "node/swarm_state.h"
+
+namespace capsule::node {
+
+// Joins through request.remote_addrs[0] and writes <data-root>/swarm/certificates/*. Returns
+// the membership to persist (role worker). Errors as Docker reports them: the manager's
+// refusals as "rpc error: code = ... desc = ..." (wrong token → InvalidArgument "A valid join
+// token is necessary to join this cluster"); a root that does not match the token →
+// FailedPrecondition; an unreachable manager → Unavailable.
+StatusOr<SwarmState> JoinAsWorker(const dockerapi::JoinRequest& request,
+                                  const std::string& data_root, const std::string& hostname);
+
+// Starts the session with state.remote_manager using the certificate files on disk.
+StatusOr<std::unique_ptr<agent::SessionClient>> StartWorkerAgent(const SwarmState& state,
+                                                                 const std::string& data_root,
+                                                                 const std::string& hostname);
+
+}  // namespace capsule::node
