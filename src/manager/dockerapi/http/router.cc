@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "manager/dockerapi/http/server.h"
+#include "manager/dockerapi/http/json_message.h"
 #include "manager/dockerapi/http/url.h"
 
 namespace capsule::http {
@@ -28,13 +29,6 @@ bool IsParam(const std::string& segment) {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
 
-Response JsonMessage(int status, const std::string& message) {
-  Response r;
-  r.status = status;
-  r.headers.emplace_back("Content-Type", "application/json");
-  r.body = nlohmann::json{{"message", message}}.dump() + "\n";
-  return r;
-}
 
 }  // namespace
 

@@ -5,6 +5,7 @@
 // and posts the response back to the connection's strand for writing. One request is in
 // flight per connection (no concurrent pipelining); keep-alive reads resume after the write.
 #include "manager/dockerapi/http/server.h"
+#include "manager/dockerapi/http/json_message.h"
 
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -67,13 +68,6 @@ std::string Lower(std::string s) {
   return s;
 }
 
-Response ErrorResponse(int status, const std::string& message) {
-  Response r;
-  r.status = status;
-  r.headers.emplace_back("Content-Type", "application/json");
-  r.body = nlohmann::json{{"message", message}}.dump() + "\n";
-  return r;
-}
 
 }  // namespace
 
@@ -251,7 +245,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void SendError(int status, const std::string& message) {
     close_after_write_ = true;
-    Write(ErrorResponse(status, message), false, 11, false);
+    Write(JsonMessage(status, message), false, 11, false);
   }
 
   void Write(Response r, bool keep_alive, unsigned version, bool head) {
