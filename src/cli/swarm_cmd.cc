@@ -1,4 +1,4 @@
-// `capsule swarm init|leave` — flags only; the work is in swarm_ops.
+// `capsule swarm init|join|join-token|leave` — flags only; the work is in swarm_ops.
 #include <memory>
 
 #include "cli/commands.h"
@@ -29,6 +29,45 @@ void AddSwarmCommands(CLI::App& root, CommandContext& ctx) {
       Status s =
           CheckArgCount({"swarm init", "[OPTIONS]", "Initialize a swarm"}, stray->size(), 0, 0);
       ctx.SetResult(s.ok() ? SwarmInit(ctx, *opts) : s);
+    });
+  }
+  {
+    auto opts = std::make_shared<SwarmJoinOptions>();
+    auto args = std::make_shared<std::vector<std::string>>();
+    CLI::App* cmd = swarm->add_subcommand("join", "Join a swarm as a node and/or manager");
+    cmd->add_option("--token", opts->token, "Token for entry into the swarm");
+    cmd->add_option("--advertise-addr", opts->advertise_addr,
+                    "Advertised address (format: <ip|interface>[:port])");
+    cmd->add_option("--listen-addr", opts->listen_addr,
+                    "Listen address (format: <ip|interface>[:port])")
+        ->default_str("0.0.0.0:2377");
+    cmd->add_option("--data-path-addr", opts->data_path_addr,
+                    "Address or interface to use for data path traffic");
+    cmd->add_option("--availability", opts->availability,
+                    "Availability of the node (\"active\"|\"pause\"|\"drain\")")
+        ->default_str("active");
+    cmd->add_option("remote", *args, "HOST:PORT");
+    cmd->callback([&ctx, opts, args] {
+      Status s = CheckArgCount(
+          {"swarm join", "[OPTIONS] HOST:PORT", "Join a swarm as a node and/or manager"},
+          args->size(), 1, 1);
+      if (s.ok()) opts->remote_addr = args->front();
+      ctx.SetResult(s.ok() ? SwarmJoin(ctx, *opts) : s);
+    });
+  }
+  {
+    auto opts = std::make_shared<SwarmJoinTokenOptions>();
+    auto args = std::make_shared<std::vector<std::string>>();
+    CLI::App* cmd = swarm->add_subcommand("join-token", "Manage join tokens");
+    cmd->add_flag("-q,--quiet", opts->quiet, "Only display token");
+    cmd->add_flag("--rotate", opts->rotate, "Rotate join token");
+    cmd->add_option("role", *args, "(worker|manager)");
+    cmd->callback([&ctx, opts, args] {
+      Status s =
+          CheckArgCount({"swarm join-token", "[OPTIONS] (worker|manager)", "Manage join tokens"},
+                        args->size(), 1, 1);
+      if (s.ok()) opts->role = args->front();
+      ctx.SetResult(s.ok() ? SwarmJoinToken(ctx, *opts) : s);
     });
   }
   {

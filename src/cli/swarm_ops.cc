@@ -97,6 +97,57 @@ Status SwarmInit(CommandContext& ctx, const SwarmInitOptions& options) {
   return absl::OkStatus();
 }
 
+Status SwarmJoin(CommandContext& ctx, const SwarmJoinOptions& o) {
+  ASSIGN_OR_RETURN(HttpClient * client, ctx.Client());
+  Json body = {{"ListenAddr", o.listen_addr},
+               {"AdvertiseAddr", o.advertise_addr},
+               {"DataPathAddr", o.data_path_addr},
+               {"RemoteAddrs", Json::array({o.remote_addr})},
+               {"JoinToken", o.token},
+               {"Availability", o.availability}};
+  ASSIGN_OR_RETURN(HttpResponse response,
+                   Call(*client, {"POST", "/swarm/join", {}, body.dump() + "\n", ""}));
+  (void)response;
+  ASSIGN_OR_RETURN(Json info, GetJson(*client, "/info"));
+  const Json& swarm = info.contains("Swarm") ? info["Swarm"] : Json();
+  bool manager = swarm.is_object() && swarm.contains("ControlAvailable") &&
+                 swarm["ControlAvailable"].is_boolean() && swarm["ControlAvailable"].get<bool>();
+  ctx.out() << "This node joined a swarm as a " << (manager ? "manager" : "worker") << ".\n";
+  return absl::OkStatus();
+}
+
+Status SwarmJoinToken(CommandContext& ctx, const SwarmJoinTokenOptions& o) {
+  if (o.role != "worker" && o.role != "manager") {
+    return absl::InvalidArgumentError(absl::StrCat("unknown role ", o.role));
+  }
+  const char* token_field = o.role == "worker" ? "Worker" : "Manager";
+  ASSIGN_OR_RETURN(HttpClient * client, ctx.Client());
+  if (o.rotate) {
+    ASSIGN_OR_RETURN(Json swarm, GetJson(*client, "/swarm"));
+    const Json& index = swarm["Version"]["Index"];
+    HttpRequest update{"POST", "/swarm/update", {}, swarm["Spec"].dump(), ""};
+    update.query["version"] = index.is_number() ? std::to_string(index.get<uint64_t>()) : "0";
+    update.query["rotateWorkerToken"] = o.role == "worker" ? "true" : "false";
+    update.query["rotateManagerToken"] = o.role == "manager" ? "true" : "false";
+    update.query["rotateManagerUnlockKey"] = "false";
+    ASSIGN_OR_RETURN(HttpResponse response, Call(*client, update));
+    (void)response;
+    if (!o.quiet) ctx.out() << "Successfully rotated " << o.role << " join token.\n\n";
+  }
+  ASSIGN_OR_RETURN(Json swarm, GetJson(*client, "/swarm"));
+  const std::string token = StringField(swarm, "JoinTokens", token_field);
+  if (o.quiet) {
+    ctx.out() << token << "\n";
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(Json info, GetJson(*client, "/info"));
+  ASSIGN_OR_RETURN(Json node, GetJson(*client, "/nodes/" + StringField(info, "Swarm", "NodeID")));
+  ctx.out() << "To add a " << o.role << " to this swarm, run the following command:\n\n    "
+            << kProgramName << " swarm join --token " << token << " "
+            << StringField(node, "ManagerStatus", "Addr") << "\n\n";
+  return absl::OkStatus();
+}
+
 Status SwarmLeave(CommandContext& ctx, bool force) {
   ASSIGN_OR_RETURN(HttpClient * client, ctx.Client());
   HttpRequest request{"POST", "/swarm/leave", {}, "", ""};

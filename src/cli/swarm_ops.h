@@ -1,4 +1,4 @@
-// The `capsule swarm …` operations (init, leave). Later: join, join-token, unlock, update.
+// The `capsule swarm …` operations (init, join, join-token, leave). Later: unlock, update.
 #pragma once
 
 #include <string>
@@ -22,6 +22,29 @@ struct SwarmInitOptions {
 // JoinTokens.Worker) and, with --autolock, the unlock key (GET /swarm/unlockkey). If the
 // node or swarm lookup answers 404 only the first line is printed.
 Status SwarmInit(CommandContext& ctx, const SwarmInitOptions& options);
+
+struct SwarmJoinOptions {
+  std::string remote_addr;  // HOST:PORT of a manager
+  std::string token;
+  std::string advertise_addr;
+  std::string listen_addr = "0.0.0.0:2377";
+  std::string data_path_addr;
+  std::string availability = "active";
+};
+
+// POST /swarm/join, then GET /info: "This node joined a swarm as a worker." (or manager).
+Status SwarmJoin(CommandContext& ctx, const SwarmJoinOptions& options);
+
+struct SwarmJoinTokenOptions {
+  std::string role;  // worker | manager
+  bool quiet = false;
+  bool rotate = false;
+};
+
+// With rotate: GET /swarm, POST /swarm/update?version=N&rotate<Role>Token=true with the
+// spec, "Successfully rotated <role> join token.". Then the token (-q) or docker's banner
+// with the join command (manager address from GET /nodes/<self> ManagerStatus.Addr).
+Status SwarmJoinToken(CommandContext& ctx, const SwarmJoinTokenOptions& options);
 
 // POST /swarm/leave (?force=1 with --force, as docker); prints "Node left the swarm.".
 Status SwarmLeave(CommandContext& ctx, bool force);

@@ -2,7 +2,7 @@
 
 Run: python3 -m unittest -v test_multinode   (from tests/integration)
 Addresses: 127.0.7.1 (manager), 127.0.7.2 / .3 (workers w1, w2), 127.0.7.4 (w3, joins and
-leaves). The swarm runs with a 1 s heartbeat period, so a silent node is Down after ~3 s.
+leaves), 127.0.7.5 (w4, joins with the capsule CLI). The swarm runs with a 1 s heartbeat period, so a silent node is Down after ~3 s.
 Prints `FIGURE:` lines (join time, time until Ready) for the lead's note.
 """
 
@@ -13,7 +13,7 @@ import unittest
 import harness
 
 MGR_IP = "127.0.7.1"
-W1_IP, W2_IP, W3_IP = "127.0.7.2", "127.0.7.3", "127.0.7.4"
+W1_IP, W2_IP, W3_IP, W4_IP = "127.0.7.2", "127.0.7.3", "127.0.7.4", "127.0.7.5"
 MANAGER_ADDR = f"{MGR_IP}:{harness.SWARM_PORT}"
 WORKER_NOT_MANAGER = (
     "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster "
@@ -209,9 +209,17 @@ class MultiNode(unittest.TestCase):
         # It may join again, as a new node.
         again = self.join(w3, W3_IP, new, harness.DOCKER_20)
         self.assertNotEqual(again, w3_id)
-        r = w3.api("POST", "/swarm/leave")
-        self.assertEqual(r.status, 200, r)
+        # Force-removed while connected: its session ends and its certificate is refused from
+        # then on (the agent's reconnects are turned away by the Authorizer).
+        r = self.m.api("DELETE", f"/nodes/{again}")
+        self.assertEqual(r.status, 400, r)
         r = self.m.api("DELETE", f"/nodes/{again}", query={"force": "1"})
+        self.assertEqual(r.status, 200, r)
+        refused = f"node {again} was removed from the swarm"
+        self.assertTrue(harness.wait_until(lambda: refused in w3.log_tail(200), 10),
+                        w3.log_tail())
+        self.assertEqual(self.m.api("GET", f"/nodes/{again}").status, 404)
+        r = w3.api("POST", "/swarm/leave")
         self.assertEqual(r.status, 200, r)
         self.assertEqual(len(self.m.api("GET", "/nodes").json()), 3)
 
@@ -258,6 +266,48 @@ class MultiNode(unittest.TestCase):
         # The cluster state is intact: secrets still work on the manager.
         self.m.create_secret("after-restart", b"x")
         self.assertEqual(self.m.api("GET", "/secrets/after-restart").status, 200)
+
+    def test_09_capsule_cli(self):
+        r = self.m.capsule(["swarm", "join-token", "-q", "worker"])
+        self.assertEqual(r.returncode, 0, out(r))
+        token = r.stdout.decode().strip()
+        self.assertEqual(token, self.m.api("GET", "/swarm").json()["JoinTokens"]["Worker"])
+        r = self.m.capsule(["swarm", "join-token", "worker"])
+        self.assertIn(f"capsule swarm join --token {token} {MANAGER_ADDR}", out(r))
+        w4 = harness.Daemon(W4_IP, name="w4", extra_args=["--hostname", "w4"])
+        self.addCleanup(w4.close)
+        r = w4.capsule(["swarm", "join", "--token", token, "--advertise-addr", W4_IP,
+                        "--listen-addr", f"{W4_IP}:2377", MANAGER_ADDR])
+        self.assertEqual(r.stdout.decode(), "This node joined a swarm as a worker.\n", out(r))
+        w4_id = w4.api("GET", "/info").json()["Swarm"]["NodeID"]
+        self.assertTrue(harness.wait_until(lambda: self.node_state(w4_id) == "ready", 20))
+        r = self.m.capsule(["node", "ls", "--format", "{{.Hostname}} {{.Status}} "
+                            "{{.Availability}} {{.ManagerStatus}}"])
+        self.assertEqual(sorted(r.stdout.decode().splitlines()),
+                         ["mgr Ready Active Leader", "w1 Ready Active ", "w2 Ready Active ",
+                          "w4 Ready Active "], out(r))
+        r = self.m.capsule(["node", "ls"])
+        self.assertIn(f"{self.manager_id} *", out(r))
+        self.assertIn("MANAGER STATUS", out(r))
+        r = self.m.capsule(["node", "update", "--availability", "pause", "--label-add", "k=v",
+                            "w4"])
+        self.assertEqual(r.stdout.decode(), "w4\n", out(r))
+        n = json.loads(self.m.capsule(["node", "inspect", "w4"]).stdout)[0]
+        self.assertEqual((n["ID"], n["Spec"]["Availability"], n["Spec"]["Labels"]),
+                         (w4_id, "pause", {"k": "v"}))
+        r = self.m.capsule(["node", "rm", "w4"])
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("is not down and can't be removed", out(r))
+        r = w4.capsule(["secret", "ls"])
+        self.assertIn(WORKER_NOT_MANAGER, out(r))
+        r = w4.capsule(["swarm", "leave"])
+        self.assertEqual(r.stdout.decode(), "Node left the swarm.\n", out(r))
+        self.assertTrue(harness.wait_until(lambda: self.node_state(w4_id) == "down",
+                                           DOWN_TIMEOUT))
+        r = self.m.capsule(["node", "rm", "w4"])
+        self.assertEqual(r.stdout.decode(), "w4\n", out(r))
+        self.assertEqual(len(self.m.api("GET", "/nodes").json()), 3)
+
 
 if __name__ == "__main__":
     unittest.main()
