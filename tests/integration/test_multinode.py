@@ -183,6 +183,16 @@ class MultiNode(unittest.TestCase):
 
         w3 = harness.Daemon(W3_IP, name="w3", extra_args=["--hostname", "w3"])
         self.addCleanup(w3.close)
+        # A token naming another root CA: the joining node refuses the manager's CA.
+        other_root = "SWMTKN-1-" + "1" * 50 + "-" + new.rsplit("-", 1)[1]
+        r = w3.api("POST", "/swarm/join", {"RemoteAddrs": [MANAGER_ADDR],
+                                           "JoinToken": other_root, "AdvertiseAddr": W3_IP})
+        self.assertEqual(r.status, 400, r)
+        self.assertTrue(r.message().startswith("remote CA does not match fingerprint."), r)
+        r = w3.api("POST", "/swarm/join", {"RemoteAddrs": [MANAGER_ADDR],
+                                           "JoinToken": "SWMTKN-1-bogus", "AdvertiseAddr": W3_IP})
+        self.assertEqual((r.status, r.message()),
+                         (400, "rpc error: code = InvalidArgument desc = invalid join token"))
         r = w3.docker(["swarm", "join", "--token", old, "--advertise-addr", W3_IP, MANAGER_ADDR])
         self.assertNotEqual(r.returncode, 0)
         self.assertIn(f"rpc error: code = InvalidArgument desc = {BAD_TOKEN}", out(r))
