@@ -12,6 +12,7 @@
 #include "cli/base64.h"
 #include "cli/daemon_error.h"
 #include "cli/human_duration.h"
+#include "cli/json_fields.h"
 #include "cli/json_indent.h"
 #include "cli/list_format.h"
 #include "cli/natural_sort.h"
@@ -99,25 +100,6 @@ std::string CreateBody(const SecretCreateOptions& options, const SecretBytes* da
   }
   body += tail;
   return body;
-}
-
-std::string PathEscape(const std::string& s) {
-  std::string escaped = QueryEscape(s);
-  // QueryEscape writes ' ' as '+', which a path would keep literally.
-  std::string out;
-  for (char c : escaped) out += c == '+' ? std::string("%20") : std::string(1, c);
-  return out;
-}
-
-std::string StringAt(const Json& j, std::initializer_list<const char*> path) {
-  const Json* cur = &j;
-  for (const char* key : path) {
-    if (!cur->is_object()) return "";
-    auto it = cur->find(key);
-    if (it == cur->end()) return "";
-    cur = &*it;
-  }
-  return cur->is_string() ? cur->get<std::string>() : "";
 }
 
 std::string Ago(const Clock& clock, const std::string& rfc3339) {
