@@ -7,6 +7,8 @@
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -51,7 +53,22 @@ int main(int argc, char** argv) {
                  "etcd peer port (default: swarm port + 3)");
   app.add_option("--hostname", options.hostname, "Hostname this node reports");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
+  // Hidden, for tests only: Docker refuses a NodeCertExpiry under 1 h, so seeing renewals within
+  // a test needs a shorter validity (overrides the cluster spec's on this node's CA and for its
+  // own certificate) and a short check period.
+  int64_t node_cert_validity_s = 0;
+  int64_t cert_check_period_s = capsule::node::kDefaultCertCheckPeriod.count();
+  app.add_option("--node-cert-validity", node_cert_validity_s,
+                 "Node certificate validity in seconds (tests only; 0 = cluster spec)")
+      ->group("")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--cert-check-period", cert_check_period_s,
+                 "Seconds between certificate renewal checks (tests only)")
+      ->group("")
+      ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
+  options.node_cert_validity = std::chrono::seconds(node_cert_validity_s);
+  options.cert_check_period = std::chrono::seconds(cert_check_period_s);
 
   capsule::Status s = capsule::InitLogging(log_level);
   if (!s.ok()) {

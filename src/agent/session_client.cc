@@ -19,6 +19,7 @@ constexpr std::chrono::seconds kHeartbeatTimeout{10};
 
 SessionClient::SessionClient(SessionConfig config) : config_(std::move(config)) {
   managers_ = {{"", config_.manager_addr}};
+  identity_ = {config_.identity.cert_pem, SecretBytes::CopyFrom(config_.identity.key_pem.view())};
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -40,9 +41,19 @@ std::vector<RemoteManager> SessionClient::Managers() const {
   return managers_;
 }
 
+void SessionClient::SetIdentity(transport::ClientIdentity identity) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    identity_ = std::move(identity);
+    reconnect_ = true;
+    if (stream_ctx_ != nullptr) stream_ctx_->TryCancel();
+  }
+  cv_.notify_all();
+}
+
 bool SessionClient::Sleep(std::chrono::milliseconds d) {
   std::unique_lock<std::mutex> lock(mu_);
-  return !cv_.wait_for(lock, d, [this] { return stopping_; });
+  return !cv_.wait_for(lock, d, [this] { return stopping_ || reconnect_; });
 }
 
 void SessionClient::Run() {
@@ -51,9 +62,16 @@ void SessionClient::Run() {
     const auto started = std::chrono::steady_clock::now();
     Status s = RunSession();
     connected_ = false;
+    bool renewed = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return;
+      renewed = reconnect_;
+    }
+    if (renewed) {
+      spdlog::info("reconnecting to manager {} with the renewed certificate", config_.manager_addr);
+      backoff = config_.min_backoff;
+      continue;
     }
     // A session that lasted a while was healthy: reconnect quickly.
     if (std::chrono::steady_clock::now() - started > std::chrono::seconds(10)) {
@@ -61,20 +79,30 @@ void SessionClient::Run() {
     }
     spdlog::warn("session with manager {} ended: {}; reconnecting in {} ms", config_.manager_addr,
                  s.ToString(), backoff.count());
-    if (!Sleep(backoff)) return;
+    if (!Sleep(backoff)) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return;
+    }
     backoff = std::min(backoff * 2, config_.max_backoff);
   }
 }
 
 Status SessionClient::RunSession() {
+  transport::ClientIdentity identity;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    identity = {identity_.cert_pem, SecretBytes::CopyFrom(identity_.key_pem.view())};
+    reconnect_ = false;
+  }
   std::shared_ptr<grpc::Channel> channel =
-      transport::NodeChannel(config_.manager_addr, config_.root_ca_pem, &config_.identity);
+      transport::NodeChannel(config_.manager_addr, config_.root_ca_pem, &identity);
   std::unique_ptr<api::Dispatcher::Stub> stub = api::Dispatcher::NewStub(channel);
   grpc::ClientContext ctx;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return absl::OkStatus();
     stream_ctx_ = &ctx;
+    if (reconnect_) ctx.TryCancel();
   }
   api::SessionRequest req;
   req.set_hostname(config_.hostname);

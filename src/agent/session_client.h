@@ -53,17 +53,23 @@ class SessionClient {
   std::vector<RemoteManager> Managers() const;
   bool connected() const { return connected_.load(); }
 
+  // Uses `identity` from now on (a renewed certificate): the open session, if any, is closed
+  // and reopened with it at once.
+  void SetIdentity(transport::ClientIdentity identity);
+
  private:
   void Run();
   // One session, until it fails or Stop(). OK only when stopped.
   Status RunSession();
-  // Waits `d` unless stopped; false when stopped.
+  // Waits `d`; false when stopped or a reconnect was asked for (SetIdentity) meanwhile.
   bool Sleep(std::chrono::milliseconds d);
 
   const SessionConfig config_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;                      // guarded by mu_
+  bool reconnect_ = false;                     // guarded by mu_: SetIdentity asked for it
+  transport::ClientIdentity identity_;         // guarded by mu_
   grpc::ClientContext* stream_ctx_ = nullptr;  // guarded by mu_: the open stream's context
   std::vector<RemoteManager> managers_;        // guarded by mu_
   std::atomic<bool> connected_{false};

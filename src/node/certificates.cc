@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "ca/node_key.h"
+#include "common/clock.h"
 #include "common/errno_status.h"
 
 namespace capsule::node {
@@ -18,17 +19,25 @@ CertificatePaths CertificatesIn(const std::string& data_root) {
   return p;
 }
 
-Status IssueLocalCertificates(const ca::RootCa& root, const SwarmState& state,
-                              const CertificatePaths& paths) {
-  RETURN_IF_ERROR(EnsureDir(paths.dir, 0700));
-  ASSIGN_OR_RETURN(ca::NodeKeyAndCsr key, ca::GenerateNodeKey(state.node_id));
+StatusOr<std::string> SignLocalCertificate(const ca::RootCa& root, const SwarmState& state,
+                                           const std::string& csr_pem,
+                                           std::chrono::seconds validity, TimePoint now) {
   ca::NodeCertRequest req;
-  req.csr_pem = key.csr_pem;
+  req.csr_pem = csr_pem;
   req.node_id = state.node_id;
   req.role = state.role == "manager" ? ca::NodeRole::kManager : ca::NodeRole::kWorker;
   req.cluster_id = state.cluster_id;
   req.ip_sans = {state.advertise_addr};
-  ASSIGN_OR_RETURN(std::string cert, root.Sign(req));
+  req.validity = validity;
+  return root.Sign(req, now);
+}
+
+Status IssueLocalCertificates(const ca::RootCa& root, const SwarmState& state,
+                              const CertificatePaths& paths, std::chrono::seconds validity) {
+  RETURN_IF_ERROR(EnsureDir(paths.dir, 0700));
+  ASSIGN_OR_RETURN(ca::NodeKeyAndCsr key, ca::GenerateNodeKey(state.node_id));
+  ASSIGN_OR_RETURN(std::string cert,
+                   SignLocalCertificate(root, state, key.csr_pem, validity, RealClock().Now()));
   RETURN_IF_ERROR(ca::WriteNodeKeyFile(paths.key, key.key_pem));
   RETURN_IF_ERROR(ca::WriteCertFile(paths.cert, cert));
   return ca::WriteCertFile(paths.root_ca, root.cert_pem());

@@ -5,6 +5,7 @@
 // The etcd member's peer listener uses these for mutual TLS.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "ca/root_ca.h"
@@ -22,10 +23,16 @@ struct CertificatePaths {
 
 CertificatePaths CertificatesIn(const std::string& data_root);
 
-// Issues this node's certificate from `root` (role from state, IP SAN = advertise address)
-// with a fresh key, and writes all three files.
+// Signs a certificate for this node with `root` for the key in `csr_pem`: CN node ID, OU the
+// role in state, O cluster ID, IP SAN = advertise address, valid for `validity` from `now`.
+StatusOr<std::string> SignLocalCertificate(const ca::RootCa& root, const SwarmState& state,
+                                           const std::string& csr_pem,
+                                           std::chrono::seconds validity, TimePoint now);
+
+// Issues this node's certificate (SignLocalCertificate) with a fresh key, and writes all three
+// files.
 Status IssueLocalCertificates(const ca::RootCa& root, const SwarmState& state,
-                              const CertificatePaths& paths);
+                              const CertificatePaths& paths, std::chrono::seconds validity);
 
 // OK if all three files exist (a node that is in a swarm has them).
 Status CheckCertificatesPresent(const CertificatePaths& paths);

@@ -33,6 +33,8 @@ ManagerConfig Daemon::MakeManagerConfig() const {
   c.etcd_binary = options_.etcd_binary;
   c.hostname = hostname_;
   c.etcd_log_level = options_.etcd_log_level;
+  c.node_cert_validity = options_.node_cert_validity;
+  c.cert_check_period = options_.cert_check_period;
   return c;
 }
 
@@ -49,9 +51,12 @@ Status Daemon::Start() {
   if (state->role == "worker") {
     ASSIGN_OR_RETURN(std::unique_ptr<agent::SessionClient> session,
                      StartWorkerAgent(*state, options_.data_root, hostname_));
+    std::unique_ptr<CertRenewer> renewer =
+        StartWorkerRenewer(*state, options_.data_root, session.get(), options_.cert_check_period);
     std::unique_lock<std::shared_mutex> lock(mu_);
     state_ = std::move(state);
     agent_ = std::move(session);
+    renewer_ = std::move(renewer);
     return absl::OkStatus();
   }
   ASSIGN_OR_RETURN(std::unique_ptr<node::Manager> m,
@@ -77,11 +82,14 @@ void Daemon::Stop() {
   std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
   std::shared_ptr<node::Manager> m;
   std::unique_ptr<agent::SessionClient> session;
+  std::unique_ptr<CertRenewer> renewer;
   {
     std::unique_lock<std::shared_mutex> lock(mu_);
     m = std::move(manager_);
     session = std::move(agent_);
+    renewer = std::move(renewer_);
   }
+  if (renewer) renewer->Stop();  // before the session it hands certificates to
   if (session) session->Stop();
   if (m) {
     WaitSoleOwner(m);
@@ -147,6 +155,7 @@ Status Daemon::LeaveSwarm(bool force) {
   std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
   std::shared_ptr<node::Manager> m;
   std::unique_ptr<agent::SessionClient> session;
+  std::unique_ptr<CertRenewer> renewer;
   {
     std::unique_lock<std::shared_mutex> lock(mu_);
     if (!state_) return absl::UnavailableError("This node is not part of a swarm");
@@ -159,8 +168,10 @@ Status Daemon::LeaveSwarm(bool force) {
     }
     m = std::move(manager_);
     session = std::move(agent_);
+    renewer = std::move(renewer_);
     state_.reset();
   }
+  if (renewer) renewer->Stop();
   // Forget membership first: a crash after this point restarts outside the swarm.
   std::error_code ec;
   std::filesystem::remove(StatePath(), ec);
@@ -197,9 +208,12 @@ Status Daemon::JoinSwarm(const dockerapi::JoinRequest& request) {
     std::filesystem::remove_all(CertificatesIn(options_.data_root).dir, ec);
     return s;
   }
+  std::unique_ptr<CertRenewer> renewer =
+      StartWorkerRenewer(state, options_.data_root, session->get(), options_.cert_check_period);
   std::unique_lock<std::shared_mutex> lock(mu_);
   state_ = std::move(state);
   agent_ = *std::move(session);
+  renewer_ = std::move(renewer);
   return absl::OkStatus();
 }
 

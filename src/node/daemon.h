@@ -10,6 +10,7 @@
 
 #include "agent/session_client.h"
 #include "manager/dockerapi/backend.h"
+#include "node/cert_renewer.h"
 #include "node/manager.h"
 
 namespace capsule::node {
@@ -21,6 +22,10 @@ struct DaemonOptions {
   std::string hostname;    // "" = gethostname()
   int etcd_peer_port = 0;  // 0 = swarm port + 3
   std::string etcd_log_level = "warn";
+  // Tests only (capsuled's hidden flags): node certificate validity (0 = the cluster spec's
+  // CAConfig.NodeCertExpiry) and how often a node checks its certificate for renewal.
+  std::chrono::seconds node_cert_validity{0};
+  std::chrono::seconds cert_check_period = kDefaultCertCheckPeriod;
 };
 
 class Daemon : public dockerapi::Backend {
@@ -54,6 +59,8 @@ class Daemon : public dockerapi::Backend {
   std::shared_ptr<node::Manager> manager_;
   // A worker's session with its manager (null on managers and outside a swarm).
   std::unique_ptr<agent::SessionClient> agent_;
+  // A worker's certificate renewal (hands renewed certificates to agent_; stopped first).
+  std::unique_ptr<CertRenewer> renewer_;
 };
 
 // Parses Docker's ListenAddr / AdvertiseAddr forms; fills state's addresses and ports.

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -15,6 +16,15 @@ namespace capsule::node {
 
 std::string EtcdDir(const std::string& data_root) { return data_root + "/etcd"; }
 std::string SwarmDir(const std::string& data_root) { return data_root + "/swarm"; }
+
+std::chrono::seconds CertValidityFor(const ClusterSpec& spec,
+                                     std::chrono::seconds override_validity) {
+  if (override_validity.count() > 0) return override_validity;
+  if (spec.node_cert_expiry_ns >= 1000000000) {
+    return std::chrono::seconds(spec.node_cert_expiry_ns / 1000000000);
+  }
+  return ca::kDefaultNodeCertValidity;
+}
 
 namespace {
 
@@ -84,11 +94,30 @@ Status Manager::StartSwarmServer() {
   if (spec.heartbeat_period_ns > 0) {
     sc.heartbeat_period = std::chrono::milliseconds(spec.heartbeat_period_ns / 1000000);
   }
-  if (spec.node_cert_expiry_ns > 0) {
-    sc.cert_validity = std::chrono::seconds(spec.node_cert_expiry_ns / 1000000000);
-  }
+  sc.cert_validity = CertValidityFor(spec, config_.node_cert_validity);
+  sc.cert_refresh_interval = std::max(std::chrono::seconds(1), config_.cert_check_period);
   ASSIGN_OR_RETURN(swarm_server_, SwarmServer::Start(sc, *store_, *reads_, *nodes_));
+  StartCertRenewer();
   return absl::OkStatus();
+}
+
+std::chrono::seconds Manager::NodeCertValidity() const {
+  store::ClusterEntry cluster = reads_->GetCluster();
+  return CertValidityFor(cluster ? cluster->object.spec : ClusterSpec{},
+                         config_.node_cert_validity);
+}
+
+void Manager::StartCertRenewer() {
+  // The gRPC server re-reads the files every cert_refresh_interval; etcd's peer listener
+  // reads them on every handshake.
+  renewer_ = std::make_unique<CertRenewer>(
+      CertificatesIn(config_.data_root),
+      [this](const CertRenewalRequest& req) {
+        return SignLocalCertificate(swarm_server_->root_ca(), state_, req.csr_pem,
+                                    NodeCertValidity(), RealClock().Now());
+      },
+      nullptr, RealClock());
+  renewer_->Start(config_.cert_check_period);
 }
 
 Status Manager::CreateClusterObjects(const ClusterSpec& spec, const ca::RootCa& root) {
@@ -131,7 +160,10 @@ StatusOr<std::unique_ptr<Manager>> Manager::Bootstrap(const ManagerConfig& confi
   std::unique_ptr<Manager> m(new Manager(config, state));
   StatusOr<ca::RootCa> root = ca::RootCa::Generate();
   Status s = root.status();
-  if (s.ok()) s = IssueLocalCertificates(*root, state, CertificatesIn(config.data_root));
+  if (s.ok()) {
+    s = IssueLocalCertificates(*root, state, CertificatesIn(config.data_root),
+                               CertValidityFor(spec, config.node_cert_validity));
+  }
   if (s.ok()) s = m->StartStore(/*new_cluster=*/true);
   if (s.ok()) s = m->CreateClusterObjects(spec, *root);
   if (s.ok()) s = m->reads_->WaitFresh();
@@ -158,6 +190,9 @@ StatusOr<std::unique_ptr<Manager>> Manager::Open(const ManagerConfig& config,
 
 void Manager::Stop() {
   services_ = {};
+  // The renewer signs with the swarm server's root CA.
+  if (renewer_) renewer_->Stop();
+  renewer_.reset();
   // The swarm port first: its handlers use the store and the read model.
   if (swarm_server_) swarm_server_->Stop();
   swarm_server_.reset();

@@ -10,6 +10,7 @@
 // The root CA's key is stored in etcd (sealed like every value), never on disk.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -20,6 +21,7 @@
 #include "manager/controlapi/node.h"
 #include "manager/controlapi/secret.h"
 #include "manager/dockerapi/backend.h"
+#include "node/cert_renewer.h"
 #include "node/swarm_server.h"
 #include "node/swarm_state.h"
 #include "store/etcd/etcd_client.h"
@@ -34,6 +36,11 @@ struct ManagerConfig {
   std::string etcd_binary;
   std::string hostname;
   std::string etcd_log_level = "warn";
+  // Node certificate validity; 0 = the cluster spec's CAConfig.NodeCertExpiry. Only tests set
+  // it (capsuled's hidden --node-cert-validity), to see renewals within seconds.
+  std::chrono::seconds node_cert_validity{0};
+  // How often this node checks whether its certificate is due for renewal.
+  std::chrono::seconds cert_check_period = kDefaultCertCheckPeriod;
 };
 
 class Manager {
@@ -62,6 +69,10 @@ class Manager {
   Status CreateClusterObjects(const ClusterSpec& spec, const ca::RootCa& root);
   // The swarm port (gRPC: NodeCA + Dispatcher); needs a fresh read model.
   Status StartSwarmServer();
+  // Renews this manager's own certificate locally with the root CA (see cert_renewer.h).
+  void StartCertRenewer();
+  // The validity node certificates get now (the override, else the cluster spec).
+  std::chrono::seconds NodeCertValidity() const;
 
   ManagerConfig config_;
   SwarmState state_;
@@ -74,10 +85,16 @@ class Manager {
   std::unique_ptr<controlapi::NodeApi> nodes_;
   std::unique_ptr<controlapi::ClusterApi> cluster_;
   std::unique_ptr<SwarmServer> swarm_server_;
+  std::unique_ptr<CertRenewer> renewer_;
   dockerapi::ManagerServices services_;
 };
 
 std::string EtcdDir(const std::string& data_root);
 std::string SwarmDir(const std::string& data_root);
+
+// A cluster spec's NodeCertExpiry as the validity to sign with (the 90-day default when unset),
+// or `override_validity` when it is positive.
+std::chrono::seconds CertValidityFor(const ClusterSpec& spec,
+                                     std::chrono::seconds override_validity);
 
 }  // namespace capsule::node

@@ -144,6 +144,7 @@ StatusOr<std::unique_ptr<SwarmServer>> SwarmServer::Start(const SwarmServerConfi
   transport::GrpcServerOptions options;
   options.listen_addr = config.listen_addr;
   options.tls = {config.certs.cert, config.certs.key, config.certs.root_ca};
+  options.cert_refresh_interval = config.cert_refresh_interval;
   StatusOr<std::unique_ptr<transport::GrpcServer>> server =
       transport::GrpcServer::Start(options, {&parts->ca, &parts->dispatcher});
   if (!server.ok()) {
@@ -188,6 +189,8 @@ void SwarmServer::Stop() {
   if (parts_->server) parts_->server->Stop();
   parts_->writer.Stop();
 }
+
+const ca::RootCa& SwarmServer::root_ca() const { return parts_->root; }
 
 void SwarmServer::EndSession(const std::string& node_id) {
   parts_->dispatcher.EndSession(node_id, absl::PermissionDeniedError("node was removed"));

@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "ca/root_ca.h"
 #include "common/status.h"
 #include "manager/controlapi/node.h"
 #include "node/certificates.h"
@@ -28,6 +29,8 @@ struct SwarmServerConfig {
   CertificatePaths certs;
   std::chrono::milliseconds heartbeat_period{5000};
   std::chrono::seconds cert_validity{90 * 24 * 3600};
+  // How often the server re-reads its certificate files (renewal replaces them).
+  std::chrono::seconds cert_refresh_interval{60};
 };
 
 class SwarmServer {
@@ -46,6 +49,8 @@ class SwarmServer {
   void Stop();
   // Closes a removed node's session (PERMISSION_DENIED).
   void EndSession(const std::string& node_id);
+  // The cluster's root CA (loaded from the store); valid while the server lives.
+  const ca::RootCa& root_ca() const;
 
   struct Parts;  // see the .cc
 

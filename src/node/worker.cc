@@ -7,6 +7,7 @@
 
 #include "ca/join_token.h"
 #include "ca/node_key.h"
+#include "common/clock.h"
 #include "manager/dockerapi/error_table.h"
 #include "node/certificates.h"
 #include "node/daemon.h"
@@ -97,6 +98,33 @@ StatusOr<std::unique_ptr<agent::SessionClient>> StartWorkerAgent(const SwarmStat
   ASSIGN_OR_RETURN(config.identity.cert_pem, ReadTextFile(paths.cert));
   ASSIGN_OR_RETURN(config.identity.key_pem, ca::ReadNodeKeyFile(paths.key));
   return std::make_unique<agent::SessionClient>(std::move(config));
+}
+
+std::unique_ptr<CertRenewer> StartWorkerRenewer(const SwarmState& state,
+                                                const std::string& data_root,
+                                                agent::SessionClient* session,
+                                                std::chrono::milliseconds check_period) {
+  const CertificatePaths paths = CertificatesIn(data_root);
+  const std::string manager = state.remote_manager;
+  auto sign = [manager,
+               root_path = paths.root_ca](const CertRenewalRequest& req) -> StatusOr<std::string> {
+    ASSIGN_OR_RETURN(std::string root_ca_pem, ReadTextFile(root_path));
+    transport::ClientIdentity identity{req.current_cert_pem,
+                                       SecretBytes::CopyFrom(req.key_pem.view())};
+    ASSIGN_OR_RETURN(transport::IssuedCertificate issued,
+                     transport::RenewCertificate(manager, root_ca_pem, identity, req.csr_pem,
+                                                 std::chrono::seconds(10)));
+    if (issued.root_ca_pem != root_ca_pem) {
+      return absl::FailedPreconditionError("the manager answered with another root CA");
+    }
+    return issued.cert_pem;
+  };
+  auto renewed = [session](const std::string& cert_pem, const SecretBytes& key_pem) {
+    session->SetIdentity({cert_pem, SecretBytes::CopyFrom(key_pem.view())});
+  };
+  auto renewer = std::make_unique<CertRenewer>(paths, sign, renewed, RealClock());
+  renewer->Start(check_period);
+  return renewer;
 }
 
 }  // namespace capsule::node

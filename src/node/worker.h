@@ -9,6 +9,7 @@
 #include "agent/session_client.h"
 #include "common/status.h"
 #include "manager/dockerapi/backend.h"
+#include "node/cert_renewer.h"
 #include "node/swarm_state.h"
 
 namespace capsule::node {
@@ -25,5 +26,14 @@ StatusOr<SwarmState> JoinAsWorker(const dockerapi::JoinRequest& request,
 StatusOr<std::unique_ptr<agent::SessionClient>> StartWorkerAgent(const SwarmState& state,
                                                                  const std::string& data_root,
                                                                  const std::string& hostname);
+
+// Starts renewing this worker's certificate through state.remote_manager
+// (NodeCA.RenewNodeCertificate over mutual TLS with the current certificate), checking every
+// `check_period`; each renewed certificate is handed to `session` (which reconnects with it).
+// `session` must outlive the renewer.
+std::unique_ptr<CertRenewer> StartWorkerRenewer(const SwarmState& state,
+                                                const std::string& data_root,
+                                                agent::SessionClient* session,
+                                                std::chrono::milliseconds check_period);
 
 }  // namespace capsule::node
