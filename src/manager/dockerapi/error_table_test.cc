@@ -51,3 +51,22 @@ TEST(ParseUint64, AcceptsOnlyPlainDecimal) {
 
 }  // namespace
 }  // namespace capsule::dockerapi
+
+namespace capsule::dockerapi {
+namespace {
+
+TEST(VersionQuery, ParsesOrExplainsLikeTheEngine) {
+  http::Request req;
+  req.query["version"] = "42";
+  ASSERT_TRUE(VersionQuery(req, "node").ok());
+  EXPECT_EQ(*VersionQuery(req, "node"), 42u);
+  req.query["version"] = "x1";
+  EXPECT_EQ(std::string(VersionQuery(req, "swarm").status().message()),
+            "invalid swarm version 'x1': strconv.ParseUint: parsing \"x1\": invalid syntax");
+  req.query.clear();
+  EXPECT_EQ(std::string(VersionQuery(req, "node").status().message()),
+            "invalid node version '': strconv.ParseUint: parsing \"\": invalid syntax");
+}
+
+}  // namespace
+}  // namespace capsule::dockerapi

@@ -82,14 +82,8 @@ Response InspectNode(Backend& backend, const Params& params) {
 Response UpdateNode(Backend& backend, const Request& req, const Params& params) {
   auto mgr = backend.Manager();
   if (!mgr.ok()) return ErrorResponse(mgr.status());
-  auto v = req.query.find("version");
-  const std::string raw = v == req.query.end() ? "" : v->second;
-  uint64_t version = 0;
-  if (!ParseUint64(raw, &version)) {
-    return ErrorResponse(absl::InvalidArgumentError("invalid node version '" + raw +
-                                                    "': strconv.ParseUint: parsing \"" + raw +
-                                                    "\": invalid syntax"));
-  }
+  StatusOr<uint64_t> version = VersionQuery(req, "node");
+  if (!version.ok()) return ErrorResponse(version.status());
   StatusOr<nlohmann::json> body = ReadJsonBody(req.body, NodeSpecSchema());
   if (!body.ok()) return ErrorResponse(body.status());
   StatusOr<store::NodeEntry> n = controlapi::ResolveNode(*(*mgr)->reads, params.at("id"));
@@ -99,7 +93,7 @@ Response UpdateNode(Backend& backend, const Request& req, const Params& params) 
   spec.labels = StringMapField(*body, "Labels");
   spec.role = StringField(*body, "Role");
   spec.availability = StringField(*body, "Availability");
-  Status s = (*mgr)->nodes->Update((*n)->object.id, static_cast<int64_t>(version), spec);
+  Status s = (*mgr)->nodes->Update((*n)->object.id, static_cast<int64_t>(*version), spec);
   if (!s.ok()) {
     // Spec conversion errors come from the engine (no prefix); the rest from swarm.
     bool engine = absl::IsInvalidArgument(s) || absl::IsNotFound(s);

@@ -48,6 +48,18 @@ void AddRoute(http::Router& router, const std::string& method, const std::string
              });
 }
 
+StatusOr<uint64_t> VersionQuery(const http::Request& req, const std::string& kind) {
+  auto v = req.query.find("version");
+  const std::string raw = v == req.query.end() ? "" : v->second;
+  uint64_t version = 0;
+  if (!ParseUint64(raw, &version)) {
+    return absl::InvalidArgumentError("invalid " + kind + " version '" + raw +
+                                      "': strconv.ParseUint: parsing \"" + raw +
+                                      "\": invalid syntax");
+  }
+  return version;
+}
+
 bool ParseUint64(const std::string& s, uint64_t* out) {
   if (s.empty() || s.size() > 20) return false;
   uint64_t v = 0;

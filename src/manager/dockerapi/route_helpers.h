@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "common/status.h"
 #include "manager/dockerapi/http/server.h"
 
 namespace capsule::dockerapi {
@@ -12,6 +13,11 @@ namespace capsule::dockerapi {
 // older than kMinApiVersion → 400 "client version X.Y is too old. ...".
 void AddRoute(http::Router& router, const std::string& method, const std::string& pattern,
               http::Handler handler);
+
+// The `version` query parameter of a node or swarm update, parsed as the engine does;
+// else InvalidArgument "invalid <kind> version '<raw>': strconv.ParseUint: parsing "<raw>":
+// invalid syntax".
+StatusOr<uint64_t> VersionQuery(const http::Request& req, const std::string& kind);
 
 // Strict unsigned decimal (Go's strconv.ParseUint(s, 10, 64)): digits only, no sign/space.
 bool ParseUint64(const std::string& s, uint64_t* out);

@@ -142,14 +142,8 @@ Response Join(Backend& backend, const Request& req) {
 Response Update(Backend& backend, const Request& req) {
   auto mgr = backend.Manager();
   if (!mgr.ok()) return ErrorResponse(mgr.status());
-  auto v = req.query.find("version");
-  const std::string raw = v == req.query.end() ? "" : v->second;
-  uint64_t version = 0;
-  if (!ParseUint64(raw, &version)) {
-    return ErrorResponse(absl::InvalidArgumentError("invalid swarm version '" + raw +
-                                                    "': strconv.ParseUint: parsing \"" + raw +
-                                                    "\": invalid syntax"));
-  }
+  StatusOr<uint64_t> version = VersionQuery(req, "swarm");
+  if (!version.ok()) return ErrorResponse(version.status());
   StatusOr<nlohmann::json> body = ReadJsonBody(req.body, *SpecSchema());
   if (!body.ok()) return ErrorResponse(body.status());
   if (QueryBool(req, "rotateManagerUnlockKey")) {
@@ -160,7 +154,7 @@ Response Update(Backend& backend, const Request& req) {
   ParseSpec(*body, &update.spec);
   update.rotate_worker_token = QueryBool(req, "rotateWorkerToken");
   update.rotate_manager_token = QueryBool(req, "rotateManagerToken");
-  Status s = (*mgr)->cluster->Update(static_cast<int64_t>(version), update);
+  Status s = (*mgr)->cluster->Update(static_cast<int64_t>(*version), update);
   if (!s.ok()) return ErrorResponse(RpcError(s));
   return Response{200, {}, ""};
 }
