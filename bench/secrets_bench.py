@@ -20,7 +20,6 @@ import base64
 import http.client
 import json
 import os
-import socket
 import statistics
 import sys
 import threading
@@ -29,16 +28,10 @@ import time
 API = "v1.41"
 
 
-class UnixConn(http.client.HTTPConnection):
-    def __init__(self, path, timeout=120):
-        super().__init__("localhost", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(self.timeout)
-        s.connect(self.unix_path)
-        self.sock = s
+# One unix-socket HTTP connection class for tests and benchmarks: the harness's.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                "integration"))
+from harness import UnixHTTPConnection as UnixConn  # noqa: E402
 
 
 class Client:

@@ -5,6 +5,20 @@
 #include "cli/swarm_ops.h"
 
 namespace capsule::cli {
+namespace {
+
+// The address flags `swarm init` and `swarm join` share, as docker declares them.
+void AddAddressFlags(CLI::App& cmd, std::string* advertise, std::string* listen,
+                     std::string* data_path) {
+  cmd.add_option("--advertise-addr", *advertise,
+                 "Advertised address (format: <ip|interface>[:port])");
+  cmd.add_option("--listen-addr", *listen, "Listen address (format: <ip|interface>[:port])")
+      ->default_str("0.0.0.0:2377");
+  cmd.add_option("--data-path-addr", *data_path,
+                 "Address or interface to use for data path traffic");
+}
+
+}  // namespace
 
 void AddSwarmCommands(CLI::App& root, CommandContext& ctx) {
   CLI::App* swarm = root.add_subcommand("swarm", "Manage Swarm");
@@ -12,13 +26,7 @@ void AddSwarmCommands(CLI::App& root, CommandContext& ctx) {
     auto opts = std::make_shared<SwarmInitOptions>();
     auto stray = std::make_shared<std::vector<std::string>>();
     CLI::App* cmd = swarm->add_subcommand("init", "Initialize a swarm");
-    cmd->add_option("--advertise-addr", opts->advertise_addr,
-                    "Advertised address (format: <ip|interface>[:port])");
-    cmd->add_option("--listen-addr", opts->listen_addr,
-                    "Listen address (format: <ip|interface>[:port])")
-        ->default_str("0.0.0.0:2377");
-    cmd->add_option("--data-path-addr", opts->data_path_addr,
-                    "Address or interface to use for data path traffic");
+    AddAddressFlags(*cmd, &opts->advertise_addr, &opts->listen_addr, &opts->data_path_addr);
     cmd->add_flag(
         "--autolock", opts->autolock,
         "Enable manager autolocking (requiring an unlock key to start a stopped manager)");
@@ -36,13 +44,7 @@ void AddSwarmCommands(CLI::App& root, CommandContext& ctx) {
     auto args = std::make_shared<std::vector<std::string>>();
     CLI::App* cmd = swarm->add_subcommand("join", "Join a swarm as a node and/or manager");
     cmd->add_option("--token", opts->token, "Token for entry into the swarm");
-    cmd->add_option("--advertise-addr", opts->advertise_addr,
-                    "Advertised address (format: <ip|interface>[:port])");
-    cmd->add_option("--listen-addr", opts->listen_addr,
-                    "Listen address (format: <ip|interface>[:port])")
-        ->default_str("0.0.0.0:2377");
-    cmd->add_option("--data-path-addr", opts->data_path_addr,
-                    "Address or interface to use for data path traffic");
+    AddAddressFlags(*cmd, &opts->advertise_addr, &opts->listen_addr, &opts->data_path_addr);
     cmd->add_option("--availability", opts->availability,
                     "Availability of the node (\"active\"|\"pause\"|\"drain\")")
         ->default_str("active");

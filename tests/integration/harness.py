@@ -35,7 +35,7 @@ import tempfile
 import time
 import urllib.parse
 
-DEFAULT_BIN = "/work/main/build/bin"
+DEFAULT_BIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "bin")
 CAPSULED = os.environ.get("CAPSULED", DEFAULT_BIN + "/capsuled")
 CAPSULE_CLI = os.environ.get("CAPSULE_CLI", DEFAULT_BIN + "/capsule")
 DOCKER_28 = "/usr/local/bin/docker"

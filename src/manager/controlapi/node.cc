@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "manager/controlapi/resolve.h"
+
 namespace capsule::controlapi {
 namespace {
 
@@ -102,19 +104,11 @@ Status NodeApi::SetState(const std::string& id, const std::string& state) {
 StatusOr<store::NodeEntry> ResolveNode(const store::ReadModel& reads, const std::string& ref) {
   RETURN_IF_ERROR(reads.WaitFresh());
   if (store::NodeEntry n = reads.NodeById(ref)) return n;
-  std::vector<store::NodeEntry> matches;
-  for (const store::NodeEntry& n : reads.Nodes()) {
+  const std::vector<store::NodeEntry> nodes = reads.Nodes();
+  for (const store::NodeEntry& n : nodes) {
     if (n->object.hostname == ref || (!ref.empty() && n->object.spec_name == ref)) return n;
   }
-  for (const store::NodeEntry& n : reads.Nodes()) {
-    if (!ref.empty() && n->object.id.compare(0, ref.size(), ref) == 0) matches.push_back(n);
-  }
-  if (matches.size() == 1) return matches.front();
-  if (matches.size() > 1) {
-    return absl::InvalidArgumentError("node " + ref + " is ambiguous (" +
-                                      std::to_string(matches.size()) + " matches found)");
-  }
-  return NodeNotFound(ref);
+  return UniqueIdPrefix(nodes, "node", ref, NodeNotFound(ref));
 }
 
 }  // namespace capsule::controlapi

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/ids.h"
+#include "manager/controlapi/resolve.h"
 #include "manager/controlapi/validate.h"
 
 namespace capsule::controlapi {
@@ -71,18 +72,8 @@ StatusOr<store::SecretEntry> ResolveSecret(const store::ReadModel& reads, const 
   RETURN_IF_ERROR(reads.WaitFresh());
   if (store::SecretEntry e = reads.SecretById(ref)) return e;
   if (store::SecretEntry e = reads.SecretByName(ref)) return e;
-  if (!ref.empty()) {
-    std::vector<store::SecretEntry> matches;
-    for (const store::SecretEntry& e : reads.Secrets()) {
-      if (e->object.id.compare(0, ref.size(), ref) == 0) matches.push_back(e);
-    }
-    if (matches.size() == 1) return matches.front();
-    if (matches.size() > 1) {
-      return absl::InvalidArgumentError("secret " + ref + " is ambiguous (" +
-                                        std::to_string(matches.size()) + " matches found)");
-    }
-  }
-  return absl::NotFoundError("secret " + ref + " not found");
+  return UniqueIdPrefix(reads.Secrets(), "secret", ref,
+                        absl::NotFoundError("secret " + ref + " not found"));
 }
 
 }  // namespace capsule::controlapi
