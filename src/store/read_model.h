@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "objects/objects.h"
+#include "objects/service.h"
 #include "store/store.h"
 
 namespace capsule::store {
@@ -35,6 +37,8 @@ struct Versioned {
 using SecretEntry = std::shared_ptr<const Versioned<Secret>>;
 using NodeEntry = std::shared_ptr<const Versioned<Node>>;
 using ClusterEntry = std::shared_ptr<const Versioned<Cluster>>;
+using ServiceEntry = std::shared_ptr<const Versioned<Service>>;
+using TaskEntry = std::shared_ptr<const Versioned<Task>>;
 
 class ReadModel {
  public:
@@ -61,6 +65,23 @@ class ReadModel {
   std::vector<NodeEntry> Nodes() const;
   NodeEntry NodeById(const std::string& id) const;
   ClusterEntry GetCluster() const;
+
+  // Services, ordered by ID; by name case-insensitively (names are unique that way).
+  std::vector<ServiceEntry> Services() const;
+  ServiceEntry ServiceById(const std::string& id) const;
+  ServiceEntry ServiceByName(const std::string& name) const;
+  // Tasks, ordered by ID; and indexed by service and by node.
+  std::vector<TaskEntry> Tasks() const;
+  TaskEntry TaskById(const std::string& id) const;
+  std::vector<TaskEntry> TasksOfService(const std::string& service_id) const;
+  std::vector<TaskEntry> TasksOnNode(const std::string& node_id) const;
+
+  // Change notification: `fn(revision)` runs on the watch thread after each applied batch
+  // (and after a relist) with the model's new revision. It must be quick and must not call
+  // back into Subscribe/Unsubscribe (typically: note the revision and wake a worker thread).
+  using SubscriptionId = uint64_t;
+  SubscriptionId Subscribe(std::function<void(int64_t revision)> fn);
+  void Unsubscribe(SubscriptionId id);  // after it returns, fn is not running and never runs
 
  private:
   void Apply(const std::vector<ObjectEvent>& events, int64_t revision);

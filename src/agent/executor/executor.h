@@ -1,0 +1,90 @@
+// The executor: runs a node's tasks as runc containers. Per task it builds an OCI bundle
+// (rootfs = an overlay on the image's unpacked rootfs), mounts the task's secret tmpfs
+// (nodev,nosuid,noexec, 0700; one file per secret, chowned/chmodded, remounted read-only;
+// each file bind-mounted read-only at its target inside the task) and starts a small shim
+// process that runs `runc run`, writes the task's stdout/stderr to its log and records the
+// exit status — so capsuled can restart and re-adopt running tasks. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/secret_bytes.h"
+#include "common/status.h"
+
+namespace capsule::agent {
+
+class ImageStore;
+
+// A secret file for one task. `data` is only read during Prepare (copied onto the tmpfs).
+struct SecretFile {
+  std::string secret_id;
+  std::string target;  // relative → /run/secrets/<target>; absolute as given
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint32_t mode = 0444;
+  const SecretBytes* data = nullptr;
+};
+
+struct TaskRun {
+  std::string task_id;
+  std::string service_id;
+  std::string service_name;
+  std::string node_id;
+  uint64_t slot = 0;
+  std::string image;  // as in the service spec ("name:tag")
+  std::vector<std::string> command;  // overrides the image's Entrypoint when non-empty
+  std::vector<std::string> args;     // overrides the image's Cmd when non-empty
+  std::vector<std::string> env;      // "K=V", applied over the image's ENV
+  std::string dir;
+  std::string user;  // "uid", "uid:gid" (numeric; names resolved from the rootfs' /etc/passwd)
+  std::string hostname;
+  std::map<std::string, std::string> labels;
+  std::vector<SecretFile> secrets;
+  std::chrono::nanoseconds stop_grace_period{std::chrono::seconds(10)};
+};
+
+struct RunStatus {
+  enum class State { kCreated, kRunning, kExited } state = State::kCreated;
+  int64_t pid = 0;        // the task's init process (host PID) while running
+  int64_t exit_code = 0;  // once exited (128+signal when killed by a signal)
+  TimePoint started_at{};
+  TimePoint finished_at{};
+  std::string container_id;  // the runc container ID
+};
+
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  // Builds the bundle and mounts the secrets. NotFound "No such image: <image>" when the node
+  // lacks the image; InvalidArgument for a bad target or user. On error nothing is left.
+  virtual Status Prepare(const TaskRun& run) = 0;
+  // Starts the shim (which runs the container). Prepared tasks only.
+  virtual Status Start(const std::string& task_id) = 0;
+  virtual StatusOr<RunStatus> Inspect(const std::string& task_id) const = 0;
+  // SIGTERM (or the stop signal), SIGKILL after the grace period; returns once exited.
+  virtual Status Stop(const std::string& task_id) = 0;
+  // Deletes the container, unmounts the task's secret tmpfs and rootfs, removes the bundle.
+  // Logs are kept until RemoveLogs (the API serves logs of finished tasks). Idempotent.
+  virtual Status Remove(const std::string& task_id) = 0;
+  virtual Status RemoveLogs(const std::string& task_id) = 0;
+  // Tasks this node has on disk (prepared, running or exited), e.g. after a capsuled restart.
+  virtual std::vector<std::string> Known() const = 0;
+};
+
+struct ExecutorConfig {
+  std::string exec_root;   // bundles, secret tmpfs mounts, runc state (--root <exec-root>/runc)
+  std::string data_root;   // task logs
+  std::string runc_binary = "/usr/bin/runc";
+  std::string shim_binary;  // the capsule-shim executable
+};
+
+std::unique_ptr<Executor> NewRuncExecutor(const ExecutorConfig& config, ImageStore& images);
+
+}  // namespace capsule::agent

@@ -1,0 +1,60 @@
+// The node's image store: images imported (`docker import`, `capsule image import`) or loaded
+// (`docker load` of a `docker save` archive) into <data-root>/images, each an unpacked rootfs
+// plus its config. Nothing here ever contacts a registry. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+
+namespace capsule::agent {
+
+struct ImageConfig {
+  std::vector<std::string> env;         // "K=V"; empty = none given (tasks then get a default PATH)
+  std::vector<std::string> cmd;         // Config.Cmd
+  std::vector<std::string> entrypoint;  // Config.Entrypoint
+  std::string working_dir;
+  std::string user;
+};
+
+struct ImageInfo {
+  std::string id;                      // "sha256:<hex>" (digest of the image config)
+  std::vector<std::string> repo_tags;  // "name:tag"
+  TimePoint created;
+  int64_t size = 0;  // bytes of the unpacked rootfs
+  ImageConfig config;
+};
+
+// A tar stream arriving in pieces (the HTTP body); returning an error aborts the import.
+using ChunkSource = std::function<StatusOr<std::string_view>()>;  // empty view = end
+
+class ImageStore {
+ public:
+  virtual ~ImageStore() = default;
+  // `docker import`: the tar is a rootfs. `reference` "name[:tag]" (tag defaults to latest),
+  // may be empty (untagged). `changes`: Dockerfile lines (ENV, CMD, ENTRYPOINT, WORKDIR, USER).
+  virtual StatusOr<ImageInfo> Import(ChunkSource tar, const std::string& reference,
+                                     const std::vector<std::string>& changes) = 0;
+  // `docker load`: a `docker save` archive (manifest.json; layers applied in order with
+  // whiteouts). Returns the images loaded (with their tags).
+  virtual StatusOr<std::vector<ImageInfo>> Load(ChunkSource tar) = 0;
+  virtual std::vector<ImageInfo> List() const = 0;
+  // By "name:tag", "name" (= name:latest), full or short ID (prefix of the hex). NotFound
+  // "No such image: <ref>".
+  virtual StatusOr<ImageInfo> Inspect(const std::string& ref) const = 0;
+  // The unpacked rootfs directory of an image (read-only to callers: tasks get an overlay).
+  virtual StatusOr<std::string> RootfsPath(const std::string& ref) const = 0;
+  // Untags `ref`; removes the image when no tag is left (or when ref is an ID and force).
+  // Returns Docker's [{"Untagged":...},{"Deleted":...}] items as (key, value) pairs.
+  virtual StatusOr<std::vector<std::pair<std::string, std::string>>> Remove(
+      const std::string& ref, bool force) = 0;
+};
+
+std::unique_ptr<ImageStore> NewImageStore(const std::string& images_dir);
+
+}  // namespace capsule::agent

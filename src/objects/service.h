@@ -1,0 +1,171 @@
+// Services and tasks: typed structs, their store encoding and their Docker API JSON.
+// The store encoding of a service or task is its API JSON without Version (Version.Index is
+// the etcd mod_revision, supplied when rendering), so one parser and one renderer serve both.
+// Parsing is structural (types, enums); Docker's validation rules and messages live in
+// controlapi. Durations are int64 nanoseconds as in the API.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "objects/objects.h"
+
+namespace capsule {
+
+inline constexpr char kServicesKind[] = "services";
+inline constexpr char kTasksKind[] = "tasks";
+
+// ContainerSpec.Secrets[]: {"File":{"Name","UID","GID","Mode"},"SecretID","SecretName"}.
+struct SecretReference {
+  std::string secret_id;
+  std::string secret_name;
+  bool has_file = false;  // File present (required; validated in controlapi)
+  std::string target;     // File.Name
+  std::string uid = "0";  // strings, as in the API
+  std::string gid = "0";
+  uint32_t mode = 0444;  // File.Mode (decimal in JSON: 0400 = 256)
+};
+
+struct ContainerSpec {
+  std::string image;
+  Labels labels;
+  std::vector<std::string> command;
+  std::vector<std::string> args;
+  std::string hostname;
+  std::vector<std::string> env;
+  std::string dir;
+  std::string user;
+  std::vector<SecretReference> secrets;
+  std::optional<int64_t> stop_grace_period_ns;  // StopGracePeriod (default 10 s when unset)
+  std::string stop_signal;
+  bool init = false;
+};
+
+struct RestartPolicy {
+  std::string condition = "any";  // none | on-failure | any
+  int64_t delay_ns = 5000000000LL;
+  uint64_t max_attempts = 0;  // 0 = unlimited
+  int64_t window_ns = 0;
+  bool present = false;  // the spec carried a RestartPolicy (rendered only then)
+};
+
+struct Placement {
+  std::vector<std::string> constraints;  // "node.hostname==w1", "node.labels.x!=y", ...
+};
+
+struct TaskSpec {
+  ContainerSpec container;
+  std::optional<RestartPolicy> restart_policy;  // absent = Docker's defaults (any, 5 s)
+  Placement placement;
+  uint64_t force_update = 0;
+  std::string runtime;  // "container" or ""
+  Json resources;       // kept as given ({"Limits":{},"Reservations":{}}), not enforced
+};
+
+struct UpdateConfig {
+  uint64_t parallelism = 1;
+  int64_t delay_ns = 0;
+  std::string failure_action = "pause";  // pause | continue | rollback
+  int64_t monitor_ns = 5000000000LL;
+  double max_failure_ratio = 0;
+  std::string order = "stop-first";  // stop-first | start-first
+};
+
+struct ServiceSpec {
+  std::string name;
+  Labels labels;
+  TaskSpec task_template;
+  bool global = false;    // Mode.Global; else Mode.Replicated
+  uint64_t replicas = 1;  // Mode.Replicated.Replicas
+  std::optional<UpdateConfig> update_config;
+  std::optional<UpdateConfig> rollback_config;
+  Json endpoint_spec;  // kept as given (e.g. {"Mode":"vip"}); no ports are published
+};
+
+struct UpdateStatus {
+  std::string state;  // updating | paused | completed | rollback_started | ...
+  TimePoint started_at{};
+  TimePoint completed_at{};  // zero while updating
+  std::string message;
+};
+
+struct Service {
+  std::string id;
+  TimePoint created_at;
+  TimePoint updated_at;
+  ServiceSpec spec;
+  std::optional<ServiceSpec> previous_spec;
+  std::optional<UpdateStatus> update_status;
+};
+
+// Docker's task states, in order (a task only moves forward).
+enum class TaskState {
+  kNew,
+  kPending,
+  kAssigned,
+  kAccepted,
+  kPreparing,
+  kReady,
+  kStarting,
+  kRunning,
+  kComplete,
+  kShutdown,
+  kFailed,
+  kRejected,
+  kRemove,
+  kOrphaned,
+};
+const char* TaskStateName(TaskState s);  // "new", "pending", ... (API strings)
+std::optional<TaskState> ParseTaskState(std::string_view name);
+inline bool IsTerminal(TaskState s) { return s > TaskState::kRunning; }
+
+struct ContainerStatus {
+  std::string container_id;
+  int64_t pid = 0;
+  int64_t exit_code = 0;
+};
+
+struct TaskStatus {
+  TimePoint timestamp{};
+  TaskState state = TaskState::kNew;
+  std::string message;
+  std::string err;
+  std::optional<ContainerStatus> container;
+};
+
+struct Task {
+  std::string id;
+  TimePoint created_at;
+  TimePoint updated_at;
+  Labels labels;
+  TaskSpec spec;
+  std::string service_id;
+  uint64_t slot = 0;  // replicated: 1..N; global: 0 (node_id identifies it)
+  std::string node_id;
+  TaskStatus status;
+  TaskState desired_state = TaskState::kRunning;
+  // The Version.Index of the service spec this task was made from (stored, not rendered; the
+  // tasks filter "_up-to-date" and rolling updates compare it with the service's version).
+  int64_t spec_version = 0;
+};
+
+// API JSON. RenderService/RenderTask: compact, with Version.Index = version.
+Json ServiceSpecJson(const ServiceSpec& s);
+Json TaskSpecJson(const TaskSpec& s);
+Json ServiceJson(const Service& s, int64_t version);
+Json TaskJson(const Task& t, int64_t version);
+
+// Parse an API spec (POST /services/create, /services/{id}/update bodies). InvalidArgument
+// with a message naming the field on wrong types or unknown enum values.
+StatusOr<ServiceSpec> ParseServiceSpec(const Json& j);
+StatusOr<TaskSpec> ParseTaskSpec(const Json& j);
+
+// Store encodings (DataLoss on malformed stored data).
+std::string EncodeServiceMeta(const Service& s);
+StatusOr<Service> DecodeServiceMeta(std::string_view meta);
+std::string EncodeTaskMeta(const Task& t);
+StatusOr<Task> DecodeTaskMeta(std::string_view meta);
+
+}  // namespace capsule
