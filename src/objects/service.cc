@@ -531,6 +531,8 @@ StatusOr<TaskSpec> ParseTaskSpec(const Json& j) {
 std::string EncodeServiceMeta(const Service& s) {
   Json j = ServiceJson(s, 0);
   j.erase("Version");
+  if (s.spec_version != 0) j["SpecVersion"] = s.spec_version;
+  if (s.previous_spec_version != 0) j["PreviousSpecVersion"] = s.previous_spec_version;
   return j.dump();
 }
 
@@ -556,6 +558,8 @@ StatusOr<Service> DecodeServiceMeta(std::string_view meta) {
       RETURN_IF_ERROR(ParseUpdateStatus(*us, &u));
       s.update_status = std::move(u);
     }
+    RETURN_IF_ERROR(r.Int("SpecVersion", &s.spec_version));
+    RETURN_IF_ERROR(r.Int("PreviousSpecVersion", &s.previous_spec_version));
     return absl::OkStatus();
   }();
   if (!st.ok()) return Corrupt("service", st);

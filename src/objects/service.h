@@ -98,6 +98,14 @@ struct Service {
   ServiceSpec spec;
   std::optional<ServiceSpec> previous_spec;
   std::optional<UpdateStatus> update_status;
+  // Which spec this is (swarmkit's SpecVersion; stored, not rendered): the Version.Index of the
+  // write that set the current Spec. It changes only when the Spec does — not when, e.g., the
+  // orchestrator writes UpdateStatus — so tasks compare their Task::spec_version with it
+  // ("_up-to-date", rolling updates). Writers that set a new Spec store 0, meaning "the
+  // revision of this write"; the read model and UpdateService() resolve 0 to the object's
+  // mod_revision, so readers never see 0. A rollback restores previous_spec_version.
+  int64_t spec_version = 0;
+  int64_t previous_spec_version = 0;
 };
 
 // Docker's task states, in order (a task only moves forward).
@@ -146,8 +154,8 @@ struct Task {
   std::string node_id;
   TaskStatus status;
   TaskState desired_state = TaskState::kRunning;
-  // The Version.Index of the service spec this task was made from (stored, not rendered; the
-  // tasks filter "_up-to-date" and rolling updates compare it with the service's version).
+  // The Service::spec_version of the spec this task was made from (stored, not rendered; the
+  // tasks filter "_up-to-date" and rolling updates compare the two).
   int64_t spec_version = 0;
 };
 

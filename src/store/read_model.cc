@@ -200,6 +200,7 @@ void ReadModel::PutService(const ObjectMeta& m) {
   auto old = services_.find(m.id);
   if (old != services_.end()) service_names_.erase(AsciiLower(old->second->object.spec.name));
   auto entry = std::make_shared<Versioned<Service>>();
+  if (s->spec_version == 0) s->spec_version = m.mod_revision;  // "this write" (service.h)
   entry->json = ServiceJson(*s, m.mod_revision).dump();
   entry->object = *std::move(s);
   entry->create_revision = m.create_revision;

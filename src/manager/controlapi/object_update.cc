@@ -9,6 +9,7 @@ StatusOr<int64_t> ReadModifyWrite(store::Store& store, const char* kind, const c
                                   const std::string& id, StatusOr<T> (*decode)(std::string_view),
                                   std::string (*encode)(const T&),
                                   const std::string& (*name_of)(const T&),
+                                  void (*after_decode)(T&, int64_t mod_revision),
                                   const std::function<Status(T&)>& mutate) {
   for (int attempt = 0; attempt < kObjectUpdateAttempts; ++attempt) {
     StatusOr<store::StoredRecord> cur = store.Get(kind, id);
@@ -17,6 +18,7 @@ StatusOr<int64_t> ReadModifyWrite(store::Store& store, const char* kind, const c
     }
     RETURN_IF_ERROR(cur.status());
     ASSIGN_OR_RETURN(T object, decode(cur->record.meta));
+    after_decode(object, cur->mod_revision);
     RETURN_IF_ERROR(mutate(object));
     store::Record rec{encode(object), {}};
     StatusOr<int64_t> rev = store.Update({kind, id, name_of(object)}, cur->mod_revision, rec);
@@ -36,18 +38,24 @@ const std::string& NoName(const Task&) {
 }
 const std::string& ServiceName(const Service& s) { return s.spec.name; }
 
+void TaskAsStored(Task&, int64_t) {}
+// Pins "the revision of this write" (spec_version 0, see service.h) to the revision it was.
+void ResolveSpecVersion(Service& s, int64_t mod_revision) {
+  if (s.spec_version == 0) s.spec_version = mod_revision;
+}
+
 }  // namespace
 
 StatusOr<int64_t> UpdateTask(store::Store& store, const std::string& id,
                              const std::function<Status(Task&)>& mutate) {
   return ReadModifyWrite<Task>(store, kTasksKind, "task", id, &DecodeTaskMeta, &EncodeTaskMeta,
-                               &NoName, mutate);
+                               &NoName, &TaskAsStored, mutate);
 }
 
 StatusOr<int64_t> UpdateService(store::Store& store, const std::string& id,
                                 const std::function<Status(Service&)>& mutate) {
   return ReadModifyWrite<Service>(store, kServicesKind, "service", id, &DecodeServiceMeta,
-                                  &EncodeServiceMeta, &ServiceName, mutate);
+                                  &EncodeServiceMeta, &ServiceName, &ResolveSpecVersion, mutate);
 }
 
 StatusOr<int64_t> CreateTask(store::Store& store, const Task& task) {

@@ -6,6 +6,8 @@
 //
 // `mutate` may run several times (once per attempt) and must not keep side effects from a
 // failed attempt. If it returns an error, nothing is written and that error is returned.
+// UpdateService hands `mutate` the service with spec_version resolved (never 0, see
+// objects/service.h), so a status write keeps the spec's version.
 // Errors: NotFound "task <id> not found" / "service <id> not found"; Aborted when every
 // attempt lost the race; the store's Unavailable/DataLoss as they come.
 #pragma once

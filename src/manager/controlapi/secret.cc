@@ -4,6 +4,7 @@
 
 #include "common/ids.h"
 #include "manager/controlapi/resolve.h"
+#include "manager/controlapi/service.h"
 #include "manager/controlapi/validate.h"
 
 namespace capsule::controlapi {
@@ -56,6 +57,16 @@ Status SecretApi::Remove(const std::string& id) {
   RETURN_IF_ERROR(reads_.WaitFresh());
   store::SecretEntry e = reads_.SecretById(id);
   if (!e) return absl::NotFoundError("secret " + id + " not found");
+  // swarmkit refuses while a service spec references it (tasks are not considered).
+  // Not one transaction with service writes: a service created concurrently may still
+  // reference a secret removed here (its tasks then fail to get it).
+  std::vector<std::string> users = ServicesUsingSecret(reads_, id);
+  if (!users.empty()) {
+    std::string list;
+    for (const std::string& n : users) list += (list.empty() ? "" : ", ") + n;
+    return absl::InvalidArgumentError("secret '" + e->object.name + "' is in use by the following " +
+                                      (users.size() == 1 ? "service: " : "services: ") + list);
+  }
   StatusOr<int64_t> rev =
       store_.Delete({kSecretsKind, id, e->object.name}, e->mod_revision);
   if (absl::IsNotFound(rev.status())) return absl::NotFoundError("secret " + id + " not found");

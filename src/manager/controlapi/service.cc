@@ -1,0 +1,136 @@
+#include "manager/controlapi/service.h"
+
+#include <spdlog/spdlog.h>
+
+#include "common/ids.h"
+#include "manager/controlapi/resolve.h"
+#include "manager/controlapi/service_validate.h"
+
+namespace capsule::controlapi {
+namespace {
+
+Status NotFound(const std::string& id) {
+  return absl::NotFoundError("service " + id + " not found");
+}
+
+}  // namespace
+
+ServiceApi::ServiceApi(store::Store& store, const store::ReadModel& reads, const Clock& clock)
+    : store_(store), reads_(reads), clock_(clock) {}
+
+Status ServiceApi::CheckSecretsExist(const ServiceSpec& spec) const {
+  RETURN_IF_ERROR(reads_.WaitFresh());
+  std::vector<std::string> missing;
+  for (const SecretReference& r : spec.task_template.container.secrets) {
+    store::SecretEntry e = reads_.SecretById(r.secret_id);
+    if (!e || e->object.name != r.secret_name) missing.push_back(r.secret_name);
+  }
+  if (missing.empty()) return absl::OkStatus();
+  std::string list;
+  for (const std::string& n : missing) list += (list.empty() ? "" : ", ") + n;
+  return absl::InvalidArgumentError(std::string(missing.size() == 1 ? "secret" : "secrets") +
+                                    " not found: " + list);
+}
+
+StatusOr<Service> ServiceApi::Create(ServiceSpec spec) {
+  if (spec.name.empty()) spec.name = RandomServiceName();
+  RETURN_IF_ERROR(ValidateServiceSpec(spec));
+  RETURN_IF_ERROR(CheckSecretsExist(spec));
+  Service s;
+  s.id = NewId();
+  s.created_at = s.updated_at = clock_.Now();
+  s.spec = std::move(spec);
+  s.spec_version = 0;  // = the revision of this write
+  StatusOr<int64_t> rev =
+      store_.Create({kServicesKind, s.id, s.spec.name}, {EncodeServiceMeta(s), {}});
+  if (absl::IsAlreadyExists(rev.status())) {
+    return absl::AlreadyExistsError("name conflicts with an existing object: service " +
+                                    s.spec.name + " already exists");
+  }
+  RETURN_IF_ERROR(rev.status());
+  s.spec_version = *rev;
+  spdlog::info("service created: id={} name={}", s.id, s.spec.name);
+  return s;
+}
+
+Status ServiceApi::Update(const std::string& id, int64_t version, const ServiceSpec& spec,
+                          bool rollback) {
+  RETURN_IF_ERROR(ValidateServiceSpec(spec));
+  StatusOr<store::StoredRecord> cur = store_.Get(kServicesKind, id);
+  if (absl::IsNotFound(cur.status())) return NotFound(id);
+  RETURN_IF_ERROR(cur.status());
+  ASSIGN_OR_RETURN(Service s, DecodeServiceMeta(cur->record.meta));
+  if (s.spec_version == 0) s.spec_version = cur->mod_revision;
+  RETURN_IF_ERROR(CheckSecretsExist(spec));
+  if (s.spec.global != spec.global) {
+    return absl::UnimplementedError("service mode change is not allowed");
+  }
+  if (s.spec.name != spec.name)
+    return absl::UnimplementedError("renaming services is not supported");
+  if (cur->mod_revision != version) return absl::UnknownError("update out of sequence");
+
+  const TimePoint now = clock_.Now();
+  if (rollback) {
+    if (!s.previous_spec) {
+      return absl::FailedPreconditionError("service " + id + " does not have a previous spec");
+    }
+    std::swap(s.spec, *s.previous_spec);
+    std::swap(s.spec_version, s.previous_spec_version);
+    if (s.spec_version == 0) s.spec_version = cur->mod_revision;  // should not happen
+    s.update_status = UpdateStatus{"rollback_started", now, {}, "manually requested rollback"};
+  } else {
+    s.previous_spec = std::move(s.spec);
+    s.previous_spec_version = s.spec_version;
+    s.spec = spec;
+    s.spec_version = 0;  // = the revision of this write
+    s.update_status.reset();
+  }
+  s.updated_at = now;
+  StatusOr<int64_t> rev =
+      store_.Update({kServicesKind, id, s.spec.name}, version, {EncodeServiceMeta(s), {}});
+  if (absl::IsAborted(rev.status())) return absl::UnknownError("update out of sequence");
+  if (absl::IsNotFound(rev.status())) return NotFound(id);
+  RETURN_IF_ERROR(rev.status());
+  spdlog::info("service {}: id={} name={}", rollback ? "rolled back" : "updated", id, s.spec.name);
+  return absl::OkStatus();
+}
+
+Status ServiceApi::Remove(const std::string& id) {
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    StatusOr<store::StoredRecord> cur = store_.Get(kServicesKind, id);
+    if (absl::IsNotFound(cur.status())) return NotFound(id);
+    RETURN_IF_ERROR(cur.status());
+    ASSIGN_OR_RETURN(Service s, DecodeServiceMeta(cur->record.meta));
+    StatusOr<int64_t> rev = store_.Delete({kServicesKind, id, s.spec.name}, cur->mod_revision);
+    if (absl::IsAborted(rev.status())) continue;  // a status write in between: read again
+    if (absl::IsNotFound(rev.status())) return NotFound(id);
+    RETURN_IF_ERROR(rev.status());
+    spdlog::info("service removed: id={} name={}", id, s.spec.name);
+    return absl::OkStatus();
+  }
+  return absl::AbortedError("service " + id + " changed concurrently; not removed");
+}
+
+StatusOr<store::ServiceEntry> ResolveService(const store::ReadModel& reads,
+                                             const std::string& ref) {
+  RETURN_IF_ERROR(reads.WaitFresh());
+  if (store::ServiceEntry e = reads.ServiceById(ref)) return e;
+  if (store::ServiceEntry e = reads.ServiceByName(ref)) return e;
+  return UniqueIdPrefix(reads.Services(), "service", ref, NotFound(ref));
+}
+
+std::vector<std::string> ServicesUsingSecret(const store::ReadModel& reads,
+                                             const std::string& secret_id) {
+  std::vector<std::string> names;
+  for (const store::ServiceEntry& e : reads.Services()) {
+    for (const SecretReference& r : e->object.spec.task_template.container.secrets) {
+      if (r.secret_id == secret_id) {
+        names.push_back(e->object.spec.name);
+        break;
+      }
+    }
+  }
+  return names;
+}
+
+}  // namespace capsule::controlapi

@@ -1,0 +1,58 @@
+// Service operations of the control API (swarmkit's controlapi/service.go). Each call:
+// validate (bad input → InvalidArgument, nothing written), one store transaction, map store
+// errors. Returned messages are swarmkit's, without the gRPC prefix (dockerapi adds it), except
+// where noted as the engine's own. This API creates and edits services only; tasks are the
+// orchestrator's. Thread-safe.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "objects/service.h"
+#include "store/read_model.h"
+#include "store/store.h"
+
+namespace capsule::controlapi {
+
+class ServiceApi {
+ public:
+  ServiceApi(store::Store& store, const store::ReadModel& reads, const Clock& clock);
+
+  // → the new service. An empty name gets a random one (as the engine does).
+  // InvalidArgument: ValidateServiceSpec's rules; "secret not found: <name>" /
+  //   "secrets not found: a, b" (unknown ID, or SecretName is not that secret's name).
+  // Unknown: constraint syntax (swarmkit's plain errors).
+  // AlreadyExists: "name conflicts with an existing object: service <name> already exists".
+  StatusOr<Service> Create(ServiceSpec spec);
+
+  // `id` is a full ID. Replaces the spec (the old one becomes PreviousSpec, UpdateStatus is
+  // cleared), or with `rollback` swaps Spec and PreviousSpec (`spec` is then ignored) and sets
+  // UpdateStatus rollback_started "manually requested rollback".
+  // NotFound "service <id> not found"; the Create validation errors; Unimplemented
+  // "service mode change is not allowed" / "renaming services is not supported";
+  // FailedPrecondition "service <id> does not have a previous spec" (rollback);
+  // Unknown "update out of sequence" (version is not the current Version.Index).
+  Status Update(const std::string& id, int64_t version, const ServiceSpec& spec, bool rollback);
+
+  // NotFound "service <id> not found".
+  Status Remove(const std::string& id);
+
+ private:
+  Status CheckSecretsExist(const ServiceSpec& spec) const;
+
+  store::Store& store_;
+  const store::ReadModel& reads_;
+  const Clock& clock_;
+};
+
+// The engine's lookup (no gRPC prefix): full ID, then name (case-insensitive), then unique
+// ID prefix. NotFound "service <ref> not found"; InvalidArgument "service <ref> is ambiguous
+// (N matches found)".
+StatusOr<store::ServiceEntry> ResolveService(const store::ReadModel& reads, const std::string& ref);
+
+// Names of the services whose current spec references secret `secret_id`, in ID order.
+std::vector<std::string> ServicesUsingSecret(const store::ReadModel& reads,
+                                             const std::string& secret_id);
+
+}  // namespace capsule::controlapi

@@ -1,0 +1,313 @@
+#include "manager/controlapi/service_validate.h"
+
+#include <array>
+#include <cctype>
+#include <map>
+#include <random>
+#include <set>
+
+namespace capsule::controlapi {
+namespace {
+
+bool IsAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+std::string Trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  auto space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+  };
+  while (b < e && space(s[b])) ++b;
+  while (e > b && space(s[e - 1])) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+// swarmkit's alphaNumeric key pattern: ^(?i)[a-z_][a-z0-9\-_.]+$
+bool ValidConstraintKey(const std::string& k) {
+  if (k.size() < 2) return false;
+  if (!(std::isalpha(static_cast<unsigned char>(k[0])) || k[0] == '_')) return false;
+  for (size_t i = 1; i < k.size(); ++i) {
+    char c = k[i];
+    if (!(IsAlnum(c) || c == '-' || c == '_' || c == '.')) return false;
+  }
+  return true;
+}
+
+// swarmkit's value pattern: ^(?i)[a-z0-9:\-_\s\.\*\(\)\?\+\[\]\\\^\$\|\/]+$
+bool ValidConstraintValue(const std::string& v) {
+  if (v.empty()) return false;
+  static const std::string kExtra = ":-_ \t\n\r\v\f.*()?+[]\\^$|/";
+  for (char c : v) {
+    if (!IsAlnum(c) && kExtra.find(c) == std::string::npos) return false;
+  }
+  return true;
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+  }
+  return s;
+}
+
+bool SupportedConstraintKey(const std::string& key) {
+  const std::string k = Lower(key);
+  if (k == "node.id" || k == "node.hostname" || k == "node.role") return true;
+  const std::string labels = "node.labels.";
+  return k.size() > labels.size() && k.compare(0, labels.size(), labels) == 0;
+}
+
+Status InvalidTarget(const std::string& target, const char* why) {
+  return absl::InvalidArgumentError("invalid secret target '" + target + "': " + why);
+}
+
+// Capsule's own rule (ARCHITECTURE.md): no '.', '..' or empty path components. A leading '/'
+// makes the target absolute and is not an empty component.
+Status ValidateTargetPath(const std::string& target) {
+  size_t start = target.empty() || target[0] != '/' ? 0 : 1;
+  if (start == target.size()) return InvalidTarget(target, "empty file name");
+  while (true) {
+    size_t slash = target.find('/', start);
+    std::string part =
+        target.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (part.empty()) return InvalidTarget(target, "empty path component");
+    if (part == "." || part == "..") {
+      return InvalidTarget(target, "'.' and '..' path components are not allowed");
+    }
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  return absl::OkStatus();
+}
+
+// ---- image references (distribution/reference grammar) ------------------------------------
+
+// path-component: [a-z0-9]+ ( ( "." | "_" | "__" | "-"+ ) [a-z0-9]+ )*
+bool ValidPathComponent(std::string_view c) {
+  if (c.empty() || !IsLowerAlnum(c.front()) || !IsLowerAlnum(c.back())) return false;
+  size_t i = 0;
+  while (i < c.size()) {
+    if (IsLowerAlnum(c[i])) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < c.size() && !IsLowerAlnum(c[j])) ++j;
+    std::string_view sep = c.substr(i, j - i);
+    bool ok = sep == "." || sep == "_" || sep == "__" ||
+              sep.find_first_not_of('-') == std::string_view::npos;
+    if (!ok) return false;
+    i = j;
+  }
+  return true;
+}
+
+// domain: label ("." label)* (":" port)? where label = [a-zA-Z0-9] ([a-zA-Z0-9-]* [a-zA-Z0-9])?
+bool ValidDomain(std::string_view d) {
+  size_t colon = d.find(':');
+  std::string_view host = d.substr(0, colon);
+  if (colon != std::string_view::npos) {
+    std::string_view port = d.substr(colon + 1);
+    if (port.empty() || port.find_first_not_of("0123456789") != std::string_view::npos) {
+      return false;
+    }
+  }
+  if (host.empty()) return false;
+  size_t start = 0;
+  while (true) {
+    size_t dot = host.find('.', start);
+    std::string_view label = host.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (label.empty() || !IsAlnum(label.front()) || !IsAlnum(label.back())) return false;
+    for (char c : label) {
+      if (!IsAlnum(c) && c != '-') return false;
+    }
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  return true;
+}
+
+bool ValidTag(std::string_view t) {
+  if (t.empty() || t.size() > 128) return false;
+  auto word = [](char c) { return IsAlnum(c) || c == '_'; };
+  if (!word(t[0])) return false;
+  for (char c : t) {
+    if (!word(c) && c != '.' && c != '-') return false;
+  }
+  return true;
+}
+
+bool ValidDigest(std::string_view d) {
+  size_t colon = d.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 >= d.size()) return false;
+  for (char c : d.substr(colon + 1)) {
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return d.size() - colon - 1 >= 32;
+}
+
+bool ValidReference(std::string_view ref) {
+  if (ref.empty() || ref.size() > 255 + 128 + 80) return false;
+  std::string_view name = ref;
+  size_t at = ref.find('@');
+  if (at != std::string_view::npos) {
+    if (!ValidDigest(ref.substr(at + 1))) return false;
+    name = ref.substr(0, at);
+  }
+  // The tag is what follows the last ':' after the last '/'.
+  size_t slash = name.rfind('/');
+  size_t colon = name.rfind(':');
+  if (colon != std::string_view::npos && (slash == std::string_view::npos || colon > slash)) {
+    if (!ValidTag(name.substr(colon + 1))) return false;
+    name = name.substr(0, colon);
+  }
+  if (name.empty() || name.size() > 255) return false;
+  std::vector<std::string_view> parts;
+  size_t start = 0;
+  while (true) {
+    size_t s = name.find('/', start);
+    parts.push_back(name.substr(start, s == std::string_view::npos ? s : s - start));
+    if (s == std::string_view::npos) break;
+    start = s + 1;
+  }
+  size_t first = 0;
+  if (parts.size() > 1) {
+    std::string_view d = parts[0];
+    bool looks_like_domain = d.find('.') != std::string_view::npos ||
+                             d.find(':') != std::string_view::npos || d == "localhost" ||
+                             Lower(std::string(d)) != std::string(d);
+    if (looks_like_domain) {
+      if (!ValidDomain(d)) return false;
+      first = 1;
+    }
+  }
+  for (size_t i = first; i < parts.size(); ++i) {
+    if (!ValidPathComponent(parts[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Status ValidateServiceName(std::string_view name) {
+  if (name.empty()) return absl::InvalidArgumentError("meta: name must be provided");
+  // ^[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*$ : alphanumeric at both ends, '-' and '_' inside.
+  bool ok = IsAlnum(name.front()) && IsAlnum(name.back());
+  for (char c : name) ok = ok && (IsAlnum(c) || c == '-' || c == '_');
+  if (!ok) return absl::InvalidArgumentError("name must be valid as a DNS name component");
+  if (name.size() > 63) return absl::InvalidArgumentError("name must be 63 characters or fewer");
+  return absl::OkStatus();
+}
+
+Status ValidateConstraints(const std::vector<std::string>& constraints) {
+  for (const std::string& e : constraints) {
+    size_t pos = std::string::npos;
+    size_t op_len = 2;
+    for (const char* op : {"==", "!="}) {
+      pos = e.find(op);
+      if (pos != std::string::npos) break;
+    }
+    if (pos == std::string::npos) {
+      return absl::UnknownError("constraint expected one operator from ==, !=");
+    }
+    std::string key = Trim(std::string_view(e).substr(0, pos));
+    if (!ValidConstraintKey(key)) return absl::UnknownError("key '" + key + "' is invalid");
+    std::string value = Trim(std::string_view(e).substr(pos + op_len));
+    if (!ValidConstraintValue(value)) {
+      return absl::UnknownError("value '" + value + "' is invalid");
+    }
+    if (!SupportedConstraintKey(key)) {
+      return absl::InvalidArgumentError("constraint key '" + key +
+                                        "' is not supported: use node.id, node.hostname, "
+                                        "node.role or node.labels.<label>");
+    }
+  }
+  return absl::OkStatus();
+}
+
+Status ValidateSecretReferences(const std::vector<SecretReference>& refs) {
+  std::map<std::string, std::string> targets;  // target → secret name
+  for (const SecretReference& r : refs) {
+    if (r.secret_id.empty() || r.secret_name.empty()) {
+      return absl::InvalidArgumentError("malformed secret reference");
+    }
+    if (!r.has_file) {
+      return absl::InvalidArgumentError("malformed secret reference, no target provided");
+    }
+    if (r.target.empty()) {
+      return absl::InvalidArgumentError(
+          "malformed file secret reference, invalid target file name provided");
+    }
+    auto prev = targets.find(r.target);
+    if (prev != targets.end()) {
+      return absl::InvalidArgumentError("secret references '" + prev->second + "' and '" +
+                                        r.secret_name + "' have a conflicting target: '" +
+                                        r.target + "'");
+    }
+    RETURN_IF_ERROR(ValidateTargetPath(r.target));
+    targets.emplace(r.target, r.secret_name);
+  }
+  return absl::OkStatus();
+}
+
+Status ValidateImage(const std::string& image) {
+  if (image.empty()) {
+    return absl::InvalidArgumentError("ContainerSpec: image reference must be provided");
+  }
+  if (!ValidReference(image)) {
+    return absl::InvalidArgumentError("ContainerSpec: \"" + image +
+                                      "\" is not a valid repository/tag");
+  }
+  return absl::OkStatus();
+}
+
+Status ValidateServiceSpec(const ServiceSpec& spec) {
+  RETURN_IF_ERROR(ValidateServiceName(spec.name));
+  const TaskSpec& t = spec.task_template;
+  if (t.restart_policy) {
+    if (t.restart_policy->delay_ns < 0) {
+      return absl::InvalidArgumentError("TaskSpec: restart-delay cannot be negative");
+    }
+    if (t.restart_policy->window_ns < 0) {
+      return absl::InvalidArgumentError("TaskSpec: restart-window cannot be negative");
+    }
+  }
+  RETURN_IF_ERROR(ValidateConstraints(t.placement.constraints));
+  RETURN_IF_ERROR(ValidateSecretReferences(t.container.secrets));
+  RETURN_IF_ERROR(ValidateImage(t.container.image));
+  if (!spec.global && spec.replicas > static_cast<uint64_t>(INT64_MAX)) {
+    return absl::InvalidArgumentError("Number of replicas must be non-negative");
+  }
+  if (spec.update_config) {
+    const UpdateConfig& u = *spec.update_config;
+    if (u.delay_ns < 0) {
+      return absl::InvalidArgumentError("TaskSpec: update-delay cannot be negative");
+    }
+    if (u.monitor_ns < 0) {
+      return absl::InvalidArgumentError("TaskSpec: update-monitor cannot be negative");
+    }
+    if (u.max_failure_ratio < 0 || u.max_failure_ratio > 1) {
+      return absl::InvalidArgumentError(
+          "TaskSpec: update-maxfailureratio cannot be less than 0 or bigger than 1");
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string RandomServiceName() {
+  static constexpr std::array<const char*, 24> kLeft = {
+      "admiring", "agitated", "amazing", "angry",    "awesome", "blissful",  "bold",    "brave",
+      "charming", "clever",   "cool",    "dazzling", "eager",   "ecstatic",  "elegant", "festive",
+      "gallant",  "gifted",   "happy",   "jolly",    "keen",    "nostalgic", "quirky",  "vibrant"};
+  static constexpr std::array<const char*, 24> kRight = {
+      "albattani", "bardeen", "bohr",    "curie",   "darwin",   "einstein", "euler",   "fermat",
+      "feynman",   "galileo", "hopper",  "hypatia", "kepler",   "lovelace", "meitner", "newton",
+      "noether",   "pasteur", "ritchie", "shannon", "thompson", "turing",   "wozniak", "yonath"};
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uniform_int_distribution<size_t> l(0, kLeft.size() - 1), r(0, kRight.size() - 1);
+  return std::string(kLeft[l(rng)]) + "_" + kRight[r(rng)];
+}
+
+}  // namespace capsule::controlapi

@@ -1,0 +1,47 @@
+// Docker swarm's validation of a ServiceSpec (swarmkit controlapi/service.go), with swarmkit's
+// messages without the "rpc error: code = <Code> desc = " prefix (dockerapi adds it). Pure
+// functions of the spec; whether referenced secrets exist is checked by ServiceApi.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "objects/service.h"
+
+namespace capsule::controlapi {
+
+// A DNS name component of at most 63 characters:
+//   ""        → InvalidArgument "meta: name must be provided"
+//   bad chars → InvalidArgument "name must be valid as a DNS name component"
+//   too long  → InvalidArgument "name must be 63 characters or fewer"
+Status ValidateServiceName(std::string_view name);
+
+// Placement constraints "<key> ==|!= <value>" (swarmkit's constraint.Parse; its errors are
+// plain, so they travel as Unknown): "constraint expected one operator from ==, !=",
+// "key '<k>' is invalid", "value '<v>' is invalid". Capsule evaluates node.id, node.hostname,
+// node.role and node.labels.<label> only; any other key → InvalidArgument
+// "constraint key '<k>' is not supported: use node.id, node.hostname, node.role or
+// node.labels.<label>".
+Status ValidateConstraints(const std::vector<std::string>& constraints);
+
+// Secret references, in swarmkit's order: "malformed secret reference" (no ID or name),
+// "malformed secret reference, no target provided", "malformed file secret reference, invalid
+// target file name provided", "secret references '<a>' and '<b>' have a conflicting target:
+// '<t>'". Capsule also rejects targets with '.' or '..' components or empty components
+// ("invalid secret target '<t>': ..."), all InvalidArgument.
+Status ValidateSecretReferences(const std::vector<SecretReference>& refs);
+
+// An image reference as Docker's reference.ParseNormalizedNamed accepts it:
+// "ContainerSpec: image reference must be provided" / "ContainerSpec: \"<img>\" is not a
+// valid repository/tag" (InvalidArgument).
+Status ValidateImage(const std::string& image);
+
+// Everything above plus restart policy, update config and mode checks.
+Status ValidateServiceSpec(const ServiceSpec& spec);
+
+// Docker's namesgenerator: "<adjective>_<surname>", used when a create has no name.
+std::string RandomServiceName();
+
+}  // namespace capsule::controlapi
