@@ -71,12 +71,14 @@ Status Manager::StartStore(bool new_cluster) {
                                                      swarm_server_->EndSession(node_id);
                                                  });
   cluster_ = std::make_unique<controlapi::ClusterApi>(*store_, *reads_, RealClock());
+  service_api_ = std::make_unique<controlapi::ServiceApi>(*store_, *reads_, RealClock());
 
   services_.node_id = state_.node_id;
   services_.reads = reads_.get();
   services_.secrets = secrets_.get();
   services_.nodes = nodes_.get();
   services_.cluster = cluster_.get();
+  services_.services = service_api_.get();
   return absl::OkStatus();
 }
 
@@ -200,6 +202,7 @@ void Manager::Stop() {
   secrets_.reset();
   nodes_.reset();
   cluster_.reset();
+  service_api_.reset();
   reads_.reset();
   store_.reset();
   client_.reset();

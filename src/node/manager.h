@@ -84,6 +84,7 @@ class Manager {
   std::unique_ptr<controlapi::SecretApi> secrets_;
   std::unique_ptr<controlapi::NodeApi> nodes_;
   std::unique_ptr<controlapi::ClusterApi> cluster_;
+  std::unique_ptr<controlapi::ServiceApi> service_api_;
   std::unique_ptr<SwarmServer> swarm_server_;
   std::unique_ptr<CertRenewer> renewer_;
   dockerapi::ManagerServices services_;

@@ -143,13 +143,18 @@ TEST(ServiceObject, ServiceStoreRoundTrip) {
   s.previous_spec->global = false;
   s.previous_spec->replicas = 4;
   s.update_status = UpdateStatus{"completed", FromUnixNanos(5), FromUnixNanos(6), "done"};
+  s.spec_version = 41;
+  s.previous_spec_version = 17;
   std::string meta = EncodeServiceMeta(s);
+  EXPECT_FALSE(ServiceJson(s, 3).contains("SpecVersion"));
   StatusOr<Service> back = DecodeServiceMeta(meta);
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(EncodeServiceMeta(*back), meta);
   EXPECT_TRUE(back->spec.global);
   EXPECT_EQ(back->previous_spec->replicas, 4u);
   EXPECT_EQ(back->spec.update_config->order, "start-first");
+  EXPECT_EQ(back->spec_version, 41);
+  EXPECT_EQ(back->previous_spec_version, 17);
   Json j = ServiceJson(*back, 3);
   EXPECT_EQ(j["Spec"]["Mode"].dump(), R"({"Global":{}})");
   EXPECT_EQ(

@@ -183,6 +183,8 @@ TEST_F(StoreTest, ReadModelIndexesServicesAndTasks) {
   EXPECT_EQ(reads.ServiceById("s1")->object.spec.name, "App");
   EXPECT_EQ(reads.Services().size(), 2u);
   EXPECT_EQ(db->json, ServiceJson(db->object, db->mod_revision).dump());
+  // Stored without a spec version (0 = "this write"): the model pins it to the write's revision.
+  EXPECT_EQ(db->object.spec_version, db->mod_revision);
 
   auto ids = [](const std::vector<TaskEntry>& v) {
     std::string out;

@@ -84,14 +84,18 @@ TEST_F(ObjectUpdateTest, ServiceUpdateKeepsItsName) {
   s.id = "s1";
   s.spec.name = "web";
   ASSERT_TRUE(store_->Create({kServicesKind, "s1", "web"}, {EncodeServiceMeta(s), {}}).ok());
-  StatusOr<int64_t> rev = UpdateService(*store_, "s1", [](Service& svc) {
-    svc.spec.replicas = 3;
+  StatusOr<int64_t> created = store_->Get(kServicesKind, "s1")->mod_revision;
+  StatusOr<int64_t> rev = UpdateService(*store_, "s1", [&](Service& svc) {
+    // The spec's version is pinned to the write that stored it, and kept by this write.
+    EXPECT_EQ(svc.spec_version, *created);
+    svc.update_status = UpdateStatus{"updating", FromUnixNanos(1), {}, "update in progress"};
     return absl::OkStatus();
   });
   ASSERT_TRUE(rev.ok()) << rev.status();
   StatusOr<store::StoredRecord> got = store_->Get(kServicesKind, "s1");
   EXPECT_EQ(got->mod_revision, *rev);
-  EXPECT_EQ(DecodeServiceMeta(got->record.meta)->spec.replicas, 3u);
+  EXPECT_EQ(DecodeServiceMeta(got->record.meta)->spec_version, *created);
+  EXPECT_EQ(DecodeServiceMeta(got->record.meta)->update_status->state, "updating");
   // The name key is still held.
   EXPECT_EQ(store_->Create({kServicesKind, "s2", "WEB"}, {EncodeServiceMeta(s), {}}).status().code(),
             absl::StatusCode::kAlreadyExists);

@@ -10,6 +10,7 @@
 #include "manager/controlapi/cluster.h"
 #include "manager/controlapi/node.h"
 #include "manager/controlapi/secret.h"
+#include "manager/controlapi/service.h"
 #include "objects/objects.h"
 #include "store/read_model.h"
 
@@ -44,6 +45,7 @@ struct ManagerServices {
   controlapi::SecretApi* secrets = nullptr;
   controlapi::NodeApi* nodes = nullptr;
   controlapi::ClusterApi* cluster = nullptr;
+  controlapi::ServiceApi* services = nullptr;
 };
 
 // The node's local swarm membership as /info and /_ping report it.

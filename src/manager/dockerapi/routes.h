@@ -10,6 +10,8 @@ namespace capsule::dockerapi {
 void RegisterSystemRoutes(http::Router& router, Backend& backend);
 void RegisterSwarmRoutes(http::Router& router, Backend& backend);
 void RegisterSecretRoutes(http::Router& router, Backend& backend);
+void RegisterServiceRoutes(http::Router& router, Backend& backend);
+void RegisterTaskRoutes(http::Router& router, Backend& backend);
 
 // All of the above, plus Docker's 404 "page not found" fallback.
 void RegisterAllRoutes(http::Router& router, Backend& backend);
