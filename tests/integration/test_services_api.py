@@ -105,7 +105,7 @@ class ServicesApiTest(unittest.TestCase):
         self.assertEqual(names(q({"label": ["tier"]})), ["agent", "web"])
         self.assertEqual(names(q({"mode": ["global"]})), ["agent"])
         self.assertEqual(names(q({"mode": ["replicated"]})), ["web"])
-        self.assertEqual(names(q({"mode": {"replicated": True}, "name": ["a"]})), [])
+        self.assertEqual(names(q({"mode": {"replicated": True}, "name": {"a": True}})), [])
         self.assertError(q({"bogus": ["x"]}), 400, "Invalid filter 'bogus'")
 
         listed = {x["ID"]: x for x in self.api("GET", "/services",
