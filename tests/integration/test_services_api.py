@@ -83,9 +83,10 @@ class ServicesApiTest(unittest.TestCase):
                                     "Mode": 256}, "SecretID": self.pw, "SecretName": "pw"}])
         self.assertEqual(s["CreatedAt"], s["UpdatedAt"])
         self.assertEqual(s["Endpoint"], {"Spec": {}})
-        # Name (case-insensitive) and unique ID prefix resolve to the same object.
+        # Exact name and unique ID prefix resolve to the same object (the engine's lookup
+        # matches names exactly, although names are unique case-insensitively).
         self.assertEqual(self.inspect("web")["ID"], sid)
-        self.assertEqual(self.inspect("WEB")["ID"], sid)
+        self.assertError(self.api("GET", "/services/WEB"), 404, "service WEB not found")
         self.assertEqual(self.inspect(sid[:6])["ID"], sid)
         d = self.api("GET", f"/services/{sid}", query={"insertDefaults": "true"}).json()
         self.assertEqual(d["Spec"]["UpdateConfig"]["Order"], "stop-first")

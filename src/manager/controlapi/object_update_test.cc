@@ -97,8 +97,9 @@ TEST_F(ObjectUpdateTest, ServiceUpdateKeepsItsName) {
   EXPECT_EQ(DecodeServiceMeta(got->record.meta)->spec_version, *created);
   EXPECT_EQ(DecodeServiceMeta(got->record.meta)->update_status->state, "updating");
   // The name key is still held.
-  EXPECT_EQ(store_->Create({kServicesKind, "s2", "WEB"}, {EncodeServiceMeta(s), {}}).status().code(),
-            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(
+      store_->Create({kServicesKind, "s2", "WEB"}, {EncodeServiceMeta(s), {}}).status().code(),
+      absl::StatusCode::kAlreadyExists);
 }
 
 }  // namespace

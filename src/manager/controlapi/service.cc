@@ -115,7 +115,8 @@ StatusOr<store::ServiceEntry> ResolveService(const store::ReadModel& reads,
                                              const std::string& ref) {
   RETURN_IF_ERROR(reads.WaitFresh());
   if (store::ServiceEntry e = reads.ServiceById(ref)) return e;
-  if (store::ServiceEntry e = reads.ServiceByName(ref)) return e;
+  // The engine lists by name: swarm's name index is case-insensitive, its final filter exact.
+  if (store::ServiceEntry e = reads.ServiceByName(ref); e && e->object.spec.name == ref) return e;
   return UniqueIdPrefix(reads.Services(), "service", ref, NotFound(ref));
 }
 

@@ -46,8 +46,7 @@ class ServiceApi {
   const Clock& clock_;
 };
 
-// The engine's lookup (no gRPC prefix): full ID, then name (case-insensitive), then unique
-// ID prefix. NotFound "service <ref> not found"; InvalidArgument "service <ref> is ambiguous
+// The engine's lookup (no gRPC prefix): full ID, then exact name, then unique ID prefix. NotFound "service <ref> not found"; InvalidArgument "service <ref> is ambiguous
 // (N matches found)".
 StatusOr<store::ServiceEntry> ResolveService(const store::ReadModel& reads, const std::string& ref);
 
