@@ -1,0 +1,42 @@
+#include "manager/orchestrator/tasks.h"
+
+#include "common/ids.h"
+
+namespace capsule::orchestrator {
+
+Task NewTask(const Service& service, int64_t spec_version, uint64_t slot,
+             const std::string& node_id, TimePoint now) {
+  Task t;
+  t.id = NewId();
+  t.created_at = t.updated_at = now;
+  t.spec = service.spec.task_template;
+  t.service_id = service.id;
+  t.slot = slot;
+  t.node_id = node_id;
+  SetStatus(t, TaskState::kNew, "created", now);
+  t.desired_state = TaskState::kRunning;
+  t.spec_version = spec_version;
+  return t;
+}
+
+bool IsTaskDirty(const Service& service, const Task& task) {
+  return TaskSpecJson(task.spec) != TaskSpecJson(service.spec.task_template);
+}
+
+RestartPolicy EffectiveRestartPolicy(const TaskSpec& spec) {
+  return spec.restart_policy ? *spec.restart_policy : RestartPolicy{};
+}
+
+UpdateConfig EffectiveUpdateConfig(const ServiceSpec& spec) {
+  return spec.update_config ? *spec.update_config : UpdateConfig{};
+}
+
+void SetStatus(Task& t, TaskState state, const std::string& message, TimePoint now) {
+  t.status.timestamp = now;
+  t.status.state = state;
+  t.status.message = message;
+  t.status.err.clear();
+  t.updated_at = now;
+}
+
+}  // namespace capsule::orchestrator
