@@ -1,10 +1,10 @@
 #include "manager/orchestrator/fake_cluster.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <memory>
 #include <tuple>
-
-#include <gtest/gtest.h>
 
 #include "common/ids.h"
 
@@ -140,7 +140,8 @@ void FakeCluster::Settle(Planner& planner, bool agents, int max_passes) {
 
 Snapshot FakeCluster::snapshot() const {
   Snapshot s;
-  for (const auto& [id, v] : services_) s.services.push_back(std::make_shared<store::Versioned<Service>>(v));
+  for (const auto& [id, v] : services_)
+    s.services.push_back(std::make_shared<store::Versioned<Service>>(v));
   for (const auto& [id, v] : tasks_) s.tasks.push_back(std::make_shared<store::Versioned<Task>>(v));
   for (const auto& [id, v] : nodes_) s.nodes.push_back(std::make_shared<store::Versioned<Node>>(v));
   s.task_history_retention_limit = retention_;

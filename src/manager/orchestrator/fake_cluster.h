@@ -18,7 +18,9 @@ namespace capsule::orchestrator::testing {
 class FakeClock : public Clock {
  public:
   TimePoint Now() const override { return now_; }
-  void Advance(std::chrono::nanoseconds d) { now_ += std::chrono::duration_cast<TimePoint::duration>(d); }
+  void Advance(std::chrono::nanoseconds d) {
+    now_ += std::chrono::duration_cast<TimePoint::duration>(d);
+  }
 
  private:
   TimePoint now_ = FromUnixNanos(1800000000LL * 1000000000LL);

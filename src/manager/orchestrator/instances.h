@@ -13,8 +13,8 @@
 namespace capsule::orchestrator {
 
 struct Instance {
-  uint64_t slot = 0;    // replicated
-  std::string node_id;  // global
+  uint64_t slot = 0;                  // replicated
+  std::string node_id;                // global
   std::vector<std::string> task_ids;  // by CreatedAt, then ID
 };
 

@@ -142,20 +142,19 @@ Status Orchestrator::Apply(const std::vector<Write>& writes, size_t* applied) {
         break;
     }
     if (!rev.ok()) {
-      return Status(rev.status().code(), std::string(KindName(w.kind)) + " " +
-                                             (w.kind == Write::Kind::kUpdateService
-                                                  ? w.service.id
-                                                  : w.task.id) +
-                                             ": " + std::string(rev.status().message()));
+      return Status(rev.status().code(),
+                    std::string(KindName(w.kind)) + " " +
+                        (w.kind == Write::Kind::kUpdateService ? w.service.id : w.task.id) + ": " +
+                        std::string(rev.status().message()));
     }
     revisions[i] = *rev;
     last_written_ = std::max(last_written_, *rev);
     ++*applied;
-    spdlog::debug("orchestrator: {} {} (service {}, slot {}, node {}, desired {}, state {})",
-                  KindName(w.kind), w.kind == Write::Kind::kUpdateService ? w.service.id : w.task.id,
-                  w.kind == Write::Kind::kUpdateService ? w.service.id : w.task.service_id,
-                  w.task.slot, w.task.node_id, TaskStateName(w.task.desired_state),
-                  TaskStateName(w.task.status.state));
+    spdlog::debug(
+        "orchestrator: {} {} (service {}, slot {}, node {}, desired {}, state {})",
+        KindName(w.kind), w.kind == Write::Kind::kUpdateService ? w.service.id : w.task.id,
+        w.kind == Write::Kind::kUpdateService ? w.service.id : w.task.service_id, w.task.slot,
+        w.task.node_id, TaskStateName(w.task.desired_state), TaskStateName(w.task.status.state));
   }
   return absl::OkStatus();
 }

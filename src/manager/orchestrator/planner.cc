@@ -124,7 +124,8 @@ void Planner::ReconcileGlobal(WorkingSet& ws, const std::string& service_id,
     const Node* node = ws.node(t.node_id);
     // Tasks stay on paused (or not yet ready) nodes; they leave nodes that are down,
     // drained, gone or no longer match the constraints — without a replacement elsewhere.
-    const bool keep = !NodeLost(node) && (!constraints.ok() || scheduler::NodeMatches(*constraints, *node));
+    const bool keep =
+        !NodeLost(node) && (!constraints.ok() || scheduler::NodeMatches(*constraints, *node));
     if (!keep) {
       Shutdown(ws, t, now);
     } else if (IsTerminal(t.status.state)) {
@@ -155,9 +156,8 @@ void Planner::Schedule(WorkingSet& ws, TimePoint now) {
     set.AddTask(t);
     if (t.status.state <= TaskState::kPending) todo.push_back(&t);
   }
-  std::stable_sort(todo.begin(), todo.end(), [](const Task* a, const Task* b) {
-    return a->created_at < b->created_at;
-  });
+  std::stable_sort(todo.begin(), todo.end(),
+                   [](const Task* a, const Task* b) { return a->created_at < b->created_at; });
   std::vector<Task> copies;
   for (const Task* t : todo) copies.push_back(*t);
   for (Task& t : copies) {

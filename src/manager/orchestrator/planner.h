@@ -29,7 +29,8 @@ namespace capsule::orchestrator {
 
 class Planner {
  public:
-  explicit Planner(const Clock& clock) : clock_(clock), restarts_(clock), updater_(clock, restarts_) {}
+  explicit Planner(const Clock& clock)
+      : clock_(clock), restarts_(clock), updater_(clock, restarts_) {}
 
   std::vector<Write> Plan(const Snapshot& snapshot);
 

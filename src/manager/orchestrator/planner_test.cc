@@ -307,7 +307,8 @@ TEST_F(PlannerTest, RollingUpdateStopFirstOneAtATime) {
   cluster_.Settle(planner_);
   const Task old1 = InSlot(svc, 1);
   const Task old2 = InSlot(svc, 2);
-  cluster_.UpdateService(svc, [](ServiceSpec& s) { s.task_template.container.image = "busybox:2"; });
+  cluster_.UpdateService(svc,
+                         [](ServiceSpec& s) { s.task_template.container.image = "busybox:2"; });
 
   cluster_.Pass(planner_);
   ASSERT_TRUE(cluster_.service(svc).update_status.has_value());
@@ -412,10 +413,14 @@ TEST_F(PlannerTest, UpdatePausesWhenANewTaskFails) {
   spec.update_config = UpdateConfig{};  // failure action pause, ratio 0
   const std::string svc = cluster_.CreateService(spec);
   cluster_.Settle(planner_);
+  const Task old1 = InSlot(svc, 1);
   cluster_.UpdateService(svc, [](ServiceSpec& s) { s.task_template.container.image = "bad:1"; });
-  cluster_.Settle(planner_);
+  cluster_.Pass(planner_);
+  cluster_.SetTaskState(old1.id, TaskState::kShutdown);
+  cluster_.Pass(planner_);
   const Task fresh = InSlot(svc, 1);
   ASSERT_EQ(fresh.spec.container.image, "bad:1");
+  ASSERT_EQ(fresh.desired_state, TaskState::kRunning);
   cluster_.SetTaskState(fresh.id, TaskState::kRejected, "No such image: bad:1");
   cluster_.Settle(planner_);
   const Service& s = cluster_.service(svc);
@@ -423,16 +428,20 @@ TEST_F(PlannerTest, UpdatePausesWhenANewTaskFails) {
   EXPECT_EQ(s.update_status->state, "paused");
   EXPECT_EQ(s.update_status->message,
             "update paused due to failure or early termination of task " + fresh.id);
-  // Slot 2 keeps its old task.
+  // Slot 2 keeps its old task while the update is paused.
+  clock_.Advance(seconds(10));
+  cluster_.Settle(planner_);
   EXPECT_EQ(InSlot(svc, 2).spec.container.image, "busybox:1");
+  EXPECT_EQ(cluster_.service(svc).update_status->state, "paused");
   // Updating the service again resumes (controlapi resets UpdateStatus).
   cluster_.UpdateService(svc, [](ServiceSpec& s) { s.task_template.container.image = "ok:2"; });
-  clock_.Advance(seconds(5));
-  cluster_.Settle(planner_);
-  clock_.Advance(seconds(5));
-  cluster_.Settle(planner_);
+  for (int i = 0; i < 4; ++i) {
+    cluster_.Settle(planner_);
+    clock_.Advance(seconds(5));
+  }
   EXPECT_EQ(cluster_.service(svc).update_status->state, "completed");
   for (const Task& t : cluster_.Runnable(svc)) EXPECT_EQ(t.spec.container.image, "ok:2");
+  EXPECT_EQ(cluster_.Runnable(svc).size(), 2u);
 }
 
 TEST_F(PlannerTest, RemovedServiceTasksAreDeletedOnceStopped) {

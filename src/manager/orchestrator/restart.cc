@@ -49,15 +49,15 @@ std::string RestartSupervisor::Restart(WorkingSet& ws, const WorkingSet::Service
   ws.UpdateTask(old);
   if (!ShouldRestart(t, global)) return "";
 
-  Task next = NewTask(service.service, service.revision, global ? 0 : t.slot,
-                      global ? t.node_id : "", now);
+  Task next =
+      NewTask(service.service, service.revision, global ? 0 : t.slot, global ? t.node_id : "", now);
   next.desired_state = TaskState::kReady;
   const Node* node = t.node_id.empty() ? nullptr : ws.node(t.node_id);
   // No restart delay when the node was drained (swarmkit); no waiting for a task that
   // already stopped, never reached a node, or whose node is down.
   const bool drained = node != nullptr && node->availability == "drain";
-  const bool wait_stop = !t.node_id.empty() && !NodeIsDown(node) &&
-                         !IsTerminal(t.status.state) && t.status.state >= TaskState::kAssigned;
+  const bool wait_stop = !t.node_id.empty() && !NodeIsDown(node) && !IsTerminal(t.status.state) &&
+                         t.status.state >= TaskState::kAssigned;
   const TimePoint not_before = drained ? now : now + RestartDelay(t.spec);
   ws.CreateTask(next);
   RecordRestart(next, global);

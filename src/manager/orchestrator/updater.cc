@@ -59,7 +59,8 @@ void Updater::Step(WorkingSet& ws, const std::string& service_id, const Instance
 
   const std::optional<UpdateStatus>& us = svc.service.update_status;
   if (candidates.empty() && st.in_flight.empty()) {
-    if (us && us->state == "updating") WriteStatus(ws, service_id, "completed", "update completed", true);
+    if (us && us->state == "updating")
+      WriteStatus(ws, service_id, "completed", "update completed", true);
     states_.erase(service_id);
     return;
   }
@@ -80,9 +81,9 @@ void Updater::Step(WorkingSet& ws, const std::string& service_id, const Instance
     }
   }
 
-  st.cooling.erase(std::remove_if(st.cooling.begin(), st.cooling.end(),
-                                  [&](TimePoint t) { return t <= now; }),
-                   st.cooling.end());
+  st.cooling.erase(
+      std::remove_if(st.cooling.begin(), st.cooling.end(), [&](TimePoint t) { return t <= now; }),
+      st.cooling.end());
   const size_t parallel =
       cfg.parallelism == 0 ? std::numeric_limits<size_t>::max() : cfg.parallelism;
   size_t busy = st.in_flight.size() + st.cooling.size();
@@ -93,14 +94,13 @@ void Updater::Step(WorkingSet& ws, const std::string& service_id, const Instance
   }
 }
 
-void Updater::StartInstance(WorkingSet& ws, const WorkingSet::ServiceRef& svc,
-                            const Instance& inst, const std::vector<const Task*>& dirty,
-                            State& st) {
+void Updater::StartInstance(WorkingSet& ws, const WorkingSet::ServiceRef& svc, const Instance& inst,
+                            const std::vector<const Task*>& dirty, State& st) {
   const TimePoint now = clock_.Now();
   const bool global = svc.service.spec.global;
   const UpdateConfig cfg = EffectiveUpdateConfig(svc.service.spec);
-  Task next = NewTask(svc.service, svc.revision, global ? 0 : inst.slot,
-                      global ? inst.node_id : "", now);
+  Task next =
+      NewTask(svc.service, svc.revision, global ? 0 : inst.slot, global ? inst.node_id : "", now);
   if (dirty.empty() || cfg.order == "start-first") {
     ws.CreateTask(next);
   } else {

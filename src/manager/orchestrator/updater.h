@@ -38,8 +38,8 @@ class Updater {
 
  private:
   struct State {
-    std::set<std::string> in_flight;   // instance keys being replaced
-    std::vector<TimePoint> cooling;    // a finished instance frees its place at this time
+    std::set<std::string> in_flight;           // instance keys being replaced
+    std::vector<TimePoint> cooling;            // a finished instance frees its place at this time
     std::map<std::string, TimePoint> watched;  // new tasks under monitor → creation time
     uint64_t failures = 0;
     uint64_t total = 0;  // out-of-date instances when the update started

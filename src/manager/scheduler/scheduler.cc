@@ -78,7 +78,8 @@ Decision NodeSet::NoNode(const std::vector<int>& failures) const {
     explanation += ExplainFilter(f, failures[f]);
   }
   Decision d;
-  d.explanation = explanation.empty() ? "no suitable node" : "no suitable node (" + explanation + ")";
+  d.explanation =
+      explanation.empty() ? "no suitable node" : "no suitable node (" + explanation + ")";
   return d;
 }
 

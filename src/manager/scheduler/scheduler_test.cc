@@ -60,8 +60,8 @@ TEST(Scheduler, FinishedTasksDoNotCountAsLoad) {
 }
 
 TEST(Scheduler, OnlyReadyActiveNodesThatMatchConstraints) {
-  NodeSet set({MakeNode("a", "down"), MakeNode("b", "ready", "drain"), MakeNode("c", "ready", "pause"),
-               MakeNode("d")},
+  NodeSet set({MakeNode("a", "down"), MakeNode("b", "ready", "drain"),
+               MakeNode("c", "ready", "pause"), MakeNode("d")},
               kNow);
   EXPECT_EQ(set.Pick(Unassigned("s1")).node_id, "d");
   Decision none = set.Pick(Unassigned("s1", {"node.hostname==host-a"}));
