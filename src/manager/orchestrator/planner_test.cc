@@ -184,7 +184,8 @@ TEST_F(PlannerTest, RestartOnFailureOnlyAfterFailures) {
   cluster_.Settle(planner_);
   // Slot 1 completed: finished for good (and not refilled); slot 2 failed: restarted.
   EXPECT_EQ(cluster_.task(one.id)->desired_state, TaskState::kShutdown);
-  EXPECT_TRUE(std::none_of(cluster_.Runnable(svc).begin(), cluster_.Runnable(svc).end(),
+  const std::vector<Task> runnable = cluster_.Runnable(svc);
+  EXPECT_TRUE(std::none_of(runnable.begin(), runnable.end(),
                            [](const Task& t) { return t.slot == 1; }));
   const Task again = InSlot(svc, 2);
   EXPECT_NE(again.id, two.id);
@@ -232,7 +233,9 @@ TEST_F(PlannerTest, TasksOfADownNodeAreRescheduledElsewhere) {
   cluster_.SetNode("na", [](Node& n) { n.state = "down"; });
   cluster_.Settle(planner_);
   for (const Task& t : cluster_.TasksOf(svc)) {
-    if (t.node_id == "na") EXPECT_EQ(t.desired_state, TaskState::kShutdown);
+    if (t.node_id == "na") {
+      EXPECT_EQ(t.desired_state, TaskState::kShutdown);
+    }
   }
   // Replacements wait out the restart delay (no waiting for the unreachable old tasks).
   clock_.Advance(seconds(5));
@@ -249,7 +252,9 @@ TEST_F(PlannerTest, DrainMovesTasksAwayWithoutRestartDelay) {
   EXPECT_EQ(cluster_.RunningOn(svc, "na").size(), 2u);
   EXPECT_TRUE(cluster_.RunningOn(svc, "nb").empty());
   for (const Task& t : cluster_.TasksOf(svc)) {
-    if (t.node_id == "nb") EXPECT_EQ(t.status.state, TaskState::kShutdown);
+    if (t.node_id == "nb") {
+      EXPECT_EQ(t.status.state, TaskState::kShutdown);
+    }
   }
 }
 
