@@ -106,7 +106,8 @@ StatusOr<Snapshot> Orchestrator::TakeSnapshot() {
 }
 
 StatusOr<size_t> Orchestrator::RunOnce() {
-  RETURN_IF_ERROR(reads_.WaitFor(last_written_, kCatchUpTimeout));
+  // Everything written through this store so far, ours included (read-your-writes).
+  RETURN_IF_ERROR(reads_.WaitFresh(kCatchUpTimeout));
   ASSIGN_OR_RETURN(Snapshot snap, TakeSnapshot());
   const std::vector<Write> writes = planner_.Plan(snap);
   size_t applied = 0;

@@ -39,7 +39,8 @@ class Orchestrator {
   void Start();
   void Stop();
 
-  // One pass: waits until the read model has this orchestrator's own writes, snapshots it,
+  // One pass: waits until the read model has every write made through the store (its own
+  // included), snapshots it,
   // plans and writes. Returns the number of writes made, or the first write's error.
   StatusOr<size_t> RunOnce();
 

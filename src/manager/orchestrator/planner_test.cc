@@ -7,6 +7,7 @@
 #include <set>
 
 #include "manager/orchestrator/fake_cluster.h"
+#include "manager/orchestrator/tasks.h"
 
 namespace capsule::orchestrator {
 namespace {
@@ -185,8 +186,8 @@ TEST_F(PlannerTest, RestartOnFailureOnlyAfterFailures) {
   // Slot 1 completed: finished for good (and not refilled); slot 2 failed: restarted.
   EXPECT_EQ(cluster_.task(one.id)->desired_state, TaskState::kShutdown);
   const std::vector<Task> runnable = cluster_.Runnable(svc);
-  EXPECT_TRUE(std::none_of(runnable.begin(), runnable.end(),
-                           [](const Task& t) { return t.slot == 1; }));
+  EXPECT_TRUE(
+      std::none_of(runnable.begin(), runnable.end(), [](const Task& t) { return t.slot == 1; }));
   const Task again = InSlot(svc, 2);
   EXPECT_NE(again.id, two.id);
   EXPECT_EQ(again.status.state, TaskState::kRunning);
@@ -496,6 +497,30 @@ TEST_F(PlannerTest, FailedTaskIsRetriedOnAnotherNode) {
   const Task second = InSlot(svc, 1);
   EXPECT_NE(second.node_id, first.node_id);
   EXPECT_EQ(second.status.state, TaskState::kRunning);
+}
+
+}  // namespace
+}  // namespace capsule::orchestrator
+
+namespace capsule::orchestrator {
+namespace {
+
+TEST(TaskDirty, FollowsTheTaskTemplateOnly) {
+  Service s;
+  s.spec.replicas = 1;
+  s.spec.task_template.container.image = "busybox:1";
+  s.spec.task_template.runtime = "container";
+  Task t;
+  t.spec = s.spec.task_template;
+  t.spec.runtime.clear();  // stored tasks carry no Runtime
+  EXPECT_FALSE(IsTaskDirty(s, t));
+  s.spec.replicas = 5;
+  EXPECT_FALSE(IsTaskDirty(s, t));
+  s.spec.task_template.force_update = 1;
+  EXPECT_TRUE(IsTaskDirty(s, t));
+  s.spec.task_template.force_update = 0;
+  s.spec.task_template.container.secrets.push_back(SecretReference{});
+  EXPECT_TRUE(IsTaskDirty(s, t));
 }
 
 }  // namespace

@@ -20,7 +20,13 @@ Task NewTask(const Service& service, int64_t spec_version, uint64_t slot,
 }
 
 bool IsTaskDirty(const Service& service, const Task& task) {
-  return TaskSpecJson(task.spec) != TaskSpecJson(service.spec.task_template);
+  // Runtime is part of a service's TaskTemplate but not of a stored task (Docker's task JSON
+  // has none), so it does not count.
+  TaskSpec a = task.spec;
+  TaskSpec b = service.spec.task_template;
+  a.runtime.clear();
+  b.runtime.clear();
+  return TaskSpecJson(a) != TaskSpecJson(b);
 }
 
 RestartPolicy EffectiveRestartPolicy(const TaskSpec& spec) {
