@@ -66,8 +66,15 @@ void Orchestrator::Stop() {
 void Orchestrator::Run() {
   while (true) {
     {
+      // Wake for the next change, the next timer the planner knows of, or the tick.
+      auto wait = options_.tick;
+      const TimePoint wake = planner_.NextWake();
+      if (wake != TimePoint::max()) {
+        const auto until = std::chrono::ceil<std::chrono::milliseconds>(wake - clock_.Now());
+        wait = std::clamp(until, std::chrono::milliseconds(1), options_.tick);
+      }
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_for(lock, options_.tick, [this] { return stopping_ || changed_; });
+      cv_.wait_for(lock, wait, [this] { return stopping_ || changed_; });
       if (stopping_) return;
       changed_ = false;
     }

@@ -33,7 +33,7 @@ std::vector<Write> Planner::Plan(const Snapshot& snapshot) {
   WorkingSet ws(snapshot);
   const TimePoint now = clock_.Now();
   ForgetGoneServices(ws);
-  MarkOrphanedTasksForRemoval(ws, now);
+  MarkServicelessTasksForRemoval(ws, now);
 
   std::vector<Node> nodes;
   for (const auto& [id, n] : ws.nodes()) nodes.push_back(n);
@@ -47,9 +47,15 @@ std::vector<Write> Planner::Plan(const Snapshot& snapshot) {
   }
   restarts_.PromoteDue(ws);
   Schedule(ws, now);
+  OrphanTasksOfDownNodes(ws, now);
   DeleteRemovedTasks(ws);
   EnforceTaskHistoryLimit(ws);
   return ws.TakeWrites();
+}
+
+TimePoint Planner::NextWake() const {
+  const TimePoint now = clock_.Now();
+  return std::min(restarts_.NextDeadline(now), updater_.NextDeadline(now));
 }
 
 bool Planner::NeedsReplacement(const WorkingSet& ws, const Instance& inst, bool global) const {

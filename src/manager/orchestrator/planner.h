@@ -11,7 +11,8 @@
 //   4. scheduling: NEW/PENDING tasks → ASSIGNED to a node ("scheduler assigned task to
 //      node"), or PENDING ("pending task scheduling", Err "no suitable node (...)");
 //      unplaced tasks that should no longer run → SHUTDOWN;
-//   5. reaping: REMOVE tasks that stopped are deleted; task history is trimmed.
+//   5. reaping: tasks told to stop on a down node → ORPHANED; REMOVE tasks that stopped are
+//      deleted; task history is trimmed.
 // Not thread-safe: one Planner per orchestrator, used by its worker thread.
 #pragma once
 
@@ -33,6 +34,10 @@ class Planner {
       : clock_(clock), restarts_(clock), updater_(clock, restarts_) {}
 
   std::vector<Write> Plan(const Snapshot& snapshot);
+
+  // When a timer (restart delay, update delay, old-task timeout) next needs a pass, given
+  // the writes of the last Plan were applied; TimePoint::max() when none is pending.
+  TimePoint NextWake() const;
 
  private:
   void ReconcileReplicated(WorkingSet& ws, const std::string& service_id);

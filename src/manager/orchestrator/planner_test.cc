@@ -235,9 +235,12 @@ TEST_F(PlannerTest, TasksOfADownNodeAreRescheduledElsewhere) {
   cluster_.Settle(planner_);
   for (const Task& t : cluster_.TasksOf(svc)) {
     if (t.node_id == "na") {
+      // Nobody can report these stopped: they are orphaned (and no longer count).
       EXPECT_EQ(t.desired_state, TaskState::kShutdown);
+      EXPECT_EQ(t.status.state, TaskState::kOrphaned);
     }
   }
+  EXPECT_EQ(planner_.NextWake(), clock_.Now() + seconds(5));
   // Replacements wait out the restart delay (no waiting for the unreachable old tasks).
   clock_.Advance(seconds(5));
   cluster_.Settle(planner_);
@@ -513,14 +516,27 @@ TEST(TaskDirty, FollowsTheTaskTemplateOnly) {
   Task t;
   t.spec = s.spec.task_template;
   t.spec.runtime.clear();  // stored tasks carry no Runtime
-  EXPECT_FALSE(IsTaskDirty(s, t));
+  EXPECT_FALSE(IsTaskDirty(s, t, nullptr));
   s.spec.replicas = 5;
-  EXPECT_FALSE(IsTaskDirty(s, t));
+  EXPECT_FALSE(IsTaskDirty(s, t, nullptr));
   s.spec.task_template.force_update = 1;
-  EXPECT_TRUE(IsTaskDirty(s, t));
+  EXPECT_TRUE(IsTaskDirty(s, t, nullptr));
   s.spec.task_template.force_update = 0;
   s.spec.task_template.container.secrets.push_back(SecretReference{});
-  EXPECT_TRUE(IsTaskDirty(s, t));
+  EXPECT_TRUE(IsTaskDirty(s, t, nullptr));
+}
+
+TEST(TaskDirty, NewConstraintsTheNodeStillMeetsDoNotMakeATaskDirty) {
+  Service s;
+  s.spec.task_template.container.image = "busybox:1";
+  Task t;
+  t.spec = s.spec.task_template;
+  Node w1 = testing::ReadyNode("n1", "w1");
+  s.spec.task_template.placement.constraints = {"node.hostname==w1"};
+  EXPECT_FALSE(IsTaskDirty(s, t, &w1));
+  EXPECT_TRUE(IsTaskDirty(s, t, nullptr));  // not placed yet
+  s.spec.task_template.placement.constraints = {"node.hostname==w2"};
+  EXPECT_TRUE(IsTaskDirty(s, t, &w1));
 }
 
 }  // namespace

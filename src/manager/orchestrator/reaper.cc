@@ -9,7 +9,7 @@
 
 namespace capsule::orchestrator {
 
-void MarkOrphanedTasksForRemoval(WorkingSet& ws, TimePoint now) {
+void MarkServicelessTasksForRemoval(WorkingSet& ws, TimePoint now) {
   std::vector<Task> orphans;
   for (const auto& [id, t] : ws.tasks()) {
     if (t.desired_state != TaskState::kRemove && ws.services().count(t.service_id) == 0) {
@@ -18,6 +18,22 @@ void MarkOrphanedTasksForRemoval(WorkingSet& ws, TimePoint now) {
   }
   for (Task& t : orphans) {
     t.desired_state = TaskState::kRemove;
+    t.updated_at = now;
+    ws.UpdateTask(t);
+  }
+}
+
+void OrphanTasksOfDownNodes(WorkingSet& ws, TimePoint now) {
+  std::vector<Task> orphans;
+  for (const auto& [id, t] : ws.tasks()) {
+    if (t.node_id.empty() || t.desired_state <= TaskState::kRunning) continue;
+    if (t.status.state < TaskState::kAssigned || t.status.state > TaskState::kRunning) continue;
+    const Node* node = ws.node(t.node_id);
+    if (node == nullptr || node->state == "down") orphans.push_back(t);
+  }
+  for (Task& t : orphans) {
+    t.status.state = TaskState::kOrphaned;
+    t.status.timestamp = now;
     t.updated_at = now;
     ws.UpdateTask(t);
   }

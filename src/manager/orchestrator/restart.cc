@@ -123,6 +123,15 @@ void RestartSupervisor::PromoteDue(WorkingSet& ws) {
   }
 }
 
+TimePoint RestartSupervisor::NextDeadline(TimePoint now) const {
+  TimePoint next = TimePoint::max();
+  for (const auto& [id, d] : delays_) {
+    if (d.not_before > now) next = std::min(next, d.not_before);
+    if (!d.old_task.empty() && d.wait_deadline > now) next = std::min(next, d.wait_deadline);
+  }
+  return next;
+}
+
 void RestartSupervisor::ForgetService(const std::string& service_id) {
   for (auto it = history_.begin(); it != history_.end();) {
     it = it->first.first == service_id ? history_.erase(it) : std::next(it);

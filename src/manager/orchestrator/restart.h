@@ -40,6 +40,10 @@ class RestartSupervisor {
   // Moves every due READY task to desired RUNNING.
   void PromoteDue(WorkingSet& ws);
 
+  // The earliest time after `now` at which a delayed start may become due (TimePoint::max()
+  // when none is pending).
+  TimePoint NextDeadline(TimePoint now) const;
+
   // Drops the history of a service that no longer exists.
   void ForgetService(const std::string& service_id);
 

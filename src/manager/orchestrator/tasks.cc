@@ -1,6 +1,7 @@
 #include "manager/orchestrator/tasks.h"
 
 #include "common/ids.h"
+#include "manager/scheduler/constraint.h"
 
 namespace capsule::orchestrator {
 
@@ -19,14 +20,21 @@ Task NewTask(const Service& service, int64_t spec_version, uint64_t slot,
   return t;
 }
 
-bool IsTaskDirty(const Service& service, const Task& task) {
+bool IsTaskDirty(const Service& service, const Task& task, const Node* node) {
   // Runtime is part of a service's TaskTemplate but not of a stored task (Docker's task JSON
   // has none), so it does not count.
-  TaskSpec a = task.spec;
-  TaskSpec b = service.spec.task_template;
-  a.runtime.clear();
-  b.runtime.clear();
-  return TaskSpecJson(a) != TaskSpecJson(b);
+  TaskSpec have = task.spec;
+  TaskSpec want = service.spec.task_template;
+  have.runtime.clear();
+  want.runtime.clear();
+  const Json want_json = TaskSpecJson(want);
+  if (TaskSpecJson(have) == want_json) return false;
+  // Only the constraints changed and the task's node still satisfies them: not dirty.
+  have.placement = want.placement;
+  if (node == nullptr || TaskSpecJson(have) != want_json) return true;
+  StatusOr<std::vector<scheduler::Constraint>> cs =
+      scheduler::ParseConstraints(want.placement.constraints);
+  return !cs.ok() || !scheduler::NodeMatches(*cs, *node);
 }
 
 RestartPolicy EffectiveRestartPolicy(const TaskSpec& spec) {

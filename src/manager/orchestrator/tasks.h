@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "objects/objects.h"
 #include "objects/service.h"
 
 namespace capsule::orchestrator {
@@ -17,9 +18,11 @@ namespace capsule::orchestrator {
 Task NewTask(const Service& service, int64_t spec_version, uint64_t slot,
              const std::string& node_id, TimePoint now);
 
-// The task was made from another spec than the service's current TaskTemplate (this
-// includes a changed ForceUpdate). A change of Replicas alone leaves tasks clean.
-bool IsTaskDirty(const Service& service, const Task& task);
+// swarmkit's IsTaskDirty: the task was made from another spec than the service's current
+// TaskTemplate (a changed ForceUpdate included) — except when only the placement constraints
+// changed and the task's node (may be null) still satisfies them. A change of Replicas alone
+// leaves tasks clean. controlapi's tasks filter "_up-to-date" is !IsTaskDirty (as swarmkit).
+bool IsTaskDirty(const Service& service, const Task& task, const Node* node);
 
 // Desired state READY or RUNNING: the task is meant to run (or to start once delayed).
 inline bool IsRunnable(const Task& t) { return t.desired_state <= TaskState::kRunning; }

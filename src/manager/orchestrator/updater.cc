@@ -23,7 +23,9 @@ void Updater::Step(WorkingSet& ws, const std::string& service_id, const Instance
   for (const auto& [key, inst] : instances) {
     const std::vector<const Task*> runnable = RunnableTasks(ws, inst);
     std::vector<const Task*> dirty, clean;
-    for (const Task* t : runnable) (IsTaskDirty(svc.service, *t) ? dirty : clean).push_back(t);
+    for (const Task* t : runnable) {
+      (IsTaskDirty(svc.service, *t, ws.node(t->node_id)) ? dirty : clean).push_back(t);
+    }
     if (!clean.empty()) {
       const bool clean_runs = std::any_of(clean.begin(), clean.end(), [](const Task* t) {
         return t->status.state == TaskState::kRunning;
@@ -49,7 +51,9 @@ void Updater::Step(WorkingSet& ws, const std::string& service_id, const Instance
     } else if (runnable.empty()) {
       // A finished instance (not restarted by policy) still follows a new spec.
       const Task* newest = NewestTask(ws, inst);
-      if (newest != nullptr && IsTaskDirty(svc.service, *newest)) candidates.push_back({&inst, {}});
+      if (newest != nullptr && IsTaskDirty(svc.service, *newest, ws.node(newest->node_id))) {
+        candidates.push_back({&inst, {}});
+      }
     }
   }
   // An instance is in flight while its new task has not run yet.
@@ -92,6 +96,16 @@ void Updater::Step(WorkingSet& ws, const std::string& service_id, const Instance
     StartInstance(ws, svc, *c.inst, c.dirty, st);
     ++busy;
   }
+}
+
+TimePoint Updater::NextDeadline(TimePoint now) const {
+  TimePoint next = TimePoint::max();
+  for (const auto& [id, st] : states_) {
+    for (TimePoint t : st.cooling) {
+      if (t > now) next = std::min(next, t);
+    }
+  }
+  return next;
 }
 
 void Updater::StartInstance(WorkingSet& ws, const WorkingSet::ServiceRef& svc, const Instance& inst,

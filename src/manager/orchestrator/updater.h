@@ -36,6 +36,9 @@ class Updater {
 
   void ForgetService(const std::string& service_id) { states_.erase(service_id); }
 
+  // The earliest time after `now` at which an update delay ends (TimePoint::max() if none).
+  TimePoint NextDeadline(TimePoint now) const;
+
  private:
   struct State {
     std::set<std::string> in_flight;           // instance keys being replaced
