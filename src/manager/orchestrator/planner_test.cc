@@ -170,6 +170,39 @@ TEST_F(PlannerTest, RestartAnyReplacesAStoppedTaskInItsSlotAfterTheDelay) {
   EXPECT_EQ(next.status.state, TaskState::kRunning);
 }
 
+TEST_F(PlannerTest, AfterAManagerRestartAWaitingTaskStartsOnceItsDelayPassed) {
+  const std::string svc = cluster_.CreateService(Replicated(1));
+  cluster_.Settle(planner_);
+  cluster_.SetTaskState(InSlot(svc, 1).id, TaskState::kFailed);
+  cluster_.Settle(planner_);
+  ASSERT_EQ(InSlot(svc, 1).desired_state, TaskState::kReady);
+  // A new planner (this manager restarted) has no record of the delay: it counts it from
+  // the task's creation.
+  Planner fresh(clock_);
+  clock_.Advance(seconds(3));
+  cluster_.Settle(fresh);
+  EXPECT_EQ(InSlot(svc, 1).desired_state, TaskState::kReady);
+  clock_.Advance(seconds(2));
+  cluster_.Settle(fresh);
+  EXPECT_EQ(InSlot(svc, 1).status.state, TaskState::kRunning);
+}
+
+TEST_F(PlannerTest, StopFirstStopsWaitingForAnOldTaskThatNeverStops) {
+  const std::string svc = cluster_.CreateService(Replicated(1));
+  cluster_.Settle(planner_);
+  cluster_.UpdateService(svc, [](ServiceSpec& s) { s.task_template.container.image = "b:2"; });
+  cluster_.Pass(planner_);  // no agent: the old task keeps running
+  const Task fresh = InSlot(svc, 1);
+  EXPECT_EQ(fresh.desired_state, TaskState::kReady);
+  EXPECT_EQ(planner_.NextWake(), clock_.Now() + std::chrono::minutes(1));
+  clock_.Advance(seconds(59));
+  cluster_.Pass(planner_);
+  EXPECT_EQ(cluster_.task(fresh.id)->desired_state, TaskState::kReady);
+  clock_.Advance(seconds(1));
+  cluster_.Pass(planner_);
+  EXPECT_EQ(cluster_.task(fresh.id)->desired_state, TaskState::kRunning);
+}
+
 TEST_F(PlannerTest, RestartOnFailureOnlyAfterFailures) {
   ServiceSpec spec = Replicated(2);
   RestartPolicy policy;
