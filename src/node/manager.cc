@@ -63,6 +63,8 @@ Status Manager::StartStore(bool new_cluster) {
   store_ = store::NewEtcdStore(*client_, keyring_);
   reads_ = std::make_unique<store::ReadModel>(*store_);
   RETURN_IF_ERROR(reads_->Start());
+  orchestrator_ = std::make_unique<orchestrator::Orchestrator>(*store_, *reads_, RealClock());
+  orchestrator_->Start();
   secrets_ = std::make_unique<controlapi::SecretApi>(*store_, *reads_, RealClock());
   // Set before any request can remove a node: the swarm server starts later.
   nodes_ = std::make_unique<controlapi::NodeApi>(*store_, *reads_, RealClock(),
@@ -192,6 +194,9 @@ StatusOr<std::unique_ptr<Manager>> Manager::Open(const ManagerConfig& config,
 
 void Manager::Stop() {
   services_ = {};
+  // Leader work first: it writes through the store and follows the read model.
+  if (orchestrator_) orchestrator_->Stop();
+  orchestrator_.reset();
   // The renewer signs with the swarm server's root CA.
   if (renewer_) renewer_->Stop();
   renewer_.reset();

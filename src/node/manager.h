@@ -21,6 +21,7 @@
 #include "manager/controlapi/node.h"
 #include "manager/controlapi/secret.h"
 #include "manager/dockerapi/backend.h"
+#include "manager/orchestrator/orchestrator.h"
 #include "node/cert_renewer.h"
 #include "node/swarm_server.h"
 #include "node/swarm_state.h"
@@ -81,6 +82,8 @@ class Manager {
   crypto::Keyring keyring_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<store::ReadModel> reads_;
+  // Leader work (services → tasks → nodes); this single manager is always the leader.
+  std::unique_ptr<orchestrator::Orchestrator> orchestrator_;
   std::unique_ptr<controlapi::SecretApi> secrets_;
   std::unique_ptr<controlapi::NodeApi> nodes_;
   std::unique_ptr<controlapi::ClusterApi> cluster_;

@@ -1,0 +1,76 @@
+// Test double for planner tests: an in-memory cluster state with etcd-like revisions that
+// applies a pass's writes with the same optimistic checks as the store, plus a simulated
+// agent that moves task states the way a node would. Not thread-safe.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "manager/orchestrator/planner.h"
+#include "manager/orchestrator/working_set.h"
+
+namespace capsule::orchestrator::testing {
+
+class FakeClock : public Clock {
+ public:
+  TimePoint Now() const override { return now_; }
+  void Advance(std::chrono::nanoseconds d) {
+    now_ += std::chrono::duration_cast<TimePoint::duration>(d);
+  }
+
+ private:
+  TimePoint now_ = FromUnixNanos(1800000000LL * 1000000000LL);
+};
+
+Node ReadyNode(const std::string& id, const std::string& hostname);
+
+class FakeCluster {
+ public:
+  explicit FakeCluster(FakeClock& clock) : clock_(clock) {}
+
+  void PutNode(const Node& n);
+  void SetNode(const std::string& id, const std::function<void(Node&)>& change);
+  std::string CreateService(const ServiceSpec& spec);
+  // As controlapi's update: new spec, PreviousSpec kept, UpdateStatus reset.
+  void UpdateService(const std::string& id, const std::function<void(ServiceSpec&)>& change);
+  void RemoveService(const std::string& id);
+  void SetRetention(int64_t limit) { retention_ = limit; }
+
+  // An agent's report for one task (timestamped now).
+  void SetTaskState(const std::string& task_id, TaskState state, const std::string& err = "");
+  // What well-behaved agents do on every Ready node: tasks assigned to them with desired
+  // RUNNING run; tasks whose desired state is SHUTDOWN/REMOVE (and ran or were assigned)
+  // shut down. Tasks on nodes listed in `dead_nodes` are left alone.
+  void AgentsFollow();
+
+  // One pass: plan, then apply the writes in order (stops at the first conflict).
+  // Returns the number of writes applied.
+  size_t Pass(Planner& planner);
+  // Passes (with AgentsFollow in between when `agents`) until a pass writes nothing.
+  void Settle(Planner& planner, bool agents = true, int max_passes = 50);
+
+  Snapshot snapshot() const;
+  const Service& service(const std::string& id) const { return services_.at(id).object; }
+  int64_t service_revision(const std::string& id) const { return services_.at(id).mod_revision; }
+  std::vector<Task> TasksOf(const std::string& service_id) const;
+  // Tasks of the service with desired state <= RUNNING, ordered by slot then node.
+  std::vector<Task> Runnable(const std::string& service_id) const;
+  std::vector<Task> RunningOn(const std::string& service_id, const std::string& node_id) const;
+  const Task* task(const std::string& id) const;
+  std::vector<Write> last_writes() const { return last_writes_; }
+
+ private:
+  FakeClock& clock_;
+  int64_t revision_ = 1;
+  int64_t retention_ = 5;
+  std::map<std::string, store::Versioned<Service>> services_;
+  std::map<std::string, store::Versioned<Task>> tasks_;
+  std::map<std::string, store::Versioned<Node>> nodes_;
+  std::vector<Write> last_writes_;
+};
+
+}  // namespace capsule::orchestrator::testing

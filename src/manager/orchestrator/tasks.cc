@@ -1,0 +1,56 @@
+#include "manager/orchestrator/tasks.h"
+
+#include "common/ids.h"
+#include "manager/scheduler/constraint.h"
+
+namespace capsule::orchestrator {
+
+Task NewTask(const Service& service, int64_t spec_version, uint64_t slot,
+             const std::string& node_id, TimePoint now) {
+  Task t;
+  t.id = NewId();
+  t.created_at = t.updated_at = now;
+  t.spec = service.spec.task_template;
+  t.service_id = service.id;
+  t.slot = slot;
+  t.node_id = node_id;
+  SetStatus(t, TaskState::kNew, "created", now);
+  t.desired_state = TaskState::kRunning;
+  t.spec_version = spec_version;
+  return t;
+}
+
+bool IsTaskDirty(const Service& service, const Task& task, const Node* node) {
+  // Runtime is part of a service's TaskTemplate but not of a stored task (Docker's task JSON
+  // has none), so it does not count.
+  TaskSpec have = task.spec;
+  TaskSpec want = service.spec.task_template;
+  have.runtime.clear();
+  want.runtime.clear();
+  const Json want_json = TaskSpecJson(want);
+  if (TaskSpecJson(have) == want_json) return false;
+  // Only the constraints changed and the task's node still satisfies them: not dirty.
+  have.placement = want.placement;
+  if (node == nullptr || TaskSpecJson(have) != want_json) return true;
+  StatusOr<std::vector<scheduler::Constraint>> cs =
+      scheduler::ParseConstraints(want.placement.constraints);
+  return !cs.ok() || !scheduler::NodeMatches(*cs, *node);
+}
+
+RestartPolicy EffectiveRestartPolicy(const TaskSpec& spec) {
+  return spec.restart_policy ? *spec.restart_policy : RestartPolicy{};
+}
+
+UpdateConfig EffectiveUpdateConfig(const ServiceSpec& spec) {
+  return spec.update_config ? *spec.update_config : UpdateConfig{};
+}
+
+void SetStatus(Task& t, TaskState state, const std::string& message, TimePoint now) {
+  t.status.timestamp = now;
+  t.status.state = state;
+  t.status.message = message;
+  t.status.err.clear();
+  t.updated_at = now;
+}
+
+}  // namespace capsule::orchestrator

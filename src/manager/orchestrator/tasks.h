@@ -1,0 +1,37 @@
+// Small task helpers shared by the orchestrator's parts (and usable by controlapi, e.g. for
+// the tasks filter "_up-to-date": a task is up to date when it is not dirty).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "objects/objects.h"
+#include "objects/service.h"
+
+namespace capsule::orchestrator {
+
+// A new task for `service` as swarmkit's NewTask makes it: state NEW ("created"), desired
+// RUNNING, Spec = the service's TaskTemplate, SpecVersion = `spec_version` (the service's
+// Version.Index). Replicated tasks get a slot; global tasks a node (slot 0).
+Task NewTask(const Service& service, int64_t spec_version, uint64_t slot,
+             const std::string& node_id, TimePoint now);
+
+// swarmkit's IsTaskDirty: the task was made from another spec than the service's current
+// TaskTemplate (a changed ForceUpdate included) — except when only the placement constraints
+// changed and the task's node (may be null) still satisfies them. A change of Replicas alone
+// leaves tasks clean. controlapi's tasks filter "_up-to-date" is !IsTaskDirty (as swarmkit).
+bool IsTaskDirty(const Service& service, const Task& task, const Node* node);
+
+// Desired state READY or RUNNING: the task is meant to run (or to start once delayed).
+inline bool IsRunnable(const Task& t) { return t.desired_state <= TaskState::kRunning; }
+
+// The restart policy that applies (Docker's defaults when the spec has none).
+RestartPolicy EffectiveRestartPolicy(const TaskSpec& spec);
+UpdateConfig EffectiveUpdateConfig(const ServiceSpec& spec);
+
+// Sets the observed status (timestamped; the error is cleared).
+void SetStatus(Task& t, TaskState state, const std::string& message, TimePoint now);
+
+}  // namespace capsule::orchestrator

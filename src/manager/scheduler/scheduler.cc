@@ -1,0 +1,140 @@
+#include "manager/scheduler/scheduler.h"
+
+#include <algorithm>
+#include <chrono>
+#include <tuple>
+
+#include "manager/scheduler/constraint.h"
+
+namespace capsule::scheduler {
+namespace {
+
+constexpr auto kFailureMemory = std::chrono::minutes(5);
+
+std::string Plural(int n, const char* what) {
+  return std::to_string(n) + (n == 1 ? " node " : " nodes ") + what;
+}
+
+std::string ExplainFilter(int filter, int n) {
+  if (filter == 0) return Plural(n, "not available for new tasks");
+  // "scheduling constraints not satisfied on 2 nodes"
+  return std::string("scheduling constraints not satisfied on ") + std::to_string(n) +
+         (n == 1 ? " node" : " nodes");
+}
+
+}  // namespace
+
+bool NodeAcceptsNewTasks(const Node& node) {
+  return node.state == "ready" && node.availability == "active";
+}
+
+bool TaskIsActive(const Task& t) {
+  return !t.node_id.empty() && t.desired_state <= TaskState::kRunning &&
+         t.status.state <= TaskState::kRunning;
+}
+
+NodeSet::NodeSet(std::vector<Node> nodes, TimePoint now) : now_(now) {
+  for (Node& n : nodes) {
+    std::string id = n.id;
+    nodes_[id].node = std::move(n);
+  }
+}
+
+void NodeSet::AddTask(const Task& t) {
+  auto it = nodes_.find(t.node_id);
+  if (it == nodes_.end()) return;
+  Info& info = it->second;
+  if (TaskIsActive(t)) {
+    ++info.active;
+    ++info.active_by_service[t.service_id];
+  }
+  if ((t.status.state == TaskState::kFailed || t.status.state == TaskState::kRejected) &&
+      now_ - t.status.timestamp < kFailureMemory) {
+    ++info.failures_by_service[t.service_id];
+  }
+}
+
+int NodeSet::FirstFailure(const Info& info, const std::vector<Constraint>& constraints) const {
+  if (!NodeAcceptsNewTasks(info.node)) return 0;
+  if (!NodeMatches(constraints, info.node)) return 1;
+  return -1;
+}
+
+// As swarmkit: constraints that do not parse disable the filter (controlapi rejects them).
+static std::vector<Constraint> ConstraintsOf(const TaskSpec& spec) {
+  StatusOr<std::vector<Constraint>> cs = ParseConstraints(spec.placement.constraints);
+  return cs.ok() ? *std::move(cs) : std::vector<Constraint>{};
+}
+
+Decision NodeSet::NoNode(const std::vector<int>& failures) const {
+  // Most failures first; ties keep the filter order (ready, then constraints).
+  std::vector<int> order = {0, 1};
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int a, int b) { return failures[a] > failures[b]; });
+  std::string explanation;
+  for (int f : order) {
+    if (failures[f] == 0) continue;
+    if (!explanation.empty()) explanation += "; ";
+    explanation += ExplainFilter(f, failures[f]);
+  }
+  Decision d;
+  d.explanation =
+      explanation.empty() ? "no suitable node" : "no suitable node (" + explanation + ")";
+  return d;
+}
+
+Decision NodeSet::Pick(const Task& t) {
+  std::vector<int> failures(2, 0);
+  Info* best = nullptr;
+  auto key = [&](const Info& i) {
+    auto count = [&](const std::map<std::string, int>& m) {
+      auto it = m.find(t.service_id);
+      return it == m.end() ? 0 : it->second;
+    };
+    return std::make_tuple(count(i.failures_by_service), count(i.active_by_service), i.active);
+  };
+  const std::vector<Constraint> constraints = ConstraintsOf(t.spec);
+  for (auto& [id, info] : nodes_) {
+    const int f = FirstFailure(info, constraints);
+    if (f >= 0) {
+      ++failures[f];
+      continue;
+    }
+    if (best == nullptr || key(info) < key(*best)) best = &info;  // ties: lowest ID (map order)
+  }
+  if (best == nullptr) return NoNode(failures);
+  Task placed = t;
+  placed.node_id = best->node.id;
+  placed.status.state = TaskState::kAssigned;
+  AddTask(placed);
+  return Decision{best->node.id, ""};
+}
+
+Decision NodeSet::Confirm(const Task& t) {
+  std::vector<int> failures(2, 0);
+  auto it = nodes_.find(t.node_id);
+  if (it == nodes_.end()) {
+    failures[0] = 1;
+    return NoNode(failures);
+  }
+  const int f = FirstFailure(it->second, ConstraintsOf(t.spec));
+  if (f >= 0) {
+    failures[f] = 1;
+    return NoNode(failures);
+  }
+  Task placed = t;
+  placed.status.state = TaskState::kAssigned;
+  AddTask(placed);
+  return Decision{t.node_id, ""};
+}
+
+std::vector<std::string> NodeSet::Eligible(const TaskSpec& spec) const {
+  std::vector<std::string> out;
+  const std::vector<Constraint> constraints = ConstraintsOf(spec);
+  for (const auto& [id, info] : nodes_) {
+    if (FirstFailure(info, constraints) < 0) out.push_back(id);
+  }
+  return out;
+}
+
+}  // namespace capsule::scheduler

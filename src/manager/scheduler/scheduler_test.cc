@@ -1,0 +1,122 @@
+#include "manager/scheduler/scheduler.h"
+
+#include <gtest/gtest.h>
+
+namespace capsule::scheduler {
+namespace {
+
+const TimePoint kNow = FromUnixNanos(1800000000LL * 1000000000LL);
+
+Node MakeNode(const std::string& id, const std::string& state = "ready",
+              const std::string& availability = "active") {
+  Node n;
+  n.id = id;
+  n.hostname = "host-" + id;
+  n.role = "worker";
+  n.state = state;
+  n.availability = availability;
+  return n;
+}
+
+Task Unassigned(const std::string& service, std::vector<std::string> constraints = {}) {
+  Task t;
+  t.id = "t-" + service;
+  t.service_id = service;
+  t.spec.placement.constraints = std::move(constraints);
+  t.status.state = TaskState::kNew;
+  return t;
+}
+
+Task Running(const std::string& service, const std::string& node) {
+  Task t = Unassigned(service);
+  t.node_id = node;
+  t.status.state = TaskState::kRunning;
+  return t;
+}
+
+TEST(Scheduler, SpreadsTasksOfAServiceFirstThenTotalLoad) {
+  NodeSet set({MakeNode("a"), MakeNode("b"), MakeNode("c")}, kNow);
+  set.AddTask(Running("s1", "a"));
+  set.AddTask(Running("other", "b"));
+  set.AddTask(Running("other", "b"));
+  // c has nothing; a has one task of s1; b two of another service.
+  EXPECT_EQ(set.Pick(Unassigned("s1")).node_id, "c");
+  // Now a and c each hold one s1 task; b holds none of s1 → b despite its total load.
+  EXPECT_EQ(set.Pick(Unassigned("s1")).node_id, "b");
+  // a: 1 s1 / 1 total, b: 1 / 3, c: 1 / 1 → lowest total, then lowest ID.
+  EXPECT_EQ(set.Pick(Unassigned("s1")).node_id, "a");
+  EXPECT_EQ(set.Pick(Unassigned("s1")).node_id, "c");
+}
+
+TEST(Scheduler, FinishedTasksDoNotCountAsLoad) {
+  NodeSet set({MakeNode("a"), MakeNode("b")}, kNow);
+  Task done = Running("s1", "a");
+  done.status.state = TaskState::kComplete;
+  set.AddTask(done);
+  Task stopping = Running("s1", "a");
+  stopping.desired_state = TaskState::kShutdown;
+  set.AddTask(stopping);
+  EXPECT_EQ(set.Pick(Unassigned("s1")).node_id, "a");
+}
+
+TEST(Scheduler, OnlyReadyActiveNodesThatMatchConstraints) {
+  NodeSet set({MakeNode("a", "down"), MakeNode("b", "ready", "drain"),
+               MakeNode("c", "ready", "pause"), MakeNode("d")},
+              kNow);
+  EXPECT_EQ(set.Pick(Unassigned("s1")).node_id, "d");
+  Decision none = set.Pick(Unassigned("s1", {"node.hostname==host-a"}));
+  EXPECT_EQ(none.node_id, "");
+  EXPECT_EQ(none.explanation,
+            "no suitable node (3 nodes not available for new tasks; scheduling constraints not "
+            "satisfied on 1 node)");
+  EXPECT_EQ(set.Pick(Unassigned("s1", {"node.hostname==host-d"})).node_id, "d");
+}
+
+TEST(Scheduler, ExplanationListsTheFilterWithMostFailuresFirst) {
+  NodeSet set({MakeNode("a", "down"), MakeNode("b"), MakeNode("c")}, kNow);
+  Decision none = set.Pick(Unassigned("s1", {"node.labels.zone==x"}));
+  EXPECT_EQ(none.explanation,
+            "no suitable node (scheduling constraints not satisfied on 2 nodes; 1 node not "
+            "available for new tasks)");
+}
+
+TEST(Scheduler, NoNodesAtAll) {
+  NodeSet set({}, kNow);
+  EXPECT_EQ(set.Pick(Unassigned("s1")).explanation, "no suitable node");
+}
+
+TEST(Scheduler, RecentFailureOnANodeSendsTheRetryElsewhere) {
+  NodeSet set({MakeNode("a"), MakeNode("b")}, kNow);
+  Task failed = Running("s1", "a");
+  failed.status.state = TaskState::kRejected;
+  failed.status.timestamp = kNow - std::chrono::seconds(10);
+  set.AddTask(failed);
+  EXPECT_EQ(set.Pick(Unassigned("s1")).node_id, "b");
+  // ... but not forever: after 5 minutes the failure is forgotten.
+  NodeSet later({MakeNode("a"), MakeNode("b")}, kNow + std::chrono::minutes(6));
+  later.AddTask(failed);
+  later.AddTask(Running("other", "b"));
+  EXPECT_EQ(later.Pick(Unassigned("s1")).node_id, "a");
+}
+
+TEST(Scheduler, ConfirmChecksAPreassignedNode) {
+  NodeSet set({MakeNode("a"), MakeNode("b", "ready", "drain")}, kNow);
+  Task t = Unassigned("g");
+  t.node_id = "a";
+  EXPECT_EQ(set.Confirm(t).node_id, "a");
+  t.node_id = "b";
+  EXPECT_EQ(set.Confirm(t).explanation, "no suitable node (1 node not available for new tasks)");
+  t.node_id = "gone";
+  EXPECT_EQ(set.Confirm(t).node_id, "");
+}
+
+TEST(Scheduler, EligibleNodes) {
+  NodeSet set({MakeNode("a"), MakeNode("b", "down"), MakeNode("c")}, kNow);
+  TaskSpec spec;
+  EXPECT_EQ(set.Eligible(spec), (std::vector<std::string>{"a", "c"}));
+  spec.placement.constraints = {"node.id!=a"};
+  EXPECT_EQ(set.Eligible(spec), (std::vector<std::string>{"c"}));
+}
+
+}  // namespace
+}  // namespace capsule::scheduler
