@@ -30,6 +30,12 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
+#define ASSERT_OK(expr)                  \
+  do {                                   \
+    const ::absl::Status st_ = (expr);   \
+    ASSERT_TRUE(st_.ok()) << #expr << ": " << st_; \
+  } while (0)
+
 constexpr char kImage[] = "capsule/busybox:1";
 constexpr char kRunc[] = "/usr/bin/runc";
 
@@ -126,6 +132,19 @@ class ExecutorTest : public ::testing::Test {
     return out;
   }
 
+  // Follows the task's log until its first line.
+  std::string WaitFirstLine(const std::string& id) {
+    std::string first;
+    LogQuery q;
+    q.follow = true;
+    Status st = logs_->Read(id, q, [&](const LogLine& l) {
+      first = l.text;
+      return false;
+    });
+    EXPECT_TRUE(st.ok()) << st;
+    return first;
+  }
+
   std::string base_;
   ExecutorConfig config_;
   std::unique_ptr<testing::OneImageStore> store_;
@@ -138,7 +157,7 @@ TEST_F(ExecutorTest, SecretDeliveredOnReadOnlyTmpfsWithOwnerAndMode) {
   TaskRun run = Run({"sh", "-c",
                      "stat -c '%u %g %a' /run/secrets/password; cat /run/secrets/password; echo; "
                      "grep /run/secrets /proc/mounts; id -u; "
-                     "echo x > /run/secrets/password 2>/dev/null || echo readonly"});
+                     "echo x 2>/dev/null >/run/secrets/password || echo readonly"});
   SecretFile f;
   f.secret_id = NewId();
   f.target = "password";
@@ -147,7 +166,7 @@ TEST_F(ExecutorTest, SecretDeliveredOnReadOnlyTmpfsWithOwnerAndMode) {
   f.mode = 0400;
   f.data = &pw;
   run.secrets = {f};
-  ASSERT_TRUE(executor_->Prepare(run).ok());
+  ASSERT_OK(executor_->Prepare(run));
 
   // On the host: the task's tmpfs (and its overlay rootfs) only, nothing at /run/secrets.
   const TaskPaths p = PathsFor(config_.exec_root, config_.data_root, run.task_id);
@@ -161,11 +180,11 @@ TEST_F(ExecutorTest, SecretDeliveredOnReadOnlyTmpfsWithOwnerAndMode) {
   EXPECT_EQ(config.find("s3cr3t"), std::string::npos);
   EXPECT_NE(config.find(p.secrets + "/" + f.secret_id), std::string::npos);
 
-  ASSERT_TRUE(executor_->Start(run.task_id).ok());
+  ASSERT_OK(executor_->Start(run.task_id));
   EXPECT_FALSE(HostHasRunSecretsMount());
   RunStatus rs = WaitExited(run.task_id);
   EXPECT_EQ(rs.exit_code, 0);
-  const std::string out = Output(run.task_id);
+  const std::string out = Output(run.task_id, 1);
   std::vector<std::string> lines = absl::StrSplit(out, '\n');
   ASSERT_GE(lines.size(), 5u) << out;
   EXPECT_EQ(lines[0], "2000 3000 400");
@@ -176,12 +195,12 @@ TEST_F(ExecutorTest, SecretDeliveredOnReadOnlyTmpfsWithOwnerAndMode) {
   EXPECT_EQ(lines[4], "readonly");
 
   // Logs and the host: no secret value in the task's log dir but the task's own output.
-  ASSERT_TRUE(executor_->Remove(run.task_id).ok());
+  ASSERT_OK(executor_->Remove(run.task_id));
   EXPECT_TRUE(MountsUnder(base_).empty());
   EXPECT_NE(::access(p.secrets.c_str(), F_OK), 0);
   EXPECT_NE(::access(p.bundle.c_str(), F_OK), 0);
   EXPECT_TRUE(executor_->Remove(run.task_id).ok());  // idempotent
-  EXPECT_EQ(Output(run.task_id), out);                // logs outlive the task
+  EXPECT_EQ(Output(run.task_id, 1), out);  // logs outlive the task
   ASSERT_TRUE(executor_->RemoveLogs(run.task_id).ok());
   EXPECT_EQ(logs_->Read(run.task_id, {}, [](const LogLine&) { return true; }).code(),
             absl::StatusCode::kNotFound);
@@ -212,11 +231,11 @@ TEST_F(ExecutorTest, AbsoluteTargetAndTwoSecretsAsNonRootUser) {
   fb2.gid = 0;
   fb2.mode = 0400;
   run.secrets = {fa, fb, fb2};
-  ASSERT_TRUE(executor_->Prepare(run).ok());
-  ASSERT_TRUE(executor_->Start(run.task_id).ok());
+  ASSERT_OK(executor_->Prepare(run));
+  ASSERT_OK(executor_->Start(run.task_id));
   EXPECT_EQ(WaitExited(run.task_id).exit_code, 0);
   EXPECT_EQ(Output(run.task_id),
-            "alpha\nbravo\nuid=2000(app) gid=3000(app) groups=3000(app),4000(extra)\n1\ndenied\n");
+            "alpha\nbravo\nuid=2000(app) gid=3000(app) groups=4000(extra)\n1\ndenied\n");
 }
 
 TEST_F(ExecutorTest, BadTargetsAreRejectedAndLeaveNothing) {
@@ -258,15 +277,15 @@ TEST_F(ExecutorTest, MissingImageAndUnknownUser) {
 }
 
 TEST_F(ExecutorTest, ExitCodesEnvDirHostnameAndStderr) {
-  TaskRun run = Run({});
+  TaskRun run = Run({"sh"});  // the image's Cmd is /bin/sh: Command + Args replace it
   run.args = {"-c", "echo out; echo err >&2; echo $FOO $PATH $HOSTNAME; pwd; hostname; exit 3"};
   run.env = {"FOO=bar"};
   run.dir = "/tmp";
-  ASSERT_TRUE(executor_->Prepare(run).ok());
+  ASSERT_OK(executor_->Prepare(run));
   StatusOr<RunStatus> created = executor_->Inspect(run.task_id);
   ASSERT_TRUE(created.ok());
   EXPECT_EQ(created->state, RunStatus::State::kCreated);
-  ASSERT_TRUE(executor_->Start(run.task_id).ok());
+  ASSERT_OK(executor_->Start(run.task_id));
   RunStatus rs = WaitExited(run.task_id);
   EXPECT_EQ(rs.exit_code, 3);
   EXPECT_TRUE(rs.error.empty());
@@ -279,7 +298,7 @@ TEST_F(ExecutorTest, ExitCodesEnvDirHostnameAndStderr) {
 
 TEST_F(ExecutorTest, MissingExecutableFailsStartWithRuncsMessage) {
   TaskRun run = Run({"no-such-binary"});
-  ASSERT_TRUE(executor_->Prepare(run).ok());
+  ASSERT_OK(executor_->Prepare(run));
   Status st = executor_->Start(run.task_id);
   EXPECT_EQ(st.code(), absl::StatusCode::kUnknown);
   EXPECT_NE(st.message().find("starting container failed: "), std::string::npos) << st;
@@ -294,8 +313,8 @@ TEST_F(ExecutorTest, MissingExecutableFailsStartWithRuncsMessage) {
 TEST_F(ExecutorTest, StopKillsAfterTheGracePeriod) {
   TaskRun run = Run({"sleep", "1000"});
   run.stop_grace_period = milliseconds(300);
-  ASSERT_TRUE(executor_->Prepare(run).ok());
-  ASSERT_TRUE(executor_->Start(run.task_id).ok());
+  ASSERT_OK(executor_->Prepare(run));
+  ASSERT_OK(executor_->Start(run.task_id));
   StatusOr<RunStatus> rs = executor_->Inspect(run.task_id);
   ASSERT_TRUE(rs.ok());
   ASSERT_EQ(rs->state, RunStatus::State::kRunning);
@@ -303,7 +322,7 @@ TEST_F(ExecutorTest, StopKillsAfterTheGracePeriod) {
   EXPECT_EQ(::kill(static_cast<pid_t>(rs->pid), 0), 0);
   // sleep as the namespace's init ignores SIGTERM: SIGKILL after the grace period.
   const auto t0 = std::chrono::steady_clock::now();
-  ASSERT_TRUE(executor_->Stop(run.task_id).ok());
+  ASSERT_OK(executor_->Stop(run.task_id));
   EXPECT_GE(std::chrono::steady_clock::now() - t0, milliseconds(300));
   rs = executor_->Inspect(run.task_id);
   ASSERT_TRUE(rs.ok());
@@ -315,22 +334,11 @@ TEST_F(ExecutorTest, StopKillsAfterTheGracePeriod) {
 TEST_F(ExecutorTest, StopWithTermHandlerExitsCleanly) {
   TaskRun run = Run({"sh", "-c", "trap 'echo bye; exit 0' TERM; echo up; sleep 1000 & wait"});
   run.stop_grace_period = seconds(20);
-  ASSERT_TRUE(executor_->Prepare(run).ok());
-  ASSERT_TRUE(executor_->Start(run.task_id).ok());
-  // Wait for the trap to be installed (the first line).
-  std::string first;
-  LogQuery q;
-  q.follow = true;
-  ASSERT_TRUE(logs_
-                  ->Read(run.task_id, q,
-                         [&](const LogLine& l) {
-                           first = l.text;
-                           return false;
-                         })
-                  .ok());
-  EXPECT_EQ(first, "up\n");
+  ASSERT_OK(executor_->Prepare(run));
+  ASSERT_OK(executor_->Start(run.task_id));
+  EXPECT_EQ(WaitFirstLine(run.task_id), "up\n");  // the trap is installed
   const auto t0 = std::chrono::steady_clock::now();
-  ASSERT_TRUE(executor_->Stop(run.task_id).ok());
+  ASSERT_OK(executor_->Stop(run.task_id));
   EXPECT_LT(std::chrono::steady_clock::now() - t0, seconds(10));
   EXPECT_EQ(executor_->Inspect(run.task_id)->exit_code, 0);
   EXPECT_EQ(Output(run.task_id), "up\nbye\n");
@@ -344,8 +352,9 @@ TEST_F(ExecutorTest, NewExecutorReadoptsRunningTask) {
   f.target = "pw";
   f.data = &pw;
   run.secrets = {f};
-  ASSERT_TRUE(executor_->Prepare(run).ok());
-  ASSERT_TRUE(executor_->Start(run.task_id).ok());
+  ASSERT_OK(executor_->Prepare(run));
+  ASSERT_OK(executor_->Start(run.task_id));
+  WaitFirstLine(run.task_id);  // the secret was read before the restart and the stop
   const int64_t pid = executor_->Inspect(run.task_id)->pid;
   // capsuled restarts: a new executor object on the same roots.
   executor_.reset();
@@ -361,10 +370,10 @@ TEST_F(ExecutorTest, NewExecutorReadoptsRunningTask) {
   ASSERT_TRUE(shim.ok());
   EXPECT_EQ(::getsid(static_cast<pid_t>(shim->shim_pid)), shim->shim_pid);
   EXPECT_NE(::getsid(0), shim->shim_pid);
-  ASSERT_TRUE(executor_->Stop(run.task_id).ok());
+  ASSERT_OK(executor_->Stop(run.task_id));
   EXPECT_EQ(executor_->Inspect(run.task_id)->exit_code, 7);
   EXPECT_EQ(Output(run.task_id), "s3cr3t\n");
-  ASSERT_TRUE(executor_->Remove(run.task_id).ok());
+  ASSERT_OK(executor_->Remove(run.task_id));
   EXPECT_TRUE(MountsUnder(base_).empty());
 }
 
@@ -376,10 +385,10 @@ TEST_F(ExecutorTest, RemoveKillsARunningTaskAndUnmountsEverything) {
   f.target = "pw";
   f.data = &pw;
   run.secrets = {f};
-  ASSERT_TRUE(executor_->Prepare(run).ok());
-  ASSERT_TRUE(executor_->Start(run.task_id).ok());
+  ASSERT_OK(executor_->Prepare(run));
+  ASSERT_OK(executor_->Start(run.task_id));
   const int64_t pid = executor_->Inspect(run.task_id)->pid;
-  ASSERT_TRUE(executor_->Remove(run.task_id).ok());
+  ASSERT_OK(executor_->Remove(run.task_id));
   EXPECT_TRUE(MountsUnder(base_).empty());
   EXPECT_TRUE(executor_->Known().empty());
   EXPECT_EQ(executor_->Inspect(run.task_id).status().code(), absl::StatusCode::kNotFound);
@@ -391,18 +400,18 @@ TEST_F(ExecutorTest, RemoveKillsARunningTaskAndUnmountsEverything) {
 
 TEST_F(ExecutorTest, PreparedButNeverStartedIsRemoved) {
   TaskRun run = Run({"true"});
-  ASSERT_TRUE(executor_->Prepare(run).ok());
+  ASSERT_OK(executor_->Prepare(run));
   EXPECT_EQ(executor_->Prepare(run).code(), absl::StatusCode::kAlreadyExists);
   EXPECT_TRUE(executor_->Stop(run.task_id).ok());
-  ASSERT_TRUE(executor_->Remove(run.task_id).ok());
+  ASSERT_OK(executor_->Remove(run.task_id));
   EXPECT_TRUE(MountsUnder(base_).empty());
   EXPECT_EQ(executor_->Start(run.task_id).code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(ExecutorTest, LogsTailAndFollowWhileRunning) {
   TaskRun run = Run({"sh", "-c", "for i in 1 2 3 4 5; do echo line$i; done; sleep 0.5; echo last"});
-  ASSERT_TRUE(executor_->Prepare(run).ok());
-  ASSERT_TRUE(executor_->Start(run.task_id).ok());
+  ASSERT_OK(executor_->Prepare(run));
+  ASSERT_OK(executor_->Start(run.task_id));
   std::vector<std::string> got;
   LogQuery q;
   q.follow = true;
@@ -429,8 +438,8 @@ TEST_F(ExecutorTest, TaskGetsOnlyLoopbackAndDockerCapabilities) {
   TaskRun run = Run({"sh", "-c",
                      "ls /sys/class/net; grep -E '^(CapBnd|NoNewPrivs)' /proc/self/status; "
                      "echo $$"});
-  ASSERT_TRUE(executor_->Prepare(run).ok());
-  ASSERT_TRUE(executor_->Start(run.task_id).ok());
+  ASSERT_OK(executor_->Prepare(run));
+  ASSERT_OK(executor_->Start(run.task_id));
   EXPECT_EQ(WaitExited(run.task_id).exit_code, 0);
   // Docker's 14 default capabilities: 0x00000000a80425fb.
   EXPECT_EQ(Output(run.task_id), "lo\nCapBnd:\t00000000a80425fb\nNoNewPrivs:\t1\n1\n");

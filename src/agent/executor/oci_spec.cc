@@ -92,7 +92,7 @@ json BuildOciSpec(const OciInputs& in) {
         {"cwd", in.cwd.empty() ? "/" : in.cwd},
         {"capabilities",
          {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
-        {"rlimits", json::array({{{"type", "RLIMIT_NOFILE"}, {"hard", 1048576}, {"soft", 1048576}}})},
+        // No rlimits: like Docker, tasks inherit the daemon's.
         {"noNewPrivileges", true}}},
       {"root", {{"path", in.rootfs}, {"readonly", false}}},
       {"hostname", in.hostname},

@@ -254,7 +254,8 @@ int DaemonizeShim() {
   if (pid < 0) return -1;
   if (pid > 0) return 1;
   ::setsid();
-  ::umask(077);
+  // runc creates missing mount points in the rootfs with this umask: Docker's 022.
+  ::umask(022);
   if (::chdir("/") != 0) return -1;
   return 0;
 }

@@ -25,7 +25,7 @@ struct ShimOptions {
 };
 
 // Forks so that whoever started the shim can reap it at once: returns 1 in the parent (which
-// should exit 0), 0 in the child (now in a new session, cwd /, umask 077), -1 when fork fails.
+// should exit 0), 0 in the child (now in a new session, cwd /, umask 022), -1 when fork fails.
 int DaemonizeShim();
 
 // Runs the container to its end and records everything. Returns the shim's exit code: 0 when
