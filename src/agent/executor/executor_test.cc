@@ -398,6 +398,32 @@ TEST_F(ExecutorTest, RemoveKillsARunningTaskAndUnmountsEverything) {
   EXPECT_NE(state->exit_code, 0);  // runc no longer knows it
 }
 
+TEST_F(ExecutorTest, TaskOutlivingItsShimIsStillSeenStoppedAndRemoved) {
+  TaskRun run = Run({"sleep", "1000"});
+  run.stop_grace_period = milliseconds(100);
+  ASSERT_OK(executor_->Prepare(run));
+  ASSERT_OK(executor_->Start(run.task_id));
+  const TaskPaths p = PathsFor(config_.exec_root, config_.data_root, run.task_id);
+  StatusOr<ShimStatus> shim = ReadShimStatus(p.status);
+  ASSERT_TRUE(shim.ok());
+  ASSERT_EQ(::kill(static_cast<pid_t>(shim->shim_pid), SIGKILL), 0);
+  for (int i = 0; i < 200 && ProcessAlive(shim->shim_pid, shim->shim_start_ticks); ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  StatusOr<RunStatus> rs = executor_->Inspect(run.task_id);
+  ASSERT_TRUE(rs.ok());
+  EXPECT_EQ(rs->state, RunStatus::State::kRunning);  // from runc: the container still runs
+  EXPECT_EQ(rs->pid, shim->pid);
+  ASSERT_OK(executor_->Stop(run.task_id));
+  rs = executor_->Inspect(run.task_id);
+  ASSERT_TRUE(rs.ok());
+  EXPECT_EQ(rs->state, RunStatus::State::kExited);
+  EXPECT_EQ(rs->exit_code, 255);  // nobody recorded it
+  EXPECT_FALSE(rs->error.empty());
+  ASSERT_OK(executor_->Remove(run.task_id));
+  EXPECT_TRUE(MountsUnder(base_).empty());
+}
+
 TEST_F(ExecutorTest, PreparedButNeverStartedIsRemoved) {
   TaskRun run = Run({"true"});
   ASSERT_OK(executor_->Prepare(run));

@@ -241,8 +241,10 @@ class RuncExecutor : public Executor {
     auto lock = TaskLock(task_id);
     absl::MutexLock l(lock.get());
     const TaskPaths p = Paths(task_id);
-    if (Exists(p.bundle) || Exists(p.secrets)) {
-      // Kills the container if it still runs; "does not exist" once `runc run` cleaned up.
+    // runc keeps a container's state under <runc root>/<id> until `runc run` (or delete)
+    // cleans up: then there is nothing to delete and no runc to run.
+    if (Exists(absl::StrCat(RuncRoot(config_.exec_root), "/", task_id))) {
+      // Kills the container if it still runs.
       RunCommand({config_.runc_binary, "--root", RuncRoot(config_.exec_root), "delete", "--force",
                   task_id})
           .IgnoreError();
