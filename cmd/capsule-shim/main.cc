@@ -31,8 +31,8 @@ int main(int argc, char** argv) {
   o.runc_log = flags["runc-log"];
   if (flags.count("runc")) o.runc_binary = flags["runc"];
   if (flags.count("ready-fd")) o.ready_fd = std::atoi(flags["ready-fd"].c_str());
-  for (const std::string* f : {&o.bundle, &o.id, &o.runc_root, &o.log_path, &o.status_path,
-                               &o.pid_file, &o.runc_log}) {
+  for (const std::string* f :
+       {&o.bundle, &o.id, &o.runc_root, &o.log_path, &o.status_path, &o.pid_file, &o.runc_log}) {
     if (f->empty()) {
       std::fprintf(stderr,
                    "usage: capsule-shim --bundle D --id ID --root R --log L --status S "

@@ -38,7 +38,7 @@ struct TaskRun {
   std::string service_name;
   std::string node_id;
   uint64_t slot = 0;
-  std::string image;  // as in the service spec ("name:tag")
+  std::string image;                 // as in the service spec ("name:tag")
   std::vector<std::string> command;  // overrides the image's Entrypoint when non-empty
   std::vector<std::string> args;     // overrides the image's Cmd when non-empty
   std::vector<std::string> env;      // "K=V", applied over the image's ENV
@@ -59,7 +59,7 @@ struct RunStatus {
   std::string container_id;  // the runc container ID
   // Once exited: why the container never ran (runc's message, e.g. an executable not found),
   // or why its exit status is unknown; empty after a normal start.
-  std::string error;
+  std::string error{};
 };
 
 class Executor {
@@ -87,8 +87,8 @@ class Executor {
 };
 
 struct ExecutorConfig {
-  std::string exec_root;   // bundles, secret tmpfs mounts, runc state (--root <exec-root>/runc)
-  std::string data_root;   // task logs
+  std::string exec_root;  // bundles, secret tmpfs mounts, runc state (--root <exec-root>/runc)
+  std::string data_root;  // task logs
   std::string runc_binary = "/usr/bin/runc";
   std::string shim_binary;  // the capsule-shim executable
 };

@@ -1,5 +1,7 @@
 // The runc executor end to end, as root: a busybox-static image, real runc, real overlay and
 // tmpfs mounts, the real capsule-shim.
+#include "agent/executor/executor.h"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -15,7 +17,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "agent/executor/executor.h"
 #include "agent/executor/fs_util.h"
 #include "agent/executor/layout.h"
 #include "agent/executor/shim_status.h"
@@ -30,9 +31,9 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-#define ASSERT_OK(expr)                  \
-  do {                                   \
-    const ::absl::Status st_ = (expr);   \
+#define ASSERT_OK(expr)                            \
+  do {                                             \
+    const ::absl::Status st_ = (expr);             \
     ASSERT_TRUE(st_.ok()) << #expr << ": " << st_; \
   } while (0)
 
@@ -200,7 +201,7 @@ TEST_F(ExecutorTest, SecretDeliveredOnReadOnlyTmpfsWithOwnerAndMode) {
   EXPECT_NE(::access(p.secrets.c_str(), F_OK), 0);
   EXPECT_NE(::access(p.bundle.c_str(), F_OK), 0);
   EXPECT_TRUE(executor_->Remove(run.task_id).ok());  // idempotent
-  EXPECT_EQ(Output(run.task_id, 1), out);  // logs outlive the task
+  EXPECT_EQ(Output(run.task_id, 1), out);            // logs outlive the task
   ASSERT_TRUE(executor_->RemoveLogs(run.task_id).ok());
   EXPECT_EQ(logs_->Read(run.task_id, {}, [](const LogLine&) { return true; }).code(),
             absl::StatusCode::kNotFound);
@@ -346,7 +347,8 @@ TEST_F(ExecutorTest, StopWithTermHandlerExitsCleanly) {
 
 TEST_F(ExecutorTest, NewExecutorReadoptsRunningTask) {
   SecretBytes pw = SecretBytes::CopyFrom(std::string_view("s3cr3t"));
-  TaskRun run = Run({"sh", "-c", "trap 'exit 7' TERM; cat /run/secrets/pw; echo; sleep 1000 & wait"});
+  TaskRun run =
+      Run({"sh", "-c", "trap 'exit 7' TERM; cat /run/secrets/pw; echo; sleep 1000 & wait"});
   SecretFile f;
   f.secret_id = NewId();
   f.target = "pw";

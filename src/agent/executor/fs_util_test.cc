@@ -25,7 +25,7 @@ TEST(FsUtilTest, RemoveTreeStopsAtMountPoints) {
   Status st = RemoveTree(root);
   EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition) << st;
   EXPECT_EQ(::access((root + "/a/m/keep").c_str(), F_OK), 0);  // the mount was not entered
-  ASSERT_EQ(::umount(( root + "/a/m").c_str()), 0);
+  ASSERT_EQ(::umount((root + "/a/m").c_str()), 0);
   EXPECT_TRUE(RemoveTree(root).ok());
   EXPECT_NE(::access(root.c_str(), F_OK), 0);
   EXPECT_TRUE(RemoveTree(root).ok());

@@ -10,10 +10,10 @@ using json = nlohmann::json;
 const std::vector<std::string>& DefaultCapabilities() {
   // Docker's default set (moby oci/caps/defaults.go).
   static const std::vector<std::string> caps = {
-      "CAP_CHOWN",        "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER",
-      "CAP_MKNOD",        "CAP_NET_RAW",      "CAP_SETGID", "CAP_SETUID",
-      "CAP_SETFCAP",      "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE",
-      "CAP_SYS_CHROOT",   "CAP_KILL",         "CAP_AUDIT_WRITE"};
+      "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+      "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+      "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+      "CAP_KILL",    "CAP_AUDIT_WRITE"};
   return caps;
 }
 
@@ -90,8 +90,7 @@ json BuildOciSpec(const OciInputs& in) {
         {"args", in.args},
         {"env", in.env},
         {"cwd", in.cwd.empty() ? "/" : in.cwd},
-        {"capabilities",
-         {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
+        {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
         // No rlimits: like Docker, tasks inherit the daemon's.
         {"noNewPrivileges", true}}},
       {"root", {{"path", in.rootfs}, {"readonly", false}}},
@@ -104,13 +103,11 @@ json BuildOciSpec(const OciInputs& in) {
                                     {{"type", "uts"}},
                                     {{"type", "mount"}},
                                     {{"type", "network"}}})},
-        {"maskedPaths",
-         json::array({"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-          "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
-          "/sys/firmware"})},
+        {"maskedPaths", json::array({"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
+                                     "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                                     "/proc/sched_debug", "/proc/scsi", "/sys/firmware"})},
         {"readonlyPaths",
-         json::array(
-             {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"})}}},
+         json::array({"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"})}}},
   };
 }
 

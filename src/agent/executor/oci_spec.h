@@ -5,10 +5,9 @@
 // bind (rbind,ro,nosuid,nodev,noexec) per secret file. Pure functions: no I/O.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "agent/executor/executor.h"
 #include "agent/executor/secret_mount.h"

@@ -91,8 +91,7 @@ TEST(OciSpecTest, DockerDefaultsAndSecretBinds) {
   EXPECT_EQ(last["destination"], "/run/secrets/password");
   EXPECT_EQ(last["source"], "/run/capsule/secrets/t/s1");
   EXPECT_EQ(last["type"], "bind");
-  EXPECT_EQ(last["options"],
-            nlohmann::json::array({"rbind", "ro", "nosuid", "nodev", "noexec"}));
+  EXPECT_EQ(last["options"], nlohmann::json::array({"rbind", "ro", "nosuid", "nodev", "noexec"}));
   std::vector<std::string> dests;
   for (const auto& m : spec["mounts"]) dests.push_back(m["destination"]);
   for (const char* d : {"/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys"}) {

@@ -1,4 +1,5 @@
 // NewRuncExecutor: the executor over runc and capsule-shim. Layout on disk: layout.h.
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/inotify.h>
@@ -7,15 +8,13 @@
 
 #include <cerrno>
 #include <chrono>
-#include <dirent.h>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -62,8 +61,8 @@ Status WriteMeta(const TaskPaths& p, const TaskRun& run) {
                       {"slot", run.slot},
                       {"image", run.image},
                       {"stop_grace_period_ns", run.stop_grace_period.count()}};
-  return WriteFileAtomic(MetaPath(p), j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                         0600);
+  return WriteFileAtomic(MetaPath(p),
+                         j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), 0600);
 }
 
 TaskMeta ReadMeta(const TaskPaths& p) {
@@ -112,7 +111,7 @@ class RuncExecutor : public Executor {
     ASSIGN_OR_RETURN(in.args, TaskArgs(run, image->config));
     in.hostname = run.hostname.empty() ? run.task_id.substr(0, 12) : run.hostname;
     in.env = TaskEnv(run, image->config, in.hostname);
-    in.cwd = !run.dir.empty() ? run.dir
+    in.cwd = !run.dir.empty()                     ? run.dir
              : !image->config.working_dir.empty() ? image->config.working_dir
                                                   : "/";
     if (in.cwd[0] != '/') {
@@ -164,7 +163,8 @@ class RuncExecutor : public Executor {
       r = ::poll(&pfd, 1, static_cast<int>(milliseconds(kStartTimeout).count()));
     } while (r < 0 && errno == EINTR);
     if (r == 0) {
-      return absl::DeadlineExceededError(absl::StrCat("task ", task_id, ": container start timed out"));
+      return absl::DeadlineExceededError(
+          absl::StrCat("task ", task_id, ": container start timed out"));
     }
     char byte = 0;
     ssize_t n;
@@ -233,7 +233,8 @@ class RuncExecutor : public Executor {
     if (WaitExited(task_id, p, steady_clock::now() + kKillTimeout, "KILL")) {
       return absl::OkStatus();
     }
-    return absl::DeadlineExceededError(absl::StrCat("task ", task_id, ": did not exit after SIGKILL"));
+    return absl::DeadlineExceededError(
+        absl::StrCat("task ", task_id, ": did not exit after SIGKILL"));
   }
 
   Status Remove(const std::string& task_id) override {
@@ -326,14 +327,15 @@ class RuncExecutor : public Executor {
   }
 
   void Kill(const std::string& task_id, const std::string& signal) {
-    RunCommand({config_.runc_binary, "--root", RuncRoot(config_.exec_root), "kill", task_id, signal})
+    RunCommand(
+        {config_.runc_binary, "--root", RuncRoot(config_.exec_root), "kill", task_id, signal})
         .IgnoreError();
   }
 
   // The container's PID when runc reports it running (or paused/created), else 0.
   int64_t RuncRunningPid(const std::string& task_id) const {
-    auto r = RunCommand({config_.runc_binary, "--root", RuncRoot(config_.exec_root), "state",
-                         task_id});
+    auto r =
+        RunCommand({config_.runc_binary, "--root", RuncRoot(config_.exec_root), "state", task_id});
     if (!r.ok() || r->exit_code != 0) return 0;
     nlohmann::json j = nlohmann::json::parse(r->out, nullptr, false);
     if (!j.is_object() || !j.contains("status") || !j["status"].is_string()) return 0;

@@ -47,8 +47,8 @@ bool ValidSecretId(const std::string& id) {
 Status WriteSecretFile(int dir, const std::string& dir_path, const std::string& name,
                        const SecretFile& s) {
   const std::string path = absl::StrCat(dir_path, "/", name);
-  UniqueFd fd(::openat(dir, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                       0600));
+  UniqueFd fd(
+      ::openat(dir, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd.valid()) return ErrnoStatus("create", path, errno);
   RETURN_IF_ERROR(WriteAll(fd.get(), s.data->view(), path));
   if (::fchown(fd.get(), s.uid, s.gid) != 0) return ErrnoStatus("chown", path, errno);
@@ -73,8 +73,8 @@ StatusOr<std::vector<SecretBind>> FillAndSeal(const std::string& dir,
     RETURN_IF_ERROR(WriteSecretFile(dfd.get(), dir, name, secrets[i]));
     binds.push_back({absl::StrCat(dir, "/", name), destinations[i]});
   }
-  if (::mount(nullptr, dir.c_str(), nullptr, MS_REMOUNT | MS_RDONLY | kSecretMountFlags,
-              nullptr) != 0) {
+  if (::mount(nullptr, dir.c_str(), nullptr, MS_REMOUNT | MS_RDONLY | kSecretMountFlags, nullptr) !=
+      0) {
     return ErrnoStatus("remount read-only", dir, errno);
   }
   return binds;
@@ -107,8 +107,8 @@ StatusOr<std::vector<SecretBind>> MountSecrets(const std::string& dir,
     pages += (s.data->size() + kPage - 1) / kPage + 1;
   }
   RETURN_IF_ERROR(MakeDir(dir, 0700, /*exclusive=*/true));
-  const std::string options =
-      absl::StrCat("mode=0700,uid=0,gid=0,size=", pages * kPage, ",nr_inodes=", secrets.size() + 16);
+  const std::string options = absl::StrCat("mode=0700,uid=0,gid=0,size=", pages * kPage,
+                                           ",nr_inodes=", secrets.size() + 16);
   if (::mount("tmpfs", dir.c_str(), "tmpfs", kSecretMountFlags, options.c_str()) != 0) {
     Status st = ErrnoStatus("mount tmpfs", dir, errno);
     ::rmdir(dir.c_str());

@@ -40,8 +40,8 @@ std::string MountLine(const std::string& dir) {
 
 TEST(SecretDestinationsTest, RelativeUnderRunSecretsAbsoluteAsGiven) {
   SecretBytes d = SecretBytes::CopyFrom(std::string_view("x"));
-  auto dests = SecretDestinations({Ref("a1", "password", &d), Ref("b2", "/etc/app/key", &d),
-                                   Ref("c3", "sub/dir/f", &d)});
+  auto dests = SecretDestinations(
+      {Ref("a1", "password", &d), Ref("b2", "/etc/app/key", &d), Ref("c3", "sub/dir/f", &d)});
   ASSERT_TRUE(dests.ok()) << dests.status();
   EXPECT_EQ(*dests, (std::vector<std::string>{"/run/secrets/password", "/etc/app/key",
                                               "/run/secrets/sub/dir/f"}));
@@ -80,9 +80,9 @@ class SecretMountTest : public ::testing::Test {
 TEST_F(SecretMountTest, FilesOwnedAndModedOnReadOnlyTmpfs) {
   SecretBytes pw = SecretBytes::CopyFrom(std::string_view("s3cr3t"));
   SecretBytes other = SecretBytes::CopyFrom(std::string_view("other"));
-  auto binds = MountSecrets(dir_, {Ref("pwid", "password", &pw, 2000, 3000, 0400),
-                                   Ref("otherid", "/etc/x", &other),
-                                   Ref("pwid", "again", &pw, 0, 0, 0440)});
+  auto binds =
+      MountSecrets(dir_, {Ref("pwid", "password", &pw, 2000, 3000, 0400),
+                          Ref("otherid", "/etc/x", &other), Ref("pwid", "again", &pw, 0, 0, 0440)});
   ASSERT_TRUE(binds.ok()) << binds.status();
   ASSERT_EQ(binds->size(), 3u);
   EXPECT_EQ((*binds)[0].source, dir_ + "/pwid");

@@ -10,9 +10,12 @@
 namespace capsule::agent {
 
 Status WriteShimStatus(const std::string& path, const ShimStatus& s) {
-  nlohmann::json j = {{"shim_pid", s.shim_pid}, {"shim_start_ticks", s.shim_start_ticks},
-                      {"pid", s.pid},           {"started_ns", s.started_ns},
-                      {"exited", s.exited},     {"exit_code", s.exit_code},
+  nlohmann::json j = {{"shim_pid", s.shim_pid},
+                      {"shim_start_ticks", s.shim_start_ticks},
+                      {"pid", s.pid},
+                      {"started_ns", s.started_ns},
+                      {"exited", s.exited},
+                      {"exit_code", s.exit_code},
                       {"finished_ns", s.finished_ns}};
   if (!s.error.empty()) j["error"] = s.error;
   return WriteFileAtomic(path, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
@@ -49,8 +52,7 @@ bool ReadStat(int64_t pid, char* state, uint64_t* start_ticks) {
   if (!text.ok()) return false;
   const size_t close = text->rfind(')');
   if (close == std::string::npos) return false;
-  std::vector<std::string> fields =
-      absl::StrSplit(text->substr(close + 1), ' ', absl::SkipEmpty());
+  std::vector<std::string> fields = absl::StrSplit(text->substr(close + 1), ' ', absl::SkipEmpty());
   // fields[0] is field 3 (state); field 22 is fields[19].
   if (fields.size() < 20 || fields[0].empty()) return false;
   *state = fields[0][0];

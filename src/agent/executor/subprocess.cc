@@ -154,8 +154,8 @@ StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
   if (timed_out) ::kill(pid, SIGKILL);
   ASSIGN_OR_RETURN(result.exit_code, WaitExit(pid));
   if (timed_out) {
-    return absl::DeadlineExceededError(absl::StrCat(argv[0], " ", argv.size() > 1 ? argv[1] : "",
-                                                    ": timed out"));
+    return absl::DeadlineExceededError(
+        absl::StrCat(argv[0], " ", argv.size() > 1 ? argv[1] : "", ": timed out"));
   }
   return result;
 }

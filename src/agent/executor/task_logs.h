@@ -27,7 +27,7 @@ struct LogQuery {
   bool follow = false;         // keep sending new lines until the task's log is closed
   // Polled (a few times a second) while following with nothing to send: returning true ends
   // the read, e.g. when the client went away. Optional.
-  std::function<bool()> cancelled;
+  std::function<bool()> cancelled = nullptr;  // (initialised: designated initializers may omit it)
 };
 
 class TaskLogs {

@@ -19,9 +19,8 @@ namespace {
 TEST(LogCodecTest, RoundTripsDockerJsonFileFormat) {
   LogLine line{FromUnixNanos(1'795'000'000'123'456'700), 2, "héllo \"x\"\n"};
   const std::string record = EncodeLogLine(line);
-  EXPECT_EQ(record,
-            "{\"log\":\"héllo \\\"x\\\"\\n\",\"stream\":\"stderr\",\"time\":\"" +
-                FormatRfc3339Nano(line.time) + "\"}\n");
+  EXPECT_EQ(record, "{\"log\":\"héllo \\\"x\\\"\\n\",\"stream\":\"stderr\",\"time\":\"" +
+                        FormatRfc3339Nano(line.time) + "\"}\n");
   auto back = DecodeLogLine(record);
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->text, line.text);
@@ -30,9 +29,13 @@ TEST(LogCodecTest, RoundTripsDockerJsonFileFormat) {
 }
 
 TEST(LogCodecTest, InvalidUtf8BecomesReplacementCharacter) {
-  auto back = DecodeLogLine(EncodeLogLine({FromUnixNanos(1), 1, "a\xff" "b"}));
+  auto back = DecodeLogLine(EncodeLogLine({FromUnixNanos(1), 1,
+                                           "a\xff"
+                                           "b"}));
   ASSERT_TRUE(back.ok());
-  EXPECT_EQ(back->text, "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(back->text,
+            "a\xEF\xBF\xBD"
+            "b");
   EXPECT_EQ(DecodeLogLine("{nope").status().code(), absl::StatusCode::kDataLoss);
 }
 
@@ -54,9 +57,9 @@ class TaskLogsTest : public ::testing::Test {
     ASSERT_TRUE(RemoveTree(root_).ok());
   }
   void Write(int stream, const std::string& text) {
-    ASSERT_TRUE(WriteAll(fd_.get(), EncodeLogLine({std::chrono::system_clock::now(), stream, text}),
-                         "log")
-                    .ok());
+    ASSERT_TRUE(
+        WriteAll(fd_.get(), EncodeLogLine({std::chrono::system_clock::now(), stream, text}), "log")
+            .ok());
   }
   std::vector<std::string> ReadAll(const LogQuery& q) {
     std::vector<std::string> out;

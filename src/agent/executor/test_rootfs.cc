@@ -26,9 +26,9 @@ void BuildBusyboxRootfs(const std::string& dir) {
     check(out.good(), "copy busybox");
   }
   check(::chmod((dir + "/bin/busybox").c_str(), 0755) == 0, "chmod busybox");
-  for (const char* app : {"sh", "cat", "stat", "sleep", "grep", "ls", "id", "mount", "echo", "env",
-                          "hostname", "pwd", "true", "false", "printf", "ip", "head", "seq",
-                          "touch", "kill"}) {
+  for (const char* app :
+       {"sh",       "cat", "stat", "sleep", "grep",   "ls", "id",   "mount", "echo",  "env",
+        "hostname", "pwd", "true", "false", "printf", "ip", "head", "seq",   "touch", "kill"}) {
     const std::string link = dir + "/bin/" + app;
     check(::symlink("busybox", link.c_str()) == 0, "symlink " + link);
   }

@@ -35,7 +35,7 @@ class OneImageStore : public ImageStore {
     return rootfs_;
   }
   StatusOr<std::vector<std::pair<std::string, std::string>>> Remove(const std::string&,
-                                                                     bool) override {
+                                                                    bool) override {
     return absl::UnimplementedError("test store");
   }
 

@@ -5,8 +5,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <optional>
 
 #include "absl/strings/numbers.h"
@@ -118,8 +118,8 @@ StatusOr<ResolvedUser> ResolveUser(const std::string& rootfs, const std::string&
   } else if (uid.has_value()) {
     out.uid = *uid;
   } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unable to find user ", user_part, ": no matching entries in passwd file"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unable to find user ", user_part, ": no matching entries in passwd file"));
   }
 
   if (group_part.has_value()) {
@@ -135,8 +135,8 @@ StatusOr<ResolvedUser> ResolveUser(const std::string& rootfs, const std::string&
         }
       }
       if (g == nullptr) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "unable to find group ", *group_part, ": no matching entries in group file"));
+        return absl::InvalidArgumentError(absl::StrCat("unable to find group ", *group_part,
+                                                       ": no matching entries in group file"));
       }
       out.gid = g->id;
     }
