@@ -33,6 +33,9 @@ StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, const SpawnOptions& 
   std::vector<char*> cargv;
   for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
+  std::vector<char*> cenv;
+  for (const std::string& e : options.env) cenv.push_back(const_cast<char*>(e.c_str()));
+  cenv.push_back(nullptr);
 
   UniqueFd dev_null(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!dev_null.valid()) return ErrnoStatus("open", "/dev/null", errno);
@@ -82,7 +85,7 @@ StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, const SpawnOptions& 
     dfl.sa_handler = SIG_DFL;
     for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);  // fails harmlessly
     if (options.new_session && ::setsid() < 0) fail(1);
-    ::execv(cargv[0], cargv.data());
+    ::execve(cargv[0], cargv.data(), cenv.data());
     fail(2);
   }
   report_write.Reset();

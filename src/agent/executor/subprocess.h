@@ -22,6 +22,9 @@ struct SpawnOptions {
   int stderr_fd = -1;
   std::vector<int> extra_fds;
   bool new_session = false;  // setsid() in the child
+  // The child's whole environment: nothing of the daemon's is passed on.
+  std::vector<std::string> env = {
+      "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
 };
 
 // Starts argv[0] (an absolute path). Returns the child's PID once exec succeeded; a failed
