@@ -90,7 +90,7 @@ struct ExecutorConfig {
   std::string exec_root;  // bundles, secret tmpfs mounts, runc state (--root <exec-root>/runc)
   std::string data_root;  // task logs
   std::string runc_binary = "/usr/bin/runc";
-  std::string shim_binary;  // the capsule-shim executable
+  std::string shim_binary;  // the capsule-shim executable; empty = beside the running binary
 };
 
 std::unique_ptr<Executor> NewRuncExecutor(const ExecutorConfig& config, ImageStore& images);

@@ -183,6 +183,7 @@ TEST_F(ExecutorTest, SecretDeliveredOnReadOnlyTmpfsWithOwnerAndMode) {
 
   ASSERT_OK(executor_->Start(run.task_id));
   EXPECT_FALSE(HostHasRunSecretsMount());
+  EXPECT_EQ(MountsUnder(base_).size(), 2u);  // runc's binds live in the task's namespace only
   RunStatus rs = WaitExited(run.task_id);
   EXPECT_EQ(rs.exit_code, 0);
   const std::string out = Output(run.task_id, 1);

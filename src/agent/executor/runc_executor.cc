@@ -77,10 +77,21 @@ TaskMeta ReadMeta(const TaskPaths& p) {
   return meta;
 }
 
+// capsule-shim is installed beside capsuled (build/bin, /usr/bin).
+ExecutorConfig WithDefaults(ExecutorConfig config) {
+  if (config.shim_binary.empty()) {
+    char self[4096];
+    ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
+    std::string dir = n > 0 ? std::string(self, static_cast<size_t>(n)) : std::string("/usr/bin/x");
+    config.shim_binary = dir.substr(0, dir.rfind('/')) + "/capsule-shim";
+  }
+  return config;
+}
+
 class RuncExecutor : public Executor {
  public:
   RuncExecutor(const ExecutorConfig& config, ImageStore& images)
-      : config_(config), images_(images) {}
+      : config_(WithDefaults(config)), images_(images) {}
 
   Status Prepare(const TaskRun& run) override {
     RETURN_IF_ERROR(ValidateTaskId(run.task_id));
