@@ -17,7 +17,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/executor/executor.h"
 #include "agent/executor/fs_util.h"
@@ -27,6 +26,7 @@
 #include "agent/executor/secret_mount.h"
 #include "agent/executor/shim_status.h"
 #include "agent/executor/subprocess.h"
+#include "agent/executor/task_meta.h"
 #include "agent/executor/user_spec.h"
 #include "agent/images/image_store.h"
 #include "common/errno_status.h"
@@ -44,37 +44,6 @@ constexpr auto kShimDrainTimeout = std::chrono::seconds(5);
 bool Exists(const std::string& path) {
   struct stat st;
   return ::lstat(path.c_str(), &st) == 0;
-}
-
-// The non-secret facts about a task that outlive the executor object (meta.json).
-struct TaskMeta {
-  std::chrono::nanoseconds stop_grace_period{std::chrono::seconds(10)};
-};
-
-std::string MetaPath(const TaskPaths& p) { return p.bundle + "/meta.json"; }
-
-Status WriteMeta(const TaskPaths& p, const TaskRun& run) {
-  nlohmann::json j = {{"task_id", run.task_id},
-                      {"service_id", run.service_id},
-                      {"service_name", run.service_name},
-                      {"node_id", run.node_id},
-                      {"slot", run.slot},
-                      {"image", run.image},
-                      {"stop_grace_period_ns", run.stop_grace_period.count()}};
-  return WriteFileAtomic(MetaPath(p),
-                         j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), 0600);
-}
-
-TaskMeta ReadMeta(const TaskPaths& p) {
-  TaskMeta meta;
-  auto text = ReadFile(MetaPath(p));
-  if (!text.ok()) return meta;
-  nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
-  if (j.is_object() && j.contains("stop_grace_period_ns") &&
-      j["stop_grace_period_ns"].is_number_integer()) {
-    meta.stop_grace_period = std::chrono::nanoseconds(j["stop_grace_period_ns"].get<int64_t>());
-  }
-  return meta;
 }
 
 // capsule-shim is installed beside capsuled (build/bin, /usr/bin).
@@ -235,7 +204,7 @@ class RuncExecutor : public Executor {
     ASSIGN_OR_RETURN(RunStatus rs, Inspect(task_id));
     if (rs.state == RunStatus::State::kExited) return absl::OkStatus();
     if (rs.state == RunStatus::State::kCreated && !Exists(p.status)) return absl::OkStatus();
-    const TaskMeta meta = ReadMeta(p);
+    const TaskMeta meta = ReadTaskMeta(p);
     Kill(task_id, "TERM");
     if (WaitExited(task_id, p, steady_clock::now() + meta.stop_grace_period, "")) {
       return absl::OkStatus();
@@ -312,7 +281,7 @@ class RuncExecutor : public Executor {
   }
 
   Status Build(const TaskRun& run, const std::string& lower, const TaskPaths& p, OciInputs& in) {
-    RETURN_IF_ERROR(WriteMeta(p, run));
+    RETURN_IF_ERROR(WriteTaskMeta(p, run));
     RETURN_IF_ERROR(MountOverlay(lower, p.upper, p.work, p.rootfs));
     if (!run.secrets.empty()) {
       // A stale mount from a crash in an earlier attempt would hide the new one.
