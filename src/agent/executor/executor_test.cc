@@ -427,6 +427,45 @@ TEST_F(ExecutorTest, TaskOutlivingItsShimIsStillSeenStoppedAndRemoved) {
   EXPECT_TRUE(MountsUnder(base_).empty());
 }
 
+TEST_F(ExecutorTest, ConcurrentTasksEachSeeOnlyTheirOwnSecret) {
+  constexpr int kTasks = 4;
+  std::vector<SecretBytes> values;
+  std::vector<TaskRun> runs;
+  for (int i = 0; i < kTasks; ++i) {
+    values.push_back(SecretBytes::CopyFrom(absl::StrCat("value-", i)));
+  }
+  for (int i = 0; i < kTasks; ++i) {
+    TaskRun run = Run({"sh", "-c", "cat /run/secrets/s; echo; ls /run/secrets"});
+    SecretFile f;
+    f.secret_id = NewId();
+    f.target = "s";
+    f.data = &values[i];
+    run.secrets = {f};
+    runs.push_back(run);
+  }
+  std::vector<std::thread> threads;
+  std::vector<Status> results(kTasks);
+  for (int i = 0; i < kTasks; ++i) {
+    threads.emplace_back([&, i] {
+      results[i] = executor_->Prepare(runs[i]);
+      if (results[i].ok()) results[i] = executor_->Start(runs[i].task_id);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (int i = 0; i < kTasks; ++i) {
+    ASSERT_OK(results[i]);
+    EXPECT_EQ(WaitExited(runs[i].task_id).exit_code, 0);
+    EXPECT_EQ(Output(runs[i].task_id), absl::StrCat("value-", i, "\ns\n"));
+  }
+  threads.clear();
+  for (int i = 0; i < kTasks; ++i) {
+    threads.emplace_back([&, i] { results[i] = executor_->Remove(runs[i].task_id); });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const Status& st : results) EXPECT_TRUE(st.ok()) << st;
+  EXPECT_TRUE(MountsUnder(base_).empty());
+}
+
 TEST_F(ExecutorTest, PreparedButNeverStartedIsRemoved) {
   TaskRun run = Run({"true"});
   ASSERT_OK(executor_->Prepare(run));
