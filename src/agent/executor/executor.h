@@ -38,7 +38,7 @@ struct TaskRun {
   std::string service_name;
   std::string node_id;
   uint64_t slot = 0;
-  std::string image;  // as in the service spec ("name:tag")
+  std::string image;                 // as in the service spec ("name:tag")
   std::vector<std::string> command;  // overrides the image's Entrypoint when non-empty
   std::vector<std::string> args;     // overrides the image's Cmd when non-empty
   std::vector<std::string> env;      // "K=V", applied over the image's ENV
@@ -57,6 +57,9 @@ struct RunStatus {
   TimePoint started_at{};
   TimePoint finished_at{};
   std::string container_id;  // the runc container ID
+  // Once exited: why the container never ran (runc's message, e.g. an executable not found),
+  // or why its exit status is unknown; empty after a normal start.
+  std::string error{};
 };
 
 class Executor {
@@ -65,10 +68,15 @@ class Executor {
   // Builds the bundle and mounts the secrets. NotFound "No such image: <image>" when the node
   // lacks the image; InvalidArgument for a bad target or user. On error nothing is left.
   virtual Status Prepare(const TaskRun& run) = 0;
-  // Starts the shim (which runs the container). Prepared tasks only.
+  // Starts the shim (which runs the container) and returns once the container's process runs.
+  // Prepared, not yet started tasks only (else FailedPrecondition; unknown → NotFound). When
+  // runc cannot start it: Unknown "starting container failed: <runc's message>" (Inspect then
+  // reports it exited, with that error).
   virtual Status Start(const std::string& task_id) = 0;
+  // NotFound for a task this node does not have. kCreated while prepared (or starting).
   virtual StatusOr<RunStatus> Inspect(const std::string& task_id) const = 0;
-  // SIGTERM (or the stop signal), SIGKILL after the grace period; returns once exited.
+  // SIGTERM, SIGKILL after the task's stop_grace_period; returns once exited. A task that is
+  // not running (prepared only, or exited) → OK.
   virtual Status Stop(const std::string& task_id) = 0;
   // Deletes the container, unmounts the task's secret tmpfs and rootfs, removes the bundle.
   // Logs are kept until RemoveLogs (the API serves logs of finished tasks). Idempotent.
@@ -79,10 +87,10 @@ class Executor {
 };
 
 struct ExecutorConfig {
-  std::string exec_root;   // bundles, secret tmpfs mounts, runc state (--root <exec-root>/runc)
-  std::string data_root;   // task logs
+  std::string exec_root;  // bundles, secret tmpfs mounts, runc state (--root <exec-root>/runc)
+  std::string data_root;  // task logs
   std::string runc_binary = "/usr/bin/runc";
-  std::string shim_binary;  // the capsule-shim executable
+  std::string shim_binary;  // the capsule-shim executable; empty = beside the running binary
 };
 
 std::unique_ptr<Executor> NewRuncExecutor(const ExecutorConfig& config, ImageStore& images);

@@ -1,0 +1,45 @@
+// The OCI runtime spec (config.json) of a task, for Debian's runc 1.1 (spec 1.0.2): Docker's
+// defaults — default capability set, no new privileges, PID/IPC/UTS/mount/network namespaces
+// (runc brings up `lo`; nothing else), the usual /proc, /dev, /dev/pts, /dev/shm, /dev/mqueue,
+// /sys and /sys/fs/cgroup mounts, Docker's masked and read-only paths — plus one read-only
+// bind (rbind,ro,nosuid,nodev,noexec) per secret file. Pure functions: no I/O.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "agent/executor/executor.h"
+#include "agent/executor/secret_mount.h"
+#include "agent/executor/user_spec.h"
+#include "agent/images/image_store.h"
+#include "common/status.h"
+
+namespace capsule::agent {
+
+inline constexpr char kDefaultPath[] =
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+struct OciInputs {
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  std::string cwd = "/";
+  ResolvedUser user;
+  std::string hostname;
+  std::string rootfs;  // absolute path of the mounted rootfs
+  std::vector<SecretBind> secrets;
+};
+
+// The process arguments, as Docker composes them: Command replaces the image's Entrypoint
+// (and then the image's Cmd is not used), Args replace the image's Cmd. Nothing to run →
+// InvalidArgument "no command specified".
+StatusOr<std::vector<std::string>> TaskArgs(const TaskRun& run, const ImageConfig& image);
+
+// The image's ENV (or the default PATH when it has none), then HOSTNAME, then the task's
+// env; a later "K=V" replaces an earlier one with the same K.
+std::vector<std::string> TaskEnv(const TaskRun& run, const ImageConfig& image,
+                                 const std::string& hostname);
+
+nlohmann::json BuildOciSpec(const OciInputs& in);
+
+}  // namespace capsule::agent
