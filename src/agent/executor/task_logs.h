@@ -25,6 +25,9 @@ struct LogQuery {
   bool stderr_lines = true;
   std::optional<size_t> tail;  // last N lines (of the selected streams); nullopt = all
   bool follow = false;         // keep sending new lines until the task's log is closed
+  // With follow: polled while waiting for new lines (about once a second); true ends Read
+  // (the HTTP client went away or the server stops). May be empty.
+  std::function<bool()> cancelled;
 };
 
 class TaskLogs {

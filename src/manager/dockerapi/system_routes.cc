@@ -184,6 +184,8 @@ void RegisterAllRoutes(http::Router& router, Backend& backend) {
   RegisterSystemRoutes(router, backend);
   RegisterSwarmRoutes(router, backend);
   RegisterSecretRoutes(router, backend);
+  RegisterImageRoutes(router, backend);
+  RegisterLogRoutes(router, backend);
   router.SetNotFound([](const Request&, const Params&) {
     return ErrorResponse(absl::NotFoundError("page not found"));
   });
