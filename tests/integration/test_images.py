@@ -192,9 +192,10 @@ class Images(unittest.TestCase):
     def test_rm_untags_then_deletes_and_404s(self):
         self.ok(self.d.docker(["import", self.rootfs, "capsule/rm:1"]))
         image_id = self.inspect("capsule/rm:1")["Id"]
-        r = self.d.api("POST", f"/images/create",
-                       query={"fromSrc": "-", "repo": "capsule/rm:2"},
-                       body=open(self.rootfs, "rb").read(),
+        with open(self.rootfs, "rb") as f:
+            data = f.read()
+        r = self.d.api("POST", "/images/create",
+                       query={"fromSrc": "-", "repo": "capsule/rm:2"}, body=data,
                        headers={"Content-Type": "application/x-tar"})
         self.assertEqual(r.status, 200, r)
         text = self.ok(self.d.docker(["image", "rm", "capsule/rm:1"]))
