@@ -25,8 +25,8 @@ struct LogQuery {
   bool stderr_lines = true;
   std::optional<size_t> tail;  // last N lines (of the selected streams); nullopt = all
   bool follow = false;         // keep sending new lines until the task's log is closed
-  // With follow: polled while waiting for new lines (about once a second); true ends Read
-  // (the HTTP client went away or the server stops). May be empty.
+  // Polled (a few times a second) while following with nothing to send: returning true ends
+  // the read, e.g. when the client went away. Optional.
   std::function<bool()> cancelled;
 };
 
@@ -35,7 +35,8 @@ class TaskLogs {
   virtual ~TaskLogs() = default;
   // Calls `sink` for each line in order. With follow it returns once the task has exited and
   // its log is complete, or when `sink` returns false (the client went away). NotFound when
-  // this node has no log for the task.
+  // this node has no log for the task (yet: the log appears when the task starts). A log
+  // is complete once the shim that writes it is gone (it holds a lock on the file).
   virtual Status Read(const std::string& task_id, const LogQuery& query,
                       const std::function<bool(const LogLine&)>& sink) const = 0;
 };
