@@ -147,13 +147,12 @@ class Applier {
   }
 
   Status File(int dir_fd, const std::string& base, const std::string& clean, const TarEntry& e) {
-    int fd = ::openat(dir_fd, base.c_str(),
-                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd =
+        ::openat(dir_fd, base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) return ErrnoStatus("create", clean, errno);
     UniqueFd file(fd);
-    RETURN_IF_ERROR(tar_.ReadData([&](std::string_view piece) {
-      return WriteAll(file.get(), piece, clean);
-    }));
+    RETURN_IF_ERROR(
+        tar_.ReadData([&](std::string_view piece) { return WriteAll(file.get(), piece, clean); }));
     if (::fchown(file.get(), e.uid, e.gid) != 0) return ErrnoStatus("chown", clean, errno);
     if (::fchmod(file.get(), e.mode) != 0) return ErrnoStatus("chmod", clean, errno);
     const timespec ts[2] = {Times(e.mtime), Times(e.mtime)};

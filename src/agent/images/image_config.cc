@@ -49,7 +49,8 @@ std::vector<std::string> Words(const std::string& s) {
 StatusOr<std::vector<std::string>> CommandForm(const std::string& arg) {
   if (!arg.empty() && arg[0] == '[') {
     json v = json::parse(arg, nullptr, false);
-    if (v.is_array() && std::all_of(v.begin(), v.end(), [](const json& x) { return x.is_string(); })) {
+    if (v.is_array() &&
+        std::all_of(v.begin(), v.end(), [](const json& x) { return x.is_string(); })) {
       return v.get<std::vector<std::string>>();
     }
   }
@@ -147,29 +148,39 @@ Status ApplyChanges(const std::vector<std::string>& changes, ImageConfig* config
 
 std::string ImportConfigJson(const ImageConfig& config, TimePoint created,
                              const std::string& diff_id, const std::string& comment) {
-  json c = {{"Hostname", ""},       {"Domainname", ""},
-            {"User", config.user},  {"AttachStdin", false},
-            {"AttachStdout", false}, {"AttachStderr", false},
-            {"Tty", false},         {"OpenStdin", false},
-            {"StdinOnce", false},   {"Env", OrNull(config.env)},
-            {"Cmd", OrNull(config.cmd)}, {"Image", ""},
-            {"Volumes", nullptr},   {"WorkingDir", config.working_dir},
-            {"Entrypoint", OrNull(config.entrypoint)}, {"OnBuild", nullptr},
+  json c = {{"Hostname", ""},
+            {"Domainname", ""},
+            {"User", config.user},
+            {"AttachStdin", false},
+            {"AttachStdout", false},
+            {"AttachStderr", false},
+            {"Tty", false},
+            {"OpenStdin", false},
+            {"StdinOnce", false},
+            {"Env", OrNull(config.env)},
+            {"Cmd", OrNull(config.cmd)},
+            {"Image", ""},
+            {"Volumes", nullptr},
+            {"WorkingDir", config.working_dir},
+            {"Entrypoint", OrNull(config.entrypoint)},
+            {"OnBuild", nullptr},
             {"Labels", config.labels.empty() ? json(nullptr) : json(config.labels)}};
-  json doc = {{"architecture", "amd64"},
-              {"comment", comment.empty() ? "Imported from -" : comment},
-              {"config", c},
-              {"created", FormatRfc3339Nano(created)},
-              {"history", json::array({{{"created", FormatRfc3339Nano(created)},
-                                        {"comment", comment.empty() ? "Imported from -" : comment}}})},
-              {"os", "linux"},
-              {"rootfs", {{"type", "layers"}, {"diff_ids", json::array({diff_id})}}}};
+  json doc = {
+      {"architecture", "amd64"},
+      {"comment", comment.empty() ? "Imported from -" : comment},
+      {"config", c},
+      {"created", FormatRfc3339Nano(created)},
+      {"history", json::array({{{"created", FormatRfc3339Nano(created)},
+                                {"comment", comment.empty() ? "Imported from -" : comment}}})},
+      {"os", "linux"},
+      {"rootfs", {{"type", "layers"}, {"diff_ids", json::array({diff_id})}}}};
   return doc.dump();
 }
 
 StatusOr<ParsedConfig> ParseConfigJson(const std::string& text) {
   json doc = json::parse(text, nullptr, false);
-  if (!doc.is_object()) return absl::InvalidArgumentError("invalid image config: not a JSON object");
+  if (!doc.is_object())
+    return absl::InvalidArgumentError("invalid image config: not a JSON object");
   ParsedConfig out;
   auto c = doc.find("config");
   if (c != doc.end() && c->is_object()) {
@@ -192,7 +203,8 @@ StatusOr<ParsedConfig> ParseConfigJson(const std::string& text) {
     out.created = TimePoint{};
   }
   auto rootfs = doc.find("rootfs");
-  if (rootfs != doc.end() && rootfs->is_object()) out.layers = Strings(rootfs->value("diff_ids", json()));
+  if (rootfs != doc.end() && rootfs->is_object())
+    out.layers = Strings(rootfs->value("diff_ids", json()));
   return out;
 }
 

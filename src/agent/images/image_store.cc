@@ -1,11 +1,13 @@
 // The file-system image store (NewImageStore in image_store.h).
 //
 // Layout under images_dir (0700):
-//   index.json              {"images":{"sha256:<hex>":{"size":N}},"tags":{"name:tag":"sha256:<hex>"}}
+//   index.json {"images":{"sha256:<hex>":{"size":N}},"tags":{"name:tag":"sha256:<hex>"}}
 //   sha256/<hex>/config.json  the image config; <hex> is its sha256 (the image ID)
 //   sha256/<hex>/rootfs/      the unpacked root file system
 //   tmp/<random>/             staging of an import or load in progress; renamed into sha256/
 //                             when complete, removed on error and at start
+#include "agent/images/image_store.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
@@ -21,7 +23,6 @@
 
 #include "agent/images/apply_layer.h"
 #include "agent/images/image_config.h"
-#include "agent/images/image_store.h"
 #include "agent/images/reference.h"
 #include "agent/images/rootfs_fs.h"
 #include "agent/images/sha256.h"
@@ -193,8 +194,13 @@ class FsImageStore : public ImageStore {
   }
 
   StatusOr<ImageInfo> Import(ChunkSource tar, const std::string& reference,
-                             const std::vector<std::string>& changes,
-                             const std::string& message) override {
+                             const std::vector<std::string>& changes) override {
+    return ImportWithMessage(std::move(tar), reference, changes, "");
+  }
+
+  StatusOr<ImageInfo> ImportWithMessage(ChunkSource tar, const std::string& reference,
+                                        const std::vector<std::string>& changes,
+                                        const std::string& message) override {
     std::vector<std::string> tags;
     if (!reference.empty()) {
       ASSIGN_OR_RETURN(Reference ref, ParseReference(reference));
@@ -467,7 +473,7 @@ class FsImageStore : public ImageStore {
   const std::string dir_;
   Clock& clock_;
   mutable std::mutex mu_;
-  std::map<std::string, Record> images_;    // by ID
+  std::map<std::string, Record> images_;     // by ID
   std::map<std::string, std::string> tags_;  // "name:tag" → ID
 };
 

@@ -46,8 +46,15 @@ class ImageStore {
   // may be empty (untagged). `changes`: Dockerfile lines (ENV, CMD, ENTRYPOINT, WORKDIR, USER).
   // InvalidArgument for a bad reference, change line or archive (nothing is left behind).
   virtual StatusOr<ImageInfo> Import(ChunkSource tar, const std::string& reference,
-                                     const std::vector<std::string>& changes,
-                                     const std::string& message) = 0;
+                                     const std::vector<std::string>& changes) = 0;
+  // The same with `docker import --message` (the image's Comment). The default ignores it
+  // (for test doubles that implement only the three-argument form).
+  virtual StatusOr<ImageInfo> ImportWithMessage(ChunkSource tar, const std::string& reference,
+                                                const std::vector<std::string>& changes,
+                                                const std::string& message) {
+    (void)message;
+    return Import(std::move(tar), reference, changes);
+  }
   // `docker load`: a `docker save` archive (manifest.json; layers applied in order with
   // whiteouts). Returns the images loaded (with their tags).
   virtual StatusOr<std::vector<ImageInfo>> Load(ChunkSource tar) = 0;

@@ -45,7 +45,8 @@ class ImageStoreTest : public ::testing::Test {
     return std::string(std::istreambuf_iterator<char>(f), {});
   }
   size_t Entries(const std::string& dir) {
-    return static_cast<size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator{}));
+    return static_cast<size_t>(
+        std::distance(fs::directory_iterator(dir), fs::directory_iterator{}));
   }
 
   std::string root_;
@@ -54,14 +55,17 @@ class ImageStoreTest : public ::testing::Test {
 };
 
 const std::string& Rootfs() {
-  static const std::string tar =
-      TarBuilder().Dir("bin/").File("bin/busybox", "#!bb", 0755).Symlink("bin/sh", "busybox").Finish();
+  static const std::string tar = TarBuilder()
+                                     .Dir("bin/")
+                                     .File("bin/busybox", "#!bb", 0755)
+                                     .Symlink("bin/sh", "busybox")
+                                     .Finish();
   return tar;
 }
 
 TEST_F(ImageStoreTest, ImportTagsAndAppliesChanges) {
   auto info = store_->Import(Source(Rootfs()), "capsule/busybox:1",
-                             {"ENV PATH=/bin", "CMD [\"sh\"]", "WORKDIR /tmp", "USER 1000"}, "");
+                             {"ENV PATH=/bin", "CMD [\"sh\"]", "WORKDIR /tmp", "USER 1000"});
   ASSERT_TRUE(info.ok()) << info.status();
   EXPECT_EQ(info->id.substr(0, 7), "sha256:");
   EXPECT_EQ(info->repo_tags, std::vector<std::string>{"capsule/busybox:1"});
@@ -90,21 +94,21 @@ TEST_F(ImageStoreTest, ImportTagsAndAppliesChanges) {
 }
 
 TEST_F(ImageStoreTest, DefaultTagAndDockerHubNames) {
-  ASSERT_TRUE(store_->Import(Source(Rootfs()), "busybox", {}, "").ok());
+  ASSERT_TRUE(store_->Import(Source(Rootfs()), "busybox", {}).ok());
   EXPECT_TRUE(store_->Inspect("busybox:latest").ok());
   EXPECT_TRUE(store_->Inspect("docker.io/library/busybox").ok());
 }
 
 TEST_F(ImageStoreTest, BadInputLeavesNothing) {
   const std::string truncated = Rootfs().substr(0, Rootfs().size() - 1024 - 100);
-  auto bad = store_->Import(Source(truncated), "x:1", {}, "");
+  auto bad = store_->Import(Source(truncated), "x:1", {});
   EXPECT_FALSE(bad.ok());
-  EXPECT_EQ(store_->Import(Source(Rootfs()), "x:1", {"RUN rm -rf /"}, "").status().message(),
+  EXPECT_EQ(store_->Import(Source(Rootfs()), "x:1", {"RUN rm -rf /"}).status().message(),
             "RUN is not a valid change command");
-  EXPECT_EQ(store_->Import(Source(Rootfs()), "Upper:1", {}, "").status().message(),
+  EXPECT_EQ(store_->Import(Source(Rootfs()), "Upper:1", {}).status().message(),
             "invalid reference format: repository name must be lowercase");
   const std::string traversal = TarBuilder().File("../escape", "x").Finish();
-  EXPECT_EQ(store_->Import(Source(traversal), "x:1", {}, "").status().code(),
+  EXPECT_EQ(store_->Import(Source(traversal), "x:1", {}).status().code(),
             StatusCode::kInvalidArgument);
   EXPECT_TRUE(store_->List().empty());
   EXPECT_EQ(Entries(root_ + "/images/tmp"), 0u);
@@ -121,8 +125,11 @@ nlohmann::json ConfigFor(const std::string& created, const std::vector<std::stri
 }
 
 const std::string& Layer1() {
-  static const std::string t =
-      TarBuilder().File("bin/busybox", "bb", 0755).File("etc/old", "old").File("etc/keep", "k").Finish();
+  static const std::string t = TarBuilder()
+                                   .File("bin/busybox", "bb", 0755)
+                                   .File("etc/old", "old")
+                                   .File("etc/keep", "k")
+                                   .Finish();
   return t;
 }
 const std::string& Layer2() {
@@ -133,10 +140,9 @@ const std::string& Layer2() {
 TEST_F(ImageStoreTest, LoadsDockerSave2010Layout) {
   const std::string config = ConfigFor("2026-11-28T00:00:00Z", {"PATH=/bin"}).dump();
   const std::string cfg_hex = Sha256Hex(config);
-  nlohmann::json manifest = nlohmann::json::array(
-      {{{"Config", cfg_hex + ".json"},
-        {"RepoTags", {"capsule/saved:2"}},
-        {"Layers", {"l1/layer.tar", "l2/layer.tar"}}}});
+  nlohmann::json manifest = nlohmann::json::array({{{"Config", cfg_hex + ".json"},
+                                                    {"RepoTags", {"capsule/saved:2"}},
+                                                    {"Layers", {"l1/layer.tar", "l2/layer.tar"}}}});
   const std::string archive = TarBuilder()
                                   .Dir("l1/")
                                   .File("l1/layer.tar", Layer1())
@@ -168,10 +174,10 @@ TEST_F(ImageStoreTest, LoadsOciLayout) {
   const std::string config = ConfigFor("2026-11-28T00:00:01Z", {"A=1"}).dump();
   const std::string cfg_hex = Sha256Hex(config);
   const std::string l1 = Sha256Hex(Layer1()), l2 = Sha256Hex(Layer2());
-  nlohmann::json manifest = nlohmann::json::array(
-      {{{"Config", "blobs/sha256/" + cfg_hex},
-        {"RepoTags", {"oci/img:latest", "oci/img:v2"}},
-        {"Layers", {"blobs/sha256/" + l1, "blobs/sha256/" + l2}}}});
+  nlohmann::json manifest =
+      nlohmann::json::array({{{"Config", "blobs/sha256/" + cfg_hex},
+                              {"RepoTags", {"oci/img:latest", "oci/img:v2"}},
+                              {"Layers", {"blobs/sha256/" + l1, "blobs/sha256/" + l2}}}});
   const std::string archive = TarBuilder()
                                   .Dir("blobs/")
                                   .Dir("blobs/sha256/")
@@ -191,8 +197,9 @@ TEST_F(ImageStoreTest, LoadsOciLayout) {
 TEST_F(ImageStoreTest, LoadWithoutManifestOrWithEscapingLayerFails) {
   EXPECT_EQ(store_->Load(Source(TarBuilder().File("x", "y").Finish())).status().code(),
             StatusCode::kInvalidArgument);
-  nlohmann::json manifest = nlohmann::json::array(
-      {{{"Config", "../../etc/passwd"}, {"RepoTags", {"a:1"}}, {"Layers", nlohmann::json::array()}}});
+  nlohmann::json manifest = nlohmann::json::array({{{"Config", "../../etc/passwd"},
+                                                    {"RepoTags", {"a:1"}},
+                                                    {"Layers", nlohmann::json::array()}}});
   EXPECT_FALSE(
       store_->Load(Source(TarBuilder().File("manifest.json", manifest.dump()).Finish())).ok());
   EXPECT_TRUE(store_->List().empty());
@@ -200,18 +207,18 @@ TEST_F(ImageStoreTest, LoadWithoutManifestOrWithEscapingLayerFails) {
 }
 
 TEST_F(ImageStoreTest, RemoveUntagsThenDeletes) {
-  auto a = store_->Import(Source(Rootfs()), "app:1", {}, "");
+  auto a = store_->Import(Source(Rootfs()), "app:1", {});
   ASSERT_TRUE(a.ok());
   // Same content imported later is another image (its config has another time); retag.
   ASSERT_TRUE(store_->Load(Source(TarBuilder().Finish())).status().code() ==
               StatusCode::kInvalidArgument);
   clock_.now += std::chrono::seconds(1);
-  auto b = store_->Import(Source(Rootfs()), "app:2", {}, "");
+  auto b = store_->Import(Source(Rootfs()), "app:2", {});
   ASSERT_TRUE(b.ok());
   EXPECT_NE(a->id, b->id);
   // Tag app:2 moves to a re-import; the older image stays, untagged.
   clock_.now += std::chrono::seconds(1);
-  auto c = store_->Import(Source(Rootfs()), "app:2", {}, "");
+  auto c = store_->Import(Source(Rootfs()), "app:2", {});
   ASSERT_TRUE(c.ok());
   EXPECT_TRUE(store_->Inspect(b->id)->repo_tags.empty());
 
@@ -229,8 +236,11 @@ TEST_F(ImageStoreTest, RemoveByIdWithSeveralTagsNeedsForce) {
   const std::string config = ConfigFor("2026-11-28T00:00:01Z", {}).dump();
   nlohmann::json manifest = nlohmann::json::array(
       {{{"Config", "c.json"}, {"RepoTags", {"m:1", "m:2"}}, {"Layers", {"l.tar"}}}});
-  auto loaded = store_->Load(Source(
-      TarBuilder().File("l.tar", Layer1()).File("c.json", config).File("manifest.json", manifest.dump()).Finish()));
+  auto loaded = store_->Load(Source(TarBuilder()
+                                        .File("l.tar", Layer1())
+                                        .File("c.json", config)
+                                        .File("manifest.json", manifest.dump())
+                                        .Finish()));
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   const std::string id = (*loaded)[0].id;
   auto conflict = store_->Remove(id.substr(7, 12), false);
@@ -242,14 +252,14 @@ TEST_F(ImageStoreTest, RemoveByIdWithSeveralTagsNeedsForce) {
   ASSERT_TRUE(untag.ok());
   EXPECT_EQ(untag->size(), 1u);
   EXPECT_TRUE(store_->Inspect("m:2").ok());
-  ASSERT_TRUE(store_->Import(Source(Rootfs()), "m:1", {}, "").ok());
+  ASSERT_TRUE(store_->Import(Source(Rootfs()), "m:1", {}).ok());
   auto forced = store_->Remove("m:2", true);
   ASSERT_TRUE(forced.ok());
   EXPECT_EQ(forced->size(), 2u);
 }
 
 TEST_F(ImageStoreTest, ReopenKeepsImagesAndTags) {
-  auto a = store_->Import(Source(Rootfs()), "keep:1", {"ENV X=1"}, "msg");
+  auto a = store_->ImportWithMessage(Source(Rootfs()), "keep:1", {"ENV X=1"}, "msg");
   ASSERT_TRUE(a.ok());
   Reopen();
   auto again = store_->Inspect("keep:1");

@@ -60,14 +60,24 @@ Status VerifyChecksum(const char* h) {
 
 TarType TypeOf(char flag) {
   switch (flag) {
-    case '0': case '\0': case '7': return TarType::kFile;
-    case '1': return TarType::kHardlink;
-    case '2': return TarType::kSymlink;
-    case '3': return TarType::kCharDev;
-    case '4': return TarType::kBlockDev;
-    case '5': return TarType::kDir;
-    case '6': return TarType::kFifo;
-    default: return TarType::kOther;
+    case '0':
+    case '\0':
+    case '7':
+      return TarType::kFile;
+    case '1':
+      return TarType::kHardlink;
+    case '2':
+      return TarType::kSymlink;
+    case '3':
+      return TarType::kCharDev;
+    case '4':
+      return TarType::kBlockDev;
+    case '5':
+      return TarType::kDir;
+    case '6':
+      return TarType::kFifo;
+    default:
+      return TarType::kOther;
   }
 }
 

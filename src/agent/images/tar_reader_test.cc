@@ -1,4 +1,6 @@
 // Tar reader and layer application: crafted archives, hostile ones included.
+#include "agent/images/tar_reader.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -9,7 +11,6 @@
 
 #include "agent/images/apply_layer.h"
 #include "agent/images/rootfs_fs.h"
-#include "agent/images/tar_reader.h"
 #include "agent/images/tar_test_util.h"
 
 namespace capsule::agent {
@@ -123,7 +124,8 @@ TEST(TarReader, GnuLongName) {
 }
 
 TEST(TarReader, HugePaxHeaderIsRefused) {
-  const std::string tar = TarBuilder().PaxOfSize(TarReader::kMaxMetaSize + 1).File("f", "").Finish();
+  const std::string tar =
+      TarBuilder().PaxOfSize(TarReader::kMaxMetaSize + 1).File("f", "").Finish();
   Status st;
   ReadAll(tar, &st);
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st;
@@ -131,9 +133,8 @@ TEST(TarReader, HugePaxHeaderIsRefused) {
 }
 
 TEST(TarReader, MalformedPaxRecordIsRefused) {
-  const std::string tar = TarBuilder().Entry("PaxHeaders/x", 'x', "", "99 path=x\n", 0644, 0, 0)
-                              .File("f", "")
-                              .Finish();
+  const std::string tar =
+      TarBuilder().Entry("PaxHeaders/x", 'x', "", "99 path=x\n", 0644, 0, 0).File("f", "").Finish();
   Status st;
   ReadAll(tar, &st);
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st;
@@ -209,12 +210,14 @@ TEST(ApplyLayer, SymlinksResolveAsIfTheRootWereSlash) {
 TEST(ApplyLayer, HardlinkOutsideTheRootIsRefused) {
   TempDir root, outside;
   { std::ofstream(outside.path() + "/secret") << "host"; }
-  EXPECT_FALSE(Apply(TarBuilder().Hardlink("h", "../../../../" + outside.path() + "/secret").Finish(),
-                     root.path())
-                   .ok());
+  EXPECT_FALSE(
+      Apply(TarBuilder().Hardlink("h", "../../../../" + outside.path() + "/secret").Finish(),
+            root.path())
+          .ok());
   // Through a symlink to the outside directory: resolved in the root, where it is absent.
-  Status st = Apply(TarBuilder().Symlink("out", outside.path()).Hardlink("h2", "out/secret").Finish(),
-                    root.path());
+  Status st =
+      Apply(TarBuilder().Symlink("out", outside.path()).Hardlink("h2", "out/secret").Finish(),
+            root.path());
   EXPECT_FALSE(st.ok());
   struct stat st_out;
   ASSERT_EQ(::stat((outside.path() + "/secret").c_str(), &st_out), 0);
@@ -224,9 +227,10 @@ TEST(ApplyLayer, HardlinkOutsideTheRootIsRefused) {
 
 TEST(ApplyLayer, HardlinkInsideTheRoot) {
   TempDir root;
-  ASSERT_TRUE(Apply(TarBuilder().File("bin/busybox", "bb").Hardlink("bin/ls", "bin/busybox").Finish(),
-                    root.path())
-                  .ok());
+  ASSERT_TRUE(
+      Apply(TarBuilder().File("bin/busybox", "bb").Hardlink("bin/ls", "bin/busybox").Finish(),
+            root.path())
+          .ok());
   struct stat a, b;
   ASSERT_EQ(::stat((root.path() + "/bin/busybox").c_str(), &a), 0);
   ASSERT_EQ(::stat((root.path() + "/bin/ls").c_str(), &b), 0);

@@ -35,8 +35,12 @@ class TarBuilder {
     return Raw("PaxHeaders/x", 'x', "", body);
   }
   // A PAX header whose declared size is `size` (its data is written as zeros).
-  TarBuilder& PaxOfSize(size_t size) { return Raw("PaxHeaders/x", 'x', "", std::string(size, 'a')); }
-  TarBuilder& GnuLongName(const std::string& name) { return Raw("././@LongLink", 'L', "", name + '\0'); }
+  TarBuilder& PaxOfSize(size_t size) {
+    return Raw("PaxHeaders/x", 'x', "", std::string(size, 'a'));
+  }
+  TarBuilder& GnuLongName(const std::string& name) {
+    return Raw("././@LongLink", 'L', "", name + '\0');
+  }
   TarBuilder& Entry(const std::string& path, char type, const std::string& link,
                     const std::string& data, unsigned mode, unsigned uid, unsigned gid) {
     Header(path, type, link, data.size(), mode, uid, gid);
@@ -69,7 +73,10 @@ class TarBuilder {
     std::snprintf(h + 136, 12, "%011o", 1700000000u);
     h[156] = type;
     std::strncpy(h + 157, link.c_str(), 100);
-    std::memcpy(h + 257, "ustar\0" "00", 8);
+    std::memcpy(h + 257,
+                "ustar\0"
+                "00",
+                8);
     std::memset(h + 148, ' ', 8);
     unsigned sum = 0;
     for (unsigned char c : h) sum += c;

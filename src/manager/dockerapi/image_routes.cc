@@ -121,8 +121,9 @@ Response CreateImage(Backend& backend, const Request& req, BodyReader& body) {
   if (src != "-") {
     Drain(body);
     return ErrorResponse(absl::InvalidArgumentError(
-        src.empty() ? "fromImage or fromSrc is required"
-                    : "importing from a URL is not supported: send the archive in the request body"));
+        src.empty()
+            ? "fromImage or fromSrc is required"
+            : "importing from a URL is not supported: send the archive in the request body"));
   }
   agent::ImageStore* store = backend.Images();
   if (store == nullptr) {
@@ -135,7 +136,7 @@ Response CreateImage(Backend& backend, const Request& req, BodyReader& body) {
   std::vector<std::string> changes;
   if (auto it = req.query_all.find("changes"); it != req.query_all.end()) changes = it->second;
   StatusOr<agent::ImageInfo> info =
-      store->Import(SourceOf(body), repo, changes, Query(req, "message"));
+      store->ImportWithMessage(SourceOf(body), repo, changes, Query(req, "message"));
   if (!info.ok()) {
     Drain(body);
     return ErrorResponse(info.status());

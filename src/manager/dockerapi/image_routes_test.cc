@@ -104,16 +104,15 @@ TEST_F(ImageRoutesTest, PullIsRefusedAndBadArchivesAre400) {
   auto bad = Call("POST", "/images/create", {{"fromSrc", {"-"}}, {"repo", {"x:1"}}},
                   Rootfs().substr(0, 700));
   EXPECT_EQ(bad.status, 400) << bad.body;
-  auto change = Call("POST", "/images/create",
-                     {{"fromSrc", {"-"}}, {"changes", {"EXPOSE 80"}}}, Rootfs());
+  auto change =
+      Call("POST", "/images/create", {{"fromSrc", {"-"}}, {"changes", {"EXPOSE 80"}}}, Rootfs());
   EXPECT_EQ(json::parse(change.body)["message"], "EXPOSE is not a valid change command");
 }
 
 TEST_F(ImageRoutesTest, LoadAnswersLoadedImage) {
   const std::string config = R"({"config":{"Env":["A=1"]},"created":"2026-11-28T00:00:00Z"})";
-  const json manifest = json::array({{{"Config", "c.json"},
-                                      {"RepoTags", {"saved:1"}},
-                                      {"Layers", {"l/layer.tar"}}}});
+  const json manifest =
+      json::array({{{"Config", "c.json"}, {"RepoTags", {"saved:1"}}, {"Layers", {"l/layer.tar"}}}});
   const std::string archive = agent::testing::TarBuilder()
                                   .File("l/layer.tar", Rootfs())
                                   .File("c.json", config)
@@ -122,14 +121,15 @@ TEST_F(ImageRoutesTest, LoadAnswersLoadedImage) {
   auto r = Call("POST", "/images/load", {{"quiet", {"1"}}}, archive);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.body, "{\"stream\":\"Loaded image: saved:1\\n\"}\r\n");
-  EXPECT_EQ(r.headers, (std::vector<std::pair<std::string, std::string>>{
-                           {"Content-Type", "application/json"}}));
+  EXPECT_EQ(
+      r.headers,
+      (std::vector<std::pair<std::string, std::string>>{{"Content-Type", "application/json"}}));
 }
 
 TEST_F(ImageRoutesTest, DeleteAnd404) {
-  ASSERT_EQ(Call("POST", "/images/create", {{"fromSrc", {"-"}}, {"repo", {"a/b:1"}}}, Rootfs())
-                .status,
-            200);
+  ASSERT_EQ(
+      Call("POST", "/images/create", {{"fromSrc", {"-"}}, {"repo", {"a/b:1"}}}, Rootfs()).status,
+      200);
   auto del = Call("DELETE", "/images/a/b:1");
   ASSERT_EQ(del.status, 200) << del.body;
   const json d = json::parse(del.body);

@@ -30,9 +30,9 @@ StatusOr<std::vector<LogTarget>> ServiceTasks(const store::ReadModel& reads,
   store::ServiceEntry service = reads.ServiceById(ref);
   if (!service) service = reads.ServiceByName(ref);
   if (!service) {
-    ASSIGN_OR_RETURN(service, controlapi::UniqueIdPrefix(
-                                  reads.Services(), "service", ref,
-                                  absl::NotFoundError("service " + ref + " not found")));
+    ASSIGN_OR_RETURN(
+        service, controlapi::UniqueIdPrefix(reads.Services(), "service", ref,
+                                            absl::NotFoundError("service " + ref + " not found")));
   }
   std::vector<LogTarget> out;
   for (const store::TaskEntry& t : reads.TasksOfService(service->object.id)) {
@@ -44,9 +44,9 @@ StatusOr<std::vector<LogTarget>> ServiceTasks(const store::ReadModel& reads,
 StatusOr<std::vector<LogTarget>> OneTask(const store::ReadModel& reads, const std::string& ref) {
   store::TaskEntry task = reads.TaskById(ref);
   if (!task) {
-    ASSIGN_OR_RETURN(task, controlapi::UniqueIdPrefix(
-                               reads.Tasks(), "task", ref,
-                               absl::NotFoundError("task " + ref + " not found")));
+    ASSIGN_OR_RETURN(task,
+                     controlapi::UniqueIdPrefix(reads.Tasks(), "task", ref,
+                                                absl::NotFoundError("task " + ref + " not found")));
   }
   return std::vector<LogTarget>{{task->object.id, task->object.service_id, task->object.node_id}};
 }
@@ -83,7 +83,8 @@ Response Logs(Backend& backend, const Request& req, const Params& params, Respon
   const store::ReadModel& reads = *(*mgr)->reads;
   if (Status fresh = reads.WaitFresh(); !fresh.ok()) return ErrorResponse(fresh);
   const std::string& ref = params.at("id");
-  StatusOr<std::vector<LogTarget>> targets = service ? ServiceTasks(reads, ref) : OneTask(reads, ref);
+  StatusOr<std::vector<LogTarget>> targets =
+      service ? ServiceTasks(reads, ref) : OneTask(reads, ref);
   if (!targets.ok()) return ErrorResponse(targets.status());
 
   if (!out.Begin(200, {{"Content-Type", ContentType(params)}})) return Response{};

@@ -1,7 +1,7 @@
 #include "manager/dockerapi/route_helpers.h"
 
-#include <cstdio>
 #include <cctype>
+#include <cstdio>
 #include <optional>
 
 #include "manager/dockerapi/error_table.h"
@@ -33,9 +33,9 @@ std::optional<http::Response> VersionError(const http::Params& params) {
   auto v = params.find("__version");
   if (v == params.end() || v->second.empty()) return std::nullopt;
   if (CompareVersions(v->second, kApiVersion) > 0) {
-    return ErrorResponse(absl::InvalidArgumentError("client version " + v->second +
-                                                    " is too new. Maximum supported API version is " +
-                                                    kApiVersion));
+    return ErrorResponse(
+        absl::InvalidArgumentError("client version " + v->second +
+                                   " is too new. Maximum supported API version is " + kApiVersion));
   }
   if (CompareVersions(v->second, kMinApiVersion) < 0) {
     return ErrorResponse(absl::InvalidArgumentError(
@@ -56,14 +56,13 @@ void AddRoute(http::Router& router, const std::string& method, const std::string
 
 void AddStreamRoute(http::Router& router, const std::string& method, const std::string& pattern,
                     http::StreamHandler handler) {
-  router.AddStream(method, pattern,
-                   [handler = std::move(handler)](const http::Request& req,
-                                                  const http::Params& params,
-                                                  http::BodyReader& body,
-                                                  http::ResponseStream& out) {
-                     if (auto error = VersionError(params)) return *std::move(error);
-                     return handler(req, params, body, out);
-                   });
+  router.AddStream(
+      method, pattern,
+      [handler = std::move(handler)](const http::Request& req, const http::Params& params,
+                                     http::BodyReader& body, http::ResponseStream& out) {
+        if (auto error = VersionError(params)) return *std::move(error);
+        return handler(req, params, body, out);
+      });
 }
 
 StatusOr<uint64_t> VersionQuery(const http::Request& req, const std::string& kind) {

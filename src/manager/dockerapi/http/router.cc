@@ -84,7 +84,6 @@ class BufferingStream : public ResponseStream {
   Response response_;
 };
 
-
 }  // namespace
 
 void Router::Add(std::string method, std::string pattern, Handler handler) {
@@ -137,7 +136,8 @@ const Router::Route* Router::Match(const std::string& method,
     bool ok = true;
     if (rest == want.size()) {
       ok = want.size() == segments.size();
-      for (size_t i = 0; i < segments.size() && ok; ++i) ok = MatchOne(want[i], segments[i], &found);
+      for (size_t i = 0; i < segments.size() && ok; ++i)
+        ok = MatchOne(want[i], segments[i], &found);
     } else {
       const size_t suffix = want.size() - rest - 1;
       ok = segments.size() >= want.size();

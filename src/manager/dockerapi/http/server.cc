@@ -5,7 +5,6 @@
 // and posts the response back to the connection's strand for writing. One request is in
 // flight per connection (no concurrent pipelining); keep-alive reads resume after the write.
 #include "manager/dockerapi/http/server.h"
-#include "manager/dockerapi/http/json_message.h"
 
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -13,11 +12,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <condition_variable>
-#include <future>
-#include <limits>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -29,9 +23,14 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <ctime>
+#include <future>
+#include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -44,6 +43,7 @@
 
 #include "common/errno_status.h"
 #include "common/secret_bytes.h"
+#include "manager/dockerapi/http/json_message.h"
 #include "manager/dockerapi/http/url.h"
 #include "manager/dockerapi/http/wiping_body.h"
 
@@ -356,9 +356,10 @@ class Session : public std::enable_shared_from_this<Session> {
         std::promise<std::tuple<beast::error_code, size_t, bool>> p;
         auto f = p.get_future();
         net::post(s_->socket_.get_executor(), [this, &p] {
-          s_->ReadBodySome(buf_.data(), buf_.size(), [&p](beast::error_code ec, size_t n, bool done) {
-            p.set_value({ec, n, done});
-          });
+          s_->ReadBodySome(buf_.data(), buf_.size(),
+                           [&p](beast::error_code ec, size_t n, bool done) {
+                             p.set_value({ec, n, done});
+                           });
         });
         auto [ec, n, done] = f.get();
         if (ec) return absl::UnavailableError("reading the request body: " + ec.message());
@@ -377,7 +378,8 @@ class Session : public std::enable_shared_from_this<Session> {
   class SessionStream : public ResponseStream {
    public:
     explicit SessionStream(Session* s) : s_(s) {}
-    bool Begin(int status, const std::vector<std::pair<std::string, std::string>>& headers) override {
+    bool Begin(int status,
+               const std::vector<std::pair<std::string, std::string>>& headers) override {
       if (begun_) return false;
       begun_ = true;
       status_ = status;
@@ -400,9 +402,8 @@ class Session : public std::enable_shared_from_this<Session> {
     bool Run(Op op) {
       std::promise<beast::error_code> p;
       auto f = p.get_future();
-      net::post(s_->socket_.get_executor(), [&] {
-        op([&p](beast::error_code ec, size_t, bool) { p.set_value(ec); });
-      });
+      net::post(s_->socket_.get_executor(),
+                [&] { op([&p](beast::error_code ec, size_t, bool) { p.set_value(ec); }); });
       const bool ok = !f.get();
       if (!ok) s_->client_gone_ = true;
       return ok;
@@ -502,8 +503,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // is the client closing: followers then stop.
   void WatchForHangup() {
     if (!body_parser_ || !body_parser_->is_done()) return;
-    socket_.async_wait(stream_protocol::socket::wait_read,
-                       [self = shared_from_this()](beast::error_code) { self->client_gone_ = true; });
+    socket_.async_wait(
+        stream_protocol::socket::wait_read,
+        [self = shared_from_this()](beast::error_code) { self->client_gone_ = true; });
   }
 
   // One chunk; an empty view writes the last chunk.

@@ -56,7 +56,8 @@ class ResponseStream {
  public:
   virtual ~ResponseStream() = default;
   // Sends the status line and headers; the body follows in chunks. At most once.
-  virtual bool Begin(int status, const std::vector<std::pair<std::string, std::string>>& headers) = 0;
+  virtual bool Begin(int status,
+                     const std::vector<std::pair<std::string, std::string>>& headers) = 0;
   // Sends one piece of the body (after Begin); false once the client has gone.
   virtual bool Write(std::string_view data) = 0;
   // True once the client closed its end (a follower should stop).

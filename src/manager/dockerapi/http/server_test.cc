@@ -502,21 +502,20 @@ TEST_F(ServerTest, StaleSocketIsReplacedButOtherFilesAreNot) {
 // ---- Streaming routes.
 
 TEST_F(ServerTest, StreamRouteReadsABodyBeyondTheLimitInPieces) {
-  router_.AddStream("POST", "/upload",
-                    [](const Request& req, const Params&, BodyReader& body, ResponseStream&) {
-                      size_t total = 0, biggest = 0;
-                      for (;;) {
-                        StatusOr<std::string_view> piece = body.Next();
-                        if (!piece.ok()) return Text("error", 500);
-                        if (piece->empty()) break;
-                        total += piece->size();
-                        biggest = std::max(biggest, piece->size());
-                      }
-                      return Text(nlohmann::json{{"total", total},
-                                                 {"biggest", biggest},
-                                                 {"held", req.body.size()}}
-                                      .dump());
-                    });
+  router_.AddStream(
+      "POST", "/upload", [](const Request& req, const Params&, BodyReader& body, ResponseStream&) {
+        size_t total = 0, biggest = 0;
+        for (;;) {
+          StatusOr<std::string_view> piece = body.Next();
+          if (!piece.ok()) return Text("error", 500);
+          if (piece->empty()) break;
+          total += piece->size();
+          biggest = std::max(biggest, piece->size());
+        }
+        return Text(
+            nlohmann::json{{"total", total}, {"biggest", biggest}, {"held", req.body.size()}}
+                .dump());
+      });
   StartServer();  // body_limit 1 MiB
   Client c(options_.socket_path);
   ASSERT_TRUE(c.Send(std::string("POST /v1.41/upload HTTP/1.1\r\n") + kHost +
@@ -533,19 +532,19 @@ TEST_F(ServerTest, StreamRouteReadsABodyBeyondTheLimitInPieces) {
   EXPECT_EQ(j["held"], 0u);
   // A plain route on the same server keeps its limit.
   Client d(options_.socket_path);
-  ASSERT_TRUE(d.Send(std::string("POST /echo HTTP/1.1\r\n") + kHost +
-                     "Content-Length: 10485760\r\n\r\n"));
+  ASSERT_TRUE(
+      d.Send(std::string("POST /echo HTTP/1.1\r\n") + kHost + "Content-Length: 10485760\r\n\r\n"));
   auto limited = d.Read();
   ASSERT_TRUE(limited);
   EXPECT_EQ(limited->status, 413);
 }
 
 TEST_F(ServerTest, StreamRouteWithContentLengthBodyAndEarlyAnswer) {
-  router_.AddStream("POST", "/first", [](const Request&, const Params&, BodyReader& body,
-                                         ResponseStream&) {
-    StatusOr<std::string_view> piece = body.Next();
-    return Text(piece.ok() ? std::string(piece->substr(0, 5)) : "error", 400);
-  });
+  router_.AddStream("POST", "/first",
+                    [](const Request&, const Params&, BodyReader& body, ResponseStream&) {
+                      StatusOr<std::string_view> piece = body.Next();
+                      return Text(piece.ok() ? std::string(piece->substr(0, 5)) : "error", 400);
+                    });
   StartServer();
   Client c(options_.socket_path);
   ASSERT_TRUE(c.Send(std::string("POST /first HTTP/1.1\r\n") + kHost +
@@ -583,18 +582,18 @@ TEST_F(ServerTest, StreamedResponseIsChunkedAndEnds) {
 TEST_F(ServerTest, FollowerSeesTheClientGoAndOthersAreServedMeanwhile) {
   std::atomic<bool> saw_gone{false};
   Gate done;
-  router_.AddStream("GET", "/follow",
-                    [&](const Request&, const Params&, BodyReader&, ResponseStream& out) {
-                      out.Begin(200, {});
-                      out.Write("first\n");
-                      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-                      while (!out.ClientGone() && std::chrono::steady_clock::now() < deadline) {
-                        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-                      }
-                      saw_gone = out.ClientGone();
-                      done.Open();
-                      return Response{};
-                    });
+  router_.AddStream(
+      "GET", "/follow", [&](const Request&, const Params&, BodyReader&, ResponseStream& out) {
+        out.Begin(200, {});
+        out.Write("first\n");
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (!out.ClientGone() && std::chrono::steady_clock::now() < deadline) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        saw_gone = out.ClientGone();
+        done.Open();
+        return Response{};
+      });
   options_.worker_threads = 1;
   StartServer();
   {
@@ -614,13 +613,13 @@ TEST_F(ServerTest, FollowerSeesTheClientGoAndOthersAreServedMeanwhile) {
 
 TEST_F(ServerTest, TooManyStreamsAre503) {
   Gate release;
-  router_.AddStream("GET", "/hold", [&](const Request&, const Params&, BodyReader&,
-                                        ResponseStream& out) {
-    out.Begin(200, {});
-    out.Write("held\n");
-    release.Wait();
-    return Response{};
-  });
+  router_.AddStream("GET", "/hold",
+                    [&](const Request&, const Params&, BodyReader&, ResponseStream& out) {
+                      out.Begin(200, {});
+                      out.Write("held\n");
+                      release.Wait();
+                      return Response{};
+                    });
   options_.max_streams = 1;
   StartServer();
   Client a(options_.socket_path);
