@@ -42,6 +42,10 @@ Status Daemon::Start() {
   std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
   RETURN_IF_ERROR(EnsureDir(options_.data_root, 0700));
   RETURN_IF_ERROR(EnsureDir(options_.exec_root, 0711));
+  // The image store serves every node, in a swarm or not.
+  if (!images_) {
+    ASSIGN_OR_RETURN(images_, agent::NewImageStore(options_.data_root + "/images"));
+  }
   ASSIGN_OR_RETURN(std::optional<SwarmState> state, LoadSwarmState(StatePath()));
   if (!state) {
     spdlog::info("not in a swarm; waiting for swarm init");

@@ -8,6 +8,7 @@
 #include <shared_mutex>
 #include <string>
 
+#include "agent/images/image_store.h"
 #include "agent/session_client.h"
 #include "manager/dockerapi/backend.h"
 #include "node/cert_renewer.h"
@@ -44,6 +45,7 @@ class Daemon : public dockerapi::Backend {
   Status JoinSwarm(const dockerapi::JoinRequest& request) override;
   StatusOr<std::shared_ptr<const dockerapi::ManagerServices>> Manager() const override;
   std::string Hostname() const override { return hostname_; }
+  agent::ImageStore* Images() const override { return images_.get(); }
 
  private:
   ManagerConfig MakeManagerConfig() const;
@@ -61,6 +63,8 @@ class Daemon : public dockerapi::Backend {
   std::unique_ptr<agent::SessionClient> agent_;
   // A worker's certificate renewal (hands renewed certificates to agent_; stopped first).
   std::unique_ptr<CertRenewer> renewer_;
+  // <data-root>/images, made by Start (lives as long as the daemon).
+  std::unique_ptr<agent::ImageStore> images_;
 };
 
 // Parses Docker's ListenAddr / AdvertiseAddr forms; fills state's addresses and ports.

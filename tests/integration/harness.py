@@ -20,6 +20,7 @@ clashing on the swarm port 2377 / etcd peer port 2380). Each module owns one
   127.0.9.x  bench/ (compare_oracle.sh)
   127.0.10.x test_renewal
   127.0.11.x test_services_api
+  127.0.15.x test_images
 127.0.0.1 is left to the Docker oracle (bench/compare_oracle.sh).
 """
 

@@ -5,8 +5,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -20,6 +23,7 @@ struct ImageConfig {
   std::vector<std::string> entrypoint;  // Config.Entrypoint
   std::string working_dir;
   std::string user;
+  std::map<std::string, std::string> labels;  // Config.Labels
 };
 
 struct ImageInfo {
@@ -28,6 +32,8 @@ struct ImageInfo {
   TimePoint created;
   int64_t size = 0;  // bytes of the unpacked rootfs
   ImageConfig config;
+  std::string comment;              // `docker import --message`
+  std::vector<std::string> layers;  // RootFS.Layers: "sha256:<diff id>" per layer
 };
 
 // A tar stream arriving in pieces (the HTTP body); returning an error aborts the import.
@@ -38,8 +44,17 @@ class ImageStore {
   virtual ~ImageStore() = default;
   // `docker import`: the tar is a rootfs. `reference` "name[:tag]" (tag defaults to latest),
   // may be empty (untagged). `changes`: Dockerfile lines (ENV, CMD, ENTRYPOINT, WORKDIR, USER).
+  // InvalidArgument for a bad reference, change line or archive (nothing is left behind).
   virtual StatusOr<ImageInfo> Import(ChunkSource tar, const std::string& reference,
                                      const std::vector<std::string>& changes) = 0;
+  // The same with `docker import --message` (the image's Comment). The default ignores it
+  // (for test doubles that implement only the three-argument form).
+  virtual StatusOr<ImageInfo> ImportWithMessage(ChunkSource tar, const std::string& reference,
+                                                const std::vector<std::string>& changes,
+                                                const std::string& message) {
+    (void)message;
+    return Import(std::move(tar), reference, changes);
+  }
   // `docker load`: a `docker save` archive (manifest.json; layers applied in order with
   // whiteouts). Returns the images loaded (with their tags).
   virtual StatusOr<std::vector<ImageInfo>> Load(ChunkSource tar) = 0;
@@ -51,10 +66,16 @@ class ImageStore {
   virtual StatusOr<std::string> RootfsPath(const std::string& ref) const = 0;
   // Untags `ref`; removes the image when no tag is left (or when ref is an ID and force).
   // Returns Docker's [{"Untagged":...},{"Deleted":...}] items as (key, value) pairs.
+  // NotFound "No such image: <ref>"; AlreadyExists (HTTP 409) "conflict: unable to delete <short
+  // id> (must be forced) - image is referenced in multiple repositories" for an ID with
+  // several tags and no force.
   virtual StatusOr<std::vector<std::pair<std::string, std::string>>> Remove(
       const std::string& ref, bool force) = 0;
 };
 
-std::unique_ptr<ImageStore> NewImageStore(const std::string& images_dir);
+// Opens (creating it 0700 if needed) the store in images_dir; removes leftovers of imports
+// interrupted by a crash. Times come from clock.
+StatusOr<std::unique_ptr<ImageStore>> NewImageStore(const std::string& images_dir,
+                                                    Clock& clock = RealClock());
 
 }  // namespace capsule::agent

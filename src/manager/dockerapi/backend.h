@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "agent/executor/task_logs.h"
+#include "agent/images/image_store.h"
 #include "common/status.h"
 #include "manager/controlapi/cluster.h"
 #include "manager/controlapi/node.h"
@@ -74,6 +76,11 @@ class Backend {
   // kWorkerNotManagerMessage on a worker.
   virtual StatusOr<std::shared_ptr<const ManagerServices>> Manager() const = 0;
   virtual std::string Hostname() const = 0;
+  // The node's image store, on every node in or out of a swarm (nullptr: none; the image
+  // routes then answer 500).
+  virtual agent::ImageStore* Images() const { return nullptr; }
+  // This node's task logs (nullptr: none, the logs routes find no task's log).
+  virtual const agent::TaskLogs* Logs() const { return nullptr; }
 };
 
 }  // namespace capsule::dockerapi

@@ -1,6 +1,8 @@
 #include "manager/dockerapi/route_helpers.h"
 
+#include <cctype>
 #include <cstdio>
+#include <optional>
 
 #include "manager/dockerapi/error_table.h"
 #include "manager/dockerapi/routes.h"
@@ -26,26 +28,41 @@ int CompareVersions(const std::string& a, const std::string& b) {
 
 }  // namespace
 
+// Docker's API-version middleware: the error for a /vX.Y prefix out of range, if any.
+std::optional<http::Response> VersionError(const http::Params& params) {
+  auto v = params.find("__version");
+  if (v == params.end() || v->second.empty()) return std::nullopt;
+  if (CompareVersions(v->second, kApiVersion) > 0) {
+    return ErrorResponse(
+        absl::InvalidArgumentError("client version " + v->second +
+                                   " is too new. Maximum supported API version is " + kApiVersion));
+  }
+  if (CompareVersions(v->second, kMinApiVersion) < 0) {
+    return ErrorResponse(absl::InvalidArgumentError(
+        "client version " + v->second + " is too old. Minimum supported API version is " +
+        kMinApiVersion + ", please upgrade your client to a newer version"));
+  }
+  return std::nullopt;
+}
+
 void AddRoute(http::Router& router, const std::string& method, const std::string& pattern,
               http::Handler handler) {
   router.Add(method, pattern,
              [handler = std::move(handler)](const http::Request& req, const http::Params& params) {
-               auto v = params.find("__version");
-               if (v != params.end() && !v->second.empty()) {
-                 if (CompareVersions(v->second, kApiVersion) > 0) {
-                   return ErrorResponse(absl::InvalidArgumentError(
-                       "client version " + v->second +
-                       " is too new. Maximum supported API version is " + kApiVersion));
-                 }
-                 if (CompareVersions(v->second, kMinApiVersion) < 0) {
-                   return ErrorResponse(absl::InvalidArgumentError(
-                       "client version " + v->second +
-                       " is too old. Minimum supported API version is " + kMinApiVersion +
-                       ", please upgrade your client to a newer version"));
-                 }
-               }
+               if (auto error = VersionError(params)) return *std::move(error);
                return handler(req, params);
              });
+}
+
+void AddStreamRoute(http::Router& router, const std::string& method, const std::string& pattern,
+                    http::StreamHandler handler) {
+  router.AddStream(
+      method, pattern,
+      [handler = std::move(handler)](const http::Request& req, const http::Params& params,
+                                     http::BodyReader& body, http::ResponseStream& out) {
+        if (auto error = VersionError(params)) return *std::move(error);
+        return handler(req, params, body, out);
+      });
 }
 
 StatusOr<uint64_t> VersionQuery(const http::Request& req, const std::string& kind) {
@@ -71,6 +88,20 @@ bool ParseUint64(const std::string& s, uint64_t* out) {
   }
   *out = v;
   return true;
+}
+
+}  // namespace capsule::dockerapi
+
+namespace capsule::dockerapi {
+
+bool BoolQuery(const http::Request& req, const std::string& key) {
+  auto it = req.query.find(key);
+  if (it == req.query.end()) return false;
+  std::string s;
+  for (char c : it->second) {
+    if (c != ' ' && c != '\t') s += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return !(s.empty() || s == "0" || s == "no" || s == "false" || s == "none");
 }
 
 }  // namespace capsule::dockerapi

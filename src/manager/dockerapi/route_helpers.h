@@ -14,6 +14,13 @@ namespace capsule::dockerapi {
 void AddRoute(http::Router& router, const std::string& method, const std::string& pattern,
               http::Handler handler);
 
+// The same for a streaming route (image uploads, logs).
+void AddStreamRoute(http::Router& router, const std::string& method, const std::string& pattern,
+                    http::StreamHandler handler);
+
+// Docker's BoolValue: false when absent, "", "0", "no", "false" or "none"; else true.
+bool BoolQuery(const http::Request& req, const std::string& key);
+
 // The `version` query parameter of a node or swarm update, parsed as the engine does;
 // else InvalidArgument "invalid <kind> version '<raw>': strconv.ParseUint: parsing "<raw>":
 // invalid syntax".

@@ -12,6 +12,10 @@ void RegisterSwarmRoutes(http::Router& router, Backend& backend);
 void RegisterSecretRoutes(http::Router& router, Backend& backend);
 void RegisterServiceRoutes(http::Router& router, Backend& backend);
 void RegisterTaskRoutes(http::Router& router, Backend& backend);
+// /images (import, load, list, inspect, delete) and /distribution; any node, any swarm state.
+void RegisterImageRoutes(http::Router& router, Backend& backend);
+// /services/{id}/logs and /tasks/{id}/logs (this node's tasks only).
+void RegisterLogRoutes(http::Router& router, Backend& backend);
 
 // All of the above, plus Docker's 404 "page not found" fallback.
 void RegisterAllRoutes(http::Router& router, Backend& backend);

@@ -186,6 +186,8 @@ void RegisterAllRoutes(http::Router& router, Backend& backend) {
   RegisterSecretRoutes(router, backend);
   RegisterServiceRoutes(router, backend);
   RegisterTaskRoutes(router, backend);
+  RegisterImageRoutes(router, backend);
+  RegisterLogRoutes(router, backend);
   router.SetNotFound([](const Request&, const Params&) {
     return ErrorResponse(absl::NotFoundError("page not found"));
   });

@@ -124,5 +124,21 @@ TEST(UrlTest, StripApiVersion) {
   }
 }
 
+TEST(RouterRestParam, MatchesImageNamesWithSlashesAndColons) {
+  Router router;
+  router.Add("GET", "/images/json", Echo("list"));
+  router.Add("GET", "/images/{name*}/json", Echo("inspect"));
+  router.Add("DELETE", "/images/{name*}", Echo("delete"));
+  EXPECT_EQ(router.Dispatch(Req("GET", "/v1.41/images/json")).body, "list __version=1.41");
+  EXPECT_EQ(router.Dispatch(Req("GET", "/images/busybox/json")).body, "inspect name=busybox");
+  EXPECT_EQ(router.Dispatch(Req("GET", "/images/127.0.0.1:5000/app/web:1/json")).body,
+            "inspect name=127.0.0.1:5000/app/web:1");
+  EXPECT_EQ(router.Dispatch(Req("GET", "/images/json/json")).body, "inspect name=json");
+  EXPECT_EQ(router.Dispatch(Req("DELETE", "/images/capsule/busybox:1")).body,
+            "delete name=capsule/busybox:1");
+  EXPECT_EQ(router.Dispatch(Req("GET", "/images//json")).status, 404);
+  EXPECT_EQ(router.Dispatch(Req("DELETE", "/images")).status, 404);
+}
+
 }  // namespace
 }  // namespace capsule::http

@@ -5,7 +5,6 @@
 // and posts the response back to the connection's strand for writing. One request is in
 // flight per connection (no concurrent pipelining); keep-alive reads resume after the write.
 #include "manager/dockerapi/http/server.h"
-#include "manager/dockerapi/http/json_message.h"
 
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -24,20 +23,27 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <ctime>
+#include <future>
+#include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "common/errno_status.h"
 #include "common/secret_bytes.h"
+#include "manager/dockerapi/http/json_message.h"
 #include "manager/dockerapi/http/url.h"
 #include "manager/dockerapi/http/wiping_body.h"
 
@@ -112,6 +118,28 @@ struct ServerCore {
   std::atomic<bool> stopping{false};
   bool started = false;
   bool stopped = false;
+
+  // Streaming handlers (each on a thread of its own), bounded by options.max_streams.
+  bool TryAcquireStream() {
+    std::lock_guard<std::mutex> lock(mu);
+    if (stopping || active_streams >= std::max(1, options.max_streams)) return false;
+    ++active_streams;
+    return true;
+  }
+  void ReleaseStream() {
+    std::lock_guard<std::mutex> lock(mu);
+    --active_streams;
+    streams_cv.notify_all();
+  }
+  void WaitForStreams() {
+    std::unique_lock<std::mutex> lock(mu);
+    while (!streams_cv.wait_for(lock, std::chrono::seconds(10),
+                                [this] { return active_streams == 0; })) {
+      spdlog::warn("http: waiting for {} streaming handler(s) to finish", active_streams);
+    }
+  }
+  int active_streams = 0;
+  std::condition_variable streams_cv;
 };
 
 // One connection. Every method except the constructor/destructor runs on the strand.
@@ -175,6 +203,36 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(impl_->options.body_limit);
     ArmTimer(impl_->options.read_timeout);
+    bhttp::async_read_header(
+        socket_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  // The request line and headers of the parser's message (no body yet).
+  std::shared_ptr<Request> HeaderRequest() {
+    auto& msg = parser_->get();
+    auto request = std::make_shared<Request>();
+    request->method = std::string(msg.method_string());
+    request->target = std::string(msg.target());
+    for (const auto& field : msg) {
+      std::string key = Lower(std::string(field.name_string()));
+      auto [it, inserted] = request->headers.emplace(key, std::string(field.value()));
+      if (!inserted) it->second.append(", ").append(std::string(field.value()));
+    }
+    return request;
+  }
+
+  // Headers are in: a streaming route takes the body itself; others read it whole (bounded).
+  void OnHeader(beast::error_code ec) {
+    if (ec) return OnRead(ec);
+    auto request = HeaderRequest();
+    if (ParseTarget(request.get()).ok()) {
+      Params params;
+      std::string pattern;
+      if (const StreamHandler* h = impl_->router.FindStream(*request, &params, &pattern)) {
+        return StartStream(std::move(request), h, std::move(params), std::move(pattern));
+      }
+    }
     bhttp::async_read(
         socket_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
@@ -210,14 +268,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     DisarmTimer();
     auto& msg = parser_->get();
-    auto request = std::make_shared<Request>();
-    request->method = std::string(msg.method_string());
-    request->target = std::string(msg.target());
-    for (const auto& field : msg) {
-      std::string key = Lower(std::string(field.name_string()));
-      auto [it, inserted] = request->headers.emplace(key, std::string(field.value()));
-      if (!inserted) it->second.append(", ").append(std::string(field.value()));
-    }
+    auto request = HeaderRequest();
     request->body = std::move(msg.body());
     const bool keep_alive = msg.keep_alive();
     const unsigned version = msg.version();
@@ -251,6 +302,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void Write(Response r, bool keep_alive, unsigned version, bool head) {
     if (closed_) {
       WipeString(r.body);
+      if (after_write_) std::exchange(after_write_, nullptr)();
       return;
     }
     res_.emplace();
@@ -287,8 +339,188 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool close = !res_->keep_alive() || close_after_write_;
     WipeString(res_->body());
     res_.reset();
+    if (after_write_) std::exchange(after_write_, nullptr)();
     if (ec || close) return Close();
     WaitForNextRequest();
+  }
+
+  // ---- Streaming routes. The handler's thread calls the blocking methods of the two
+  // adapters below; each posts its I/O to the strand and waits for the completion.
+  using Done = std::function<void(beast::error_code, size_t, bool)>;
+
+  class SessionBody : public BodyReader {
+   public:
+    explicit SessionBody(Session* s) : s_(s), buf_(64 * 1024) {}
+    StatusOr<std::string_view> Next() override {
+      while (!done_) {
+        std::promise<std::tuple<beast::error_code, size_t, bool>> p;
+        auto f = p.get_future();
+        net::post(s_->socket_.get_executor(), [this, &p] {
+          s_->ReadBodySome(buf_.data(), buf_.size(),
+                           [&p](beast::error_code ec, size_t n, bool done) {
+                             p.set_value({ec, n, done});
+                           });
+        });
+        auto [ec, n, done] = f.get();
+        if (ec) return absl::UnavailableError("reading the request body: " + ec.message());
+        done_ = done;
+        if (n > 0) return std::string_view(buf_.data(), n);
+      }
+      return std::string_view();
+    }
+
+   private:
+    Session* s_;
+    std::vector<char> buf_;
+    bool done_ = false;
+  };
+
+  class SessionStream : public ResponseStream {
+   public:
+    explicit SessionStream(Session* s) : s_(s) {}
+    bool Begin(int status,
+               const std::vector<std::pair<std::string, std::string>>& headers) override {
+      if (begun_) return false;
+      begun_ = true;
+      status_ = status;
+      return Run([&](Done done) { s_->BeginStream(status, headers, std::move(done)); });
+    }
+    bool Write(std::string_view data) override {
+      if (!begun_) return false;
+      if (data.empty()) return !s_->client_gone_;
+      return Run([&](Done done) { s_->WriteChunk(data, std::move(done)); });
+    }
+    bool ClientGone() const override { return s_->client_gone_; }
+    void End() {
+      Run([&](Done done) { s_->WriteChunk(std::string_view(), std::move(done)); });
+    }
+    bool begun() const { return begun_; }
+    int status() const { return status_; }
+
+   private:
+    template <class Op>
+    bool Run(Op op) {
+      std::promise<beast::error_code> p;
+      auto f = p.get_future();
+      net::post(s_->socket_.get_executor(),
+                [&] { op([&p](beast::error_code ec, size_t, bool) { p.set_value(ec); }); });
+      const bool ok = !f.get();
+      if (!ok) s_->client_gone_ = true;
+      return ok;
+    }
+    Session* s_;
+    bool begun_ = false;
+    int status_ = 0;
+  };
+
+  void StartStream(std::shared_ptr<Request> request, const StreamHandler* handler, Params params,
+                   std::string pattern) {
+    if (!impl_->TryAcquireStream()) {
+      parser_.reset();
+      return SendError(503, "too many streaming requests");
+    }
+    DisarmTimer();
+    const unsigned version = parser_->get().version();
+    body_parser_.emplace(std::move(*parser_));
+    parser_.reset();
+    body_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    ServerCore* core = impl_;
+    std::thread([self = shared_from_this(), core, request, handler, params = std::move(params),
+                 pattern = std::move(pattern), version]() mutable {
+      self->RunStream(*request, *handler, params, pattern, version);
+      self.reset();  // before the release: Stop may then tear the server down
+      core->ReleaseStream();
+    }).detach();
+  }
+
+  // On the handler's own thread.
+  void RunStream(const Request& request, const StreamHandler& handler, const Params& params,
+                 const std::string& pattern, unsigned version) {
+    const auto start = Clock::now();
+    SessionBody body(this);
+    SessionStream out(this);
+    Response response = Router::RunStream(handler, request, params, body, out);
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    spdlog::info("http: {} {} {} {:.1f}ms", request.method, pattern,
+                 out.begun() ? out.status() : response.status, ms);
+    if (out.begun()) {
+      out.End();
+      return PostClose();
+    }
+    // The connection is not reused: the handler may have left part of the body unread.
+    std::promise<void> written;
+    auto f = written.get_future();
+    net::post(socket_.get_executor(), [this, &response, version, &written] {
+      close_after_write_ = true;
+      after_write_ = [&written] { written.set_value(); };
+      Write(std::move(response), false, version, false);
+    });
+    f.wait();
+  }
+
+  void ReadBodySome(char* buf, size_t n, Done done) {
+    if (closed_) return done(net::error::operation_aborted, 0, false);
+    if (body_parser_->is_done()) return done({}, 0, true);
+    auto& b = body_parser_->get().body();
+    b.data = buf;
+    b.size = n;
+    b.more = true;
+    ArmTimer(impl_->options.read_timeout);
+    bhttp::async_read_some(socket_, buffer_, *body_parser_,
+                           [self = shared_from_this(), n, done](beast::error_code ec, size_t) {
+                             self->DisarmTimer();
+                             if (ec == bhttp::error::need_buffer) ec = {};
+                             if (!ec && self->closed_) ec = net::error::operation_aborted;
+                             const size_t got = n - self->body_parser_->get().body().size;
+                             done(ec, got, !ec && self->body_parser_->is_done());
+                           });
+  }
+
+  void BeginStream(int status, const std::vector<std::pair<std::string, std::string>>& headers,
+                   Done done) {
+    if (closed_) return done(net::error::operation_aborted, 0, false);
+    stream_res_.emplace();
+    stream_res_->version(11);
+    stream_res_->result(static_cast<unsigned>(status));
+    if (impl_->options.common_headers) {
+      for (const auto& [k, v] : impl_->options.common_headers()) stream_res_->set(k, v);
+    }
+    for (const auto& [k, v] : headers) stream_res_->set(k, v);
+    stream_res_->set(bhttp::field::date, HttpDate());
+    stream_res_->chunked(true);
+    stream_res_->keep_alive(false);
+    stream_sr_.emplace(*stream_res_);
+    ArmTimer(impl_->options.read_timeout);
+    bhttp::async_write_header(socket_, *stream_sr_,
+                              [self = shared_from_this(), done](beast::error_code ec, size_t) {
+                                self->DisarmTimer();
+                                if (!ec) self->WatchForHangup();
+                                done(ec, 0, false);
+                              });
+  }
+
+  // While a response streams (and the body is consumed), any readable event on the socket
+  // is the client closing: followers then stop.
+  void WatchForHangup() {
+    if (!body_parser_ || !body_parser_->is_done()) return;
+    socket_.async_wait(
+        stream_protocol::socket::wait_read,
+        [self = shared_from_this()](beast::error_code) { self->client_gone_ = true; });
+  }
+
+  // One chunk; an empty view writes the last chunk.
+  void WriteChunk(std::string_view data, Done done) {
+    if (closed_) return done(net::error::operation_aborted, 0, false);
+    ArmTimer(impl_->options.read_timeout);
+    auto cb = [self = shared_from_this(), done](beast::error_code ec, size_t n) {
+      self->DisarmTimer();
+      done(ec, n, false);
+    };
+    if (data.empty()) {
+      net::async_write(socket_, bhttp::make_chunk_last(), cb);
+    } else {
+      net::async_write(socket_, bhttp::make_chunk(net::const_buffer(data.data(), data.size())), cb);
+    }
   }
 
   ServerCore* impl_;
@@ -297,6 +529,11 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<WipingStringBody>> parser_;
   std::optional<bhttp::response<bhttp::string_body>> res_;
+  std::optional<bhttp::request_parser<bhttp::buffer_body>> body_parser_;
+  std::optional<bhttp::response<bhttp::empty_body>> stream_res_;
+  std::optional<bhttp::response_serializer<bhttp::empty_body>> stream_sr_;
+  std::atomic<bool> client_gone_{false};
+  std::function<void()> after_write_;  // a streaming handler waiting for its plain answer
   bool closed_ = false;
   bool timed_out_ = false;
   bool close_after_write_ = false;
@@ -401,6 +638,7 @@ void Server::Stop() {
   for (auto& session : live) session->PostClose();
   live.clear();       // outside the lock: the last owner's destructor takes it
   s.workers->join();  // running handlers finish; their writes see a closed connection
+  s.WaitForStreams();  // streaming handlers see errors from their closed connections
   s.work.reset();
   for (auto& t : s.threads) t.join();
   s.threads.clear();

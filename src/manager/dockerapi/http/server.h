@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -39,12 +40,45 @@ struct Response {
 using Params = std::map<std::string, std::string>;
 using Handler = std::function<Response(const Request&, const Params&)>;
 
+// Streaming routes (image uploads, logs): the handler reads the request body in pieces
+// (no body limit: Request::body stays empty) and may stream its response. Both block the
+// handler's thread; a streaming handler runs on a thread of its own (at most
+// ServerOptions::max_streams at once), never on the shared worker pool.
+class BodyReader {
+ public:
+  virtual ~BodyReader() = default;
+  // The next piece of the body, valid until the next call; empty = end of the body.
+  // An error when the client goes away or stalls longer than the read timeout.
+  virtual StatusOr<std::string_view> Next() = 0;
+};
+
+class ResponseStream {
+ public:
+  virtual ~ResponseStream() = default;
+  // Sends the status line and headers; the body follows in chunks. At most once.
+  virtual bool Begin(int status,
+                     const std::vector<std::pair<std::string, std::string>>& headers) = 0;
+  // Sends one piece of the body (after Begin); false once the client has gone.
+  virtual bool Write(std::string_view data) = 0;
+  // True once the client closed its end (a follower should stop).
+  virtual bool ClientGone() const = 0;
+};
+
+// If the handler called Begin, its returned Response is ignored and the stream is ended;
+// otherwise the returned Response is sent as for a plain handler.
+using StreamHandler =
+    std::function<Response(const Request&, const Params&, BodyReader&, ResponseStream&)>;
+
 // Routes: patterns like "/secrets/{id}/update", matched against the path with an optional
 // leading "/vX.Y" version segment stripped (the stripped version is put in
-// params["__version"] if present). A pattern segment "{name}" matches one non-empty segment.
+// params["__version"] if present). A pattern segment "{name}" matches one non-empty segment;
+// one segment "{name*}" per pattern may match one or more segments (joined by '/'), so
+// "/images/{name*}/json" takes image names such as "127.0.0.1:5000/app/web:1".
 class Router {
  public:
   void Add(std::string method, std::string pattern, Handler handler);
+  // A streaming route (see StreamHandler).
+  void AddStream(std::string method, std::string pattern, StreamHandler handler);
   // The fallback for no matching route (Docker: 404 {"message":"page not found"}).
   void SetNotFound(Handler handler);
   // Finds the handler; fills params (and the matched pattern, for request logs).
@@ -54,6 +88,13 @@ class Router {
   // Same, and reports the matched route pattern ("/secrets/{id}"; "" when no route
   // matched) so request logs never need the raw target. (Addition to the lead's contract.)
   Response Dispatch(const Request& request, std::string* matched_pattern) const;
+  // The server's way in for streaming routes: the handler of the streaming route matching
+  // request (nullptr when the route is not a streaming one), its params and pattern.
+  const StreamHandler* FindStream(const Request& request, Params* params,
+                                  std::string* matched_pattern) const;
+  // Runs a streaming handler, catching exceptions as Dispatch does.
+  static Response RunStream(const StreamHandler& handler, const Request& request,
+                            const Params& params, BodyReader& body, ResponseStream& out);
 
  private:
   struct Route {
@@ -61,9 +102,11 @@ class Router {
     std::string pattern;
     std::vector<std::string> segments;
     Handler handler;
+    StreamHandler stream;  // set for streaming routes (handler is then a buffering adapter)
   };
   const Route* Match(const std::string& method, const std::vector<std::string>& segments,
                      Params* params) const;
+  const Route* Find(const Request& request, Params* params) const;
   std::vector<Route> routes_;
   Handler not_found_;
 };
@@ -77,6 +120,7 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{120000};  // keep-alive between requests
   int io_threads = 2;
   int worker_threads = 32;
+  int max_streams = 64;  // streaming handlers running at once; more → 503
   // Headers added to every response (Api-Version, Ostype, ...), computed per request.
   std::function<std::vector<std::pair<std::string, std::string>>()> common_headers;
 };

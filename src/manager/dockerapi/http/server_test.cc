@@ -9,6 +9,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -19,6 +21,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <thread>
 
 namespace capsule::http {
 namespace {
@@ -99,6 +102,17 @@ class Client {
   }
 
   int fd() const { return fd_; }
+
+  // Everything up to and including `marker` (raw bytes, e.g. a chunked body's end).
+  std::optional<std::string> ReadUntil(const std::string& marker, int timeout_ms = 10000) {
+    size_t at;
+    while ((at = buf_.find(marker)) == std::string::npos) {
+      if (!Fill(timeout_ms)) return std::nullopt;
+    }
+    std::string out = buf_.substr(0, at + marker.size());
+    buf_.erase(0, at + marker.size());
+    return out;
+  }
 
  private:
   bool Fill(int timeout_ms) {
@@ -483,6 +497,157 @@ TEST_F(ServerTest, StaleSocketIsReplacedButOtherFilesAreNot) {
   Server s(o, router_);
   EXPECT_EQ(s.Start().code(), absl::StatusCode::kFailedPrecondition);
   ::unlink(file.c_str());
+}
+
+// ---- Streaming routes.
+
+TEST_F(ServerTest, StreamRouteReadsABodyBeyondTheLimitInPieces) {
+  router_.AddStream(
+      "POST", "/upload", [](const Request& req, const Params&, BodyReader& body, ResponseStream&) {
+        size_t total = 0, biggest = 0;
+        for (;;) {
+          StatusOr<std::string_view> piece = body.Next();
+          if (!piece.ok()) return Text("error", 500);
+          if (piece->empty()) break;
+          total += piece->size();
+          biggest = std::max(biggest, piece->size());
+        }
+        return Text(
+            nlohmann::json{{"total", total}, {"biggest", biggest}, {"held", req.body.size()}}
+                .dump());
+      });
+  StartServer();  // body_limit 1 MiB
+  Client c(options_.socket_path);
+  ASSERT_TRUE(c.Send(std::string("POST /v1.41/upload HTTP/1.1\r\n") + kHost +
+                     "Transfer-Encoding: chunked\r\n\r\n"));
+  const std::string chunk = "10000\r\n" + std::string(0x10000, 'z') + "\r\n";
+  for (int i = 0; i < 80; ++i) ASSERT_TRUE(c.Send(chunk));  // 5 MiB
+  ASSERT_TRUE(c.Send("0\r\n\r\n"));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto j = nlohmann::json::parse(r->body);
+  EXPECT_EQ(j["total"], 80u * 0x10000);
+  EXPECT_LE(j["biggest"].get<size_t>(), 64u * 1024);
+  EXPECT_EQ(j["held"], 0u);
+  // A plain route on the same server keeps its limit.
+  Client d(options_.socket_path);
+  ASSERT_TRUE(
+      d.Send(std::string("POST /echo HTTP/1.1\r\n") + kHost + "Content-Length: 10485760\r\n\r\n"));
+  auto limited = d.Read();
+  ASSERT_TRUE(limited);
+  EXPECT_EQ(limited->status, 413);
+}
+
+TEST_F(ServerTest, StreamRouteWithContentLengthBodyAndEarlyAnswer) {
+  router_.AddStream("POST", "/first",
+                    [](const Request&, const Params&, BodyReader& body, ResponseStream&) {
+                      StatusOr<std::string_view> piece = body.Next();
+                      return Text(piece.ok() ? std::string(piece->substr(0, 5)) : "error", 400);
+                    });
+  StartServer();
+  Client c(options_.socket_path);
+  ASSERT_TRUE(c.Send(std::string("POST /first HTTP/1.1\r\n") + kHost +
+                     "Content-Length: 11\r\n\r\nhello world"));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(r->body, "hello");
+  EXPECT_EQ(r->headers["connection"], "close");
+  EXPECT_TRUE(c.ClosedWithoutData());
+}
+
+TEST_F(ServerTest, StreamedResponseIsChunkedAndEnds) {
+  router_.AddStream("GET", "/stream",
+                    [](const Request&, const Params&, BodyReader&, ResponseStream& out) {
+                      out.Begin(200, {{"Content-Type", "application/vnd.docker.raw-stream"}});
+                      for (const char* piece : {"one\n", "two\n", "three\n"}) out.Write(piece);
+                      return Response{};
+                    });
+  StartServer();
+  Client c(options_.socket_path);
+  ASSERT_TRUE(c.Send(std::string("GET /stream HTTP/1.1\r\n") + kHost + "\r\n"));
+  auto raw = c.ReadUntil("0\r\n\r\n");
+  ASSERT_TRUE(raw);
+  EXPECT_NE(raw->find("HTTP/1.1 200 OK\r\n"), std::string::npos);
+  EXPECT_NE(raw->find("Transfer-Encoding: chunked\r\n"), std::string::npos);
+  EXPECT_NE(raw->find("Content-Type: application/vnd.docker.raw-stream\r\n"), std::string::npos);
+  EXPECT_NE(raw->find("Api-Version: 1.41\r\n"), std::string::npos);
+  EXPECT_NE(raw->find("\r\n\r\n4\r\none\n\r\n4\r\ntwo\n\r\n6\r\nthree\n\r\n0\r\n\r\n"),
+            std::string::npos)
+      << *raw;
+  EXPECT_TRUE(c.ClosedWithoutData());
+}
+
+TEST_F(ServerTest, FollowerSeesTheClientGoAndOthersAreServedMeanwhile) {
+  std::atomic<bool> saw_gone{false};
+  Gate done;
+  router_.AddStream(
+      "GET", "/follow", [&](const Request&, const Params&, BodyReader&, ResponseStream& out) {
+        out.Begin(200, {});
+        out.Write("first\n");
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (!out.ClientGone() && std::chrono::steady_clock::now() < deadline) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        saw_gone = out.ClientGone();
+        done.Open();
+        return Response{};
+      });
+  options_.worker_threads = 1;
+  StartServer();
+  {
+    Client follower(options_.socket_path);
+    ASSERT_TRUE(follower.Send(std::string("GET /follow HTTP/1.1\r\n") + kHost + "\r\n"));
+    ASSERT_TRUE(follower.ReadUntil("first\n"));
+    // The follower holds no worker: a plain request is served at once.
+    Client other(options_.socket_path);
+    ASSERT_TRUE(other.Send(std::string("GET /_ping HTTP/1.1\r\n") + kHost + "\r\n"));
+    auto r = other.Read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, "OK");
+  }  // the follower disconnects
+  ASSERT_TRUE(done.Wait());
+  EXPECT_TRUE(saw_gone);
+}
+
+TEST_F(ServerTest, TooManyStreamsAre503) {
+  Gate release;
+  router_.AddStream("GET", "/hold",
+                    [&](const Request&, const Params&, BodyReader&, ResponseStream& out) {
+                      out.Begin(200, {});
+                      out.Write("held\n");
+                      release.Wait();
+                      return Response{};
+                    });
+  options_.max_streams = 1;
+  StartServer();
+  Client a(options_.socket_path);
+  ASSERT_TRUE(a.Send(std::string("GET /hold HTTP/1.1\r\n") + kHost + "\r\n"));
+  ASSERT_TRUE(a.ReadUntil("held\n"));
+  Client b(options_.socket_path);
+  ASSERT_TRUE(b.Send(std::string("GET /hold HTTP/1.1\r\n") + kHost + "\r\n"));
+  auto r = b.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  release.Open();
+}
+
+TEST_F(ServerTest, StreamRouteThroughDispatchIsBuffered) {
+  router_.AddStream("POST", "/images/{name*}/push",
+                    [](const Request& req, const Params& p, BodyReader& body, ResponseStream& out) {
+                      auto piece = body.Next();
+                      out.Begin(201, {{"X", "y"}});
+                      out.Write(p.at("name") + "|" + std::string(*piece) + "|" + req.method);
+                      return Response{};
+                    });
+  Request req;
+  req.method = "POST";
+  req.path = "/v1.41/images/127.0.0.1:5000/app/web:1/push";
+  req.body = "data";
+  Response r = router_.Dispatch(req);
+  EXPECT_EQ(r.status, 201);
+  EXPECT_EQ(r.body, "127.0.0.1:5000/app/web:1|data|POST");
 }
 
 }  // namespace

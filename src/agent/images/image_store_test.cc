@@ -1,0 +1,278 @@
+// The image store: import, load (both `docker save` layouts), list, inspect, remove, reopen.
+#include "agent/images/image_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "agent/images/sha256.h"
+#include "agent/images/tar_test_util.h"
+
+namespace capsule::agent {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::Source;
+using testing::TarBuilder;
+
+class FakeClock : public Clock {
+ public:
+  TimePoint Now() const override { return now; }
+  TimePoint now = FromUnixNanos(1700000000123456789);
+};
+
+class ImageStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/capsule-store-test-XXXXXX";
+    root_ = ::mkdtemp(tmpl);
+    Reopen();
+  }
+  void TearDown() override {
+    store_.reset();
+    fs::remove_all(root_);
+  }
+  void Reopen() {
+    store_.reset();
+    auto s = NewImageStore(root_ + "/images", clock_);
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = *std::move(s);
+  }
+  std::string Slurp(const std::string& path) {
+    std::ifstream f(path);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  }
+  size_t Entries(const std::string& dir) {
+    return static_cast<size_t>(
+        std::distance(fs::directory_iterator(dir), fs::directory_iterator{}));
+  }
+
+  std::string root_;
+  FakeClock clock_;
+  std::unique_ptr<ImageStore> store_;
+};
+
+const std::string& Rootfs() {
+  static const std::string tar = TarBuilder()
+                                     .Dir("bin/")
+                                     .File("bin/busybox", "#!bb", 0755)
+                                     .Symlink("bin/sh", "busybox")
+                                     .Finish();
+  return tar;
+}
+
+TEST_F(ImageStoreTest, ImportTagsAndAppliesChanges) {
+  auto info = store_->Import(Source(Rootfs()), "capsule/busybox:1",
+                             {"ENV PATH=/bin", "CMD [\"sh\"]", "WORKDIR /tmp", "USER 1000"});
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->id.substr(0, 7), "sha256:");
+  EXPECT_EQ(info->repo_tags, std::vector<std::string>{"capsule/busybox:1"});
+  EXPECT_EQ(info->config.env, std::vector<std::string>{"PATH=/bin"});
+  EXPECT_EQ(info->config.cmd, std::vector<std::string>{"sh"});
+  EXPECT_EQ(info->config.working_dir, "/tmp");
+  EXPECT_EQ(info->config.user, "1000");
+  EXPECT_EQ(info->created, clock_.now);
+  ASSERT_EQ(info->layers.size(), 1u);
+  EXPECT_EQ(info->layers[0], "sha256:" + Sha256Hex(Rootfs()));
+  EXPECT_EQ(info->size, 4 + 7);  // the file and the symlink
+
+  // The ID is the digest of the config written.
+  const std::string hex = info->id.substr(7);
+  EXPECT_EQ(Sha256Hex(Slurp(root_ + "/images/sha256/" + hex + "/config.json")), hex);
+
+  auto path = store_->RootfsPath("capsule/busybox:1");
+  ASSERT_TRUE(path.ok());
+  EXPECT_EQ(Slurp(*path + "/bin/busybox"), "#!bb");
+  EXPECT_EQ(store_->Inspect(hex.substr(0, 12))->id, info->id);
+  EXPECT_EQ(store_->Inspect(info->id)->id, info->id);
+  EXPECT_EQ(store_->Inspect("capsule/busybox:2").status().message(),
+            "No such image: capsule/busybox:2");
+  EXPECT_EQ(store_->List().size(), 1u);
+  EXPECT_EQ(Entries(root_ + "/images/tmp"), 0u);
+}
+
+TEST_F(ImageStoreTest, DefaultTagAndDockerHubNames) {
+  ASSERT_TRUE(store_->Import(Source(Rootfs()), "busybox", {}).ok());
+  EXPECT_TRUE(store_->Inspect("busybox:latest").ok());
+  EXPECT_TRUE(store_->Inspect("docker.io/library/busybox").ok());
+}
+
+TEST_F(ImageStoreTest, BadInputLeavesNothing) {
+  const std::string truncated = Rootfs().substr(0, Rootfs().size() - 1024 - 100);
+  auto bad = store_->Import(Source(truncated), "x:1", {});
+  EXPECT_FALSE(bad.ok());
+  EXPECT_EQ(store_->Import(Source(Rootfs()), "x:1", {"RUN rm -rf /"}).status().message(),
+            "RUN is not a valid change command");
+  EXPECT_EQ(store_->Import(Source(Rootfs()), "Upper:1", {}).status().message(),
+            "invalid reference format: repository name must be lowercase");
+  const std::string traversal = TarBuilder().File("../escape", "x").Finish();
+  EXPECT_EQ(store_->Import(Source(traversal), "x:1", {}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_TRUE(store_->List().empty());
+  EXPECT_EQ(Entries(root_ + "/images/tmp"), 0u);
+  EXPECT_EQ(Entries(root_ + "/images/sha256"), 0u);
+  EXPECT_FALSE(fs::exists(root_ + "/escape"));
+}
+
+nlohmann::json ConfigFor(const std::string& created, const std::vector<std::string>& env) {
+  return {{"architecture", "amd64"},
+          {"os", "linux"},
+          {"created", created},
+          {"config", {{"Env", env}, {"Cmd", {"sh"}}}},
+          {"rootfs", {{"type", "layers"}, {"diff_ids", {"sha256:aa", "sha256:bb"}}}}};
+}
+
+const std::string& Layer1() {
+  static const std::string t = TarBuilder()
+                                   .File("bin/busybox", "bb", 0755)
+                                   .File("etc/old", "old")
+                                   .File("etc/keep", "k")
+                                   .Finish();
+  return t;
+}
+const std::string& Layer2() {
+  static const std::string t = TarBuilder().File("etc/.wh.old", "").File("etc/new", "new").Finish();
+  return t;
+}
+
+TEST_F(ImageStoreTest, LoadsDockerSave2010Layout) {
+  const std::string config = ConfigFor("2026-11-28T00:00:00Z", {"PATH=/bin"}).dump();
+  const std::string cfg_hex = Sha256Hex(config);
+  nlohmann::json manifest = nlohmann::json::array({{{"Config", cfg_hex + ".json"},
+                                                    {"RepoTags", {"capsule/saved:2"}},
+                                                    {"Layers", {"l1/layer.tar", "l2/layer.tar"}}}});
+  const std::string archive = TarBuilder()
+                                  .Dir("l1/")
+                                  .File("l1/layer.tar", Layer1())
+                                  .Dir("l2/")
+                                  .File("l2/layer.tar", Layer2())
+                                  .File(cfg_hex + ".json", config)
+                                  .File("manifest.json", manifest.dump())
+                                  .File("repositories", "{}")
+                                  .Finish();
+  auto loaded = store_->Load(Source(archive, 4096));
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ((*loaded)[0].id, "sha256:" + cfg_hex);
+  EXPECT_EQ((*loaded)[0].repo_tags, std::vector<std::string>{"capsule/saved:2"});
+  EXPECT_EQ((*loaded)[0].config.env, std::vector<std::string>{"PATH=/bin"});
+  const std::string rootfs = *store_->RootfsPath("capsule/saved:2");
+  EXPECT_EQ(Slurp(rootfs + "/etc/new"), "new");
+  EXPECT_EQ(Slurp(rootfs + "/etc/keep"), "k");
+  EXPECT_FALSE(fs::exists(rootfs + "/etc/old"));
+  EXPECT_FALSE(fs::exists(rootfs + "/etc/.wh.old"));
+  EXPECT_EQ(Entries(root_ + "/images/tmp"), 0u);
+
+  // Loading the same archive again is idempotent.
+  ASSERT_TRUE(store_->Load(Source(archive, 4096)).ok());
+  EXPECT_EQ(store_->List().size(), 1u);
+}
+
+TEST_F(ImageStoreTest, LoadsOciLayout) {
+  const std::string config = ConfigFor("2026-11-28T00:00:01Z", {"A=1"}).dump();
+  const std::string cfg_hex = Sha256Hex(config);
+  const std::string l1 = Sha256Hex(Layer1()), l2 = Sha256Hex(Layer2());
+  nlohmann::json manifest =
+      nlohmann::json::array({{{"Config", "blobs/sha256/" + cfg_hex},
+                              {"RepoTags", {"oci/img:latest", "oci/img:v2"}},
+                              {"Layers", {"blobs/sha256/" + l1, "blobs/sha256/" + l2}}}});
+  const std::string archive = TarBuilder()
+                                  .Dir("blobs/")
+                                  .Dir("blobs/sha256/")
+                                  .File("blobs/sha256/" + l1, Layer1())
+                                  .File("blobs/sha256/" + l2, Layer2())
+                                  .File("blobs/sha256/" + cfg_hex, config)
+                                  .File("index.json", "{}")
+                                  .File("manifest.json", manifest.dump())
+                                  .File("oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}")
+                                  .Finish();
+  auto loaded = store_->Load(Source(archive, 10000));
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ((*loaded)[0].repo_tags.size(), 2u);
+  EXPECT_EQ(Slurp(*store_->RootfsPath("oci/img") + "/etc/new"), "new");
+}
+
+TEST_F(ImageStoreTest, LoadWithoutManifestOrWithEscapingLayerFails) {
+  EXPECT_EQ(store_->Load(Source(TarBuilder().File("x", "y").Finish())).status().code(),
+            StatusCode::kInvalidArgument);
+  nlohmann::json manifest = nlohmann::json::array({{{"Config", "../../etc/passwd"},
+                                                    {"RepoTags", {"a:1"}},
+                                                    {"Layers", nlohmann::json::array()}}});
+  EXPECT_FALSE(
+      store_->Load(Source(TarBuilder().File("manifest.json", manifest.dump()).Finish())).ok());
+  EXPECT_TRUE(store_->List().empty());
+  EXPECT_EQ(Entries(root_ + "/images/tmp"), 0u);
+}
+
+TEST_F(ImageStoreTest, RemoveUntagsThenDeletes) {
+  auto a = store_->Import(Source(Rootfs()), "app:1", {});
+  ASSERT_TRUE(a.ok());
+  // Same content imported later is another image (its config has another time); retag.
+  ASSERT_TRUE(store_->Load(Source(TarBuilder().Finish())).status().code() ==
+              StatusCode::kInvalidArgument);
+  clock_.now += std::chrono::seconds(1);
+  auto b = store_->Import(Source(Rootfs()), "app:2", {});
+  ASSERT_TRUE(b.ok());
+  EXPECT_NE(a->id, b->id);
+  // Tag app:2 moves to a re-import; the older image stays, untagged.
+  clock_.now += std::chrono::seconds(1);
+  auto c = store_->Import(Source(Rootfs()), "app:2", {});
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(store_->Inspect(b->id)->repo_tags.empty());
+
+  auto r = store_->Remove("app:1", false);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0], std::make_pair(std::string("Untagged"), std::string("app:1")));
+  EXPECT_EQ((*r)[1], std::make_pair(std::string("Deleted"), a->id));
+  EXPECT_FALSE(fs::exists(root_ + "/images/sha256/" + a->id.substr(7)));
+  EXPECT_EQ(store_->Remove("app:1", false).status().message(), "No such image: app:1");
+  EXPECT_EQ(store_->Remove(b->id.substr(7, 12), false)->size(), 1u);  // untagged: Deleted
+}
+
+TEST_F(ImageStoreTest, RemoveByIdWithSeveralTagsNeedsForce) {
+  const std::string config = ConfigFor("2026-11-28T00:00:01Z", {}).dump();
+  nlohmann::json manifest = nlohmann::json::array(
+      {{{"Config", "c.json"}, {"RepoTags", {"m:1", "m:2"}}, {"Layers", {"l.tar"}}}});
+  auto loaded = store_->Load(Source(TarBuilder()
+                                        .File("l.tar", Layer1())
+                                        .File("c.json", config)
+                                        .File("manifest.json", manifest.dump())
+                                        .Finish()));
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const std::string id = (*loaded)[0].id;
+  auto conflict = store_->Remove(id.substr(7, 12), false);
+  EXPECT_EQ(conflict.status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(conflict.status().message(),
+            "conflict: unable to delete " + id.substr(7, 12) +
+                " (must be forced) - image is referenced in multiple repositories");
+  auto untag = store_->Remove("m:1", false);
+  ASSERT_TRUE(untag.ok());
+  EXPECT_EQ(untag->size(), 1u);
+  EXPECT_TRUE(store_->Inspect("m:2").ok());
+  ASSERT_TRUE(store_->Import(Source(Rootfs()), "m:1", {}).ok());
+  auto forced = store_->Remove("m:2", true);
+  ASSERT_TRUE(forced.ok());
+  EXPECT_EQ(forced->size(), 2u);
+}
+
+TEST_F(ImageStoreTest, ReopenKeepsImagesAndTags) {
+  auto a = store_->ImportWithMessage(Source(Rootfs()), "keep:1", {"ENV X=1"}, "msg");
+  ASSERT_TRUE(a.ok());
+  Reopen();
+  auto again = store_->Inspect("keep:1");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->id, a->id);
+  EXPECT_EQ(again->size, a->size);
+  EXPECT_EQ(again->comment, "msg");
+  EXPECT_EQ(again->config.env, std::vector<std::string>{"X=1"});
+  // A leftover staging directory (crash mid-import) is removed on open.
+  fs::create_directories(root_ + "/images/tmp/deadbeef/rootfs");
+  Reopen();
+  EXPECT_EQ(Entries(root_ + "/images/tmp"), 0u);
+}
+
+}  // namespace
+}  // namespace capsule::agent

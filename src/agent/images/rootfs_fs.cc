@@ -1,0 +1,159 @@
+// Confined file-system helpers (declared in rootfs_fs.h).
+#include "agent/images/rootfs_fs.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+
+#include "common/errno_status.h"
+
+namespace capsule::agent {
+namespace {
+
+int OpenAt2(int dir_fd, const std::string& path, uint64_t flags) {
+  open_how how{};
+  how.flags = flags | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  for (;;) {
+    long fd = ::syscall(SYS_openat2, dir_fd, path.c_str(), &how, sizeof(how));
+    if (fd >= 0 || errno != EAGAIN) return static_cast<int>(fd);
+  }
+}
+
+std::vector<std::string> Components(const std::string& clean) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < clean.size()) {
+    size_t slash = clean.find('/', i);
+    if (slash == std::string::npos) slash = clean.size();
+    out.push_back(clean.substr(i, slash - i));
+    i = slash + 1;
+  }
+  return out;
+}
+
+int64_t tree_size_total = 0;  // nftw has no user pointer; guarded by tree_size_mu
+std::mutex tree_size_mu;
+
+}  // namespace
+
+StatusOr<std::string> CleanArchivePath(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t slash = path.find('/', i);
+    if (slash == std::string::npos) slash = path.size();
+    std::string part = path.substr(i, slash - i);
+    i = slash + 1;
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      if (parts.empty()) {
+        return absl::InvalidArgumentError("invalid tar archive: path \"" + path +
+                                          "\" escapes the root file system");
+      }
+      parts.pop_back();
+      continue;
+    }
+    parts.push_back(std::move(part));
+  }
+  std::string out;
+  for (const std::string& p : parts) {
+    if (!out.empty()) out += '/';
+    out += p;
+  }
+  return out;
+}
+
+std::pair<std::string, std::string> SplitParent(const std::string& clean) {
+  const size_t slash = clean.rfind('/');
+  if (slash == std::string::npos) return {"", clean};
+  return {clean.substr(0, slash), clean.substr(slash + 1)};
+}
+
+StatusOr<UniqueFd> OpenDirInRoot(int root_fd, const std::string& rel, bool create) {
+  const std::string path = rel.empty() ? "." : rel;
+  int fd = OpenAt2(root_fd, path, O_PATH | O_DIRECTORY);
+  if (fd >= 0) return UniqueFd(fd);
+  if (errno != ENOENT || !create) return ErrnoStatus("open", rel, errno);
+  // Walk down, creating what is missing; each prefix is resolved in root again.
+  UniqueFd cur(OpenAt2(root_fd, ".", O_PATH | O_DIRECTORY));
+  if (cur.get() < 0) return ErrnoStatus("open", ".", errno);
+  std::string sofar;
+  for (const std::string& comp : Components(rel)) {
+    sofar += (sofar.empty() ? "" : "/") + comp;
+    int next = OpenAt2(root_fd, sofar, O_PATH | O_DIRECTORY);
+    if (next < 0 && errno == ENOENT) {
+      if (::mkdirat(cur.get(), comp.c_str(), 0755) != 0 && errno != EEXIST) {
+        return ErrnoStatus("mkdir", sofar, errno);
+      }
+      next = OpenAt2(root_fd, sofar, O_PATH | O_DIRECTORY);
+    }
+    if (next < 0) return ErrnoStatus("open", sofar, errno);
+    cur.reset(next);
+  }
+  return cur;
+}
+
+StatusOr<UniqueFd> OpenFileInRoot(int root_fd, const std::string& rel) {
+  int fd = OpenAt2(root_fd, rel, O_RDONLY);
+  if (fd < 0) return ErrnoStatus("open", rel, errno);
+  return UniqueFd(fd);
+}
+
+Status RemoveAllAt(int dir_fd, const std::string& name) {
+  struct stat st;
+  if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return errno == ENOENT ? absl::OkStatus() : ErrnoStatus("stat", name, errno);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    if (::unlinkat(dir_fd, name.c_str(), 0) != 0 && errno != ENOENT) {
+      return ErrnoStatus("unlink", name, errno);
+    }
+    return absl::OkStatus();
+  }
+  int fd = ::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("open", name, errno);
+  DIR* d = ::fdopendir(fd);
+  if (d == nullptr) {
+    ::close(fd);
+    return ErrnoStatus("opendir", name, errno);
+  }
+  std::vector<std::string> children;
+  while (dirent* ent = ::readdir(d)) {
+    if (std::strcmp(ent->d_name, ".") == 0 || std::strcmp(ent->d_name, "..") == 0) continue;
+    children.emplace_back(ent->d_name);
+  }
+  Status st_all = absl::OkStatus();
+  for (const std::string& c : children) {
+    Status s = RemoveAllAt(::dirfd(d), c);
+    if (!s.ok() && st_all.ok()) st_all = s;
+  }
+  ::closedir(d);
+  RETURN_IF_ERROR(st_all);
+  if (::unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
+    return ErrnoStatus("rmdir", name, errno);
+  }
+  return absl::OkStatus();
+}
+
+int64_t TreeSize(const std::string& dir) {
+  std::lock_guard<std::mutex> lock(tree_size_mu);
+  tree_size_total = 0;
+  ::nftw(
+      dir.c_str(),
+      [](const char*, const struct stat* st, int type, FTW*) {
+        if (type == FTW_F || type == FTW_SL) tree_size_total += st->st_size;
+        return 0;
+      },
+      64, FTW_PHYS);
+  return tree_size_total;
+}
+
+}  // namespace capsule::agent

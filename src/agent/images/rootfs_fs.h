@@ -1,0 +1,66 @@
+// File-system helpers for building image root file systems safely: file descriptors
+// instead of paths, every lookup confined to the rootfs (openat2 RESOLVE_IN_ROOT), so a
+// symlink inside an archive can never lead a write outside the directory being built.
+#pragma once
+
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace capsule::agent {
+
+// An owned file descriptor, closed on destruction. Move-only.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& o) noexcept : fd_(o.release()) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept {
+    if (this != &o) reset(o.release());
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { reset(); }
+  int get() const { return fd_; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void reset(int fd = -1) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// An archive path made relative to the rootfs: "/a//b/./c" → "a/b/c", "" for the root
+// itself. ".." is applied lexically; InvalidArgument when it would climb above the root
+// ("../x", "a/../../x"), as Docker refuses such entries.
+StatusOr<std::string> CleanArchivePath(const std::string& path);
+
+// Splits a clean relative path into (parent, base); base is "" for the root.
+std::pair<std::string, std::string> SplitParent(const std::string& clean);
+
+// Opens directory `rel` (a clean relative path) under root_fd with symlinks resolved as if
+// root_fd were "/" (RESOLVE_IN_ROOT). With create, missing directories are made (0755,
+// owned by the caller). Returns an O_PATH descriptor usable with the *at() calls.
+StatusOr<UniqueFd> OpenDirInRoot(int root_fd, const std::string& rel, bool create);
+
+// Removes `name` in directory dir_fd (a file, a link or a whole tree, never following
+// symlinks). Missing is fine.
+Status RemoveAllAt(int dir_fd, const std::string& name);
+
+// Opens a path for reading, confined to root_fd (symlinks resolved in root).
+StatusOr<UniqueFd> OpenFileInRoot(int root_fd, const std::string& rel);
+
+// Bytes used by regular files and symlinks under dir (not following symlinks).
+int64_t TreeSize(const std::string& dir);
+
+}  // namespace capsule::agent
