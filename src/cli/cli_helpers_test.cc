@@ -1,6 +1,8 @@
 // Go-compatible helpers (durations, uints), the log demultiplexer and the streaming client.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "cli/daemon_error.h"
 #include "cli/fake_daemon_test_util.h"
 #include "cli/go_format.h"

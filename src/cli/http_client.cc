@@ -9,6 +9,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <exception>
+#include <limits>
 #include <optional>
 
 #include "absl/strings/ascii.h"
@@ -164,7 +165,9 @@ StatusOr<HttpResponse> StreamUnsafe(const DaemonHost& host, const HttpRequest& r
   boost::system::error_code ec;
   boost::beast::flat_buffer buffer;
   http::response_parser<http::buffer_body> parser;
-  parser.body_limit(boost::none);  // a followed log has no end
+  // A followed log has no end. (Not boost::none: Boost 1.74 compares a Content-Length
+  // against an empty optional as "greater" and fails every response that has one.)
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   parser.skip(ex.verb == http::verb::head);
   http::read_header(*ex.socket, buffer, parser, ec);
   if (ec) return ReadError(host, ec);

@@ -98,8 +98,10 @@ TEST(ImageListTest, RowPerTagAsDocker) {
   CliResult r = RunAgainst(daemon, {"image", "ls"}, "", &clock);
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out,
-            "REPOSITORY        TAG       IMAGE ID       CREATED        SIZE\n"
-            "capsule/busybox   1         0123456789ab   About an hour ago   1.23MB\n");
+            "REPOSITORY        TAG       IMAGE ID       CREATED             SIZE\n"
+            "capsule/busybox   1         0123456789ab   About an hour ago   1.23MB\n"
+            "capsule/busybox   latest    0123456789ab   About an hour ago   1.23MB\n"
+            "<none>            <none>    fedcba987654   25 hours ago        512B\n");
   r = RunAgainst(daemon, {"image", "ls", "-q"}, "", &clock);
   EXPECT_EQ(r.out, "0123456789ab\n0123456789ab\nfedcba987654\n");
 }

@@ -15,6 +15,7 @@ struct EditState {
   RawServiceFlags raw;
   ServiceFlags flags;
   std::vector<std::string> args;
+  bool no_resolve_image = false;  // accepted for docker compatibility; nothing to resolve
 };
 
 // A string flag whose absence matters (docker's flags.Changed).
@@ -29,7 +30,7 @@ void AddCommonFlags(CLI::App* cmd, EditState& st) {
   cmd->add_flag("-d,--detach", st.flags.detach,
                 "Exit immediately instead of waiting for the service to converge");
   cmd->add_flag("-q,--quiet", st.flags.quiet, "Suppress progress output");
-  cmd->add_flag("--no-resolve-image",
+  cmd->add_flag("--no-resolve-image", st.no_resolve_image,
                 "Do not query the registry to resolve image digest and supported platforms "
                 "(Capsule never does)");
   OptionalFlag(cmd, "-w,--workdir", st.flags.workdir, "Working directory inside the container");
@@ -82,7 +83,14 @@ void AddCreate(CLI::App* service, CommandContext& ctx) {
     const CommandUsage usage{"service create", "[OPTIONS] IMAGE [COMMAND] [ARG...]",
                              "Create a new service"};
     std::vector<std::string> rest = cmd->remaining();
-    if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
+    if (!rest.empty() && rest.front() == "--") {
+      rest.erase(rest.begin());
+    } else if (!rest.empty() && rest.front().size() > 1 && rest.front()[0] == '-') {
+      // prefix_command() hands over an unknown flag before IMAGE as the first word.
+      return ctx.SetFlagError(absl::InvalidArgumentError(
+          absl::StrCat("unknown flag: ", rest.front().substr(0, rest.front().find('=')), "\nSee '",
+                       kProgramName, " service create --help'.")));
+    }
     Status s = CheckArgCount(usage, rest.size(), 1, -1);
     if (!s.ok()) return ctx.SetResult(s);
     if (!ParseFlags(ctx, *st, "service create", "--secret")) return;

@@ -48,7 +48,8 @@ StatusOr<std::string> Unescape(const std::string& s) {
 StatusOr<std::map<std::string, std::string>> ParseDetails(const std::string& details) {
   std::map<std::string, std::string> out;
   if (details.empty()) return out;
-  for (const std::string& pair : absl::StrSplit(details, ',')) {
+  for (absl::string_view piece : absl::StrSplit(details, ',')) {
+    const std::string pair(piece);
     const size_t eq = pair.find('=');
     if (eq == std::string::npos) return absl::InvalidArgumentError("invalid details format");
     ASSIGN_OR_RETURN(std::string k, Unescape(pair.substr(0, eq)));

@@ -55,8 +55,10 @@ Status PostUpdate(CommandContext& ctx, HttpClient& client, const OrderedJson& se
                   const OrderedJson& spec, bool registry_auth_from_spec) {
   HttpRequest request{
       "POST", "/services/" + StringAt(service, {"ID"}) + "/update", {}, spec.dump(), ""};
-  const OrderedJson index =
-      service.contains("Version") ? service["Version"].value("Index", OrderedJson(0)) : 0;
+  OrderedJson index = 0;
+  if (service.contains("Version") && service["Version"].is_object()) {
+    index = service["Version"].value("Index", OrderedJson(0));
+  }
   request.query["version"] = index.is_number() ? std::to_string(index.get<uint64_t>()) : "0";
   if (registry_auth_from_spec) request.query["registryAuthFrom"] = "spec";
   ASSIGN_OR_RETURN(HttpResponse response, Call(client, request));

@@ -216,7 +216,8 @@ Status WaitOnService(CommandContext& ctx, HttpClient& client, const std::string&
   ProgressOut out(ctx.out(), quiet);
   std::unique_ptr<Updater> updater;
   bool converged = false;
-  std::optional<TimePoint> converged_at;
+  bool converging = false;  // converged_at is set
+  TimePoint converged_at{};
   bool rollback = false;
   std::optional<std::pair<std::string, std::string>> message;
   while (true) {
@@ -267,10 +268,10 @@ Status WaitOnService(CommandContext& ctx, HttpClient& client, const std::string&
     }
 
     const TimePoint now = ctx.clock().Now();
-    if (converged && converged_at &&
-        std::chrono::duration_cast<std::chrono::nanoseconds>(now - *converged_at).count() >=
+    if (converged && converging &&
+        std::chrono::duration_cast<std::chrono::nanoseconds>(now - converged_at).count() >=
             monitor) {
-      out.Write("verify", absl::StrCat("Service ", ref, " converged"));
+      out.Write("verify", "Service converged");  // docker 20.10 names no service here
       if (message) out.Write(message->first, message->second);
       return absl::OkStatus();
     }
@@ -295,17 +296,23 @@ Status WaitOnService(CommandContext& ctx, HttpClient& client, const std::string&
 
     converged = updater->Update(service, tasks, active, rollback);
     if (converged) {
-      if (!converged_at) converged_at = now;
-      const int64_t wait =
-          monitor -
-          std::chrono::duration_cast<std::chrono::nanoseconds>(now - *converged_at).count();
+      if (!converging) {
+        converging = true;
+        converged_at = now;
+      }
+      const int64_t wait = monitor - std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                         ctx.clock().Now() - converged_at)
+                                         .count();
       if (wait >= 0) {
-        out.Write("verify", absl::StrCat("Waiting ", wait / 1'000'000'000 + 1,
-                                         " seconds to verify that tasks are stable..."));
+        // Docker prints wait/1s + 1, measured a moment after converging, so a whole 5 s reads
+        // "5": rounding up gives the same text without depending on that moment.
+        const int64_t seconds = wait > 0 ? (wait - 1) / 1'000'000'000 + 1 : 1;
+        out.Write("verify",
+                  absl::StrCat("Waiting ", seconds, " seconds to verify that tasks are stable..."));
       }
     } else {
-      if (converged_at) out.Write("verify", "Detected task failure");
-      converged_at.reset();
+      if (converging) out.Write("verify", "Detected task failure");
+      converging = false;
     }
     ctx.Sleep(kPollInterval);
   }

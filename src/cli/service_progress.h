@@ -4,7 +4,7 @@
 //   1/1:
 //   overall progress: 1 out of 1 tasks
 //   verify: Waiting 5 seconds to verify that tasks are stable...
-//   verify: Service app converged
+//   verify: Service converged
 // It polls every 200 ms (through ctx.Sleep) GET /services/{ref}?insertDefaults=false,
 // GET /tasks?filters={"_up-to-date":{"true":true},"service":{"<id>":true}} and GET /nodes,
 // and reports convergence once every desired task has been running for UpdateConfig.Monitor
