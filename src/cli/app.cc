@@ -40,8 +40,9 @@ CLI::Option* AddStrayArgs(CLI::App& cmd, std::vector<std::string>& into) {
   return cmd.add_option("args", into)->group("");
 }
 
-int RunCli(const std::vector<std::string>& args, CliIo io, const Clock& clock, EnvLookup env) {
-  CommandContext ctx(io, clock, std::move(env));
+int RunCli(const std::vector<std::string>& args, CliIo io, const Clock& clock, EnvLookup env,
+           SleepFn sleep) {
+  CommandContext ctx(io, clock, std::move(env), std::move(sleep));
   CLI::App app{"A self-sufficient runtime for swarm-mode secrets", kProgramName};
   std::string host;
   app.add_option("-H,--host", host, "Daemon socket to connect to");
@@ -49,6 +50,8 @@ int RunCli(const std::vector<std::string>& args, CliIo io, const Clock& clock, E
   AddNodeCommands(app, ctx);
   AddSwarmCommands(app, ctx);
   AddSystemCommands(app, ctx);
+  AddServiceCommands(app, ctx);
+  AddImageCommands(app, ctx);
   app.parse_complete_callback([&ctx, &host] { ctx.set_host_flag(host); });
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());
@@ -71,7 +74,7 @@ int RunCli(const std::vector<std::string>& args, CliIo io, const Clock& clock, E
   }
   if (ctx.result().ok()) return 0;
   io.err << ctx.result().message() << "\n";
-  return 1;
+  return ctx.flag_error() ? 125 : 1;
 }
 
 }  // namespace capsule::cli

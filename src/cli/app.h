@@ -11,6 +11,7 @@
 
 namespace capsule::cli {
 
-int RunCli(const std::vector<std::string>& args, CliIo io, const Clock& clock, EnvLookup env);
+int RunCli(const std::vector<std::string>& args, CliIo io, const Clock& clock, EnvLookup env,
+           SleepFn sleep = RealSleep());
 
 }  // namespace capsule::cli

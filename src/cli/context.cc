@@ -1,8 +1,14 @@
 #include "cli/context.h"
 
+#include <thread>
+
 #include "absl/strings/str_cat.h"
 
 namespace capsule::cli {
+
+SleepFn RealSleep() {
+  return [](std::chrono::nanoseconds d) { std::this_thread::sleep_for(d); };
+}
 
 StatusOr<HttpClient*> CommandContext::Client() {
   if (client_ == nullptr) {

@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -79,7 +80,13 @@ FakeDaemon::~FakeDaemon() {
 
 void FakeDaemon::On(const std::string& method, const std::string& path, CannedResponse response) {
   std::lock_guard<std::mutex> lock(mu_);
-  routes_[method + " " + path] = std::move(response);
+  routes_[method + " " + path] = Route{{std::move(response)}, 0};
+}
+
+void FakeDaemon::OnSequence(const std::string& method, const std::string& path,
+                            std::vector<CannedResponse> responses) {
+  std::lock_guard<std::mutex> lock(mu_);
+  routes_[method + " " + path] = Route{std::move(responses), 0};
 }
 
 std::vector<RecordedRequest> FakeDaemon::requests() const {
@@ -124,10 +131,16 @@ void FakeDaemon::Serve() {
     CannedResponse canned{404, "{\"message\":\"page not found\"}\n"};
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (auto it = routes_.find(rec.method + " " + path); it != routes_.end()) canned = it->second;
+      if (auto it = routes_.find(rec.method + " " + path);
+          it != routes_.end() && !it->second.responses.empty()) {
+        Route& route = it->second;
+        canned = route.responses[std::min(route.next, route.responses.size() - 1)];
+        ++route.next;
+      }
       requests_.push_back(rec);
     }
     http::response<http::string_body> res{static_cast<http::status>(canned.status), 11};
+    res.keep_alive(false);
     res.set("Api-Version", "1.41");
     if (!canned.body.empty()) res.set(http::field::content_type, canned.content_type);
     res.body() = canned.body;
@@ -145,6 +158,23 @@ CliResult RunAgainst(const FakeDaemon& daemon, std::vector<std::string> args,
   CliResult r;
   r.code = RunCli(args, CliIo{out, err, in}, clock != nullptr ? *clock : RealClock(),
                   [](const std::string&) { return std::nullopt; });
+  r.out = out.str();
+  r.err = err.str();
+  return r;
+}
+
+}  // namespace capsule::cli::testing
+
+namespace capsule::cli::testing {
+
+CliResult RunWithClock(const FakeDaemon& daemon, std::vector<std::string> args, FixedClock& clock) {
+  std::ostringstream out, err;
+  std::istringstream in;
+  args.insert(args.begin(), {"-H", daemon.url()});
+  CliResult r;
+  r.code = RunCli(
+      args, CliIo{out, err, in}, clock, [](const std::string&) { return std::nullopt; },
+      [&clock](std::chrono::nanoseconds d) { clock.Advance(d); });
   r.out = out.str();
   r.err = err.str();
   return r;

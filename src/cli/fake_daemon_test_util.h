@@ -40,6 +40,9 @@ class FakeDaemon {
   const std::string& socket_path() const { return socket_path_; }
 
   void On(const std::string& method, const std::string& path, CannedResponse response);
+  // Answers successive requests with successive responses; the last one repeats.
+  void OnSequence(const std::string& method, const std::string& path,
+                  std::vector<CannedResponse> responses);
   std::vector<RecordedRequest> requests() const;
 
  private:
@@ -51,7 +54,11 @@ class FakeDaemon {
   std::thread thread_;
   mutable std::mutex mu_;
   bool stopping_ = false;
-  std::map<std::string, CannedResponse> routes_;  // "GET /secrets"
+  struct Route {
+    std::vector<CannedResponse> responses;
+    size_t next = 0;
+  };
+  std::map<std::string, Route> routes_;  // "GET /secrets"
   std::vector<RecordedRequest> requests_;
 };
 
@@ -62,6 +69,10 @@ class FixedClock : public Clock {
  public:
   explicit FixedClock(TimePoint now) : now_(now) {}
   TimePoint Now() const override { return now_; }
+  // Moves time on; a CLI run in a test sleeps through this instead of waiting.
+  void Advance(std::chrono::nanoseconds d) {
+    now_ += std::chrono::duration_cast<std::chrono::system_clock::duration>(d);
+  }
 
  private:
   TimePoint now_;
@@ -75,5 +86,8 @@ struct CliResult {
 };
 CliResult RunAgainst(const FakeDaemon& daemon, std::vector<std::string> args,
                      const std::string& stdin_data = "", const Clock* clock = nullptr);
+
+// As RunAgainst, with `clock` advanced by every sleep of the CLI (no real waiting).
+CliResult RunWithClock(const FakeDaemon& daemon, std::vector<std::string> args, FixedClock& clock);
 
 }  // namespace capsule::cli::testing
