@@ -16,7 +16,9 @@ Task NewTask(const Service& service, int64_t spec_version, uint64_t slot,
   t.node_id = node_id;
   SetStatus(t, TaskState::kNew, "created", now);
   t.desired_state = TaskState::kRunning;
-  t.spec_version = spec_version;
+  // The service's own spec version (it does not move when only UpdateStatus is written, so
+  // the tasks filter _up-to-date stays true); `spec_version` only when the service has none.
+  t.spec_version = service.spec_version != 0 ? service.spec_version : spec_version;
   return t;
 }
 

@@ -13,8 +13,8 @@
 namespace capsule::orchestrator {
 
 // A new task for `service` as swarmkit's NewTask makes it: state NEW ("created"), desired
-// RUNNING, Spec = the service's TaskTemplate, SpecVersion = `spec_version` (the service's
-// Version.Index). Replicated tasks get a slot; global tasks a node (slot 0).
+// RUNNING, Spec = the service's TaskTemplate, SpecVersion = the service's spec_version (the
+// revision its spec was last written at), or `spec_version` when that is unset. Replicated tasks get a slot; global tasks a node (slot 0).
 Task NewTask(const Service& service, int64_t spec_version, uint64_t slot,
              const std::string& node_id, TimePoint now);
 
