@@ -39,7 +39,7 @@ class SwarmServer {
   // `store`, `reads` and `nodes` must outlive the server.
   static StatusOr<std::unique_ptr<SwarmServer>> Start(const SwarmServerConfig& config,
                                                       store::Store& store,
-                                                      const store::ReadModel& reads,
+                                                      store::ReadModel& reads,
                                                       controlapi::NodeApi& nodes);
   ~SwarmServer();  // Stop()
   SwarmServer(const SwarmServer&) = delete;

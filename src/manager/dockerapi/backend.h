@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,14 @@ struct LocalSwarmInfo {
   std::string manager_node_id;  // that manager's node ID ("" if not known yet)
 };
 
+// What this node's agent holds, for GET /capsule/agent (IDs only, never secret data).
+struct AgentInfo {
+  std::string node_id;
+  bool connected = false;               // its dispatcher session is open
+  std::vector<std::string> secret_ids;  // in its secret cache
+  std::vector<std::string> task_ids;    // assigned to it
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -72,6 +81,8 @@ class Backend {
   // kWorkerNotManagerMessage on a worker.
   virtual StatusOr<std::shared_ptr<const ManagerServices>> Manager() const = 0;
   virtual std::string Hostname() const = 0;
+  // This node's agent (nullopt outside a swarm).
+  virtual std::optional<AgentInfo> Agent() const { return std::nullopt; }
 };
 
 }  // namespace capsule::dockerapi

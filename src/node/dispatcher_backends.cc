@@ -1,0 +1,46 @@
+#include "node/dispatcher_backends.h"
+
+namespace capsule::node {
+
+std::vector<store::TaskEntry> ReadModelAssignmentSource::TasksOnNode(
+    const std::string& node_id) const {
+  return reads_.TasksOnNode(node_id);
+}
+
+store::TaskEntry ReadModelAssignmentSource::TaskById(const std::string& task_id) const {
+  return reads_.TaskById(task_id);
+}
+
+StatusOr<dispatcher::SecretPayload> ReadModelAssignmentSource::ReadSecret(
+    const std::string& secret_id) {
+  ASSIGN_OR_RETURN(store::StoredRecord rec, store_.Get(kSecretsKind, secret_id));
+  ASSIGN_OR_RETURN(Secret secret, DecodeSecretMeta(rec.record.meta));
+  return dispatcher::SecretPayload{secret.name, std::move(rec.record.data)};
+}
+
+uint64_t ReadModelAssignmentSource::Subscribe(std::function<void()> fn) {
+  return reads_.Subscribe([fn = std::move(fn)](int64_t) { fn(); });
+}
+
+void ReadModelAssignmentSource::Unsubscribe(uint64_t id) { reads_.Unsubscribe(id); }
+
+Status StoreTaskStatusStore::UpdateTaskStatus(const std::string& node_id,
+                                              const std::string& task_id,
+                                              const TaskStatus& status) {
+  // Optimistic read-modify-write: retried when the task changed in between (the orchestrator
+  // may have set its desired state meanwhile).
+  constexpr int kAttempts = 20;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    ASSIGN_OR_RETURN(store::StoredRecord rec, store_.Get(kTasksKind, task_id));
+    ASSIGN_OR_RETURN(Task task, DecodeTaskMeta(rec.record.meta));
+    RETURN_IF_ERROR(dispatcher::ApplyNodeTaskStatus(node_id, status, &task));
+    task.updated_at = status.timestamp;
+    StatusOr<int64_t> written = store_.Update({kTasksKind, task_id, ""}, rec.mod_revision,
+                                              store::Record{EncodeTaskMeta(task), {}});
+    if (written.ok()) return absl::OkStatus();
+    if (written.status().code() != StatusCode::kAborted) return written.status();
+  }
+  return absl::AbortedError("task " + task_id + " kept changing; status not written");
+}
+
+}  // namespace capsule::node
