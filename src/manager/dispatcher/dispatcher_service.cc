@@ -322,20 +322,23 @@ void DispatcherService::KickAssignments() {
 
 void DispatcherService::RunAssignments() {
   constexpr std::chrono::seconds kRetryAfter{1};
+  bool retry = false;
   std::unique_lock<std::mutex> lock(mu_);
   while (!shut_down_) {
-    assign_cv_.wait_for(lock, kRetryAfter, [this] { return shut_down_ || assignments_dirty_; });
+    const bool woken =
+        assign_cv_.wait_for(lock, kRetryAfter, [this] { return shut_down_ || assignments_dirty_; });
     if (shut_down_) break;
+    if (!woken && !retry) continue;
     assignments_dirty_ = false;
     lock.unlock();
-    SendAssignments();
+    retry = SendAssignments();
     lock.lock();
   }
 }
 
-// Brings every open session up to date. A session whose secrets could not all be read is
-// marked dirty again, so the next round (at most kRetryAfter later) retries.
-void DispatcherService::SendAssignments() {
+// Brings every open session up to date. Returns true when some secret could not be read or
+// sealed (the caller retries a little later).
+bool DispatcherService::SendAssignments() {
   std::vector<std::shared_ptr<SessionHandle>> open;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -363,10 +366,7 @@ void DispatcherService::SendAssignments() {
         a.secrets_size(), a.removed_secret_ids_size());
     h->Write(std::move(msg));
   }
-  if (retry) {
-    std::lock_guard<std::mutex> lock(mu_);
-    assignments_dirty_ = true;
-  }
+  return retry;
 }
 
 grpc::ServerUnaryReactor* DispatcherService::UpdateTaskStatus(

@@ -125,7 +125,7 @@ class DispatcherService final : public api::Dispatcher::CallbackService {
                             api::UpdateTaskStatusResponse* resp);
   // The assignment thread: waits for a change, then brings every session up to date.
   void RunAssignments();
-  void SendAssignments();
+  bool SendAssignments();
 
   const ca::Authorizer& authorizer_;
   NodeStatusSink& sink_;
