@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Prints Capsule/Docker ratios from two secrets_bench.py JSON files, next to the goals.
+"""Prints Capsule/Docker ratios from two secrets_bench.py or services_bench.py JSON files, next to the goals.
 
   compare.py docker.json capsule.json
 """
@@ -15,6 +15,10 @@ GOALS = [
     ("list p50, 10,000 secrets", "list_10000", "p50_ms", None, None),
     ("create p99 (16 clients)", "create_conc", "p99_ms", None, None),
     ("delete p50 (16 clients)", "delete", "p50_ms", None, None),
+    # services_bench.py
+    ("service create -> secret read", "create", "p50_ms", "<=", 0.5),
+    ("secret-add stop-first -> read", "add_stop", "p50_ms", "<=", 0.5),
+    ("secret-add start-first -> read", "add_start", "p50_ms", "<=", 0.5),
 ]
 
 
@@ -25,6 +29,8 @@ def main():
     for label, phase, field, op, goal in GOALS:
         dv = docker.get(phase, {}).get(field)
         cv = capsule.get(phase, {}).get(field)
+        if phase not in docker and phase not in capsule:
+            continue  # the other benchmark's metric
         if dv is None or cv is None:
             print(f"{label:<32}{'-':>12}{'-':>12}{'-':>9}  (missing)")
             continue

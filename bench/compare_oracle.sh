@@ -1,5 +1,5 @@
 #!/bin/bash
-# Runs bench/secrets_bench.py against the real Docker swarm (the oracle in
+# Runs bench/secrets_bench.py (BENCH=services: bench/services_bench.py) against the real Docker swarm (the oracle in
 # /work/shared/oracle/docker-swarm, unchanged: its own start/stop scripts and
 # registry guards) and then against a capsuled on temp roots, and prints the
 # Capsule/Docker ratios next to the goals. Builds nothing.
@@ -14,7 +14,8 @@ oracle=/work/shared/oracle/docker-swarm
 CAPSULED=${CAPSULED:-/work/main/build/bin/capsuled}
 OUT=${OUT:-$(mktemp -d /tmp/capsule-bench.XXXXXX)}
 mkdir -p "$OUT"
-bench() { python3 "$here/secrets_bench.py" "$@"; }
+BENCH=${BENCH:-secrets}  # secrets | services (bench/<BENCH>_bench.py)
+bench() { python3 "$here/${BENCH}_bench.py" "$@"; }
 echo "results in $OUT"
 
 # ---- Docker oracle --------------------------------------------------------

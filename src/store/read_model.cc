@@ -107,13 +107,17 @@ void ReadModel::ResetFrom(const MetaSnapshot& snap) {
     secret_names_.clear();
     nodes_.clear();
     cluster_.reset();
+    services_.clear();
+    service_names_.clear();
+    tasks_.clear();
+    tasks_by_service_.clear();
+    tasks_by_node_.clear();
     for (const ObjectMeta& m : snap.objects) ApplyPut(m);
     applied_ = std::max(applied_, snap.revision);
   }
-  {
-    std::lock_guard<std::mutex> lock(wait_mu_);
-  }
+  { std::lock_guard<std::mutex> lock(wait_mu_); }
   applied_cv_.notify_all();
+  Notify(applied_revision());
 }
 
 void ReadModel::Apply(const std::vector<ObjectEvent>& events, int64_t revision) {
@@ -132,6 +136,24 @@ void ReadModel::Apply(const std::vector<ObjectEvent>& events, int64_t revision) 
     std::lock_guard<std::mutex> lock(wait_mu_);  // pairs with WaitFor's predicate check
   }
   applied_cv_.notify_all();
+  Notify(applied_revision());
+}
+
+void ReadModel::Notify(int64_t revision) {
+  std::lock_guard<std::mutex> lock(subs_mu_);
+  for (const auto& [id, fn] : subs_) fn(revision);
+}
+
+ReadModel::SubscriptionId ReadModel::Subscribe(std::function<void(int64_t revision)> fn) {
+  std::lock_guard<std::mutex> lock(subs_mu_);
+  SubscriptionId id = next_sub_++;
+  subs_.emplace(id, std::move(fn));
+  return id;
+}
+
+void ReadModel::Unsubscribe(SubscriptionId id) {
+  std::lock_guard<std::mutex> lock(subs_mu_);  // waits for a callback that is running
+  subs_.erase(id);
 }
 
 // Called with mu_ held exclusively.
@@ -161,7 +183,63 @@ void ReadModel::ApplyPut(const ObjectMeta& m) {
     if (!c.ok()) return;
     cluster_ = std::make_shared<Versioned<Cluster>>(
         Versioned<Cluster>{*std::move(c), m.create_revision, m.mod_revision, ""});
+  } else if (m.kind == kServicesKind) {
+    PutService(m);
+  } else if (m.kind == kTasksKind) {
+    PutTask(m);
   }
+}
+
+// Called with mu_ held exclusively.
+void ReadModel::PutService(const ObjectMeta& m) {
+  StatusOr<Service> s = DecodeServiceMeta(m.meta);
+  if (!s.ok()) {
+    spdlog::error("read model: service {}: {}", m.id, s.status().ToString());
+    return;
+  }
+  auto old = services_.find(m.id);
+  if (old != services_.end()) service_names_.erase(AsciiLower(old->second->object.spec.name));
+  auto entry = std::make_shared<Versioned<Service>>();
+  entry->json = ServiceJson(*s, m.mod_revision).dump();
+  entry->object = *std::move(s);
+  entry->create_revision = m.create_revision;
+  entry->mod_revision = m.mod_revision;
+  service_names_[AsciiLower(entry->object.spec.name)] = m.id;
+  services_[m.id] = std::move(entry);
+}
+
+// Called with mu_ held exclusively.
+void ReadModel::PutTask(const ObjectMeta& m) {
+  StatusOr<Task> t = DecodeTaskMeta(m.meta);
+  if (!t.ok()) {
+    spdlog::error("read model: task {}: {}", m.id, t.status().ToString());
+    return;
+  }
+  EraseTask(m.id);
+  auto entry = std::make_shared<Versioned<Task>>();
+  entry->json = TaskJson(*t, m.mod_revision).dump();
+  entry->object = *std::move(t);
+  entry->create_revision = m.create_revision;
+  entry->mod_revision = m.mod_revision;
+  tasks_by_service_[entry->object.service_id][m.id] = entry;
+  if (!entry->object.node_id.empty()) tasks_by_node_[entry->object.node_id][m.id] = entry;
+  tasks_[m.id] = std::move(entry);
+}
+
+// Called with mu_ held exclusively: removes a task and its index entries.
+void ReadModel::EraseTask(const std::string& id) {
+  auto it = tasks_.find(id);
+  if (it == tasks_.end()) return;
+  const Task& t = it->second->object;
+  auto unindex = [&id](auto& index, const std::string& key) {
+    auto i = index.find(key);
+    if (i == index.end()) return;
+    i->second.erase(id);
+    if (i->second.empty()) index.erase(i);
+  };
+  unindex(tasks_by_service_, t.service_id);
+  if (!t.node_id.empty()) unindex(tasks_by_node_, t.node_id);
+  tasks_.erase(it);
 }
 
 void ReadModel::ApplyDelete(const std::string& kind, const std::string& id) {
@@ -174,15 +252,21 @@ void ReadModel::ApplyDelete(const std::string& kind, const std::string& id) {
     nodes_.erase(id);
   } else if (kind == kClusterKind) {
     if (cluster_ && cluster_->object.id == id) cluster_.reset();
+  } else if (kind == kServicesKind) {
+    auto it = services_.find(id);
+    if (it == services_.end()) return;
+    service_names_.erase(AsciiLower(it->second->object.spec.name));
+    services_.erase(it);
+  } else if (kind == kTasksKind) {
+    EraseTask(id);
   }
 }
 
 Status ReadModel::WaitFor(int64_t revision, std::chrono::milliseconds timeout) const {
   if (applied_revision() >= revision) return absl::OkStatus();
   std::unique_lock<std::mutex> lock(wait_mu_);
-  bool ok = applied_cv_.wait_for(lock, timeout, [&] {
-    return stopping_ || applied_revision() >= revision;
-  });
+  bool ok = applied_cv_.wait_for(lock, timeout,
+                                 [&] { return stopping_ || applied_revision() >= revision; });
   if (!ok || applied_revision() < revision) {
     return absl::UnavailableError("the store did not catch up in time");
   }
@@ -236,6 +320,62 @@ NodeEntry ReadModel::NodeById(const std::string& id) const {
 ClusterEntry ReadModel::GetCluster() const {
   std::shared_lock<std::shared_mutex> lock(mu_);
   return cluster_;
+}
+
+std::vector<ServiceEntry> ReadModel::Services() const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  std::vector<ServiceEntry> out;
+  out.reserve(services_.size());
+  for (const auto& [id, e] : services_) out.push_back(e);
+  return out;
+}
+
+ServiceEntry ReadModel::ServiceById(const std::string& id) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  auto it = services_.find(id);
+  return it == services_.end() ? nullptr : it->second;
+}
+
+ServiceEntry ReadModel::ServiceByName(const std::string& name) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  auto it = service_names_.find(AsciiLower(name));
+  if (it == service_names_.end()) return nullptr;
+  auto s = services_.find(it->second);
+  return s == services_.end() ? nullptr : s->second;
+}
+
+std::vector<TaskEntry> ReadModel::Tasks() const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  std::vector<TaskEntry> out;
+  out.reserve(tasks_.size());
+  for (const auto& [id, e] : tasks_) out.push_back(e);
+  return out;
+}
+
+TaskEntry ReadModel::TaskById(const std::string& id) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  auto it = tasks_.find(id);
+  return it == tasks_.end() ? nullptr : it->second;
+}
+
+std::vector<TaskEntry> ReadModel::TasksOfService(const std::string& service_id) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  std::vector<TaskEntry> out;
+  auto it = tasks_by_service_.find(service_id);
+  if (it == tasks_by_service_.end()) return out;
+  out.reserve(it->second.size());
+  for (const auto& [id, e] : it->second) out.push_back(e);
+  return out;
+}
+
+std::vector<TaskEntry> ReadModel::TasksOnNode(const std::string& node_id) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  std::vector<TaskEntry> out;
+  auto it = tasks_by_node_.find(node_id);
+  if (it == tasks_by_node_.end()) return out;
+  out.reserve(it->second.size());
+  for (const auto& [id, e] : it->second) out.push_back(e);
+  return out;
 }
 
 }  // namespace capsule::store

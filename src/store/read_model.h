@@ -31,7 +31,7 @@ struct Versioned {
   T object;
   int64_t create_revision = 0;
   int64_t mod_revision = 0;
-  std::string json;  // rendered API JSON (secrets); empty for kinds rendered on demand
+  std::string json;  // rendered API JSON (secrets, services, tasks); empty for other kinds
 };
 
 using SecretEntry = std::shared_ptr<const Versioned<Secret>>;
@@ -89,6 +89,10 @@ class ReadModel {
   void ApplyDelete(const std::string& kind, const std::string& id);
   void ResetFrom(const MetaSnapshot& snap);
   void Run();
+  void Notify(int64_t revision);
+  void PutService(const ObjectMeta& m);
+  void PutTask(const ObjectMeta& m);
+  void EraseTask(const std::string& id);
 
   Store& store_;
   mutable std::shared_mutex mu_;
@@ -96,7 +100,17 @@ class ReadModel {
   std::unordered_map<std::string, std::string> secret_names_;  // lower-cased name → ID
   std::map<std::string, NodeEntry> nodes_;
   ClusterEntry cluster_;
+  std::map<std::string, ServiceEntry> services_;
+  std::unordered_map<std::string, std::string> service_names_;  // lower-cased name → ID
+  std::map<std::string, TaskEntry> tasks_;
+  std::unordered_map<std::string, std::map<std::string, TaskEntry>> tasks_by_service_;
+  std::unordered_map<std::string, std::map<std::string, TaskEntry>> tasks_by_node_;
   int64_t applied_ = 0;
+
+  // Held while callbacks run, so Unsubscribe waits for a running callback.
+  std::mutex subs_mu_;
+  std::map<SubscriptionId, std::function<void(int64_t)>> subs_;
+  SubscriptionId next_sub_ = 1;
 
   mutable std::mutex wait_mu_;
   mutable std::condition_variable applied_cv_;

@@ -1,10 +1,12 @@
 // The store and read model against a real etcd member.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "crypto/random.h"
 #include "objects/objects.h"
+#include "objects/service.h"
 #include "store/etcd/etcd_test_env.h"
 #include "store/keys.h"
 #include "store/read_model.h"
@@ -139,6 +141,131 @@ TEST_F(StoreTest, ReadModelRecoversWhenEtcdRestarts) {
       std::chrono::seconds(20)));
   ASSERT_TRUE(reads.WaitFor(*rev, std::chrono::seconds(20)).ok());
   EXPECT_NE(reads.SecretById("c1"), nullptr);
+  reads.Stop();
+}
+
+Record ServiceRecord(const std::string& id, const std::string& name) {
+  Service s;
+  s.id = id;
+  s.spec.name = name;
+  s.spec.task_template.container.image = "busybox";
+  return Record{EncodeServiceMeta(s), {}};
+}
+
+Record TaskRecord(const std::string& id, const std::string& service, const std::string& node,
+                  uint64_t slot) {
+  Task t;
+  t.id = id;
+  t.service_id = service;
+  t.node_id = node;
+  t.slot = slot;
+  t.spec_version = 5;
+  return Record{EncodeTaskMeta(t), {}};
+}
+
+TEST_F(StoreTest, ReadModelIndexesServicesAndTasks) {
+  ReadModel reads(*store_);
+  ASSERT_TRUE(store_->Create({kServicesKind, "s1", "App"}, ServiceRecord("s1", "App")).ok());
+  ASSERT_TRUE(reads.Start().ok());
+  ASSERT_NE(reads.ServiceByName("app"), nullptr);  // from the initial list
+  ASSERT_TRUE(store_->Create({kServicesKind, "s2", "db"}, ServiceRecord("s2", "db")).ok());
+  EXPECT_EQ(store_->Create({kServicesKind, "s3", "DB"}, ServiceRecord("s3", "DB")).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  ASSERT_TRUE(store_->Create({kTasksKind, "t1", ""}, TaskRecord("t1", "s1", "n1", 1)).ok());
+  ASSERT_TRUE(store_->Create({kTasksKind, "t2", ""}, TaskRecord("t2", "s1", "n2", 2)).ok());
+  ASSERT_TRUE(store_->Create({kTasksKind, "t3", ""}, TaskRecord("t3", "s2", "n1", 1)).ok());
+  ASSERT_TRUE(store_->Create({kTasksKind, "t4", ""}, TaskRecord("t4", "s2", "", 2)).ok());
+  ASSERT_TRUE(reads.WaitFresh().ok());
+
+  ServiceEntry db = reads.ServiceByName("DB");
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(db->object.id, "s2");
+  EXPECT_EQ(reads.ServiceById("s1")->object.spec.name, "App");
+  EXPECT_EQ(reads.Services().size(), 2u);
+  EXPECT_EQ(db->json, ServiceJson(db->object, db->mod_revision).dump());
+
+  auto ids = [](const std::vector<TaskEntry>& v) {
+    std::string out;
+    for (const TaskEntry& e : v) out += e->object.id + ",";
+    return out;
+  };
+  EXPECT_EQ(ids(reads.Tasks()), "t1,t2,t3,t4,");
+  EXPECT_EQ(ids(reads.TasksOfService("s1")), "t1,t2,");
+  EXPECT_EQ(ids(reads.TasksOfService("s2")), "t3,t4,");
+  EXPECT_EQ(ids(reads.TasksOnNode("n1")), "t1,t3,");
+  EXPECT_EQ(ids(reads.TasksOnNode("")), "");
+  TaskEntry t1 = reads.TaskById("t1");
+  ASSERT_NE(t1, nullptr);
+  EXPECT_EQ(t1->object.spec_version, 5);
+  EXPECT_NE(t1->json.find("\"Index\":" + std::to_string(t1->mod_revision)), std::string::npos);
+  EXPECT_EQ(t1->json.find("SpecVersion"), std::string::npos);
+
+  // A task moves to another node: both node indexes follow.
+  ASSERT_TRUE(store_
+                  ->Update({kTasksKind, "t4", ""}, reads.TaskById("t4")->mod_revision,
+                           TaskRecord("t4", "s2", "n2", 2))
+                  .ok());
+  // Deleting a task and a service updates every index, the name included.
+  ASSERT_TRUE(store_->Delete({kTasksKind, "t1", ""}, 0).ok());
+  ASSERT_TRUE(store_->Delete({kServicesKind, "s1", "App"}, 0).ok());
+  ASSERT_TRUE(reads.WaitFresh().ok());
+  EXPECT_EQ(ids(reads.TasksOnNode("n2")), "t2,t4,");
+  EXPECT_EQ(ids(reads.TasksOnNode("n1")), "t3,");
+  EXPECT_EQ(ids(reads.TasksOfService("s1")), "t2,");
+  EXPECT_EQ(reads.TaskById("t1"), nullptr);
+  EXPECT_EQ(reads.ServiceByName("app"), nullptr);
+  EXPECT_EQ(reads.ServiceById("s1"), nullptr);
+  reads.Stop();
+}
+
+TEST_F(StoreTest, ReadModelNotifiesSubscribersAfterEachBatch) {
+  ReadModel reads(*store_);
+  std::mutex mu;
+  std::condition_variable cv;
+  int64_t seen = 0;
+  ASSERT_TRUE(reads.Start().ok());
+  ReadModel::SubscriptionId sub = reads.Subscribe([&](int64_t rev) {
+    // The model already shows the batch when the callback runs.
+    EXPECT_GE(reads.applied_revision(), rev);
+    std::lock_guard<std::mutex> lock(mu);
+    seen = std::max(seen, rev);
+    cv.notify_all();
+  });
+  StatusOr<int64_t> rev = store_->Create({kServicesKind, "s1", "a"}, ServiceRecord("s1", "a"));
+  ASSERT_TRUE(rev.ok());
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return seen >= *rev; }));
+  }
+  EXPECT_NE(reads.ServiceById("s1"), nullptr);
+  reads.Unsubscribe(sub);
+  const int64_t before = seen;
+  ASSERT_TRUE(store_->Create({kServicesKind, "s2", "b"}, ServiceRecord("s2", "b")).ok());
+  ASSERT_TRUE(reads.WaitFresh().ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(seen, before) << "an unsubscribed callback ran";
+  reads.Stop();
+}
+
+TEST_F(StoreTest, ReadModelKeepsNotifyingAcrossAnEtcdRestart) {
+  ReadModel reads(*store_);
+  ASSERT_TRUE(reads.Start().ok());
+  std::atomic<int64_t> seen{0};
+  ReadModel::SubscriptionId sub = reads.Subscribe([&](int64_t rev) { seen = rev; });
+  supervisor_->Stop();
+  ASSERT_TRUE(supervisor_->Start(std::chrono::seconds(30)).ok());
+  StatusOr<int64_t> rev;
+  ASSERT_TRUE(etcd::testing::WaitFor(
+      [&] {
+        rev = store_->Create({kServicesKind, "s9", "late"}, ServiceRecord("s9", "late"));
+        return rev.ok();
+      },
+      std::chrono::seconds(20)));
+  ASSERT_TRUE(
+      etcd::testing::WaitFor([&] { return seen.load() >= *rev; }, std::chrono::seconds(20)));
+  EXPECT_NE(reads.ServiceByName("LATE"), nullptr);
+  reads.Unsubscribe(sub);
   reads.Stop();
 }
 
