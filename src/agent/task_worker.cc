@@ -131,6 +131,13 @@ class TaskWorker::Runner {
   // Deletes the container and unmounts the secrets of a task that reached a terminal state.
   void RemoveContainer() {
     if (!has_container_) return;
+    // E.g. an adopted task the manager already marked terminal (orphaned) still runs.
+    StatusOr<RunStatus> rs = w_.executor_.Inspect(id_);
+    if (rs.ok() && rs->state == RunStatus::State::kRunning) {
+      if (Status s = w_.executor_.Stop(id_); !s.ok()) {
+        spdlog::warn("task {}: stop failed: {}", id_, s.ToString());
+      }
+    }
     if (Status s = w_.executor_.Remove(id_); !s.ok()) {
       spdlog::warn("task {}: remove failed: {}", id_, s.ToString());
       return;  // tried again next step

@@ -383,6 +383,19 @@ TEST_F(TaskWorkerTest, RestartReadoptsAssignedTasksAndRemovesOrphans) {
   ASSERT_TRUE(ReachesState("t1", TaskState::kComplete));
 }
 
+TEST_F(TaskWorkerTest, AdoptedTaskTheManagerOrphanedIsStoppedAndRemoved) {
+  FakeExecutor::Entry e;
+  e.status.container_id = "c-t1";
+  e.status.state = RunStatus::State::kRunning;
+  executor_.tasks["t1"] = e;
+  MakeWorker();
+  // The node was Down: the manager rescheduled the task and marked it orphaned.
+  Full({MakeTask("t1", TaskState::kOrphaned, TaskState::kShutdown)});
+  EXPECT_TRUE(Eventually([&] { return !executor_.Has("t1"); }));
+  EXPECT_TRUE(executor_.Called("stop t1"));
+  EXPECT_EQ(worker_->TaskIds(), std::vector<std::string>{"t1"});  // until the store drops it
+}
+
 TEST_F(TaskWorkerTest, RunningTaskWithoutContainerFails) {
   MakeWorker();
   Full({MakeTask("t1", TaskState::kRunning)});

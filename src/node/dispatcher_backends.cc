@@ -1,5 +1,7 @@
 #include "node/dispatcher_backends.h"
 
+#include "manager/controlapi/object_update.h"
+
 namespace capsule::node {
 
 std::vector<store::TaskEntry> ReadModelAssignmentSource::TasksOnNode(
@@ -27,20 +29,14 @@ void ReadModelAssignmentSource::Unsubscribe(uint64_t id) { reads_.Unsubscribe(id
 Status StoreTaskStatusStore::UpdateTaskStatus(const std::string& node_id,
                                               const std::string& task_id,
                                               const TaskStatus& status) {
-  // Optimistic read-modify-write: retried when the task changed in between (the orchestrator
-  // may have set its desired state meanwhile).
-  constexpr int kAttempts = 20;
-  for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    ASSIGN_OR_RETURN(store::StoredRecord rec, store_.Get(kTasksKind, task_id));
-    ASSIGN_OR_RETURN(Task task, DecodeTaskMeta(rec.record.meta));
-    RETURN_IF_ERROR(dispatcher::ApplyNodeTaskStatus(node_id, status, &task));
-    task.updated_at = status.timestamp;
-    StatusOr<int64_t> written = store_.Update({kTasksKind, task_id, ""}, rec.mod_revision,
-                                              store::Record{EncodeTaskMeta(task), {}});
-    if (written.ok()) return absl::OkStatus();
-    if (written.status().code() != StatusCode::kAborted) return written.status();
-  }
-  return absl::AbortedError("task " + task_id + " kept changing; status not written");
+  return controlapi::UpdateTask(store_, task_id,
+                                [&](Task& task) {
+                                  RETURN_IF_ERROR(
+                                      dispatcher::ApplyNodeTaskStatus(node_id, status, &task));
+                                  task.updated_at = status.timestamp;
+                                  return absl::OkStatus();
+                                })
+      .status();
 }
 
 }  // namespace capsule::node
