@@ -24,7 +24,7 @@ class SecretCache {
   void Clear();
 
   std::shared_ptr<const SecretBytes> Get(const std::string& id) const;  // null if absent
-  std::vector<std::string> Ids() const;                                  // sorted
+  std::vector<std::string> Ids() const;                                 // sorted
 
  private:
   mutable std::mutex mu_;

@@ -76,9 +76,9 @@ class TaskWorker {
   mutable std::mutex mu_;
   bool stopped_ = false;
   bool got_full_set_ = false;
-  std::set<std::string> known_;                     // on disk at Start, not yet claimed
+  std::set<std::string> known_;                             // on disk at Start, not yet claimed
   std::map<std::string, std::unique_ptr<Runner>> runners_;  // assigned tasks
-  std::vector<std::unique_ptr<Runner>> leaving_;    // removed tasks being torn down
+  std::vector<std::unique_ptr<Runner>> leaving_;            // removed tasks being torn down
 };
 
 // "1000" → 1000; InvalidArgument for anything but a decimal uint32.

@@ -41,8 +41,7 @@ DeliveryKeyPair NewDeliveryKeyPair() {
   DeliveryKeyPair kp;
   kp.public_key.resize(crypto_box_PUBLICKEYBYTES);
   kp.secret_key = SecretBytes(crypto_box_SECRETKEYBYTES);
-  crypto_box_keypair(reinterpret_cast<unsigned char*>(kp.public_key.data()),
-                     kp.secret_key.data());
+  crypto_box_keypair(reinterpret_cast<unsigned char*>(kp.public_key.data()), kp.secret_key.data());
   return kp;
 }
 
@@ -79,9 +78,8 @@ StatusOr<std::string> SealForNode(std::string_view recipient_public_key, std::st
   randombytes_buf(p + kDeliveryKeyBytes, kNonceBytes);
   unsigned long long clen = 0;
   crypto_aead_xchacha20poly1305_ietf_encrypt(p + kDeliveryKeyBytes + kNonceBytes, &clen,
-                                             plaintext.data(), plaintext.size(), U(aad),
-                                             aad.size(), nullptr, p + kDeliveryKeyBytes,
-                                             key.data());
+                                             plaintext.data(), plaintext.size(), U(aad), aad.size(),
+                                             nullptr, p + kDeliveryKeyBytes, key.data());
   return out;
 }
 
@@ -99,8 +97,7 @@ StatusOr<SecretBytes> OpenFromDispatcher(const DeliveryKeyPair& keys, std::strin
   SecretBytes plain(ct.size() - kTagBytes);
   unsigned long long plen = 0;
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain.data(), &plen, nullptr, U(ct), ct.size(),
-                                                 U(aad), aad.size(), U(nonce),
-                                                 key->data()) != 0) {
+                                                 U(aad), aad.size(), U(nonce), key->data()) != 0) {
     return auth_failed;
   }
   return plain;

@@ -87,11 +87,11 @@ Status Daemon::Start() {
   }
   spdlog::info("rejoining swarm {} as {} node {}", state->cluster_id, state->role, state->node_id);
   if (state->role == "worker") {
-    ASSIGN_OR_RETURN(std::unique_ptr<agent::Agent> a,
-                     StartNodeAgent(*state, state->remote_manager, options_.data_root, hostname_,
-                                    *executor_));
-    std::unique_ptr<CertRenewer> renewer = StartWorkerRenewer(
-        *state, options_.data_root, &a->session(), options_.cert_check_period);
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<agent::Agent> a,
+        StartNodeAgent(*state, state->remote_manager, options_.data_root, hostname_, *executor_));
+    std::unique_ptr<CertRenewer> renewer =
+        StartWorkerRenewer(*state, options_.data_root, &a->session(), options_.cert_check_period);
     std::unique_lock<std::shared_mutex> lock(mu_);
     state_ = std::move(state);
     agent_ = std::move(a);

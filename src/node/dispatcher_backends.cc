@@ -29,13 +29,13 @@ void ReadModelAssignmentSource::Unsubscribe(uint64_t id) { reads_.Unsubscribe(id
 Status StoreTaskStatusStore::UpdateTaskStatus(const std::string& node_id,
                                               const std::string& task_id,
                                               const TaskStatus& status) {
-  return controlapi::UpdateTask(store_, task_id,
-                                [&](Task& task) {
-                                  RETURN_IF_ERROR(
-                                      dispatcher::ApplyNodeTaskStatus(node_id, status, &task));
-                                  task.updated_at = status.timestamp;
-                                  return absl::OkStatus();
-                                })
+  return controlapi::UpdateTask(
+             store_, task_id,
+             [&](Task& task) {
+               RETURN_IF_ERROR(dispatcher::ApplyNodeTaskStatus(node_id, status, &task));
+               task.updated_at = status.timestamp;
+               return absl::OkStatus();
+             })
       .status();
 }
 

@@ -106,7 +106,7 @@ class FakeSource : public dispatcher::AssignmentSource, public dispatcher::TaskS
 };
 
 inline Task MakeTask(const std::string& id, const std::string& node, TaskState state,
-              std::vector<std::string> secret_ids) {
+                     std::vector<std::string> secret_ids) {
   Task t;
   t.id = id;
   t.service_id = "svc1";

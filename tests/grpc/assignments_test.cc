@@ -4,8 +4,8 @@
 #include <deque>
 #include <thread>
 
-#include "crypto/node_seal.h"
 #include "assignment_fakes.h"
+#include "crypto/node_seal.h"
 #include "grpc_test_env.h"
 #include "session_util.h"
 

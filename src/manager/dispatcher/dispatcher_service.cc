@@ -360,10 +360,9 @@ bool DispatcherService::SendAssignments() {
       continue;
     }
     const api::AssignmentChanges& a = msg->assignments();
-    spdlog::debug(
-        "dispatcher: node {} assignments{}: +{} -{} tasks, +{} -{} secrets", h->node_id,
-        a.full_set() ? " (complete set)" : "", a.tasks_size(), a.removed_task_ids_size(),
-        a.secrets_size(), a.removed_secret_ids_size());
+    spdlog::debug("dispatcher: node {} assignments{}: +{} -{} tasks, +{} -{} secrets", h->node_id,
+                  a.full_set() ? " (complete set)" : "", a.tasks_size(), a.removed_task_ids_size(),
+                  a.secrets_size(), a.removed_secret_ids_size());
     h->Write(std::move(msg));
   }
   return retry;
@@ -401,8 +400,8 @@ Status DispatcherService::DoUpdateTaskStatus(grpc::CallbackServerContext* ctx,
     s.state = *state;
     s.message = u.message();
     s.err = u.err();
-    s.timestamp = u.timestamp_unix_nanos() != 0 ? FromUnixNanos(u.timestamp_unix_nanos())
-                                                 : clock_.Now();
+    s.timestamp =
+        u.timestamp_unix_nanos() != 0 ? FromUnixNanos(u.timestamp_unix_nanos()) : clock_.Now();
     if (!u.container_id().empty() || u.pid() != 0 || u.exit_code() != 0) {
       s.container = ContainerStatus{u.container_id(), u.pid(), u.exit_code()};
     }

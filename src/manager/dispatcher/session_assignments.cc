@@ -4,9 +4,8 @@
 
 namespace capsule::dispatcher {
 
-bool SessionAssignments::Next(const std::vector<store::TaskEntry>& tasks,
-                              AssignmentSource& source, const SecretSealer& seal,
-                              api::AssignmentChanges* out, bool* retry) {
+bool SessionAssignments::Next(const std::vector<store::TaskEntry>& tasks, AssignmentSource& source,
+                              const SecretSealer& seal, api::AssignmentChanges* out, bool* retry) {
   out->Clear();
   const bool full = !sent_full_;
   out->set_full_set(full);

@@ -13,9 +13,9 @@ Status ApplyNodeTaskStatus(const std::string& node_id, const TaskStatus& status,
         absl::StrCat("a node cannot report state ", TaskStateName(status.state)));
   }
   if (status.state < task->status.state) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("task ", task->id, " cannot move from ", TaskStateName(task->status.state),
-                     " back to ", TaskStateName(status.state)));
+    return absl::FailedPreconditionError(absl::StrCat("task ", task->id, " cannot move from ",
+                                                      TaskStateName(task->status.state),
+                                                      " back to ", TaskStateName(status.state)));
   }
   task->status = status;
   return absl::OkStatus();
