@@ -6,7 +6,6 @@
 #include <algorithm>
 
 #include "capsule/dispatcher.grpc.pb.h"
-#include "crypto/random.h"
 #include "transport/grpc_status.h"
 
 namespace capsule::agent {
@@ -53,7 +52,7 @@ void SessionClient::SetIdentity(transport::ClientIdentity identity) {
 
 bool SessionClient::Sleep(std::chrono::milliseconds d) {
   std::unique_lock<std::mutex> lock(mu_);
-  return !cv_.wait_for(lock, d, [this] { return stopping_ || reconnect_; });
+  return !cv_.wait_for(lock, d, [this] { return stopping_ || reconnect_ || stream_ended_; });
 }
 
 void SessionClient::Run() {
@@ -93,6 +92,7 @@ Status SessionClient::RunSession() {
     std::lock_guard<std::mutex> lock(mu_);
     identity = {identity_.cert_pem, SecretBytes::CopyFrom(identity_.key_pem.view())};
     reconnect_ = false;
+    stream_ended_ = false;
   }
   std::shared_ptr<grpc::Channel> channel =
       transport::NodeChannel(config_.manager_addr, config_.root_ca_pem, &identity);
@@ -104,21 +104,27 @@ Status SessionClient::RunSession() {
     stream_ctx_ = &ctx;
     if (reconnect_) ctx.TryCancel();
   }
+  // The key this session's secrets are sealed to; fresh per session, never the TLS key.
+  const crypto::DeliveryKeyPair keys = crypto::NewDeliveryKeyPair();
   api::SessionRequest req;
   req.set_hostname(config_.hostname);
-  // The key secrets will be sealed to (assignments come later); fresh per session.
-  req.set_delivery_public_key(crypto::RandomBytes(32));
+  req.set_delivery_public_key(keys.public_key);
   std::unique_ptr<grpc::ClientReader<api::SessionMessage>> reader = stub->Session(&ctx, req);
+  std::thread reader_thread;
   auto finish = [&](Status why) {
     ctx.TryCancel();
+    if (reader_thread.joinable()) reader_thread.join();
     grpc::Status fs = reader->Finish();
     std::lock_guard<std::mutex> lock(mu_);
     stream_ctx_ = nullptr;
+    channel_ = nullptr;
+    stream_ended_ = false;  // so the reconnect backoff is slept in full
     if (why.ok() && !stopping_) why = transport::FromGrpcStatus(fs);
     return why;
   };
   api::SessionMessage msg;
   if (!reader->Read(&msg)) return finish(absl::OkStatus());
+  const std::string session_id = msg.session_id();
   std::chrono::milliseconds period = msg.heartbeat_period_ms() > 0
                                          ? std::chrono::milliseconds(msg.heartbeat_period_ms())
                                          : kDefaultPeriod;
@@ -128,13 +134,34 @@ Status SessionClient::RunSession() {
       managers_.clear();
       for (const api::ManagerInfo& m : msg.managers()) managers_.push_back({m.node_id(), m.addr()});
     }
+    channel_ = channel;
   }
   connected_ = true;
-  spdlog::info("session {} with manager {} open (heartbeat every {} ms)", msg.session_id(),
+  spdlog::info("session {} with manager {} open (heartbeat every {} ms)", session_id,
                config_.manager_addr, period.count());
+  // Assignments arrive on the stream while this thread sends heartbeats.
+  reader_thread = std::thread([&] {
+    api::SessionMessage m;
+    const SessionKeys session_keys{keys, config_.node_id, session_id};
+    while (reader->Read(&m)) {
+      if (m.has_assignments() && config_.on_assignments) {
+        config_.on_assignments(m.assignments(), session_keys);
+      }
+      m.Clear();
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stream_ended_ = true;
+    }
+    cv_.notify_all();
+  });
   while (Sleep(period)) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stream_ended_) break;
+    }
     api::HeartbeatRequest hreq;
-    hreq.set_session_id(msg.session_id());
+    hreq.set_session_id(session_id);
     api::HeartbeatResponse hresp;
     grpc::ClientContext hctx;
     hctx.set_deadline(std::chrono::system_clock::now() + kHeartbeatTimeout);
@@ -143,6 +170,33 @@ Status SessionClient::RunSession() {
     if (hresp.period_ms() > 0) period = std::chrono::milliseconds(hresp.period_ms());
   }
   return finish(absl::OkStatus());
+}
+
+Status SessionClient::UpdateTaskStatus(const api::UpdateTaskStatusRequest& req) {
+  std::shared_ptr<grpc::Channel> channel;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    channel = channel_;
+  }
+  if (!channel) return absl::UnavailableError("no session with a manager");
+  std::unique_ptr<api::Dispatcher::Stub> stub = api::Dispatcher::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + kHeartbeatTimeout);
+  api::UpdateTaskStatusResponse resp;
+  grpc::Status s = stub->UpdateTaskStatus(&ctx, req, &resp);
+  if (!s.ok()) {
+    Status st = transport::FromGrpcStatus(s);
+    // A refusal of the whole batch is final; resending it would not change the answer.
+    if (st.code() == StatusCode::kPermissionDenied || st.code() == StatusCode::kInvalidArgument) {
+      spdlog::warn("manager refused a task status batch: {}", st.ToString());
+      return absl::OkStatus();
+    }
+    return st;
+  }
+  for (const api::RefusedTaskStatus& r : resp.refused()) {
+    spdlog::info("manager refused the status of task {}: {}", r.task_id(), r.reason());
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace capsule::agent

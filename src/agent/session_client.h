@@ -1,35 +1,53 @@
-// The worker's side of the Dispatcher (api/capsule/dispatcher.proto): one Session stream to
-// a manager, opened with this node's certificate, plus heartbeats at the period the manager
-// asks for. When the stream or a heartbeat fails it reconnects with backoff (bounded), with
-// the same certificate and no join token, until Stop(). Runs on its own thread.
-// Thread-safe.
+// A node's side of the Dispatcher (api/capsule/dispatcher.proto): one Session stream to
+// a manager, opened with this node's certificate and a fresh delivery key pair (the secrets
+// in the assignments are sealed to it), plus heartbeats at the period the manager asks for.
+// Assignment messages go to `on_assignments` with the session's keys, on the stream's reader
+// thread, in order. When the stream or a heartbeat fails it reconnects with backoff (bounded),
+// with the same certificate and no join token, until Stop(); every new session starts with a
+// complete assignment set. Runs on its own threads. Thread-safe.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "capsule/dispatcher.pb.h"
 #include "common/status.h"
+#include "crypto/node_seal.h"
 #include "transport/channels.h"
 
 namespace grpc {
+class Channel;
 class ClientContext;
-}
+}  // namespace grpc
 
 namespace capsule::agent {
 
+// The keys of one session: what a sealed secret in its assignments opens with.
+struct SessionKeys {
+  const crypto::DeliveryKeyPair& keys;
+  const std::string& node_id;
+  const std::string& session_id;
+};
+
+using AssignmentsFn =
+    std::function<void(const api::AssignmentChanges& changes, const SessionKeys& keys)>;
+
 struct SessionConfig {
+  std::string node_id;       // this node (the secrets' associated data names it)
   std::string manager_addr;  // ip:port of a manager's swarm port
   std::string root_ca_pem;   // the pinned swarm root
   transport::ClientIdentity identity;
   std::string hostname;
   std::chrono::milliseconds min_backoff{200};
   std::chrono::milliseconds max_backoff{5000};
+  AssignmentsFn on_assignments;  // may be empty (assignments are then ignored)
 };
 
 struct RemoteManager {
@@ -53,6 +71,10 @@ class SessionClient {
   std::vector<RemoteManager> Managers() const;
   bool connected() const { return connected_.load(); }
 
+  // Sends task status reports over the open session's channel. Unavailable when no session is
+  // open. OK = settled (refused updates are logged and dropped).
+  Status UpdateTaskStatus(const api::UpdateTaskStatusRequest& req);
+
   // Uses `identity` from now on (a renewed certificate): the open session, if any, is closed
   // and reopened with it at once.
   void SetIdentity(transport::ClientIdentity identity);
@@ -72,6 +94,8 @@ class SessionClient {
   transport::ClientIdentity identity_;         // guarded by mu_
   grpc::ClientContext* stream_ctx_ = nullptr;  // guarded by mu_: the open stream's context
   std::vector<RemoteManager> managers_;        // guarded by mu_
+  std::shared_ptr<grpc::Channel> channel_;     // guarded by mu_: the open session's channel
+  bool stream_ended_ = false;                  // guarded by mu_: the reader saw the end
   std::atomic<bool> connected_{false};
   std::thread thread_;
 };

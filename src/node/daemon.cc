@@ -38,28 +38,60 @@ ManagerConfig Daemon::MakeManagerConfig() const {
   return c;
 }
 
-Status Daemon::Start() {
-  std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
-  RETURN_IF_ERROR(EnsureDir(options_.data_root, 0700));
-  RETURN_IF_ERROR(EnsureDir(options_.exec_root, 0711));
+namespace {
+
+// The capsule-shim executable installed next to capsuled.
+std::string ShimPath() {
+  std::error_code ec;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "capsule-shim";
+  return (self.parent_path() / "capsule-shim").string();
+}
+
+}  // namespace
+
+Status Daemon::EnsureExecutor() {
+  if (executor_) return absl::OkStatus();
   // The image store serves every node, in a swarm or not.
   if (!images_) {
     ASSIGN_OR_RETURN(images_, agent::NewImageStore(options_.data_root + "/images"));
   }
+  if (!logs_) logs_ = agent::NewTaskLogs(options_.data_root);
+  agent::ExecutorConfig config;
+  config.exec_root = options_.exec_root;
+  config.data_root = options_.data_root;
+  config.shim_binary = ShimPath();
+  executor_ = agent::NewRuncExecutor(config, *images_);
+  return absl::OkStatus();
+}
+
+Status Daemon::StartManagerAgentLocked(const SwarmState& state) {
+  ASSIGN_OR_RETURN(agent_, StartNodeAgent(state, ManagerAgentAddr(state), options_.data_root,
+                                          hostname_, *executor_));
+  return absl::OkStatus();
+}
+
+Status Daemon::Start() {
+  std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
+  RETURN_IF_ERROR(EnsureDir(options_.data_root, 0700));
+  RETURN_IF_ERROR(EnsureDir(options_.exec_root, 0711));
+  RETURN_IF_ERROR(EnsureExecutor());
   ASSIGN_OR_RETURN(std::optional<SwarmState> state, LoadSwarmState(StatePath()));
   if (!state) {
     spdlog::info("not in a swarm; waiting for swarm init");
+    RemoveAllTasks();  // a previous run may have left the swarm abruptly
     return absl::OkStatus();
   }
   spdlog::info("rejoining swarm {} as {} node {}", state->cluster_id, state->role, state->node_id);
   if (state->role == "worker") {
-    ASSIGN_OR_RETURN(std::unique_ptr<agent::SessionClient> session,
-                     StartWorkerAgent(*state, options_.data_root, hostname_));
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<agent::Agent> a,
+        StartNodeAgent(*state, state->remote_manager, options_.data_root, hostname_, *executor_));
     std::unique_ptr<CertRenewer> renewer =
-        StartWorkerRenewer(*state, options_.data_root, session.get(), options_.cert_check_period);
+        StartWorkerRenewer(*state, options_.data_root, &a->session(), options_.cert_check_period);
     std::unique_lock<std::shared_mutex> lock(mu_);
     state_ = std::move(state);
-    agent_ = std::move(session);
+    agent_ = std::move(a);
     renewer_ = std::move(renewer);
     return absl::OkStatus();
   }
@@ -68,7 +100,37 @@ Status Daemon::Start() {
   std::unique_lock<std::shared_mutex> lock(mu_);
   state_ = std::move(state);
   manager_ = std::move(m);
+  if (Status a = StartManagerAgentLocked(*state_); !a.ok()) {
+    spdlog::error("the manager's own agent did not start: {}", a.ToString());
+  }
   return absl::OkStatus();
+}
+
+void Daemon::RemoveAllTasks() {
+  if (!executor_) return;
+  for (const std::string& id : executor_->Known()) {
+    spdlog::info("removing task {}: this node is not in a swarm", id);
+    if (Status s = executor_->Stop(id); !s.ok() && s.code() != StatusCode::kNotFound) {
+      spdlog::warn("task {}: stop failed: {}", id, s.ToString());
+    }
+    if (Status s = executor_->Remove(id); !s.ok()) {
+      spdlog::warn("task {}: remove failed: {}", id, s.ToString());
+    }
+    if (Status s = executor_->RemoveLogs(id); !s.ok()) {
+      spdlog::warn("task {}: removing logs failed: {}", id, s.ToString());
+    }
+  }
+}
+
+std::optional<dockerapi::AgentInfo> Daemon::Agent() const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  if (!agent_) return std::nullopt;
+  dockerapi::AgentInfo info;
+  info.node_id = agent_->node_id();
+  info.connected = agent_->session().connected();
+  info.secret_ids = agent_->SecretIds();
+  info.task_ids = agent_->TaskIds();
+  return info;
 }
 
 namespace {
@@ -85,7 +147,7 @@ void WaitSoleOwner(const std::shared_ptr<node::Manager>& m) {
 void Daemon::Stop() {
   std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
   std::shared_ptr<node::Manager> m;
-  std::unique_ptr<agent::SessionClient> session;
+  std::unique_ptr<agent::Agent> session;
   std::unique_ptr<CertRenewer> renewer;
   {
     std::unique_lock<std::shared_mutex> lock(mu_);
@@ -94,7 +156,7 @@ void Daemon::Stop() {
     renewer = std::move(renewer_);
   }
   if (renewer) renewer->Stop();  // before the session it hands certificates to
-  if (session) session->Stop();
+  if (session) session->Stop();  // tasks keep running; the next start re-adopts them
   if (m) {
     WaitSoleOwner(m);
     m->Stop();
@@ -109,8 +171,8 @@ dockerapi::LocalSwarmInfo Daemon::SwarmInfo() const {
   info.control_available = state_->role == "manager";
   info.node_id = state_->node_id;
   info.node_addr = state_->advertise_addr;
-  if (agent_) {
-    std::vector<agent::RemoteManager> managers = agent_->Managers();
+  if (state_->role == "worker" && agent_) {
+    std::vector<agent::RemoteManager> managers = agent_->session().Managers();
     if (!managers.empty()) {
       info.manager_node_id = managers.front().node_id;
       info.manager_addr = managers.front().addr;
@@ -132,6 +194,7 @@ StatusOr<std::string> Daemon::InitSwarm(const dockerapi::InitRequest& request) {
           "swarm and join another one.");
     }
   }
+  RETURN_IF_ERROR(EnsureExecutor());
   SwarmState state;
   RETURN_IF_ERROR(ResolveAddresses(request, options_.etcd_peer_port, &state));
   state.node_id = NewId();
@@ -152,13 +215,16 @@ StatusOr<std::string> Daemon::InitSwarm(const dockerapi::InitRequest& request) {
   std::unique_lock<std::shared_mutex> lock(mu_);
   state_ = state;
   manager_ = std::move(m);
+  if (Status a = StartManagerAgentLocked(state); !a.ok()) {
+    spdlog::error("the manager's own agent did not start: {}", a.ToString());
+  }
   return state.node_id;
 }
 
 Status Daemon::LeaveSwarm(bool force) {
   std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
   std::shared_ptr<node::Manager> m;
-  std::unique_ptr<agent::SessionClient> session;
+  std::unique_ptr<agent::Agent> session;
   std::unique_ptr<CertRenewer> renewer;
   {
     std::unique_lock<std::shared_mutex> lock(mu_);
@@ -179,10 +245,13 @@ Status Daemon::LeaveSwarm(bool force) {
   // Forget membership first: a crash after this point restarts outside the swarm.
   std::error_code ec;
   std::filesystem::remove(StatePath(), ec);
+  const bool worker = m == nullptr;
   if (session) {
     session->Stop();  // ends the session: the manager marks this node Down after its window
-    std::filesystem::remove_all(CertificatesIn(options_.data_root).dir, ec);
+    session.reset();
   }
+  RemoveAllTasks();  // a node outside a swarm runs no tasks
+  if (worker) std::filesystem::remove_all(CertificatesIn(options_.data_root).dir, ec);
   if (m) {
     WaitSoleOwner(m);
     m->Destroy();
@@ -201,10 +270,11 @@ Status Daemon::JoinSwarm(const dockerapi::JoinRequest& request) {
           "swarm and join another one.");
     }
   }
+  RETURN_IF_ERROR(EnsureExecutor());
   ASSIGN_OR_RETURN(SwarmState state, JoinAsWorker(request, options_.data_root, hostname_));
   std::error_code ec;
-  StatusOr<std::unique_ptr<agent::SessionClient>> session =
-      StartWorkerAgent(state, options_.data_root, hostname_);
+  StatusOr<std::unique_ptr<agent::Agent>> session =
+      StartNodeAgent(state, state.remote_manager, options_.data_root, hostname_, *executor_);
   Status s = session.status();
   if (s.ok()) s = SaveSwarmState(StatePath(), state);
   if (!s.ok()) {
@@ -212,8 +282,8 @@ Status Daemon::JoinSwarm(const dockerapi::JoinRequest& request) {
     std::filesystem::remove_all(CertificatesIn(options_.data_root).dir, ec);
     return s;
   }
-  std::unique_ptr<CertRenewer> renewer =
-      StartWorkerRenewer(state, options_.data_root, session->get(), options_.cert_check_period);
+  std::unique_ptr<CertRenewer> renewer = StartWorkerRenewer(
+      state, options_.data_root, &(*session)->session(), options_.cert_check_period);
   std::unique_lock<std::shared_mutex> lock(mu_);
   state_ = std::move(state);
   agent_ = *std::move(session);

@@ -8,8 +8,10 @@
 #include <shared_mutex>
 #include <string>
 
+#include "agent/agent.h"
+#include "agent/executor/executor.h"
+#include "agent/executor/task_logs.h"
 #include "agent/images/image_store.h"
-#include "agent/session_client.h"
 #include "manager/dockerapi/backend.h"
 #include "node/cert_renewer.h"
 #include "node/manager.h"
@@ -46,10 +48,18 @@ class Daemon : public dockerapi::Backend {
   StatusOr<std::shared_ptr<const dockerapi::ManagerServices>> Manager() const override;
   std::string Hostname() const override { return hostname_; }
   agent::ImageStore* Images() const override { return images_.get(); }
+  const agent::TaskLogs* Logs() const override { return logs_.get(); }
+  std::optional<dockerapi::AgentInfo> Agent() const override;
 
  private:
   ManagerConfig MakeManagerConfig() const;
   std::string StatePath() const;
+  // Builds the image store and the executor once (they live as long as the daemon).
+  Status EnsureExecutor();
+  // Starts the agent of a manager node (a session with its own swarm port).
+  Status StartManagerAgentLocked(const SwarmState& state);
+  // After leaving: every task this node still has is stopped and removed (no orphans).
+  void RemoveAllTasks();
 
   DaemonOptions options_;
   std::string hostname_;
@@ -59,12 +69,17 @@ class Daemon : public dockerapi::Backend {
   // Requests hold the manager through aliasing shared_ptrs to its services, so leave waits
   // for them before tearing it down.
   std::shared_ptr<node::Manager> manager_;
-  // A worker's session with its manager (null on managers and outside a swarm).
-  std::unique_ptr<agent::SessionClient> agent_;
+  // The node's image store (<data-root>/images, on every node in or out of a swarm) and task
+  // executor (built at Start; kept across swarm changes).
+  std::unique_ptr<agent::ImageStore> images_;
+  std::unique_ptr<agent::Executor> executor_;
+  // This node's agent: its session with a manager (its own swarm port on a manager), its
+  // secrets and tasks. Null outside a swarm.
+  std::unique_ptr<agent::Agent> agent_;
   // A worker's certificate renewal (hands renewed certificates to agent_; stopped first).
   std::unique_ptr<CertRenewer> renewer_;
-  // <data-root>/images, made by Start (lives as long as the daemon).
-  std::unique_ptr<agent::ImageStore> images_;
+  // This node's task logs (<data-root>/tasks), for the logs routes.
+  std::unique_ptr<agent::TaskLogs> logs_;
 };
 
 // Parses Docker's ListenAddr / AdvertiseAddr forms; fills state's addresses and ports.

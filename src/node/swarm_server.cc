@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "manager/caserver/node_ca_service.h"
 #include "manager/dispatcher/dispatcher_service.h"
+#include "node/dispatcher_backends.h"
 #include "node/node_status_writer.h"
 #include "transport/grpc_server.h"
 
@@ -98,11 +99,13 @@ std::string ReadFileOrEmpty(const std::string& path) {
 }  // namespace
 
 struct SwarmServer::Parts {
-  Parts(ca::RootCa root_ca, const SwarmServerConfig& config, const store::ReadModel& reads_in,
-        controlapi::NodeApi& nodes_in)
+  Parts(ca::RootCa root_ca, const SwarmServerConfig& config, store::Store& store,
+        store::ReadModel& reads_in, controlapi::NodeApi& nodes_in)
       : root(std::move(root_ca)),
         reads(reads_in),
         nodes(nodes_in),
+        assignment_source(store, reads_in),
+        task_status(store),
         authorizer(
             root.cert_pem(), config.cluster_id,
             [this](const std::string& id) { return reads.NodeById(id) == nullptr; }, RealClock()),
@@ -114,11 +117,14 @@ struct SwarmServer::Parts {
         ca(root, {config.cluster_id, config.cert_validity}, tokens, registry, authorizer,
            RealClock()),
         dispatcher(authorizer, writer, RealClock(),
-                   {config.heartbeat_period, 3, {{config.node_id, config.manager_addr}}}) {}
+                   {config.heartbeat_period, 3, {{config.node_id, config.manager_addr}}},
+                   {&assignment_source, &task_status}) {}
 
   ca::RootCa root;
   const store::ReadModel& reads;
   controlapi::NodeApi& nodes;
+  ReadModelAssignmentSource assignment_source;
+  StoreTaskStatusStore task_status;
   ca::Authorizer authorizer;
   StoreTokenSource tokens;
   StoreNodeRegistry registry;
@@ -134,13 +140,13 @@ SwarmServer::~SwarmServer() { Stop(); }
 
 StatusOr<std::unique_ptr<SwarmServer>> SwarmServer::Start(const SwarmServerConfig& config,
                                                           store::Store& store,
-                                                          const store::ReadModel& reads,
+                                                          store::ReadModel& reads,
                                                           controlapi::NodeApi& nodes) {
   ASSIGN_OR_RETURN(ca::RootCa root, LoadRootCa(store));
   if (ReadFileOrEmpty(config.certs.root_ca) != root.cert_pem()) {
     return absl::FailedPreconditionError("the stored root CA differs from " + config.certs.root_ca);
   }
-  auto parts = std::make_unique<Parts>(std::move(root), config, reads, nodes);
+  auto parts = std::make_unique<Parts>(std::move(root), config, store, reads, nodes);
   transport::GrpcServerOptions options;
   options.listen_addr = config.listen_addr;
   options.tls = {config.certs.cert, config.certs.key, config.certs.root_ca};

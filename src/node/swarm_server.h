@@ -38,8 +38,7 @@ class SwarmServer {
   // Loads the root CA (certificate and key) from the store, then starts serving.
   // `store`, `reads` and `nodes` must outlive the server.
   static StatusOr<std::unique_ptr<SwarmServer>> Start(const SwarmServerConfig& config,
-                                                      store::Store& store,
-                                                      const store::ReadModel& reads,
+                                                      store::Store& store, store::ReadModel& reads,
                                                       controlapi::NodeApi& nodes);
   ~SwarmServer();  // Stop()
   SwarmServer(const SwarmServer&) = delete;

@@ -87,17 +87,26 @@ StatusOr<SwarmState> JoinAsWorker(const dockerapi::JoinRequest& request,
   return state;
 }
 
-StatusOr<std::unique_ptr<agent::SessionClient>> StartWorkerAgent(const SwarmState& state,
-                                                                 const std::string& data_root,
-                                                                 const std::string& hostname) {
+StatusOr<std::unique_ptr<agent::Agent>> StartNodeAgent(const SwarmState& state,
+                                                       const std::string& manager_addr,
+                                                       const std::string& data_root,
+                                                       const std::string& hostname,
+                                                       agent::Executor& executor) {
   const CertificatePaths paths = CertificatesIn(data_root);
   agent::SessionConfig config;
-  config.manager_addr = state.remote_manager;
+  config.node_id = state.node_id;
+  config.manager_addr = manager_addr;
   config.hostname = hostname;
   ASSIGN_OR_RETURN(config.root_ca_pem, ReadTextFile(paths.root_ca));
   ASSIGN_OR_RETURN(config.identity.cert_pem, ReadTextFile(paths.cert));
   ASSIGN_OR_RETURN(config.identity.key_pem, ca::ReadNodeKeyFile(paths.key));
-  return std::make_unique<agent::SessionClient>(std::move(config));
+  return std::make_unique<agent::Agent>(std::move(config), executor);
+}
+
+std::string ManagerAgentAddr(const SwarmState& state) {
+  const std::string& ip = state.advertise_addr;
+  const bool v6 = ip.find(':') != std::string::npos;
+  return (v6 ? "[" + ip + "]" : ip) + ":" + std::to_string(state.swarm_port);
 }
 
 std::unique_ptr<CertRenewer> StartWorkerRenewer(const SwarmState& state,

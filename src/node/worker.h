@@ -6,7 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "agent/session_client.h"
+#include "agent/agent.h"
+#include "agent/executor/executor.h"
 #include "common/status.h"
 #include "manager/dockerapi/backend.h"
 #include "node/cert_renewer.h"
@@ -22,10 +23,16 @@ namespace capsule::node {
 StatusOr<SwarmState> JoinAsWorker(const dockerapi::JoinRequest& request,
                                   const std::string& data_root, const std::string& hostname);
 
-// Starts the session with state.remote_manager using the certificate files on disk.
-StatusOr<std::unique_ptr<agent::SessionClient>> StartWorkerAgent(const SwarmState& state,
-                                                                 const std::string& data_root,
-                                                                 const std::string& hostname);
+// Starts this node's agent (its session with `manager_addr`, using the certificate files on
+// disk, and its task worker on `executor`). A worker talks to state.remote_manager; a manager
+// to its own swarm port (ManagerAgentAddr), as swarmkit does, so a one-node swarm runs tasks.
+StatusOr<std::unique_ptr<agent::Agent>> StartNodeAgent(const SwarmState& state,
+                                                       const std::string& manager_addr,
+                                                       const std::string& data_root,
+                                                       const std::string& hostname,
+                                                       agent::Executor& executor);
+// The address a manager's own agent dials: its advertised swarm address.
+std::string ManagerAgentAddr(const SwarmState& state);
 
 // Starts renewing this worker's certificate through state.remote_manager
 // (NodeCA.RenewNodeCertificate over mutual TLS with the current certificate), checking every

@@ -113,6 +113,7 @@ class GrpcTestEnv : public ::testing::Test {
   std::set<std::string> removed_;
   std::unique_ptr<ca::Authorizer> authorizer_;
   dispatcher::DispatcherOptions dispatcher_options_;
+  dispatcher::DispatcherBackends dispatcher_backends_;  // none unless a test sets them
   const Clock* dispatcher_clock_ = &fake_clock_;
   std::unique_ptr<caserver::NodeCaService> ca_service_;
   std::unique_ptr<dispatcher::DispatcherService> dispatcher_;

@@ -1,10 +1,14 @@
 #include "manager/dispatcher/dispatcher_service.h"
 
+#include <deque>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "crypto/node_seal.h"
+#include "manager/dispatcher/session_assignments.h"
 #include "transport/grpc_status.h"
 
 namespace capsule::dispatcher {
@@ -25,15 +29,24 @@ class RefusedSession final : public grpc::ServerWriteReactor<api::SessionMessage
 }  // namespace
 
 // One open Session stream. The reactor is owned by gRPC; every operation on it goes through
-// this handle under `mu`, and none after Finish (after which gRPC may delete it).
+// this handle under `mu`, and none after Finish (after which gRPC may delete it). Messages
+// queue here and are written one at a time (gRPC allows one outstanding write).
 struct DispatcherService::SessionHandle {
   std::string node_id;
+  std::string session_id;
+  std::string delivery_public_key;
   std::mutex mu;
   SessionReactor* reactor = nullptr;  // set before the handle is shared
   bool finished = false;              // guarded by mu
+  bool writing = false;               // guarded by mu: queue.front() is being written
+  std::deque<std::unique_ptr<api::SessionMessage>> queue;  // guarded by mu
+  // Only the assignment thread touches this.
+  SessionAssignments assignments;
 
-  // Starts writing *msg (which must live until OnWriteDone); false once finished.
-  bool Write(const api::SessionMessage* msg);
+  // Queues `msg`; false once finished.
+  bool Write(std::unique_ptr<api::SessionMessage> msg);
+  // The write of queue.front() completed: start the next one.
+  void WriteDone(bool ok);
   // Ends the stream with `status`; later calls do nothing.
   void Finish(const grpc::Status& status);
 };
@@ -45,11 +58,7 @@ class DispatcherService::SessionReactor final
       : dispatcher_(dispatcher), handle_(std::move(handle)) {
     handle_->reactor = this;
   }
-  api::SessionMessage* first() { return &first_; }
-
-  void OnWriteDone(bool ok) override {
-    if (!ok) handle_->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "session write failed"));
-  }
+  void OnWriteDone(bool ok) override { handle_->WriteDone(ok); }
   void OnCancel() override { handle_->Finish(grpc::Status::CANCELLED); }
   void OnDone() override {
     dispatcher_->OnSessionDone(handle_);
@@ -59,14 +68,33 @@ class DispatcherService::SessionReactor final
  private:
   DispatcherService* dispatcher_;
   std::shared_ptr<SessionHandle> handle_;
-  api::SessionMessage first_;
 };
 
-bool DispatcherService::SessionHandle::Write(const api::SessionMessage* msg) {
+bool DispatcherService::SessionHandle::Write(std::unique_ptr<api::SessionMessage> msg) {
   std::lock_guard<std::mutex> lock(mu);
   if (finished) return false;
-  reactor->StartWrite(msg);
+  queue.push_back(std::move(msg));
+  if (!writing) {
+    writing = true;
+    reactor->StartWrite(queue.front().get());
+  }
   return true;
+}
+
+void DispatcherService::SessionHandle::WriteDone(bool ok) {
+  std::lock_guard<std::mutex> lock(mu);
+  if (!queue.empty()) queue.pop_front();
+  writing = false;
+  if (finished) return;
+  if (!ok) {
+    finished = true;
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "session write failed"));
+    return;
+  }
+  if (!queue.empty()) {
+    writing = true;
+    reactor->StartWrite(queue.front().get());
+  }
 }
 
 void DispatcherService::SessionHandle::Finish(const grpc::Status& status) {
@@ -77,12 +105,19 @@ void DispatcherService::SessionHandle::Finish(const grpc::Status& status) {
 }
 
 DispatcherService::DispatcherService(const ca::Authorizer& authorizer, NodeStatusSink& sink,
-                                     const Clock& clock, DispatcherOptions options)
+                                     const Clock& clock, DispatcherOptions options,
+                                     DispatcherBackends backends)
     : authorizer_(authorizer),
       sink_(sink),
       clock_(clock),
       options_(std::move(options)),
-      managers_(options_.managers) {}
+      backends_(backends),
+      managers_(options_.managers) {
+  if (backends_.assignments != nullptr) {
+    assigner_ = std::thread([this] { RunAssignments(); });
+    subscription_ = backends_.assignments->Subscribe([this] { KickAssignments(); });
+  }
+}
 
 DispatcherService::~DispatcherService() { Shutdown(); }
 
@@ -94,10 +129,8 @@ grpc::ServerWriteReactor<api::SessionMessage>* DispatcherService::Session(
     grpc::CallbackServerContext* ctx, const api::SessionRequest* req) {
   StatusOr<ca::PeerIdentity> who = authorizer_.Authorize(*ctx, ca::kAnyNodeRole);
   if (!who.ok()) return new RefusedSession(ToGrpcStatus(who.status()));
-  if (req->delivery_public_key().size() != kDeliveryPublicKeyBytes) {
-    return new RefusedSession(grpc::Status(
-        grpc::StatusCode::INVALID_ARGUMENT,
-        absl::StrCat("delivery_public_key must be ", kDeliveryPublicKeyBytes, " bytes")));
+  if (Status key = crypto::ValidateDeliveryKey(req->delivery_public_key()); !key.ok()) {
+    return new RefusedSession(ToGrpcStatus(key));
   }
   if (req->hostname().size() > kMaxHostnameBytes) {
     return new RefusedSession(
@@ -106,6 +139,7 @@ grpc::ServerWriteReactor<api::SessionMessage>* DispatcherService::Session(
 
   auto handle = std::make_shared<SessionHandle>();
   handle->node_id = who->node_id;
+  handle->delivery_public_key = req->delivery_public_key();
   auto* reactor = new SessionReactor(this, handle);
   std::shared_ptr<SessionHandle> replaced;
   {
@@ -120,7 +154,8 @@ grpc::ServerWriteReactor<api::SessionMessage>* DispatcherService::Session(
     entry.info = SessionSnapshot{
         who->node_id, who->role, NewId(), req->hostname(), req->delivery_public_key(),
         clock_.Now()};
-    api::SessionMessage* first = reactor->first();
+    handle->session_id = entry.info.session_id;
+    auto first = std::make_unique<api::SessionMessage>();
     first->set_session_id(entry.info.session_id);
     first->set_heartbeat_period_ms(static_cast<uint64_t>(options_.heartbeat_period.count()));
     for (const ManagerAddr& m : managers_) {
@@ -128,13 +163,16 @@ grpc::ServerWriteReactor<api::SessionMessage>* DispatcherService::Session(
       info->set_node_id(m.node_id);
       info->set_addr(m.addr);
     }
+    // Queued before the assignment thread can see the handle: the first message goes first.
+    handle->Write(std::move(first));
     sink_.SetNodeState(who->node_id, NodeState::kReady);
+    assignments_dirty_ = true;
   }
+  assign_cv_.notify_all();
   spdlog::info("dispatcher: session opened by node {} ({})", who->node_id, ca::RoleName(who->role));
   if (replaced) {
     replaced->Finish(grpc::Status(grpc::StatusCode::ABORTED, "session replaced by a new session"));
   }
-  handle->Write(reactor->first());
   return reactor;
 }
 
@@ -238,16 +276,23 @@ void DispatcherService::StartExpiryTimer() {
 void DispatcherService::Shutdown() {
   std::vector<std::shared_ptr<SessionHandle>> open;
   std::thread timer;
+  std::thread assigner;
+  uint64_t subscription = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     shut_down_ = true;
     timer = std::move(timer_);
+    assigner = std::move(assigner_);
+    subscription = std::exchange(subscription_, 0);
     for (auto& [id, entry] : nodes_) {
       if (entry.stream) open.push_back(std::move(entry.stream));
     }
   }
+  if (subscription != 0) backends_.assignments->Unsubscribe(subscription);
   timer_cv_.notify_all();
+  assign_cv_.notify_all();
   if (timer.joinable()) timer.join();
+  if (assigner.joinable()) assigner.join();
   for (auto& handle : open) {
     handle->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "dispatcher is stopping"));
   }
@@ -265,6 +310,122 @@ std::vector<SessionSnapshot> DispatcherService::Sessions() const {
 void DispatcherService::SetManagers(std::vector<ManagerAddr> managers) {
   std::lock_guard<std::mutex> lock(mu_);
   managers_ = std::move(managers);
+}
+
+void DispatcherService::KickAssignments() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    assignments_dirty_ = true;
+  }
+  assign_cv_.notify_all();
+}
+
+void DispatcherService::RunAssignments() {
+  constexpr std::chrono::seconds kRetryAfter{1};
+  bool retry = false;
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!shut_down_) {
+    const bool woken =
+        assign_cv_.wait_for(lock, kRetryAfter, [this] { return shut_down_ || assignments_dirty_; });
+    if (shut_down_) break;
+    if (!woken && !retry) continue;
+    assignments_dirty_ = false;
+    lock.unlock();
+    retry = SendAssignments();
+    lock.lock();
+  }
+}
+
+// Brings every open session up to date. Returns true when some secret could not be read or
+// sealed (the caller retries a little later).
+bool DispatcherService::SendAssignments() {
+  std::vector<std::shared_ptr<SessionHandle>> open;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [id, entry] : nodes_) {
+      if (entry.stream) open.push_back(entry.stream);
+    }
+  }
+  bool retry = false;
+  for (const std::shared_ptr<SessionHandle>& h : open) {
+    std::vector<store::TaskEntry> tasks = backends_.assignments->TasksOnNode(h->node_id);
+    auto seal = [&h](const std::string& secret_id,
+                     const SecretBytes& data) -> StatusOr<std::string> {
+      return crypto::SealForNode(h->delivery_public_key,
+                                 crypto::DeliveryAad(secret_id, h->node_id, h->session_id), data);
+    };
+    auto msg = std::make_unique<api::SessionMessage>();
+    if (!h->assignments.Next(tasks, *backends_.assignments, seal, msg->mutable_assignments(),
+                             &retry)) {
+      continue;
+    }
+    const api::AssignmentChanges& a = msg->assignments();
+    spdlog::debug("dispatcher: node {} assignments{}: +{} -{} tasks, +{} -{} secrets", h->node_id,
+                  a.full_set() ? " (complete set)" : "", a.tasks_size(), a.removed_task_ids_size(),
+                  a.secrets_size(), a.removed_secret_ids_size());
+    h->Write(std::move(msg));
+  }
+  return retry;
+}
+
+grpc::ServerUnaryReactor* DispatcherService::UpdateTaskStatus(
+    grpc::CallbackServerContext* ctx, const api::UpdateTaskStatusRequest* req,
+    api::UpdateTaskStatusResponse* resp) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(DoUpdateTaskStatus(ctx, *req, resp)));
+  return reactor;
+}
+
+Status DispatcherService::DoUpdateTaskStatus(grpc::CallbackServerContext* ctx,
+                                             const api::UpdateTaskStatusRequest& req,
+                                             api::UpdateTaskStatusResponse* resp) {
+  ASSIGN_OR_RETURN(ca::PeerIdentity who, authorizer_.Authorize(*ctx, ca::kAnyNodeRole));
+  if (backends_.task_status == nullptr || backends_.assignments == nullptr) {
+    return absl::UnimplementedError("this dispatcher does not take task status");
+  }
+  constexpr int kMaxUpdates = 1000;
+  if (req.updates_size() > kMaxUpdates) {
+    return absl::InvalidArgumentError("too many task status updates in one call");
+  }
+  // Validate the whole batch before writing anything.
+  std::vector<TaskStatus> statuses;
+  for (const api::TaskStatusUpdate& u : req.updates()) {
+    std::optional<TaskState> state = ParseTaskState(u.state());
+    if (!state) return absl::InvalidArgumentError("unknown task state \"" + u.state() + "\"");
+    store::TaskEntry task = backends_.assignments->TaskById(u.task_id());
+    if (task && task->object.node_id != who.node_id) {
+      return absl::PermissionDeniedError("task " + u.task_id() + " is not assigned to this node");
+    }
+    TaskStatus s;
+    s.state = *state;
+    s.message = u.message();
+    s.err = u.err();
+    s.timestamp =
+        u.timestamp_unix_nanos() != 0 ? FromUnixNanos(u.timestamp_unix_nanos()) : clock_.Now();
+    if (!u.container_id().empty() || u.pid() != 0 || u.exit_code() != 0) {
+      s.container = ContainerStatus{u.container_id(), u.pid(), u.exit_code()};
+    }
+    statuses.push_back(std::move(s));
+  }
+  for (int i = 0; i < req.updates_size(); ++i) {
+    const std::string& id = req.updates(i).task_id();
+    Status s = backends_.task_status->UpdateTaskStatus(who.node_id, id, statuses[i]);
+    switch (s.code()) {
+      case StatusCode::kOk:
+        break;
+      case StatusCode::kNotFound:
+      case StatusCode::kFailedPrecondition:
+      case StatusCode::kInvalidArgument: {
+        api::RefusedTaskStatus* r = resp->add_refused();
+        r->set_task_id(id);
+        r->set_reason(std::string(s.message()));
+        break;
+      }
+      default:
+        return s;  // PermissionDenied (raced with a reassignment), Unavailable: resend
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace capsule::dispatcher

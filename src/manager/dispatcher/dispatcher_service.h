@@ -1,11 +1,17 @@
-// The Dispatcher service (api/capsule/dispatcher.proto) on a manager — session and heartbeat
-// skeleton; assignments come later on the same stream.
+// The Dispatcher service (api/capsule/dispatcher.proto) on a manager: sessions, heartbeats,
+// assignments and task status reports.
 //
 //   Session       worker or manager certificate. Registers the node's session (the node ID
 //                 comes from the certificate), reports it Ready, sends one SessionMessage
 //                 (session ID, managers, heartbeat period) and keeps the stream open. A new
 //                 session of the same node closes the old one (ABORTED). delivery_public_key
-//                 must be 32 bytes (X25519) → else INVALID_ARGUMENT.
+//                 must be 32 bytes and not all zero (X25519) → else INVALID_ARGUMENT.
+//                 With an AssignmentSource, the next message is the node's complete assignment
+//                 set and later ones carry changes (session_assignments.h); each secret is
+//                 sealed for the session's delivery key (crypto/node_seal.h). One dispatcher
+//                 thread, woken by the source's change notifications, computes them.
+//   UpdateTaskStatus  worker or manager; see dispatcher.proto (needs a TaskStatusStore, else
+//                 UNIMPLEMENTED).
 //   Heartbeat     worker or manager; must name the node's open session → else NOT_FOUND.
 //                 Refreshes the node's last-seen time and returns the period.
 //   ListSessions  manager only.
@@ -30,6 +36,7 @@
 #include "ca/authorizer.h"
 #include "capsule/dispatcher.grpc.pb.h"
 #include "common/clock.h"
+#include "manager/dispatcher/assignment_source.h"
 #include "manager/dispatcher/node_status_sink.h"
 
 namespace capsule::dispatcher {
@@ -47,6 +54,13 @@ struct DispatcherOptions {
   std::vector<ManagerAddr> managers;
 };
 
+// Where assignments come from and task status goes (both optional: without them the service
+// only keeps sessions). Must outlive the service.
+struct DispatcherBackends {
+  AssignmentSource* assignments = nullptr;
+  TaskStatusStore* task_status = nullptr;
+};
+
 // A session as the rest of the manager sees it (e.g. to seal secrets to delivery_public_key).
 struct SessionSnapshot {
   std::string node_id;
@@ -60,7 +74,7 @@ struct SessionSnapshot {
 class DispatcherService final : public api::Dispatcher::CallbackService {
  public:
   DispatcherService(const ca::Authorizer& authorizer, NodeStatusSink& sink, const Clock& clock,
-                    DispatcherOptions options);
+                    DispatcherOptions options, DispatcherBackends backends = {});
   ~DispatcherService() override;  // Shutdown()
 
   grpc::ServerWriteReactor<api::SessionMessage>* Session(grpc::CallbackServerContext* ctx,
@@ -71,6 +85,9 @@ class DispatcherService final : public api::Dispatcher::CallbackService {
   grpc::ServerUnaryReactor* ListSessions(grpc::CallbackServerContext* ctx,
                                          const api::ListSessionsRequest* req,
                                          api::ListSessionsResponse* resp) override;
+  grpc::ServerUnaryReactor* UpdateTaskStatus(grpc::CallbackServerContext* ctx,
+                                             const api::UpdateTaskStatusRequest* req,
+                                             api::UpdateTaskStatusResponse* resp) override;
 
   // Starts a thread that runs CheckHeartbeats every half period (real time; the expiry itself
   // is judged with the injected clock). Tests with a fake clock call CheckHeartbeats instead.
@@ -85,6 +102,8 @@ class DispatcherService final : public api::Dispatcher::CallbackService {
 
   std::vector<SessionSnapshot> Sessions() const;  // nodes with an open session
   void SetManagers(std::vector<ManagerAddr> managers);
+  // Recomputes every session's assignments now (the source's notifications do it too).
+  void KickAssignments();
 
   struct SessionHandle;  // one open stream; see the .cc
 
@@ -101,11 +120,18 @@ class DispatcherService final : public api::Dispatcher::CallbackService {
                      api::HeartbeatResponse* resp);
   void OnSessionDone(const std::shared_ptr<SessionHandle>& handle);
   std::chrono::milliseconds ExpiryAfter() const;
+  Status DoUpdateTaskStatus(grpc::CallbackServerContext* ctx,
+                            const api::UpdateTaskStatusRequest& req,
+                            api::UpdateTaskStatusResponse* resp);
+  // The assignment thread: waits for a change, then brings every session up to date.
+  void RunAssignments();
+  bool SendAssignments();
 
   const ca::Authorizer& authorizer_;
   NodeStatusSink& sink_;
   const Clock& clock_;
   const DispatcherOptions options_;
+  const DispatcherBackends backends_;
 
   mutable std::mutex mu_;
   std::map<std::string, NodeEntry> nodes_;  // by node ID; guarded by mu_
@@ -113,6 +139,12 @@ class DispatcherService final : public api::Dispatcher::CallbackService {
   bool shut_down_ = false;                  // guarded by mu_
   std::condition_variable timer_cv_;
   std::thread timer_;
+
+  // The assignment thread and its wake-up (guarded by mu_).
+  bool assignments_dirty_ = false;
+  std::condition_variable assign_cv_;
+  std::thread assigner_;
+  uint64_t subscription_ = 0;
 };
 
 }  // namespace capsule::dispatcher

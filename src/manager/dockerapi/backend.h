@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,14 @@ struct LocalSwarmInfo {
   std::string manager_node_id;  // that manager's node ID ("" if not known yet)
 };
 
+// What this node's agent holds, for GET /capsule/agent (IDs only, never secret data).
+struct AgentInfo {
+  std::string node_id;
+  bool connected = false;               // its dispatcher session is open
+  std::vector<std::string> secret_ids;  // in its secret cache
+  std::vector<std::string> task_ids;    // assigned to it
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -81,6 +90,8 @@ class Backend {
   virtual agent::ImageStore* Images() const { return nullptr; }
   // This node's task logs (nullptr: none, the logs routes find no task's log).
   virtual const agent::TaskLogs* Logs() const { return nullptr; }
+  // This node's agent (nullopt outside a swarm).
+  virtual std::optional<AgentInfo> Agent() const { return std::nullopt; }
 };
 
 }  // namespace capsule::dockerapi

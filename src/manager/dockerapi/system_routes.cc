@@ -1,4 +1,4 @@
-// /_ping, /version, /info.
+// /_ping, /version, /info; Capsule's GET /capsule/agent.
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -160,6 +160,17 @@ Response Info(Backend& backend) {
   return JsonResponse(200, j.dump());
 }
 
+// Capsule's own introspection: what this node's agent holds, IDs only (never data).
+Response AgentState(Backend& backend) {
+  std::optional<AgentInfo> a = backend.Agent();
+  if (!a) return ErrorResponse(absl::UnavailableError("this node runs no agent (not in a swarm)"));
+  OJson j = {{"NodeID", a->node_id},
+             {"Connected", a->connected},
+             {"Secrets", a->secret_ids},
+             {"Tasks", a->task_ids}};
+  return JsonResponse(200, j.dump());
+}
+
 }  // namespace
 
 void RegisterSystemRoutes(http::Router& router, Backend& backend) {
@@ -171,6 +182,8 @@ void RegisterSystemRoutes(http::Router& router, Backend& backend) {
            [](const Request&, const Params&) { return JsonResponse(200, VersionJson().dump()); });
   AddRoute(router, "GET", "/info",
            [&backend](const Request&, const Params&) { return Info(backend); });
+  AddRoute(router, "GET", "/capsule/agent",
+           [&backend](const Request&, const Params&) { return AgentState(backend); });
 }
 
 std::vector<std::pair<std::string, std::string>> CommonHeaders() {

@@ -1,0 +1,388 @@
+#include "agent/task_worker.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <condition_variable>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+
+namespace capsule::agent {
+
+StatusOr<uint32_t> ParseId(const std::string& s, const char* what) {
+  uint32_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid secret ", what, " \"", s, "\""));
+  }
+  return v;
+}
+
+// One task's thread. It wakes on a change or every poll interval and takes one step towards
+// what the assignment asks.
+class TaskWorker::Runner {
+ public:
+  // adopted: the executor already had this task when the worker started.
+  Runner(TaskWorker& w, TaskAssignment a, bool adopted)
+      : w_(w), id_(a.task.id), task_(std::move(a.task)), adopted_(adopted) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  // A task the executor has that nobody assigned: torn down at once.
+  Runner(TaskWorker& w, std::string orphan_id) : w_(w), id_(std::move(orphan_id)) {
+    removed_ = true;
+    adopted_ = true;
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~Runner() { Join(); }
+
+  void Update(Task task) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      task_ = std::move(task);
+      dirty_ = true;
+    }
+    cv_.notify_all();
+  }
+  void MarkRemoved() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      removed_ = true;
+    }
+    cv_.notify_all();
+  }
+  void RequestStop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+  }
+  void Join() {
+    RequestStop();
+    if (thread_.joinable()) thread_.join();
+  }
+  bool done() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return done_;
+  }
+
+ private:
+  void Run() {
+    bool first = true;
+    while (true) {
+      Task task;
+      bool removed;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        if (!first) {
+          cv_.wait_for(lock, w_.options_.poll_interval,
+                       [this] { return stopping_ || dirty_ || removed_; });
+        }
+        first = false;
+        if (stopping_ && !removed_) break;
+        dirty_ = false;
+        removed = removed_;
+        task = task_;
+      }
+      if (removed) {
+        Teardown();
+        break;
+      }
+      Step(task);
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    done_ = true;
+  }
+
+  void Report(TaskState state, std::string message, std::string err = "",
+              std::optional<ContainerStatus> container = std::nullopt) {
+    if (state <= state_) return;  // the manager has it already (or a later state)
+    state_ = state;
+    TaskStatus s;
+    s.timestamp = w_.clock_.Now();
+    s.state = state;
+    s.message = std::move(message);
+    s.err = std::move(err);
+    s.container = std::move(container);
+    if (!s.container && last_container_) s.container = last_container_;
+    spdlog::info("task {}: {}{}{}", id_, TaskStateName(state), s.err.empty() ? "" : ": ", s.err);
+    w_.status_.Enqueue({id_, std::move(s)});
+  }
+
+  // Everything the executor holds for the task goes (container, tmpfs, bundle, logs).
+  void Teardown() {
+    if (has_container_ || adopted_) {
+      Status s = w_.executor_.Stop(id_);
+      if (!s.ok() && s.code() != StatusCode::kNotFound) {
+        spdlog::warn("task {}: stop failed: {}", id_, s.ToString());
+      }
+    }
+    if (Status s = w_.executor_.Remove(id_); !s.ok()) {
+      spdlog::warn("task {}: remove failed: {}", id_, s.ToString());
+    }
+    if (Status s = w_.executor_.RemoveLogs(id_); !s.ok()) {
+      spdlog::warn("task {}: removing logs failed: {}", id_, s.ToString());
+    }
+    has_container_ = false;
+  }
+
+  // Deletes the container and unmounts the secrets of a task that reached a terminal state.
+  void RemoveContainer() {
+    if (!has_container_) return;
+    // E.g. an adopted task the manager already marked terminal (orphaned) still runs.
+    StatusOr<RunStatus> rs = w_.executor_.Inspect(id_);
+    if (rs.ok() && rs->state == RunStatus::State::kRunning) {
+      if (Status s = w_.executor_.Stop(id_); !s.ok()) {
+        spdlog::warn("task {}: stop failed: {}", id_, s.ToString());
+      }
+    }
+    if (Status s = w_.executor_.Remove(id_); !s.ok()) {
+      spdlog::warn("task {}: remove failed: {}", id_, s.ToString());
+      return;  // tried again next step
+    }
+    has_container_ = false;
+  }
+
+  // The adopted container's state, once (after a capsuled restart).
+  void Adopt() {
+    adopted_ = false;
+    StatusOr<RunStatus> rs = w_.executor_.Inspect(id_);
+    if (!rs.ok()) return;
+    has_container_ = true;
+    if (rs->state == RunStatus::State::kCreated) {
+      // Prepared but never started: start over from a clean slate.
+      RemoveContainer();
+      return;
+    }
+    started_ = true;
+    last_container_ = ContainerStatus{rs->container_id, rs->pid, 0};
+    spdlog::info("task {}: re-adopted its container", id_);
+  }
+
+  void Step(const Task& task) {
+    if (adopted_) Adopt();
+    state_ = std::max(state_, task.status.state);
+    if (task.desired_state > TaskState::kRunning) {
+      if (!IsTerminal(state_)) {
+        if (has_container_) {
+          Status s = w_.executor_.Stop(id_);
+          if (!s.ok()) spdlog::warn("task {}: stop failed: {}", id_, s.ToString());
+        }
+        Report(TaskState::kShutdown, "shutdown");
+      }
+      RemoveContainer();
+      return;
+    }
+    if (IsTerminal(state_)) {
+      RemoveContainer();
+      return;
+    }
+    if (state_ < TaskState::kAssigned) return;  // not this node's to run yet
+    if (!started_) {
+      if (state_ == TaskState::kRunning) {
+        // The manager thinks it runs, but this node has no container for it.
+        Report(TaskState::kFailed, "started", "task: container is gone");
+        return;
+      }
+      StartTask(task);
+      return;
+    }
+    Poll();
+  }
+
+  void StartTask(const Task& task) {
+    Report(TaskState::kAccepted, "accepted");
+    Report(TaskState::kPreparing, "preparing");
+    const ContainerSpec& c = task.spec.container;
+    TaskRun run;
+    run.task_id = task.id;
+    run.service_id = task.service_id;
+    run.node_id = task.node_id;
+    run.slot = task.slot;
+    run.image = c.image;
+    run.command = c.command;
+    run.args = c.args;
+    run.env = c.env;
+    run.dir = c.dir;
+    run.user = c.user;
+    run.hostname = c.hostname;
+    run.labels = c.labels;
+    if (c.stop_grace_period_ns) {
+      run.stop_grace_period = std::chrono::nanoseconds(*c.stop_grace_period_ns);
+    }
+    std::vector<std::shared_ptr<const SecretBytes>> held;  // alive through Prepare
+    for (const SecretReference& ref : c.secrets) {
+      std::shared_ptr<const SecretBytes> data = w_.secrets_.Get(ref.secret_id);
+      if (!data) {
+        if (!waiting_since_) waiting_since_ = std::chrono::steady_clock::now();
+        if (std::chrono::steady_clock::now() - *waiting_since_ < w_.options_.secret_wait) {
+          return;  // it may still arrive: next step
+        }
+        Report(TaskState::kRejected, "preparing",
+               absl::StrCat("secret ", ref.secret_name, " is not available on this node"));
+        return;
+      }
+      StatusOr<uint32_t> uid = ParseId(ref.uid, "uid");
+      StatusOr<uint32_t> gid = ParseId(ref.gid, "gid");
+      if (!uid.ok() || !gid.ok()) {
+        Report(TaskState::kRejected, "preparing",
+               std::string((uid.ok() ? gid.status() : uid.status()).message()));
+        return;
+      }
+      run.secrets.push_back({ref.secret_id, ref.target, *uid, *gid, ref.mode, data.get()});
+      held.push_back(std::move(data));
+    }
+    Status prepared = w_.executor_.Prepare(run);
+    held.clear();
+    if (!prepared.ok()) {
+      Report(TaskState::kRejected, "preparing", std::string(prepared.message()));
+      return;
+    }
+    has_container_ = true;
+    Report(TaskState::kReady, "prepared");
+    Report(TaskState::kStarting, "starting");
+    if (Status s = w_.executor_.Start(id_); !s.ok()) {
+      Report(TaskState::kFailed, "starting", std::string(s.message()));
+      RemoveContainer();
+      return;
+    }
+    started_ = true;
+    StatusOr<RunStatus> rs = w_.executor_.Inspect(id_);
+    if (rs.ok()) last_container_ = ContainerStatus{rs->container_id, rs->pid, 0};
+    Report(TaskState::kRunning, "started");
+    if (rs.ok() && rs->state == RunStatus::State::kExited) Poll();
+  }
+
+  void Poll() {
+    StatusOr<RunStatus> rs = w_.executor_.Inspect(id_);
+    if (!rs.ok()) {
+      if (rs.status().code() == StatusCode::kNotFound) {
+        Report(TaskState::kFailed, "started", "task: container is gone");
+      }
+      return;
+    }
+    if (rs->state != RunStatus::State::kExited) {
+      if (rs->state == RunStatus::State::kRunning && state_ < TaskState::kRunning) {
+        last_container_ = ContainerStatus{rs->container_id, rs->pid, 0};
+        Report(TaskState::kRunning, "started");
+      }
+      return;
+    }
+    ContainerStatus cs{rs->container_id, 0, rs->exit_code};
+    if (rs->exit_code == 0) {
+      Report(TaskState::kComplete, "finished", "", cs);
+    } else {
+      Report(TaskState::kFailed, "started",
+             absl::StrCat("task: non-zero exit (", rs->exit_code, ")"), cs);
+    }
+    RemoveContainer();
+  }
+
+  TaskWorker& w_;
+  const std::string id_;
+  // Only the runner's thread touches these.
+  TaskState state_ = TaskState::kNew;  // the furthest state known (ours or the manager's)
+  bool has_container_ = false;         // the executor holds a prepared/started container
+  bool started_ = false;               // started (or adopted running/exited)
+  std::optional<ContainerStatus> last_container_;
+  std::optional<std::chrono::steady_clock::time_point> waiting_since_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  Task task_;              // guarded by mu_
+  bool adopted_ = false;   // set before the thread starts; then the thread's
+  bool removed_ = false;   // guarded by mu_
+  bool dirty_ = false;     // guarded by mu_
+  bool stopping_ = false;  // guarded by mu_
+  bool done_ = false;      // guarded by mu_
+  std::thread thread_;
+};
+
+TaskWorker::TaskWorker(Executor& executor, const SecretCache& secrets, StatusQueue& status,
+                       const Clock& clock, TaskWorkerOptions options)
+    : executor_(executor), secrets_(secrets), status_(status), clock_(clock), options_(options) {}
+
+TaskWorker::~TaskWorker() { Stop(); }
+
+void TaskWorker::Start() {
+  std::vector<std::string> known = executor_.Known();
+  std::lock_guard<std::mutex> lock(mu_);
+  known_.insert(known.begin(), known.end());
+  if (!known_.empty()) {
+    spdlog::info("agent: {} task(s) on disk from a previous run; waiting for the assignments",
+                 known_.size());
+  }
+}
+
+void TaskWorker::Apply(bool full_set, std::vector<TaskAssignment> tasks,
+                       const std::vector<std::string>& removed) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopped_) return;
+  ReapLocked();
+  std::set<std::string> named;
+  for (TaskAssignment& a : tasks) {
+    const std::string id = a.task.id;
+    named.insert(id);
+    auto it = runners_.find(id);
+    if (it != runners_.end()) {
+      it->second->Update(std::move(a.task));
+      continue;
+    }
+    const bool adopted = known_.erase(id) > 0;
+    runners_[id] = std::make_unique<Runner>(*this, std::move(a), adopted);
+  }
+  auto remove = [this](std::map<std::string, std::unique_ptr<Runner>>::iterator it) {
+    it->second->MarkRemoved();
+    leaving_.push_back(std::move(it->second));
+    return runners_.erase(it);
+  };
+  for (const std::string& id : removed) {
+    auto it = runners_.find(id);
+    if (it != runners_.end()) remove(it);
+  }
+  if (full_set) {
+    for (auto it = runners_.begin(); it != runners_.end();) {
+      it = named.count(it->first) > 0 ? std::next(it) : remove(it);
+    }
+    if (!got_full_set_) {
+      got_full_set_ = true;
+      // Whatever the executor had that the manager does not assign is an orphan.
+      for (const std::string& id : known_) {
+        spdlog::info("agent: task {} is no longer assigned; removing it", id);
+        leaving_.push_back(std::make_unique<Runner>(*this, id));
+      }
+      known_.clear();
+    }
+  }
+}
+
+void TaskWorker::ReapLocked() {
+  for (auto it = leaving_.begin(); it != leaving_.end();) {
+    it = (*it)->done() ? leaving_.erase(it) : std::next(it);
+  }
+}
+
+void TaskWorker::Stop() {
+  std::map<std::string, std::unique_ptr<Runner>> runners;
+  std::vector<std::unique_ptr<Runner>> leaving;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopped_ = true;
+    runners.swap(runners_);
+    leaving.swap(leaving_);
+  }
+  for (auto& [id, r] : runners) r->RequestStop();
+  runners.clear();  // joins
+  leaving.clear();  // removals in progress finish first
+}
+
+std::vector<std::string> TaskWorker::TaskIds() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> ids;
+  for (const auto& [id, r] : runners_) ids.push_back(id);
+  return ids;
+}
+
+}  // namespace capsule::agent

@@ -1,0 +1,87 @@
+// The agent's task worker: keeps the set of tasks the dispatcher assigned to this node and
+// drives each one through the Executor, reporting progress through a StatusQueue:
+//   ASSIGNED, desired running → ACCEPTED → PREPARING (Executor::Prepare with the task's
+//     secrets from the SecretCache) → READY → STARTING (Start) → RUNNING ("started", PID,
+//     container ID); Prepare NotFound "No such image: x" (or any Prepare error) → REJECTED
+//     with that error; Start error → FAILED.
+//   RUNNING: polled (Inspect) → COMPLETE "finished" (exit 0) / FAILED "task: non-zero exit (N)".
+//   desired SHUTDOWN or later → Stop → SHUTDOWN "shutdown". A terminal task's container and
+//     secret tmpfs are removed at once (its logs stay).
+//   gone from the assignment set → Stop + Remove + RemoveLogs.
+// Tasks the executor already has when the worker starts (a capsuled restart) are re-adopted
+// when the first complete assignment set names them, and removed otherwise: no orphans, no
+// stale tmpfs. A task's states only move forward. Each task is driven by its own thread, so a
+// slow stop never holds up another task. Stop() leaves running containers alone (the next
+// agent re-adopts them). Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "agent/executor/executor.h"
+#include "agent/secret_cache.h"
+#include "agent/status_queue.h"
+#include "common/clock.h"
+#include "objects/service.h"
+
+namespace capsule::agent {
+
+struct TaskAssignment {
+  Task task;
+  int64_t version = 0;
+};
+
+struct TaskWorkerOptions {
+  std::chrono::milliseconds poll_interval{200};
+  // How long a task waits for a secret it references to arrive before it is REJECTED.
+  std::chrono::milliseconds secret_wait{30000};
+};
+
+class TaskWorker {
+ public:
+  // `executor`, `secrets`, `status` and `clock` must outlive the worker.
+  TaskWorker(Executor& executor, const SecretCache& secrets, StatusQueue& status,
+             const Clock& clock, TaskWorkerOptions options = {});
+  ~TaskWorker();  // Stop()
+  TaskWorker(const TaskWorker&) = delete;
+  TaskWorker& operator=(const TaskWorker&) = delete;
+
+  // Remembers the tasks the executor has on disk (call once, before the first Apply).
+  void Start();
+  // Applies assignment changes: full_set = `tasks` is the complete set (others are removed).
+  void Apply(bool full_set, std::vector<TaskAssignment> tasks,
+             const std::vector<std::string>& removed);
+  // Stops driving tasks (joins the task threads); containers keep running. Idempotent.
+  void Stop();
+
+  std::vector<std::string> TaskIds() const;  // assigned tasks, sorted
+
+  class Runner;  // drives one task; see the .cc
+
+ private:
+  void ReapLocked();
+
+  Executor& executor_;
+  const SecretCache& secrets_;
+  StatusQueue& status_;
+  const Clock& clock_;
+  const TaskWorkerOptions options_;
+
+  mutable std::mutex mu_;
+  bool stopped_ = false;
+  bool got_full_set_ = false;
+  std::set<std::string> known_;                             // on disk at Start, not yet claimed
+  std::map<std::string, std::unique_ptr<Runner>> runners_;  // assigned tasks
+  std::vector<std::unique_ptr<Runner>> leaving_;            // removed tasks being torn down
+};
+
+// "1000" → 1000; InvalidArgument for anything but a decimal uint32.
+StatusOr<uint32_t> ParseId(const std::string& s, const char* what);
+
+}  // namespace capsule::agent

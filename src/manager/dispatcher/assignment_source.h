@@ -1,0 +1,59 @@
+// What the dispatcher needs from the manager's state to hand out assignments and record task
+// progress. The real implementations (read model + store) are in read_model_source.h; tests
+// use in-memory fakes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/secret_bytes.h"
+#include "common/status.h"
+#include "objects/service.h"
+#include "store/read_model.h"
+
+namespace capsule::dispatcher {
+
+struct SecretPayload {
+  std::string name;
+  SecretBytes data;
+};
+
+// Thread-safe.
+class AssignmentSource {
+ public:
+  virtual ~AssignmentSource() = default;
+  // Every task whose NodeID is node_id (any state), with its version.
+  virtual std::vector<store::TaskEntry> TasksOnNode(const std::string& node_id) const = 0;
+  virtual store::TaskEntry TaskById(const std::string& task_id) const = 0;
+  // Reads one secret with its data (from the store; the data is never cached by the source).
+  // NotFound when it is gone.
+  virtual StatusOr<SecretPayload> ReadSecret(const std::string& secret_id) = 0;
+  // `fn` runs (quickly: note and wake) whenever tasks or secrets may have changed.
+  virtual uint64_t Subscribe(std::function<void()> fn) = 0;
+  virtual void Unsubscribe(uint64_t id) = 0;  // fn never runs after it returns
+};
+
+// Thread-safe.
+class TaskStatusStore {
+ public:
+  virtual ~TaskStatusStore() = default;
+  // Atomically applies ApplyNodeTaskStatus(node_id, status, task) to the stored task:
+  // NotFound (task gone), PermissionDenied, FailedPrecondition (backwards), Unavailable.
+  virtual Status UpdateTaskStatus(const std::string& node_id, const std::string& task_id,
+                                  const TaskStatus& status) = 0;
+};
+
+// The rule for a node's status report: the task must be assigned to node_id
+// (PermissionDenied), the state must be one a node reports (ACCEPTED or later, else
+// InvalidArgument) and must not move backwards (FailedPrecondition; the same state again is
+// accepted, so a retried report is harmless). On success task->status = status.
+Status ApplyNodeTaskStatus(const std::string& node_id, const TaskStatus& status, Task* task);
+
+// Whether a task in `state` holds its secrets (ASSIGNED…RUNNING).
+inline bool NeedsSecrets(TaskState state) {
+  return state >= TaskState::kAssigned && state <= TaskState::kRunning;
+}
+
+}  // namespace capsule::dispatcher

@@ -1,0 +1,72 @@
+#include "manager/dispatcher/session_assignments.h"
+
+#include <spdlog/spdlog.h>
+
+namespace capsule::dispatcher {
+
+bool SessionAssignments::Next(const std::vector<store::TaskEntry>& tasks, AssignmentSource& source,
+                              const SecretSealer& seal, api::AssignmentChanges* out, bool* retry) {
+  out->Clear();
+  const bool full = !sent_full_;
+  out->set_full_set(full);
+  if (full) {
+    tasks_.clear();
+    secrets_.clear();
+  }
+
+  std::map<std::string, int64_t> now_tasks;
+  std::set<std::string> wanted;
+  for (const store::TaskEntry& e : tasks) {
+    const Task& t = e->object;
+    now_tasks[t.id] = e->mod_revision;
+    auto sent = tasks_.find(t.id);
+    if (sent == tasks_.end() || sent->second != e->mod_revision) {
+      api::AssignedTask* at = out->add_tasks();
+      at->set_id(t.id);
+      at->set_task(EncodeTaskMeta(t));
+      at->set_version(e->mod_revision);
+    }
+    if (NeedsSecrets(t.status.state)) {
+      for (const SecretReference& ref : t.spec.container.secrets) wanted.insert(ref.secret_id);
+    }
+  }
+  for (const auto& [id, version] : tasks_) {
+    if (now_tasks.count(id) == 0) out->add_removed_task_ids(id);
+  }
+  tasks_ = std::move(now_tasks);
+
+  for (const std::string& id : wanted) {
+    if (secrets_.count(id) > 0) continue;
+    StatusOr<SecretPayload> payload = source.ReadSecret(id);
+    if (!payload.ok()) {
+      spdlog::warn("dispatcher: cannot read secret {} for an assignment: {}", id,
+                   payload.status().ToString());
+      *retry = true;
+      continue;
+    }
+    StatusOr<std::string> sealed = seal(id, payload->data);
+    if (!sealed.ok()) {
+      spdlog::warn("dispatcher: cannot seal secret {}: {}", id, sealed.status().ToString());
+      *retry = true;
+      continue;
+    }
+    api::AssignedSecret* as = out->add_secrets();
+    as->set_id(id);
+    as->set_name(payload->name);
+    as->set_sealed_data(*std::move(sealed));
+    secrets_.insert(id);
+  }
+  for (auto it = secrets_.begin(); it != secrets_.end();) {
+    if (wanted.count(*it) == 0) {
+      out->add_removed_secret_ids(*it);
+      it = secrets_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  sent_full_ = true;
+  return full || out->tasks_size() > 0 || out->removed_task_ids_size() > 0 ||
+         out->secrets_size() > 0 || out->removed_secret_ids_size() > 0;
+}
+
+}  // namespace capsule::dispatcher

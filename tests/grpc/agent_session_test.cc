@@ -1,0 +1,164 @@
+// The real Agent (SessionClient + SecretCache + TaskWorker) against a real dispatcher over
+// mutual TLS, with an in-memory AssignmentSource and a fake Executor: secrets arrive sealed
+// and are held only while a task needs them, the task is driven to RUNNING through
+// UpdateTaskStatus, and withdrawal / removal empty the agent.
+#include <thread>
+
+#include "agent/agent.h"
+#include "assignment_fakes.h"
+#include "grpc_test_env.h"
+
+namespace capsule::grpctest {
+namespace {
+
+using std::chrono::milliseconds;
+
+// Runs every task it is given; records what Prepare saw (secret data by target).
+class FakeExecutor : public agent::Executor {
+ public:
+  Status Prepare(const agent::TaskRun& run) override {
+    std::lock_guard<std::mutex> lock(mu);
+    for (const agent::SecretFile& f : run.secrets) seen[run.task_id][f.target] = f.data->view();
+    tasks[run.task_id].container_id = "c-" + run.task_id;
+    return absl::OkStatus();
+  }
+  Status Start(const std::string& id) override {
+    std::lock_guard<std::mutex> lock(mu);
+    tasks[id].state = agent::RunStatus::State::kRunning;
+    tasks[id].pid = 321;
+    return absl::OkStatus();
+  }
+  StatusOr<agent::RunStatus> Inspect(const std::string& id) const override {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = tasks.find(id);
+    if (it == tasks.end()) return absl::NotFoundError("no task");
+    return it->second;
+  }
+  Status Stop(const std::string& id) override {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = tasks.find(id);
+    if (it == tasks.end()) return absl::NotFoundError("no task");
+    it->second.state = agent::RunStatus::State::kExited;
+    return absl::OkStatus();
+  }
+  Status Remove(const std::string& id) override {
+    std::lock_guard<std::mutex> lock(mu);
+    tasks.erase(id);
+    return absl::OkStatus();
+  }
+  Status RemoveLogs(const std::string&) override { return absl::OkStatus(); }
+  std::vector<std::string> Known() const override { return {}; }
+
+  std::string Seen(const std::string& task, const std::string& target) {
+    std::lock_guard<std::mutex> lock(mu);
+    return seen[task][target];
+  }
+  bool Has(const std::string& id) {
+    std::lock_guard<std::mutex> lock(mu);
+    return tasks.count(id) > 0;
+  }
+
+  mutable std::mutex mu;
+  std::map<std::string, agent::RunStatus> tasks;
+  std::map<std::string, std::map<std::string, std::string>> seen;
+};
+
+template <typename Pred>
+bool Eventually(Pred pred) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (std::chrono::steady_clock::now() < until) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  return pred();
+}
+
+class AgentSessionTest : public GrpcTestEnv {
+ protected:
+  void SetUp() override {
+    GrpcTestEnv::SetUp();
+    StopServer();
+    dispatcher_backends_ = {&source_, &source_};
+    StartServer();
+    source_.PutSecret("s1", "pw", "s3cr3t");
+  }
+  void TearDown() override {
+    agents_.clear();
+    StopServer();
+    GrpcTestEnv::TearDown();
+  }
+  agent::Agent& StartAgent(const TestNode& node) {
+    agent::SessionConfig c;
+    c.node_id = node.node_id;
+    c.manager_addr = addr_;
+    c.root_ca_pem = root_->cert_pem();
+    c.identity = {node.identity.cert_pem, SecretBytes::CopyFrom(node.identity.key_pem.view())};
+    c.hostname = "h-" + node.node_id;
+    agent::AgentOptions o;
+    o.worker.poll_interval = milliseconds(20);
+    o.status_retry = milliseconds(50);
+    agents_.push_back(std::make_unique<agent::Agent>(std::move(c), executor_, o));
+    return *agents_.back();
+  }
+  TaskState StateOf(const std::string& id) {
+    store::TaskEntry t = source_.TaskById(id);
+    return t ? t->object.status.state : TaskState::kNew;
+  }
+
+  FakeSource source_;
+  FakeExecutor executor_;
+  std::vector<std::unique_ptr<agent::Agent>> agents_;
+};
+
+TEST_F(AgentSessionTest, SecretHeldOnlyWhileItsTaskNeedsItAndOnlyOnThatNode) {
+  TestNode w1 = MakeNode(ca::NodeRole::kWorker);
+  TestNode w2 = MakeNode(ca::NodeRole::kWorker);
+  source_.PutTask(MakeTask("t1", w1.node_id, TaskState::kAssigned, {"s1"}));
+  agent::Agent& a1 = StartAgent(w1);
+  agent::Agent& a2 = StartAgent(w2);
+
+  // w1 runs the task with the secret's data; its state reaches the store.
+  ASSERT_TRUE(Eventually([&] { return StateOf("t1") == TaskState::kRunning; }));
+  EXPECT_EQ(executor_.Seen("t1", "t-s1"), "s3cr3t");
+  EXPECT_EQ(source_.TaskById("t1")->object.status.message, "started");
+  EXPECT_EQ(source_.TaskById("t1")->object.status.container->container_id, "c-t1");
+  EXPECT_EQ(a1.SecretIds(), std::vector<std::string>{"s1"});
+  EXPECT_EQ(a1.TaskIds(), std::vector<std::string>{"t1"});
+  // w2 holds nothing.
+  ASSERT_TRUE(Eventually([&] { return a2.session().connected(); }));
+  EXPECT_TRUE(a2.SecretIds().empty());
+  EXPECT_TRUE(a2.TaskIds().empty());
+
+  // The orchestrator asks for shutdown: the agent stops it, the secret is withdrawn.
+  Task t = source_.TaskById("t1")->object;
+  t.desired_state = TaskState::kShutdown;
+  source_.PutTask(t);
+  ASSERT_TRUE(Eventually([&] { return StateOf("t1") == TaskState::kShutdown; }));
+  EXPECT_TRUE(Eventually([&] { return a1.SecretIds().empty(); }));
+  EXPECT_TRUE(Eventually([&] { return !executor_.Has("t1"); }));
+
+  // The task is deleted: the agent forgets it.
+  source_.DeleteTask("t1");
+  EXPECT_TRUE(Eventually([&] { return a1.TaskIds().empty(); }));
+}
+
+TEST_F(AgentSessionTest, ReconnectedAgentGetsTheCompleteSetAgain) {
+  TestNode w1 = MakeNode(ca::NodeRole::kWorker);
+  source_.PutTask(MakeTask("t1", w1.node_id, TaskState::kAssigned, {"s1"}));
+  agent::Agent& a1 = StartAgent(w1);
+  ASSERT_TRUE(Eventually([&] { return StateOf("t1") == TaskState::kRunning; }));
+  // The manager closes the session (e.g. it restarted); the agent reconnects with a new key.
+  dispatcher_->EndSession(w1.node_id, absl::UnavailableError("manager restarting"));
+  ASSERT_TRUE(Eventually([&] { return !a1.session().connected(); }));
+  ASSERT_TRUE(Eventually([&] { return a1.session().connected(); }));
+  source_.PutSecret("s2", "two", "more");
+  Task t2 = MakeTask("t2", w1.node_id, TaskState::kAssigned, {"s1", "s2"});
+  source_.PutTask(t2);
+  ASSERT_TRUE(Eventually([&] { return StateOf("t2") == TaskState::kRunning; }));
+  EXPECT_EQ(executor_.Seen("t2", "t-s2"), "more");
+  EXPECT_EQ(a1.SecretIds(), (std::vector<std::string>{"s1", "s2"}));
+  EXPECT_EQ(StateOf("t1"), TaskState::kRunning);  // kept running across the reconnect
+}
+
+}  // namespace
+}  // namespace capsule::grpctest
