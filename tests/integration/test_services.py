@@ -87,11 +87,14 @@ class Services(unittest.TestCase):
         """docker service rm, then waits until the service's tasks are gone from the API."""
         sid = self.d.api("GET", f"/services/{name}").json()["ID"]
         self.ok(self.d.docker(["service", "rm", name]))
+        self.wait_tasks_gone(sid)
 
+    def wait_tasks_gone(self, service_id):
         def gone():
-            r = self.d.api("GET", "/tasks", query={"filters": json.dumps({"service": [sid]})})
+            r = self.d.api("GET", "/tasks",
+                           query={"filters": json.dumps({"service": [service_id]})})
             return r.status == 404 or (r.status == 200 and r.json() == [])
-        self.assertTrue(harness.wait_until(gone, 60), f"tasks of {name} still listed")
+        self.assertTrue(harness.wait_until(gone, 60), f"tasks of {service_id} still listed")
 
     # ---- the issue's session -----------------------------------------------------------------
     def test_session(self):
@@ -267,9 +270,9 @@ class Services(unittest.TestCase):
                          ["Spec"]["Name"], "clisvc")
         self.ok(d.capsule(["service", "scale", "clisvc=2"], timeout=120))
         self.wait_running("clisvc", 2)
+        sid = d.api("GET", "/services/clisvc").json()["ID"]
         self.ok(d.capsule(["service", "rm", "clisvc"]))
-        self.assertTrue(harness.wait_until(lambda: self.tasks("clisvc") == [] or all(
-            t["DesiredState"] != "running" for t in self.tasks("clisvc")), 30))
+        self.wait_tasks_gone(sid)
         self.ok(d.capsule(["image", "rm", "capsule/cli:1"]))
         self.assertNotIn("capsule/cli", self.ok(d.capsule(["image", "ls"])))
 

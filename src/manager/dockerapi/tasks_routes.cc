@@ -9,6 +9,7 @@
 #include "manager/dockerapi/http/filters.h"
 #include "manager/dockerapi/route_helpers.h"
 #include "manager/dockerapi/routes.h"
+#include "manager/orchestrator/tasks.h"
 
 namespace capsule::dockerapi {
 namespace {
@@ -87,7 +88,13 @@ bool Matches(const store::ReadModel& reads, const Task& t, const TaskFilters& f)
       !(svc && http::MatchKVList(*f.raw, "label", svc->object.spec.labels))) {
     return false;
   }
-  if (f.up_to_date && !(svc && svc->object.spec_version == t.spec_version)) return false;
+  // As swarmkit: up to date = not dirty (same TaskTemplate; a change of Replicas alone leaves
+  // tasks up to date, so `service scale` converges).
+  if (f.up_to_date) {
+    if (!svc) return false;
+    store::NodeEntry node = t.node_id.empty() ? nullptr : reads.NodeById(t.node_id);
+    if (orchestrator::IsTaskDirty(svc->object, t, node ? &node->object : nullptr)) return false;
+  }
   return true;
 }
 
