@@ -13,11 +13,6 @@
 
 namespace capsule::agent {
 
-void UniqueFd::Reset(int fd) {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
-}
-
 Status WriteAll(int fd, std::string_view data, const std::string& path_for_errors) {
   const char* p = data.data();
   size_t n = data.size();

@@ -1,7 +1,7 @@
-// Small file-system helpers shared by the executor, the shim and the task logs: a
-// scope-bound file descriptor, whole-file reads, atomic replacement of small state files,
-// directory creation with an exact mode, and a tree removal that never leaves its file system
-// (so a forgotten mount below a bundle is never descended into). Errors name the path.
+// Small file-system helpers shared by the executor, the shim and the task logs (the
+// descriptor type is common/unique_fd.h): whole-file reads, atomic replacement of small state
+// files, directory creation with an exact mode, and a tree removal that never leaves its file
+// system (so a forgotten mount below a bundle is never descended into). Errors name the path.
 #pragma once
 
 #include <sys/types.h>
@@ -10,37 +10,9 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "common/unique_fd.h"
 
 namespace capsule::agent {
-
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd() { Reset(); }
-  UniqueFd(UniqueFd&& o) noexcept : fd_(o.Release()) {}
-  UniqueFd& operator=(UniqueFd&& o) noexcept {
-    if (this != &o) {
-      Reset();
-      fd_ = o.Release();
-    }
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  int Release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void Reset(int fd = -1);
-
- private:
-  int fd_ = -1;
-};
 
 // Writes all of `data` to fd (retrying on EINTR and short writes).
 Status WriteAll(int fd, std::string_view data, const std::string& path_for_errors);

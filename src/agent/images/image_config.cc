@@ -146,25 +146,29 @@ Status ApplyChanges(const std::vector<std::string>& changes, ImageConfig* config
   return absl::OkStatus();
 }
 
+nlohmann::json ContainerConfigJson(const ImageConfig& config) {
+  return {{"Hostname", ""},
+          {"Domainname", ""},
+          {"User", config.user},
+          {"AttachStdin", false},
+          {"AttachStdout", false},
+          {"AttachStderr", false},
+          {"Tty", false},
+          {"OpenStdin", false},
+          {"StdinOnce", false},
+          {"Env", OrNull(config.env)},
+          {"Cmd", OrNull(config.cmd)},
+          {"Image", ""},
+          {"Volumes", nullptr},
+          {"WorkingDir", config.working_dir},
+          {"Entrypoint", OrNull(config.entrypoint)},
+          {"OnBuild", nullptr},
+          {"Labels", config.labels.empty() ? json(nullptr) : json(config.labels)}};
+}
+
 std::string ImportConfigJson(const ImageConfig& config, TimePoint created,
                              const std::string& diff_id, const std::string& comment) {
-  json c = {{"Hostname", ""},
-            {"Domainname", ""},
-            {"User", config.user},
-            {"AttachStdin", false},
-            {"AttachStdout", false},
-            {"AttachStderr", false},
-            {"Tty", false},
-            {"OpenStdin", false},
-            {"StdinOnce", false},
-            {"Env", OrNull(config.env)},
-            {"Cmd", OrNull(config.cmd)},
-            {"Image", ""},
-            {"Volumes", nullptr},
-            {"WorkingDir", config.working_dir},
-            {"Entrypoint", OrNull(config.entrypoint)},
-            {"OnBuild", nullptr},
-            {"Labels", config.labels.empty() ? json(nullptr) : json(config.labels)}};
+  json c = ContainerConfigJson(config);
   json doc = {
       {"architecture", "amd64"},
       {"comment", comment.empty() ? "Imported from -" : comment},

@@ -2,6 +2,7 @@
 // the Dockerfile change lines `docker import --change` sends.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,9 @@ namespace capsule::agent {
 // (exec form ["a","b"] or shell form). InvalidArgument "<X> is not a valid change command"
 // for other instructions, and for malformed lines.
 Status ApplyChanges(const std::vector<std::string>& changes, ImageConfig* config);
+
+// Docker's container config of an image ("Config" in image inspect and in the stored config).
+nlohmann::json ContainerConfigJson(const ImageConfig& config);
 
 // The config written for `docker import`; the image ID is the sha256 of these bytes.
 std::string ImportConfigJson(const ImageConfig& config, TimePoint created,

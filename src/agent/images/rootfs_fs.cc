@@ -96,7 +96,7 @@ StatusOr<UniqueFd> OpenDirInRoot(int root_fd, const std::string& rel, bool creat
       next = OpenAt2(root_fd, sofar, O_PATH | O_DIRECTORY);
     }
     if (next < 0) return ErrnoStatus("open", sofar, errno);
-    cur.reset(next);
+    cur.Reset(next);
   }
   return cur;
 }

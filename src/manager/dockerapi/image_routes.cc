@@ -2,6 +2,7 @@
 // in a swarm or not: each node keeps its own images. Uploads stream to the image store.
 #include <nlohmann/json.hpp>
 
+#include "agent/images/image_config.h"
 #include "manager/dockerapi/error_table.h"
 #include "manager/dockerapi/route_helpers.h"
 #include "manager/dockerapi/routes.h"
@@ -45,28 +46,6 @@ Response MessageStream(const std::vector<json>& messages) {
   return r;
 }
 
-json OrNull(const std::vector<std::string>& v) { return v.empty() ? json(nullptr) : json(v); }
-
-json ConfigJson(const agent::ImageConfig& c) {
-  return {{"Hostname", ""},
-          {"Domainname", ""},
-          {"User", c.user},
-          {"AttachStdin", false},
-          {"AttachStdout", false},
-          {"AttachStderr", false},
-          {"Tty", false},
-          {"OpenStdin", false},
-          {"StdinOnce", false},
-          {"Env", OrNull(c.env)},
-          {"Cmd", OrNull(c.cmd)},
-          {"Image", ""},
-          {"Volumes", nullptr},
-          {"WorkingDir", c.working_dir},
-          {"Entrypoint", OrNull(c.entrypoint)},
-          {"OnBuild", nullptr},
-          {"Labels", c.labels.empty() ? json(nullptr) : json(c.labels)}};
-}
-
 int64_t UnixSeconds(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
@@ -94,10 +73,10 @@ json InspectJson(const agent::ImageInfo& i) {
           {"Comment", i.comment},
           {"Created", FormatRfc3339Nano(i.created)},
           {"Container", ""},
-          {"ContainerConfig", ConfigJson(agent::ImageConfig{})},
+          {"ContainerConfig", agent::ContainerConfigJson(agent::ImageConfig{})},
           {"DockerVersion", ""},
           {"Author", ""},
-          {"Config", ConfigJson(i.config)},
+          {"Config", agent::ContainerConfigJson(i.config)},
           {"Architecture", "amd64"},
           {"Os", "linux"},
           {"Size", i.size},
