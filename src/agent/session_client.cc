@@ -111,8 +111,10 @@ Status SessionClient::RunSession() {
   req.set_delivery_public_key(keys.public_key);
   std::unique_ptr<grpc::ClientReader<api::SessionMessage>> reader = stub->Session(&ctx, req);
   std::thread reader_thread;
-  auto finish = [&](Status why) {
-    ctx.TryCancel();
+  // `cancel`: this side ends the stream (stop, reconnect, failed heartbeat). When the manager
+  // ended it, no cancel: Finish then reports the manager's status (e.g. "node ... was removed").
+  auto finish = [&](Status why, bool cancel) {
+    if (cancel) ctx.TryCancel();
     if (reader_thread.joinable()) reader_thread.join();
     grpc::Status fs = reader->Finish();
     std::lock_guard<std::mutex> lock(mu_);
@@ -123,7 +125,7 @@ Status SessionClient::RunSession() {
     return why;
   };
   api::SessionMessage msg;
-  if (!reader->Read(&msg)) return finish(absl::OkStatus());
+  if (!reader->Read(&msg)) return finish(absl::OkStatus(), false);
   const std::string session_id = msg.session_id();
   std::chrono::milliseconds period = msg.heartbeat_period_ms() > 0
                                          ? std::chrono::milliseconds(msg.heartbeat_period_ms())
@@ -155,21 +157,27 @@ Status SessionClient::RunSession() {
     }
     cv_.notify_all();
   });
+  bool ended_by_manager = false;
   while (Sleep(period)) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (stream_ended_) break;
+      ended_by_manager = stream_ended_;
     }
+    if (ended_by_manager) break;
     api::HeartbeatRequest hreq;
     hreq.set_session_id(session_id);
     api::HeartbeatResponse hresp;
     grpc::ClientContext hctx;
     hctx.set_deadline(std::chrono::system_clock::now() + kHeartbeatTimeout);
     grpc::Status hs = stub->Heartbeat(&hctx, hreq, &hresp);
-    if (!hs.ok()) return finish(transport::FromGrpcStatus(hs));
+    if (!hs.ok()) return finish(transport::FromGrpcStatus(hs), true);
     if (hresp.period_ms() > 0) period = std::chrono::milliseconds(hresp.period_ms());
   }
-  return finish(absl::OkStatus());
+  if (!ended_by_manager) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ended_by_manager = stream_ended_;
+  }
+  return finish(absl::OkStatus(), !ended_by_manager);
 }
 
 Status SessionClient::UpdateTaskStatus(const api::UpdateTaskStatusRequest& req) {

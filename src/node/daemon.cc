@@ -68,6 +68,13 @@ Status Daemon::EnsureExecutor() {
 Status Daemon::StartManagerAgentLocked(const SwarmState& state) {
   ASSIGN_OR_RETURN(agent_, StartNodeAgent(state, ManagerAgentAddr(state), options_.data_root,
                                           hostname_, *executor_));
+  // The manager renews its own certificate; its agent's session reconnects with the new one
+  // (cleared before the agent stops: Stop, LeaveSwarm).
+  agent::SessionClient* session = &agent_->session();
+  manager_->SetCertificateRenewedCallback(
+      [session](const std::string& cert_pem, const SecretBytes& key_pem) {
+        session->SetIdentity({cert_pem, SecretBytes::CopyFrom(key_pem.view())});
+      });
   return absl::OkStatus();
 }
 
@@ -155,7 +162,8 @@ void Daemon::Stop() {
     session = std::move(agent_);
     renewer = std::move(renewer_);
   }
-  if (renewer) renewer->Stop();  // before the session it hands certificates to
+  if (renewer) renewer->Stop();                      // before the session it hands certificates to
+  if (m) m->SetCertificateRenewedCallback(nullptr);  // likewise, on a manager
   if (session) session->Stop();  // tasks keep running; the next start re-adopts them
   if (m) {
     WaitSoleOwner(m);
@@ -242,6 +250,7 @@ Status Daemon::LeaveSwarm(bool force) {
     state_.reset();
   }
   if (renewer) renewer->Stop();
+  if (m) m->SetCertificateRenewedCallback(nullptr);  // before its agent's session goes
   // Forget membership first: a crash after this point restarts outside the swarm.
   std::error_code ec;
   std::filesystem::remove(StatePath(), ec);

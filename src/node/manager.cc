@@ -120,8 +120,17 @@ void Manager::StartCertRenewer() {
         return SignLocalCertificate(swarm_server_->root_ca(), state_, req.csr_pem,
                                     NodeCertValidity(), RealClock().Now());
       },
-      nullptr, RealClock());
+      [this](const std::string& cert_pem, const SecretBytes& key_pem) {
+        std::lock_guard<std::mutex> lock(renewed_mu_);
+        if (on_renewed_) on_renewed_(cert_pem, key_pem);
+      },
+      RealClock());
   renewer_->Start(config_.cert_check_period);
+}
+
+void Manager::SetCertificateRenewedCallback(CertRenewer::RenewedFn fn) {
+  std::lock_guard<std::mutex> lock(renewed_mu_);
+  on_renewed_ = std::move(fn);
 }
 
 Status Manager::CreateClusterObjects(const ClusterSpec& spec, const ca::RootCa& root) {

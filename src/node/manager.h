@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "ca/root_ca.h"
@@ -57,6 +58,11 @@ class Manager {
 
   ~Manager();  // Stop()
   void Stop();
+
+  // Called (on the renewer's thread) after this manager renewed its own certificate, e.g. to
+  // hand it to this node's agent session. nullptr clears it; once that returns, the previous
+  // callback is not running and never runs again.
+  void SetCertificateRenewedCallback(CertRenewer::RenewedFn fn);
   // Stops, then removes the etcd member's data and the KEK (leave --force of the last manager).
   void Destroy();
 
@@ -90,6 +96,8 @@ class Manager {
   std::unique_ptr<controlapi::ServiceApi> service_api_;
   std::unique_ptr<SwarmServer> swarm_server_;
   std::unique_ptr<CertRenewer> renewer_;
+  std::mutex renewed_mu_;
+  CertRenewer::RenewedFn on_renewed_;  // guarded by renewed_mu_
   dockerapi::ManagerServices services_;
 };
 
