@@ -251,6 +251,44 @@ class Services(unittest.TestCase):
                         pass
         self.remove_service("canary")
 
+    def test_restart_readopts_running_task_and_logs_follow(self):
+        d = self.d
+        d.create_secret("keep", b"kept-value")
+        self.ok(d.docker(["service", "create", "-d", "--name", "keep", "--secret", "keep", IMAGE,
+                          "sh", "-c", 'trap "exit 0" TERM; cat /run/secrets/keep; echo; '
+                          'while true; do echo tick; sleep 0.2; done']))
+        [t] = self.wait_running("keep", 1)
+        self.wait_log(t["ID"], "kept-value")
+        pid = t["Status"]["ContainerStatus"]["PID"]
+        mounts = self.secret_mounts_of(t["ID"])
+        self.assertEqual(len(mounts), 1, self.secret_mounts())
+        d.restart()  # SIGTERM capsuled, start it again: the task keeps running, re-adopted
+        self.assertTrue(harness.pid_alive(pid), "the task died with capsuled")
+        self.assertTrue(harness.wait_until(
+            lambda: [x["ID"] for x in self.running("keep")] == [t["ID"]], 30),
+            json.dumps(self.tasks("keep"), indent=1)[:2000])
+        self.assertEqual(self.secret_mounts_of(t["ID"]), mounts)
+        self.assertEqual(self.agent()["Tasks"], [t["ID"]])
+        # docker service logs -f streams new lines as the task prints them.
+        import subprocess
+        p = subprocess.Popen([harness.DOCKER_28, "service", "logs", "-f", "--tail", "1", "keep"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             env=d.cli_env(), cwd=d.root)
+        import threading
+        watchdog = threading.Timer(30, p.kill)  # a stuck stream ends the read, not the suite
+        watchdog.start()
+        try:
+            lines = [p.stdout.readline().decode() for _ in range(4)]
+        finally:
+            watchdog.cancel()
+            p.kill()
+            p.wait()
+            p.stdout.close()
+        self.assertTrue(all("tick" in l for l in lines), lines)
+        self.remove_service("keep")
+        self.assertTrue(harness.wait_until(lambda: not harness.pid_alive(pid), 30))
+        self.assertEqual(self.secret_mounts_of(t["ID"]), [])
+
     def test_capsule_cli(self):
         d = self.d
         tar = self.rootfs
