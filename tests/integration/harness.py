@@ -40,6 +40,7 @@ import time
 import urllib.parse
 
 DEFAULT_BIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "bin")
+RUNC = shutil.which("runc", path="/usr/sbin:/usr/bin:/sbin:/bin") or "runc"
 CAPSULED = os.environ.get("CAPSULED", DEFAULT_BIN + "/capsuled")
 CAPSULE_CLI = os.environ.get("CAPSULE_CLI", DEFAULT_BIN + "/capsule")
 DOCKER_28 = "/usr/local/bin/docker"
@@ -91,6 +92,33 @@ def proc_cmdline(pid):
             return f.read().split(b"\0")
     except OSError:
         return []
+
+
+def pids_with_arg(prefix):
+    """PIDs (other than ours) whose command line has an argument containing `prefix`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                args = f.read().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if any(prefix in a for a in args):
+            found.append(int(entry))
+    return found
+
+
+def mounts_below(root):
+    """Mount points at or below `root` (from /proc/self/mountinfo)."""
+    out = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            mp = line.split()[4].replace("\\040", " ")
+            if mp == root or mp.startswith(root.rstrip("/") + "/"):
+                out.append(mp)
+    return out
 
 
 def child_pids(ppid):
@@ -372,12 +400,32 @@ class Daemon:
         self.start()
 
     def close(self):
-        """Stops everything it started and removes the temp dirs."""
+        """Stops everything it started — capsuled, etcd, and the tasks it ran (they outlive
+        capsuled by design) — unmounts what is left under its roots, removes the temp dirs."""
         try:
             self.stop()
         finally:
+            self.remove_tasks()
             if os.environ.get("CAPSULE_KEEP") != "1":
                 shutil.rmtree(self.root, ignore_errors=True)
+
+    def remove_tasks(self):
+        """Deletes this daemon's runc containers (runc --root <exec>/runc), kills by PID any
+        process still running from its roots (task shims), and lazily unmounts every mount
+        below its temp dir (secret tmpfs, overlay rootfs), deepest first."""
+        runc_root = os.path.join(self.exec_root, "runc")
+        if os.path.isdir(runc_root):
+            r = subprocess.run([RUNC, "--root", runc_root, "list", "-q"], capture_output=True)
+            for cid in r.stdout.decode().split():
+                subprocess.run([RUNC, "--root", runc_root, "delete", "-f", cid],
+                               capture_output=True)
+        for pid in pids_with_arg(self.root + "/"):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for mp in sorted(mounts_below(self.root), key=len, reverse=True):
+            subprocess.run(["umount", "-l", mp], capture_output=True)
 
     # ---- clients -----------------------------------------------------------
     def api(self, method, path, body=None, query=None, headers=None, version=API_VERSION,
