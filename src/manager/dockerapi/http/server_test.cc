@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -580,18 +581,21 @@ TEST_F(ServerTest, StreamedResponseIsChunkedAndEnds) {
 }
 
 TEST_F(ServerTest, FollowerSeesTheClientGoAndOthersAreServedMeanwhile) {
-  std::atomic<bool> saw_gone{false};
-  Gate done;
+  // Shared with the handler's thread, which may still be leaving done->Open() when the test
+  // body ends: the handler keeps them alive.
+  auto saw_gone = std::make_shared<std::atomic<bool>>(false);
+  auto done = std::make_shared<Gate>();
   router_.AddStream(
-      "GET", "/follow", [&](const Request&, const Params&, BodyReader&, ResponseStream& out) {
+      "GET", "/follow",
+      [saw_gone, done](const Request&, const Params&, BodyReader&, ResponseStream& out) {
         out.Begin(200, {});
         out.Write("first\n");
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
         while (!out.ClientGone() && std::chrono::steady_clock::now() < deadline) {
           std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
-        saw_gone = out.ClientGone();
-        done.Open();
+        *saw_gone = out.ClientGone();
+        done->Open();
         return Response{};
       });
   options_.worker_threads = 1;
@@ -607,17 +611,19 @@ TEST_F(ServerTest, FollowerSeesTheClientGoAndOthersAreServedMeanwhile) {
     ASSERT_TRUE(r);
     EXPECT_EQ(r->body, "OK");
   }  // the follower disconnects
-  ASSERT_TRUE(done.Wait());
-  EXPECT_TRUE(saw_gone);
+  ASSERT_TRUE(done->Wait());
+  EXPECT_TRUE(*saw_gone);
 }
 
 TEST_F(ServerTest, TooManyStreamsAre503) {
-  Gate release;
+  // Owned by the handler too: its thread may still be waking from Wait() when the test body
+  // ends (a gate on the test's stack was destroyed under it — a hang under ASan).
+  auto release = std::make_shared<Gate>();
   router_.AddStream("GET", "/hold",
-                    [&](const Request&, const Params&, BodyReader&, ResponseStream& out) {
+                    [release](const Request&, const Params&, BodyReader&, ResponseStream& out) {
                       out.Begin(200, {});
                       out.Write("held\n");
-                      release.Wait();
+                      release->Wait();
                       return Response{};
                     });
   options_.max_streams = 1;
@@ -630,7 +636,7 @@ TEST_F(ServerTest, TooManyStreamsAre503) {
   auto r = b.Read();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 503);
-  release.Open();
+  release->Open();
 }
 
 TEST_F(ServerTest, StreamRouteThroughDispatchIsBuffered) {
