@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cli/daemon_error.h"
+#include "cli/error_list.h"
 #include "cli/human_duration.h"
 #include "cli/json_fields.h"
 #include "cli/list_format.h"
@@ -269,8 +270,7 @@ Status ImageList(CommandContext& ctx, const ImageListOptions& options) {
 Status ImageRemove(CommandContext& ctx, const std::vector<std::string>& names, bool force,
                    bool no_prune) {
   ASSIGN_OR_RETURN(HttpClient * client, ctx.Client());
-  std::vector<std::string> errors;
-  absl::StatusCode code = absl::StatusCode::kOk;
+  ErrorList errors;
   for (const std::string& name : names) {
     HttpRequest request{"DELETE", "/images/" + ImagePath(name), {}, "", ""};
     if (force) request.query["force"] = "1";
@@ -295,11 +295,9 @@ Status ImageRemove(CommandContext& ctx, const std::vector<std::string>& names, b
       }
       continue;
     }
-    errors.push_back(std::string(error.message()));
-    if (code == absl::StatusCode::kOk) code = error.code();
+    errors.Add(error);
   }
-  if (errors.empty()) return absl::OkStatus();
-  return absl::Status(code, absl::StrJoin(errors, "\n"));
+  return errors.ToStatus();
 }
 
 }  // namespace capsule::cli

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cli/daemon_error.h"
+#include "cli/error_list.h"
 #include "cli/json_fields.h"
 #include "cli/json_indent.h"
 #include "cli/list_format.h"
@@ -39,20 +40,6 @@ std::string ManagerStatus(const Json& n) {
   }
   return Title(StringAt(m, {"Reachability"}));
 }
-
-// Errors of a loop over several objects, as docker prints them (joined by '\n').
-struct ErrorList {
-  std::vector<std::string> messages;
-  absl::StatusCode code = absl::StatusCode::kOk;
-  void Add(const Status& s) {
-    messages.push_back(std::string(s.message()));
-    if (code == absl::StatusCode::kOk) code = s.code();
-  }
-  Status ToStatus() const {
-    if (messages.empty()) return absl::OkStatus();
-    return absl::Status(code, absl::StrJoin(messages, "\n"));
-  }
-};
 
 }  // namespace
 

@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "cli/base64.h"
 #include "cli/daemon_error.h"
+#include "cli/error_list.h"
 #include "cli/human_duration.h"
 #include "cli/json_fields.h"
 #include "cli/json_indent.h"
@@ -243,8 +244,7 @@ Status SecretList(CommandContext& ctx, const SecretListOptions& options) {
 Status SecretInspect(CommandContext& ctx, const SecretInspectOptions& options) {
   ASSIGN_OR_RETURN(HttpClient * client, ctx.Client());
   std::vector<std::string> raws;
-  std::vector<std::string> errors;
-  absl::StatusCode code = absl::StatusCode::kOk;
+  ErrorList errors;
   for (const std::string& name : options.names) {
     Status error;
     if (name.empty()) {
@@ -261,8 +261,7 @@ Status SecretInspect(CommandContext& ctx, const SecretInspectOptions& options) {
       }
     }
     if (!error.ok()) {
-      errors.push_back(std::string(error.message()));
-      if (code == absl::StatusCode::kOk) code = error.code();
+      errors.Add(error);
     }
   }
   if (options.pretty) {
@@ -277,14 +276,12 @@ Status SecretInspect(CommandContext& ctx, const SecretInspectOptions& options) {
                      IndentJson(absl::StrCat("[", absl::StrJoin(raws, ","), "]")));
     ctx.out() << text << "\n";
   }
-  if (errors.empty()) return absl::OkStatus();
-  return absl::Status(code, absl::StrJoin(errors, "\n"));
+  return errors.ToStatus();
 }
 
 Status SecretRemove(CommandContext& ctx, const std::vector<std::string>& names) {
   ASSIGN_OR_RETURN(HttpClient * client, ctx.Client());
-  std::vector<std::string> errors;
-  absl::StatusCode code = absl::StatusCode::kOk;
+  ErrorList errors;
   for (const std::string& name : names) {
     Status error;
     if (name.empty()) {
@@ -302,11 +299,9 @@ Status SecretRemove(CommandContext& ctx, const std::vector<std::string>& names) 
       ctx.out() << name << "\n";
       continue;
     }
-    errors.push_back(std::string(error.message()));
-    if (code == absl::StatusCode::kOk) code = error.code();
+    errors.Add(error);
   }
-  if (errors.empty()) return absl::OkStatus();
-  return absl::Status(code, absl::StrJoin(errors, "\n"));
+  return errors.ToStatus();
 }
 
 }  // namespace capsule::cli

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cli/daemon_error.h"
+#include "cli/error_list.h"
 #include "cli/go_format.h"
 #include "cli/json_fields.h"
 #include "cli/json_indent.h"
@@ -14,20 +15,6 @@
 
 namespace capsule::cli {
 namespace {
-
-// Errors of a loop over several objects, joined by '\n' as docker prints them.
-struct ErrorList {
-  std::vector<std::string> messages;
-  absl::StatusCode code = absl::StatusCode::kOk;
-  void Add(const Status& s) {
-    messages.push_back(std::string(s.message()));
-    if (code == absl::StatusCode::kOk) code = s.code();
-  }
-  Status ToStatus() const {
-    if (messages.empty()) return absl::OkStatus();
-    return absl::Status(code, absl::StrJoin(messages, "\n"));
-  }
-};
 
 // GET /services/{ref}?insertDefaults=false; 404 → "Error: No such service: X".
 StatusOr<OrderedJson> GetService(HttpClient& client, const std::string& ref) {
