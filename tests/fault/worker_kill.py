@@ -226,7 +226,7 @@ class WorkerRounds:
         alive = [p for p in old.values() if harness.pid_alive(p)]
         if alive:
             self.fail(rnd, f"old task processes still alive on {victim}: {alive}")
-        other = [m for m in harness.mounts_below(vw.exec_root)]
+        other = harness.mounts_below(vw.exec_root)
         if other:
             self.fail(rnd, f"mounts left under {victim}'s exec root: {other[:3]}")
         files = self.files_with(vw, value) + self.files_with(sw, value)
