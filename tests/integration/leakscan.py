@@ -132,8 +132,9 @@ def memory_regions(pid):
 
 def scan_memory(pid, needle_set):
     """Searches every readable mapping of process pid (through /proc/<pid>/mem).
-    Returns (hits, regions, bytes): hits = [(region description, [needles])]."""
-    hits, regions, total = [], 0, 0
+    Returns (hits, regions, bytes, unreadable): hits = [(region description, [needles])],
+    unreadable = regions whose reading failed part-way or at once (counted, not hidden)."""
+    hits, regions, total, unreadable = [], 0, 0, 0
     overlap = max(len(n) for n in needle_set) - 1
     with open(f"/proc/{pid}/mem", "rb", buffering=0) as mem:
         for start, end, perms, path in memory_regions(pid):
@@ -146,6 +147,7 @@ def scan_memory(pid, needle_set):
                     mem.seek(pos)
                     data = mem.read(min(CHUNK, end - pos))
                 except (OSError, OverflowError, ValueError):
+                    unreadable += 1
                     break
                 if not data:
                     break
@@ -155,7 +157,7 @@ def scan_memory(pid, needle_set):
                 pos += len(data)
             if found:
                 hits.append((f"{start:x}-{end:x} {perms} {path or '[anon]'}", sorted(found)))
-    return hits, regions, total
+    return hits, regions, total, unreadable
 
 
 def proc_children(pid):

@@ -128,6 +128,9 @@ class Leaks(unittest.TestCase):
         cls.nodes = {"mgr": cls.m, "w1": cls.w1, "w2": cls.w2}
         cls.ok_cls(cls.m.docker(["secret", "create", cls.name, "-"], input=cls.value))
         cls.sid = cls.m.api("GET", f"/secrets/{cls.name}").json()["ID"]
+        # Observation only: does the manager keep the create request's copy around?
+        hits = leakscan.scan_memory(cls.m.pid, cls.needles)[0]
+        cls.notes["mgr_capsuled_hits_after_create"] = [h[0] for h in hits]
         cls.other_value = b"other-" + os.urandom(24).hex().encode()
         cls.ok_cls(cls.m.docker(["secret", "create", "other-pw", "-"], input=cls.other_value))
         cls.other_sid = cls.m.api("GET", "/secrets/other-pw").json()["ID"]
@@ -237,6 +240,38 @@ class Leaks(unittest.TestCase):
         files = os.listdir(d)
         self.assertEqual(len(files), 1, files)
         return os.path.join(d, files[0])
+
+    # ---- 0. the scanners themselves ----------------------------------------------------------
+    def test_0_scanners_find_every_form(self):
+        """Control: each encoding of the canary, planted in a file and in a live process's
+        memory, is found by the same scanners the checks use."""
+        forms = sorted(self.needles)
+        planted = os.path.join(self.tmp, "planted")
+        with open(planted, "wb") as f:
+            for n in forms:
+                f.write(os.urandom(7) + n)
+        hits, _, _ = leakscan.scan_files([planted], self.needles)
+        self.assertEqual(hits and hits[0][1], forms)
+        holder = subprocess.Popen(
+            [sys.executable, "-c",
+             "import sys,time\nforms=[bytes.fromhex(l) for l in sys.stdin.read().split()]\n"
+             "print('ready',flush=True)\ntime.sleep(60)"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        try:
+            holder.stdin.write(b"\n".join(n.hex().encode() for n in forms) + b"\n")
+            holder.stdin.flush()
+            holder.stdin.close()
+            self.assertEqual(holder.stdout.readline(), b"ready\n")
+            found = set()
+            for _, f in leakscan.scan_memory(holder.pid, self.needles)[0]:
+                found.update(f)
+        finally:
+            holder.kill()
+            holder.wait()
+            holder.stdout.close()
+        self.control("scanners: every form planted in a file is found", hits)
+        self.control("scanners: every form held by a process is found in its memory",
+                     sorted(found) == forms, [n for n in forms if n not in found][:3])
 
     # ---- 1. files ----------------------------------------------------------------------------
     def test_1_files(self):
@@ -423,7 +458,7 @@ class Leaks(unittest.TestCase):
         self.wait_cls(lambda: self.digest.encode() in self.task_log(w3, t3["ID"]), 30,
                       "canary3 did not print the digest")
         self.wait_cls(lambda: self.agent(w3)["Secrets"] == [self.sid], 10, "w3 lacks canary")
-        hits, _, _ = leakscan.scan_memory(w3.pid, self.needles)
+        hits = leakscan.scan_memory(w3.pid, self.needles)[0]
         self.assertTrue(hits, "w3's capsuled does not hold the canary: nothing to dump")
         t3_pid = t3["Status"]["ContainerStatus"]["PID"]
         shim = next((p for p in self.ancestors(t3_pid, w3.pid)
@@ -591,7 +626,11 @@ class Leaks(unittest.TestCase):
 
     # ---- 7. memory ---------------------------------------------------------------------------
     def mem(self, pid):
-        hits, regions, nbytes = leakscan.scan_memory(pid, self.needles)
+        """Scans pid's memory; regions that could not be read are counted in the notes."""
+        hits, regions, nbytes, unreadable = leakscan.scan_memory(pid, self.needles)
+        exe = os.path.basename(harness.proc_cmdline(pid)[0].decode(errors="replace"))
+        bad = type(self).notes.setdefault("memory_unreadable_regions", {})
+        bad[exe] = bad.get(exe, 0) + unreadable
         return hits, regions, nbytes
 
     def test_7_memory(self):
