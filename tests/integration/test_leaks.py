@@ -57,7 +57,6 @@ import base64
 import hashlib
 import json
 import os
-import resource
 import shutil
 import signal
 import stat
@@ -113,6 +112,7 @@ class Leaks(unittest.TestCase):
     def setUpClass(cls):
         cls.t0 = time.time()
         cls.tmp = tempfile.mkdtemp(prefix="cplk-", dir="/tmp")
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, ignore_errors=True)
         cls.rootfs = busybox_image.build_rootfs_tar(os.path.join(cls.tmp, "rootfs.tar"))
         cls.value = b"leak-canary-" + base64.urlsafe_b64encode(os.urandom(48))
         cls.needles = leakscan.needles(cls.value)
@@ -202,7 +202,6 @@ class Leaks(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
         out_dir = os.environ.get("PROVE_OUT")
         if out_dir:
             os.makedirs(out_dir, exist_ok=True)
