@@ -1,7 +1,7 @@
 """Leak scanning helpers shared by the canary tests (test_canary, test_leaks).
 
 A "needle set" is every byte form a secret value may take where Capsule or a library
-could copy it: raw, base64 (standard and URL-safe, at the 3 alignments it can have inside a
+could copy it: raw (whole, and 32-byte fragments of its random tail), base64 (standard and URL-safe, at the 3 alignments it can have inside a
 longer base64 stream), hex (lower and upper), UTF-16 (LE and BE) and JSON-escaped.
 Scanners return the bytes they read so a caller can report how much was searched.
 Python 3 standard library only.
@@ -29,9 +29,19 @@ def b64_forms(value):
     return forms
 
 
+def fragments(value, size=32):
+    """Raw pieces of value's last 3*size bytes: a freed copy whose head the allocator has
+    overwritten (glibc writes its free-list links into a chunk's first 16 bytes) still shows."""
+    if len(value) < 3 * size:
+        return set()
+    tail = value[-3 * size:]
+    return {tail[i:i + size] for i in (0, size // 2, size, size + size // 2, 2 * size)}
+
+
 def needles(value):
-    """Every form of `value` (bytes) a scan looks for."""
-    out = {value} | b64_forms(value)
+    """Every form of `value` (bytes) a scan looks for (value should be >= 96 bytes with
+    random bytes at its end, so that its fragments are unique too)."""
+    out = {value} | b64_forms(value) | fragments(value)
     out.add(binascii.hexlify(value))
     out.add(binascii.hexlify(value).upper())
     try:

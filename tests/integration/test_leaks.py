@@ -6,9 +6,10 @@ Run: python3 -m unittest -v test_leaks   (from tests/integration; ~1.5 min)
      PROVE_OUT=DIR python3 -m unittest -v test_leaks   also writes DIR/leaks.json
 Addresses: 127.0.20.1 (manager "mgr"), .2 (w1), .3 (w2), .4 (w3, thrown away by the core check).
 
-Setup: the canary is `leak-canary-` + 48 random bytes in URL-safe base64 (76 bytes of text).
+Setup: the canary is `leak-canary-` + 96 random bytes in URL-safe base64 (140 bytes of text).
 Every scan looks for it raw, in base64 (standard and URL-safe at all 3 alignments), in hex
-(both cases), UTF-16 (LE, BE) and JSON-escaped (leakscan.needles). Service `canary` (pinned to
+(both cases), UTF-16 (LE, BE), JSON-escaped, and as 32-byte raw fragments of its random
+tail, which survive an allocator overwriting a freed copy's head (leakscan.needles). Service `canary` (pinned to
 w1, runs as 2000:3000) mounts it as /run/secrets/canary.txt (uid 2000, gid 3000, mode 0400)
 and prints only its sha256, which is verified. Service `other` (pinned to w2) uses a secret of
 its own, so w2 has a live session that delivers secrets — just never the canary.
@@ -114,7 +115,7 @@ class Leaks(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="cplk-", dir="/tmp")
         cls.addClassCleanup(shutil.rmtree, cls.tmp, ignore_errors=True)
         cls.rootfs = busybox_image.build_rootfs_tar(os.path.join(cls.tmp, "rootfs.tar"))
-        cls.value = b"leak-canary-" + base64.urlsafe_b64encode(os.urandom(48))
+        cls.value = b"leak-canary-" + base64.urlsafe_b64encode(os.urandom(96))
         cls.needles = leakscan.needles(cls.value)
         cls.digest = hashlib.sha256(cls.value).hexdigest()
         cls.name = "canary-" + os.urandom(6).hex()
