@@ -28,16 +28,20 @@ Checks (each counts places, bytes and leaks; each has a control that shows it ca
  4 env     /proc/<pid>/environ and cmdline of every process of the task, its runc and its
            capsule-shim: neither the value nor the secret's name. Control: the service's own
            env marker is found in the task's environ.
- 5 cores   Sound only with the kernel's help: every capsuled has RLIMIT_CORE 0 (read from
-           /proc/<pid>/limits), but that alone would hide whether it is dumpable. So a throwaway
-           worker w3 receives the canary for a task of its own, then its RLIMIT_CORE is raised
-           from outside (prlimit), kernel.core_pattern points at a temp dir for a moment
-           (restored in `finally`), and it gets SIGABRT. The kernel dumps no core of a process
-           that made itself non-dumpable (PR_SET_DUMPABLE 0), whatever the limit: wait status
-           must say "no core dumped" and no file may appear. Control: a dumpable child process
-           holding the canary, treated the same way, does dump — and the scan finds the canary
-           in its core. w3's capsule-shim is then aborted the same way: it is an ordinary
-           dumpable process (recorded), so its core is scanned — it must not hold the canary.
+ 5 cores   Sound only with the kernel's help. Every capsuled has RLIMIT_CORE 0 (read from
+           /proc/<pid>/limits), but a zero limit alone would hide whether it is dumpable, and it
+           cannot be raised from outside here (hard limit 0, no CAP_SYS_RESOURCE). Reading
+           /proc/<pid>/ ownership proves nothing for a root daemon, and PR_GET_DUMPABLE reads
+           only the caller. What does decide it: for a pipe core_pattern the kernel ignores
+           RLIMIT_CORE (except the value 1) but still refuses to dump a process whose dumpable
+           flag is 0. So a throwaway worker w3 receives the canary for a task of its own, then
+           kernel.core_pattern is set for a moment to `|<helper> <dir> %P %d` (the helper saves
+           stdin as <dir>/core.<pid>; the original pattern is restored in `finally`), and w3's
+           capsuled gets SIGABRT: its wait status must say "no core dumped" and no core may
+           appear. Control: a dumpable child process holding the canary, aborted the same way,
+           does dump, and the scan finds the canary in its core. w3's capsule-shim is aborted
+           the same way: it is an ordinary (dumpable) process — recorded in the notes — so its
+           core is scanned: it must not hold the canary.
  6 modes   per ARCHITECTURE.md, on all three nodes: data root 0700, exec root 0711 and its
            subdirectories 0700, API socket 0660, key files (KEK, node key) 0600, state.json and
            the swarm dir closed to others, etcd dir 0700 (test_modes.py covers one manager's
