@@ -328,7 +328,7 @@ class Leaks(unittest.TestCase):
         leaks += [f"{p}: the secret's name" for p, _ in name_hits]
         self.assertEqual(mount[1], "tmpfs", f"the task's secret file is on {mount}")
         self.control("files: the task's own tmpfs secret file", found_own, own)
-        self.assertGreater(nfiles, 50, "scan found almost no files")
+        self.assertGreater(nfiles, 20, "scan found almost no files")
         self.record("files", nfiles, nbytes, leaks)
 
     def our_pids(self):
