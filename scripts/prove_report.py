@@ -91,7 +91,7 @@ def leaks_rows(lk):
                      fmt(c.get("bytes_scanned")) + " bytes scanned"
                      if c.get("bytes_scanned") is not None else ""))
     rows.append(("all leak checks", "", f"leaks found: **{fmt(lk.get('leaks_total'))}**",
-                 f"positive controls found the canary: {fmt(lk.get('positive_controls_found'))}"))
+                 f"positive controls (planted values the scans must find) found: {fmt(lk.get('positive_controls_found'))}"))
     return rows
 
 
