@@ -15,7 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 import harness  # noqa: E402
-from test_canary import b64_forms, files_under, read_bytes  # noqa: E402,F401
+from leakscan import b64_forms, files_under, needles, read_bytes  # noqa: E402,F401
 
 IMAGE = "capsule/busybox:1"
 BATCH = 150

@@ -116,9 +116,9 @@ class WorkerRounds:
 
     @classmethod
     def files_with(cls, w, value):
-        """Files under the node's data and exec roots holding the value (raw or base64), not
+        """Files under the node's data and exec roots holding the value (any leakscan form), not
         counting the secret tmpfs mounts of tasks running now (memory, not disk)."""
-        needles = {value} | verify.b64_forms(value)
+        needles = verify.needles(value)  # raw, fragments, base64, hex, UTF-16, JSON
         live = [line.split()[4] + "/" for line in cls.secret_mounts(w)]
         hits = []
         for root in (w.data_root, w.exec_root):
@@ -155,7 +155,7 @@ class WorkerRounds:
         variant = "machine" if rnd % 2 else "capsuled"
         self.variants.append(variant)
         vw, sw = self.w[victim], self.w[survivor]
-        value = b"WORKERKILL" + os.urandom(24).hex().encode()
+        value = b"WORKERKILL" + os.urandom(48).hex().encode()  # >= 96 B, random tail
         sha = hashlib.sha256(value).hexdigest()
         sec = self.m.create_secret(f"wk-{rnd}", value)
         spec = verify.service_spec(f"wk{rnd}", [], command=COMMAND, replicas=2,
