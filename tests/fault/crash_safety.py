@@ -266,8 +266,8 @@ def main():
                         "unknown_deletes_not_done": c["unknown_deletes_not_done"]})
             out.update(m.figures)
             out["serve_again_ms"] = pct(m.serve_ms["capsuled"] + m.serve_ms["etcd"])
-            out["serve_again_ms_capsuled_kill"] = pct(m.serve_ms["capsuled"])
-            out["serve_again_ms_etcd_kill"] = pct(m.serve_ms["etcd"])
+            out["serve_again_capsuled_ms"] = pct(m.serve_ms["capsuled"])
+            out["serve_again_etcd_ms"] = pct(m.serve_ms["etcd"])
             out["serve_again_ms_by_round"] = m.serve_by_round
             out["etcd_kill_behaviour"] = sorted(m.etcd_behaviour)
             out["capsuled_kill_behaviour"] = sorted(m.capsuled_behaviour)
