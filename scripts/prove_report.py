@@ -51,7 +51,7 @@ def faults_rows(f):
          fmt(f.get("capsuled_kill_rounds")) + " rounds",
          f"acknowledged writes lost: **{fmt(lost)}**; deletes resurrected: "
          f"{fmt(f.get('resurrected_deletes'))}; corrupt: {fmt(f.get('corrupt'))}",
-         "serves again " + spread(f.get("serve_again_ms"))),
+         "serves again " + spread(f.get("serve_again_capsuled_ms") or f.get("serve_again_ms"))),
         ("`kill -9` its etcd member under the same load",
          fmt(f.get("etcd_kill_rounds")) + " rounds", "(counted with the row above)",
          "serves again " + spread(f.get("serve_again_etcd_ms") or {})),
