@@ -234,6 +234,7 @@ class Bench:
         self.workers = None
         self.values = {}  # secret ID -> value (bench data only; never printed)
         self.names = {}
+        self.first_ms, self.median_ms = [], []  # per fan-out: first and median worker
 
     def api(self, method, path, body=None, query=None):
         return self.m.api(method, path, body=body, query=query)
@@ -254,7 +255,15 @@ class Bench:
 
     # ---- phases ---------------------------------------------------------------------------
     def setup(self, tmp):
-        self.m = harness.Daemon(IP, name="scale", extra_args=["--hostname", "scale-mgr"])
+        level = self.args.log_level
+
+        class Manager(harness.Daemon):
+            def command(self):
+                cmd = super().command()
+                cmd[cmd.index("--log-level") + 1] = level
+                return cmd
+
+        self.m = Manager(IP, name="scale", extra_args=["--hostname", "scale-mgr"])
         SOCK[0] = self.m.sock
         self.m.swarm_init()
         r = self.m.docker(["node", "update", "--availability", "drain", "scale-mgr"])
@@ -383,7 +392,10 @@ class Bench:
         got = self.workers.secret_nodes(sid)
         check(ok, f"{what}: secret reached {len(got)} of {w} workers")
         check(all(sha == want for (_, sha) in got.values()), f"{what}: wrong bytes")
-        return max(t for (t, _) in got.values()) - t0_ms
+        times = sorted(t - t0_ms for (t, _) in got.values())
+        self.first_ms.append(times[0])
+        self.median_ms.append(times[len(times) // 2])
+        return times[-1]
 
     def new_secret(self, name):
         sid, value = self.create_secret(self.m.client, name)
@@ -432,7 +444,11 @@ class Bench:
         self.out["fanout"] = {
             "workers": self.args.workers, "reps": self.args.reps,
             "global_create_ms": create_ms, "global_create_ms_p50": pct(create_ms, 50),
-            "secret_add_ms": add_ms, "secret_add_ms_p50": pct(add_ms, 50)}
+            "secret_add_ms": add_ms, "secret_add_ms_p50": pct(add_ms, 50),
+            # per fan-out (the create reps, a warm-up secret-add, then the secret-add reps):
+            # when the first and the median worker got the secret
+            "first_worker_ms": [round(x) for x in self.first_ms],
+            "median_worker_ms": [round(x) for x in self.median_ms]}
         print(f"# fanout: {json.dumps(self.out['fanout'])}", flush=True)
         self.mem("end")
 
@@ -469,6 +485,7 @@ def main():
     p.add_argument("--services", type=int, default=1000)
     p.add_argument("--workers", type=int, default=200)
     p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--log-level", default="info", help="capsuled's (debug: for profiling)")
     p.add_argument("--short", action="store_true", help="500 secrets, 50 services, 20 workers")
     p.add_argument("--swarm-load", default=os.environ.get(
         "SWARM_LOAD", os.path.join(HERE, "..", "build", "bin", "swarm_load")))

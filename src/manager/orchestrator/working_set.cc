@@ -54,6 +54,14 @@ void WorkingSet::CreateTask(Task t) {
 void WorkingSet::UpdateTask(const Task& t) {
   auto v = task_versions_.find(t.id);
   assert(v != task_versions_.end());
+  if (v->second.after >= 0) {
+    // Written earlier in this pass (created, or updated): that write, not yet applied, now
+    // carries this state — one store write per task per pass (a new task is created already
+    // ASSIGNED instead of NEW and then ASSIGNED: half the writes when 1,000 tasks start).
+    writes_[v->second.after].task = t;
+    tasks_[t.id] = t;
+    return;
+  }
   Write w;
   w.kind = Write::Kind::kUpdateTask;
   w.task = t;
