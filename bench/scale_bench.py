@@ -68,6 +68,16 @@ def pct(values, p):
     return round(s[min(len(s) - 1, int(round(p / 100.0 * (len(s) - 1))))], 2)
 
 
+def cpu_s(pid):
+    """User + system CPU seconds a process has used so far."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 2)
+    except (OSError, TypeError, IndexError, ValueError):
+        return None
+
+
 def proc_mem(pid):
     out = {}
     try:
@@ -77,7 +87,7 @@ def proc_mem(pid):
                     out[line.split(":")[0]] = round(int(line.split()[1]) / 1024, 1)
     except (OSError, TypeError):
         pass
-    return {"rss_mib": out.get("VmRSS"), "hwm_mib": out.get("VmHWM")}
+    return {"rss_mib": out.get("VmRSS"), "hwm_mib": out.get("VmHWM"), "cpu_s": cpu_s(pid)}
 
 
 def machine():
@@ -397,6 +407,30 @@ class Bench:
         self.median_ms.append(times[len(times) // 2])
         return times[-1]
 
+    def remove_service(self, service_id):
+        """Deletes a service and waits until its tasks are gone (every worker reported its
+        task shut down), so the next repetition does not overlap with this teardown."""
+        r = self.api("DELETE", f"/services/{service_id}")
+        check(r.status == 200, f"delete service: {r!r}")
+        gone = harness.wait_until(
+            lambda: not any(t["ServiceID"] == service_id
+                            for t in self.api("GET", "/tasks").json()), 120, 0.25)
+        check(gone, f"tasks of removed service {service_id} still listed after 120 s")
+
+    def settle(self, service_id):
+        """Waits until the service's tasks that should run all run and no other is still
+        shutting down (the previous update finished on every worker)."""
+        def settled():
+            tasks = self.api("GET", "/tasks", query={
+                "filters": json.dumps({"service": [service_id]})}).json()
+            want = [t for t in tasks if t["DesiredState"] == "running"]
+            stopping = [t for t in tasks if t["DesiredState"] != "running"
+                        and t["Status"]["State"] in ("assigned", "accepted", "preparing",
+                                                     "ready", "starting", "running")]
+            return (len(want) == self.args.workers and not stopping
+                    and all(t["Status"]["State"] == "running" for t in want))
+        check(harness.wait_until(settled, 120, 0.25), f"service {service_id} does not settle")
+
     def new_secret(self, name):
         sid, value = self.create_secret(self.m.client, name)
         self.values[sid] = value
@@ -414,9 +448,7 @@ class Bench:
                                       [secret_ref(sid, self.names[sid], "f")], glob, 0))
             check(r.status == 201, f"create global service: {r!r}")
             create_ms.append(self.wait_fanout(sid, t0, "global create"))
-            r = self.api("DELETE", f"/services/{r.json()['ID']}")
-            check(r.status == 200, f"delete global service: {r!r}")
-            time.sleep(2)
+            self.remove_service(r.json()["ID"])
         r = self.api("POST", "/services/create", service_spec("scale-glob-add", [], glob, 0))
         check(r.status == 201, f"create global service: {r!r}")
         gid = r.json()["ID"]
@@ -430,7 +462,7 @@ class Bench:
         check(r.status == 200, f"update: {r!r}")
         self.wait_fanout(base, time.time() * 1000, "warm-up secret-add")
         for rep in range(self.args.reps):
-            time.sleep(2)
+            self.settle(gid)
             sid = self.new_secret(f"scale-fan-a{rep}")
             svc = self.api("GET", f"/services/{gid}").json()
             spec = svc["Spec"]
