@@ -82,7 +82,7 @@ class Authorizer {
   // ASN.1 decoding, a signature check) on every heartbeat and status report was a quarter of
   // the manager's CPU with 200 workers. An entry is used only inside the certificate's
   // validity and for kReverifyAfter; a root change drops them all. Removal and role are
-  // checked on every call regardless.
+  // checked on every call regardless. verified_ is guarded by mu_.
   struct VerifiedCert {
     CertInfo info;
     TimePoint verified_at;
@@ -92,7 +92,7 @@ class Authorizer {
 
   mutable std::mutex mu_;
   std::string root_ca_pem_;  // guarded by mu_
-  mutable std::unordered_map<std::string, VerifiedCert> verified_;  // guarded by mu_
+  mutable std::unordered_map<std::string, VerifiedCert> verified_;
   const std::string cluster_id_;
   const IsNodeRemovedFn is_removed_;
   const Clock& clock_;
