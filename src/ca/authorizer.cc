@@ -5,6 +5,7 @@
 #include <grpcpp/server_context.h>
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -36,15 +37,36 @@ StatusOr<PeerIdentity> Authorizer::AuthorizeCert(std::string_view peer_cert_pem,
   if (peer_cert_pem.empty()) {
     return absl::UnauthenticatedError("this call needs a node certificate of this swarm");
   }
+  const TimePoint now = clock_.Now();
+  const std::string pem(peer_cert_pem);
   std::string root;
+  std::optional<CertInfo> info;
   {
     std::lock_guard<std::mutex> lock(mu_);
     root = root_ca_pem_;
+    auto it = verified_.find(pem);
+    if (it != verified_.end()) {
+      const VerifiedCert& v = it->second;
+      if (now >= v.info.not_before && now < v.info.not_after && now >= v.verified_at &&
+          now - v.verified_at < kReverifyAfter) {
+        info = v.info;
+      } else {
+        verified_.erase(it);  // verified again below (and refused if it no longer verifies)
+      }
+    }
   }
-  StatusOr<CertInfo> info = VerifyAndParseNodeCert(peer_cert_pem, root, clock_.Now());
-  if (!info.ok()) {
-    return absl::UnauthenticatedError(
-        absl::StrCat("invalid node certificate: ", std::string(info.status().message())));
+  if (!info) {
+    StatusOr<CertInfo> checked = VerifyAndParseNodeCert(peer_cert_pem, root, now);
+    if (!checked.ok()) {
+      return absl::UnauthenticatedError(
+          absl::StrCat("invalid node certificate: ", std::string(checked.status().message())));
+    }
+    info = *std::move(checked);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (root_ca_pem_ == root) {  // not across a root rotation
+      if (verified_.size() >= kMaxVerified) verified_.clear();
+      verified_[pem] = VerifiedCert{*info, now};
+    }
   }
   if (info->cluster_id != cluster_id_) {
     return absl::UnauthenticatedError("node certificate belongs to another swarm");
@@ -63,6 +85,7 @@ StatusOr<PeerIdentity> Authorizer::AuthorizeCert(std::string_view peer_cert_pem,
 void Authorizer::SetRootCa(std::string root_ca_pem) {
   std::lock_guard<std::mutex> lock(mu_);
   root_ca_pem_ = std::move(root_ca_pem);
+  verified_.clear();
 }
 
 }  // namespace capsule::ca

@@ -122,5 +122,34 @@ TEST_F(AuthorizerTest, SetRootCaSwitchesTrust) {
   EXPECT_FALSE(authorizer_->AuthorizeCert(Cert(*root_, NodeRole::kWorker, id_), kAnyNodeRole).ok());
 }
 
+// Verified certificates are remembered (a heartbeat must not cost a signature check), but
+// never past their expiry, nor across a root change, nor for longer than a minute.
+TEST_F(AuthorizerTest, RememberedCertificateStillExpires) {
+  std::string cert = Cert(*root_, NodeRole::kWorker, id_);
+  ASSERT_TRUE(authorizer_->AuthorizeCert(cert, kAnyNodeRole).ok());
+  ASSERT_TRUE(authorizer_->AuthorizeCert(cert, kAnyNodeRole).ok());
+  clock_.now += std::chrono::hours(24 * 91);
+  EXPECT_EQ(authorizer_->AuthorizeCert(cert, kAnyNodeRole).status().code(),
+            StatusCode::kUnauthenticated);
+}
+
+TEST_F(AuthorizerTest, RememberedCertificateIsRefusedAfterRootChange) {
+  std::string cert = Cert(*root_, NodeRole::kWorker, id_);
+  ASSERT_TRUE(authorizer_->AuthorizeCert(cert, kAnyNodeRole).ok());
+  authorizer_->SetRootCa(other_root_->cert_pem());
+  EXPECT_EQ(authorizer_->AuthorizeCert(cert, kAnyNodeRole).status().code(),
+            StatusCode::kUnauthenticated);
+}
+
+TEST_F(AuthorizerTest, RememberedCertificateIsReverifiedAfterAMinute) {
+  std::string cert = Cert(*root_, NodeRole::kWorker, id_);
+  ASSERT_TRUE(authorizer_->AuthorizeCert(cert, kAnyNodeRole).ok());
+  clock_.now += std::chrono::seconds(61);
+  ASSERT_TRUE(authorizer_->AuthorizeCert(cert, kAnyNodeRole).ok());  // verified afresh
+  clock_.now -= std::chrono::hours(1);  // before not_before: the entry is not used
+  EXPECT_EQ(authorizer_->AuthorizeCert(cert, kAnyNodeRole).status().code(),
+            StatusCode::kUnauthenticated);
+}
+
 }  // namespace
 }  // namespace capsule::ca

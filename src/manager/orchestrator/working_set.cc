@@ -14,6 +14,7 @@ WorkingSet::WorkingSet(const Snapshot& snapshot)
   for (const store::TaskEntry& e : snapshot.tasks) {
     tasks_[e->object.id] = e->object;
     task_versions_[e->object.id] = Version{e->mod_revision, -1};
+    task_ids_by_service_[e->object.service_id].insert(e->object.id);
   }
 }
 
@@ -28,11 +29,9 @@ const Task* WorkingSet::task(const std::string& id) const {
 }
 
 std::vector<std::string> WorkingSet::TaskIdsOfService(const std::string& service_id) const {
-  std::vector<std::string> out;
-  for (const auto& [id, t] : tasks_) {
-    if (t.service_id == service_id) out.push_back(id);
-  }
-  return out;
+  auto it = task_ids_by_service_.find(service_id);
+  if (it == task_ids_by_service_.end()) return {};
+  return std::vector<std::string>(it->second.begin(), it->second.end());
 }
 
 Write WorkingSet::Versioned(Write w, const Version& v) const {
@@ -47,6 +46,7 @@ void WorkingSet::CreateTask(Task t) {
   w.task = t;
   writes_.push_back(std::move(w));
   task_versions_[t.id] = Version{0, static_cast<int>(writes_.size()) - 1};
+  task_ids_by_service_[t.service_id].insert(t.id);
   std::string id = t.id;
   tasks_[id] = std::move(t);
 }
@@ -54,6 +54,14 @@ void WorkingSet::CreateTask(Task t) {
 void WorkingSet::UpdateTask(const Task& t) {
   auto v = task_versions_.find(t.id);
   assert(v != task_versions_.end());
+  if (v->second.after >= 0) {
+    // Written earlier in this pass (created, or updated): that write, not yet applied, now
+    // carries this state — one store write per task per pass (a new task is created already
+    // ASSIGNED instead of NEW and then ASSIGNED: half the writes when 1,000 tasks start).
+    writes_[v->second.after].task = t;
+    tasks_[t.id] = t;
+    return;
+  }
   Write w;
   w.kind = Write::Kind::kUpdateTask;
   w.task = t;
@@ -71,6 +79,8 @@ void WorkingSet::DeleteTask(const std::string& id) {
   w.task = t->second;
   writes_.push_back(Versioned(std::move(w), v->second));
   task_versions_.erase(v);
+  auto by_service = task_ids_by_service_.find(t->second.service_id);
+  if (by_service != task_ids_by_service_.end()) by_service->second.erase(id);
   tasks_.erase(t);
 }
 

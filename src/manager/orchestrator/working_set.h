@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,9 @@ class WorkingSet {
   std::map<std::string, Node> nodes_;
   std::map<std::string, Task> tasks_;
   std::map<std::string, Version> task_versions_;
+  // service ID → its task IDs (ordered): TaskIdsOfService without a scan of every task, which
+  // made a pass O(services × tasks) (1,000 services: 16% of the manager's CPU in a profile).
+  std::map<std::string, std::set<std::string>> task_ids_by_service_;
   int64_t retention_ = 5;
   std::vector<Write> writes_;
 };
