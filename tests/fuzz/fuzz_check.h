@@ -8,13 +8,13 @@
 // Set by a target that must undo something before the process dies (temp dirs).
 inline void (*g_fuzz_cleanup)() = nullptr;
 
-#define FUZZ_CHECK(cond, ...)                                                           \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
+#define FUZZ_CHECK(cond, ...)                                                             \
+  do {                                                                                    \
+    if (!(cond)) {                                                                        \
       std::fprintf(stderr, "%s:%d: invariant failed: %s\n  ", __FILE__, __LINE__, #cond); \
-      std::fprintf(stderr, __VA_ARGS__);                                                \
-      std::fprintf(stderr, "\n");                                                       \
-      if (g_fuzz_cleanup != nullptr) g_fuzz_cleanup();                                  \
-      std::abort();                                                                     \
-    }                                                                                   \
+      std::fprintf(stderr, __VA_ARGS__);                                                  \
+      std::fprintf(stderr, "\n");                                                         \
+      if (g_fuzz_cleanup != nullptr) g_fuzz_cleanup();                                    \
+      std::abort();                                                                       \
+    }                                                                                     \
   } while (0)

@@ -35,7 +35,9 @@ const capsule::http::GoSchema& AnySchema() {
   static const auto* schema = [] {
     using capsule::http::GoKind;
     auto inner = std::make_shared<capsule::http::GoSchema>(capsule::http::GoSchema{
-        "Inner", "x.Inner", {{"N", GoKind::kInt64, nullptr, ""}, {"U", GoKind::kUint32, nullptr, ""}}});
+        "Inner",
+        "x.Inner",
+        {{"N", GoKind::kInt64, nullptr, ""}, {"U", GoKind::kUint32, nullptr, ""}}});
     return new capsule::http::GoSchema{"Outer",
                                        "x.Outer",
                                        {{"Name", GoKind::kString, nullptr, ""},
@@ -85,8 +87,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(*first == *whole, "Unmarshal and Decode differ");
     const std::string text = whole->dump();  // throws (→ crash) on invalid UTF-8
     capsule::StatusOr<nlohmann::json> again = capsule::http::UnmarshalGoJson(text);
-    FUZZ_CHECK(again.ok(), "re-serialised value fails: %s\n  %s",
-               again.status().ToString().c_str(), text.c_str());
+    FUZZ_CHECK(again.ok(), "re-serialised value fails: %s\n  %s", again.status().ToString().c_str(),
+               text.c_str());
     FUZZ_CHECK(*again == *whole, "value changed on round trip: %s", text.c_str());
   }
   if (first.ok()) {

@@ -81,7 +81,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     ::chmod((base + "/a/canary").c_str(), 0600);
   }
   {
-    capsule::UniqueFd root(::open((base + "/a/b/root").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    capsule::UniqueFd root(
+        ::open((base + "/a/b/root").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     FUZZ_CHECK(root.valid(), "cannot open the rootfs");
     size_t off = 0;
     capsule::agent::ChunkReader in([&]() -> capsule::StatusOr<std::string_view> {

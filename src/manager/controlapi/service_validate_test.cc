@@ -121,8 +121,9 @@ TEST(ServiceValidate, SecretReferenceShape) {
   Status alias = ValidateSecretReferences(
       {Ref("a", "pwfile", "password"), Ref("b", "extra", "/run/secrets/password")});
   EXPECT_EQ(alias.code(), kInvalid);
-  EXPECT_EQ(alias.message(), "secret references 'pwfile' and 'extra' have a conflicting target: "
-                             "'/run/secrets/password'");
+  EXPECT_EQ(alias.message(),
+            "secret references 'pwfile' and 'extra' have a conflicting target: "
+            "'/run/secrets/password'");
   // The same secret under two targets is fine (as Docker).
   EXPECT_TRUE(ValidateSecretReferences({Ref("a", "pw", "one"), Ref("a", "pw", "two")}).ok());
 }

@@ -7,9 +7,9 @@
 #include "manager/dockerapi/error_table.h"
 #include "manager/dockerapi/http/filters.h"
 #include "manager/dockerapi/request_json.h"
-#include "manager/dockerapi/secret_spec_json.h"
 #include "manager/dockerapi/route_helpers.h"
 #include "manager/dockerapi/routes.h"
+#include "manager/dockerapi/secret_spec_json.h"
 
 namespace capsule::dockerapi {
 namespace {

@@ -13,7 +13,8 @@ using http::GoKind;
 const http::GoSchema& SecretSpecSchema() {
   static const auto* schema = [] {
     auto driver = std::make_shared<http::GoSchema>(http::GoSchema{
-        "Driver", "swarm.Driver",
+        "Driver",
+        "swarm.Driver",
         {{"Name", GoKind::kString, nullptr, ""}, {"Options", GoKind::kStringMap, nullptr, ""}}});
     return new http::GoSchema{"SecretSpec",
                               "swarm.SecretSpec",

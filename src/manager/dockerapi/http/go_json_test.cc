@@ -346,12 +346,15 @@ TEST(GoJsonTest, FloatsOutOfRangeAreTypeErrors) {
     EXPECT_TRUE(CheckGoTypes(*v, s).ok()) << in << ": " << CheckGoTypes(*v, s);
   }
   const std::pair<std::string, std::string> bad[] = {
-      {R"({"R":1e400})", "json: cannot unmarshal number inf into Go struct field UpdateConfig.R "
-                         "of type float64"},
-      {R"({"R":-1e400})", "json: cannot unmarshal number -inf into Go struct field "
-                          "UpdateConfig.R of type float64"},
-      {R"({"F":1e39})", "json: cannot unmarshal number 1e+39 into Go struct field UpdateConfig.F "
-                        "of type float32"},
+      {R"({"R":1e400})",
+       "json: cannot unmarshal number inf into Go struct field UpdateConfig.R "
+       "of type float64"},
+      {R"({"R":-1e400})",
+       "json: cannot unmarshal number -inf into Go struct field "
+       "UpdateConfig.R of type float64"},
+      {R"({"F":1e39})",
+       "json: cannot unmarshal number 1e+39 into Go struct field UpdateConfig.F "
+       "of type float32"},
   };
   for (const auto& [in, msg] : bad) {
     auto v = DecodeGoJson(in);
