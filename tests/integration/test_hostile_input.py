@@ -221,6 +221,16 @@ class HostileInputTest(unittest.TestCase):
         return f"{st} {msg!r} after {secs:.2f}s ({sent >> 20} MiB sent)"
 
     # ---- cases ---------------------------------------------------------------------------
+    def test_snapshot_sees_what_a_request_creates(self):
+        """Positive control: the "nothing was created" check does see a created secret."""
+        before = self.snapshot()
+        sid = self.d.create_secret("hostile-control", "x")
+        try:
+            self.assertNotEqual(self.snapshot(), before)
+        finally:
+            self.assertEqual(self.d.api("DELETE", f"/secrets/{sid}").status, 204)
+        self.assertEqual(self.snapshot(), before)
+
     def test_100mb_body_to_secrets_create(self):
         def case():
             got = raw_exchange(self.d.sock, post_head("/v1.41/secrets/create", BIG),
