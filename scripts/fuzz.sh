@@ -33,7 +33,9 @@ ninja -C "$build" -j"$jobs" $(for t in $targets; do echo "fuzz_$t"; done) >&2
 [ "$build_only" = 1 ] && exit 0
 
 work=$(mktemp -d /tmp/capsule-fuzz-run-XXXXXX)
-trap 'rm -rf "$work"' EXIT
+# The tar target builds a rootfs per input: on tmpfs when there is one (20x faster than disk).
+scratch=$(mktemp -d /dev/shm/capsule-fuzz-XXXXXX 2>/dev/null || mktemp -d "$work/scratch-XXXXXX")
+trap 'rm -rf "$work" "$scratch"' EXIT
 crashdir=$build/crashes
 mkdir -p "$crashdir"
 json_rows=() failed=0
@@ -43,12 +45,12 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:allocator_ma
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 for t in $targets; do
   corpus=$work/corpus-$t
-  mkdir -p "$corpus" "$work/tmp-$t"
+  mkdir -p "$corpus" "$scratch/tmp-$t"
   cp "$root/tests/fuzz/corpus/$t/"* "$corpus/" 2>/dev/null || true
   log=$work/$t.log
   echo "== fuzz: $t for ${seconds}s" >&2
   set +e
-  TMPDIR=$work/tmp-$t "$build/bin/fuzz_$t" -max_total_time="$seconds" -rss_limit_mb=2048 \
+  TMPDIR=$scratch/tmp-$t "$build/bin/fuzz_$t" -max_total_time="$seconds" -rss_limit_mb=2048 \
     -timeout=20 -print_final_stats=1 -artifact_prefix="$crashdir/$t-" "$corpus" >"$log" 2>&1
   rc=$?
   set -e
