@@ -2,7 +2,7 @@
 # Installs every Debian package Capsule needs to build, run and test. Idempotent and
 # non-interactive; installs only what is missing.
 set -euo pipefail
-pkgs=(build-essential cmake ninja-build ccache pkg-config git
+pkgs=(build-essential cmake ninja-build ccache pkg-config git clang libclang-rt-dev
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
       libboost-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libssl-dev libsodium-dev
       libabsl-dev libgtest-dev libgmock-dev

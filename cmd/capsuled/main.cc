@@ -66,6 +66,13 @@ int main(int argc, char** argv) {
                  "Seconds between certificate renewal checks (tests only)")
       ->group("")
       ->check(CLI::PositiveNumber);
+  // Hidden, for tests only (hostile-client tests): the API server's limit for reading one
+  // request's headers and body; a client that stalls longer is disconnected.
+  int64_t http_read_timeout_ms = 30000;
+  app.add_option("--http-read-timeout-ms", http_read_timeout_ms,
+                 "API read timeout per request in milliseconds (tests only)")
+      ->group("")
+      ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
   options.node_cert_validity = std::chrono::seconds(node_cert_validity_s);
   options.cert_check_period = std::chrono::seconds(cert_check_period_s);
@@ -117,6 +124,7 @@ int main(int argc, char** argv) {
   server_options.socket_gid = DockerGroupId();
   // The largest request the API takes is a 500 KB secret (≈ 683 KB as base64 in JSON).
   server_options.body_limit = 4 << 20;
+  server_options.read_timeout = std::chrono::milliseconds(http_read_timeout_ms);
   server_options.common_headers = capsule::dockerapi::CommonHeaders;
   capsule::http::Server server(server_options, router);
   s = server.Start();

@@ -10,19 +10,12 @@
 
 #include "common/clock.h"
 #include "common/secret_bytes.h"
+#include "manager/controlapi/secret_spec.h"
 #include "objects/objects.h"
 #include "store/read_model.h"
 #include "store/store.h"
 
 namespace capsule::controlapi {
-
-struct SecretSpec {
-  std::string name;
-  Labels labels;
-  std::optional<SecretBytes> data;  // nullopt = field absent / null
-  std::optional<Driver> driver;
-  std::optional<Driver> templating;
-};
 
 class SecretApi {
  public:

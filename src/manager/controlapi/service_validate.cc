@@ -66,6 +66,9 @@ Status InvalidTarget(const std::string& target, const char* why) {
 // Capsule's own rule (ARCHITECTURE.md): no '.', '..' or empty path components. A leading '/'
 // makes the target absolute and is not an empty component.
 Status ValidateTargetPath(const std::string& target) {
+  // The agent refuses these when it mounts (agent/executor/secret_mount.cc): refuse them here,
+  // or the service is accepted and its tasks fail forever. (Found by tests/fuzz.)
+  if (target.find('\0') != std::string::npos) return InvalidTarget(target, "contains a NUL byte");
   size_t start = target.empty() || target[0] != '/' ? 0 : 1;
   if (start == target.size()) return InvalidTarget(target, "empty file name");
   while (true) {
@@ -228,7 +231,9 @@ Status ValidateConstraints(const std::vector<std::string>& constraints) {
 }
 
 Status ValidateSecretReferences(const std::vector<SecretReference>& refs) {
-  std::map<std::string, std::string> targets;  // target → secret name
+  // Keyed by the destination in the task (relative targets live under /run/secrets/), so
+  // "password" and "/run/secrets/password" conflict as they would at mount time.
+  std::map<std::string, std::string> targets;  // destination → secret name
   for (const SecretReference& r : refs) {
     if (r.secret_id.empty() || r.secret_name.empty()) {
       return absl::InvalidArgumentError("malformed secret reference");
@@ -240,14 +245,15 @@ Status ValidateSecretReferences(const std::vector<SecretReference>& refs) {
       return absl::InvalidArgumentError(
           "malformed file secret reference, invalid target file name provided");
     }
-    auto prev = targets.find(r.target);
+    const std::string dest = r.target[0] == '/' ? r.target : "/run/secrets/" + r.target;
+    auto prev = targets.find(dest);
     if (prev != targets.end()) {
       return absl::InvalidArgumentError("secret references '" + prev->second + "' and '" +
                                         r.secret_name + "' have a conflicting target: '" +
                                         r.target + "'");
     }
     RETURN_IF_ERROR(ValidateTargetPath(r.target));
-    targets.emplace(r.target, r.secret_name);
+    targets.emplace(dest, r.secret_name);
   }
   return absl::OkStatus();
 }

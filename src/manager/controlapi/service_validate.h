@@ -29,8 +29,10 @@ Status ValidateConstraints(const std::vector<std::string>& constraints);
 // Secret references, in swarmkit's order: "malformed secret reference" (no ID or name),
 // "malformed secret reference, no target provided", "malformed file secret reference, invalid
 // target file name provided", "secret references '<a>' and '<b>' have a conflicting target:
-// '<t>'". Capsule also rejects targets with '.' or '..' components or empty components
-// ("invalid secret target '<t>': ..."), all InvalidArgument.
+// '<t>'" (targets compared by their destination in the task: "x" and "/run/secrets/x"
+// conflict). Capsule also rejects targets with '.' or '..' components, empty components or a
+// NUL byte ("invalid secret target '<t>': ..."), all InvalidArgument — the agent would refuse
+// them at mount time.
 Status ValidateSecretReferences(const std::vector<SecretReference>& refs);
 
 // An image reference as Docker's reference.ParseNormalizedNamed accepts it:

@@ -98,6 +98,14 @@ TEST(ServiceValidate, SecretTargets) {
   for (const Case& c : cases) Expect(ValidateSecretReferences({Ref("id1", "pw", c.input)}), c);
 }
 
+TEST(ServiceValidate, SecretTargetWithNulIsRefused) {
+  // Found by tests/fuzz (fuzz_service_spec): the agent refuses a NUL at mount time.
+  const std::string target("a\0b", 3);
+  Status s = ValidateSecretReferences({Ref("id1", "pw", target)});
+  EXPECT_EQ(s.code(), kInvalid);
+  EXPECT_EQ(s.message(), "invalid secret target '" + target + "': contains a NUL byte");
+}
+
 TEST(ServiceValidate, SecretReferenceShape) {
   SecretReference no_file = Ref("id1", "pw", "");
   no_file.has_file = false;
@@ -109,6 +117,13 @@ TEST(ServiceValidate, SecretReferenceShape) {
   EXPECT_EQ(dup.code(), kInvalid);
   EXPECT_EQ(dup.message(),
             "secret references 'pwfile' and 'extra' have a conflicting target: 'same'");
+  // Targets conflict by where they land in the task (found by tests/fuzz: the agent refused).
+  Status alias = ValidateSecretReferences(
+      {Ref("a", "pwfile", "password"), Ref("b", "extra", "/run/secrets/password")});
+  EXPECT_EQ(alias.code(), kInvalid);
+  EXPECT_EQ(alias.message(),
+            "secret references 'pwfile' and 'extra' have a conflicting target: "
+            "'/run/secrets/password'");
   // The same secret under two targets is fine (as Docker).
   EXPECT_TRUE(ValidateSecretReferences({Ref("a", "pw", "one"), Ref("a", "pw", "two")}).ok());
 }

@@ -2,6 +2,8 @@
 
 #include <memory>
 
+#include "manager/dockerapi/request_json.h"
+
 namespace capsule::dockerapi {
 
 using http::GoKind;
@@ -92,6 +94,11 @@ const http::GoSchema& ServiceSpecSchema() {
                   {"EndpointSpec", GoKind::kStruct, endpoint, "swarm.EndpointSpec"}}};
   }();
   return *schema;
+}
+
+StatusOr<ServiceSpec> ReadServiceSpec(const std::string& body) {
+  ASSIGN_OR_RETURN(nlohmann::json v, ReadJsonBody(body, ServiceSpecSchema()));
+  return ParseServiceSpec(Json::parse(v.dump()));
 }
 
 }  // namespace capsule::dockerapi

@@ -23,13 +23,6 @@ bool HasPrefix(const std::string& s, const std::string& prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
 }
 
-// The body of a create/update: Go's decoding (syntax and type errors), then the engine's
-// conversion of the spec (ParseServiceSpec: enums, mode).
-StatusOr<ServiceSpec> ReadServiceSpec(const std::string& body) {
-  ASSIGN_OR_RETURN(nlohmann::json v, ReadJsonBody(body, ServiceSpecSchema()));
-  return ParseServiceSpec(Json::parse(v.dump()));
-}
-
 // Go's strconv.ParseBool.
 std::optional<bool> ParseGoBool(const std::string& s) {
   static const std::set<std::string> kTrue = {"1", "t", "T", "TRUE", "true", "True"};

@@ -333,6 +333,38 @@ TEST(GoJsonTest, TypeErrorsMatchGo) {
   }
 }
 
+TEST(GoJsonTest, FloatsOutOfRangeAreTypeErrors) {
+  // Found by tests/fuzz: 1e400 decoded to inf and was accepted (then rendered as 0). Go's
+  // ParseFloat refuses it, and anything beyond float32's range for a float32 field.
+  GoSchema s;
+  s.name = "UpdateConfig";
+  s.go_type = "swarm.UpdateConfig";
+  s.fields = {{"R", GoKind::kFloat64, nullptr, ""}, {"F", GoKind::kFloat64, nullptr, "float32"}};
+  for (const std::string in : {R"({"R":1e308,"F":3.4e38})", R"({"R":-1e308,"F":-1.5})"}) {
+    auto v = DecodeGoJson(in);
+    ASSERT_TRUE(v.ok()) << in;
+    EXPECT_TRUE(CheckGoTypes(*v, s).ok()) << in << ": " << CheckGoTypes(*v, s);
+  }
+  const std::pair<std::string, std::string> bad[] = {
+      {R"({"R":1e400})",
+       "json: cannot unmarshal number inf into Go struct field UpdateConfig.R "
+       "of type float64"},
+      {R"({"R":-1e400})",
+       "json: cannot unmarshal number -inf into Go struct field "
+       "UpdateConfig.R of type float64"},
+      {R"({"F":1e39})",
+       "json: cannot unmarshal number 1e+39 into Go struct field UpdateConfig.F "
+       "of type float32"},
+  };
+  for (const auto& [in, msg] : bad) {
+    auto v = DecodeGoJson(in);
+    ASSERT_TRUE(v.ok()) << in;
+    Status st = CheckGoTypes(*v, s);
+    EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << in;
+    EXPECT_EQ(st.message(), msg) << in;
+  }
+}
+
 TEST(GoJsonTest, AcceptsWellTypedNullsAndUnknownFields) {
   const GoSchema secret = SecretSpecSchema();
   const GoSchema service = ServiceSpecSchema();

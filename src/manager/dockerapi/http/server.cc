@@ -201,7 +201,11 @@ class Session : public std::enable_shared_from_this<Session> {
     if (impl_->stopping) return Close();
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
-    parser_->body_limit(impl_->options.body_limit);
+    // No body limit while the headers are read (not boost::none: this Beast compares a length
+    // with an empty optional as "greater"): Beast refuses a Content-Length above the
+    // limit as soon as the headers are in, which would refuse a large upload to a streaming
+    // route. OnHeader applies the limit to every other route.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     ArmTimer(impl_->options.read_timeout);
     bhttp::async_read_header(
         socket_, buffer_, *parser_,
@@ -233,6 +237,11 @@ class Session : public std::enable_shared_from_this<Session> {
         return StartStream(std::move(request), h, std::move(params), std::move(pattern));
       }
     }
+    // A buffered route: an announced body above the limit is refused before it is read; a
+    // chunked one is refused by the parser once its chunks exceed the limit.
+    const boost::optional<std::uint64_t> length = parser_->content_length();
+    if (length && *length > impl_->options.body_limit) return OnRead(bhttp::error::body_limit);
+    parser_->body_limit(impl_->options.body_limit);
     bhttp::async_read(
         socket_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });

@@ -558,6 +558,34 @@ TEST_F(ServerTest, StreamRouteWithContentLengthBodyAndEarlyAnswer) {
   EXPECT_TRUE(c.ClosedWithoutData());
 }
 
+// Found by tests/integration/test_hostile_input.py: an upload with a Content-Length above the
+// buffered routes' limit (a `docker load` through docker-py, curl -T) was refused with 413
+// before the streaming route saw it.
+TEST_F(ServerTest, StreamRouteTakesAContentLengthBodyBeyondTheLimit) {
+  router_.AddStream("POST", "/upload",
+                    [](const Request&, const Params&, BodyReader& body, ResponseStream&) {
+                      size_t total = 0;
+                      for (;;) {
+                        StatusOr<std::string_view> piece = body.Next();
+                        if (!piece.ok()) return Text("error", 500);
+                        if (piece->empty()) break;
+                        total += piece->size();
+                      }
+                      return Text(std::to_string(total));
+                    });
+  StartServer();  // body_limit 1 MiB
+  Client c(options_.socket_path);
+  const size_t size = 3 << 20;
+  ASSERT_TRUE(c.Send(std::string("POST /upload HTTP/1.1\r\n") + kHost +
+                     "Content-Length: " + std::to_string(size) + "\r\n\r\n"));
+  const std::string piece(64 * 1024, 'u');
+  for (size_t sent = 0; sent < size; sent += piece.size()) ASSERT_TRUE(c.Send(piece));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->body, std::to_string(size));
+}
+
 TEST_F(ServerTest, StreamedResponseIsChunkedAndEnds) {
   router_.AddStream("GET", "/stream",
                     [](const Request&, const Params&, BodyReader&, ResponseStream& out) {

@@ -1,0 +1,17 @@
+// Reading the body of POST /secrets/create and /secrets/{id}/update into a SecretSpec, with
+// the engine's exact decoding errors (Go's json.Decoder and type errors, all InvalidArgument).
+// Validation (name rules, data size, drivers) is the control API's.
+#pragma once
+
+#include <string>
+
+#include "common/status.h"
+#include "manager/controlapi/secret_spec.h"
+
+namespace capsule::dockerapi {
+
+// Data is decoded straight into SecretBytes and the base64 text inside the parsed JSON is
+// wiped; an invalid base64 Data → InvalidArgument "illegal base64 data at input byte N".
+StatusOr<controlapi::SecretSpec> ParseSecretSpec(const std::string& body);
+
+}  // namespace capsule::dockerapi
