@@ -38,8 +38,12 @@ def spread(d, unit="ms"):
 
 def machine(data):
     info = (data or {}).get("machine") or {}
-    parts = [info.get(k) for k in ("date", "model", "nproc", "kernel", "load")]
-    return ", ".join(str(p) for p in parts if p)
+    if not info:
+        return ""
+    load = info.get("loadavg_start")
+    return (f"{info.get('date', '?')}, {info.get('model', '?')}, {info.get('nproc', '?')} vCPU, "
+            f"kernel {info.get('kernel', '?')}"
+            + (f", load average at the start {load[0]:.1f}" if load else ""))
 
 
 def faults_rows(f):
@@ -115,14 +119,32 @@ def fuzz_rows(fz):
 def scale_rows(s):
     if s is None:
         return [("load and scale", "not run", "—", "—")]
-    rows = []
-    for key, value in s.items():
-        if key == "machine" or isinstance(value, (dict, list)) and key == "raw":
-            continue
-        if isinstance(value, dict):
-            value = ", ".join(f"{k} {fmt(v)}" for k, v in value.items())
-        rows.append((key.replace("_", " "), "", fmt(value) if not isinstance(value, str) else value, ""))
-    return rows
+    p = s.get("params", {})
+    sec, svc, wk, fan = (s.get(k) or {} for k in ("secrets", "services", "workers", "fanout"))
+    mem = s.get("memory") or {}
+
+    def rss(phase, proc="capsuled"):
+        return fmt(((mem.get(phase) or {}).get(proc) or {}).get("rss_mib"))
+
+    ok = "all checks passed" if s.get("ok") else "**checks FAILED**"
+    return [
+        (f"{fmt(p.get('secrets'))} secrets, {fmt(sec.get('clients'))} clients", "1 run", ok,
+         f"{fmt(sec.get('creates_per_s'))} creates/s; list p50 {fmt(sec.get('list_ms_p50'))} ms, "
+         f"p99 {fmt(sec.get('list_ms_p99'))} ms; inspect p50 {fmt(sec.get('inspect_ms_p50'))} ms"),
+        (f"{fmt(p.get('workers'))} simulated workers (real agent, real certificates)", "1 run",
+         "", f"joined and connected in {fmt(wk.get('join_and_connect_s'))} s"),
+        (f"{fmt(p.get('services'))} services, 1 replica each", "1 run", "",
+         f"{fmt(svc.get('creates_per_s'))} creates/s; all tasks running after "
+         f"{fmt(svc.get('all_running_s'))} s; list services p50 "
+         f"{fmt(svc.get('list_services_ms_p50'))} ms, tasks p50 {fmt(svc.get('list_tasks_ms_p50'))} ms"),
+        (f"a new secret reference → all {fmt(fan.get('workers'))} workers", fmt(fan.get("reps")) + " reps",
+         "", f"global service create p50 {fmt(fan.get('global_create_ms_p50'))} ms; "
+         f"`--secret-add` (stop-first, parallelism 0) p50 {fmt(fan.get('secret_add_ms_p50'))} ms"),
+        ("manager memory (RSS, MiB)", "", "",
+         f"capsuled idle {rss('idle')} → 10k secrets {rss('after_secrets')} → + workers "
+         f"{rss('with_workers')} → + services {rss('after_services')} → end {rss('end')}; "
+         f"etcd idle {rss('idle', 'etcd')} → end {rss('end', 'etcd')}"),
+    ]
 
 
 def table(title, rows):

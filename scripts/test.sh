@@ -10,9 +10,18 @@ jobs=$(nproc)
 
 echo "== build" >&2
 "$root/scripts/build.sh"
-echo "== ctest (unit + integration)" >&2
-(cd "$root/build" && ctest --output-on-failure -j"$jobs" --timeout 600)
+echo "== ctest (unit + integration + the short proof suite, label prove)" >&2
+# The proof tests write their figures here; the report is printed at the end.
+if [[ -z "${PROVE_OUT:-}" ]]; then
+  export PROVE_OUT=$root/build/prove
+  rm -rf "$PROVE_OUT"
+fi
+mkdir -p "$PROVE_OUT"
+(cd "$root/build" && ctest --output-on-failure -j"$jobs" --timeout 900)
 
 echo "== unit tests under ASan+UBSan" >&2
 BUILD_DIR="$root/build-asan" BUILD_TYPE=Debug "$root/scripts/build.sh" -DCAPSULE_SANITIZE=ON -DCAPSULE_UNIT_ONLY=ON
 (cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=0 ctest --output-on-failure -j"$jobs" -L unit --timeout 600)
+
+echo "== proof report (short form; the full run is scripts/prove.sh)" >&2
+python3 "$root/scripts/prove_report.py" "$PROVE_OUT"
