@@ -23,7 +23,10 @@ clashing on the swarm port 2377 / etcd peer port 2380). Each module owns one
   127.0.15.x test_images
   127.0.16.x test_services
   127.0.17.x test_services_multinode
+  127.0.18.x tests/fault/crash_safety.py (capsuled / etcd kill rounds)
   127.0.19.x test_hostile_input
+  127.0.20.x test_leaks
+  127.0.22.x tests/fault/crash_safety.py (worker kill rounds)
 127.0.0.1 is left to the Docker oracle (bench/compare_oracle.sh).
 """
 

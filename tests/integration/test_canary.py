@@ -7,44 +7,11 @@ Addresses: 127.0.5.x (see harness.py).
 import base64
 import json
 import os
-import stat
 import unittest
 import urllib.parse
 
 import harness
-
-
-def b64_forms(value):
-    """Base64 (standard and URL-safe) of value at each of the 3 alignments it can have
-    inside a longer base64 stream (only the characters that depend on value alone)."""
-    forms = set()
-    for lead in range(3):
-        core = value[lead:]
-        core = core[:len(core) - len(core) % 3]
-        for enc in (base64.b64encode, base64.urlsafe_b64encode):
-            forms.add(enc(core))
-    forms.add(base64.b64encode(value))
-    return forms
-
-
-def files_under(root):
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        for n in filenames:
-            p = os.path.join(dirpath, n)
-            try:
-                st = os.lstat(p)
-            except FileNotFoundError:
-                continue
-            if stat.S_ISREG(st.st_mode):
-                yield p
-
-
-def read_bytes(path):
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except (FileNotFoundError, PermissionError):
-        return b""
+from leakscan import b64_forms, files_under, read_bytes
 
 
 class Canary(unittest.TestCase):

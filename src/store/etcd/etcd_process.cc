@@ -17,6 +17,8 @@
 #include <fstream>
 #include <string_view>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/errno_status.h"
@@ -54,14 +56,54 @@ std::string RealPath(const std::string& path) {
   return out;
 }
 
-// Dead = no such process, or a zombie waiting for its parent to reap it.
+// The thread IDs listed under /proc/<pid>/task (empty when the process is gone).
+std::vector<std::string> ThreadIds(pid_t pid) {
+  std::vector<std::string> out;
+  DIR* d = opendir(absl::StrCat("/proc/", pid, "/task").c_str());
+  if (d == nullptr) return out;
+  while (struct dirent* e = readdir(d)) {
+    if (e->d_name[0] != '.') out.emplace_back(e->d_name);
+  }
+  closedir(d);
+  return out;
+}
+
+// Dead = no such process, or a zombie waiting for its parent to reap it. A zombie thread-group
+// leader whose other threads are still exiting (etcd is multi-threaded; after SIGKILL the
+// leader can finish first) is not dead yet: those threads still hold the process's files, so
+// its listening sockets and ports are still taken.
 bool ProcessDead(pid_t pid) {
   if (kill(pid, 0) != 0 && errno == ESRCH) return true;
   std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
   std::string line;
   if (!std::getline(stat, line)) return true;
   size_t paren = line.rfind(')');
-  return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z';
+  const bool zombie =
+      paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z';
+  return zombie && ThreadIds(pid).size() <= 1;
+}
+
+// exe and cwd of the process, read from the first of its threads that still has them (an
+// exiting leader has neither). Both empty when no thread has them any more.
+std::pair<std::string, std::string> ExeAndCwd(pid_t pid) {
+  const std::string proc = absl::StrCat("/proc/", pid);
+  std::string exe = ReadLink(proc + "/exe"), cwd = ReadLink(proc + "/cwd");
+  if (!exe.empty() && !cwd.empty()) return {exe, cwd};
+  for (const std::string& tid : ThreadIds(pid)) {
+    const std::string task = absl::StrCat(proc, "/task/", tid);
+    exe = ReadLink(task + "/exe");
+    cwd = ReadLink(task + "/cwd");
+    if (!exe.empty() && !cwd.empty()) return {exe, cwd};
+  }
+  return {"", ""};
+}
+
+bool WaitDead(pid_t pid, std::chrono::steady_clock::time_point deadline) {
+  while (!ProcessDead(pid)) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
 }
 
 }  // namespace
@@ -214,19 +256,22 @@ StatusOr<pid_t> KillLeftover(const std::string& pidfile, const std::string& etcd
   if (!(in >> value) || value <= 1 || value > INT_MAX) return 0;  // garbage: nothing to trust
   const pid_t pid = static_cast<pid_t>(value);
   if (ProcessDead(pid)) return 0;
-  const std::string proc = absl::StrCat("/proc/", pid);
-  if (ReadLink(proc + "/exe") != RealPath(etcd_binary)) return 0;  // PID reused by another program
-  if (ReadLink(proc + "/cwd") != RealPath(dir)) return 0;          // another member's etcd
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto [exe, cwd] = ExeAndCwd(pid);
+  if (exe.empty() && cwd.empty()) {
+    // Exiting already (e.g. the parent-death SIGKILL after its capsuled crashed): it cannot be
+    // identified any more, but until it is gone it may hold our peer port. Wait for it.
+    WaitDead(pid, deadline);
+    return 0;
+  }
+  if (exe != RealPath(etcd_binary)) return 0;  // PID reused by another program
+  if (cwd != RealPath(dir)) return 0;          // another member's etcd
   if (kill(pid, SIGKILL) != 0 && errno != ESRCH) {
     return ErrnoStatus("kill leftover etcd", pidfile, errno);
   }
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!ProcessDead(pid)) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("leftover etcd pid ", pid, " did not die after SIGKILL"));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (!WaitDead(pid, deadline)) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("leftover etcd pid ", pid, " did not die after SIGKILL"));
   }
   return pid;
 }

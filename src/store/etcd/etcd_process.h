@@ -32,8 +32,9 @@ StatusOr<pid_t> SpawnProcess(const std::vector<std::string>& argv, const std::st
 Status WritePidfile(const std::string& path, pid_t pid);
 
 // If pidfile names a live process whose /proc/<pid>/exe is etcd_binary and whose cwd is dir,
-// SIGKILLs it and waits (up to timeout) until it is dead (gone or a zombie). Returns the
-// killed PID, or 0 if there was nothing to kill.
+// SIGKILLs it and waits (up to timeout) until it is dead (gone, or a zombie none of whose
+// threads is still exiting). A process already exiting (neither exe nor cwd readable from any
+// of its threads) is only waited for. Returns the killed PID, or 0 if there was nothing to kill.
 StatusOr<pid_t> KillLeftover(const std::string& pidfile, const std::string& etcd_binary,
                              const std::string& dir, std::chrono::milliseconds timeout);
 
