@@ -93,7 +93,7 @@ def leaks_rows(lk):
         rows.append((c.get("name", "?"), fmt(c.get("places_scanned")) + " places",
                      f"leaks: **{fmt(c.get('leaks'))}**",
                      fmt(c.get("bytes_scanned")) + " bytes scanned"
-                     if c.get("bytes_scanned") is not None else ""))
+                     if c.get("bytes_scanned") else ""))
     rows.append(("all leak checks", "", f"leaks found: **{fmt(lk.get('leaks_total'))}**",
                  f"positive controls (planted values the scans must find) found: {fmt(lk.get('positive_controls_found'))}"))
     return rows
@@ -141,7 +141,7 @@ def scale_rows(s):
          "", f"global service create p50 {fmt(fan.get('global_create_ms_p50'))} ms; "
          f"`--secret-add` (stop-first, parallelism 0) p50 {fmt(fan.get('secret_add_ms_p50'))} ms"),
         ("manager memory (RSS, MiB)", "", "",
-         f"capsuled idle {rss('idle')} → 10k secrets {rss('after_secrets')} → + workers "
+         f"capsuled idle {rss('idle')} → {fmt(p.get('secrets'))} secrets {rss('after_secrets')} → + workers "
          f"{rss('with_workers')} → + services {rss('after_services')} → end {rss('end')}; "
          f"etcd idle {rss('idle', 'etcd')} → end {rss('end', 'etcd')}"),
     ]
