@@ -24,12 +24,7 @@ SCRIPT = f"cd /run/secrets && sha256sum * ; echo {END}"
 
 
 def demux(body):
-    out, i = [], 0
-    while i + 8 <= len(body):
-        n = int.from_bytes(body[i + 4:i + 8], "big")
-        out.append(body[i + 8:i + 8 + n])
-        i += 8 + n
-    return b"".join(out).decode(errors="replace")
+    return harness.demux_stream(body).decode(errors="replace")
 
 
 def service_spec(name, secrets, command=SCRIPT, replicas=1, constraints=None, restart="none"):

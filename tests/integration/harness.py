@@ -555,6 +555,17 @@ for _sig in (signal.SIGTERM, signal.SIGINT):
     signal.signal(_sig, _on_signal)
 
 
+def demux_stream(body):
+    """The payload of Docker's multiplexed log stream (8-byte frame headers: stream, 0, 0, 0,
+    big-endian length), without the headers, as bytes."""
+    chunks, i = [], 0
+    while i + 8 <= len(body):
+        n = int.from_bytes(body[i + 4:i + 8], "big")
+        chunks.append(body[i + 8:i + 8 + n])
+        i += 8 + n
+    return b"".join(chunks)
+
+
 def wait_until(fn, timeout, interval=0.1):
     """Polls fn() until it returns a truthy value or timeout seconds pass; returns the last value."""
     deadline = time.monotonic() + timeout

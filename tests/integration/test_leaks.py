@@ -90,14 +90,6 @@ def out(r):
     return r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
 
 
-def demux(body):
-    chunks, i = [], 0
-    while i + 8 <= len(body):
-        n = int.from_bytes(body[i + 4:i + 8], "big")
-        chunks.append(body[i + 8:i + 8 + n])
-        i += 8 + n
-    return b"".join(chunks)
-
 
 def core_limit(pid):
     with open(f"/proc/{pid}/limits") as f:
@@ -386,7 +378,7 @@ class Leaks(unittest.TestCase):
                 self.assertEqual(r.status, 200, f"{d.name} GET {path}: {r!r}")
             else:
                 type(self).notes["w1_task_logs_status"] = r.status
-            body = demux(r.body) if path.endswith("/logs") else r.body
+            body = harness.demux_stream(r.body) if path.endswith("/logs") else r.body
             nbytes += len(r.body)
             names_id += sid.encode() in body
             for n in leakscan.find_in(r.body, self.needles) + leakscan.find_in(body,
