@@ -110,7 +110,7 @@ def fuzz_rows(fz):
         rows.append((f"fuzz `{t.get('name')}`", fmt(t.get("seconds")) + " s",
                      f"crashes: **{fmt(t.get('crashes'))}**",
                      fmt(t.get("executions")) + " executions, "
-                     + fmt(t.get("corpus_files")) + " seed files"))
+                     + fmt(t.get("corpus_files")) + " corpus files at the end"))
     rows.append(("all fuzzers", "", f"crashes: **{fmt(total_crash)}**",
                  fmt(total_exec) + " executions"))
     return rows
