@@ -20,11 +20,7 @@ ADDR = f"{IP}:{harness.SWARM_PORT}"
 
 
 def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+    return harness.proc_status_kib(pid, "VmRSS") or 0
 
 
 def main():

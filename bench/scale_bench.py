@@ -79,15 +79,13 @@ def cpu_s(pid):
 
 
 def proc_mem(pid):
-    out = {}
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith(("VmRSS:", "VmHWM:")):
-                    out[line.split(":")[0]] = round(int(line.split()[1]) / 1024, 1)
-    except (OSError, TypeError):
-        pass
-    return {"rss_mib": out.get("VmRSS"), "hwm_mib": out.get("VmHWM"), "cpu_s": cpu_s(pid)}
+    def mib(field):
+        try:
+            kib = harness.proc_status_kib(pid, field)
+        except (OSError, TypeError):
+            return None
+        return None if kib is None else round(kib / 1024, 1)
+    return {"rss_mib": mib("VmRSS"), "hwm_mib": mib("VmHWM"), "cpu_s": cpu_s(pid)}
 
 
 def machine():

@@ -16,7 +16,6 @@ import os
 import random
 import shutil
 import signal
-import statistics
 import sys
 import tempfile
 import threading
@@ -227,12 +226,6 @@ class ManagerRounds:
             log(f"final: every live secret ({len(self.ledger.live)}) read through a task")
 
 
-def pct(values):
-    if not values:
-        return {"p50": None, "max": None}
-    return {"p50": round(statistics.median(values)), "max": round(max(values))}
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--capsuled-rounds", type=int, default=2)
@@ -265,9 +258,9 @@ def main():
                         "failed_creates_present": c["failed_creates_present"],
                         "unknown_deletes_not_done": c["unknown_deletes_not_done"]})
             out.update(m.figures)
-            out["serve_again_ms"] = pct(m.serve_ms["capsuled"] + m.serve_ms["etcd"])
-            out["serve_again_capsuled_ms"] = pct(m.serve_ms["capsuled"])
-            out["serve_again_etcd_ms"] = pct(m.serve_ms["etcd"])
+            out["serve_again_ms"] = worker_kill.pct(m.serve_ms["capsuled"] + m.serve_ms["etcd"])
+            out["serve_again_capsuled_ms"] = worker_kill.pct(m.serve_ms["capsuled"])
+            out["serve_again_etcd_ms"] = worker_kill.pct(m.serve_ms["etcd"])
             out["serve_again_ms_by_round"] = m.serve_by_round
             out["etcd_kill_behaviour"] = sorted(m.etcd_behaviour)
             out["capsuled_kill_behaviour"] = sorted(m.capsuled_behaviour)

@@ -28,6 +28,13 @@ TERMINAL = {"complete", "shutdown", "failed", "rejected", "orphaned", "remove"}
 COMMAND = 'sha256sum /run/secrets/s; trap "exit 0" TERM; sleep 1d & wait'
 
 
+def pct(values):
+    """{"p50", "max"} of a list of milliseconds (None for both when empty)."""
+    if not values:
+        return {"p50": None, "max": None}
+    return {"p50": round(statistics.median(values)), "max": round(max(values))}
+
+
 def _out(r):
     return r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
 
@@ -261,9 +268,6 @@ class WorkerRounds:
             self.round(rnd)
 
     def figures(self):
-        def pct(v):
-            return ({"p50": round(statistics.median(v)), "max": round(max(v))} if v
-                    else {"p50": None, "max": None})
         return {"worker_reschedule_ms": pct(self.reschedule_ms),
                 "worker_cleanup_after_restart_ms": pct(self.cleanup_ms),
                 "stale_mounts_after_restart": self.stale_mounts,

@@ -555,6 +555,15 @@ for _sig in (signal.SIGTERM, signal.SIGINT):
     signal.signal(_sig, _on_signal)
 
 
+def proc_status_kib(pid, field):
+    """A kB field of /proc/<pid>/status (VmRSS, VmHWM, ...) as an int, or None if absent."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return None
+
+
 def demux_stream(body):
     """The payload of Docker's multiplexed log stream (8-byte frame headers: stream, 0, 0, 0,
     big-endian length), without the headers, as bytes."""

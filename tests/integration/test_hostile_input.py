@@ -31,11 +31,10 @@ BIG = 100 * MIB
 
 
 def proc_status_kib(pid, field):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise AssertionError(f"{field} not in /proc/{pid}/status")
+    value = harness.proc_status_kib(pid, field)
+    if value is None:
+        raise AssertionError(f"{field} not in /proc/{pid}/status")
+    return value
 
 
 def parse_response(raw):
