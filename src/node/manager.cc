@@ -8,6 +8,7 @@
 
 #include "ca/issuer_info.h"
 #include "ca/join_token.h"
+#include "ca/node_role.h"
 #include "common/clock.h"
 #include "node/certificates.h"
 #include "store/keys.h"
@@ -47,7 +48,9 @@ Status Manager::StartStore(bool new_cluster) {
   const CertificatePaths certs = CertificatesIn(config_.data_root);
   RETURN_IF_ERROR(CheckCertificatesPresent(certs));
   mc.peer_url = "https://" + state_.advertise_addr + ":" + std::to_string(state_.etcd_peer_port);
-  mc.peer_tls = {certs.cert, certs.key, certs.root_ca};
+  // Only managers' certificates open the peer port: a worker's certificate comes from the same
+  // CA, and a peer connection can append to the Raft log, i.e. rewrite the store.
+  mc.peer_tls = {certs.cert, certs.key, certs.root_ca, ca::kManagerRoleName};
   mc.new_cluster = new_cluster;
   mc.cluster_token = state_.cluster_id;
   mc.log_level = config_.etcd_log_level;

@@ -156,6 +156,9 @@ std::vector<std::string> EtcdArgs(const MemberConfig& config) {
     args.insert(args.end(), {"--peer-cert-file", config.peer_tls.cert_file, "--peer-key-file",
                              config.peer_tls.key_file, "--peer-trusted-ca-file",
                              config.peer_tls.trusted_ca_file, "--peer-client-cert-auth"});
+    if (!config.peer_tls.allowed_hostname.empty()) {
+      args.insert(args.end(), {"--peer-cert-allowed-hostname", config.peer_tls.allowed_hostname});
+    }
   }
   return args;
 }

@@ -30,6 +30,10 @@ struct PeerTls {
   std::string cert_file;        // PEM
   std::string key_file;         // PEM
   std::string trusted_ca_file;  // PEM; client certs are required and verified against it
+  // When set, a peer (either side of a peer connection) must present a certificate with this
+  // DNS SAN (etcd's --peer-cert-allowed-hostname). Capsule sets the manager role name, so a
+  // certificate the swarm's CA issued to a worker cannot speak Raft to a manager's member.
+  std::string allowed_hostname;
 };
 
 struct MemberConfig {

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -384,6 +385,26 @@ TEST(SupervisorTest, EtcdThatExitsAtStartupFailsStartQuickly) {
   EXPECT_EQ(status.code(), StatusCode::kUnavailable) << status;
   EXPECT_EQ(supervisor.pid(), -1);
   EXPECT_EQ(supervisor.restarts(), 0);
+}
+
+// The peer port's role check is etcd's: the flag must be on the command line whenever peers
+// use TLS and a hostname is required (tests/integration/test_peer_port.py attacks it for real).
+TEST(EtcdArgsTest, PeerTlsRequiresTheAllowedHostname) {
+  MemberConfig config;
+  config.name = "m1";
+  config.peer_url = "https://127.0.0.1:2380";
+  config.peer_tls = {"node.crt", "node.key", "ca.crt", "swarm-manager"};
+  const std::vector<std::string> args = EtcdArgs(config);
+  auto it = std::find(args.begin(), args.end(), "--peer-cert-allowed-hostname");
+  ASSERT_NE(it, args.end());
+  ASSERT_NE(it + 1, args.end());
+  EXPECT_EQ(*(it + 1), "swarm-manager");
+  EXPECT_NE(std::find(args.begin(), args.end(), "--peer-client-cert-auth"), args.end());
+
+  config.peer_tls.allowed_hostname.clear();
+  const std::vector<std::string> open_args = EtcdArgs(config);
+  EXPECT_EQ(std::find(open_args.begin(), open_args.end(), "--peer-cert-allowed-hostname"),
+            open_args.end());
 }
 
 }  // namespace
