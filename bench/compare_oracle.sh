@@ -1,17 +1,19 @@
 #!/bin/bash
 # Runs bench/secrets_bench.py (BENCH=services: bench/services_bench.py) against the real Docker swarm (the oracle in
-# /work/shared/oracle/docker-swarm, unchanged: its own start/stop scripts and
+# ../shared/oracle/docker-swarm beside the checkout, or $ORACLE_DIR; unchanged: its own start/stop scripts and
 # registry guards) and then against a capsuled on temp roots, and prints the
 # Capsule/Docker ratios next to the goals. Builds nothing.
 #
 #   bench/compare_oracle.sh [extra secrets_bench.py args, e.g. --quick]
-# env: CAPSULED (default /work/main/build/bin/capsuled), OUT (results dir, default a temp dir),
+# env: CAPSULED (default build/bin/capsuled of this checkout), ORACLE_DIR, OUT (results dir, default a temp dir),
 #      SKIP_DOCKER=1 / SKIP_CAPSULE=1 to run one side only (reuses $OUT/docker.json).
 # Only unix sockets and loopback: the oracle swarm on 127.0.0.1, capsuled on 127.0.9.1.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-oracle=/work/shared/oracle/docker-swarm
-CAPSULED=${CAPSULED:-/work/main/build/bin/capsuled}
+oracle=${ORACLE_DIR:-$here/../../shared/oracle/docker-swarm}
+CAPSULED=${CAPSULED:-$here/../build/bin/capsuled}
+[ -x "$oracle/start.sh" ] || [ "${SKIP_DOCKER:-0}" = 1 ] ||
+  { echo "no Docker oracle at $oracle (set ORACLE_DIR, or SKIP_DOCKER=1)"; exit 1; }
 OUT=${OUT:-$(mktemp -d /tmp/capsule-bench.XXXXXX)}
 mkdir -p "$OUT"
 BENCH=${BENCH:-secrets}  # secrets | services (bench/<BENCH>_bench.py)

@@ -5,6 +5,8 @@
 # UBSan and runs them again.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+echo "== no absolute path of this machine in the repository" >&2
+"$root/scripts/check-no-machine-paths.sh"
 "$root/scripts/install-deps.sh"
 jobs=$(nproc)
 

@@ -3,8 +3,8 @@
 Python 3 standard library only.
 
 Binaries come from the environment:
-  CAPSULED     path of capsuled      (default /work/main/build/bin/capsuled)
-  CAPSULE_CLI  path of the capsule CLI (default /work/main/build/bin/capsule)
+  CAPSULED     path of capsuled      (default build/bin/capsuled of this checkout)
+  CAPSULE_CLI  path of the capsule CLI (default build/bin/capsule of this checkout)
   CAPSULE_KEEP=1 keeps the temp dirs of stopped daemons (for debugging).
 
 Loopback address allocation (so test modules can run in parallel without

@@ -15,7 +15,8 @@ import urllib.parse
 
 import harness
 
-ORACLE_TSV = "/work/shared/oracle/docker-swarm/samples/edge-cases.tsv"
+ORACLE_TSV = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "oracle",
+                          "edge-cases.tsv")
 ID_RE = re.compile(r"^[0-9a-z]{25}$")
 QUOTED_ID_RE = re.compile(r'"([0-9a-z]{25})"')
 TS_RE = re.compile(r'"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z)"')

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Regenerates the committed seed corpus in tests/fuzz/corpus/ (idempotent; small files).
 
-Sources: the Docker oracle's recorded request bodies (edge-cases.tsv) and service spec when
-/work/shared/oracle is present, plus hand-written valid and hostile inputs and small tars
+Sources: the Docker oracle's recorded request bodies (edge-cases.tsv) and service spec, committed
+in tests/data/oracle/, plus hand-written valid and hostile inputs and small tars
 built with Python's tarfile (path traversal, symlinks out of the rootfs, hard links, PAX,
 GNU long names, whiteouts, garbage headers)."""
 import hashlib
@@ -14,7 +14,7 @@ import tarfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "..", "corpus")
-ORACLE = "/work/shared/oracle/docker-swarm/samples"
+ORACLE = os.path.join(HERE, "..", "..", "data", "oracle")
 
 
 def put(target, data, name=None):
