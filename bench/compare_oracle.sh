@@ -17,7 +17,7 @@ CAPSULED=${CAPSULED:-$here/../build/bin/capsuled}
 OUT=${OUT:-$(mktemp -d /tmp/capsule-bench.XXXXXX)}
 mkdir -p "$OUT"
 BENCH=${BENCH:-secrets}  # secrets | services (bench/<BENCH>_bench.py)
-bench() { python3 "$here/${BENCH}_bench.py" "$@"; }
+bench() { PYTHONPATH="$here/../tests${PYTHONPATH:+:$PYTHONPATH}" python3 "$here/${BENCH}_bench.py" "$@"; }
 echo "results in $OUT"
 
 # ---- Docker oracle --------------------------------------------------------

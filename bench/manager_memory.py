@@ -4,7 +4,8 @@ Starts a real capsuled manager on 127.0.10.9 (the test_renewal block; do not run
 once), `swarm init`, then build/bin/swarm_load joins N workers with the worker token and
 holds one Dispatcher session + heartbeats per worker. Prints capsuled's VmRSS (and its etcd
 child's) before and with the N sessions, once every node is Ready.
-Run: CAPSULED=build/bin/capsuled SWARM_LOAD=build/bin/swarm_load python3 bench/manager_memory.py [N]
+Run: PYTHONPATH=tests CAPSULED=build/bin/capsuled SWARM_LOAD=build/bin/swarm_load \
+       python3 bench/manager_memory.py [N]
 """
 
 import os
@@ -12,8 +13,7 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
-import harness  # noqa: E402
+import harness
 
 IP = "127.0.10.9"
 ADDR = f"{IP}:{harness.SWARM_PORT}"

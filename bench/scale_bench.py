@@ -43,9 +43,9 @@ import tempfile
 import threading
 import time
 
+import harness
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
-import harness  # noqa: E402
 
 IP = "127.0.21.1"
 ADDR = f"{IP}:{harness.SWARM_PORT}"
@@ -162,7 +162,7 @@ class Workers:
         err = open(self.err_path, "wb")
         self.proc = subprocess.Popen([binary, ADDR, token, str(n), "86400", "--agents"],
                                      stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL,
-                                     preexec_fn=harness._die_with_parent)
+                                     preexec_fn=harness.die_with_parent)
         err.close()
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()

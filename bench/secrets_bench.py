@@ -29,9 +29,7 @@ API = "v1.41"
 
 
 # One unix-socket HTTP connection class for tests and benchmarks: the harness's.
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
-                                "integration"))
-from harness import UnixHTTPConnection as UnixConn  # noqa: E402
+from harness import UnixHTTPConnection as UnixConn
 
 
 class Client:

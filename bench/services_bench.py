@@ -23,15 +23,11 @@ import json
 import os
 import statistics
 import struct
-import sys
 import tempfile
 import time
 import urllib.parse
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
-from harness import UnixHTTPConnection  # noqa: E402
-import busybox_image  # noqa: E402
+from harness import UnixHTTPConnection, busybox_image
 
 API = "v1.41"
 IMAGE = "127.0.0.1:5999/capsule/svcbench:1"

@@ -25,6 +25,7 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   "$root/scripts/build.sh"
 fi
 export CAPSULED=$root/build/bin/capsuled CAPSULE_CLI=$root/build/bin/capsule PYTHONDONTWRITEBYTECODE=1
+export PYTHONPATH=$root/tests${PYTHONPATH:+:$PYTHONPATH}  # the harness package (tests/harness)
 status=0
 step() {  # step NAME COMMAND...: runs one part, remembers a failure, goes on with the others
   local name=$1

@@ -4,19 +4,17 @@
 
 #include <set>
 
-#include "common/clock.h"
-
 namespace capsule::agent {
 
-Agent::Agent(SessionConfig config, Executor& executor, AgentOptions options)
+Agent::Agent(SessionConfig config, Executor& executor, const Clock& clock, AgentOptions options)
     : node_id_(config.node_id),
       status_(*this, options.status_retry),
-      worker_(executor, cache_, status_, RealClock(), options.worker) {
+      worker_(executor, cache_, status_, clock, options.worker) {
   worker_.Start();
   config.on_assignments = [this](const api::AssignmentChanges& changes, const SessionKeys& keys) {
     OnAssignments(changes, keys);
   };
-  session_ = std::make_unique<SessionClient>(std::move(config));
+  session_ = std::make_unique<SessionClient>(std::move(config), clock);
   reporting_session_ = session_.get();
 }
 

@@ -25,8 +25,9 @@ struct AgentOptions {
 
 class Agent final : private StatusReporter {
  public:
-  // Starts at once (the session thread connects). `executor` must outlive the agent.
-  Agent(SessionConfig config, Executor& executor, AgentOptions options = {});
+  // Starts at once (the session thread connects). `executor` and `clock` must outlive the
+  // agent.
+  Agent(SessionConfig config, Executor& executor, const Clock& clock, AgentOptions options = {});
   ~Agent() override;  // Stop()
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;

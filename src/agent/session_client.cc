@@ -12,11 +12,16 @@ namespace capsule::agent {
 namespace {
 
 constexpr std::chrono::milliseconds kDefaultPeriod{5000};
+// The RPC deadline of a heartbeat or status report. gRPC's deadlines are real time (the
+// network is real), whatever clock the client was given.
 constexpr std::chrono::seconds kHeartbeatTimeout{10};
+// A session that lasted this long was healthy: the next reconnect starts at min_backoff.
+constexpr std::chrono::seconds kHealthySession{10};
 
 }  // namespace
 
-SessionClient::SessionClient(SessionConfig config) : config_(std::move(config)) {
+SessionClient::SessionClient(SessionConfig config, const Clock& clock)
+    : config_(std::move(config)), clock_(clock) {
   managers_ = {{"", config_.manager_addr}};
   identity_ = {config_.identity.cert_pem, SecretBytes::CopyFrom(config_.identity.key_pem.view())};
   thread_ = std::thread([this] { Run(); });
@@ -52,13 +57,13 @@ void SessionClient::SetIdentity(transport::ClientIdentity identity) {
 
 bool SessionClient::Sleep(std::chrono::milliseconds d) {
   std::unique_lock<std::mutex> lock(mu_);
-  return !cv_.wait_for(lock, d, [this] { return stopping_ || reconnect_ || stream_ended_; });
+  return !clock_.WaitFor(cv_, lock, d, [this] { return stopping_ || reconnect_ || stream_ended_; });
 }
 
 void SessionClient::Run() {
   std::chrono::milliseconds backoff = config_.min_backoff;
   while (true) {
-    const auto started = std::chrono::steady_clock::now();
+    const SteadyTime started = clock_.SteadyNow();
     Status s = RunSession();
     connected_ = false;
     bool renewed = false;
@@ -73,7 +78,7 @@ void SessionClient::Run() {
       continue;
     }
     // A session that lasted a while was healthy: reconnect quickly.
-    if (std::chrono::steady_clock::now() - started > std::chrono::seconds(10)) {
+    if (clock_.SteadyNow() - started > kHealthySession) {
       backoff = config_.min_backoff;
     }
     spdlog::warn("session with manager {} ended: {}; reconnecting in {} ms", config_.manager_addr,

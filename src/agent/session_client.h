@@ -4,7 +4,8 @@
 // Assignment messages go to `on_assignments` with the session's keys, on the stream's reader
 // thread, in order. When the stream or a heartbeat fails it reconnects with backoff (bounded),
 // with the same certificate and no join token, until Stop(); every new session starts with a
-// complete assignment set. Runs on its own threads. Thread-safe.
+// complete assignment set. Heartbeat periods and reconnect backoffs are waited on the injected
+// Clock; RPC deadlines are gRPC's own (real time). Runs on its own threads. Thread-safe.
 #pragma once
 
 #include <atomic>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "capsule/dispatcher.pb.h"
+#include "common/clock.h"
 #include "common/status.h"
 #include "crypto/node_seal.h"
 #include "transport/channels.h"
@@ -57,8 +59,8 @@ struct RemoteManager {
 
 class SessionClient {
  public:
-  // Starts the session thread at once.
-  explicit SessionClient(SessionConfig config);
+  // Starts the session thread at once. `clock` must outlive the client.
+  SessionClient(SessionConfig config, const Clock& clock);
   ~SessionClient();  // Stop()
   SessionClient(const SessionClient&) = delete;
   SessionClient& operator=(const SessionClient&) = delete;
@@ -87,6 +89,7 @@ class SessionClient {
   bool Sleep(std::chrono::milliseconds d);
 
   const SessionConfig config_;
+  const Clock& clock_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;                      // guarded by mu_

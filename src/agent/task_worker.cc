@@ -77,8 +77,8 @@ class TaskWorker::Runner {
       {
         std::unique_lock<std::mutex> lock(mu_);
         if (!first) {
-          cv_.wait_for(lock, w_.options_.poll_interval,
-                       [this] { return stopping_ || dirty_ || removed_; });
+          w_.clock_.WaitFor(cv_, lock, w_.options_.poll_interval,
+                            [this] { return stopping_ || dirty_ || removed_; });
         }
         first = false;
         if (stopping_ && !removed_) break;
@@ -216,8 +216,9 @@ class TaskWorker::Runner {
     for (const SecretReference& ref : c.secrets) {
       std::shared_ptr<const SecretBytes> data = w_.secrets_.Get(ref.secret_id);
       if (!data) {
-        if (!waiting_since_) waiting_since_ = std::chrono::steady_clock::now();
-        if (std::chrono::steady_clock::now() - *waiting_since_ < w_.options_.secret_wait) {
+        const SteadyTime now = w_.clock_.SteadyNow();
+        if (!waiting_since_) waiting_since_ = now;
+        if (now - *waiting_since_ < w_.options_.secret_wait) {
           return;  // it may still arrive: next step
         }
         Report(TaskState::kRejected, "preparing",
@@ -287,7 +288,7 @@ class TaskWorker::Runner {
   bool has_container_ = false;         // the executor holds a prepared/started container
   bool started_ = false;               // started (or adopted running/exited)
   std::optional<ContainerStatus> last_container_;
-  std::optional<std::chrono::steady_clock::time_point> waiting_since_;
+  std::optional<SteadyTime> waiting_since_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -12,7 +12,8 @@
 // when the first complete assignment set names them, and removed otherwise: no orphans, no
 // stale tmpfs. A task's states only move forward. Each task is driven by its own thread, so a
 // slow stop never holds up another task. Stop() leaves running containers alone (the next
-// agent re-adopts them). Thread-safe.
+// agent re-adopts them). The poll interval and the secret wait are measured on the injected
+// Clock. Thread-safe.
 #pragma once
 
 #include <chrono>

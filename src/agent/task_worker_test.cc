@@ -1,106 +1,24 @@
 // TaskWorker against a fake Executor: the state sequence it reports, secrets handed to
-// Prepare, rejection, exits, shutdown, removal and re-adoption after a restart.
+// Prepare, rejection, exits, shutdown, removal and re-adoption after a restart. What happens
+// on the poll and the secret wait is stepped with a fake clock.
 #include "agent/task_worker.h"
 
 #include <gtest/gtest.h>
 
-#include <thread>
+#include "testing/eventually.h"
+#include "testing/fake_clock.h"
+#include "testing/fake_executor.h"
 
 namespace capsule::agent {
 namespace {
 
+using ::capsule::testing::Eventually;
+using ::capsule::testing::FakeClock;
+using ::capsule::testing::FakeExecutor;
 using std::chrono::milliseconds;
 
-class FakeExecutor : public Executor {
- public:
-  struct Entry {
-    RunStatus status;
-    TaskRun run;
-    std::map<std::string, std::string> secret_data;  // target → data seen at Prepare
-    bool stopped = false;
-  };
-
-  Status Prepare(const TaskRun& run) override {
-    std::lock_guard<std::mutex> lock(mu);
-    if (!images.count(run.image)) return absl::NotFoundError("No such image: " + run.image);
-    Entry e;
-    e.run = run;
-    for (const SecretFile& f : run.secrets) e.secret_data[f.target] = std::string(f.data->view());
-    e.run.secrets.clear();  // the pointers are only valid during Prepare
-    e.status.container_id = "c-" + run.task_id;
-    tasks[run.task_id] = std::move(e);
-    calls.push_back("prepare " + run.task_id);
-    return absl::OkStatus();
-  }
-  Status Start(const std::string& id) override {
-    std::lock_guard<std::mutex> lock(mu);
-    auto it = tasks.find(id);
-    if (it == tasks.end()) return absl::NotFoundError("no task " + id);
-    it->second.status.state = RunStatus::State::kRunning;
-    it->second.status.pid = 4242;
-    calls.push_back("start " + id);
-    return absl::OkStatus();
-  }
-  StatusOr<RunStatus> Inspect(const std::string& id) const override {
-    std::lock_guard<std::mutex> lock(mu);
-    auto it = tasks.find(id);
-    if (it == tasks.end()) return absl::NotFoundError("no task " + id);
-    return it->second.status;
-  }
-  Status Stop(const std::string& id) override {
-    std::lock_guard<std::mutex> lock(mu);
-    auto it = tasks.find(id);
-    if (it == tasks.end()) return absl::NotFoundError("no task " + id);
-    if (it->second.status.state == RunStatus::State::kRunning) {
-      it->second.status.state = RunStatus::State::kExited;
-      it->second.status.exit_code = 143;
-    }
-    it->second.stopped = true;
-    calls.push_back("stop " + id);
-    return absl::OkStatus();
-  }
-  Status Remove(const std::string& id) override {
-    std::lock_guard<std::mutex> lock(mu);
-    if (tasks.erase(id) > 0) calls.push_back("remove " + id);
-    return absl::OkStatus();
-  }
-  Status RemoveLogs(const std::string& id) override {
-    std::lock_guard<std::mutex> lock(mu);
-    calls.push_back("removelogs " + id);
-    return absl::OkStatus();
-  }
-  std::vector<std::string> Known() const override {
-    std::lock_guard<std::mutex> lock(mu);
-    std::vector<std::string> ids;
-    for (const auto& [id, e] : tasks) ids.push_back(id);
-    return ids;
-  }
-
-  void Exit(const std::string& id, int64_t code) {
-    std::lock_guard<std::mutex> lock(mu);
-    tasks[id].status.state = RunStatus::State::kExited;
-    tasks[id].status.exit_code = code;
-  }
-  bool Has(const std::string& id) {
-    std::lock_guard<std::mutex> lock(mu);
-    return tasks.count(id) > 0;
-  }
-  bool Called(const std::string& call) {
-    std::lock_guard<std::mutex> lock(mu);
-    return std::find(calls.begin(), calls.end(), call) != calls.end();
-  }
-  std::optional<Entry> Get(const std::string& id) {
-    std::lock_guard<std::mutex> lock(mu);
-    auto it = tasks.find(id);
-    if (it == tasks.end()) return std::nullopt;
-    return it->second;
-  }
-
-  mutable std::mutex mu;
-  std::set<std::string> images{"busybox:1"};
-  std::map<std::string, Entry> tasks;
-  std::vector<std::string> calls;
-};
+constexpr milliseconds kPoll{10};
+constexpr milliseconds kSecretWait{300};
 
 // Records every report; settles them at once.
 class RecordingReporter : public StatusReporter {
@@ -128,16 +46,6 @@ class RecordingReporter : public StatusReporter {
   std::map<std::string, std::vector<TaskState>> states;
   std::map<std::string, TaskStatus> last;
 };
-
-template <typename Pred>
-bool Eventually(Pred pred) {
-  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(milliseconds(5));
-  }
-  return pred();
-}
 
 Task MakeTask(const std::string& id, TaskState state = TaskState::kAssigned,
               TaskState desired = TaskState::kRunning) {
@@ -167,9 +75,15 @@ SecretReference Ref(const std::string& id, const std::string& target, const std:
 
 class TaskWorkerTest : public ::testing::Test {
  protected:
-  void MakeWorker(TaskWorkerOptions opts = {milliseconds(10), milliseconds(300)}) {
+  // On the real clock: each task's thread polls by itself.
+  void MakeWorker() { MakeWorkerOn(RealClock()); }
+  // On the fake clock: after its first step a task's thread only steps again when it is told
+  // (a change) or the clock reaches its next poll.
+  void MakeSteppedWorker() { MakeWorkerOn(clock_); }
+  void MakeWorkerOn(const Clock& clock) {
     queue_ = std::make_unique<StatusQueue>(reporter_, milliseconds(10));
-    worker_ = std::make_unique<TaskWorker>(executor_, cache_, *queue_, RealClock(), opts);
+    worker_ = std::make_unique<TaskWorker>(executor_, cache_, *queue_, clock,
+                                           TaskWorkerOptions{kPoll, kSecretWait});
     worker_->Start();
   }
   void TearDown() override {
@@ -188,8 +102,17 @@ class TaskWorkerTest : public ::testing::Test {
       return last && last->state == s;
     });
   }
+  // Stepped worker with one task: waits until the task's thread has finished its step (it
+  // waits on the clock for the next poll) and the reports of that step have been delivered.
+  bool AwaitStep() { return clock_.AwaitWaiters(1) && queue_->WaitIdle(std::chrono::seconds(10)); }
+  std::optional<TaskState> LastState(const std::string& id) {
+    std::optional<TaskStatus> last = reporter_.Last(id);
+    if (!last) return std::nullopt;
+    return last->state;
+  }
 
-  FakeExecutor executor_;
+  FakeClock clock_;
+  FakeExecutor executor_{clock_};
   SecretCache cache_;
   RecordingReporter reporter_;
   std::unique_ptr<StatusQueue> queue_;
@@ -226,37 +149,22 @@ TEST_F(TaskWorkerTest, SecretFilesCarryParsedUidGidMode) {
   cache_.Put("s1", SecretBytes::CopyFrom(std::string_view("x")));
   Task t = MakeTask("t1");
   t.spec.container.secrets = {Ref("s1", "/etc/app/key", "2000", "3000", 0400)};
-  // Capture the SecretFile fields as Prepare sees them.
-  struct Capturing : FakeExecutor {
-    Status Prepare(const TaskRun& run) override {
-      std::lock_guard<std::mutex> lock(seen_mu);
-      for (const SecretFile& f : run.secrets) seen.push_back(f);
-      seen_data_ok = !run.secrets.empty() && run.secrets[0].data != nullptr &&
-                     run.secrets[0].data->view() == "x";
-      return FakeExecutor::Prepare(run);
-    }
-    std::mutex seen_mu;
-    std::vector<SecretFile> seen;
-    bool seen_data_ok = false;
-  } capturing;
-  StatusQueue queue(reporter_, milliseconds(10));
-  TaskWorker worker(capturing, cache_, queue, RealClock(), {milliseconds(10), milliseconds(300)});
-  worker.Start();
-  worker.Apply(true, {{t, 1}}, {});
+  Full({t});
   ASSERT_TRUE(ReachesState("t1", TaskState::kRunning));
-  worker.Stop();
-  queue.Stop();
-  std::lock_guard<std::mutex> lock(capturing.seen_mu);
-  ASSERT_EQ(capturing.seen.size(), 1u);
-  EXPECT_EQ(capturing.seen[0].secret_id, "s1");
-  EXPECT_EQ(capturing.seen[0].target, "/etc/app/key");
-  EXPECT_EQ(capturing.seen[0].uid, 2000u);
-  EXPECT_EQ(capturing.seen[0].gid, 3000u);
-  EXPECT_EQ(capturing.seen[0].mode, 0400u);
-  EXPECT_TRUE(capturing.seen_data_ok);
+  // The SecretFile fields as Prepare saw them.
+  std::optional<FakeExecutor::Task> e = executor_.Get("t1");
+  ASSERT_TRUE(e.has_value());
+  ASSERT_EQ(e->run.secrets.size(), 1u);
+  EXPECT_EQ(e->run.secrets[0].secret_id, "s1");
+  EXPECT_EQ(e->run.secrets[0].target, "/etc/app/key");
+  EXPECT_EQ(e->run.secrets[0].uid, 2000u);
+  EXPECT_EQ(e->run.secrets[0].gid, 3000u);
+  EXPECT_EQ(e->run.secrets[0].mode, 0400u);
+  EXPECT_EQ(executor_.SecretData("t1", "/etc/app/key"), "x");
 }
 
 TEST_F(TaskWorkerTest, MissingImageRejectsWithDockersMessage) {
+  executor_.SetImageMissing("nosuch:1");
   MakeWorker();
   Task t = MakeTask("t1");
   t.spec.container.image = "nosuch:1";
@@ -276,24 +184,43 @@ TEST_F(TaskWorkerTest, BadUidRejects) {
   EXPECT_EQ(reporter_.Last("t1")->err, "invalid secret uid \"root\"");
 }
 
-TEST_F(TaskWorkerTest, SecretThatNeverArrivesRejects) {
-  MakeWorker();
+TEST_F(TaskWorkerTest, SecretThatNeverArrivesRejectsWhenTheWaitRunsOut) {
+  MakeSteppedWorker();
   Task t = MakeTask("t1");
   t.spec.container.secrets = {Ref("s9", "pw", "0", "0", 0444)};
   Full({t});
-  ASSERT_TRUE(ReachesState("t1", TaskState::kRejected));
+  ASSERT_TRUE(AwaitStep());
+  EXPECT_EQ(LastState("t1"), TaskState::kPreparing);
+  // One poll before the wait runs out it still waits...
+  clock_.Advance(kSecretWait - milliseconds(1));
+  ASSERT_TRUE(AwaitStep());
+  EXPECT_EQ(LastState("t1"), TaskState::kPreparing);
+  EXPECT_FALSE(executor_.Called("prepare t1"));
+  // ...and the first poll after it has run out rejects it.
+  clock_.Advance(kPoll);
+  ASSERT_TRUE(AwaitStep());
+  EXPECT_EQ(LastState("t1"), TaskState::kRejected);
   EXPECT_EQ(reporter_.Last("t1")->err, "secret name-s9 is not available on this node");
+  EXPECT_FALSE(executor_.Called("prepare t1"));
 }
 
 TEST_F(TaskWorkerTest, SecretArrivingLateStillStarts) {
-  MakeWorker();
+  MakeSteppedWorker();
   Task t = MakeTask("t1");
   t.spec.container.secrets = {Ref("s1", "pw", "0", "0", 0444)};
   Full({t});
-  std::this_thread::sleep_for(milliseconds(50));
+  ASSERT_TRUE(AwaitStep());
   EXPECT_FALSE(executor_.Has("t1"));
+  clock_.Advance(kSecretWait - milliseconds(1));
+  ASSERT_TRUE(AwaitStep());
+  EXPECT_FALSE(executor_.Has("t1"));
+  EXPECT_EQ(LastState("t1"), TaskState::kPreparing);
+  // It arrives before the wait runs out: the next poll starts the task.
   cache_.Put("s1", SecretBytes::CopyFrom(std::string_view("late")));
-  ASSERT_TRUE(ReachesState("t1", TaskState::kRunning));
+  clock_.Advance(kPoll);
+  ASSERT_TRUE(AwaitStep());
+  EXPECT_EQ(LastState("t1"), TaskState::kRunning);
+  EXPECT_EQ(executor_.SecretData("t1", "pw"), "late");
 }
 
 TEST_F(TaskWorkerTest, ExitZeroCompletesNonZeroFails) {
@@ -342,32 +269,40 @@ TEST_F(TaskWorkerTest, TaskGoneFromAssignmentsIsStoppedRemovedAndLogsDropped) {
 }
 
 TEST_F(TaskWorkerTest, TaskNotYetAssignedIsNotStarted) {
-  MakeWorker();
+  MakeSteppedWorker();
   Full({MakeTask("t1", TaskState::kPending)});
-  std::this_thread::sleep_for(milliseconds(50));
-  EXPECT_FALSE(executor_.Has("t1"));
-  EXPECT_FALSE(reporter_.Last("t1").has_value());
+  for (int poll = 0; poll < 3; ++poll) {
+    ASSERT_TRUE(AwaitStep());
+    EXPECT_FALSE(executor_.Has("t1"));
+    EXPECT_FALSE(reporter_.Last("t1").has_value());
+    clock_.Advance(kPoll);
+  }
+  // Once it is assigned to this node, it starts.
+  Change(MakeTask("t1", TaskState::kAssigned));
+  ASSERT_TRUE(ReachesState("t1", TaskState::kRunning));
 }
 
 TEST_F(TaskWorkerTest, TerminalTaskInAssignmentsIsLeftAlone) {
-  MakeWorker();
+  MakeSteppedWorker();
   Full({MakeTask("t1", TaskState::kFailed)});
-  std::this_thread::sleep_for(milliseconds(50));
-  EXPECT_FALSE(executor_.Called("prepare t1"));
-  EXPECT_FALSE(reporter_.Last("t1").has_value());
+  for (int poll = 0; poll < 3; ++poll) {
+    ASSERT_TRUE(AwaitStep());
+    EXPECT_TRUE(executor_.calls().empty());
+    EXPECT_FALSE(reporter_.Last("t1").has_value());
+    clock_.Advance(kPoll);
+  }
 }
 
 TEST_F(TaskWorkerTest, RestartReadoptsAssignedTasksAndRemovesOrphans) {
   // A previous agent left: t1 running (still assigned), t2 running (no longer assigned),
   // t3 prepared but never started (still assigned).
   for (const char* id : {"t1", "t2", "t3"}) {
-    FakeExecutor::Entry e;
-    e.status.container_id = std::string("c-") + id;
-    e.status.state = RunStatus::State::kRunning;
-    e.status.pid = 77;
-    executor_.tasks[id] = e;
+    RunStatus st;
+    st.container_id = std::string("c-") + id;
+    st.state = id == std::string("t3") ? RunStatus::State::kCreated : RunStatus::State::kRunning;
+    st.pid = 77;
+    executor_.Put(id, st);
   }
-  executor_.tasks["t3"].status.state = RunStatus::State::kCreated;
   MakeWorker();
   Full({MakeTask("t1", TaskState::kRunning), MakeTask("t3", TaskState::kPreparing)});
   EXPECT_TRUE(Eventually([&] { return executor_.Called("removelogs t2"); }));
@@ -384,10 +319,10 @@ TEST_F(TaskWorkerTest, RestartReadoptsAssignedTasksAndRemovesOrphans) {
 }
 
 TEST_F(TaskWorkerTest, AdoptedTaskTheManagerOrphanedIsStoppedAndRemoved) {
-  FakeExecutor::Entry e;
-  e.status.container_id = "c-t1";
-  e.status.state = RunStatus::State::kRunning;
-  executor_.tasks["t1"] = e;
+  RunStatus st;
+  st.container_id = "c-t1";
+  st.state = RunStatus::State::kRunning;
+  executor_.Put("t1", st);
   MakeWorker();
   // The node was Down: the manager rescheduled the task and marked it orphaned.
   Full({MakeTask("t1", TaskState::kOrphaned, TaskState::kShutdown)});

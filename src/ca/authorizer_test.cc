@@ -8,15 +8,12 @@
 #include "ca/root_ca.h"
 #include "common/ids.h"
 #include "crypto/random.h"
+#include "testing/fake_clock.h"
 
 namespace capsule::ca {
 namespace {
 
-class FixedClock : public Clock {
- public:
-  TimePoint Now() const override { return now; }
-  TimePoint now = std::chrono::system_clock::now();
-};
+using ::capsule::testing::FakeClock;
 
 class AuthorizerTest : public ::testing::Test {
  protected:
@@ -47,7 +44,7 @@ class AuthorizerTest : public ::testing::Test {
     return *cert;
   }
 
-  FixedClock clock_;
+  FakeClock clock_{std::chrono::system_clock::now()};  // the certificates are issued now
   std::set<std::string> removed_;
   std::unique_ptr<RootCa> root_, other_root_;
   std::unique_ptr<Authorizer> authorizer_;
@@ -109,7 +106,7 @@ TEST_F(AuthorizerTest, RemovedNodeIsPermissionDenied) {
 
 TEST_F(AuthorizerTest, ExpiredCertificateIsUnauthenticated) {
   std::string cert = Cert(*root_, NodeRole::kWorker, id_);
-  clock_.now += std::chrono::hours(24 * 91);
+  clock_.Advance(std::chrono::hours(24 * 91));
   EXPECT_EQ(authorizer_->AuthorizeCert(cert, kAnyNodeRole).status().code(),
             StatusCode::kUnauthenticated);
 }
@@ -128,7 +125,7 @@ TEST_F(AuthorizerTest, RememberedCertificateStillExpires) {
   std::string cert = Cert(*root_, NodeRole::kWorker, id_);
   ASSERT_TRUE(authorizer_->AuthorizeCert(cert, kAnyNodeRole).ok());
   ASSERT_TRUE(authorizer_->AuthorizeCert(cert, kAnyNodeRole).ok());
-  clock_.now += std::chrono::hours(24 * 91);
+  clock_.Advance(std::chrono::hours(24 * 91));
   EXPECT_EQ(authorizer_->AuthorizeCert(cert, kAnyNodeRole).status().code(),
             StatusCode::kUnauthenticated);
 }
@@ -144,9 +141,9 @@ TEST_F(AuthorizerTest, RememberedCertificateIsRefusedAfterRootChange) {
 TEST_F(AuthorizerTest, RememberedCertificateIsReverifiedAfterAMinute) {
   std::string cert = Cert(*root_, NodeRole::kWorker, id_);
   ASSERT_TRUE(authorizer_->AuthorizeCert(cert, kAnyNodeRole).ok());
-  clock_.now += std::chrono::seconds(61);
+  clock_.Advance(std::chrono::seconds(61));
   ASSERT_TRUE(authorizer_->AuthorizeCert(cert, kAnyNodeRole).ok());  // verified afresh
-  clock_.now -= std::chrono::hours(1);  // before not_before: the entry is not used
+  clock_.SetNow(clock_.Now() - std::chrono::hours(1));               // before not_before: not used
   EXPECT_EQ(authorizer_->AuthorizeCert(cert, kAnyNodeRole).status().code(),
             StatusCode::kUnauthenticated);
 }

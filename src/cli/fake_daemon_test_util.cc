@@ -167,7 +167,8 @@ CliResult RunAgainst(const FakeDaemon& daemon, std::vector<std::string> args,
 
 namespace capsule::cli::testing {
 
-CliResult RunWithClock(const FakeDaemon& daemon, std::vector<std::string> args, FixedClock& clock) {
+CliResult RunWithClock(const FakeDaemon& daemon, std::vector<std::string> args,
+                       ::capsule::testing::FakeClock& clock) {
   std::ostringstream out, err;
   std::istringstream in;
   args.insert(args.begin(), {"-H", daemon.url()});

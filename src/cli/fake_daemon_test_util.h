@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "testing/fake_clock.h"
 
 namespace capsule::cli::testing {
 
@@ -65,19 +66,6 @@ class FakeDaemon {
 // Percent-decoding as Go's url.QueryUnescape ('+' → ' ').
 std::string QueryUnescape(const std::string& s);
 
-class FixedClock : public Clock {
- public:
-  explicit FixedClock(TimePoint now) : now_(now) {}
-  TimePoint Now() const override { return now_; }
-  // Moves time on; a CLI run in a test sleeps through this instead of waiting.
-  void Advance(std::chrono::nanoseconds d) {
-    now_ += std::chrono::duration_cast<std::chrono::system_clock::duration>(d);
-  }
-
- private:
-  TimePoint now_;
-};
-
 // Runs the CLI in-process against `daemon` (via -H) with the given stdin.
 struct CliResult {
   int code = -1;
@@ -88,6 +76,7 @@ CliResult RunAgainst(const FakeDaemon& daemon, std::vector<std::string> args,
                      const std::string& stdin_data = "", const Clock* clock = nullptr);
 
 // As RunAgainst, with `clock` advanced by every sleep of the CLI (no real waiting).
-CliResult RunWithClock(const FakeDaemon& daemon, std::vector<std::string> args, FixedClock& clock);
+CliResult RunWithClock(const FakeDaemon& daemon, std::vector<std::string> args,
+                       ::capsule::testing::FakeClock& clock);
 
 }  // namespace capsule::cli::testing

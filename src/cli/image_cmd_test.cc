@@ -11,9 +11,9 @@
 namespace capsule::cli {
 namespace {
 
+using ::capsule::testing::FakeClock;
 using testing::CliResult;
 using testing::FakeDaemon;
-using testing::FixedClock;
 using testing::RunAgainst;
 
 std::string TempFile(const std::string& content) {
@@ -94,7 +94,7 @@ TEST(ImageListTest, RowPerTagAsDocker) {
        R"([{"Id":"sha256:0123456789abcdef0123","RepoTags":["capsule/busybox:1","capsule/busybox:latest"],)"
        R"("Created":1764286000,"Size":1234567},)"
        R"({"Id":"sha256:fedcba9876543210fedc","RepoTags":null,"Created":1764200000,"Size":512}])"});
-  FixedClock clock(std::chrono::system_clock::time_point(std::chrono::seconds(1764289600)));
+  FakeClock clock(std::chrono::system_clock::time_point(std::chrono::seconds(1764289600)));
   CliResult r = RunAgainst(daemon, {"image", "ls"}, "", &clock);
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out,

@@ -12,9 +12,9 @@
 namespace capsule::cli {
 namespace {
 
+using ::capsule::testing::FakeClock;
 using testing::CliResult;
 using testing::FakeDaemon;
-using testing::FixedClock;
 using testing::RunAgainst;
 
 TimePoint At(const std::string& rfc3339) {
@@ -121,7 +121,7 @@ TEST(SecretListTest, TableSortedByNameWithHumanTimes) {
        std::string("[") + kSecretZeta + "," + kSecretPw +
            R"(,{"ID":"aaaaaaaaaaaaaaaaaaaaaaaaa","Version":{"Index":11},"CreatedAt":"2026-11-28T00:26:48Z","UpdatedAt":"2026-11-28T00:26:48Z","Spec":{"Name":"zeta9","Labels":{},"Driver":{"Name":"vault"}}}])"
            "\n"});
-  FixedClock clock(At("2026-11-28T00:27:18.5Z"));
+  FakeClock clock(At("2026-11-28T00:27:18.5Z"));
   CliResult r = RunAgainst(daemon, {"secret", "ls"}, "", &clock);
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out,

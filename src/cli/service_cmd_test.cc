@@ -11,9 +11,9 @@
 namespace capsule::cli {
 namespace {
 
+using ::capsule::testing::FakeClock;
 using testing::CliResult;
 using testing::FakeDaemon;
-using testing::FixedClock;
 using testing::RunAgainst;
 using testing::RunWithClock;
 
@@ -223,7 +223,7 @@ TEST(ServiceCreateTest, WaitsForTheTaskAndReportsConvergenceLikeDocker) {
                      {200, "[" + Task("a1", "running", "preparing", created) + "]"},
                      {200, "[" + Task("a1", "running", "running", created) + "]"}});
   daemon.On("GET", "/nodes", {200, kNodes});
-  FixedClock clock(At("2026-11-28T01:00:00Z"));
+  FakeClock clock(At("2026-11-28T01:00:00Z"));
   CliResult r = RunWithClock(daemon, {"service", "create", "--name", "t", "img"}, clock);
   EXPECT_EQ(r.code, 0) << r.err;
   std::string expected =
@@ -259,7 +259,7 @@ TEST(ServiceCreateTest, TaskErrorsAndQuietMode) {
                                "," + Task("a2", "shutdown", "failed", created) + "]"},
                      {200, "[" + Task("a3", "running", "running", created) + "]"}});
   daemon.On("GET", "/nodes", {200, kNodes});
-  FixedClock clock(At("2026-11-28T01:00:00Z"));
+  FakeClock clock(At("2026-11-28T01:00:00Z"));
   CliResult r = RunWithClock(daemon, {"service", "create", "img"}, clock);
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("1/1: No such image: img\n"), std::string::npos) << r.out;
@@ -412,7 +412,7 @@ TEST(ServicePsTest, TableWithHistoryIndentedLikeDocker) {
                 R"(starting container failed: strconv.Atoi: parsing \"abc\": invalid syntax)") +
            "]"});
   daemon.On("GET", "/nodes", {200, kNodes});
-  FixedClock clock(At("2026-11-28T00:27:21.5Z"));
+  FakeClock clock(At("2026-11-28T00:27:21.5Z"));
   CliResult r = RunAgainst(daemon, {"service", "ps", "t"}, "", &clock);
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out,
@@ -499,7 +499,7 @@ TEST(ServiceInspectTest, PrettyAsDocker) {
                        {"CompletedAt", "2026-11-28T00:27:20Z"},
                        {"Message", "update completed"}};
   daemon.On("GET", "/services/t", {200, s.dump()});
-  FixedClock clock(At("2026-11-28T04:30:00Z"));
+  FakeClock clock(At("2026-11-28T04:30:00Z"));
   CliResult r = RunAgainst(daemon, {"service", "inspect", "--pretty", "t"}, "", &clock);
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(

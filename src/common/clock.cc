@@ -9,6 +9,11 @@ namespace {
 class SystemClock : public Clock {
  public:
   TimePoint Now() const override { return std::chrono::system_clock::now(); }
+  SteadyTime SteadyNow() const override { return std::chrono::steady_clock::now(); }
+  bool WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
+                 SteadyTime deadline, absl::FunctionRef<bool()> pred) const override {
+    return cv.wait_until(lock, deadline, [&pred] { return pred(); });
+  }
 };
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 namespace capsule {
 namespace {
 
@@ -28,6 +30,31 @@ TEST(ParseRfc3339Nano, RejectsGarbage) {
   EXPECT_FALSE(ParseRfc3339Nano("yesterday", &t));
   EXPECT_FALSE(ParseRfc3339Nano("2026-11-28T00:27:14.Z", &t));
   EXPECT_FALSE(ParseRfc3339Nano("2026-11-28T00:27:14+01:00", &t));
+}
+
+TEST(RealClock, WaitForTimesOutWhenThePredicateStaysFalse) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::unique_lock<std::mutex> lock(mu);
+  const SteadyTime start = RealClock().SteadyNow();
+  EXPECT_FALSE(RealClock().WaitFor(cv, lock, std::chrono::milliseconds(20), [] { return false; }));
+  EXPECT_GE(RealClock().SteadyNow() - start, std::chrono::milliseconds(20));
+  EXPECT_TRUE(lock.owns_lock());
+}
+
+TEST(RealClock, WaitForReturnsWhenNotifiedAndThePredicateHolds) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool ready = false;
+  std::thread notifier([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    ready = true;
+    cv.notify_all();
+  });
+  std::unique_lock<std::mutex> lock(mu);
+  EXPECT_TRUE(RealClock().WaitFor(cv, lock, std::chrono::seconds(30), [&] { return ready; }));
+  lock.unlock();
+  notifier.join();
 }
 
 }  // namespace

@@ -71,7 +71,7 @@ void CertRenewer::Start(std::chrono::milliseconds period) {
     while (true) {
       {
         std::unique_lock<std::mutex> lock(mu_);
-        if (cv_.wait_for(lock, period, [this] { return stopping_; })) return;
+        if (clock_.WaitFor(cv_, lock, period, [this] { return stopping_; })) return;
       }
       StatusOr<bool> r = CheckOnce();
       if (!r.ok()) spdlog::warn("certificate renewal failed: {}", r.status().ToString());

@@ -52,7 +52,8 @@ class CertRenewer {
   // A failed renewal leaves the file unchanged and returns the error.
   StatusOr<bool> CheckOnce();
 
-  // Runs CheckOnce every `period` on a thread (errors are logged and retried next period).
+  // Runs CheckOnce every `period` of the clock on a thread (errors are logged and retried next
+  // period).
   void Start(std::chrono::milliseconds period);
   // Joins the thread. Idempotent.
   void Stop();

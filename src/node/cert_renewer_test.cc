@@ -6,28 +6,19 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 #include "ca/cert_info.h"
 #include "ca/node_key.h"
 #include "ca/root_ca.h"
 #include "common/ids.h"
 #include "crypto/random.h"
+#include "testing/fake_clock.h"
 
 namespace capsule::node {
 namespace {
 
+using ::capsule::testing::FakeClock;
 using std::chrono::seconds;
-
-class FakeClock final : public Clock {
- public:
-  explicit FakeClock(TimePoint t) : now_(t) {}
-  TimePoint Now() const override { return now_; }
-  void Advance(std::chrono::seconds d) { now_ += d; }
-
- private:
-  TimePoint now_;
-};
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
@@ -162,11 +153,13 @@ TEST_F(CertRenewerTest, BackgroundThreadRenewsAndStops) {
   clock_.Advance(kValidity / 2 + seconds(1));
   const std::string before = ReadFile(paths_.cert);
   renewer.Start(std::chrono::milliseconds(20));
-  for (int i = 0; i < 200 && ReadFile(paths_.cert) == before; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  renewer.Stop();
+  ASSERT_TRUE(clock_.AwaitWaiters(1));  // the thread waits for its first check
+  EXPECT_EQ(ReadFile(paths_.cert), before);
+  clock_.Advance(std::chrono::milliseconds(20));
+  ASSERT_TRUE(clock_.AwaitWaiters(1));  // the check is done; it waits for the next one
   EXPECT_NE(ReadFile(paths_.cert), before);
+  renewer.Stop();
+  EXPECT_EQ(clock_.waiters(), 0u);
 }
 
 TEST(RenewalDueAtTest, HalfOfTheGrantedValidityIgnoringTheBackdate) {

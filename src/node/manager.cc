@@ -54,7 +54,7 @@ Status Manager::StartStore(bool new_cluster) {
   mc.new_cluster = new_cluster;
   mc.cluster_token = state_.cluster_id;
   mc.log_level = config_.etcd_log_level;
-  supervisor_ = std::make_unique<etcd::Supervisor>(mc);
+  supervisor_ = std::make_unique<etcd::Supervisor>(mc, RealClock());
   RETURN_IF_ERROR(supervisor_->Start(std::chrono::seconds(30)));
 
   etcd::ClientOptions co;

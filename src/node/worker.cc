@@ -100,7 +100,7 @@ StatusOr<std::unique_ptr<agent::Agent>> StartNodeAgent(const SwarmState& state,
   ASSIGN_OR_RETURN(config.root_ca_pem, ReadTextFile(paths.root_ca));
   ASSIGN_OR_RETURN(config.identity.cert_pem, ReadTextFile(paths.cert));
   ASSIGN_OR_RETURN(config.identity.key_pem, ca::ReadNodeKeyFile(paths.key));
-  return std::make_unique<agent::Agent>(std::move(config), executor);
+  return std::make_unique<agent::Agent>(std::move(config), executor, RealClock());
 }
 
 std::string ManagerAgentAddr(const SwarmState& state) {

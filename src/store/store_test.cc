@@ -242,11 +242,22 @@ TEST_F(StoreTest, ReadModelNotifiesSubscribersAfterEachBatch) {
   EXPECT_NE(reads.ServiceById("s1"), nullptr);
   reads.Unsubscribe(sub);
   const int64_t before = seen;
-  ASSERT_TRUE(store_->Create({kServicesKind, "s2", "b"}, ServiceRecord("s2", "b")).ok());
-  ASSERT_TRUE(reads.WaitFresh().ok());
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  std::lock_guard<std::mutex> lock(mu);
-  EXPECT_EQ(seen, before) << "an unsubscribed callback ran";
+  // A subscriber that stays: callbacks run in subscription order, so once it has seen the
+  // next batch, the first one would have too had it still been subscribed.
+  int64_t later_seen = 0;
+  ReadModel::SubscriptionId later = reads.Subscribe([&](int64_t r) {
+    std::lock_guard<std::mutex> lock(mu);
+    later_seen = std::max(later_seen, r);
+    cv.notify_all();
+  });
+  StatusOr<int64_t> rev2 = store_->Create({kServicesKind, "s2", "b"}, ServiceRecord("s2", "b"));
+  ASSERT_TRUE(rev2.ok());
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return later_seen >= *rev2; }));
+    EXPECT_EQ(seen, before) << "an unsubscribed callback ran";
+  }
+  reads.Unsubscribe(later);
   reads.Stop();
 }
 

@@ -3,9 +3,11 @@
 acknowledged write is lost, nothing deleted comes back, every surviving secret reads back
 exactly (through a task), the daemon serves again, and a dead worker leaves nothing behind.
 
-Run (from anywhere; binaries from $CAPSULED / $CAPSULE_CLI as in tests/integration/harness.py):
-  python3 tests/fault/crash_safety.py --capsuled-rounds 20 --etcd-rounds 20 --worker-rounds 3
-  python3 tests/fault/crash_safety.py --short      # = 2 / 2 / 2 (CTest fault.crash_safety_short)
+Run (from the checkout; binaries from $CAPSULED / $CAPSULE_CLI as in tests/harness):
+  PYTHONPATH=tests python3 tests/fault/crash_safety.py --capsuled-rounds 20 --etcd-rounds 20 \
+      --worker-rounds 3
+  PYTHONPATH=tests python3 tests/fault/crash_safety.py --short  # = 2 / 2 / 2 (CTest
+      # fault.crash_safety_short)
 With $PROVE_OUT set, writes $PROVE_OUT/faults.json. Exit status 0 only if every check passed.
 Addresses: 127.0.18.1 (manager rounds), 127.0.22.1-3 (worker rounds).
 """
@@ -21,15 +23,11 @@ import tempfile
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-
-import busybox_image  # noqa: E402
-import harness  # noqa: E402
-import verify  # noqa: E402
-import worker_kill  # noqa: E402
-from ledger import Ledger  # noqa: E402
+import harness
+import verify
+import worker_kill
+from harness import busybox_image
+from ledger import Ledger
 
 MANAGER_IP = "127.0.18.1"
 CLIENTS = 16

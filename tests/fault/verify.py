@@ -8,14 +8,9 @@ Python 3 stdlib only.
 """
 
 import json
-import os
-import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-
-import harness  # noqa: E402
-from leakscan import b64_forms, files_under, needles, read_bytes  # noqa: E402,F401
+import harness
+from harness.leakscan import b64_forms, files_under, needles, read_bytes  # noqa: F401
 
 IMAGE = "capsule/busybox:1"
 BATCH = 150

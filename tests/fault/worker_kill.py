@@ -18,9 +18,9 @@ import statistics
 import subprocess
 import time
 
-import busybox_image
 import harness
 import verify
+from harness import busybox_image
 
 MGR_IP, W_IPS = "127.0.22.1", {"w1": "127.0.22.2", "w2": "127.0.22.3"}
 MANAGER_ADDR = f"{MGR_IP}:{harness.SWARM_PORT}"

@@ -2,76 +2,18 @@
 // mutual TLS, with an in-memory AssignmentSource and a fake Executor: secrets arrive sealed
 // and are held only while a task needs them, the task is driven to RUNNING through
 // UpdateTaskStatus, and withdrawal / removal empty the agent.
-#include <thread>
-
 #include "agent/agent.h"
 #include "assignment_fakes.h"
 #include "grpc_test_env.h"
+#include "testing/eventually.h"
+#include "testing/fake_executor.h"
 
 namespace capsule::grpctest {
 namespace {
 
 using std::chrono::milliseconds;
 
-// Runs every task it is given; records what Prepare saw (secret data by target).
-class FakeExecutor : public agent::Executor {
- public:
-  Status Prepare(const agent::TaskRun& run) override {
-    std::lock_guard<std::mutex> lock(mu);
-    for (const agent::SecretFile& f : run.secrets) seen[run.task_id][f.target] = f.data->view();
-    tasks[run.task_id].container_id = "c-" + run.task_id;
-    return absl::OkStatus();
-  }
-  Status Start(const std::string& id) override {
-    std::lock_guard<std::mutex> lock(mu);
-    tasks[id].state = agent::RunStatus::State::kRunning;
-    tasks[id].pid = 321;
-    return absl::OkStatus();
-  }
-  StatusOr<agent::RunStatus> Inspect(const std::string& id) const override {
-    std::lock_guard<std::mutex> lock(mu);
-    auto it = tasks.find(id);
-    if (it == tasks.end()) return absl::NotFoundError("no task");
-    return it->second;
-  }
-  Status Stop(const std::string& id) override {
-    std::lock_guard<std::mutex> lock(mu);
-    auto it = tasks.find(id);
-    if (it == tasks.end()) return absl::NotFoundError("no task");
-    it->second.state = agent::RunStatus::State::kExited;
-    return absl::OkStatus();
-  }
-  Status Remove(const std::string& id) override {
-    std::lock_guard<std::mutex> lock(mu);
-    tasks.erase(id);
-    return absl::OkStatus();
-  }
-  Status RemoveLogs(const std::string&) override { return absl::OkStatus(); }
-  std::vector<std::string> Known() const override { return {}; }
-
-  std::string Seen(const std::string& task, const std::string& target) {
-    std::lock_guard<std::mutex> lock(mu);
-    return seen[task][target];
-  }
-  bool Has(const std::string& id) {
-    std::lock_guard<std::mutex> lock(mu);
-    return tasks.count(id) > 0;
-  }
-
-  mutable std::mutex mu;
-  std::map<std::string, agent::RunStatus> tasks;
-  std::map<std::string, std::map<std::string, std::string>> seen;
-};
-
-template <typename Pred>
-bool Eventually(Pred pred) {
-  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(milliseconds(10));
-  }
-  return pred();
-}
+using ::capsule::testing::Eventually;
 
 class AgentSessionTest : public GrpcTestEnv {
  protected:
@@ -97,7 +39,8 @@ class AgentSessionTest : public GrpcTestEnv {
     agent::AgentOptions o;
     o.worker.poll_interval = milliseconds(20);
     o.status_retry = milliseconds(50);
-    agents_.push_back(std::make_unique<agent::Agent>(std::move(c), executor_, o));
+    // Real time: the agent reconnects and polls on its own here.
+    agents_.push_back(std::make_unique<agent::Agent>(std::move(c), executor_, RealClock(), o));
     return *agents_.back();
   }
   TaskState StateOf(const std::string& id) {
@@ -106,7 +49,7 @@ class AgentSessionTest : public GrpcTestEnv {
   }
 
   FakeSource source_;
-  FakeExecutor executor_;
+  testing::FakeExecutor executor_{RealClock()};
   std::vector<std::unique_ptr<agent::Agent>> agents_;
 };
 
@@ -119,7 +62,7 @@ TEST_F(AgentSessionTest, SecretHeldOnlyWhileItsTaskNeedsItAndOnlyOnThatNode) {
 
   // w1 runs the task with the secret's data; its state reaches the store.
   ASSERT_TRUE(Eventually([&] { return StateOf("t1") == TaskState::kRunning; }));
-  EXPECT_EQ(executor_.Seen("t1", "t-s1"), "s3cr3t");
+  EXPECT_EQ(executor_.SecretData("t1", "t-s1"), "s3cr3t");
   EXPECT_EQ(source_.TaskById("t1")->object.status.message, "started");
   EXPECT_EQ(source_.TaskById("t1")->object.status.container->container_id, "c-t1");
   EXPECT_EQ(a1.SecretIds(), std::vector<std::string>{"s1"});
@@ -155,7 +98,7 @@ TEST_F(AgentSessionTest, ReconnectedAgentGetsTheCompleteSetAgain) {
   Task t2 = MakeTask("t2", w1.node_id, TaskState::kAssigned, {"s1", "s2"});
   source_.PutTask(t2);
   ASSERT_TRUE(Eventually([&] { return StateOf("t2") == TaskState::kRunning; }));
-  EXPECT_EQ(executor_.Seen("t2", "t-s2"), "more");
+  EXPECT_EQ(executor_.SecretData("t2", "t-s2"), "more");
   EXPECT_EQ(a1.SecretIds(), (std::vector<std::string>{"s1", "s2"}));
   EXPECT_EQ(StateOf("t1"), TaskState::kRunning);  // kept running across the reconnect
 }

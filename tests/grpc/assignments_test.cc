@@ -245,6 +245,9 @@ TEST_F(AssignmentsTest, SecretThatCannotBeReadIsRetried) {
   ASSERT_TRUE(full.has_value());
   EXPECT_EQ(full->secrets_size(), 0);
   source_.PutSecret("late", "late", "arrived");  // no notification: the retry finds it
+  // The retry comes a second later on the dispatcher's clock.
+  ASSERT_TRUE(fake_clock_.AwaitWaiters(1));
+  fake_clock_.Advance(std::chrono::seconds(1));
   auto c = n1.Next();
   ASSERT_TRUE(c.has_value());
   ASSERT_EQ(c->secrets_size(), 1);

@@ -1,28 +1,17 @@
 // Dispatcher sessions and heartbeats: Ready on session, Down after 3 missed periods.
-#include <thread>
-
 #include "common/ids.h"
 #include "grpc_test_env.h"
 #include "session_util.h"
+#include "testing/eventually.h"
 
 namespace capsule::grpctest {
 namespace {
 
 using std::chrono::milliseconds;
 
-class DispatcherTest : public GrpcTestEnv {
- protected:
-  // Polls `pred` (real time, bounded) — for effects that happen on gRPC's threads.
-  template <typename Pred>
-  bool Eventually(Pred pred, std::chrono::seconds limit = std::chrono::seconds(15)) {
-    auto until = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < until) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(milliseconds(20));
-    }
-    return pred();
-  }
-};
+using ::capsule::testing::Eventually;
+
+using DispatcherTest = GrpcTestEnv;
 
 TEST_F(DispatcherTest, SessionSendsFirstMessageAndMarksNodeReady) {
   dispatcher_->SetManagers({{manager_id_, addr_}});
@@ -178,16 +167,24 @@ TEST_F(DispatcherTest, StoppingTheServerEndsOpenSessions) {
 }
 
 TEST_F(DispatcherTest, ExpiryTimerMarksSilentNodeDownOnItsOwn) {
-  StopServer();
-  dispatcher_clock_ = &RealClock();
-  dispatcher_options_.heartbeat_period = milliseconds(100);
-  StartServer();
   dispatcher_->StartExpiryTimer();
   TestNode worker = MakeNode(ca::NodeRole::kWorker);
   auto s = OpenSession(Channel(&worker));
   ASSERT_TRUE(s->got_first);
-  EXPECT_EQ(s->first.heartbeat_period_ms(), 100u);
-  EXPECT_TRUE(Eventually([&] { return sink_.StateOf(worker.node_id) == "down"; }));
+  const milliseconds period(5000);
+  EXPECT_EQ(s->first.heartbeat_period_ms(), 5000u);
+  // The timer checks every half period of the clock. Six checks, up to exactly 3 periods
+  // after the session opened: still Ready.
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(fake_clock_.AwaitWaiters(1));  // the timer waits for its next check
+    fake_clock_.Advance(period / 2);
+  }
+  ASSERT_TRUE(fake_clock_.AwaitWaiters(1));  // the sixth check is done
+  EXPECT_EQ(sink_.StateOf(worker.node_id), "ready");
+  // The seventh, past 3 periods, reports it Down and closes its stream.
+  fake_clock_.Advance(period / 2);
+  ASSERT_TRUE(fake_clock_.AwaitWaiters(1));
+  EXPECT_EQ(sink_.StateOf(worker.node_id), "down");
   api::SessionMessage more;
   EXPECT_FALSE(s->reader->Read(&more));
   EXPECT_EQ(s->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);

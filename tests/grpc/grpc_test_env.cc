@@ -49,7 +49,7 @@ void GrpcTestEnv::StartServer() {
   ca_service_ = std::make_unique<caserver::NodeCaService>(*root_, ca_options, tokens_, registry_,
                                                           *authorizer_, RealClock());
   dispatcher_ = std::make_unique<dispatcher::DispatcherService>(
-      *authorizer_, sink_, *dispatcher_clock_, dispatcher_options_, dispatcher_backends_);
+      *authorizer_, sink_, fake_clock_, dispatcher_options_, dispatcher_backends_);
   transport::GrpcServerOptions options;
   options.listen_addr = "127.0.0.1:0";
   options.tls = files_;

@@ -1,7 +1,7 @@
 // A manager's swarm port for tests: a fresh root CA, the manager's certificate files in a temp
 // dir, a GrpcServer on 127.0.0.1:<free port> serving NodeCA and Dispatcher with fake
-// collaborators (tokens, registry, removed set, node states) and a settable clock for the
-// dispatcher. Real TLS, real sockets.
+// collaborators (tokens, registry, removed set, node states) and a fake clock for the
+// dispatcher (its heartbeat expiry, expiry timer and assignment retry). Real TLS, real sockets.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -17,26 +17,11 @@
 #include "ca/root_ca.h"
 #include "manager/caserver/node_ca_service.h"
 #include "manager/dispatcher/dispatcher_service.h"
+#include "testing/fake_clock.h"
 #include "transport/channels.h"
 #include "transport/grpc_server.h"
 
 namespace capsule::grpctest {
-
-class FakeClock : public Clock {
- public:
-  TimePoint Now() const override {
-    std::lock_guard<std::mutex> lock(mu_);
-    return now_;
-  }
-  void Advance(std::chrono::milliseconds d) {
-    std::lock_guard<std::mutex> lock(mu_);
-    now_ += d;
-  }
-
- private:
-  mutable std::mutex mu_;
-  TimePoint now_ = std::chrono::system_clock::now();
-};
 
 class FakeTokens : public caserver::TokenSource {
  public:
@@ -105,7 +90,7 @@ class GrpcTestEnv : public ::testing::Test {
   std::string cluster_id_ = "testcluster1";
   std::string manager_id_;
   transport::ServerTlsFiles files_;
-  FakeClock fake_clock_;
+  testing::FakeClock fake_clock_;
   FakeTokens tokens_;
   FakeRegistry registry_;
   FakeSink sink_;
@@ -114,7 +99,6 @@ class GrpcTestEnv : public ::testing::Test {
   std::unique_ptr<ca::Authorizer> authorizer_;
   dispatcher::DispatcherOptions dispatcher_options_;
   dispatcher::DispatcherBackends dispatcher_backends_;  // none unless a test sets them
-  const Clock* dispatcher_clock_ = &fake_clock_;
   std::unique_ptr<caserver::NodeCaService> ca_service_;
   std::unique_ptr<dispatcher::DispatcherService> dispatcher_;
   std::unique_ptr<transport::GrpcServer> server_;

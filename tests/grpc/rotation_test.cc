@@ -1,12 +1,11 @@
 // The server picks up a renewed certificate written over its files, without a restart.
 #include <grpcpp/client_context.h>
 
-#include <thread>
-
 #include "ca/node_key.h"
 #include "capsule/ca.grpc.pb.h"
 #include "common/ids.h"
 #include "grpc_test_env.h"
+#include "testing/eventually.h"
 #include "transport/peer_addr.h"
 
 namespace capsule::grpctest {
@@ -51,12 +50,8 @@ TEST_F(RotationTest, NewConnectionsSeeTheRenewedCertificate) {
   ASSERT_TRUE(ca::WriteCertFile(files_.cert_path, *renewed).ok());
 
   std::string served;
-  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::chrono::steady_clock::now() < until) {
-    served = ServedCert();
-    if (served == *renewed) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
+  testing::Eventually([&] { return (served = ServedCert()) == *renewed; }, std::chrono::seconds(20),
+                      std::chrono::milliseconds(200));
   EXPECT_EQ(served, *renewed);
 }
 

@@ -2,7 +2,6 @@
 
 #include <openssl/evp.h>
 
-#include <chrono>
 #include <cstdio>
 
 namespace capsule::loadsim {
@@ -36,75 +35,29 @@ std::string Plain(const std::string& s) {
 }  // namespace
 
 void EventSink::Emit(int node, const std::string& event, const std::string& fields) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
+  const long long ms = ToUnixNanos(clock_.Now()) / 1000000;
   std::lock_guard<std::mutex> lock(mu_);
   std::printf("{\"node\":%d,\"event\":\"%s\",%s%s\"t_ms\":%lld}\n", node, event.c_str(),
-              fields.c_str(), fields.empty() ? "" : ",", static_cast<long long>(ms));
+              fields.c_str(), fields.empty() ? "" : ",", ms);
   std::fflush(stdout);
 }
 
-Status SimExecutor::Prepare(const agent::TaskRun& run) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    agent::RunStatus& st = tasks_[run.task_id];
-    st = {};
-    st.container_id = "sim-" + run.task_id;
-  }
-  for (const agent::SecretFile& f : run.secrets) {
-    if (f.data == nullptr) continue;
-    events_.Emit(node_, "secret",
-                 "\"id\":\"" + Plain(f.secret_id) + "\",\"task\":\"" + Plain(run.task_id) +
-                     "\",\"service\":\"" + Plain(run.service_name) + "\",\"sha\":\"" +
-                     Sha256Prefix(*f.data) + "\"");
-  }
-  return absl::OkStatus();
-}
-
-Status SimExecutor::Start(const std::string& task_id) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = tasks_.find(task_id);
-    if (it == tasks_.end()) return absl::NotFoundError("no task " + task_id);
-    it->second.state = agent::RunStatus::State::kRunning;
-    it->second.pid = 1;
-    it->second.started_at = std::chrono::system_clock::now();
-  }
-  events_.Emit(node_, "start", "\"task\":\"" + Plain(task_id) + "\"");
-  return absl::OkStatus();
-}
-
-StatusOr<agent::RunStatus> SimExecutor::Inspect(const std::string& task_id) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = tasks_.find(task_id);
-  if (it == tasks_.end()) return absl::NotFoundError("no task " + task_id);
-  return it->second;
-}
-
-Status SimExecutor::Stop(const std::string& task_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = tasks_.find(task_id);
-  if (it == tasks_.end()) return absl::OkStatus();
-  if (it->second.state == agent::RunStatus::State::kRunning) {
-    it->second.state = agent::RunStatus::State::kExited;
-    it->second.exit_code = 143;
-    it->second.finished_at = std::chrono::system_clock::now();
-  }
-  return absl::OkStatus();
-}
-
-Status SimExecutor::Remove(const std::string& task_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  tasks_.erase(task_id);
-  return absl::OkStatus();
-}
-
-std::vector<std::string> SimExecutor::Known() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::vector<std::string> ids;
-  for (const auto& [id, st] : tasks_) ids.push_back(id);
-  return ids;
+std::unique_ptr<testing::FakeExecutor> NewSimExecutor(int node, EventSink& events,
+                                                      const Clock& clock) {
+  testing::FakeExecutor::Hooks hooks;
+  hooks.prepared = [node, &events](const agent::TaskRun& run) {
+    for (const agent::SecretFile& f : run.secrets) {
+      if (f.data == nullptr) continue;
+      events.Emit(node, "secret",
+                  "\"id\":\"" + Plain(f.secret_id) + "\",\"task\":\"" + Plain(run.task_id) +
+                      "\",\"service\":\"" + Plain(run.service_name) + "\",\"sha\":\"" +
+                      Sha256Prefix(*f.data) + "\"");
+    }
+  };
+  hooks.started = [node, &events](const std::string& task_id) {
+    events.Emit(node, "start", "\"task\":\"" + Plain(task_id) + "\"");
+  };
+  return std::make_unique<testing::FakeExecutor>(clock, std::move(hooks));
 }
 
 }  // namespace capsule::loadsim

@@ -5,8 +5,8 @@
 //   swarm_load MANAGER_ADDR TOKEN N HOLD_SECONDS [--agents]
 // With --agents each node runs the real agent (agent::Agent: assignments, secrets opened with
 // the session's delivery key into its SecretCache, TaskWorker reporting task states through
-// UpdateTaskStatus) over a SimExecutor that runs no containers, and stdout carries one JSON
-// line per event after "connected N": {"node":i,"event":"joined","node_id":..},
+// UpdateTaskStatus) over a simulated executor that runs no containers (sim_executor.h), and stdout
+// carries one JSON line per event after "connected N": {"node":i,"event":"joined","node_id":..},
 // {"node":i,"event":"secret","id":..,"task":..,"service":..,"sha":..} (a secret handed to a
 // task's Prepare), {"node":i,"event":"start","task":..}, each with "t_ms" (wall clock).
 #include <spdlog/spdlog.h>
@@ -25,6 +25,7 @@
 #include "ca/node_key.h"
 #include "crypto/random.h"
 #include "sim_executor.h"
+#include "testing/eventually.h"
 #include "transport/join_client.h"
 
 namespace {
@@ -34,7 +35,7 @@ using capsule::agent::SessionClient;
 
 struct SimNode {
   std::unique_ptr<SessionClient> session;  // session-only mode
-  std::unique_ptr<capsule::loadsim::SimExecutor> executor;
+  std::unique_ptr<capsule::testing::FakeExecutor> executor;
   std::unique_ptr<Agent> agent;  // --agents mode
   bool connected() const { return agent ? agent->session().connected() : session->connected(); }
   void Stop() { agent ? agent->Stop() : session->Stop(); }
@@ -55,7 +56,8 @@ int main(int argc, char** argv) {
   const std::string token = argv[2];
   const int n = std::stoi(argv[3]);
   const int hold = std::stoi(argv[4]);
-  capsule::loadsim::EventSink events;
+  const capsule::Clock& clock = capsule::RealClock();
+  capsule::loadsim::EventSink events(clock);
   std::vector<SimNode> nodes(n);
   for (int i = 0; i < n; ++i) {
     capsule::StatusOr<capsule::ca::NodeKeyAndCsr> key = capsule::ca::GenerateNodeKey();
@@ -74,12 +76,13 @@ int main(int argc, char** argv) {
     config.hostname = "load-" + std::to_string(i);
     if (agents) {
       events.Emit(i, "joined", "\"node_id\":\"" + issued->node_id + "\"");
-      nodes[i].executor = std::make_unique<capsule::loadsim::SimExecutor>(i, events);
+      nodes[i].executor = capsule::loadsim::NewSimExecutor(i, events, clock);
       capsule::agent::AgentOptions options;
       options.worker.poll_interval = std::chrono::seconds(2);  // nothing exits on its own
-      nodes[i].agent = std::make_unique<Agent>(std::move(config), *nodes[i].executor, options);
+      nodes[i].agent =
+          std::make_unique<Agent>(std::move(config), *nodes[i].executor, clock, options);
     } else {
-      nodes[i].session = std::make_unique<SessionClient>(std::move(config));
+      nodes[i].session = std::make_unique<SessionClient>(std::move(config), clock);
     }
   }
   auto count_up = [&nodes] {
@@ -87,10 +90,8 @@ int main(int argc, char** argv) {
     for (const SimNode& s : nodes) up += s.connected() ? 1 : 0;
     return up;
   };
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (std::chrono::steady_clock::now() < deadline && count_up() < n) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  capsule::testing::Eventually([&] { return count_up() >= n; }, std::chrono::seconds(60),
+                               std::chrono::milliseconds(50));
   const int up = count_up();
   std::printf("connected %d\n", up);
   std::fflush(stdout);

@@ -1,7 +1,7 @@
 """Leak scan: a unique secret value must never reach disk, the log, the environment or any read.
 
-Run: python3 -m unittest -v test_canary   (from tests/integration)
-Addresses: 127.0.5.x (see harness.py).
+Run: PYTHONPATH=.. python3 -m unittest -v test_canary   (from tests/integration)
+Addresses: 127.0.5.x (see tests/harness).
 """
 
 import base64
@@ -11,7 +11,7 @@ import unittest
 import urllib.parse
 
 import harness
-from leakscan import b64_forms, files_under, read_bytes
+from harness.leakscan import b64_forms, files_under, read_bytes
 
 
 class Canary(unittest.TestCase):

@@ -1,7 +1,7 @@
 """The issue's session with both real docker CLIs (28.2 and 20.10) and with our capsule CLI.
 
-Run: python3 -m unittest -v test_docker_cli   (from tests/integration)
-Addresses: 127.0.2.x (see harness.py). The docker CLIs only ever talk to the
+Run: PYTHONPATH=.. python3 -m unittest -v test_docker_cli   (from tests/integration)
+Addresses: 127.0.2.x (see tests/harness). The docker CLIs only ever talk to the
 daemon's unix socket (DOCKER_HOST), with a temp DOCKER_CONFIG.
 """
 
@@ -24,8 +24,7 @@ class DockerCliSession:
 
     @classmethod
     def setUpClass(cls):
-        if not os.access(cls.CLI, os.X_OK):
-            raise unittest.SkipTest(f"{cls.CLI} not installed")
+        harness.require_docker_cli(cls.CLI)
         cls.d = harness.Daemon(cls.IP)
         cls.addClassCleanup(cls.d.close)
         cls.d.swarm_init()

@@ -1,7 +1,7 @@
 """Replays the Docker oracle's raw-API secret edge cases against capsuled, plus wire basics.
 
-Run: python3 -m unittest -v test_edge_cases   (from tests/integration)
-Addresses: 127.0.1.x (see harness.py).
+Run: PYTHONPATH=.. python3 -m unittest -v test_edge_cases   (from tests/integration)
+Addresses: 127.0.1.x (see tests/harness).
 """
 
 import base64

@@ -1,8 +1,9 @@
 """Images and logs routes against a real capsuled with both docker CLIs.
 
 Addresses: 127.0.15.x. The image is Debian's busybox-static, built by the test
-(busybox_image.py); `docker save` archives are built by the test in both layouts (docker 20.10:
-<id>/layer.tar; OCI: blobs/sha256/<hex>). Nothing contacts a registry: the CLIs get a dead proxy.
+(tests/harness/busybox_image.py); `docker save` archives are built by the test in both layouts
+(docker 20.10: <id>/layer.tar; OCI: blobs/sha256/<hex>). Nothing contacts a registry: the CLIs
+get a dead proxy.
 """
 
 import hashlib
@@ -15,8 +16,8 @@ import tempfile
 import time
 import unittest
 
-import busybox_image
 import harness
+from harness import busybox_image
 
 IP = "127.0.15.1"
 SWARM_IP = "127.0.15.2"

@@ -2,8 +2,8 @@
 must not reach any file, log, API read, task environment, core dump, or the memory of a node
 whose tasks never referenced it.
 
-Run: python3 -m unittest -v test_leaks   (from tests/integration; ~1.5 min)
-     PROVE_OUT=DIR python3 -m unittest -v test_leaks   also writes DIR/leaks.json
+Run: PYTHONPATH=.. python3 -m unittest -v test_leaks   (from tests/integration; ~1.5 min)
+     PROVE_OUT=DIR PYTHONPATH=.. python3 -m unittest -v test_leaks   also writes DIR/leaks.json
 Addresses: 127.0.20.1 (manager "mgr"), .2 (w1), .3 (w2), .4 (w3, thrown away by the core check).
 
 Setup: the canary is `leak-canary-` + 96 random bytes in URL-safe base64 (140 bytes of text).
@@ -71,9 +71,8 @@ import tempfile
 import time
 import unittest
 
-import busybox_image
 import harness
-import leakscan
+from harness import busybox_image, leakscan
 
 MGR_IP, W1_IP, W2_IP, W3_IP = "127.0.20.1", "127.0.20.2", "127.0.20.3", "127.0.20.4"
 MANAGER_ADDR = f"{MGR_IP}:{harness.SWARM_PORT}"

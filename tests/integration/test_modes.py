@@ -1,7 +1,7 @@
 """File modes of the roots, socket and keys; etcd reachable by nobody else, no stray TCP ports.
 
-Run: python3 -m unittest -v test_modes   (from tests/integration)
-Addresses: 127.0.6.x (see harness.py).
+Run: PYTHONPATH=.. python3 -m unittest -v test_modes   (from tests/integration)
+Addresses: 127.0.6.x (see tests/harness).
 """
 
 import glob

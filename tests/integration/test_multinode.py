@@ -1,6 +1,6 @@
 """A multi-node swarm: one manager and two workers, real capsuled processes, both docker CLIs.
 
-Run: python3 -m unittest -v test_multinode   (from tests/integration)
+Run: PYTHONPATH=.. python3 -m unittest -v test_multinode   (from tests/integration)
 Addresses: 127.0.7.1 (manager), 127.0.7.2 / .3 (workers w1, w2), 127.0.7.4 (w3, joins and
 leaves), 127.0.7.5 (w4, joins with the capsule CLI). The swarm runs with a 1 s heartbeat period, so a silent node is Down after ~3 s.
 Prints `FIGURE:` lines (join time, time until Ready) for the lead's note.

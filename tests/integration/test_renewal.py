@@ -1,6 +1,6 @@
 """Automatic node-certificate renewal: a manager and a worker whose certificates last 20 s.
 
-Run: python3 -m unittest -v test_renewal   (from tests/integration)
+Run: PYTHONPATH=.. python3 -m unittest -v test_renewal   (from tests/integration)
 Addresses: 127.0.10.1 (manager), 127.0.10.2 (worker w1).
 Both capsuled run with the hidden test flags `--node-cert-validity 20 --cert-check-period 1`
 (Docker refuses a NodeCertExpiry under 1 h), so each node renews its certificate about every

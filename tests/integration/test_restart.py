@@ -1,7 +1,7 @@
 """Durability: SIGTERM restart, kill -9 during a burst of creates, kill -9 of the etcd child.
 
-Run: python3 -m unittest -v test_restart   (from tests/integration)
-Addresses: 127.0.3.x (see harness.py).
+Run: PYTHONPATH=.. python3 -m unittest -v test_restart   (from tests/integration)
+Addresses: 127.0.3.x (see tests/harness).
 """
 
 import os

@@ -1,6 +1,6 @@
 """Services and tasks end to end: real capsuled, etcd, runc, tmpfs and both docker CLIs.
 
-Run: python3 -m unittest -v test_services   (from tests/integration)
+Run: PYTHONPATH=.. python3 -m unittest -v test_services   (from tests/integration)
 Addresses: 127.0.16.1 (single node). The image is Debian's busybox-static, imported by the test.
 Secrets used here are test values printed by the task on purpose (the issue's session); leak
 checks use a canary whose task prints only a hash.
@@ -14,8 +14,8 @@ import tempfile
 import time
 import unittest
 
-import busybox_image
 import harness
+from harness import busybox_image
 
 IP = "127.0.16.1"
 IMAGE = "capsule/busybox:1"

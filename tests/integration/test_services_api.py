@@ -4,12 +4,11 @@ These need no running tasks: services are created with --no-resolve-image (nothi
 resolves an image through a registry) and most with zero replicas, so the assertions hold
 with or without an orchestrator running tasks.
 
-Run: python3 -m unittest -v test_services_api   (from tests/integration)
-Addresses: 127.0.11.x (see harness.py).
+Run: PYTHONPATH=.. python3 -m unittest -v test_services_api   (from tests/integration)
+Addresses: 127.0.11.x (see tests/harness).
 """
 
 import json
-import os
 import unittest
 
 import harness
@@ -299,8 +298,7 @@ class DockerCliServices:
 
     @classmethod
     def setUpClass(cls):
-        if not os.access(cls.CLI, os.X_OK):
-            raise unittest.SkipTest(f"{cls.CLI} not installed")
+        harness.require_docker_cli(cls.CLI)
         cls.d = harness.Daemon(cls.IP)
         cls.addClassCleanup(cls.d.close)
         cls.d.swarm_init()

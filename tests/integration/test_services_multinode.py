@@ -1,6 +1,6 @@
 """Services on a 1-manager + 2-worker swarm: secrets go only where tasks need them.
 
-Run: python3 -m unittest -v test_services_multinode   (from tests/integration)
+Run: PYTHONPATH=.. python3 -m unittest -v test_services_multinode   (from tests/integration)
 Addresses: 127.0.17.1 (manager "mgr"), .2 (w1), .3 (w2). Heartbeat 1 s (Down after ~3 s).
 What a node holds is read from its agent's introspection endpoint GET /capsule/agent (IDs only)
 on that node's own socket; what the dispatcher sends is asserted in tests/grpc.
@@ -12,8 +12,8 @@ import tempfile
 import time
 import unittest
 
-import busybox_image
 import harness
+from harness import busybox_image
 
 MGR_IP, W1_IP, W2_IP = "127.0.17.1", "127.0.17.2", "127.0.17.3"
 MANAGER_ADDR = f"{MGR_IP}:{harness.SWARM_PORT}"

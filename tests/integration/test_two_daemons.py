@@ -1,7 +1,7 @@
 """Two capsuled processes at once, each with its own swarm: no cross-talk, both serve.
 
-Run: python3 -m unittest -v test_two_daemons   (from tests/integration)
-Addresses: 127.0.4.1 and 127.0.4.2 (see harness.py).
+Run: PYTHONPATH=.. python3 -m unittest -v test_two_daemons   (from tests/integration)
+Addresses: 127.0.4.1 and 127.0.4.2 (see tests/harness).
 """
 
 import os

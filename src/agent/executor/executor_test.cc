@@ -24,10 +24,12 @@
 #include "agent/executor/task_logs.h"
 #include "agent/executor/test_rootfs.h"
 #include "common/ids.h"
+#include "testing/eventually.h"
 
 namespace capsule::agent {
 namespace {
 
+using ::capsule::testing::Eventually;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
@@ -105,17 +107,16 @@ class ExecutorTest : public ::testing::Test {
   }
 
   RunStatus WaitExited(const std::string& id, seconds timeout = seconds(30)) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      StatusOr<RunStatus> rs = executor_->Inspect(id);
-      EXPECT_TRUE(rs.ok()) << rs.status();
-      if (!rs.ok() || rs->state == RunStatus::State::kExited) return rs.value_or(RunStatus{});
-      if (std::chrono::steady_clock::now() > deadline) {
-        ADD_FAILURE() << "task " << id << " did not exit";
-        return *rs;
-      }
-      std::this_thread::sleep_for(milliseconds(20));
-    }
+    StatusOr<RunStatus> rs = absl::UnknownError("not inspected");
+    const bool exited = Eventually(
+        [&] {
+          rs = executor_->Inspect(id);
+          return !rs.ok() || rs->state == RunStatus::State::kExited;
+        },
+        timeout, milliseconds(20));
+    EXPECT_TRUE(rs.ok()) << rs.status();
+    if (!exited) ADD_FAILURE() << "task " << id << " did not exit";
+    return rs.value_or(RunStatus{});
   }
 
   // The task's whole log (both streams), following it to its end.
@@ -410,9 +411,8 @@ TEST_F(ExecutorTest, TaskOutlivingItsShimIsStillSeenStoppedAndRemoved) {
   StatusOr<ShimStatus> shim = ReadShimStatus(p.status);
   ASSERT_TRUE(shim.ok());
   ASSERT_EQ(::kill(static_cast<pid_t>(shim->shim_pid), SIGKILL), 0);
-  for (int i = 0; i < 200 && ProcessAlive(shim->shim_pid, shim->shim_start_ticks); ++i) {
-    std::this_thread::sleep_for(milliseconds(10));
-  }
+  ASSERT_TRUE(Eventually([&] { return !ProcessAlive(shim->shim_pid, shim->shim_start_ticks); },
+                         seconds(2)));
   StatusOr<RunStatus> rs = executor_->Inspect(run.task_id);
   ASSERT_TRUE(rs.ok());
   EXPECT_EQ(rs->state, RunStatus::State::kRunning);  // from runc: the container still runs
@@ -485,12 +485,13 @@ TEST_F(ExecutorTest, LogsTailAndFollowWhileRunning) {
   q.follow = true;
   q.tail = 2;
   // Wait until the first five are there so the tail is deterministic.
-  for (int i = 0; i < 200; ++i) {
-    int n = 0;
-    ASSERT_TRUE(logs_->Read(run.task_id, {}, [&](const LogLine&) { return ++n > 0; }).ok());
-    if (n >= 5) break;
-    std::this_thread::sleep_for(milliseconds(10));
-  }
+  ASSERT_TRUE(Eventually(
+      [&] {
+        int n = 0;
+        Status read = logs_->Read(run.task_id, {}, [&](const LogLine&) { return ++n > 0; });
+        return read.ok() && n >= 5;
+      },
+      seconds(2)));
   ASSERT_TRUE(logs_
                   ->Read(run.task_id, q,
                          [&](const LogLine& l) {

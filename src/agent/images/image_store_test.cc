@@ -9,19 +9,15 @@
 
 #include "agent/images/sha256.h"
 #include "agent/images/tar_test_util.h"
+#include "testing/fake_clock.h"
 
 namespace capsule::agent {
 namespace {
 
 namespace fs = std::filesystem;
+using ::capsule::testing::FakeClock;
 using testing::Source;
 using testing::TarBuilder;
-
-class FakeClock : public Clock {
- public:
-  TimePoint Now() const override { return now; }
-  TimePoint now = FromUnixNanos(1700000000123456789);
-};
 
 class ImageStoreTest : public ::testing::Test {
  protected:
@@ -50,7 +46,7 @@ class ImageStoreTest : public ::testing::Test {
   }
 
   std::string root_;
-  FakeClock clock_;
+  FakeClock clock_{FromUnixNanos(1700000000123456789)};
   std::unique_ptr<ImageStore> store_;
 };
 
@@ -73,7 +69,7 @@ TEST_F(ImageStoreTest, ImportTagsAndAppliesChanges) {
   EXPECT_EQ(info->config.cmd, std::vector<std::string>{"sh"});
   EXPECT_EQ(info->config.working_dir, "/tmp");
   EXPECT_EQ(info->config.user, "1000");
-  EXPECT_EQ(info->created, clock_.now);
+  EXPECT_EQ(info->created, clock_.Now());
   ASSERT_EQ(info->layers.size(), 1u);
   EXPECT_EQ(info->layers[0], "sha256:" + Sha256Hex(Rootfs()));
   EXPECT_EQ(info->size, 4 + 7);  // the file and the symlink
@@ -212,12 +208,12 @@ TEST_F(ImageStoreTest, RemoveUntagsThenDeletes) {
   // Same content imported later is another image (its config has another time); retag.
   ASSERT_TRUE(store_->Load(Source(TarBuilder().Finish())).status().code() ==
               StatusCode::kInvalidArgument);
-  clock_.now += std::chrono::seconds(1);
+  clock_.Advance(std::chrono::seconds(1));
   auto b = store_->Import(Source(Rootfs()), "app:2", {});
   ASSERT_TRUE(b.ok());
   EXPECT_NE(a->id, b->id);
   // Tag app:2 moves to a re-import; the older image stays, untagged.
-  clock_.now += std::chrono::seconds(1);
+  clock_.Advance(std::chrono::seconds(1));
   auto c = store_->Import(Source(Rootfs()), "app:2", {});
   ASSERT_TRUE(c.ok());
   EXPECT_TRUE(store_->Inspect(b->id)->repo_tags.empty());

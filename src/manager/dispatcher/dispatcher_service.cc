@@ -264,8 +264,10 @@ void DispatcherService::StartExpiryTimer() {
   timer_ = std::thread([this] {
     std::unique_lock<std::mutex> lock(mu_);
     while (!shut_down_) {
-      timer_cv_.wait_for(lock, options_.heartbeat_period / 2);
-      if (shut_down_) break;
+      if (clock_.WaitFor(timer_cv_, lock, options_.heartbeat_period / 2,
+                         [this] { return shut_down_; })) {
+        break;
+      }
       lock.unlock();
       CheckHeartbeats();
       lock.lock();
@@ -325,8 +327,8 @@ void DispatcherService::RunAssignments() {
   bool retry = false;
   std::unique_lock<std::mutex> lock(mu_);
   while (!shut_down_) {
-    const bool woken =
-        assign_cv_.wait_for(lock, kRetryAfter, [this] { return shut_down_ || assignments_dirty_; });
+    const bool woken = clock_.WaitFor(assign_cv_, lock, kRetryAfter,
+                                      [this] { return shut_down_ || assignments_dirty_; });
     if (shut_down_) break;
     if (!woken && !retry) continue;
     assignments_dirty_ = false;

@@ -17,6 +17,7 @@
 //   ListSessions  manager only.
 // A node with no heartbeat for down_after_periods × heartbeat_period is reported Down and its
 // stream is closed with UNAVAILABLE "node heartbeat expired" (the agent then reconnects).
+// Heartbeat expiry, the expiry timer and the assignment retry all run on the injected Clock.
 //
 // Uses gRPC's callback API: an open session costs no thread. Thread-safe. The GrpcServer that
 // serves it must be stopped before the service is destroyed.
@@ -89,8 +90,7 @@ class DispatcherService final : public api::Dispatcher::CallbackService {
                                              const api::UpdateTaskStatusRequest* req,
                                              api::UpdateTaskStatusResponse* resp) override;
 
-  // Starts a thread that runs CheckHeartbeats every half period (real time; the expiry itself
-  // is judged with the injected clock). Tests with a fake clock call CheckHeartbeats instead.
+  // Starts a thread that runs CheckHeartbeats every half period of the injected clock.
   void StartExpiryTimer();
   // Reports nodes whose heartbeat expired as Down and closes their sessions.
   void CheckHeartbeats();

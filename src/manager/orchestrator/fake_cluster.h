@@ -1,9 +1,9 @@
 // Test double for planner tests: an in-memory cluster state with etcd-like revisions that
 // applies a pass's writes with the same optimistic checks as the store, plus a simulated
-// agent that moves task states the way a node would. Not thread-safe.
+// agent that moves task states the way a node would. Tests drive its clock with
+// testing::FakeClock (included here for them). Not thread-safe.
 #pragma once
 
-#include <chrono>
 #include <functional>
 #include <map>
 #include <string>
@@ -12,25 +12,16 @@
 #include "common/clock.h"
 #include "manager/orchestrator/planner.h"
 #include "manager/orchestrator/working_set.h"
+#include "testing/fake_clock.h"
 
 namespace capsule::orchestrator::testing {
-
-class FakeClock : public Clock {
- public:
-  TimePoint Now() const override { return now_; }
-  void Advance(std::chrono::nanoseconds d) {
-    now_ += std::chrono::duration_cast<TimePoint::duration>(d);
-  }
-
- private:
-  TimePoint now_ = FromUnixNanos(1800000000LL * 1000000000LL);
-};
 
 Node ReadyNode(const std::string& id, const std::string& hostname);
 
 class FakeCluster {
  public:
-  explicit FakeCluster(FakeClock& clock) : clock_(clock) {}
+  // Timestamps come from `clock` (a testing::FakeClock in the tests), which must outlive it.
+  explicit FakeCluster(const Clock& clock) : clock_(clock) {}
 
   void PutNode(const Node& n);
   void SetNode(const std::string& id, const std::function<void(Node&)>& change);
@@ -64,7 +55,7 @@ class FakeCluster {
   std::vector<Write> last_writes() const { return last_writes_; }
 
  private:
-  FakeClock& clock_;
+  const Clock& clock_;
   int64_t revision_ = 1;
   int64_t retention_ = 5;
   std::map<std::string, store::Versioned<Service>> services_;

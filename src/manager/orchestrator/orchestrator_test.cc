@@ -111,7 +111,7 @@ TEST_F(OrchestratorTest, PassWritesTasksThroughTheStoreAndConverges) {
 TEST_F(OrchestratorTest, StaleWriteIsAbortedAndTheNextPassCatchesUp) {
   PutNode("n1");
   const std::string svc = CreateService(1);
-  testing::FakeClock clock;  // restart delays only pass when the test says so
+  ::capsule::testing::FakeClock clock;  // restart delays only pass when the test says so
   Orchestrator orch(*store_, *reads_, clock);
   ASSERT_TRUE(orch.RunOnce().ok());
   const Task t = Tasks(svc).at(0);

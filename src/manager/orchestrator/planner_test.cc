@@ -12,8 +12,8 @@
 namespace capsule::orchestrator {
 namespace {
 
+using ::capsule::testing::FakeClock;
 using std::chrono::seconds;
-using testing::FakeClock;
 using testing::FakeCluster;
 using testing::ReadyNode;
 

@@ -6,7 +6,8 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <thread>
+
+#include "testing/eventually.h"
 
 namespace capsule::etcd::testing {
 
@@ -57,18 +58,13 @@ StatusOr<std::unique_ptr<Client>> ConnectTo(const Supervisor& supervisor, int64_
 }
 
 bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= deadline) return pred();
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
+  return ::capsule::testing::Eventually(pred, timeout);
 }
 
 void EtcdTest::SetUp() {
   ASSERT_FALSE(tmp_.path().empty());
   config_ = TestMemberConfig(member_dir());
-  supervisor_ = std::make_unique<Supervisor>(config_);
+  supervisor_ = std::make_unique<Supervisor>(config_, RealClock());
   ASSERT_OK(supervisor_->Start(std::chrono::seconds(20)));
   auto client = ConnectTo(*supervisor_);
   ASSERT_OK(client.status());

@@ -34,7 +34,8 @@ StatusOr<std::unique_ptr<Client>> ConnectTo(const Supervisor& supervisor,
                                             int64_t range_page_size = 1000,
                                             int max_receive_bytes = 64 << 20);
 
-// Polls pred every 10 ms until it is true or timeout passes; returns pred's last value.
+// testing::Eventually (src/testing/eventually.h): polls pred every 10 ms until it is true or
+// timeout passes; returns pred's last value.
 bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
 
 // Each test gets its own member in a fresh temp dir: supervisor_ and client_ are ready.

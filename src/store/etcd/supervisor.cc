@@ -28,6 +28,9 @@ constexpr std::chrono::milliseconds kMaxBackoff{5000};
 // A child that ran this long before dying counts as healthy: the backoff starts over.
 constexpr std::chrono::seconds kHealthyRun{10};
 constexpr std::chrono::seconds kStopGrace{10};
+// How often Start looks at the client socket: real time, whatever the clock (it polls a real
+// process; the start timeout itself is on the clock).
+constexpr std::chrono::milliseconds kSocketPoll{20};
 constexpr size_t kMaxUnixPath = 107;  // sun_path is 108 bytes including the NUL
 
 std::string AbsoluteDir(const std::string& dir) {
@@ -56,8 +59,9 @@ Status PrepareDir(const std::string& dir) {
 }  // namespace
 
 struct Supervisor::Impl {
-  explicit Impl(MemberConfig c)
+  Impl(MemberConfig c, const Clock& clk)
       : config(std::move(c)),
+        clock(clk),
         dir(AbsoluteDir(config.dir)),
         socket_path(absl::StrCat(dir, "/", kClientSocketName)),
         pidfile(absl::StrCat(dir, "/", kPidfileName)) {
@@ -72,6 +76,7 @@ struct Supervisor::Impl {
   StatusOr<pid_t> SpawnOnce();
 
   MemberConfig config;
+  const Clock& clock;
   const std::string dir;
   const std::string socket_path;
   const std::string pidfile;
@@ -125,7 +130,7 @@ void Supervisor::Impl::Monitor() {
   std::chrono::milliseconds backoff = kInitialBackoff;
   while (true) {
     StatusOr<pid_t> child = SpawnOnce();
-    const auto started_at = std::chrono::steady_clock::now();
+    const SteadyTime started_at = clock.SteadyNow();
     {
       std::unique_lock<std::mutex> lock(mu);
       if (!child.ok()) {
@@ -161,18 +166,19 @@ void Supervisor::Impl::Monitor() {
       }
       spdlog::error("etcd supervisor: etcd (pid {}) {}; restarting in {} ms", *child,
                     DescribeWaitStatus(wait_status), backoff.count());
-      if (std::chrono::steady_clock::now() - started_at > kHealthyRun) backoff = kInitialBackoff;
+      if (clock.SteadyNow() - started_at > kHealthyRun) backoff = kInitialBackoff;
     }
     {
       std::unique_lock<std::mutex> lock(mu);
-      if (cv.wait_for(lock, backoff, [this] { return stopping; })) return;
+      if (clock.WaitFor(cv, lock, backoff, [this] { return stopping; })) return;
       ++restarts;
     }
     backoff = std::min(backoff * 2, kMaxBackoff);
   }
 }
 
-Supervisor::Supervisor(MemberConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+Supervisor::Supervisor(MemberConfig config, const Clock& clock)
+    : impl_(std::make_unique<Impl>(std::move(config), clock)) {}
 
 Supervisor::~Supervisor() { Stop(); }
 
@@ -206,7 +212,7 @@ Status Supervisor::Impl::StartLocked(std::chrono::milliseconds timeout) {
     s.startup_error.reset();
     s.monitor = std::thread(&Impl::Monitor, &s);
   }
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const SteadyTime deadline = s.clock.SteadyNow() + timeout;
   Status result;
   while (true) {
     {
@@ -219,13 +225,13 @@ Status Supervisor::Impl::StartLocked(std::chrono::milliseconds timeout) {
         s.ready = true;
         break;
       }
-      if (std::chrono::steady_clock::now() >= deadline) {
+      if (s.clock.SteadyNow() >= deadline) {
         result = absl::DeadlineExceededError(
             absl::StrCat("etcd did not accept connections on ", s.socket_path, " within ",
                          static_cast<long long>(timeout.count()), " ms"));
         break;
       }
-      s.cv.wait_for(lock, std::chrono::milliseconds(20));
+      s.cv.wait_for(lock, kSocketPoll);
     }
   }
   if (!result.ok()) StopLocked();
@@ -240,7 +246,7 @@ void Supervisor::Impl::StopLocked() {
     s.stopping = true;
     if (s.pid > 0) kill(s.pid, SIGTERM);
     s.cv.notify_all();
-    if (!s.cv.wait_for(lock, kStopGrace, [&s] { return s.pid < 0; })) {
+    if (!s.clock.WaitFor(s.cv, lock, kStopGrace, [&s] { return s.pid < 0; })) {
       spdlog::warn("etcd supervisor: etcd (pid {}) ignored SIGTERM for {} s; killing it", s.pid,
                    kStopGrace.count());
       kill(s.pid, SIGKILL);

@@ -14,6 +14,8 @@
 // The child is forked by a monitor thread that lives until Stop(), because
 // PR_SET_PDEATHSIG fires when the forking *thread* exits. The process must not set SIGCHLD
 // to SIG_IGN (the monitor reaps the child with waitpid).
+// The restart backoff, the healthy-run time, Start's timeout and Stop's grace period are
+// measured on the injected Clock (Start polls the socket every 20 ms of real time).
 // Thread-safe.
 #pragma once
 
@@ -22,6 +24,7 @@
 #include <memory>
 #include <string>
 
+#include "common/clock.h"
 #include "common/status.h"
 
 namespace capsule::etcd {
@@ -50,7 +53,8 @@ struct MemberConfig {
 
 class Supervisor {
  public:
-  explicit Supervisor(MemberConfig config);
+  // `clock` must outlive the supervisor.
+  Supervisor(MemberConfig config, const Clock& clock);
   ~Supervisor();  // Stop()
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;

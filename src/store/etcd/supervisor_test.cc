@@ -25,6 +25,7 @@
 #include "store/etcd/etcd_client.h"
 #include "store/etcd/etcd_process.h"
 #include "store/etcd/etcd_test_env.h"
+#include "testing/fake_clock.h"
 
 namespace capsule::etcd {
 namespace {
@@ -182,12 +183,12 @@ TEST(SupervisorTest, StartKillsLeftoverEtcdRecordedInPidfile) {
   ASSERT_OK(WritePidfile(dir + "/etcd.pid", leftover.pid));
   ASSERT_TRUE(WaitFor([&] { return SocketAccepts(dir + "/client.sock:2379"); }, 20s));
   {
-    auto client = ConnectTo(Supervisor(config));
+    auto client = ConnectTo(Supervisor(config, RealClock()));
     ASSERT_OK(client.status());
     ASSERT_OK((*client)->Put("/from-leftover", "1").status());
   }
 
-  Supervisor supervisor(config);
+  Supervisor supervisor(config, RealClock());
   ASSERT_OK(supervisor.Start(20s));
   int status = 0;
   ASSERT_EQ(waitpid(leftover.pid, &status, WNOHANG), leftover.pid);  // already dead
@@ -274,7 +275,7 @@ TEST(SupervisorTest, ExistingDirIsMadePrivate) {
   const std::string dir = tmp.path() + "/etcd";
   ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
   ASSERT_EQ(chmod(dir.c_str(), 0755), 0);
-  Supervisor supervisor(TestMemberConfig(dir));
+  Supervisor supervisor(TestMemberConfig(dir), RealClock());
   ASSERT_OK(supervisor.Start(20s));
   struct stat st;
   ASSERT_EQ(stat(dir.c_str(), &st), 0);
@@ -297,7 +298,7 @@ TEST(SupervisorTest, StaleSocketFileIsRemovedBeforeStart) {
     close(fd);
   }
   ASSERT_TRUE(Exists(dir + "/client.sock:2379"));
-  Supervisor supervisor(TestMemberConfig(dir));
+  Supervisor supervisor(TestMemberConfig(dir), RealClock());
   ASSERT_OK(supervisor.Start(20s));
   auto client = ConnectTo(supervisor);
   ASSERT_OK(client.status());
@@ -308,7 +309,7 @@ TEST(SupervisorTest, StaleSocketFileIsRemovedBeforeStart) {
 TEST(SupervisorTest, LearnerJoinsExistingClusterAndIsPromoted) {
   TempDir tmp;
   MemberConfig first = TestMemberConfig(tmp.path() + "/m1");
-  Supervisor one(first);
+  Supervisor one(first, RealClock());
   ASSERT_OK(one.Start(20s));
   auto c1 = ConnectTo(one);
   ASSERT_OK(c1.status());
@@ -320,7 +321,7 @@ TEST(SupervisorTest, LearnerJoinsExistingClusterAndIsPromoted) {
   second.initial_cluster = "m1=" + first.peer_url + ",m2=" + second.peer_url;
   auto added = (*c1)->MemberAdd({second.peer_url}, /*is_learner=*/true);
   ASSERT_OK(added.status());
-  Supervisor two(second);
+  Supervisor two(second, RealClock());
   ASSERT_OK(two.Start(20s));
 
   // etcd refuses the promotion (FailedPrecondition) until the learner has caught up.
@@ -348,9 +349,33 @@ TEST(SupervisorTest, LearnerJoinsExistingClusterAndIsPromoted) {
   one.Stop();
 }
 
+// The restart backoff runs on the injected clock: a killed member is restarted when the clock
+// reaches the 200 ms backoff, not before.
+TEST(SupervisorTest, RestartWaitsForTheBackoffOnTheClock) {
+  TempDir tmp;
+  ::capsule::testing::FakeClock clock;
+  Supervisor supervisor(TestMemberConfig(tmp.path() + "/etcd"), clock);
+  ASSERT_OK(supervisor.Start(20s));
+  const int old_pid = supervisor.pid();
+  ASSERT_GT(old_pid, 0);
+  ASSERT_EQ(kill(old_pid, SIGKILL), 0);
+  // The monitor reaps it and waits out the backoff.
+  ASSERT_TRUE(clock.AwaitWaiters(1));
+  EXPECT_EQ(supervisor.pid(), -1);
+  clock.Advance(199ms);
+  EXPECT_EQ(clock.waiters(), 1u);
+  EXPECT_EQ(supervisor.pid(), -1);
+  EXPECT_EQ(supervisor.restarts(), 0);
+  clock.Advance(1ms);
+  ASSERT_TRUE(WaitFor([&] { return supervisor.pid() > 0; }, 20s));
+  EXPECT_NE(supervisor.pid(), old_pid);
+  EXPECT_EQ(supervisor.restarts(), 1);
+  supervisor.Stop();
+}
+
 TEST(SupervisorTest, ConcurrentStartsRunOneMember) {
   TempDir tmp;
-  Supervisor supervisor(TestMemberConfig(tmp.path() + "/etcd"));
+  Supervisor supervisor(TestMemberConfig(tmp.path() + "/etcd"), RealClock());
   Status a, b;
   std::thread other([&] { a = supervisor.Start(20s); });
   b = supervisor.Start(20s);
@@ -369,7 +394,7 @@ TEST(SupervisorTest, ConcurrentStartsRunOneMember) {
 
 TEST(SupervisorTest, TooLongSocketPathIsInvalidArgument) {
   MemberConfig config = TestMemberConfig("/tmp/" + std::string(100, 'd'));
-  Supervisor supervisor(config);
+  Supervisor supervisor(config, RealClock());
   Status status = supervisor.Start(1s);
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << status;
   EXPECT_FALSE(Exists(config.dir));
@@ -379,7 +404,7 @@ TEST(SupervisorTest, EtcdThatExitsAtStartupFailsStartQuickly) {
   TempDir tmp;
   MemberConfig config = TestMemberConfig(tmp.path() + "/etcd");
   config.log_level = "no-such-level";  // etcd refuses to start
-  Supervisor supervisor(config);
+  Supervisor supervisor(config, RealClock());
   Status status = supervisor.Start(30s);
   // Unavailable (it exited), not DeadlineExceeded (the 30 s start timeout).
   EXPECT_EQ(status.code(), StatusCode::kUnavailable) << status;

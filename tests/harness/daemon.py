@@ -1,241 +1,39 @@
-"""Integration-test harness: real capsuled processes on temp roots and unix sockets.
-
-Python 3 standard library only.
+"""capsuled processes for tests: each Daemon runs one on its own temp roots and unix socket,
+and cleans up everything it started (etcd, tasks, mounts) when closed or when the test process
+exits. Python 3 standard library only.
 
 Binaries come from the environment:
-  CAPSULED     path of capsuled      (default build/bin/capsuled of this checkout)
-  CAPSULE_CLI  path of the capsule CLI (default build/bin/capsule of this checkout)
+  CAPSULED     path of capsuled      (default <checkout>/build/bin/capsuled)
+  CAPSULE_CLI  path of the capsule CLI (default <checkout>/build/bin/capsule)
   CAPSULE_KEEP=1 keeps the temp dirs of stopped daemons (for debugging).
-
-Loopback address allocation (so test modules can run in parallel without
-clashing on the swarm port 2377 / etcd peer port 2380). Each module owns one
-127.0.M.0/24 block; each daemon inside a module uses its own last octet:
-  127.0.1.x  test_edge_cases
-  127.0.2.x  test_docker_cli
-  127.0.3.x  test_restart
-  127.0.4.x  test_two_daemons
-  127.0.5.x  test_canary
-  127.0.6.x  test_modes
-  127.0.7.x  test_multinode
-  127.0.9.x  bench/ (compare_oracle.sh)
-  127.0.10.x test_renewal
-  127.0.11.x test_services_api
-  127.0.15.x test_images
-  127.0.16.x test_services
-  127.0.17.x test_services_multinode
-  127.0.18.x tests/fault/crash_safety.py (capsuled / etcd kill rounds)
-  127.0.19.x test_hostile_input
-  127.0.20.x test_leaks
-  127.0.21.x bench/scale_bench.py (prove.scale)
-  127.0.22.x tests/fault/crash_safety.py (worker kill rounds)
-  127.0.23.x test_peer_port
-127.0.0.1 is left to the Docker oracle (bench/compare_oracle.sh).
+  CAPSULE_ITEST_EXTERNAL_SOCK  runs against an already running engine instead (ExternalDaemon).
 """
 
-import base64
-import ctypes
-import http.client
-import json
+import atexit
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
-import urllib.parse
+import unittest
+
+from .api import API_VERSION, ApiClient, b64
+from .docker_cli import DOCKER_28
+from .procs import child_pids, die_with_parent, mounts_below, pid_alive, pids_with_arg
+from .procs import proc_cmdline, wait_until
 
 DEFAULT_BIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "bin")
 RUNC = shutil.which("runc", path="/usr/sbin:/usr/bin:/sbin:/bin") or "runc"
 CAPSULED = os.environ.get("CAPSULED", DEFAULT_BIN + "/capsuled")
 CAPSULE_CLI = os.environ.get("CAPSULE_CLI", DEFAULT_BIN + "/capsule")
-DOCKER_28 = "/usr/local/bin/docker"
-DOCKER_20 = "/usr/bin/docker"
 ETCD = "/usr/bin/etcd"
-API_VERSION = "v1.41"
 # Docker 20.10 (the oracle) sends no Swarm header on /_ping; Capsule does (as Docker >= 24).
 EXTERNAL = bool(os.environ.get("CAPSULE_ITEST_EXTERNAL_SOCK"))
 SWARM_PORT = 2377
 ETCD_PEER_PORT = SWARM_PORT + 3
 
-NOT_MANAGER = ('This node is not a swarm manager. Use "docker swarm init" or '
-               '"docker swarm join" to connect this node to swarm and try again.')
-NOT_IN_SWARM = "This node is not part of a swarm"
-ALREADY_IN_SWARM = ('This node is already part of a swarm. Use "docker swarm leave" '
-                    'to leave this swarm and join another one.')
-
-_PR_SET_PDEATHSIG = 1
 _live = set()  # every Daemon with a running process; cleaned up at exit
-
-
-def _die_with_parent():
-    """preexec_fn: the daemon gets SIGTERM if the test process dies (ctest timeout)."""
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    except OSError:
-        pass
-
-
-def b64(data):
-    if isinstance(data, str):
-        data = data.encode()
-    return base64.b64encode(data).decode()
-
-
-def pid_alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-        return state != "Z"
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
-
-
-def proc_cmdline(pid):
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read().split(b"\0")
-    except OSError:
-        return []
-
-
-def pids_with_arg(prefix):
-    """PIDs (other than ours) whose command line has an argument containing `prefix`."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                args = f.read().decode(errors="replace").split("\0")
-        except OSError:
-            continue
-        if any(prefix in a for a in args):
-            found.append(int(entry))
-    return found
-
-
-def mounts_below(root):
-    """Mount points at or below `root` (from /proc/self/mountinfo)."""
-    out = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            mp = line.split()[4].replace("\\040", " ")
-            if mp == root or mp.startswith(root.rstrip("/") + "/"):
-                out.append(mp)
-    return out
-
-
-def child_pids(ppid):
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[1]) == ppid:
-                out.append(int(entry))
-        except (OSError, IndexError, ValueError):
-            continue
-    return out
-
-
-class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout=60):
-        super().__init__("localhost", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(self.timeout)
-        s.connect(self.unix_path)
-        self.sock = s
-
-
-class Response:
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = headers  # http.client.HTTPMessage (case-insensitive get)
-        self.body = body  # bytes
-
-    def json(self):
-        return json.loads(self.body)
-
-    @property
-    def text(self):
-        return self.body.decode("utf-8", "replace")
-
-    def message(self):
-        try:
-            return self.json().get("message")
-        except (ValueError, AttributeError):
-            return None
-
-    def __repr__(self):
-        return f"<Response {self.status} {self.body[:300]!r}>"
-
-
-class ApiClient:
-    """A keep-alive HTTP/1.1 client on a unix socket (one connection, not thread-safe)."""
-
-    def __init__(self, sock_path, timeout=60):
-        self.sock_path = sock_path
-        self.timeout = timeout
-        self.conn = None
-        self.requests_on_conn = 0
-
-    def close(self):
-        if self.conn is not None:
-            self.conn.close()
-        self.conn = None
-
-    def request(self, method, path, body=None, query=None, headers=None,
-                version=API_VERSION, retry=True):
-        """Sends one request. body: dict/list (JSON), str/bytes (raw, JSON content type
-        unless headers say otherwise) or None. query: dict or str. version: 'v1.41',
-        None for no /vX.Y prefix. Retries once on a stale keep-alive connection
-        (as Go's http client does) when retry is true."""
-        url = path
-        if version:
-            url = f"/{version}{path}"
-        if query:
-            if isinstance(query, str):
-                url += "?" + query
-            else:
-                url += "?" + urllib.parse.urlencode(query)
-        hdrs = dict(headers or {})
-        data = None
-        if body is not None:
-            if isinstance(body, (dict, list)):
-                data = json.dumps(body).encode()
-            elif isinstance(body, str):
-                data = body.encode()
-            else:
-                data = bytes(body)
-            hdrs.setdefault("Content-Type", "application/json")
-        for attempt in (0, 1):
-            reused = self.conn is not None and self.requests_on_conn > 0
-            if self.conn is None:
-                self.conn = UnixHTTPConnection(self.sock_path, self.timeout)
-                self.requests_on_conn = 0
-            try:
-                self.conn.request(method, url, body=data, headers=hdrs)
-                r = self.conn.getresponse()
-                payload = r.read()
-            except (http.client.RemoteDisconnected, BrokenPipeError,
-                    ConnectionResetError, http.client.CannotSendRequest,
-                    http.client.ResponseNotReady):
-                self.close()
-                if attempt == 0 and reused and retry:
-                    continue
-                raise
-            self.requests_on_conn += 1
-            if r.getheader("Connection", "").lower() == "close" or r.will_close:
-                self.close()
-            return Response(r.status, r.headers, payload)
-        raise AssertionError("unreachable")
 
 
 class DaemonError(Exception):
@@ -286,7 +84,7 @@ class Daemon:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
                                      stdout=log, stderr=log, env=env,
-                                     preexec_fn=_die_with_parent)
+                                     preexec_fn=die_with_parent)
         log.close()
         _live.add(self)
         self.client = ApiClient(self.sock)
@@ -530,8 +328,7 @@ class ExternalDaemon(Daemon):
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-if os.environ.get("CAPSULE_ITEST_EXTERNAL_SOCK"):
-    import unittest  # noqa: E402
+if EXTERNAL:
     Daemon = ExternalDaemon  # noqa: F811
 
 
@@ -543,8 +340,6 @@ def _cleanup_all():
             pass
 
 
-import atexit  # noqa: E402
-
 atexit.register(_cleanup_all)
 for _sig in (signal.SIGTERM, signal.SIGINT):
     _prev = signal.getsignal(_sig)
@@ -554,33 +349,3 @@ for _sig in (signal.SIGTERM, signal.SIGINT):
         raise SystemExit(128 + signum)
 
     signal.signal(_sig, _on_signal)
-
-
-def proc_status_kib(pid, field):
-    """A kB field of /proc/<pid>/status (VmRSS, VmHWM, ...) as an int, or None if absent."""
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return None
-
-
-def demux_stream(body):
-    """The payload of Docker's multiplexed log stream (8-byte frame headers: stream, 0, 0, 0,
-    big-endian length), without the headers, as bytes."""
-    chunks, i = [], 0
-    while i + 8 <= len(body):
-        n = int.from_bytes(body[i + 4:i + 8], "big")
-        chunks.append(body[i + 8:i + 8 + n])
-        i += 8 + n
-    return b"".join(chunks)
-
-
-def wait_until(fn, timeout, interval=0.1):
-    """Polls fn() until it returns a truthy value or timeout seconds pass; returns the last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v or time.monotonic() >= deadline:
-            return v
-        time.sleep(interval)

@@ -1,0 +1,53 @@
+"""Capsule's Python test harness: real capsuled processes on temp roots and unix sockets, a
+Docker API client, /proc helpers, the docker CLIs, a busybox image and leak scanners — shared by
+tests/integration, tests/fault and bench/. Python 3 standard library only.
+
+Import it as `import harness` (and `from harness import busybox_image, leakscan`) with tests/
+on the module path: CTest sets PYTHONPATH=<checkout>/tests; by hand, from the checkout,
+  PYTHONPATH=tests python3 bench/scale_bench.py --short
+  cd tests/integration && PYTHONPATH=.. python3 -m unittest -v test_edge_cases
+
+Modules: daemon (Daemon, binaries, ports), api (ApiClient, Docker formats and messages), procs
+(/proc, wait_until), docker_cli (the two CLIs), busybox_image, leakscan. The names below are
+re-exported so that `harness.Daemon`, `harness.b64`, ... work.
+
+Loopback address allocation (so test modules can run in parallel without clashing on the swarm
+port 2377 / etcd peer port 2380). Each module owns one 127.0.M.0/24 block; each daemon inside a
+module uses its own last octet:
+  127.0.1.x  test_edge_cases
+  127.0.2.x  test_docker_cli
+  127.0.3.x  test_restart
+  127.0.4.x  test_two_daemons
+  127.0.5.x  test_canary
+  127.0.6.x  test_modes
+  127.0.7.x  test_multinode
+  127.0.9.x  bench/ (compare_oracle.sh)
+  127.0.10.x test_renewal
+  127.0.11.x test_services_api
+  127.0.15.x test_images
+  127.0.16.x test_services
+  127.0.17.x test_services_multinode
+  127.0.18.x tests/fault/crash_safety.py (capsuled / etcd kill rounds)
+  127.0.19.x test_hostile_input
+  127.0.20.x test_leaks
+  127.0.21.x bench/scale_bench.py (prove.scale)
+  127.0.22.x tests/fault/crash_safety.py (worker kill rounds)
+  127.0.23.x test_peer_port
+127.0.0.1 is left to the Docker oracle (bench/compare_oracle.sh).
+"""
+
+from .api import (ALREADY_IN_SWARM, API_VERSION, NOT_IN_SWARM, NOT_MANAGER, ApiClient, Response,
+                  UnixHTTPConnection, b64, demux_stream)
+from .daemon import (CAPSULE_CLI, CAPSULED, ETCD, ETCD_PEER_PORT, EXTERNAL, RUNC, SWARM_PORT,
+                     Daemon, DaemonError, ExternalDaemon)
+from .docker_cli import DOCKER_20, DOCKER_28, require_docker_cli
+from .procs import (child_pids, die_with_parent, mounts_below, pid_alive, pids_with_arg,
+                    proc_cmdline, proc_status_kib, wait_until)
+
+__all__ = [
+    "ALREADY_IN_SWARM", "API_VERSION", "ApiClient", "CAPSULED", "CAPSULE_CLI", "DOCKER_20",
+    "DOCKER_28", "Daemon", "DaemonError", "ETCD", "ETCD_PEER_PORT", "EXTERNAL", "ExternalDaemon",
+    "NOT_IN_SWARM", "NOT_MANAGER", "RUNC", "Response", "SWARM_PORT", "UnixHTTPConnection", "b64",
+    "child_pids", "demux_stream", "die_with_parent", "mounts_below", "pid_alive",
+    "pids_with_arg", "proc_cmdline", "proc_status_kib", "require_docker_cli", "wait_until",
+]
