@@ -10,6 +10,7 @@
 #include "ca/join_token.h"
 #include "common/clock.h"
 #include "node/certificates.h"
+#include "store/etcd_store.h"
 #include "store/keys.h"
 
 namespace capsule::node {

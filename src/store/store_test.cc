@@ -8,9 +8,9 @@
 #include "objects/objects.h"
 #include "objects/service.h"
 #include "store/etcd/etcd_test_env.h"
+#include "store/etcd_store.h"
 #include "store/keys.h"
 #include "store/read_model.h"
-#include "store/store.h"
 
 namespace capsule::store {
 namespace {
@@ -37,7 +37,8 @@ class StoreTest : public EtcdTest {
 };
 
 TEST_F(StoreTest, CreateThenGetRoundTripsMetaAndData) {
-  ASSERT_TRUE(store_->Create({kSecretsKind, "id1", "pw"}, SecretRecord("id1", "pw", "s3cr3t")).ok());
+  ASSERT_TRUE(
+      store_->Create({kSecretsKind, "id1", "pw"}, SecretRecord("id1", "pw", "s3cr3t")).ok());
   StatusOr<StoredRecord> got = store_->Get(kSecretsKind, "id1");
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->record.data.view(), "s3cr3t");
@@ -54,27 +55,34 @@ TEST_F(StoreTest, NamesAreUniqueCaseInsensitively) {
 }
 
 TEST_F(StoreTest, DeleteFreesTheName) {
-  StatusOr<int64_t> rev = store_->Create({kSecretsKind, "id1", "pw"}, SecretRecord("id1", "pw", "a"));
+  StatusOr<int64_t> rev =
+      store_->Create({kSecretsKind, "id1", "pw"}, SecretRecord("id1", "pw", "a"));
   ASSERT_TRUE(rev.ok());
   ASSERT_TRUE(store_->Delete({kSecretsKind, "id1", "pw"}, *rev).ok());
   EXPECT_TRUE(store_->Create({kSecretsKind, "id2", "pw"}, SecretRecord("id2", "pw", "b")).ok());
 }
 
 TEST_F(StoreTest, UpdateWithStaleRevisionIsAborted) {
-  StatusOr<int64_t> rev = store_->Create({kSecretsKind, "id1", "pw"}, SecretRecord("id1", "pw", "a"));
+  StatusOr<int64_t> rev =
+      store_->Create({kSecretsKind, "id1", "pw"}, SecretRecord("id1", "pw", "a"));
   ASSERT_TRUE(rev.ok());
-  StatusOr<int64_t> rev2 = store_->Update({kSecretsKind, "id1", "pw"}, *rev, SecretRecord("id1", "pw", "a"));
+  StatusOr<int64_t> rev2 =
+      store_->Update({kSecretsKind, "id1", "pw"}, *rev, SecretRecord("id1", "pw", "a"));
   ASSERT_TRUE(rev2.ok()) << rev2.status();
   EXPECT_GT(*rev2, *rev);
-  Status stale = store_->Update({kSecretsKind, "id1", "pw"}, *rev, SecretRecord("id1", "pw", "a")).status();
+  Status stale =
+      store_->Update({kSecretsKind, "id1", "pw"}, *rev, SecretRecord("id1", "pw", "a")).status();
   EXPECT_EQ(stale.code(), absl::StatusCode::kAborted);
-  Status gone = store_->Update({kSecretsKind, "nope", "x"}, 1, SecretRecord("nope", "x", "a")).status();
+  Status gone =
+      store_->Update({kSecretsKind, "nope", "x"}, 1, SecretRecord("nope", "x", "a")).status();
   EXPECT_EQ(gone.code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(StoreTest, ValuesInEtcdAreSealedAndNamesHashed) {
-  ASSERT_TRUE(store_->Create({kSecretsKind, "id1", "canaryname"},
-                             SecretRecord("id1", "canaryname", "CANARYVALUE")).ok());
+  ASSERT_TRUE(store_
+                  ->Create({kSecretsKind, "id1", "canaryname"},
+                           SecretRecord("id1", "canaryname", "CANARYVALUE"))
+                  .ok());
   StatusOr<etcd::RangeResult> all = client_->Range("/", "\xff");
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->kvs.size(), 2u);  // object + name key
@@ -86,7 +94,8 @@ TEST_F(StoreTest, ValuesInEtcdAreSealedAndNamesHashed) {
 }
 
 TEST_F(StoreTest, TamperedValueIsDetected) {
-  ASSERT_TRUE(store_->Create({kSecretsKind, "id1", "pw"}, SecretRecord("id1", "pw", "s3cr3t")).ok());
+  ASSERT_TRUE(
+      store_->Create({kSecretsKind, "id1", "pw"}, SecretRecord("id1", "pw", "s3cr3t")).ok());
   const std::string key = ObjectKey(kSecretsKind, "id1");
   StatusOr<etcd::RangeResult> r = client_->Range(key, "");
   ASSERT_TRUE(r.ok());
@@ -96,7 +105,8 @@ TEST_F(StoreTest, TamperedValueIsDetected) {
   EXPECT_EQ(store_->Get(kSecretsKind, "id1").status().code(), absl::StatusCode::kDataLoss);
 
   // A valid value copied to another key is also refused (the key is associated data).
-  ASSERT_TRUE(store_->Create({kSecretsKind, "id2", "other"}, SecretRecord("id2", "other", "x")).ok());
+  ASSERT_TRUE(
+      store_->Create({kSecretsKind, "id2", "other"}, SecretRecord("id2", "other", "x")).ok());
   StatusOr<etcd::RangeResult> r2 = client_->Range(ObjectKey(kSecretsKind, "id2"), "");
   ASSERT_TRUE(client_->Put(key, r2->kvs.front().value).ok());
   EXPECT_EQ(store_->Get(kSecretsKind, "id1").status().code(), absl::StatusCode::kDataLoss);
@@ -104,13 +114,16 @@ TEST_F(StoreTest, TamperedValueIsDetected) {
 
 TEST_F(StoreTest, ReadModelFollowsWritesAndReadsItsOwnWrites) {
   ReadModel reads(*store_);
-  ASSERT_TRUE(store_->Create({kSecretsKind, "a1", "before"}, SecretRecord("a1", "before", "x")).ok());
+  ASSERT_TRUE(
+      store_->Create({kSecretsKind, "a1", "before"}, SecretRecord("a1", "before", "x")).ok());
   ASSERT_TRUE(reads.Start().ok());
   EXPECT_NE(reads.SecretByName("BEFORE"), nullptr);
   for (int i = 0; i < 50; ++i) {
     const std::string id = "b" + std::to_string(i);
-    ASSERT_TRUE(store_->Create({kSecretsKind, id, "n" + std::to_string(i)},
-                               SecretRecord(id, "n" + std::to_string(i), "x")).ok());
+    ASSERT_TRUE(store_
+                    ->Create({kSecretsKind, id, "n" + std::to_string(i)},
+                             SecretRecord(id, "n" + std::to_string(i), "x"))
+                    .ok());
     ASSERT_TRUE(reads.WaitFresh().ok());
     SecretEntry e = reads.SecretById(id);
     ASSERT_NE(e, nullptr) << "write " << i << " not visible after WaitFresh";

@@ -9,6 +9,7 @@
 
 #include "crypto/keyring.h"
 #include "store/etcd/etcd_test_env.h"
+#include "store/etcd_store.h"
 
 namespace capsule::controlapi {
 namespace {
