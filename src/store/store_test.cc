@@ -1,4 +1,5 @@
-// The store and read model against a real etcd member.
+// What only the etcd store does (sealed values, hashed names, the keyring) and the read model
+// against a real etcd member. The Store contract itself: store_conformance_test.cc.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -35,48 +36,6 @@ class StoreTest : public EtcdTest {
   crypto::Keyring keyring_;
   std::unique_ptr<Store> store_;
 };
-
-TEST_F(StoreTest, CreateThenGetRoundTripsMetaAndData) {
-  ASSERT_TRUE(
-      store_->Create({kSecretsKind, "id1", "pw"}, SecretRecord("id1", "pw", "s3cr3t")).ok());
-  StatusOr<StoredRecord> got = store_->Get(kSecretsKind, "id1");
-  ASSERT_TRUE(got.ok()) << got.status();
-  EXPECT_EQ(got->record.data.view(), "s3cr3t");
-  EXPECT_EQ(DecodeSecretMeta(got->record.meta)->name, "pw");
-  EXPECT_GT(got->mod_revision, 0);
-  EXPECT_EQ(got->create_revision, got->mod_revision);
-}
-
-TEST_F(StoreTest, NamesAreUniqueCaseInsensitively) {
-  ASSERT_TRUE(store_->Create({kSecretsKind, "id1", "pw"}, SecretRecord("id1", "pw", "a")).ok());
-  Status dup = store_->Create({kSecretsKind, "id2", "PW"}, SecretRecord("id2", "PW", "b")).status();
-  EXPECT_EQ(dup.code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_EQ(store_->Get(kSecretsKind, "id2").status().code(), absl::StatusCode::kNotFound);
-}
-
-TEST_F(StoreTest, DeleteFreesTheName) {
-  StatusOr<int64_t> rev =
-      store_->Create({kSecretsKind, "id1", "pw"}, SecretRecord("id1", "pw", "a"));
-  ASSERT_TRUE(rev.ok());
-  ASSERT_TRUE(store_->Delete({kSecretsKind, "id1", "pw"}, *rev).ok());
-  EXPECT_TRUE(store_->Create({kSecretsKind, "id2", "pw"}, SecretRecord("id2", "pw", "b")).ok());
-}
-
-TEST_F(StoreTest, UpdateWithStaleRevisionIsAborted) {
-  StatusOr<int64_t> rev =
-      store_->Create({kSecretsKind, "id1", "pw"}, SecretRecord("id1", "pw", "a"));
-  ASSERT_TRUE(rev.ok());
-  StatusOr<int64_t> rev2 =
-      store_->Update({kSecretsKind, "id1", "pw"}, *rev, SecretRecord("id1", "pw", "a"));
-  ASSERT_TRUE(rev2.ok()) << rev2.status();
-  EXPECT_GT(*rev2, *rev);
-  Status stale =
-      store_->Update({kSecretsKind, "id1", "pw"}, *rev, SecretRecord("id1", "pw", "a")).status();
-  EXPECT_EQ(stale.code(), absl::StatusCode::kAborted);
-  Status gone =
-      store_->Update({kSecretsKind, "nope", "x"}, 1, SecretRecord("nope", "x", "a")).status();
-  EXPECT_EQ(gone.code(), absl::StatusCode::kNotFound);
-}
 
 TEST_F(StoreTest, ValuesInEtcdAreSealedAndNamesHashed) {
   ASSERT_TRUE(store_
