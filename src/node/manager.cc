@@ -11,6 +11,7 @@
 #include "ca/node_role.h"
 #include "common/clock.h"
 #include "node/certificates.h"
+#include "store/etcd_store.h"
 #include "store/keys.h"
 
 namespace capsule::node {

@@ -102,7 +102,7 @@ struct Service {
   // write that set the current Spec. It changes only when the Spec does — not when, e.g., the
   // orchestrator writes UpdateStatus — so tasks compare their Task::spec_version with it
   // ("_up-to-date", rolling updates). Writers that set a new Spec store 0, meaning "the
-  // revision of this write"; the read model and UpdateService() resolve 0 to the object's
+  // revision of this write"; the read model and ServiceApi::Update resolve 0 to the object's
   // mod_revision, so readers never see 0. A rollback restores previous_spec_version.
   int64_t spec_version = 0;
   int64_t previous_spec_version = 0;

@@ -1,14 +1,24 @@
+#include "store/etcd_store.h"
+
 #include <algorithm>
 
 #include "common/log.h"
 #include "store/keys.h"
-#include "store/store.h"
 
 namespace capsule::store {
 namespace {
 
 using etcd::Compare;
 using etcd::Op;
+
+// The store's watch handle over an etcd watch (destroying it cancels and joins).
+class EtcdWatchHandle : public WatchHandle {
+ public:
+  explicit EtcdWatchHandle(std::unique_ptr<etcd::Watch> watch) : watch_(std::move(watch)) {}
+
+ private:
+  std::unique_ptr<etcd::Watch> watch_;
+};
 
 class EtcdStore : public Store {
  public:
@@ -27,7 +37,9 @@ class EtcdStore : public Store {
       ops.push_back(Op::Put(name_key, std::move(sealed_id)));
     }
     ASSIGN_OR_RETURN(etcd::TxnResult r, client_.Txn(cmps, ops, {}));
-    if (!r.succeeded) return absl::AlreadyExistsError(ref.kind + " " + ref.name + " already exists");
+    if (!r.succeeded) {
+      return absl::AlreadyExistsError(ref.kind + " " + ref.name + " already exists");
+    }
     return Wrote(r.revision);
   }
 
@@ -48,11 +60,13 @@ class EtcdStore : public Store {
     if (expected_revision > 0) {
       cmps.push_back(ModRevisionIs(key, expected_revision));
     } else {
-      cmps.push_back(Compare{key, Compare::Target::kCreateRevision, Compare::Result::kGreater, 0,
-                             ""});
+      cmps.push_back(
+          Compare{key, Compare::Target::kCreateRevision, Compare::Result::kGreater, 0, ""});
     }
     std::vector<Op> ops = {Op::Delete(key)};
-    if (!ref.name.empty()) ops.push_back(Op::Delete(NameKey(ref.kind, keyring_.NameIndex(ref.name))));
+    if (!ref.name.empty()) {
+      ops.push_back(Op::Delete(NameKey(ref.kind, keyring_.NameIndex(ref.name))));
+    }
     ASSIGN_OR_RETURN(etcd::TxnResult r, client_.Txn(cmps, ops, {Op::Get(key)}));
     if (!r.succeeded) return Conflict(ref, r);
     return Wrote(r.revision);
@@ -81,7 +95,7 @@ class EtcdStore : public Store {
     return snap;
   }
 
-  StatusOr<std::unique_ptr<etcd::Watch>> WatchObjects(int64_t start_revision,
+  StatusOr<std::unique_ptr<WatchHandle>> WatchObjects(int64_t start_revision,
                                                       StoreWatchCallbacks callbacks) override {
     etcd::WatchCallbacks cb;
     cb.on_events = [this, callbacks](const std::vector<etcd::WatchEvent>& events, int64_t rev) {
@@ -97,8 +111,8 @@ class EtcdStore : public Store {
           StatusOr<ObjectMeta> m = OpenMeta(e.kv);
           if (!m.ok()) {
             // A value that fails authentication is never applied; the error is loud.
-            spdlog::error("store: ignoring unreadable object at revision {}: {}",
-                          e.kv.mod_revision, m.status().ToString());
+            spdlog::error("store: ignoring unreadable object at revision {}: {}", e.kv.mod_revision,
+                          m.status().ToString());
             continue;
           }
           oe.object = *std::move(m);
@@ -108,8 +122,10 @@ class EtcdStore : public Store {
       callbacks.on_events(out, rev);
     };
     cb.on_error = callbacks.on_error;
-    return client_.WatchRange(kObjectsPrefix, etcd::PrefixEnd(kObjectsPrefix), start_revision,
-                              std::move(cb));
+    ASSIGN_OR_RETURN(std::unique_ptr<etcd::Watch> watch,
+                     client_.WatchRange(kObjectsPrefix, etcd::PrefixEnd(kObjectsPrefix),
+                                        start_revision, std::move(cb)));
+    return std::make_unique<EtcdWatchHandle>(std::move(watch));
   }
 
   int64_t LastWrittenRevision() const override { return last_written_.load(); }
@@ -128,8 +144,8 @@ class EtcdStore : public Store {
   }
 
   StatusOr<std::string> SealId(const std::string& key, const std::string& id) const {
-    return keyring_.Seal(key, std::span<const uint8_t>(
-                                  reinterpret_cast<const uint8_t*>(id.data()), id.size()));
+    return keyring_.Seal(
+        key, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(id.data()), id.size()));
   }
 
   StatusOr<ObjectMeta> OpenMeta(const etcd::KeyValue& kv) const {
@@ -173,11 +189,10 @@ std::unique_ptr<Store> NewEtcdStore(etcd::Client& client, const crypto::Keyring&
 StatusOr<crypto::Keyring> LoadOrStoreKeyring(etcd::Client& client, const SecretBytes& kek,
                                              crypto::Keyring fresh) {
   ASSIGN_OR_RETURN(std::string wrapped, fresh.Wrap(kek));
-  ASSIGN_OR_RETURN(
-      etcd::TxnResult r,
-      client.Txn({Compare{kKeyringKey, Compare::Target::kCreateRevision, Compare::Result::kEqual,
-                          0, ""}},
-                 {Op::Put(kKeyringKey, std::move(wrapped))}, {Op::Get(kKeyringKey)}));
+  ASSIGN_OR_RETURN(etcd::TxnResult r,
+                   client.Txn({Compare{kKeyringKey, Compare::Target::kCreateRevision,
+                                       Compare::Result::kEqual, 0, ""}},
+                              {Op::Put(kKeyringKey, std::move(wrapped))}, {Op::Get(kKeyringKey)}));
   if (r.succeeded) return fresh;
   if (r.ranges.empty() || r.ranges.front().empty()) {
     return absl::InternalError("keyring vanished while loading it");

@@ -69,7 +69,7 @@ void ReadModel::Run() {
       done = true;
       done_cv.notify_all();
     };
-    StatusOr<std::unique_ptr<etcd::Watch>> watch =
+    StatusOr<std::unique_ptr<WatchHandle>> watch =
         store_.WatchObjects(applied_revision() + 1, std::move(cb));
     if (!watch.ok()) {
       spdlog::warn("read model: watch failed: {}", watch.status().ToString());

@@ -1,5 +1,5 @@
-// The read model: every manager's in-memory copy of all objects, fed by an etcd watch.
-// Reads never go to etcd. Read-your-writes: a reader first calls WaitFor(revision) with the
+// The read model: every manager's in-memory copy of all objects, fed by a store watch.
+// Reads never go to the store. Read-your-writes: a reader first calls WaitFor(revision) with the
 // highest revision it must see (Store::LastWrittenRevision()).
 //
 // Objects are kept decoded, with their API JSON rendered once at apply time, so a list is a

@@ -1,15 +1,18 @@
-// The Store: Capsule's objects in etcd, every value sealed under the cluster DEK with its
-// etcd key as associated data. One call = one etcd transaction. Store errors carry only
-// store-level codes; controlapi maps them to Docker's messages:
+// The Store interface: Capsule's objects, each a Record under (kind, id), versioned by one
+// global revision counter (etcd's semantics: every successful write is one transaction and
+// advances the revision by one; a failed one writes nothing). Implementations: the etcd
+// store (store/etcd_store.h, every value sealed under the cluster DEK) and the MemoryStore
+// for unit tests (store/memory_store.h); store_conformance_test.cc holds them to the same
+// behaviour. Store errors carry only store-level codes; controlapi maps them to Docker's
+// messages:
 //   AlreadyExists  a named object's name (case-insensitive) or the ID is taken
 //   NotFound       the object does not exist
 //   Aborted        expected revision does not match (optimistic concurrency)
-//   Unavailable    etcd cannot be reached
+//   Unavailable    the backend (etcd) cannot be reached
 //   DataLoss       a stored value failed authentication (tampered) or is malformed
 // Thread-safe.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -17,8 +20,6 @@
 #include <vector>
 
 #include "common/status.h"
-#include "crypto/keyring.h"
-#include "store/etcd/etcd_client.h"
 #include "store/record.h"
 
 namespace capsule::store {
@@ -56,37 +57,45 @@ struct MetaSnapshot {
 };
 
 struct StoreWatchCallbacks {
+  // Events of one or more revisions, in revision order; `revision` is the store's revision
+  // when the batch was sent. Runs on a thread owned by the watch.
   std::function<void(const std::vector<ObjectEvent>& events, int64_t revision)> on_events;
-  std::function<void(const Status& status)> on_error;  // OutOfRange = compacted: list again
+  // The watch ended: OutOfRange = its start revision was compacted (list again), or the
+  // backend went away (Unavailable). No callback follows.
+  std::function<void(const Status& status)> on_error;
+};
+
+// A running watch. Destroying it cancels the watch and joins its thread: no callback runs
+// after the destructor returns, and that cancel is not reported through on_error. Do not
+// destroy a watch from inside one of its own callbacks, nor after its Store.
+class WatchHandle {
+ public:
+  virtual ~WatchHandle() = default;
 };
 
 class Store {
  public:
   virtual ~Store() = default;
-  // Returns the revision of the write.
+  // Creates the object and, if ref.name is set, its name key. Returns the revision of the
+  // write (as do Update and Delete).
   virtual StatusOr<int64_t> Create(const ObjectRef& ref, const Record& record) = 0;
-  // Replaces the object if its mod_revision == expected_revision.
+  // Replaces the object if its mod_revision == expected_revision (a missing object's is 0,
+  // so expected_revision 0 creates a missing object, without a name key). Name keys are left
+  // as they are: ref.name is not used (renaming is not supported).
   virtual StatusOr<int64_t> Update(const ObjectRef& ref, int64_t expected_revision,
                                    const Record& record) = 0;
-  // Deletes the object and its name key; expected_revision 0 = whatever is stored.
+  // Deletes the object and the name key of ref.name; expected_revision 0 = whatever is
+  // stored.
   virtual StatusOr<int64_t> Delete(const ObjectRef& ref, int64_t expected_revision) = 0;
   // Linearizable read of one object, opened (data included).
   virtual StatusOr<StoredRecord> Get(const std::string& kind, const std::string& id) = 0;
   // Linearizable read of every object's metadata.
   virtual StatusOr<MetaSnapshot> ListMeta() = 0;
-  // Object events from start_revision (inclusive).
-  virtual StatusOr<std::unique_ptr<etcd::Watch>> WatchObjects(int64_t start_revision,
+  // Object events from start_revision (inclusive; 0 = from the next write on).
+  virtual StatusOr<std::unique_ptr<WatchHandle>> WatchObjects(int64_t start_revision,
                                                               StoreWatchCallbacks callbacks) = 0;
   // Highest revision this store has written (for read-your-writes).
   virtual int64_t LastWrittenRevision() const = 0;
 };
-
-// The etcd-backed store. `client` and `keyring` must outlive it.
-std::unique_ptr<Store> NewEtcdStore(etcd::Client& client, const crypto::Keyring& keyring);
-
-// Reads the keyring from etcd (unwrapping it with kek) or, if there is none yet, stores
-// `fresh` (wrapped) and returns it. DataLoss if the stored keyring does not open with kek.
-StatusOr<crypto::Keyring> LoadOrStoreKeyring(etcd::Client& client, const SecretBytes& kek,
-                                             crypto::Keyring fresh);
 
 }  // namespace capsule::store

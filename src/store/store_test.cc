@@ -1,4 +1,5 @@
-// The store and read model against a real etcd member.
+// What only the etcd store does (sealed values, hashed names, the keyring) and the read model
+// against a real etcd member. The Store contract itself: store_conformance_test.cc.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -8,9 +9,9 @@
 #include "objects/objects.h"
 #include "objects/service.h"
 #include "store/etcd/etcd_test_env.h"
+#include "store/etcd_store.h"
 #include "store/keys.h"
 #include "store/read_model.h"
-#include "store/store.h"
 
 namespace capsule::store {
 namespace {
@@ -36,45 +37,11 @@ class StoreTest : public EtcdTest {
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(StoreTest, CreateThenGetRoundTripsMetaAndData) {
-  ASSERT_TRUE(store_->Create({kSecretsKind, "id1", "pw"}, SecretRecord("id1", "pw", "s3cr3t")).ok());
-  StatusOr<StoredRecord> got = store_->Get(kSecretsKind, "id1");
-  ASSERT_TRUE(got.ok()) << got.status();
-  EXPECT_EQ(got->record.data.view(), "s3cr3t");
-  EXPECT_EQ(DecodeSecretMeta(got->record.meta)->name, "pw");
-  EXPECT_GT(got->mod_revision, 0);
-  EXPECT_EQ(got->create_revision, got->mod_revision);
-}
-
-TEST_F(StoreTest, NamesAreUniqueCaseInsensitively) {
-  ASSERT_TRUE(store_->Create({kSecretsKind, "id1", "pw"}, SecretRecord("id1", "pw", "a")).ok());
-  Status dup = store_->Create({kSecretsKind, "id2", "PW"}, SecretRecord("id2", "PW", "b")).status();
-  EXPECT_EQ(dup.code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_EQ(store_->Get(kSecretsKind, "id2").status().code(), absl::StatusCode::kNotFound);
-}
-
-TEST_F(StoreTest, DeleteFreesTheName) {
-  StatusOr<int64_t> rev = store_->Create({kSecretsKind, "id1", "pw"}, SecretRecord("id1", "pw", "a"));
-  ASSERT_TRUE(rev.ok());
-  ASSERT_TRUE(store_->Delete({kSecretsKind, "id1", "pw"}, *rev).ok());
-  EXPECT_TRUE(store_->Create({kSecretsKind, "id2", "pw"}, SecretRecord("id2", "pw", "b")).ok());
-}
-
-TEST_F(StoreTest, UpdateWithStaleRevisionIsAborted) {
-  StatusOr<int64_t> rev = store_->Create({kSecretsKind, "id1", "pw"}, SecretRecord("id1", "pw", "a"));
-  ASSERT_TRUE(rev.ok());
-  StatusOr<int64_t> rev2 = store_->Update({kSecretsKind, "id1", "pw"}, *rev, SecretRecord("id1", "pw", "a"));
-  ASSERT_TRUE(rev2.ok()) << rev2.status();
-  EXPECT_GT(*rev2, *rev);
-  Status stale = store_->Update({kSecretsKind, "id1", "pw"}, *rev, SecretRecord("id1", "pw", "a")).status();
-  EXPECT_EQ(stale.code(), absl::StatusCode::kAborted);
-  Status gone = store_->Update({kSecretsKind, "nope", "x"}, 1, SecretRecord("nope", "x", "a")).status();
-  EXPECT_EQ(gone.code(), absl::StatusCode::kNotFound);
-}
-
 TEST_F(StoreTest, ValuesInEtcdAreSealedAndNamesHashed) {
-  ASSERT_TRUE(store_->Create({kSecretsKind, "id1", "canaryname"},
-                             SecretRecord("id1", "canaryname", "CANARYVALUE")).ok());
+  ASSERT_TRUE(store_
+                  ->Create({kSecretsKind, "id1", "canaryname"},
+                           SecretRecord("id1", "canaryname", "CANARYVALUE"))
+                  .ok());
   StatusOr<etcd::RangeResult> all = client_->Range("/", "\xff");
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->kvs.size(), 2u);  // object + name key
@@ -86,7 +53,8 @@ TEST_F(StoreTest, ValuesInEtcdAreSealedAndNamesHashed) {
 }
 
 TEST_F(StoreTest, TamperedValueIsDetected) {
-  ASSERT_TRUE(store_->Create({kSecretsKind, "id1", "pw"}, SecretRecord("id1", "pw", "s3cr3t")).ok());
+  ASSERT_TRUE(
+      store_->Create({kSecretsKind, "id1", "pw"}, SecretRecord("id1", "pw", "s3cr3t")).ok());
   const std::string key = ObjectKey(kSecretsKind, "id1");
   StatusOr<etcd::RangeResult> r = client_->Range(key, "");
   ASSERT_TRUE(r.ok());
@@ -96,7 +64,8 @@ TEST_F(StoreTest, TamperedValueIsDetected) {
   EXPECT_EQ(store_->Get(kSecretsKind, "id1").status().code(), absl::StatusCode::kDataLoss);
 
   // A valid value copied to another key is also refused (the key is associated data).
-  ASSERT_TRUE(store_->Create({kSecretsKind, "id2", "other"}, SecretRecord("id2", "other", "x")).ok());
+  ASSERT_TRUE(
+      store_->Create({kSecretsKind, "id2", "other"}, SecretRecord("id2", "other", "x")).ok());
   StatusOr<etcd::RangeResult> r2 = client_->Range(ObjectKey(kSecretsKind, "id2"), "");
   ASSERT_TRUE(client_->Put(key, r2->kvs.front().value).ok());
   EXPECT_EQ(store_->Get(kSecretsKind, "id1").status().code(), absl::StatusCode::kDataLoss);
@@ -104,13 +73,16 @@ TEST_F(StoreTest, TamperedValueIsDetected) {
 
 TEST_F(StoreTest, ReadModelFollowsWritesAndReadsItsOwnWrites) {
   ReadModel reads(*store_);
-  ASSERT_TRUE(store_->Create({kSecretsKind, "a1", "before"}, SecretRecord("a1", "before", "x")).ok());
+  ASSERT_TRUE(
+      store_->Create({kSecretsKind, "a1", "before"}, SecretRecord("a1", "before", "x")).ok());
   ASSERT_TRUE(reads.Start().ok());
   EXPECT_NE(reads.SecretByName("BEFORE"), nullptr);
   for (int i = 0; i < 50; ++i) {
     const std::string id = "b" + std::to_string(i);
-    ASSERT_TRUE(store_->Create({kSecretsKind, id, "n" + std::to_string(i)},
-                               SecretRecord(id, "n" + std::to_string(i), "x")).ok());
+    ASSERT_TRUE(store_
+                    ->Create({kSecretsKind, id, "n" + std::to_string(i)},
+                             SecretRecord(id, "n" + std::to_string(i), "x"))
+                    .ok());
     ASSERT_TRUE(reads.WaitFresh().ok());
     SecretEntry e = reads.SecretById(id);
     ASSERT_NE(e, nullptr) << "write " << i << " not visible after WaitFresh";

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "ca/join_token.h"
+#include "store/read_modify_write.h"
 
 namespace capsule::controlapi {
 
@@ -22,15 +23,21 @@ Status ClusterApi::Update(int64_t version, const ClusterUpdate& update) {
   RETURN_IF_ERROR(reads_.WaitFresh());
   store::ClusterEntry e = reads_.GetCluster();
   if (!e) return absl::NotFoundError("cluster not found");
-  Cluster c = e->object;
-  c.spec = spec;
-  if (c.spec.name.empty()) c.spec.name = "default";
-  if (update.rotate_worker_token) c.worker_join_token = ca::NewJoinToken(c.root_ca_cert_pem);
-  if (update.rotate_manager_token) c.manager_join_token = ca::NewJoinToken(c.root_ca_cert_pem);
-  c.updated_at = clock_.Now();
   StatusOr<int64_t> rev =
-      store_.Update({kClusterKind, c.id, ""}, version, {EncodeClusterMeta(c), {}});
-  if (absl::IsAborted(rev.status())) return absl::UnknownError("update out of sequence");
+      store::UpdateAtVersion(store_, kClusterKind, e->object.id, version,
+                             [&](store::StoredRecord& cur) -> StatusOr<store::Mutation> {
+                               ASSIGN_OR_RETURN(Cluster c, DecodeClusterMeta(cur.record.meta));
+                               c.spec = spec;
+                               if (c.spec.name.empty()) c.spec.name = "default";
+                               if (update.rotate_worker_token)
+                                 c.worker_join_token = ca::NewJoinToken(c.root_ca_cert_pem);
+                               if (update.rotate_manager_token) {
+                                 c.manager_join_token = ca::NewJoinToken(c.root_ca_cert_pem);
+                               }
+                               c.updated_at = clock_.Now();
+                               cur.record.meta = EncodeClusterMeta(c);
+                               return store::Mutation::kWrite;
+                             });
   if (absl::IsNotFound(rev.status())) return absl::NotFoundError("cluster not found");
   RETURN_IF_ERROR(rev.status());
   // The CA reads tokens from the read model: a rotated token must be refused from now on.

@@ -2,12 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <optional>
+
 #include "manager/controlapi/resolve.h"
+#include "store/read_modify_write.h"
 
 namespace capsule::controlapi {
 namespace {
-
-constexpr int kMaxStateRetries = 10;
 
 Status NodeNotFound(const std::string& id) {
   return absl::NotFoundError("node " + id + " not found");
@@ -20,32 +21,34 @@ NodeApi::NodeApi(store::Store& store, const store::ReadModel& reads, const Clock
     : store_(store), reads_(reads), clock_(clock), on_removed_(std::move(on_removed)) {}
 
 Status NodeApi::Update(const std::string& id, int64_t version, const NodeSpecUpdate& in) {
-  StatusOr<store::StoredRecord> cur = store_.Get(kNodesKind, id);
-  if (absl::IsNotFound(cur.status())) return NodeNotFound(id);
-  RETURN_IF_ERROR(cur.status());
-  ASSIGN_OR_RETURN(Node n, DecodeNodeMeta(cur->record.meta));
-  NodeSpecUpdate spec = in;  // empty role/availability: unchanged
-  if (spec.role.empty()) spec.role = n.role;
-  if (spec.availability.empty()) spec.availability = n.availability;
-  if (spec.availability != "active" && spec.availability != "pause" &&
-      spec.availability != "drain") {
-    return absl::InvalidArgumentError("invalid Availability: \"" + spec.availability + "\"");
-  }
-  if (spec.role != "worker" && spec.role != "manager") {
-    return absl::InvalidArgumentError("invalid Role: \"" + spec.role + "\"");
-  }
-  if (spec.role != n.role) {
-    return absl::InvalidArgumentError("promotion/demotion is not supported yet");
-  }
-  n.spec_name = spec.name;
-  n.labels = spec.labels;
-  n.availability = spec.availability;
-  n.updated_at = clock_.Now();
-  StatusOr<int64_t> rev = store_.Update({kNodesKind, id, ""}, version, {EncodeNodeMeta(n), {}});
-  if (absl::IsAborted(rev.status())) return absl::UnknownError("update out of sequence");
+  std::string availability;
+  StatusOr<int64_t> rev = store::UpdateAtVersion(
+      store_, kNodesKind, id, version, [&](store::StoredRecord& cur) -> StatusOr<store::Mutation> {
+        ASSIGN_OR_RETURN(Node n, DecodeNodeMeta(cur.record.meta));
+        NodeSpecUpdate spec = in;  // empty role/availability: unchanged
+        if (spec.role.empty()) spec.role = n.role;
+        if (spec.availability.empty()) spec.availability = n.availability;
+        if (spec.availability != "active" && spec.availability != "pause" &&
+            spec.availability != "drain") {
+          return absl::InvalidArgumentError("invalid Availability: \"" + spec.availability + "\"");
+        }
+        if (spec.role != "worker" && spec.role != "manager") {
+          return absl::InvalidArgumentError("invalid Role: \"" + spec.role + "\"");
+        }
+        if (spec.role != n.role) {
+          return absl::InvalidArgumentError("promotion/demotion is not supported yet");
+        }
+        n.spec_name = spec.name;
+        n.labels = spec.labels;
+        n.availability = spec.availability;
+        n.updated_at = clock_.Now();
+        cur.record.meta = EncodeNodeMeta(n);
+        availability = n.availability;
+        return store::Mutation::kWrite;
+      });
   if (absl::IsNotFound(rev.status())) return NodeNotFound(id);
   RETURN_IF_ERROR(rev.status());
-  spdlog::info("node updated: id={} availability={}", id, n.availability);
+  spdlog::info("node updated: id={} availability={}", id, availability);
   return absl::OkStatus();
 }
 
@@ -82,23 +85,22 @@ Status NodeApi::Register(const Node& node) {
 }
 
 Status NodeApi::SetState(const std::string& id, const std::string& state) {
-  for (int attempt = 0; attempt < kMaxStateRetries; ++attempt) {
-    StatusOr<store::StoredRecord> cur = store_.Get(kNodesKind, id);
-    if (absl::IsNotFound(cur.status())) return absl::OkStatus();
-    RETURN_IF_ERROR(cur.status());
-    ASSIGN_OR_RETURN(Node n, DecodeNodeMeta(cur->record.meta));
-    if (n.state == state) return absl::OkStatus();
-    n.state = state;
-    n.updated_at = clock_.Now();
-    StatusOr<int64_t> rev =
-        store_.Update({kNodesKind, id, ""}, cur->mod_revision, {EncodeNodeMeta(n), {}});
-    if (absl::IsAborted(rev.status())) continue;  // a concurrent update: read again
-    if (absl::IsNotFound(rev.status())) return absl::OkStatus();
-    RETURN_IF_ERROR(rev.status());
-    spdlog::info("node {} ({}) is {}", id, n.hostname, state);
-    return absl::OkStatus();
-  }
-  return absl::AbortedError("node " + id + ": too many concurrent updates");
+  std::optional<std::string> changed;  // the hostname, when this call wrote the state
+  StatusOr<int64_t> rev = store::UpdateLatest(
+      store_, kNodesKind, id, [&](store::StoredRecord& cur) -> StatusOr<store::Mutation> {
+        changed.reset();
+        ASSIGN_OR_RETURN(Node n, DecodeNodeMeta(cur.record.meta));
+        if (n.state == state) return store::Mutation::kKeep;
+        n.state = state;
+        n.updated_at = clock_.Now();
+        cur.record.meta = EncodeNodeMeta(n);
+        changed = n.hostname;
+        return store::Mutation::kWrite;
+      });
+  if (absl::IsNotFound(rev.status())) return absl::OkStatus();  // removed meanwhile
+  RETURN_IF_ERROR(rev.status());
+  if (changed) spdlog::info("node {} ({}) is {}", id, *changed, state);
+  return absl::OkStatus();
 }
 
 StatusOr<store::NodeEntry> ResolveNode(const store::ReadModel& reads, const std::string& ref) {

@@ -6,6 +6,7 @@
 #include "manager/controlapi/resolve.h"
 #include "manager/controlapi/service.h"
 #include "manager/controlapi/validate.h"
+#include "store/read_modify_write.h"
 
 namespace capsule::controlapi {
 
@@ -35,47 +36,50 @@ StatusOr<std::string> SecretApi::Create(const SecretSpec& spec) {
 }
 
 Status SecretApi::Update(const std::string& id, int64_t version, const SecretSpec& spec) {
-  StatusOr<store::StoredRecord> cur = store_.Get(kSecretsKind, id);
-  if (absl::IsNotFound(cur.status())) return absl::NotFoundError("secret " + id + " not found");
-  RETURN_IF_ERROR(cur.status());
-  ASSIGN_OR_RETURN(Secret s, DecodeSecretMeta(cur->record.meta));
-  if (s.name != spec.name || (spec.data && !cur->record.data.Equals(spec.data->span()))) {
-    return absl::InvalidArgumentError("only updates to Labels are allowed");
-  }
-  s.labels = spec.labels;
-  s.updated_at = clock_.Now();
-  store::Record rec{EncodeSecretMeta(s), std::move(cur->record.data)};
-  StatusOr<int64_t> rev = store_.Update({kSecretsKind, id, s.name}, version, rec);
-  if (absl::IsAborted(rev.status())) return absl::UnknownError("update out of sequence");
+  std::string name;
+  StatusOr<int64_t> rev = store::UpdateAtVersion(
+      store_, kSecretsKind, id, version,
+      [&](store::StoredRecord& cur) -> StatusOr<store::Mutation> {
+        ASSIGN_OR_RETURN(Secret s, DecodeSecretMeta(cur.record.meta));
+        if (s.name != spec.name || (spec.data && !cur.record.data.Equals(spec.data->span()))) {
+          return absl::InvalidArgumentError("only updates to Labels are allowed");
+        }
+        s.labels = spec.labels;
+        s.updated_at = clock_.Now();
+        cur.record.meta = EncodeSecretMeta(s);  // the data stays as stored
+        name = s.name;
+        return store::Mutation::kWrite;
+      });
   if (absl::IsNotFound(rev.status())) return absl::NotFoundError("secret " + id + " not found");
   RETURN_IF_ERROR(rev.status());
-  spdlog::info("secret updated: id={} name={}", id, s.name);
+  spdlog::info("secret updated: id={} name={}", id, name);
   return absl::OkStatus();
 }
 
 Status SecretApi::Remove(const std::string& id) {
-  RETURN_IF_ERROR(reads_.WaitFresh());
-  store::SecretEntry e = reads_.SecretById(id);
-  if (!e) return absl::NotFoundError("secret " + id + " not found");
-  // swarmkit refuses while a service spec references it (tasks are not considered).
-  // Not one transaction with service writes: a service created concurrently may still
-  // reference a secret removed here (its tasks then fail to get it).
-  std::vector<std::string> users = ServicesUsingSecret(reads_, id);
-  if (!users.empty()) {
-    std::string list;
-    for (const std::string& n : users) list += (list.empty() ? "" : ", ") + n;
-    return absl::InvalidArgumentError("secret '" + e->object.name + "' is in use by the following " +
-                                      (users.size() == 1 ? "service: " : "services: ") + list);
-  }
-  StatusOr<int64_t> rev =
-      store_.Delete({kSecretsKind, id, e->object.name}, e->mod_revision);
+  std::string name;
+  StatusOr<int64_t> rev = store::RetryOnConflict([&]() -> StatusOr<int64_t> {
+    RETURN_IF_ERROR(reads_.WaitFresh());
+    store::SecretEntry e = reads_.SecretById(id);
+    if (!e) return absl::NotFoundError("secret " + id + " not found");
+    // swarmkit refuses while a service spec references it (tasks are not considered).
+    // Not one transaction with service writes: a service created concurrently may still
+    // reference a secret removed here (its tasks then fail to get it).
+    std::vector<std::string> users = ServicesUsingSecret(reads_, id);
+    if (!users.empty()) {
+      std::string list;
+      for (const std::string& n : users) list += (list.empty() ? "" : ", ") + n;
+      return absl::InvalidArgumentError("secret '" + e->object.name +
+                                        "' is in use by the following " +
+                                        (users.size() == 1 ? "service: " : "services: ") + list);
+    }
+    name = e->object.name;
+    // Aborted if it changed since the read model's copy (a label update): look again.
+    return store_.Delete({kSecretsKind, id, e->object.name}, e->mod_revision);
+  });
   if (absl::IsNotFound(rev.status())) return absl::NotFoundError("secret " + id + " not found");
-  if (absl::IsAborted(rev.status())) {
-    // Changed between our read and the delete (a label update): delete what is there now.
-    return Remove(id);
-  }
   RETURN_IF_ERROR(rev.status());
-  spdlog::info("secret removed: id={} name={}", id, e->object.name);
+  spdlog::info("secret removed: id={} name={}", id, name);
   return absl::OkStatus();
 }
 

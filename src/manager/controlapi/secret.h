@@ -34,7 +34,8 @@ class SecretApi {
   Status Update(const std::string& id, int64_t version, const SecretSpec& spec);
 
   // NotFound "secret <id> not found"; InvalidArgument "secret '<name>' is in use by the
-  // following service: <svc>" (once services exist).
+  // following service: <svc>" / "... following services: <a>, <b>"; Unknown "update out of
+  // sequence" (changed concurrently on every attempt).
   Status Remove(const std::string& id);
 
  private:

@@ -5,6 +5,7 @@
 #include "common/ids.h"
 #include "manager/controlapi/resolve.h"
 #include "manager/controlapi/service_validate.h"
+#include "store/read_modify_write.h"
 
 namespace capsule::controlapi {
 namespace {
@@ -56,59 +57,63 @@ StatusOr<Service> ServiceApi::Create(ServiceSpec spec) {
 Status ServiceApi::Update(const std::string& id, int64_t version, const ServiceSpec& spec,
                           bool rollback) {
   RETURN_IF_ERROR(ValidateServiceSpec(spec));
-  StatusOr<store::StoredRecord> cur = store_.Get(kServicesKind, id);
-  if (absl::IsNotFound(cur.status())) return NotFound(id);
-  RETURN_IF_ERROR(cur.status());
-  ASSIGN_OR_RETURN(Service s, DecodeServiceMeta(cur->record.meta));
-  if (s.spec_version == 0) s.spec_version = cur->mod_revision;
-  RETURN_IF_ERROR(CheckSecretsExist(spec));
-  if (s.spec.global != spec.global) {
-    return absl::UnimplementedError("service mode change is not allowed");
-  }
-  if (s.spec.name != spec.name)
-    return absl::UnimplementedError("renaming services is not supported");
-  if (cur->mod_revision != version) return absl::UnknownError("update out of sequence");
+  std::string name;
+  StatusOr<int64_t> rev = store::UpdateAtVersion(
+      store_, kServicesKind, id, version,
+      [&](store::StoredRecord& cur) -> StatusOr<store::Mutation> {
+        ASSIGN_OR_RETURN(Service s, DecodeServiceMeta(cur.record.meta));
+        if (s.spec_version == 0) s.spec_version = cur.mod_revision;
+        RETURN_IF_ERROR(CheckSecretsExist(spec));
+        if (s.spec.global != spec.global) {
+          return absl::UnimplementedError("service mode change is not allowed");
+        }
+        if (s.spec.name != spec.name) {
+          return absl::UnimplementedError("renaming services is not supported");
+        }
+        if (cur.mod_revision != version) return store::OutOfSequence();
 
-  const TimePoint now = clock_.Now();
-  if (rollback) {
-    if (!s.previous_spec) {
-      return absl::FailedPreconditionError("service " + id + " does not have a previous spec");
-    }
-    std::swap(s.spec, *s.previous_spec);
-    std::swap(s.spec_version, s.previous_spec_version);
-    if (s.spec_version == 0) s.spec_version = cur->mod_revision;  // should not happen
-    s.update_status = UpdateStatus{"rollback_started", now, {}, "manually requested rollback"};
-  } else {
-    s.previous_spec = std::move(s.spec);
-    s.previous_spec_version = s.spec_version;
-    s.spec = spec;
-    s.spec_version = 0;  // = the revision of this write
-    s.update_status.reset();
-  }
-  s.updated_at = now;
-  StatusOr<int64_t> rev =
-      store_.Update({kServicesKind, id, s.spec.name}, version, {EncodeServiceMeta(s), {}});
-  if (absl::IsAborted(rev.status())) return absl::UnknownError("update out of sequence");
+        const TimePoint now = clock_.Now();
+        if (rollback) {
+          if (!s.previous_spec) {
+            return absl::FailedPreconditionError("service " + id +
+                                                 " does not have a previous spec");
+          }
+          std::swap(s.spec, *s.previous_spec);
+          std::swap(s.spec_version, s.previous_spec_version);
+          if (s.spec_version == 0) s.spec_version = cur.mod_revision;  // should not happen
+          s.update_status =
+              UpdateStatus{"rollback_started", now, {}, "manually requested rollback"};
+        } else {
+          s.previous_spec = std::move(s.spec);
+          s.previous_spec_version = s.spec_version;
+          s.spec = spec;
+          s.spec_version = 0;  // = the revision of this write
+          s.update_status.reset();
+        }
+        s.updated_at = now;
+        cur.record.meta = EncodeServiceMeta(s);
+        name = s.spec.name;
+        return store::Mutation::kWrite;
+      });
   if (absl::IsNotFound(rev.status())) return NotFound(id);
   RETURN_IF_ERROR(rev.status());
-  spdlog::info("service {}: id={} name={}", rollback ? "rolled back" : "updated", id, s.spec.name);
+  spdlog::info("service {}: id={} name={}", rollback ? "rolled back" : "updated", id, name);
   return absl::OkStatus();
 }
 
 Status ServiceApi::Remove(const std::string& id) {
-  for (int attempt = 0; attempt < 8; ++attempt) {
-    StatusOr<store::StoredRecord> cur = store_.Get(kServicesKind, id);
-    if (absl::IsNotFound(cur.status())) return NotFound(id);
-    RETURN_IF_ERROR(cur.status());
-    ASSIGN_OR_RETURN(Service s, DecodeServiceMeta(cur->record.meta));
-    StatusOr<int64_t> rev = store_.Delete({kServicesKind, id, s.spec.name}, cur->mod_revision);
-    if (absl::IsAborted(rev.status())) continue;  // a status write in between: read again
-    if (absl::IsNotFound(rev.status())) return NotFound(id);
-    RETURN_IF_ERROR(rev.status());
-    spdlog::info("service removed: id={} name={}", id, s.spec.name);
-    return absl::OkStatus();
-  }
-  return absl::AbortedError("service " + id + " changed concurrently; not removed");
+  std::string name;
+  StatusOr<int64_t> rev = store::RetryOnConflict([&]() -> StatusOr<int64_t> {
+    ASSIGN_OR_RETURN(store::StoredRecord cur, store_.Get(kServicesKind, id));
+    ASSIGN_OR_RETURN(Service s, DecodeServiceMeta(cur.record.meta));
+    name = s.spec.name;
+    // Aborted if a status write came in between: read again.
+    return store_.Delete({kServicesKind, id, s.spec.name}, cur.mod_revision);
+  });
+  if (absl::IsNotFound(rev.status())) return NotFound(id);
+  RETURN_IF_ERROR(rev.status());
+  spdlog::info("service removed: id={} name={}", id, name);
+  return absl::OkStatus();
 }
 
 StatusOr<store::ServiceEntry> ResolveService(const store::ReadModel& reads,

@@ -35,7 +35,8 @@ class ServiceApi {
   // Unknown "update out of sequence" (version is not the current Version.Index).
   Status Update(const std::string& id, int64_t version, const ServiceSpec& spec, bool rollback);
 
-  // NotFound "service <id> not found".
+  // NotFound "service <id> not found"; Unknown "update out of sequence" (changed
+  // concurrently on every attempt).
   Status Remove(const std::string& id);
 
  private:
@@ -46,8 +47,8 @@ class ServiceApi {
   const Clock& clock_;
 };
 
-// The engine's lookup (no gRPC prefix): full ID, then exact name, then unique ID prefix. NotFound "service <ref> not found"; InvalidArgument "service <ref> is ambiguous
-// (N matches found)".
+// The engine's lookup (no gRPC prefix): full ID, then exact name, then unique ID prefix. NotFound
+// "service <ref> not found"; InvalidArgument "service <ref> is ambiguous (N matches found)".
 StatusOr<store::ServiceEntry> ResolveService(const store::ReadModel& reads, const std::string& ref);
 
 // Names of the services whose current spec references secret `secret_id`, in ID order.

@@ -1,33 +1,27 @@
-// The orchestrator against a real etcd member, store and read model: its writes land in the
-// store with optimistic concurrency, a pass sees the previous pass's writes, and the worker
-// thread reacts to changes (a service created, an agent's status report).
+// The orchestrator against a store (the MemoryStore, held to etcd's behaviour by
+// store_conformance_test.cc) and a read model: its writes land in the store with optimistic
+// concurrency, a pass sees the previous pass's writes, and the worker thread reacts to
+// changes (a service created, an agent's status report).
 #include "manager/orchestrator/orchestrator.h"
 
 #include <gtest/gtest.h>
 
 #include "common/ids.h"
-#include "crypto/keyring.h"
 #include "manager/orchestrator/fake_cluster.h"
 #include "store/etcd/etcd_test_env.h"
+#include "store/memory_store.h"
 
 namespace capsule::orchestrator {
 namespace {
 
-using etcd::testing::EtcdTest;
-
-class OrchestratorTest : public EtcdTest {
+class OrchestratorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    EtcdTest::SetUp();
-    keyring_ = crypto::Keyring::Generate();
-    store_ = store::NewEtcdStore(*client_, keyring_);
+    store_ = std::make_unique<store::MemoryStore>();
     reads_ = std::make_unique<store::ReadModel>(*store_);
     ASSERT_OK(reads_->Start());
   }
-  void TearDown() override {
-    reads_->Stop();
-    EtcdTest::TearDown();
-  }
+  void TearDown() override { reads_->Stop(); }
 
   void PutNode(const std::string& id) {
     Node n = testing::ReadyNode(id, "host-" + id);
@@ -79,8 +73,7 @@ class OrchestratorTest : public EtcdTest {
     return out;
   }
 
-  crypto::Keyring keyring_;
-  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<store::MemoryStore> store_;
   std::unique_ptr<store::ReadModel> reads_;
 };
 

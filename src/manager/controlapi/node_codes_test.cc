@@ -1,0 +1,137 @@
+// Every code node.h documents for NodeApi, with swarmkit's exact message, and the two writes
+// the swarm port makes (Register, SetState).
+#include <gtest/gtest.h>
+
+#include "manager/controlapi/api_test_env.h"
+
+namespace capsule::controlapi {
+namespace {
+
+using testing::ApiTestEnv;
+using testing::Case;
+using testing::RunCases;
+
+constexpr auto kOk = StatusCode::kOk;
+constexpr auto kInvalid = StatusCode::kInvalidArgument;
+
+Node MakeNode(const std::string& id, const std::string& role, const std::string& state) {
+  Node n;
+  n.id = id;
+  n.hostname = "host-" + id;
+  n.role = role;
+  n.state = state;
+  return n;
+}
+
+NodeSpecUpdate Spec(const std::string& role, const std::string& availability) {
+  NodeSpecUpdate spec;
+  spec.role = role;
+  spec.availability = availability;
+  return spec;
+}
+
+Status UpdateWorker(ApiTestEnv& env, const NodeSpecUpdate& spec) {
+  const int64_t v = env.PutNode(MakeNode("n1", "worker", "ready"));
+  return env.nodes.Update("n1", v, spec);
+}
+
+TEST(NodeCodes, Update) {
+  RunCases({
+      {"drain", [](ApiTestEnv& env) { return UpdateWorker(env, Spec("worker", "drain")); }, kOk,
+       ""},
+      {"role and availability left out",
+       [](ApiTestEnv& env) { return UpdateWorker(env, Spec("", "")); }, kOk, ""},
+      {"an unknown availability",
+       [](ApiTestEnv& env) { return UpdateWorker(env, Spec("worker", "x")); }, kInvalid,
+       "invalid Availability: \"x\""},
+      {"an unknown role", [](ApiTestEnv& env) { return UpdateWorker(env, Spec("boss", "")); },
+       kInvalid, "invalid Role: \"boss\""},
+      {"a promotion", [](ApiTestEnv& env) { return UpdateWorker(env, Spec("manager", "")); },
+       kInvalid, "promotion/demotion is not supported yet"},
+      {"a missing node",
+       [](ApiTestEnv& env) { return env.nodes.Update("nope", 1, Spec("", "drain")); },
+       StatusCode::kNotFound, "node nope not found"},
+      {"a stale version",
+       [](ApiTestEnv& env) {
+         const int64_t v = env.PutNode(MakeNode("n1", "worker", "ready"));
+         EXPECT_TRUE(env.nodes.Update("n1", v, Spec("", "pause")).ok());
+         return env.nodes.Update("n1", v, Spec("", "drain"));
+       },
+       StatusCode::kUnknown, "update out of sequence"},
+  });
+}
+
+TEST(NodeCodes, Remove) {
+  RunCases({
+      {"a down worker",
+       [](ApiTestEnv& env) {
+         env.PutNode(MakeNode("n1", "worker", "down"));
+         return env.nodes.Remove("n1", false);
+       },
+       kOk, ""},
+      {"a ready worker, forced",
+       [](ApiTestEnv& env) {
+         env.PutNode(MakeNode("n1", "worker", "ready"));
+         return env.nodes.Remove("n1", true);
+       },
+       kOk, ""},
+      {"a missing node", [](ApiTestEnv& env) { return env.nodes.Remove("nope", true); },
+       StatusCode::kNotFound, "node nope not found"},
+      {"a manager",
+       [](ApiTestEnv& env) {
+         env.PutNode(MakeNode("n1", "manager", "down"));
+         return env.nodes.Remove("n1", true);
+       },
+       StatusCode::kFailedPrecondition,
+       "node n1 is a cluster manager and is a member of the raft cluster. It must be demoted to "
+       "worker before removal"},
+      {"a ready worker",
+       [](ApiTestEnv& env) {
+         env.PutNode(MakeNode("n1", "worker", "ready"));
+         return env.nodes.Remove("n1", false);
+       },
+       StatusCode::kFailedPrecondition, "node n1 is not down and can't be removed"},
+  });
+}
+
+TEST(NodeCodes, RemoveTellsTheCallbackOnceTheReadModelHasIt) {
+  ApiTestEnv env;
+  env.PutNode(MakeNode("n1", "worker", "down"));
+  std::string removed;
+  NodeApi nodes(env.store, env.reads, env.clock, [&](const std::string& id) {
+    EXPECT_EQ(env.reads.NodeById(id), nullptr);
+    removed = id;
+  });
+  ASSERT_TRUE(nodes.Remove("n1", false).ok());
+  EXPECT_EQ(removed, "n1");
+}
+
+TEST(NodeCodes, RegisterIsVisibleToReadsOnReturn) {
+  ApiTestEnv env;
+  ASSERT_TRUE(env.nodes.Register(MakeNode("n1", "worker", "ready")).ok());
+  ASSERT_NE(env.reads.NodeById("n1"), nullptr);
+  EXPECT_EQ(env.reads.NodeById("n1")->object.hostname, "host-n1");
+  EXPECT_EQ(env.nodes.Register(MakeNode("n1", "worker", "ready")).code(),
+            StatusCode::kAlreadyExists);
+}
+
+TEST(NodeCodes, SetStateWritesOnlyAChange) {
+  ApiTestEnv env;
+  const int64_t v = env.PutNode(MakeNode("n1", "worker", "ready"));
+  ASSERT_TRUE(env.nodes.SetState("n1", "ready").ok());
+  EXPECT_EQ(env.store.Get(kNodesKind, "n1")->mod_revision, v);
+  ASSERT_TRUE(env.nodes.SetState("n1", "down").ok());
+  StatusOr<store::StoredRecord> got = env.store.Get(kNodesKind, "n1");
+  ASSERT_TRUE(got.ok());
+  EXPECT_GT(got->mod_revision, v);
+  EXPECT_EQ(DecodeNodeMeta(got->record.meta)->state, "down");
+}
+
+TEST(NodeCodes, SetStateOfARemovedNodeIsIgnored) {
+  ApiTestEnv env;
+  EXPECT_TRUE(env.nodes.SetState("gone", "down").ok());
+  EXPECT_EQ(env.store.LastWrittenRevision(), 0);
+}
+
+}  // namespace
+}  // namespace capsule::controlapi
