@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "crypto/keyring.h"
 #include "objects/objects.h"
 #include "objects/service.h"
@@ -49,8 +50,8 @@ class EtcdBackend {
   }
   void Start() {
     ASSERT_FALSE(tmp_.path().empty());
-    supervisor_ =
-        std::make_unique<etcd::Supervisor>(etcd::testing::TestMemberConfig(tmp_.path() + "/etcd"));
+    supervisor_ = std::make_unique<etcd::Supervisor>(
+        etcd::testing::TestMemberConfig(tmp_.path() + "/etcd"), RealClock());
     ASSERT_OK(supervisor_->Start(std::chrono::seconds(20)));
     StatusOr<std::unique_ptr<etcd::Client>> client = etcd::testing::ConnectTo(*supervisor_);
     ASSERT_OK(client.status());
