@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "common/ids.h"
-#include "manager/dockerapi/error_table.h"
+#include "dockerapi/error_table.h"
 #include "node/certificates.h"
 #include "node/worker.h"
 

@@ -12,7 +12,7 @@
 #include "agent/executor/executor.h"
 #include "agent/executor/task_logs.h"
 #include "agent/images/image_store.h"
-#include "manager/dockerapi/backend.h"
+#include "dockerapi/backend.h"
 #include "node/cert_renewer.h"
 #include "node/manager.h"
 

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "dockerapi/http/filters.h"
 #include "fuzz_check.h"
-#include "manager/dockerapi/http/filters.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string raw(reinterpret_cast<const char*>(data), size);
