@@ -1,5 +1,7 @@
 // What the Docker API handlers need from the node, as an interface: the node (src/node/)
-// implements it; tests can use a fake. Handlers never build real components themselves.
+// implements it; tests can use a fake. Handlers never build real components themselves:
+// manager state comes through the control API, the agent's images and logs through the
+// interfaces declared here (node_images.h, task_logs.h).
 #pragma once
 
 #include <memory>
@@ -7,15 +9,15 @@
 #include <string>
 #include <vector>
 
-#include "agent/executor/task_logs.h"
-#include "agent/images/image_store.h"
 #include "common/status.h"
+#include "dockerapi/node_images.h"
+#include "dockerapi/task_logs.h"
 #include "manager/controlapi/cluster.h"
 #include "manager/controlapi/node.h"
 #include "manager/controlapi/secret.h"
 #include "manager/controlapi/service.h"
+#include "manager/controlapi/task.h"
 #include "objects/objects.h"
-#include "store/read_model.h"
 
 namespace capsule::dockerapi {
 
@@ -44,11 +46,11 @@ inline constexpr char kWorkerNotManagerMessage[] =
 // one request, so a concurrent leave cannot pull them away mid-request.
 struct ManagerServices {
   std::string node_id;
-  const store::ReadModel* reads = nullptr;
   controlapi::SecretApi* secrets = nullptr;
   controlapi::NodeApi* nodes = nullptr;
   controlapi::ClusterApi* cluster = nullptr;
   controlapi::ServiceApi* services = nullptr;
+  const controlapi::TaskApi* tasks = nullptr;
 };
 
 // The node's local swarm membership as /info and /_ping report it.
@@ -87,9 +89,9 @@ class Backend {
   virtual std::string Hostname() const = 0;
   // The node's image store, on every node in or out of a swarm (nullptr: none; the image
   // routes then answer 500).
-  virtual agent::ImageStore* Images() const { return nullptr; }
+  virtual NodeImages* Images() const { return nullptr; }
   // This node's task logs (nullptr: none, the logs routes find no task's log).
-  virtual const agent::TaskLogs* Logs() const { return nullptr; }
+  virtual const TaskLogSource* Logs() const { return nullptr; }
   // This node's agent (nullopt outside a swarm).
   virtual std::optional<AgentInfo> Agent() const { return std::nullopt; }
 };

@@ -2,7 +2,6 @@
 // in a swarm or not: each node keeps its own images. Uploads stream to the image store.
 #include <nlohmann/json.hpp>
 
-#include "agent/images/image_config.h"
 #include "dockerapi/error_table.h"
 #include "dockerapi/route_helpers.h"
 #include "dockerapi/routes.h"
@@ -33,7 +32,7 @@ void Drain(BodyReader& body) {
   }
 }
 
-agent::ChunkSource SourceOf(BodyReader& body) {
+ChunkSource SourceOf(BodyReader& body) {
   return [&body]() { return body.Next(); };
 }
 
@@ -51,12 +50,12 @@ int64_t UnixSeconds(TimePoint t) {
 }
 
 // API 1.41's image summary (untagged images show "<none>:<none>", as the engine's).
-json SummaryJson(const agent::ImageInfo& i) {
+json SummaryJson(const ImageDetails& i) {
   const bool dangling = i.repo_tags.empty();
   return {{"Containers", -1},
           {"Created", UnixSeconds(i.created)},
           {"Id", i.id},
-          {"Labels", i.config.labels.empty() ? json(nullptr) : json(i.config.labels)},
+          {"Labels", i.labels.empty() ? json(nullptr) : json(i.labels)},
           {"ParentId", ""},
           {"RepoDigests", dangling ? json({"<none>@<none>"}) : json::array()},
           {"RepoTags", dangling ? json({"<none>:<none>"}) : json(i.repo_tags)},
@@ -65,7 +64,7 @@ json SummaryJson(const agent::ImageInfo& i) {
           {"VirtualSize", i.size}};
 }
 
-json InspectJson(const agent::ImageInfo& i) {
+json InspectJson(const ImageDetails& i) {
   return {{"Id", i.id},
           {"RepoTags", i.repo_tags},
           {"RepoDigests", json::array()},
@@ -73,10 +72,10 @@ json InspectJson(const agent::ImageInfo& i) {
           {"Comment", i.comment},
           {"Created", FormatRfc3339Nano(i.created)},
           {"Container", ""},
-          {"ContainerConfig", agent::ContainerConfigJson(agent::ImageConfig{})},
+          {"ContainerConfig", i.container_config},
           {"DockerVersion", ""},
           {"Author", ""},
-          {"Config", agent::ContainerConfigJson(i.config)},
+          {"Config", i.config},
           {"Architecture", "amd64"},
           {"Os", "linux"},
           {"Size", i.size},
@@ -104,7 +103,7 @@ Response CreateImage(Backend& backend, const Request& req, BodyReader& body) {
             ? "fromImage or fromSrc is required"
             : "importing from a URL is not supported: send the archive in the request body"));
   }
-  agent::ImageStore* store = backend.Images();
+  NodeImages* store = backend.Images();
   if (store == nullptr) {
     Drain(body);
     return NoStore();
@@ -114,8 +113,7 @@ Response CreateImage(Backend& backend, const Request& req, BodyReader& body) {
   if (!repo.empty() && !tag.empty()) repo += ":" + tag;
   std::vector<std::string> changes;
   if (auto it = req.query_all.find("changes"); it != req.query_all.end()) changes = it->second;
-  StatusOr<agent::ImageInfo> info =
-      store->ImportWithMessage(SourceOf(body), repo, changes, Query(req, "message"));
+  StatusOr<ImageDetails> info = store->Import(SourceOf(body), repo, changes, Query(req, "message"));
   if (!info.ok()) {
     Drain(body);
     return ErrorResponse(info.status());
@@ -125,18 +123,18 @@ Response CreateImage(Backend& backend, const Request& req, BodyReader& body) {
 
 // POST /images/load: `docker load` of a `docker save` archive.
 Response LoadImages(Backend& backend, BodyReader& body) {
-  agent::ImageStore* store = backend.Images();
+  NodeImages* store = backend.Images();
   if (store == nullptr) {
     Drain(body);
     return NoStore();
   }
-  StatusOr<std::vector<agent::ImageInfo>> loaded = store->Load(SourceOf(body));
+  StatusOr<std::vector<ImageDetails>> loaded = store->Load(SourceOf(body));
   if (!loaded.ok()) {
     Drain(body);
     return ErrorResponse(loaded.status());
   }
   std::vector<json> messages;
-  for (const agent::ImageInfo& i : *loaded) {
+  for (const ImageDetails& i : *loaded) {
     if (i.repo_tags.empty()) messages.push_back({{"stream", "Loaded image ID: " + i.id + "\n"}});
     for (const std::string& t : i.repo_tags) {
       messages.push_back({{"stream", "Loaded image: " + t + "\n"}});
@@ -146,23 +144,23 @@ Response LoadImages(Backend& backend, BodyReader& body) {
 }
 
 Response ListImages(Backend& backend) {
-  agent::ImageStore* store = backend.Images();
+  NodeImages* store = backend.Images();
   if (store == nullptr) return NoStore();
   json out = json::array();
-  for (const agent::ImageInfo& i : store->List()) out.push_back(SummaryJson(i));
+  for (const ImageDetails& i : store->List()) out.push_back(SummaryJson(i));
   return JsonResponse(200, out.dump());
 }
 
 Response InspectImage(Backend& backend, const std::string& name) {
-  agent::ImageStore* store = backend.Images();
+  NodeImages* store = backend.Images();
   if (store == nullptr) return NoStore();
-  StatusOr<agent::ImageInfo> info = store->Inspect(name);
+  StatusOr<ImageDetails> info = store->Inspect(name);
   if (!info.ok()) return ErrorResponse(info.status());
   return JsonResponse(200, InspectJson(*info).dump());
 }
 
 Response DeleteImage(Backend& backend, const Request& req, const std::string& name) {
-  agent::ImageStore* store = backend.Images();
+  NodeImages* store = backend.Images();
   if (store == nullptr) return NoStore();
   auto items = store->Remove(name, BoolQuery(req, "force"));
   if (!items.ok()) return ErrorResponse(items.status());

@@ -30,7 +30,7 @@ std::string SwarmLogDetails(const std::string& node_id, const std::string& servi
          ",com.docker.swarm.task.id=" + task_id;
 }
 
-std::string LogFrame(const agent::LogLine& line, const LogFrameOptions& options) {
+std::string LogFrame(const LogLine& line, const LogFrameOptions& options) {
   std::string payload;
   if (options.timestamps) payload += FormatRfc3339NanoFixed(line.time) + " ";
   if (!options.details.empty()) payload += options.details + " ";

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "agent/executor/task_logs.h"
+#include "dockerapi/task_logs.h"
 
 namespace capsule::dockerapi {
 
@@ -17,7 +17,7 @@ struct LogFrameOptions {
   std::string details;
 };
 
-std::string LogFrame(const agent::LogLine& line, const LogFrameOptions& options);
+std::string LogFrame(const LogLine& line, const LogFrameOptions& options);
 
 // The details attributes of a swarm task's lines.
 std::string SwarmLogDetails(const std::string& node_id, const std::string& service_id,

@@ -6,8 +6,8 @@
 namespace capsule::dockerapi {
 namespace {
 
-agent::LogLine Line(int stream, std::string text) {
-  agent::LogLine l;
+LogLine Line(int stream, std::string text) {
+  LogLine l;
   l.time = FromUnixNanos(1795833234916834300);  // 2026-11-28T02:33:54.9168343Z
   l.stream = stream;
   l.text = std::move(text);

@@ -8,7 +8,7 @@
 #include "dockerapi/log_frames.h"
 #include "dockerapi/route_helpers.h"
 #include "dockerapi/routes.h"
-#include "manager/controlapi/resolve.h"
+#include "manager/controlapi/task.h"
 
 namespace capsule::dockerapi {
 namespace {
@@ -25,30 +25,21 @@ struct LogTarget {
   std::string node_id;
 };
 
-StatusOr<std::vector<LogTarget>> ServiceTasks(const store::ReadModel& reads,
-                                              const std::string& ref) {
-  store::ServiceEntry service = reads.ServiceById(ref);
-  if (!service) service = reads.ServiceByName(ref);
-  if (!service) {
-    ASSIGN_OR_RETURN(
-        service, controlapi::UniqueIdPrefix(reads.Services(), "service", ref,
-                                            absl::NotFoundError("service " + ref + " not found")));
-  }
-  std::vector<LogTarget> out;
-  for (const store::TaskEntry& t : reads.TasksOfService(service->object.id)) {
-    out.push_back({t->object.id, t->object.service_id, t->object.node_id});
-  }
-  return out;
+LogTarget TargetOf(const store::TaskEntry& t) {
+  return {t->object.id, t->object.service_id, t->object.node_id};
 }
 
-StatusOr<std::vector<LogTarget>> OneTask(const store::ReadModel& reads, const std::string& ref) {
-  store::TaskEntry task = reads.TaskById(ref);
-  if (!task) {
-    ASSIGN_OR_RETURN(task,
-                     controlapi::UniqueIdPrefix(reads.Tasks(), "task", ref,
-                                                absl::NotFoundError("task " + ref + " not found")));
+StatusOr<std::vector<LogTarget>> Targets(const controlapi::TaskApi& tasks, const std::string& ref,
+                                         bool service) {
+  std::vector<LogTarget> out;
+  if (!service) {
+    ASSIGN_OR_RETURN(store::TaskEntry task, tasks.ResolveById(ref));
+    out.push_back(TargetOf(task));
+    return out;
   }
-  return std::vector<LogTarget>{{task->object.id, task->object.service_id, task->object.node_id}};
+  ASSIGN_OR_RETURN(std::vector<store::TaskEntry> of_service, tasks.TasksOfService(ref));
+  for (const store::TaskEntry& t : of_service) out.push_back(TargetOf(t));
+  return out;
 }
 
 // API >= 1.42 names the multiplexed format; older versions (ours: 1.41) call it raw-stream.
@@ -62,7 +53,7 @@ std::string ContentType(const Params& params) {
 
 Response Logs(Backend& backend, const Request& req, const Params& params, ResponseStream& out,
               bool service) {
-  agent::LogQuery query;
+  LogQuery query;
   query.stdout_lines = BoolQuery(req, "stdout");
   query.stderr_lines = BoolQuery(req, "stderr");
   if (!query.stdout_lines && !query.stderr_lines) {
@@ -80,15 +71,11 @@ Response Logs(Backend& backend, const Request& req, const Params& params, Respon
 
   auto mgr = backend.Manager();
   if (!mgr.ok()) return ErrorResponse(mgr.status());
-  const store::ReadModel& reads = *(*mgr)->reads;
-  if (Status fresh = reads.WaitFresh(); !fresh.ok()) return ErrorResponse(fresh);
-  const std::string& ref = params.at("id");
-  StatusOr<std::vector<LogTarget>> targets =
-      service ? ServiceTasks(reads, ref) : OneTask(reads, ref);
+  StatusOr<std::vector<LogTarget>> targets = Targets(*(*mgr)->tasks, params.at("id"), service);
   if (!targets.ok()) return ErrorResponse(targets.status());
 
   if (!out.Begin(200, {{"Content-Type", ContentType(params)}})) return Response{};
-  const agent::TaskLogs* logs = backend.Logs();
+  const TaskLogSource* logs = backend.Logs();
   if (logs == nullptr) return Response{};
   query.cancelled = [&out] { return out.ClientGone(); };
 
@@ -97,7 +84,7 @@ Response Logs(Backend& backend, const Request& req, const Params& params, Respon
   auto read_one = [&](const LogTarget& t) {
     LogFrameOptions opts = frame;
     if (details) opts.details = SwarmLogDetails(t.node_id, t.service_id, t.task_id);
-    Status st = logs->Read(t.task_id, query, [&](const agent::LogLine& line) {
+    Status st = logs->Read(t.task_id, query, [&](const LogLine& line) {
       const std::string bytes = LogFrame(line, opts);
       std::lock_guard<std::mutex> lock(write_mu);
       if (client_ok) client_ok = out.Write(bytes) && !out.ClientGone();

@@ -25,29 +25,15 @@ const http::GoSchema& NodeSpecSchema() {
   return *schema;
 }
 
-bool HasPrefix(const std::string& s, const std::string& prefix) {
-  return s.compare(0, prefix.size(), prefix) == 0;
-}
-
-bool AnyPrefix(const std::vector<std::string>& prefixes, const std::string& s) {
-  if (prefixes.empty()) return true;
-  for (const std::string& p : prefixes) {
-    if (HasPrefix(s, p)) return true;
-  }
-  return false;
-}
-
-bool Matches(const Node& n, const http::Filters& f) {
-  const std::vector<std::string>& names = http::FilterValues(f, "name");
-  bool name_ok = names.empty() || AnyPrefix(names, n.hostname) ||
-                 (!n.spec_name.empty() && AnyPrefix(names, n.spec_name));
-  const std::vector<std::string>& roles = http::FilterValues(f, "role");
-  bool role_ok = roles.empty() || std::find(roles.begin(), roles.end(), n.role) != roles.end();
-  const std::vector<std::string>& membership = http::FilterValues(f, "membership");
-  bool membership_ok = membership.empty() || std::find(membership.begin(), membership.end(),
-                                                       "accepted") != membership.end();
-  return AnyPrefix(http::FilterValues(f, "id"), n.id) && name_ok && role_ok && membership_ok &&
-         http::MatchKVList(f, "label", n.labels) && http::MatchKVList(f, "node.label", n.labels);
+controlapi::NodeFilters NodeFiltersOf(const http::Filters& f) {
+  controlapi::NodeFilters out;
+  out.id_prefixes = http::FilterValues(f, "id");
+  out.name_prefixes = http::FilterValues(f, "name");
+  out.roles = http::FilterValues(f, "role");
+  out.memberships = http::FilterValues(f, "membership");
+  out.labels = http::FilterValues(f, "label");
+  out.node_labels = http::FilterValues(f, "node.label");
+  return out;
 }
 
 Response ListNodes(Backend& backend, const Request& req) {
@@ -62,19 +48,17 @@ Response ListNodes(Backend& backend, const Request& req) {
   Status valid =
       http::ValidateFilters(filters, {"id", "label", "membership", "name", "node.label", "role"});
   if (!valid.ok()) return ErrorResponse(valid);
-  Status fresh = (*mgr)->reads->WaitFresh();
-  if (!fresh.ok()) return ErrorResponse(fresh);
+  StatusOr<std::vector<store::NodeEntry>> nodes = (*mgr)->nodes->List(NodeFiltersOf(filters));
+  if (!nodes.ok()) return ErrorResponse(nodes.status());
   Json out = Json::array();
-  for (const store::NodeEntry& n : (*mgr)->reads->Nodes()) {
-    if (Matches(n->object, filters)) out.push_back(NodeJson(n->object, n->mod_revision));
-  }
+  for (const store::NodeEntry& n : *nodes) out.push_back(NodeJson(n->object, n->mod_revision));
   return JsonResponse(200, out.dump());
 }
 
 Response InspectNode(Backend& backend, const Params& params) {
   auto mgr = backend.Manager();
   if (!mgr.ok()) return ErrorResponse(mgr.status());
-  StatusOr<store::NodeEntry> n = controlapi::ResolveNode(*(*mgr)->reads, params.at("id"));
+  StatusOr<store::NodeEntry> n = (*mgr)->nodes->Resolve(params.at("id"));
   if (!n.ok()) return ErrorResponse(n.status());
   return JsonResponse(200, NodeJson((*n)->object, (*n)->mod_revision).dump());
 }
@@ -86,7 +70,7 @@ Response UpdateNode(Backend& backend, const Request& req, const Params& params) 
   if (!version.ok()) return ErrorResponse(version.status());
   StatusOr<nlohmann::json> body = ReadJsonBody(req.body, NodeSpecSchema());
   if (!body.ok()) return ErrorResponse(body.status());
-  StatusOr<store::NodeEntry> n = controlapi::ResolveNode(*(*mgr)->reads, params.at("id"));
+  StatusOr<store::NodeEntry> n = (*mgr)->nodes->Resolve(params.at("id"));
   if (!n.ok()) return ErrorResponse(n.status());
   controlapi::NodeSpecUpdate spec;
   spec.name = StringField(*body, "Name");
@@ -108,7 +92,7 @@ Response RemoveNode(Backend& backend, const Request& req, const Params& params) 
   auto f = req.query.find("force");
   bool force = f != req.query.end() &&
                (f->second == "1" || f->second == "true" || f->second == "True" || f->second == "t");
-  StatusOr<store::NodeEntry> n = controlapi::ResolveNode(*(*mgr)->reads, params.at("id"));
+  StatusOr<store::NodeEntry> n = (*mgr)->nodes->Resolve(params.at("id"));
   if (!n.ok()) return ErrorResponse(n.status());
   if ((*n)->object.id == (*mgr)->node_id) {
     return ErrorResponse(RpcError(absl::FailedPreconditionError(

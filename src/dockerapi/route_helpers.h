@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "dockerapi/http/server.h"
@@ -25,6 +26,19 @@ bool BoolQuery(const http::Request& req, const std::string& key);
 // else InvalidArgument "invalid <kind> version '<raw>': strconv.ParseUint: parsing "<raw>":
 // invalid syntax".
 StatusOr<uint64_t> VersionQuery(const http::Request& req, const std::string& kind);
+
+// A JSON array of entries whose JSON the read model rendered already (`entry->json`): a
+// list is a concatenation.
+template <typename Entry>
+std::string JsonArrayOf(const std::vector<Entry>& entries) {
+  std::string body = "[";
+  for (const Entry& e : entries) {
+    if (body.size() > 1) body += ',';
+    body += e->json;
+  }
+  body += ']';
+  return body;
+}
 
 // Strict unsigned decimal (Go's strconv.ParseUint(s, 10, 64)): digits only, no sign/space.
 bool ParseUint64(const std::string& s, uint64_t* out);

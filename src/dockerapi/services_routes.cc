@@ -1,7 +1,6 @@
 // /services: create, list (filters, status), inspect (insertDefaults), update (version,
 // rollback, registryAuthFrom), delete. Spec conversion errors are the engine's own (400, no
 // prefix); control API errors carry the swarm layer's "rpc error" prefix.
-#include <algorithm>
 #include <set>
 
 #include "dockerapi/error_table.h"
@@ -18,10 +17,6 @@ namespace {
 using http::Params;
 using http::Request;
 using http::Response;
-
-bool HasPrefix(const std::string& s, const std::string& prefix) {
-  return s.compare(0, prefix.size(), prefix) == 0;
-}
 
 // Go's strconv.ParseBool.
 std::optional<bool> ParseGoBool(const std::string& s) {
@@ -50,51 +45,21 @@ StatusOr<http::Filters> FiltersQuery(const Request& req) {
   return http::ParseFilters(it->second);
 }
 
-// swarmkit's defaults.Service merged into unset fields (GET ...?insertDefaults=true).
-Service WithDefaults(Service s) {
-  ServiceSpec& spec = s.spec;
-  if (!spec.task_template.container.stop_grace_period_ns) {
-    spec.task_template.container.stop_grace_period_ns = 10000000000LL;
-  }
-  if (spec.task_template.resources.is_null()) {
-    spec.task_template.resources =
-        Json{{"Limits", Json::object()}, {"Reservations", Json::object()}};
-  }
-  if (!spec.task_template.restart_policy) spec.task_template.restart_policy = RestartPolicy{};
-  if (!spec.update_config) spec.update_config = UpdateConfig{};
-  if (!spec.rollback_config) spec.rollback_config = UpdateConfig{};
-  if (spec.endpoint_spec.is_null()) spec.endpoint_spec = Json{{"Mode", "vip"}};
-  return s;
+// ServiceStatus, the last member of Docker's Service when listed with status=true.
+std::string ServiceStatusJson(const controlapi::ServiceTaskCounts& c) {
+  return Json{
+      {"RunningTasks", c.running}, {"DesiredTasks", c.desired}, {"CompletedTasks", c.completed}}
+      .dump();
 }
 
-// ServiceStatus as swarmkit's ListServiceStatuses counts it.
-std::string ServiceStatusJson(const store::ReadModel& reads, const Service& s) {
-  uint64_t running = 0, desired = s.spec.global ? 0 : s.spec.replicas;
-  for (const store::TaskEntry& t : reads.TasksOfService(s.id)) {
-    if (t->object.status.state == TaskState::kRunning) ++running;
-    if (s.spec.global && t->object.desired_state == TaskState::kRunning) ++desired;
-  }
-  return Json{{"RunningTasks", running}, {"DesiredTasks", desired}, {"CompletedTasks", 0}}.dump();
-}
-
-bool Matches(const Service& s, const http::Filters& f) {
-  auto any_prefix = [](const std::vector<std::string>& prefixes, const std::string& v) {
-    return prefixes.empty() || std::any_of(prefixes.begin(), prefixes.end(),
-                                           [&](const auto& p) { return HasPrefix(v, p); });
-  };
-  std::vector<std::string> name_prefixes;
-  for (const std::string& p : http::FilterValues(f, "name")) {
-    name_prefixes.push_back(store::AsciiLower(p));
-  }
-  const std::vector<std::string>& modes = http::FilterValues(f, "mode");
-  const std::string mode = s.spec.global ? "global" : "replicated";
-  const std::vector<std::string>& runtimes = http::FilterValues(f, "runtime");
-  return any_prefix(name_prefixes, store::AsciiLower(s.spec.name)) &&
-         any_prefix(http::FilterValues(f, "id"), s.id) &&
-         http::MatchKVList(f, "label", s.spec.labels) &&
-         (modes.empty() || std::find(modes.begin(), modes.end(), mode) != modes.end()) &&
-         (runtimes.empty() ||
-          std::find(runtimes.begin(), runtimes.end(), "container") != runtimes.end());
+controlapi::ServiceFilters ServiceFiltersOf(const http::Filters& f) {
+  controlapi::ServiceFilters out;
+  out.id_prefixes = http::FilterValues(f, "id");
+  out.name_prefixes = http::FilterValues(f, "name");
+  out.labels = http::FilterValues(f, "label");
+  out.modes = http::FilterValues(f, "mode");
+  out.runtimes = http::FilterValues(f, "runtime");
+  return out;
 }
 
 Response CreateService(Backend& backend, const Request& req) {
@@ -122,28 +87,15 @@ Response ListServices(Backend& backend, const Request& req, const Params& params
   if (!mgr.ok()) return ErrorResponse(mgr.status());
   Status valid = http::ValidateFilters(*filters, {"id", "label", "mode", "name", "runtime"});
   if (!valid.ok()) return ErrorResponse(valid);
-  const store::ReadModel& reads = *(*mgr)->reads;
-  Status fresh = reads.WaitFresh();
-  if (!fresh.ok()) return ErrorResponse(fresh);
-
-  std::vector<store::ServiceEntry> services = reads.Services();  // ID order
-  if (!http::FilterValues(*filters, "name").empty()) {
-    // swarmkit walks its lower-cased name index when name prefixes are given.
-    std::stable_sort(services.begin(), services.end(), [](const auto& a, const auto& b) {
-      return store::AsciiLower(a->object.spec.name) < store::AsciiLower(b->object.spec.name);
-    });
-  }
+  const controlapi::ServiceApi& api = *(*mgr)->services;
+  StatusOr<std::vector<store::ServiceEntry>> services = api.List(ServiceFiltersOf(*filters));
+  if (!services.ok()) return ErrorResponse(services.status());
+  if (!status) return JsonResponse(200, JsonArrayOf(*services));
   std::string body = "[";
-  for (const store::ServiceEntry& e : services) {
-    if (!Matches(e->object, *filters)) continue;
+  for (const store::ServiceEntry& e : *services) {
     if (body.size() > 1) body += ',';
-    if (status) {
-      // ServiceStatus is the last member of Docker's Service.
-      body.append(e->json, 0, e->json.size() - 1);
-      body += ",\"ServiceStatus\":" + ServiceStatusJson(reads, e->object) + "}";
-    } else {
-      body += e->json;
-    }
+    body.append(e->json, 0, e->json.size() - 1);
+    body += ",\"ServiceStatus\":" + ServiceStatusJson(api.TaskCounts(e->object)) + "}";
   }
   body += ']';
   return JsonResponse(200, std::move(body));
@@ -154,11 +106,8 @@ Response InspectService(Backend& backend, const Request& req, const Params& para
   if (!mgr.ok()) return ErrorResponse(mgr.status());
   StatusOr<bool> defaults = BoolQuery(req, "insertDefaults");
   if (!defaults.ok()) return ErrorResponse(defaults.status());
-  StatusOr<store::ServiceEntry> e = controlapi::ResolveService(*(*mgr)->reads, params.at("id"));
+  StatusOr<store::ServiceEntry> e = (*mgr)->services->Inspect(params.at("id"), *defaults);
   if (!e.ok()) return ErrorResponse(e.status());
-  if (*defaults) {
-    return JsonResponse(200, ServiceJson(WithDefaults((*e)->object), (*e)->mod_revision).dump());
-  }
   return JsonResponse(200, (*e)->json);
 }
 
@@ -171,7 +120,7 @@ Response UpdateService(Backend& backend, const Request& req, const Params& param
   if (!spec.ok()) return ErrorResponse(spec.status());
   auto mgr = backend.Manager();
   if (!mgr.ok()) return ErrorResponse(mgr.status());
-  StatusOr<store::ServiceEntry> e = controlapi::ResolveService(*(*mgr)->reads, params.at("id"));
+  StatusOr<store::ServiceEntry> e = (*mgr)->services->Resolve(params.at("id"));
   if (!e.ok()) return ErrorResponse(e.status());
 
   // The engine's own checks (plain errors → 500), before the swarm layer's.
@@ -203,7 +152,7 @@ Response UpdateService(Backend& backend, const Request& req, const Params& param
 Response DeleteService(Backend& backend, const Params& params) {
   auto mgr = backend.Manager();
   if (!mgr.ok()) return ErrorResponse(mgr.status());
-  StatusOr<store::ServiceEntry> e = controlapi::ResolveService(*(*mgr)->reads, params.at("id"));
+  StatusOr<store::ServiceEntry> e = (*mgr)->services->Resolve(params.at("id"));
   if (!e.ok()) return ErrorResponse(e.status());
   Status s = (*mgr)->services->Remove((*e)->object.id);
   if (!s.ok()) return ErrorResponse(RpcError(s));

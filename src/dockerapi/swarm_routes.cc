@@ -195,11 +195,10 @@ Response Leave(Backend& backend, const Request& req) {
 Response Inspect(Backend& backend) {
   auto mgr = backend.Manager();
   if (!mgr.ok()) return ErrorResponse(mgr.status());
-  Status fresh = (*mgr)->reads->WaitFresh();
-  if (!fresh.ok()) return ErrorResponse(fresh);
-  store::ClusterEntry c = (*mgr)->reads->GetCluster();
-  if (!c) return ErrorResponse(absl::UnavailableError("the cluster object is not available yet"));
-  return JsonResponse(200, ClusterJson(c->object, c->mod_revision, /*with_tokens=*/true).dump());
+  StatusOr<store::ClusterEntry> c = (*mgr)->cluster->Get();
+  if (!c.ok()) return ErrorResponse(c.status());
+  return JsonResponse(200,
+                      ClusterJson((*c)->object, (*c)->mod_revision, /*with_tokens=*/true).dump());
 }
 
 }  // namespace

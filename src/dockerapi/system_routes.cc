@@ -78,14 +78,10 @@ OJson SwarmInfoJson(Backend& backend) {
       OJson::array({{{"NodeID", info.manager_node_id}, {"Addr", info.manager_addr}}});
   auto mgr = backend.Manager();
   if (!mgr.ok()) return swarm;
-  const store::ReadModel& reads = *(*mgr)->reads;
-  (void)reads.WaitFresh();
-  int managers = 0;
-  std::vector<store::NodeEntry> nodes = reads.Nodes();
-  for (const store::NodeEntry& n : nodes) managers += n->object.role == "manager" ? 1 : 0;
-  swarm["Nodes"] = nodes.size();
-  swarm["Managers"] = managers;
-  if (store::ClusterEntry c = reads.GetCluster()) {
+  const controlapi::SwarmSummary summary = (*mgr)->cluster->Summary();
+  swarm["Nodes"] = summary.nodes;
+  swarm["Managers"] = summary.managers;
+  if (const store::ClusterEntry& c = summary.cluster) {
     swarm["Cluster"] = ClusterJson(c->object, c->mod_revision, /*with_tokens=*/false);
   }
   return swarm;

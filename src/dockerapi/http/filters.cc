@@ -88,22 +88,4 @@ const std::vector<std::string>& FilterValues(const Filters& filters, const std::
   return it == filters.end() ? kEmpty : it->second;
 }
 
-bool MatchLabel(const std::string& filter_value, const std::map<std::string, std::string>& labels) {
-  const size_t eq = filter_value.find('=');
-  auto it = labels.find(filter_value.substr(0, eq));
-  if (it == labels.end()) return false;
-  return eq == std::string::npos || it->second == filter_value.substr(eq + 1);
-}
-
-bool MatchKVList(const Filters& filters, const std::string& key,
-                 const std::map<std::string, std::string>& labels) {
-  const auto& values = FilterValues(filters, key);
-  if (values.empty()) return true;
-  if (labels.empty()) return false;
-  for (const auto& v : values) {
-    if (!MatchLabel(v, labels)) return false;
-  }
-  return true;
-}
-
 }  // namespace capsule::http

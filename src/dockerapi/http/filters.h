@@ -11,7 +11,8 @@
 namespace capsule::http {
 
 // key → sorted, de-duplicated values. A key given with null / no values is present with an
-// empty list (Docker still validates it).
+// empty list (Docker still validates it). Matching objects against the values is the control
+// API's job (manager/controlapi/list_filters.h): the routes hand them over.
 using Filters = std::map<std::string, std::vector<std::string>>;
 
 // filters.FromJSON: "" → no filters. Invalid JSON or a shape that fits neither form →
@@ -25,13 +26,5 @@ Status ValidateFilters(const Filters& filters, const std::vector<std::string>& a
 
 // The values of `key` (empty if absent).
 const std::vector<std::string>& FilterValues(const Filters& filters, const std::string& key);
-
-// One label filter value ("key" or "key=value") against an object's labels.
-bool MatchLabel(const std::string& filter_value, const std::map<std::string, std::string>& labels);
-
-// Args.MatchKVList: true if `key` has no values; else every value must match (AND), and an
-// object without labels never matches.
-bool MatchKVList(const Filters& filters, const std::string& key,
-                 const std::map<std::string, std::string>& labels);
 
 }  // namespace capsule::http

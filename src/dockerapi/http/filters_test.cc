@@ -59,21 +59,5 @@ TEST(FiltersTest, ValidateRejectsUnknownKey) {
   EXPECT_TRUE(ValidateFilters(*f, {"name", "names", "id", "label"}).ok());
 }
 
-TEST(FiltersTest, LabelMatching) {
-  const std::map<std::string, std::string> labels = {{"env", "prod"}, {"team", "a"}};
-  EXPECT_TRUE(MatchLabel("env=prod", labels));
-  EXPECT_TRUE(MatchLabel("team", labels));
-  EXPECT_FALSE(MatchLabel("env=dev", labels));
-  EXPECT_FALSE(MatchLabel("missing", labels));
-  EXPECT_FALSE(MatchLabel("env=", labels));
-
-  Filters f = {{"label", {"env=prod", "team"}}};
-  EXPECT_TRUE(MatchKVList(f, "label", labels));
-  f["label"].push_back("env=dev");
-  EXPECT_FALSE(MatchKVList(f, "label", labels));  // AND'ed
-  EXPECT_TRUE(MatchKVList(f, "other", labels));   // no values: no filtering
-  EXPECT_FALSE(MatchKVList({{"label", {"team"}}}, "label", {}));
-}
-
 }  // namespace
 }  // namespace capsule::http

@@ -1,4 +1,5 @@
-// The image routes through the router, with a real image store in a temp directory.
+// The image routes through the router, with a real image store in a temp directory behind
+// the node's adapter (api_adapters.h).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -6,6 +7,7 @@
 
 #include "agent/images/tar_test_util.h"
 #include "dockerapi/routes.h"
+#include "node/api_adapters.h"
 
 namespace capsule::dockerapi {
 namespace {
@@ -14,7 +16,7 @@ using nlohmann::json;
 
 class ImagesBackend : public Backend {
  public:
-  explicit ImagesBackend(agent::ImageStore* store) : store_(store) {}
+  explicit ImagesBackend(NodeImages* images) : images_(images) {}
   LocalSwarmInfo SwarmInfo() const override { return {}; }
   StatusOr<std::string> InitSwarm(const InitRequest&) override {
     return absl::UnimplementedError("");
@@ -25,10 +27,10 @@ class ImagesBackend : public Backend {
     return absl::UnavailableError("not a manager");
   }
   std::string Hostname() const override { return "test"; }
-  agent::ImageStore* Images() const override { return store_; }
+  NodeImages* Images() const override { return images_; }
 
  private:
-  agent::ImageStore* store_;
+  NodeImages* images_;
 };
 
 class ImageRoutesTest : public ::testing::Test {
@@ -37,7 +39,8 @@ class ImageRoutesTest : public ::testing::Test {
     char tmpl[] = "/tmp/capsule-image-routes-XXXXXX";
     dir_ = ::mkdtemp(tmpl);
     store_ = *agent::NewImageStore(dir_ + "/images");
-    backend_ = std::make_unique<ImagesBackend>(store_.get());
+    images_ = node::NewApiImages(*store_);
+    backend_ = std::make_unique<ImagesBackend>(images_.get());
     RegisterImageRoutes(router_, *backend_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
@@ -58,6 +61,7 @@ class ImageRoutesTest : public ::testing::Test {
 
   std::string dir_;
   std::unique_ptr<agent::ImageStore> store_;
+  std::unique_ptr<NodeImages> images_;
   std::unique_ptr<ImagesBackend> backend_;
   http::Router router_;
 };
