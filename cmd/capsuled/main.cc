@@ -17,8 +17,8 @@
 #include "common/log.h"
 #include "common/secret_bytes.h"
 #include "crypto/random.h"
-#include "manager/dockerapi/http/server.h"
-#include "manager/dockerapi/routes.h"
+#include "dockerapi/http/server.h"
+#include "dockerapi/routes.h"
 #include "node/daemon.h"
 
 namespace {

@@ -1,7 +1,7 @@
 // Capsule's error type is absl::Status / absl::StatusOr. This header adds the two
 // propagation macros every layer uses and a few named constructors that keep call
 // sites short. Store errors know nothing about HTTP or gRPC: the mapping to HTTP lives
-// in manager/dockerapi/error_table.*.
+// in dockerapi/error_table.*.
 #pragma once
 
 #include "absl/status/status.h"

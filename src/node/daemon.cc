@@ -8,7 +8,8 @@
 #include <thread>
 
 #include "common/ids.h"
-#include "manager/dockerapi/error_table.h"
+#include "dockerapi/error_table.h"
+#include "node/api_adapters.h"
 #include "node/certificates.h"
 #include "node/worker.h"
 
@@ -55,8 +56,12 @@ Status Daemon::EnsureExecutor() {
   // The image store serves every node, in a swarm or not.
   if (!images_) {
     ASSIGN_OR_RETURN(images_, agent::NewImageStore(options_.data_root + "/images"));
+    api_images_ = NewApiImages(*images_);
   }
-  if (!logs_) logs_ = agent::NewTaskLogs(options_.data_root);
+  if (!logs_) {
+    logs_ = agent::NewTaskLogs(options_.data_root);
+    api_logs_ = NewApiTaskLogs(*logs_);
+  }
   agent::ExecutorConfig config;
   config.exec_root = options_.exec_root;
   config.data_root = options_.data_root;

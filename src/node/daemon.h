@@ -12,7 +12,7 @@
 #include "agent/executor/executor.h"
 #include "agent/executor/task_logs.h"
 #include "agent/images/image_store.h"
-#include "manager/dockerapi/backend.h"
+#include "dockerapi/backend.h"
 #include "node/cert_renewer.h"
 #include "node/manager.h"
 
@@ -47,8 +47,8 @@ class Daemon : public dockerapi::Backend {
   Status JoinSwarm(const dockerapi::JoinRequest& request) override;
   StatusOr<std::shared_ptr<const dockerapi::ManagerServices>> Manager() const override;
   std::string Hostname() const override { return hostname_; }
-  agent::ImageStore* Images() const override { return images_.get(); }
-  const agent::TaskLogs* Logs() const override { return logs_.get(); }
+  dockerapi::NodeImages* Images() const override { return api_images_.get(); }
+  const dockerapi::TaskLogSource* Logs() const override { return api_logs_.get(); }
   std::optional<dockerapi::AgentInfo> Agent() const override;
 
  private:
@@ -80,6 +80,9 @@ class Daemon : public dockerapi::Backend {
   std::unique_ptr<CertRenewer> renewer_;
   // This node's task logs (<data-root>/tasks), for the logs routes.
   std::unique_ptr<agent::TaskLogs> logs_;
+  // images_ and logs_ as the Docker API routes see them (built with them).
+  std::unique_ptr<dockerapi::NodeImages> api_images_;
+  std::unique_ptr<dockerapi::TaskLogSource> api_logs_;
 };
 
 // Parses Docker's ListenAddr / AdvertiseAddr forms; fills state's addresses and ports.

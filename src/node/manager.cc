@@ -78,13 +78,14 @@ Status Manager::StartStore(bool new_cluster) {
                                                  });
   cluster_ = std::make_unique<controlapi::ClusterApi>(*store_, *reads_, RealClock());
   service_api_ = std::make_unique<controlapi::ServiceApi>(*store_, *reads_, RealClock());
+  task_api_ = std::make_unique<controlapi::TaskApi>(*reads_);
 
   services_.node_id = state_.node_id;
-  services_.reads = reads_.get();
   services_.secrets = secrets_.get();
   services_.nodes = nodes_.get();
   services_.cluster = cluster_.get();
   services_.services = service_api_.get();
+  services_.tasks = task_api_.get();
   return absl::OkStatus();
 }
 
@@ -221,6 +222,7 @@ void Manager::Stop() {
   nodes_.reset();
   cluster_.reset();
   service_api_.reset();
+  task_api_.reset();
   reads_.reset();
   store_.reset();
   client_.reset();

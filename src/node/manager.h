@@ -18,10 +18,11 @@
 #include "ca/root_ca.h"
 #include "common/status.h"
 #include "crypto/keyring.h"
+#include "dockerapi/backend.h"
 #include "manager/controlapi/cluster.h"
 #include "manager/controlapi/node.h"
 #include "manager/controlapi/secret.h"
-#include "manager/dockerapi/backend.h"
+#include "manager/controlapi/task.h"
 #include "manager/orchestrator/orchestrator.h"
 #include "node/cert_renewer.h"
 #include "node/swarm_server.h"
@@ -94,6 +95,7 @@ class Manager {
   std::unique_ptr<controlapi::NodeApi> nodes_;
   std::unique_ptr<controlapi::ClusterApi> cluster_;
   std::unique_ptr<controlapi::ServiceApi> service_api_;
+  std::unique_ptr<controlapi::TaskApi> task_api_;
   std::unique_ptr<SwarmServer> swarm_server_;
   std::unique_ptr<CertRenewer> renewer_;
   std::mutex renewed_mu_;

@@ -8,7 +8,7 @@
 #include "ca/join_token.h"
 #include "ca/node_key.h"
 #include "common/clock.h"
-#include "manager/dockerapi/error_table.h"
+#include "dockerapi/error_table.h"
 #include "node/certificates.h"
 #include "node/daemon.h"
 #include "node/manager.h"

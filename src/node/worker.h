@@ -9,7 +9,7 @@
 #include "agent/agent.h"
 #include "agent/executor/executor.h"
 #include "common/status.h"
-#include "manager/dockerapi/backend.h"
+#include "dockerapi/backend.h"
 #include "node/cert_renewer.h"
 #include "node/swarm_state.h"
 

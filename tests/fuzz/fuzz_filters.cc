@@ -6,8 +6,9 @@
 #include <cstdint>
 #include <string>
 
+#include "dockerapi/http/filters.h"
 #include "fuzz_check.h"
-#include "manager/dockerapi/http/filters.h"
+#include "manager/controlapi/list_filters.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string raw(reinterpret_cast<const char*>(data), size);
@@ -25,13 +26,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   capsule::Status valid = capsule::http::ValidateFilters(*f, {"id", "label", "name", "names"});
   FUZZ_CHECK(valid.ok() || absl::IsInvalidArgument(valid), "unexpected validation code");
-  const std::map<std::string, std::string> labels = {{"env", "prod"}, {"a", ""}, {"", "x"}};
-  const bool all = capsule::http::MatchKVList(*f, "label", labels);
-  if (!capsule::http::FilterValues(*f, "label").empty()) {
-    FUZZ_CHECK(!capsule::http::MatchKVList(*f, "label", {}), "labels matched an unlabelled object");
+  const capsule::Labels labels = {{"env", "prod"}, {"a", ""}, {"", "x"}};
+  const std::vector<std::string>& label_filters = capsule::http::FilterValues(*f, "label");
+  const bool all = capsule::controlapi::MatchLabels(label_filters, labels);
+  if (!label_filters.empty()) {
+    FUZZ_CHECK(!capsule::controlapi::MatchLabels(label_filters, {}),
+               "labels matched an unlabelled object");
   }
-  for (const std::string& v : capsule::http::FilterValues(*f, "label")) {
-    if (all) FUZZ_CHECK(capsule::http::MatchLabel(v, labels), "AND of labels broken");
+  for (const std::string& v : label_filters) {
+    if (all) FUZZ_CHECK(capsule::controlapi::MatchLabels({v}, labels), "AND of labels broken");
   }
   return 0;
 }

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "dockerapi/http/go_json.h"
+#include "dockerapi/http/go_scanner.h"
 #include "fuzz_check.h"
-#include "manager/dockerapi/http/go_json.h"
-#include "manager/dockerapi/http/go_scanner.h"
 
 namespace {
 

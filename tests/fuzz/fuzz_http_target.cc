@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "dockerapi/http/server.h"
+#include "dockerapi/http/url.h"
 #include "fuzz_check.h"
-#include "manager/dockerapi/http/server.h"
-#include "manager/dockerapi/http/url.h"
 
 namespace {
 

@@ -6,11 +6,11 @@
 #include <cstdint>
 #include <string>
 
+#include "dockerapi/http/go_base64.h"
+#include "dockerapi/http/go_json.h"
+#include "dockerapi/secret_spec_json.h"
 #include "fuzz_check.h"
 #include "manager/controlapi/validate.h"
-#include "manager/dockerapi/http/go_base64.h"
-#include "manager/dockerapi/http/go_json.h"
-#include "manager/dockerapi/secret_spec_json.h"
 #include "objects/objects.h"
 
 namespace {

@@ -25,6 +25,7 @@
 #include "agent/executor/test_rootfs.h"
 #include "common/ids.h"
 #include "testing/eventually.h"
+#include "testing/status_macros.h"
 
 namespace capsule::agent {
 namespace {
@@ -32,12 +33,6 @@ namespace {
 using ::capsule::testing::Eventually;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-#define ASSERT_OK(expr)                            \
-  do {                                             \
-    const ::absl::Status st_ = (expr);             \
-    ASSERT_TRUE(st_.ok()) << #expr << ": " << st_; \
-  } while (0)
 
 constexpr char kImage[] = "capsule/busybox:1";
 constexpr char kRunc[] = "/usr/bin/runc";

@@ -17,6 +17,13 @@ struct ClusterUpdate {
   bool rotate_manager_token = false;
 };
 
+// The swarm's size and cluster object as GET /info shows them.
+struct SwarmSummary {
+  size_t nodes = 0;
+  int managers = 0;
+  store::ClusterEntry cluster;  // null until the cluster object exists
+};
+
 class ClusterApi {
  public:
   ClusterApi(store::Store& store, const store::ReadModel& reads, const Clock& clock);
@@ -25,6 +32,15 @@ class ClusterApi {
   // "cluster not found"; Unknown "update out of sequence" (version is not Version.Index).
   // A rotated token replaces the old one at once (the CA compares against the stored one).
   Status Update(int64_t version, const ClusterUpdate& update);
+
+  // Reads (cluster_queries.cc), from the read model.
+
+  // The cluster object once the read model has caught up with this manager's writes.
+  // Unavailable when it does not in time, or "the cluster object is not available yet".
+  StatusOr<store::ClusterEntry> Get() const;
+
+  // Never fails: when the read model does not catch up in time, what it holds now.
+  SwarmSummary Summary() const;
 
  private:
   store::Store& store_;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/clock.h"
+#include "manager/controlapi/list_filters.h"
 #include "objects/objects.h"
 #include "store/read_model.h"
 #include "store/store.h"
@@ -46,6 +47,15 @@ class NodeApi {
 
   // Records a liveness transition ("ready" | "down"). A node removed meanwhile is ignored.
   Status SetState(const std::string& id, const std::string& state);
+
+  // Reads (node_queries.cc): served from the read model once it has caught up with this
+  // manager's writes (Unavailable when it does not in time).
+
+  // The nodes matching `filters`, in ID order.
+  StatusOr<std::vector<store::NodeEntry>> List(const NodeFilters& filters) const;
+
+  // ResolveNode below.
+  StatusOr<store::NodeEntry> Resolve(const std::string& ref) const;
 
  private:
   store::Store& store_;

@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "common/secret_bytes.h"
+#include "manager/controlapi/list_filters.h"
 #include "manager/controlapi/secret_spec.h"
 #include "objects/objects.h"
 #include "store/read_model.h"
@@ -37,6 +38,18 @@ class SecretApi {
   // following service: <svc>" / "... following services: <a>, <b>"; Unknown "update out of
   // sequence" (changed concurrently on every attempt).
   Status Remove(const std::string& id);
+
+  // Reads (secret_queries.cc): served from the read model once it has caught up with this
+  // manager's writes (Unavailable when it does not in time).
+
+  // Swarm's listing: the first non-empty filter among names, name prefixes and ID prefixes
+  // chooses the index walked (names in filter order, name prefixes in lower-cased name
+  // order, ID prefixes in ID order; unfiltered in ID order); then every filter must match,
+  // and each secret appears once. Names compare case-insensitively, IDs exactly.
+  StatusOr<std::vector<store::SecretEntry>> List(const SecretFilters& filters) const;
+
+  // ResolveSecret below.
+  StatusOr<store::SecretEntry> Resolve(const std::string& ref) const;
 
  private:
   store::Store& store_;

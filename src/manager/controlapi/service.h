@@ -9,11 +9,19 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "manager/controlapi/list_filters.h"
 #include "objects/service.h"
 #include "store/read_model.h"
 #include "store/store.h"
 
 namespace capsule::controlapi {
+
+// A service's tasks as swarmkit's ListServiceStatuses counts them.
+struct ServiceTaskCounts {
+  uint64_t running = 0;    // observed RUNNING
+  uint64_t desired = 0;    // replicated: Replicas; global: tasks desired RUNNING
+  uint64_t completed = 0;  // (jobs only; always 0 here)
+};
 
 class ServiceApi {
  public:
@@ -38,6 +46,23 @@ class ServiceApi {
   // NotFound "service <id> not found"; Unknown "update out of sequence" (changed
   // concurrently on every attempt).
   Status Remove(const std::string& id);
+
+  // Reads (service_queries.cc): served from the read model once it has caught up with this
+  // manager's writes (Unavailable when it does not in time).
+
+  // The services matching `filters`, in ID order, or in case-insensitive name order when
+  // name prefixes are given (swarmkit walks its name index then).
+  StatusOr<std::vector<store::ServiceEntry>> List(const ServiceFilters& filters) const;
+
+  // ResolveService below.
+  StatusOr<store::ServiceEntry> Resolve(const std::string& ref) const;
+
+  // Resolve, and with `insert_defaults` swarmkit's defaults merged into the unset fields
+  // (the entry's JSON is rendered for that service).
+  StatusOr<store::ServiceEntry> Inspect(const std::string& ref, bool insert_defaults) const;
+
+  // The counts of `service`'s tasks as the model holds them now (no wait: call after List).
+  ServiceTaskCounts TaskCounts(const Service& service) const;
 
  private:
   Status CheckSecretsExist(const ServiceSpec& spec) const;

@@ -10,6 +10,7 @@
 
 #include "store/etcd/etcd_client.h"
 #include "store/etcd/supervisor.h"
+#include "testing/status_macros.h"  // ASSERT_OK, which users of this header use
 
 namespace capsule::etcd::testing {
 
@@ -53,9 +54,3 @@ class EtcdTest : public ::testing::Test {
 };
 
 }  // namespace capsule::etcd::testing
-
-#define ASSERT_OK(expr)                                       \
-  do {                                                        \
-    const ::absl::Status assert_ok_status_ = (expr);          \
-    ASSERT_TRUE(assert_ok_status_.ok()) << assert_ok_status_; \
-  } while (0)

@@ -1,0 +1,99 @@
+// What the Docker API handlers need from the node, as an interface: the node (src/node/)
+// implements it; tests can use a fake. Handlers never build real components themselves:
+// manager state comes through the control API, the agent's images and logs through the
+// interfaces declared here (node_images.h, task_logs.h).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "dockerapi/node_images.h"
+#include "dockerapi/task_logs.h"
+#include "manager/controlapi/cluster.h"
+#include "manager/controlapi/node.h"
+#include "manager/controlapi/secret.h"
+#include "manager/controlapi/service.h"
+#include "manager/controlapi/task.h"
+#include "objects/objects.h"
+
+namespace capsule::dockerapi {
+
+struct InitRequest {
+  std::string listen_addr;     // "IP:PORT", "IP", ":PORT" or ""
+  std::string advertise_addr;  // "IP", "IP:PORT" or ""
+  bool force_new_cluster = false;
+  ClusterSpec spec;  // zero-valued fields already replaced by defaults
+};
+
+struct JoinRequest {
+  std::string listen_addr;                // as InitRequest
+  std::string advertise_addr;             // as InitRequest
+  std::vector<std::string> remote_addrs;  // managers' "IP:PORT" (or "IP": port 2377)
+  std::string join_token;
+  std::string availability;  // "" | active | pause | drain
+};
+
+// Docker's answer to a manager-only call on a worker.
+inline constexpr char kWorkerNotManagerMessage[] =
+    "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster "
+    "state. Please run this command on a manager node or promote the current node to a "
+    "manager.";
+
+// The manager components of an active manager. Held through a shared_ptr for the length of
+// one request, so a concurrent leave cannot pull them away mid-request.
+struct ManagerServices {
+  std::string node_id;
+  controlapi::SecretApi* secrets = nullptr;
+  controlapi::NodeApi* nodes = nullptr;
+  controlapi::ClusterApi* cluster = nullptr;
+  controlapi::ServiceApi* services = nullptr;
+  const controlapi::TaskApi* tasks = nullptr;
+};
+
+// The node's local swarm membership as /info and /_ping report it.
+struct LocalSwarmInfo {
+  std::string state = "inactive";  // inactive | pending | active | error | locked
+  bool control_available = false;  // this node is a manager
+  std::string node_id;
+  std::string node_addr;        // advertise IP
+  std::string manager_addr;     // "IP:PORT" of the manager (this node on a manager)
+  std::string manager_node_id;  // that manager's node ID ("" if not known yet)
+};
+
+// What this node's agent holds, for GET /capsule/agent (IDs only, never secret data).
+struct AgentInfo {
+  std::string node_id;
+  bool connected = false;               // its dispatcher session is open
+  std::vector<std::string> secret_ids;  // in its secret cache
+  std::vector<std::string> task_ids;    // assigned to it
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual LocalSwarmInfo SwarmInfo() const = 0;
+  // → node ID. Unavailable "This node is already part of a swarm. ..." when active.
+  virtual StatusOr<std::string> InitSwarm(const InitRequest& request) = 0;
+  // Unavailable "This node is not part of a swarm" when inactive; FailedPrecondition when
+  // this is the last manager and !force.
+  virtual Status LeaveSwarm(bool force) = 0;
+  // Joins an existing swarm as a worker. Unavailable "already part of a swarm" when active;
+  // InvalidArgument for bad addresses/token; the manager's refusals with their code.
+  virtual Status JoinSwarm(const JoinRequest& request) = 0;
+  // Unavailable with Docker's "not a swarm manager" message when not in a swarm, or
+  // kWorkerNotManagerMessage on a worker.
+  virtual StatusOr<std::shared_ptr<const ManagerServices>> Manager() const = 0;
+  virtual std::string Hostname() const = 0;
+  // The node's image store, on every node in or out of a swarm (nullptr: none; the image
+  // routes then answer 500).
+  virtual NodeImages* Images() const { return nullptr; }
+  // This node's task logs (nullptr: none, the logs routes find no task's log).
+  virtual const TaskLogSource* Logs() const { return nullptr; }
+  // This node's agent (nullopt outside a swarm).
+  virtual std::optional<AgentInfo> Agent() const { return std::nullopt; }
+};
+
+}  // namespace capsule::dockerapi

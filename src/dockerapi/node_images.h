@@ -1,0 +1,55 @@
+// What the image routes need from this node's image store, as an interface: src/node adapts
+// the agent's store to it; tests can use a fake. Implementations are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+
+namespace capsule::dockerapi {
+
+// An image as the API shows it.
+struct ImageDetails {
+  std::string id;                      // "sha256:<hex>" (digest of the image config)
+  std::vector<std::string> repo_tags;  // "name:tag"
+  TimePoint created;
+  int64_t size = 0;                           // bytes of the unpacked rootfs
+  std::map<std::string, std::string> labels;  // Config.Labels
+  std::string comment;                        // `docker import --message`
+  std::vector<std::string> layers;            // RootFS.Layers: "sha256:<diff id>"
+  nlohmann::json config;                      // Docker's container config of the image ("Config")
+  nlohmann::json container_config;            // that of the container it was made from
+};
+
+// An upload arriving in pieces (the HTTP body); an empty view is the end, an error aborts.
+using ChunkSource = std::function<StatusOr<std::string_view>()>;
+
+class NodeImages {
+ public:
+  virtual ~NodeImages() = default;
+  // `docker import`: the tar is a rootfs. `reference` "name[:tag]" or empty (untagged);
+  // `changes`: Dockerfile lines (ENV, CMD, ...); `message`: the image's comment.
+  // InvalidArgument for a bad reference, change line or archive.
+  virtual StatusOr<ImageDetails> Import(ChunkSource tar, const std::string& reference,
+                                        const std::vector<std::string>& changes,
+                                        const std::string& message) = 0;
+  // `docker load` of a `docker save` archive → the images loaded (with their tags).
+  virtual StatusOr<std::vector<ImageDetails>> Load(ChunkSource tar) = 0;
+  virtual std::vector<ImageDetails> List() const = 0;
+  // By "name:tag", "name" or (short) ID. NotFound "No such image: <ref>".
+  virtual StatusOr<ImageDetails> Inspect(const std::string& ref) const = 0;
+  // Docker's [{"Untagged":...},{"Deleted":...}] items as (key, value) pairs. NotFound "No such
+  // image: <ref>"; AlreadyExists (409) when an ID has several tags and !force.
+  virtual StatusOr<std::vector<std::pair<std::string, std::string>>> Remove(const std::string& ref,
+                                                                            bool force) = 0;
+};
+
+}  // namespace capsule::dockerapi

@@ -1,0 +1,205 @@
+// /_ping, /version, /info; Capsule's GET /capsule/agent.
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/clock.h"
+#include "dockerapi/error_table.h"
+#include "dockerapi/route_helpers.h"
+#include "dockerapi/routes.h"
+
+namespace capsule::dockerapi {
+namespace {
+
+using http::Params;
+using http::Request;
+using http::Response;
+using OJson = nlohmann::ordered_json;
+
+std::string KernelVersion() {
+  struct utsname u;
+  return uname(&u) == 0 ? std::string(u.release) : std::string();
+}
+
+// "active/manager", "active/worker", "inactive", ... as the Swarm header of /_ping.
+std::string PingSwarmHeader(const LocalSwarmInfo& info) {
+  if (info.state != "active") return info.state;
+  return info.control_available ? "active/manager" : "active/worker";
+}
+
+Response Ping(Backend& backend, const Request& req) {
+  Response r;
+  r.status = 200;
+  r.headers = {{"Content-Type", "text/plain; charset=utf-8"},
+               {"Cache-Control", "no-cache, no-store, must-revalidate"},
+               {"Pragma", "no-cache"},
+               {"Swarm", PingSwarmHeader(backend.SwarmInfo())}};
+  if (req.method != "HEAD") r.body = "OK";
+  return r;
+}
+
+OJson VersionJson() {
+  const std::string kernel = KernelVersion();
+  OJson engine = {{"Name", "Engine"},
+                  {"Version", kEngineVersion},
+                  {"Details",
+                   {{"ApiVersion", kApiVersion},
+                    {"Arch", "amd64"},
+                    {"Experimental", "false"},
+                    {"GitCommit", "capsule"},
+                    {"KernelVersion", kernel},
+                    {"MinAPIVersion", kMinApiVersion},
+                    {"Os", "linux"}}}};
+  return {{"Platform", {{"Name", "Capsule"}}},
+          {"Components", OJson::array({engine})},
+          {"Version", kEngineVersion},
+          {"ApiVersion", kApiVersion},
+          {"MinAPIVersion", kMinApiVersion},
+          {"GitCommit", "capsule"},
+          {"GoVersion", "n/a"},
+          {"Os", "linux"},
+          {"Arch", "amd64"},
+          {"KernelVersion", kernel},
+          {"BuildTime", ""}};
+}
+
+OJson SwarmInfoJson(Backend& backend) {
+  LocalSwarmInfo info = backend.SwarmInfo();
+  OJson swarm = {{"NodeID", info.node_id},
+                 {"NodeAddr", info.node_addr},
+                 {"LocalNodeState", info.state},
+                 {"ControlAvailable", info.control_available},
+                 {"Error", ""},
+                 {"RemoteManagers", nullptr}};
+  if (info.state != "active") return swarm;
+  swarm["RemoteManagers"] =
+      OJson::array({{{"NodeID", info.manager_node_id}, {"Addr", info.manager_addr}}});
+  auto mgr = backend.Manager();
+  if (!mgr.ok()) return swarm;
+  const controlapi::SwarmSummary summary = (*mgr)->cluster->Summary();
+  swarm["Nodes"] = summary.nodes;
+  swarm["Managers"] = summary.managers;
+  if (const store::ClusterEntry& c = summary.cluster) {
+    swarm["Cluster"] = ClusterJson(c->object, c->mod_revision, /*with_tokens=*/false);
+  }
+  return swarm;
+}
+
+Response Info(Backend& backend) {
+  struct sysinfo si = {};
+  sysinfo(&si);
+  OJson j = {{"ID", ""},
+             {"Containers", 0},
+             {"ContainersRunning", 0},
+             {"ContainersPaused", 0},
+             {"ContainersStopped", 0},
+             {"Images", 0},
+             {"Driver", "capsule"},
+             {"DriverStatus", OJson::array()},
+             {"Plugins",
+              {{"Volume", OJson::array()},
+               {"Network", OJson::array()},
+               {"Authorization", nullptr},
+               {"Log", OJson::array()}}},
+             {"MemoryLimit", true},
+             {"SwapLimit", true},
+             {"KernelMemory", true},
+             {"KernelMemoryTCP", true},
+             {"CpuCfsPeriod", true},
+             {"CpuCfsQuota", true},
+             {"CPUShares", true},
+             {"CPUSet", true},
+             {"PidsLimit", true},
+             {"IPv4Forwarding", true},
+             {"BridgeNfIptables", true},
+             {"BridgeNfIp6tables", true},
+             {"Debug", false},
+             {"NFd", 0},
+             {"OomKillDisable", true},
+             {"NGoroutines", 0},
+             {"SystemTime", FormatRfc3339Nano(RealClock().Now())},
+             {"LoggingDriver", "json-file"},
+             {"CgroupDriver", "cgroupfs"},
+             {"CgroupVersion", "1"},
+             {"NEventsListener", 0},
+             {"KernelVersion", KernelVersion()},
+             {"OperatingSystem", "Capsule"},
+             {"OSVersion", ""},
+             {"OSType", "linux"},
+             {"Architecture", "x86_64"},
+             {"IndexServerAddress", ""},
+             {"RegistryConfig", nullptr},
+             {"NCPU", sysconf(_SC_NPROCESSORS_ONLN)},
+             {"MemTotal", static_cast<uint64_t>(si.totalram) * si.mem_unit},
+             {"GenericResources", nullptr},
+             {"DockerRootDir", ""},
+             {"HttpProxy", ""},
+             {"HttpsProxy", ""},
+             {"NoProxy", ""},
+             {"Name", backend.Hostname()},
+             {"Labels", OJson::array()},
+             {"ExperimentalBuild", false},
+             {"ServerVersion", kEngineVersion},
+             {"Runtimes", {{"runc", {{"path", "runc"}}}}},
+             {"DefaultRuntime", "runc"},
+             {"Swarm", SwarmInfoJson(backend)},
+             {"LiveRestoreEnabled", false},
+             {"Isolation", ""},
+             {"InitBinary", ""},
+             {"ContainerdCommit", {{"ID", ""}, {"Expected", ""}}},
+             {"RuncCommit", {{"ID", ""}, {"Expected", ""}}},
+             {"InitCommit", {{"ID", ""}, {"Expected", ""}}},
+             {"SecurityOptions", OJson::array({"name=seccomp,profile=default"})},
+             {"Warnings", nullptr}};
+  return JsonResponse(200, j.dump());
+}
+
+// Capsule's own introspection: what this node's agent holds, IDs only (never data).
+Response AgentState(Backend& backend) {
+  std::optional<AgentInfo> a = backend.Agent();
+  if (!a) return ErrorResponse(absl::UnavailableError("this node runs no agent (not in a swarm)"));
+  OJson j = {{"NodeID", a->node_id},
+             {"Connected", a->connected},
+             {"Secrets", a->secret_ids},
+             {"Tasks", a->task_ids}};
+  return JsonResponse(200, j.dump());
+}
+
+}  // namespace
+
+void RegisterSystemRoutes(http::Router& router, Backend& backend) {
+  for (const char* method : {"GET", "HEAD"}) {
+    AddRoute(router, method, "/_ping",
+             [&backend](const Request& r, const Params&) { return Ping(backend, r); });
+  }
+  AddRoute(router, "GET", "/version",
+           [](const Request&, const Params&) { return JsonResponse(200, VersionJson().dump()); });
+  AddRoute(router, "GET", "/info",
+           [&backend](const Request&, const Params&) { return Info(backend); });
+  AddRoute(router, "GET", "/capsule/agent",
+           [&backend](const Request&, const Params&) { return AgentState(backend); });
+}
+
+std::vector<std::pair<std::string, std::string>> CommonHeaders() {
+  return {{"Api-Version", kApiVersion},
+          {"Docker-Experimental", "false"},
+          {"Ostype", "linux"},
+          {"Server", std::string("Capsule/") + kEngineVersion + " (linux)"}};
+}
+
+void RegisterAllRoutes(http::Router& router, Backend& backend) {
+  RegisterSystemRoutes(router, backend);
+  RegisterSwarmRoutes(router, backend);
+  RegisterSecretRoutes(router, backend);
+  RegisterServiceRoutes(router, backend);
+  RegisterTaskRoutes(router, backend);
+  RegisterImageRoutes(router, backend);
+  RegisterLogRoutes(router, backend);
+  router.SetNotFound([](const Request&, const Params&) {
+    return ErrorResponse(absl::NotFoundError("page not found"));
+  });
+}
+
+}  // namespace capsule::dockerapi
