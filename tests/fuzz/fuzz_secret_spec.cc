@@ -7,7 +7,7 @@
 #include <string>
 
 #include "fuzz_check.h"
-#include "manager/controlapi/validate.h"
+#include "manager/controlapi/validation/validate.h"
 #include "manager/dockerapi/http/go_base64.h"
 #include "manager/dockerapi/http/go_json.h"
 #include "manager/dockerapi/secret_spec_json.h"

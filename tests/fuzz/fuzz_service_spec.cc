@@ -8,7 +8,7 @@
 #include <string>
 
 #include "fuzz_check.h"
-#include "manager/controlapi/service_validate.h"
+#include "manager/controlapi/validation/service_validate.h"
 #include "manager/dockerapi/service_schema.h"
 #include "objects/service.h"
 #include "secret_refs_check.h"
