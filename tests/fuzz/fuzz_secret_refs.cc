@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "fuzz_check.h"
-#include "manager/controlapi/service_validate.h"
+#include "manager/controlapi/validation/service_validate.h"
 #include "secret_refs_check.h"
 
 namespace {

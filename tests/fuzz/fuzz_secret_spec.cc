@@ -10,7 +10,7 @@
 #include "dockerapi/http/go_json.h"
 #include "dockerapi/secret_spec_json.h"
 #include "fuzz_check.h"
-#include "manager/controlapi/validate.h"
+#include "manager/controlapi/validation/validate.h"
 #include "objects/objects.h"
 
 namespace {

@@ -9,7 +9,7 @@
 
 #include "dockerapi/service_schema.h"
 #include "fuzz_check.h"
-#include "manager/controlapi/service_validate.h"
+#include "manager/controlapi/validation/service_validate.h"
 #include "objects/service.h"
 #include "secret_refs_check.h"
 

@@ -5,7 +5,7 @@
 #include "common/ids.h"
 #include "manager/controlapi/resolve.h"
 #include "manager/controlapi/service.h"
-#include "manager/controlapi/validate.h"
+#include "manager/controlapi/validation/validate.h"
 #include "store/read_modify_write.h"
 
 namespace capsule::controlapi {

@@ -4,7 +4,7 @@
 
 #include "common/ids.h"
 #include "manager/controlapi/resolve.h"
-#include "manager/controlapi/service_validate.h"
+#include "manager/controlapi/validation/service_validate.h"
 #include "store/read_modify_write.h"
 
 namespace capsule::controlapi {

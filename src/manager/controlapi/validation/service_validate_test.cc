@@ -1,4 +1,4 @@
-#include "manager/controlapi/service_validate.h"
+#include "manager/controlapi/validation/service_validate.h"
 
 #include <gtest/gtest.h>
 

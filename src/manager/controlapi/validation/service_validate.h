@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "objects/service.h"
+#include "objects/service_model.h"
 
 namespace capsule::controlapi {
 

@@ -1,5 +1,8 @@
 // Docker swarm's validation rules for object specs, with swarmkit's exact messages
 // (without the "rpc error: code = InvalidArgument desc = " prefix, which dockerapi adds).
+// validation/ is the library capsule_validation: pure functions of a spec, no store and no
+// gRPC, so the fuzz targets link it alone. It is controlapi's first step (validate, then one
+// store transaction), hence its namespace.
 #pragma once
 
 #include <cstddef>

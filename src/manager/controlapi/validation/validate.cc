@@ -1,4 +1,4 @@
-#include "manager/controlapi/validate.h"
+#include "manager/controlapi/validation/validate.h"
 
 namespace capsule::controlapi {
 namespace {

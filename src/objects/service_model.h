@@ -1,0 +1,162 @@
+// Services and tasks: the typed structs the manager and the agent work with, and Docker's task
+// states. Durations are int64 nanoseconds, as in the API. Their Docker API JSON is in
+// service_json.h, their store encoding in service_codec.h; Docker's validation rules for a
+// spec are in manager/controlapi/validation.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "objects/objects.h"
+
+namespace capsule {
+
+inline constexpr char kServicesKind[] = "services";
+inline constexpr char kTasksKind[] = "tasks";
+
+// ContainerSpec.Secrets[]: {"File":{"Name","UID","GID","Mode"},"SecretID","SecretName"}.
+struct SecretReference {
+  std::string secret_id;
+  std::string secret_name;
+  bool has_file = false;  // File present (required; validated in controlapi)
+  std::string target;     // File.Name
+  std::string uid = "0";  // strings, as in the API
+  std::string gid = "0";
+  uint32_t mode = 0444;  // File.Mode (decimal in JSON: 0400 = 256)
+};
+
+struct ContainerSpec {
+  std::string image;
+  Labels labels;
+  std::vector<std::string> command;
+  std::vector<std::string> args;
+  std::string hostname;
+  std::vector<std::string> env;
+  std::string dir;
+  std::string user;
+  std::vector<SecretReference> secrets;
+  std::optional<int64_t> stop_grace_period_ns;  // StopGracePeriod (default 10 s when unset)
+  std::string stop_signal;
+  bool init = false;
+};
+
+struct RestartPolicy {
+  std::string condition = "any";  // none | on-failure | any
+  int64_t delay_ns = 5000000000LL;
+  uint64_t max_attempts = 0;  // 0 = unlimited
+  int64_t window_ns = 0;
+  bool present = false;  // the spec carried a RestartPolicy (rendered only then)
+};
+
+struct Placement {
+  std::vector<std::string> constraints;  // "node.hostname==w1", "node.labels.x!=y", ...
+};
+
+struct TaskSpec {
+  ContainerSpec container;
+  std::optional<RestartPolicy> restart_policy;  // absent = Docker's defaults (any, 5 s)
+  Placement placement;
+  uint64_t force_update = 0;
+  std::string runtime;  // "container" or ""
+  Json resources;       // kept as given ({"Limits":{},"Reservations":{}}), not enforced
+};
+
+struct UpdateConfig {
+  uint64_t parallelism = 1;
+  int64_t delay_ns = 0;
+  std::string failure_action = "pause";  // pause | continue | rollback
+  int64_t monitor_ns = 5000000000LL;
+  double max_failure_ratio = 0;
+  std::string order = "stop-first";  // stop-first | start-first
+};
+
+struct ServiceSpec {
+  std::string name;
+  Labels labels;
+  TaskSpec task_template;
+  bool global = false;    // Mode.Global; else Mode.Replicated
+  uint64_t replicas = 1;  // Mode.Replicated.Replicas
+  std::optional<UpdateConfig> update_config;
+  std::optional<UpdateConfig> rollback_config;
+  Json endpoint_spec;  // kept as given (e.g. {"Mode":"vip"}); no ports are published
+};
+
+struct UpdateStatus {
+  std::string state;  // updating | paused | completed | rollback_started | ...
+  TimePoint started_at{};
+  TimePoint completed_at{};  // zero while updating
+  std::string message;
+};
+
+struct Service {
+  std::string id;
+  TimePoint created_at;
+  TimePoint updated_at;
+  ServiceSpec spec;
+  std::optional<ServiceSpec> previous_spec;
+  std::optional<UpdateStatus> update_status;
+  // Which spec this is (swarmkit's SpecVersion; stored, not rendered): the Version.Index of the
+  // write that set the current Spec. It changes only when the Spec does — not when, e.g., the
+  // orchestrator writes UpdateStatus — so tasks compare their Task::spec_version with it
+  // ("_up-to-date", rolling updates). Writers that set a new Spec store 0, meaning "the
+  // revision of this write"; the read model and ServiceApi::Update resolve 0 to the object's
+  // mod_revision, so readers never see 0. A rollback restores previous_spec_version.
+  int64_t spec_version = 0;
+  int64_t previous_spec_version = 0;
+};
+
+// Docker's task states, in order (a task only moves forward).
+enum class TaskState {
+  kNew,
+  kPending,
+  kAssigned,
+  kAccepted,
+  kPreparing,
+  kReady,
+  kStarting,
+  kRunning,
+  kComplete,
+  kShutdown,
+  kFailed,
+  kRejected,
+  kRemove,
+  kOrphaned,
+};
+const char* TaskStateName(TaskState s);  // "new", "pending", ... (API strings)
+std::optional<TaskState> ParseTaskState(std::string_view name);
+inline bool IsTerminal(TaskState s) { return s > TaskState::kRunning; }
+
+struct ContainerStatus {
+  std::string container_id;
+  int64_t pid = 0;
+  int64_t exit_code = 0;
+};
+
+struct TaskStatus {
+  TimePoint timestamp{};
+  TaskState state = TaskState::kNew;
+  std::string message;
+  std::string err;
+  std::optional<ContainerStatus> container;
+};
+
+struct Task {
+  std::string id;
+  TimePoint created_at;
+  TimePoint updated_at;
+  Labels labels;
+  TaskSpec spec;
+  std::string service_id;
+  uint64_t slot = 0;  // replicated: 1..N; global: 0 (node_id identifies it)
+  std::string node_id;
+  TaskStatus status;
+  TaskState desired_state = TaskState::kRunning;
+  // The Service::spec_version of the spec this task was made from (stored, not rendered; the
+  // tasks filter "_up-to-date" and rolling updates compare the two).
+  int64_t spec_version = 0;
+};
+
+}  // namespace capsule
