@@ -54,7 +54,8 @@ Status Daemon::EnsureExecutor() {
   if (executor_) return absl::OkStatus();
   // The image store serves every node, in a swarm or not.
   if (!images_) {
-    ASSIGN_OR_RETURN(images_, agent::NewImageStore(options_.data_root + "/images"));
+    ASSIGN_OR_RETURN(
+        images_, agent::NewImageStore(options_.data_root + "/images", RealClock(), &image_users_));
   }
   if (!logs_) logs_ = agent::NewTaskLogs(options_.data_root);
   agent::ExecutorConfig config;
@@ -62,6 +63,7 @@ Status Daemon::EnsureExecutor() {
   config.data_root = options_.data_root;
   config.shim_binary = ShimPath();
   executor_ = agent::NewRuncExecutor(config, *images_);
+  image_users_.Attach(*executor_);
   return absl::OkStatus();
 }
 

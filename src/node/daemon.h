@@ -15,6 +15,7 @@
 #include "manager/dockerapi/backend.h"
 #include "node/cert_renewer.h"
 #include "node/manager.h"
+#include "node/task_image_users.h"
 
 namespace capsule::node {
 
@@ -70,7 +71,9 @@ class Daemon : public dockerapi::Backend {
   // for them before tearing it down.
   std::shared_ptr<node::Manager> manager_;
   // The node's image store (<data-root>/images, on every node in or out of a swarm) and task
-  // executor (built at Start; kept across swarm changes).
+  // executor (built at Start; kept across swarm changes). The store refuses to remove an image
+  // the executor's tasks use (image_users_, attached to executor_ once built).
+  TaskImageUsers image_users_;
   std::unique_ptr<agent::ImageStore> images_;
   std::unique_ptr<agent::Executor> executor_;
   // This node's agent: its session with a manager (its own swarm port on a manager), its

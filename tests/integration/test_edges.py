@@ -1,0 +1,152 @@
+"""Issue 19's edges against a real capsuled: images in use, log lines, `--since`, one daemon per
+socket and per data root.
+
+Run: python3 -m unittest -v test_edges   (from tests/integration)
+Addresses: 127.0.25.x. The image is Debian's busybox-static, imported by the test. Docker CLIs:
+20.10 (/usr/bin/docker) and 28 (/usr/local/bin/docker) when present.
+"""
+
+import calendar
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+
+import busybox_image
+import harness
+
+SWARM_IP = "127.0.25.1"
+PLAIN_IP = "127.0.25.2"
+
+
+def out(r):
+    return r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
+
+
+def clis():
+    found = [harness.DOCKER_20]
+    if os.access(harness.DOCKER_28, os.X_OK):
+        found.append(harness.DOCKER_28)
+    return found
+
+
+def rfc3339(unix):
+    """Unix seconds (float) → RFC 3339 in UTC with nanoseconds, as docker's --since takes it."""
+    whole = int(unix)
+    frac = int(round((unix - whole) * 1e9))
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{frac:09d}Z"
+
+
+def parse_rfc3339(text):
+    """'2026-11-28T10:20:30.123456789Z' → Unix seconds (float)."""
+    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z$", text)
+    assert m, text
+    whole = calendar.timegm(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S"))
+    return whole + float("0." + (m.group(2) or "0"))
+
+
+class SwarmEdges(unittest.TestCase):
+    """One single-node swarm: images in use and task logs."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = harness.Daemon(SWARM_IP, name="edges", extra_args=["--hostname", "edge1"])
+        cls.addClassCleanup(cls.d.close)
+        cls.d.swarm_init()
+        cls.tmp = tempfile.mkdtemp(prefix="cpedge-", dir="/tmp")
+        cls.rootfs = busybox_image.build_rootfs_tar(os.path.join(cls.tmp, "rootfs.tar"))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    # ---- helpers ---------------------------------------------------------------------------
+    def ok(self, r):
+        self.assertEqual(r.returncode, 0, out(r) + "\n" + self.d.log_tail())
+        return r.stdout.decode()
+
+    def import_image(self, name):
+        self.ok(self.d.docker(["import", self.rootfs, name]))
+        r = self.d.api("GET", f"/images/{name}/json")
+        self.assertEqual(r.status, 200, r)
+        return r.json()["Id"]
+
+    def tasks(self, service):
+        r = self.d.api("GET", "/tasks", query={"filters": json.dumps({"service": [service]})})
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    def wait_running(self, service, timeout=60):
+        def running():
+            return [t for t in self.tasks(service) if t["Status"]["State"] == "running"]
+        self.assertTrue(harness.wait_until(running, timeout),
+                        json.dumps(self.tasks(service), indent=1)[:3000] + self.d.log_tail())
+        return running()
+
+    def remove_service(self, name):
+        sid = self.d.api("GET", f"/services/{name}").json()["ID"]
+        self.ok(self.d.docker(["service", "rm", name]))
+
+        def gone():
+            r = self.d.api("GET", "/tasks", query={"filters": json.dumps({"service": [sid]})})
+            return r.status == 200 and r.json() == []
+        self.assertTrue(harness.wait_until(gone, 60), f"tasks of {name} still listed")
+
+    def service_logs(self, name, args=(), cli=harness.DOCKER_28):
+        return self.ok(self.d.docker(["service", "logs"] + list(args) + [name], cli=cli))
+
+    # ---- part 4: images in use -------------------------------------------------------------
+    def test_image_rm_refused_while_a_task_uses_it_and_untagged_with_force(self):
+        for n, cli in enumerate(clis()):
+            with self.subTest(cli=cli):
+                name = f"capsule/inuse:{n}"
+                image_id = self.import_image(name)
+                short_id = image_id[len("sha256:"):][:12]
+                svc = f"inuse{n}"
+                self.ok(self.d.docker(["service", "create", "-d", "--name", svc, name,
+                                       "sh", "-c", 'trap "exit 0" TERM; sleep 1d & wait'],
+                                      cli=cli))
+                [task] = self.wait_running(svc)
+                container = task["Status"]["ContainerStatus"]["ContainerID"][:12]
+
+                r = self.d.docker(["image", "rm", name], cli=cli)
+                self.assertNotEqual(r.returncode, 0, out(r))
+                self.assertIn(
+                    f'Error response from daemon: conflict: unable to remove repository '
+                    f'reference "{name}" (must force) - container {container} is using its '
+                    f'referenced image {short_id}', out(r))
+                r = self.d.docker(["image", "rm", short_id], cli=cli)
+                self.assertNotEqual(r.returncode, 0, out(r))
+                self.assertIn(f"Error response from daemon: conflict: unable to delete {short_id} "
+                              f"(cannot be forced) - image is being used by running container "
+                              f"{container}", out(r))
+                # Nothing changed: still tagged, the task still runs.
+                self.assertEqual(self.d.api("GET", f"/images/{name}/json").status, 200)
+
+                # -f removes the tag, as Docker does; the image stays (dangling) for the task.
+                text = self.ok(self.d.docker(["image", "rm", "-f", name], cli=cli))
+                self.assertEqual(text.strip(), f"Untagged: {name}")
+                self.assertEqual(self.d.api("GET", f"/images/{name}/json").status, 404)
+                kept = self.d.api("GET", f"/images/{image_id}/json")
+                self.assertEqual(kept.status, 200, kept)
+                self.assertEqual(kept.json()["RepoTags"], [])
+                self.assertEqual([t["ID"] for t in self.wait_running(svc)], [task["ID"]])
+
+                # Once the task is gone (its container removed) the image can be deleted.
+                self.remove_service(svc)
+                deadline = time.monotonic() + 30
+                while True:
+                    r = self.d.docker(["image", "rm", short_id], cli=cli)
+                    if r.returncode == 0 or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.5)
+                self.assertEqual(r.returncode, 0, out(r))
+                self.assertEqual(r.stdout.decode().strip(), f"Deleted: {image_id}")
+
+
+if __name__ == "__main__":
+    unittest.main()
