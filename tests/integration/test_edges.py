@@ -147,6 +147,79 @@ class SwarmEdges(unittest.TestCase):
                 self.assertEqual(r.returncode, 0, out(r))
                 self.assertEqual(r.stdout.decode().strip(), f"Deleted: {image_id}")
 
+    # ---- part 5: log lines and --since -----------------------------------------------------
+    def test_a_partial_line_is_its_own_line_once_the_task_goes_quiet(self):
+        image = "capsule/edges-logs:1"
+        self.import_image(image)
+        self.ok(self.d.docker(["service", "create", "-d", "--name", "partial", image, "sh", "-c",
+                               'trap "exit 0" TERM; printf first; sleep 3; echo second; '
+                               'printf third; sleep 1d & wait']))
+        [task] = self.wait_running("partial")
+        for cli in clis():
+            with self.subTest(cli=cli):
+                self.assertTrue(harness.wait_until(
+                    lambda: "third" in self.service_logs("partial", cli=cli), 30))
+                lines = self.service_logs("partial", cli=cli).splitlines()
+                self.assertEqual([l.split("| ", 1)[1] for l in lines],
+                                 ["first", "second", "third"], lines)
+                self.assertTrue(all(re.match(r"partial\.1\.\w+@edge1\s+\| ", l) for l in lines),
+                                lines)
+        r = self.d.api("GET", f"/tasks/{task['ID']}/logs", query={"stdout": "1"})
+        self.assertEqual(harness.demux_stream(r.body), b"first\nsecond\nthird\n")
+        self.remove_service("partial")
+
+    def test_since_is_honoured_and_a_bad_value_is_a_400(self):
+        image = "capsule/edges-since:1"
+        self.import_image(image)
+        self.ok(self.d.docker(["service", "create", "-d", "--name", "since", image, "sh", "-c",
+                               'trap "exit 0" TERM; echo early; sleep 3; echo late; '
+                               'sleep 1d & wait']))
+        [task] = self.wait_running("since")
+        self.assertTrue(harness.wait_until(lambda: "late" in self.service_logs("since"), 30))
+        stamped = self.service_logs("since", ["--timestamps", "--raw"])
+        times = {}
+        for line in stamped.splitlines():
+            stamp, text = line.split(" ", 1)
+            times[text.strip()] = parse_rfc3339(stamp)
+        self.assertEqual(sorted(times), ["early", "late"], stamped)
+        self.assertGreater(times["late"] - times["early"], 2, stamped)
+        between = times["early"] + 1
+
+        # The API takes the Unix seconds the docker CLIs send.
+        for path in (f"/services/{task['ServiceID']}/logs", f"/tasks/{task['ID']}/logs"):
+            r = self.d.api("GET", path, query={"stdout": "1", "since": f"{between:.9f}"})
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(harness.demux_stream(r.body), b"late\n", path)
+            r = self.d.api("GET", path, query={"stdout": "1", "since": "0"})
+            self.assertEqual(harness.demux_stream(r.body), b"early\nlate\n", path)
+        # Both docker CLIs (they convert the time to Unix seconds) and the capsule CLI.
+        for cli in clis():
+            with self.subTest(cli=cli):
+                text = self.service_logs("since", ["--since", rfc3339(between)], cli=cli)
+                self.assertNotIn("early", text)
+                self.assertIn("late", text)
+        text = self.ok(self.d.capsule(["service", "logs", "--since", rfc3339(between), "since"]))
+        self.assertNotIn("early", text)
+        self.assertIn("late", text)
+
+        # A bad value: Docker's message, as a 400 from the API.
+        for path in (f"/services/{task['ServiceID']}/logs", f"/tasks/{task['ID']}/logs"):
+            r = self.d.api("GET", path, query={"stdout": "1", "since": "yesterday"})
+            self.assertEqual(r.status, 400, r)
+            self.assertEqual(r.message(),
+                             'failed to parse value as time or duration: "yesterday"')
+        # The docker CLIs refuse it themselves with the same text; the capsule CLI shows the
+        # daemon's.
+        for cli in clis():
+            with self.subTest(cli=cli):
+                r = self.d.docker(["service", "logs", "--since", "yesterday", "since"], cli=cli)
+                self.assertNotEqual(r.returncode, 0)
+                self.assertIn('failed to parse value as time or duration: "yesterday"', out(r))
+        r = self.d.capsule(["service", "logs", "--since", "yesterday", "since"])
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('failed to parse value as time or duration: "yesterday"', out(r))
+        self.remove_service("since")
+
 
 if __name__ == "__main__":
     unittest.main()
