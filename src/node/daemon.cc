@@ -10,6 +10,7 @@
 #include "common/ids.h"
 #include "manager/dockerapi/error_table.h"
 #include "node/certificates.h"
+#include "node/data_root_lock.h"
 #include "node/worker.h"
 
 namespace capsule::node {
@@ -83,6 +84,10 @@ Status Daemon::StartManagerAgentLocked(const SwarmState& state) {
 Status Daemon::Start() {
   std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
   RETURN_IF_ERROR(EnsureDir(options_.data_root, 0700));
+  // Before anything else touches the data root (etcd, tasks): one daemon per data root.
+  if (!data_root_lock_.valid()) {
+    ASSIGN_OR_RETURN(data_root_lock_, LockDataRoot(options_.data_root));
+  }
   RETURN_IF_ERROR(EnsureDir(options_.exec_root, 0711));
   RETURN_IF_ERROR(EnsureExecutor());
   ASSIGN_OR_RETURN(std::optional<SwarmState> state, LoadSwarmState(StatePath()));

@@ -12,6 +12,7 @@
 #include "agent/executor/executor.h"
 #include "agent/executor/task_logs.h"
 #include "agent/images/image_store.h"
+#include "common/unique_fd.h"
 #include "manager/dockerapi/backend.h"
 #include "node/cert_renewer.h"
 #include "node/manager.h"
@@ -37,8 +38,9 @@ class Daemon : public dockerapi::Backend {
   explicit Daemon(DaemonOptions options);
   ~Daemon() override;
 
-  // Creates the roots (data 0700, exec 0711) and, if this node is in a swarm, starts its
-  // manager (etcd member, store, read model).
+  // Creates the roots (data 0700, exec 0711), locks the data root (FailedPrecondition when
+  // another capsuled has it) and, if this node is in a swarm, starts its manager (etcd member,
+  // store, read model).
   Status Start();
   void Stop();
 
@@ -64,6 +66,7 @@ class Daemon : public dockerapi::Backend {
 
   DaemonOptions options_;
   std::string hostname_;
+  UniqueFd data_root_lock_;  // held from the first Start on (data_root_lock.h)
   std::mutex lifecycle_mu_;  // serialises Start/Stop/Init/Leave
   mutable std::shared_mutex mu_;
   std::optional<SwarmState> state_;

@@ -221,5 +221,84 @@ class SwarmEdges(unittest.TestCase):
         self.remove_service("since")
 
 
+class OneDaemon(unittest.TestCase):
+    """A second capsuled on the same socket or the same data root refuses to start."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = harness.Daemon(PLAIN_IP, name="first")
+        cls.addClassCleanup(cls.d.close)
+        cls.d.swarm_init()  # with an etcd member: a second daemon must not touch it
+        cls.tmp = tempfile.mkdtemp(prefix="cpone-", dir="/tmp")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def run_second(self, data_root, exec_root, sock, timeout=20):
+        """Runs another capsuled; → (exit code or None if it was still running, its log)."""
+        log_path = os.path.join(self.tmp, f"second-{time.monotonic_ns()}.log")
+        with open(log_path, "wb") as log:
+            p = subprocess.Popen([harness.CAPSULED, "--data-root", data_root, "--exec-root",
+                                  exec_root, "-H", "unix://" + sock, "--etcd-binary",
+                                  harness.ETCD],
+                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                 preexec_fn=harness._die_with_parent)
+        try:
+            rc = p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            rc = None
+            p.terminate()
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(10)
+        with open(log_path, "rb") as f:
+            return rc, f.read().decode(errors="replace")
+
+    def assertFirstServes(self, sock_inode, etcd_pid):
+        st = os.lstat(self.d.sock)
+        self.assertEqual(st.st_ino, sock_inode, "the first daemon's socket was replaced")
+        r = self.d.new_client().request("GET", "/_ping", version=None)
+        self.assertEqual((r.status, r.body), (200, b"OK"))
+        self.assertEqual(self.d.api("GET", "/secrets").status, 200)
+        self.assertTrue(harness.pid_alive(etcd_pid), "the first daemon's etcd was killed")
+        self.assertTrue(self.d.running())
+
+    def test_a_second_daemon_on_the_same_socket_refuses_and_the_first_keeps_serving(self):
+        inode = os.lstat(self.d.sock).st_ino
+        etcd = self.d.etcd_pid()
+        root = tempfile.mkdtemp(prefix="s", dir=self.tmp)
+        rc, log = self.run_second(os.path.join(root, "data"), os.path.join(root, "exec"),
+                                  self.d.sock)
+        self.assertIsNotNone(rc, "the second capsuled kept running:\n" + log)
+        self.assertNotEqual(rc, 0, log)
+        self.assertIn(f"{self.d.sock} is served by a running daemon", log)
+        self.assertFalse(os.path.exists(os.path.join(root, "data")), "it touched its data root")
+        self.assertFirstServes(inode, etcd)
+
+    def test_a_second_daemon_on_the_same_data_root_refuses_and_the_first_keeps_serving(self):
+        inode = os.lstat(self.d.sock).st_ino
+        etcd = self.d.etcd_pid()
+        root = tempfile.mkdtemp(prefix="r", dir=self.tmp)
+        sock = os.path.join(root, "api.sock")
+        rc, log = self.run_second(self.d.data_root, os.path.join(root, "exec"), sock)
+        self.assertIsNotNone(rc, "the second capsuled kept running:\n" + log)
+        self.assertNotEqual(rc, 0, log)
+        self.assertIn(f"data root {self.d.data_root} is in use by another capsuled "
+                      f"(pid {self.d.pid})", log)
+        self.assertFalse(os.path.exists(sock), "it served its socket")
+        self.assertFirstServes(inode, etcd)
+
+    def test_a_stale_socket_of_a_dead_daemon_is_replaced(self):
+        d = harness.Daemon("127.0.25.3", name="stale")
+        self.addCleanup(d.close)
+        d.kill9()
+        self.assertTrue(os.path.exists(d.sock), "kill -9 leaves the socket file")
+        d.start()  # the harness waits for /_ping on the new socket
+        self.assertEqual(d.api("GET", "/_ping", version=None).body, b"OK")
+
+
 if __name__ == "__main__":
     unittest.main()
