@@ -109,6 +109,14 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // One daemon per socket: refused before any state is touched (the server checks again, under
+  // a lock, when it binds); the data root's lock is the daemon's first step.
+  const std::string socket_path = host.substr(prefix.size());
+  s = capsule::http::CheckNotServed(socket_path);
+  if (!s.ok()) {
+    spdlog::error("{}", std::string(s.message()));
+    return 1;
+  }
   capsule::node::Daemon daemon(options);
   s = daemon.Start();
   if (!s.ok()) {
@@ -119,7 +127,7 @@ int main(int argc, char** argv) {
   capsule::http::Router router;
   capsule::dockerapi::RegisterAllRoutes(router, daemon);
   capsule::http::ServerOptions server_options;
-  server_options.socket_path = host.substr(prefix.size());
+  server_options.socket_path = socket_path;
   server_options.socket_mode = 0660;
   server_options.socket_gid = DockerGroupId();
   // The largest request the API takes is a 500 KB secret (≈ 683 KB as base64 in JSON).

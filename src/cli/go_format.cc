@@ -1,16 +1,11 @@
 #include "cli/go_format.h"
 
 #include <limits>
-#include <map>
 
 #include "absl/strings/str_cat.h"
 
 namespace capsule::cli {
 namespace {
-
-Status InvalidDuration(const std::string& s) {
-  return absl::InvalidArgumentError(absl::StrCat("time: invalid duration \"", s, "\""));
-}
 
 // Writes the fraction v % 10^prec without trailing zeros (".5"), or nothing; v /= 10^prec.
 std::string Frac(uint64_t& v, int prec) {
@@ -26,58 +21,6 @@ std::string Frac(uint64_t& v, int prec) {
 }
 
 }  // namespace
-
-StatusOr<int64_t> ParseGoDuration(const std::string& orig) {
-  static const std::map<std::string, double> kUnits = {
-      {"ns", 1},   {"us", 1e3}, {"\xC2\xB5s", 1e3}, {"\xCE\xBCs", 1e3},
-      {"ms", 1e6}, {"s", 1e9},  {"m", 60e9},        {"h", 3600e9}};
-  std::string s = orig;
-  bool neg = false;
-  if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
-    neg = s[0] == '-';
-    s = s.substr(1);
-  }
-  if (s == "0") return 0;
-  if (s.empty()) return InvalidDuration(orig);
-  double total = 0;
-  size_t i = 0;
-  while (i < s.size()) {
-    const size_t start = i;
-    double value = 0;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') value = value * 10 + (s[i++] - '0');
-    const bool had_int = i > start;
-    bool had_frac = false;
-    if (i < s.size() && s[i] == '.') {
-      ++i;
-      double scale = 0.1;
-      const size_t frac_start = i;
-      while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-        value += (s[i++] - '0') * scale;
-        scale /= 10;
-      }
-      had_frac = i > frac_start;
-    }
-    if (!had_int && !had_frac) return InvalidDuration(orig);
-    const size_t unit_start = i;
-    while (i < s.size() && s[i] != '.' && (s[i] < '0' || s[i] > '9')) ++i;
-    if (i == unit_start) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("time: missing unit in duration \"", orig, "\""));
-    }
-    const std::string unit = s.substr(unit_start, i - unit_start);
-    auto it = kUnits.find(unit);
-    if (it == kUnits.end()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("time: unknown unit \"", unit, "\" in duration \"", orig, "\""));
-    }
-    total += value * it->second;
-    if (total > static_cast<double>(std::numeric_limits<int64_t>::max())) {
-      return InvalidDuration(orig);
-    }
-  }
-  const int64_t ns = static_cast<int64_t>(total + 0.5);
-  return neg ? -ns : ns;
-}
 
 std::string FormatGoDuration(int64_t ns) {
   if (ns == 0) return "0s";

@@ -5,14 +5,13 @@
 #include <cstdint>
 #include <string>
 
+#include "common/go_time.h"
 #include "common/status.h"
 
 namespace capsule::cli {
 
-// time.ParseDuration: "1m30s", "1.5h", "500ms", "0". Errors (InvalidArgument) read as Go's:
-// `time: invalid duration "x"`, `time: missing unit in duration "5"`,
-// `time: unknown unit "x" in duration "5x"`.
-StatusOr<int64_t> ParseGoDuration(const std::string& s);
+// time.ParseDuration (common/go_time.h; the daemon reads durations too).
+using capsule::ParseGoDuration;
 
 // time.Duration.String: "0s", "1.5s", "1m30s", "1h0m0s", "500ms", "1.5µs", "-2s".
 std::string FormatGoDuration(int64_t ns);

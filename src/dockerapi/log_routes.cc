@@ -4,6 +4,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/go_time.h"
 #include "dockerapi/error_table.h"
 #include "dockerapi/log_frames.h"
 #include "dockerapi/route_helpers.h"
@@ -61,6 +62,11 @@ Response Logs(Backend& backend, const Request& req, const Params& params, Respon
         absl::InvalidArgumentError("Bad parameters: you must choose at least one stream"));
   }
   query.follow = BoolQuery(req, "follow");
+  if (auto since = req.query.find("since"); since != req.query.end() && !since->second.empty()) {
+    StatusOr<TimePoint> t = ParseDockerTimestamp(since->second, RealClock().Now());
+    if (!t.ok()) return ErrorResponse(t.status());
+    query.since = *t;
+  }
   if (auto tail = req.query.find("tail"); tail != req.query.end()) {
     uint64_t n = 0;
     if (ParseUint64(tail->second, &n)) query.tail = static_cast<size_t>(n);

@@ -11,6 +11,7 @@
 #include "dockerapi/error_table.h"
 #include "node/api_adapters.h"
 #include "node/certificates.h"
+#include "node/data_root_lock.h"
 #include "node/worker.h"
 
 namespace capsule::node {
@@ -55,7 +56,8 @@ Status Daemon::EnsureExecutor() {
   if (executor_) return absl::OkStatus();
   // The image store serves every node, in a swarm or not.
   if (!images_) {
-    ASSIGN_OR_RETURN(images_, agent::NewImageStore(options_.data_root + "/images"));
+    ASSIGN_OR_RETURN(
+        images_, agent::NewImageStore(options_.data_root + "/images", RealClock(), &image_users_));
     api_images_ = NewApiImages(*images_);
   }
   if (!logs_) {
@@ -67,6 +69,7 @@ Status Daemon::EnsureExecutor() {
   config.data_root = options_.data_root;
   config.shim_binary = ShimPath();
   executor_ = agent::NewRuncExecutor(config, *images_);
+  image_users_.Attach(*executor_);
   return absl::OkStatus();
 }
 
@@ -86,6 +89,10 @@ Status Daemon::StartManagerAgentLocked(const SwarmState& state) {
 Status Daemon::Start() {
   std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
   RETURN_IF_ERROR(EnsureDir(options_.data_root, 0700));
+  // Before anything else touches the data root (etcd, tasks): one daemon per data root.
+  if (!data_root_lock_.valid()) {
+    ASSIGN_OR_RETURN(data_root_lock_, LockDataRoot(options_.data_root));
+  }
   RETURN_IF_ERROR(EnsureDir(options_.exec_root, 0711));
   RETURN_IF_ERROR(EnsureExecutor());
   ASSIGN_OR_RETURN(std::optional<SwarmState> state, LoadSwarmState(StatePath()));

@@ -12,9 +12,11 @@
 #include "agent/executor/executor.h"
 #include "agent/executor/task_logs.h"
 #include "agent/images/image_store.h"
+#include "common/unique_fd.h"
 #include "dockerapi/backend.h"
 #include "node/cert_renewer.h"
 #include "node/manager.h"
+#include "node/task_image_users.h"
 
 namespace capsule::node {
 
@@ -36,8 +38,9 @@ class Daemon : public dockerapi::Backend {
   explicit Daemon(DaemonOptions options);
   ~Daemon() override;
 
-  // Creates the roots (data 0700, exec 0711) and, if this node is in a swarm, starts its
-  // manager (etcd member, store, read model).
+  // Creates the roots (data 0700, exec 0711), locks the data root (FailedPrecondition when
+  // another capsuled has it) and, if this node is in a swarm, starts its manager (etcd member,
+  // store, read model).
   Status Start();
   void Stop();
 
@@ -63,6 +66,7 @@ class Daemon : public dockerapi::Backend {
 
   DaemonOptions options_;
   std::string hostname_;
+  UniqueFd data_root_lock_;  // held from the first Start on (data_root_lock.h)
   std::mutex lifecycle_mu_;  // serialises Start/Stop/Init/Leave
   mutable std::shared_mutex mu_;
   std::optional<SwarmState> state_;
@@ -70,7 +74,9 @@ class Daemon : public dockerapi::Backend {
   // for them before tearing it down.
   std::shared_ptr<node::Manager> manager_;
   // The node's image store (<data-root>/images, on every node in or out of a swarm) and task
-  // executor (built at Start; kept across swarm changes).
+  // executor (built at Start; kept across swarm changes). The store refuses to remove an image
+  // the executor's tasks use (image_users_, attached to executor_ once built).
+  TaskImageUsers image_users_;
   std::unique_ptr<agent::ImageStore> images_;
   std::unique_ptr<agent::Executor> executor_;
   // This node's agent: its session with a manager (its own swarm port on a manager), its

@@ -318,7 +318,10 @@ class Services(unittest.TestCase):
         sid = d.api("GET", "/services/clisvc").json()["ID"]
         self.ok(d.capsule(["service", "rm", "clisvc"]))
         self.wait_tasks_gone(sid)
-        self.ok(d.capsule(["image", "rm", "capsule/cli:1"]))
+        # The node removes the tasks' containers after they leave the API; until then the image
+        # is in use (a 409, as Docker's for a container using it).
+        self.assertTrue(harness.wait_until(
+            lambda: d.capsule(["image", "rm", "capsule/cli:1"]).returncode == 0, 30, 0.5))
         self.assertNotIn("capsule/cli", self.ok(d.capsule(["image", "ls"])))
 
 

@@ -84,6 +84,12 @@ class Executor {
   virtual Status RemoveLogs(const std::string& task_id) = 0;
   // Tasks this node has on disk (prepared, running or exited), e.g. after a capsuled restart.
   virtual std::vector<std::string> Known() const = 0;
+  // The image a prepared task's rootfs is built on: its ID ("sha256:<hex>"), or the reference
+  // its spec named for a task prepared before IDs were recorded. NotFound for a task this node
+  // does not have. (The default, for test doubles: NotFound.)
+  virtual StatusOr<std::string> ImageOf(const std::string& task_id) const {
+    return absl::NotFoundError("no such task: " + task_id);
+  }
 };
 
 struct ExecutorConfig {

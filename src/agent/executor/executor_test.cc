@@ -471,6 +471,15 @@ TEST_F(ExecutorTest, PreparedButNeverStartedIsRemoved) {
   EXPECT_EQ(executor_->Start(run.task_id).code(), absl::StatusCode::kNotFound);
 }
 
+TEST_F(ExecutorTest, ImageOfNamesTheImageIdResolvedAtPrepareUntilRemoved) {
+  TaskRun run = Run({"true"});
+  EXPECT_EQ(executor_->ImageOf(run.task_id).status().code(), absl::StatusCode::kNotFound);
+  ASSERT_OK(executor_->Prepare(run));
+  EXPECT_EQ(executor_->ImageOf(run.task_id).value_or(""), "sha256:0123");  // OneImageStore's ID
+  ASSERT_OK(executor_->Remove(run.task_id));
+  EXPECT_EQ(executor_->ImageOf(run.task_id).status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST_F(ExecutorTest, LogsTailAndFollowWhileRunning) {
   TaskRun run = Run({"sh", "-c", "for i in 1 2 3 4 5; do echo line$i; done; sleep 0.5; echo last"});
   ASSERT_OK(executor_->Prepare(run));

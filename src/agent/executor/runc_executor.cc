@@ -101,7 +101,7 @@ class RuncExecutor : public Executor {
     in.rootfs = p.rootfs;
 
     RETURN_IF_ERROR(MakeDir(p.bundle, 0700, /*exclusive=*/true));
-    Status st = Build(run, *lower, p, in);
+    Status st = Build(run, image->id, *lower, p, in);
     if (!st.ok()) Cleanup(p).IgnoreError();
     return st;
   }
@@ -246,6 +246,17 @@ class RuncExecutor : public Executor {
     return RemoveTree(LogDirFor(config_.data_root, task_id));
   }
 
+  StatusOr<std::string> ImageOf(const std::string& task_id) const override {
+    RETURN_IF_ERROR(ValidateTaskId(task_id));
+    const TaskPaths p = Paths(task_id);
+    if (!Exists(p.bundle)) return absl::NotFoundError(absl::StrCat("no such task: ", task_id));
+    TaskMeta meta = ReadTaskMeta(p);
+    if (meta.image.empty()) {
+      return absl::NotFoundError(absl::StrCat("task ", task_id, ": no image recorded"));
+    }
+    return meta.image;
+  }
+
   std::vector<std::string> Known() const override {
     std::set<std::string> ids;
     for (const std::string& dir : {TasksDir(config_.exec_root), SecretsDir(config_.exec_root)}) {
@@ -280,8 +291,9 @@ class RuncExecutor : public Executor {
     return absl::OkStatus();
   }
 
-  Status Build(const TaskRun& run, const std::string& lower, const TaskPaths& p, OciInputs& in) {
-    RETURN_IF_ERROR(WriteTaskMeta(p, run));
+  Status Build(const TaskRun& run, const std::string& image_id, const std::string& lower,
+               const TaskPaths& p, OciInputs& in) {
+    RETURN_IF_ERROR(WriteTaskMeta(p, run, image_id));
     RETURN_IF_ERROR(MountOverlay(lower, p.upper, p.work, p.rootfs));
     if (!run.secrets.empty()) {
       // A stale mount from a crash in an earlier attempt would hide the new one.

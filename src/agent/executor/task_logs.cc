@@ -71,6 +71,7 @@ class FileTaskLogs : public TaskLogs {
       return ErrnoStatus("open", path, errno);
     }
     auto selected = [&query](const LogLine& line) {
+      if (line.time < query.since) return false;
       return line.stream == 2 ? query.stderr_lines : query.stdout_lines;
     };
     RecordReader reader(fd.get(), path);

@@ -24,6 +24,7 @@ struct LogQuery {
   bool stdout_lines = true;
   bool stderr_lines = true;
   std::optional<size_t> tail;  // last N lines (of the selected streams); nullopt = all
+  TimePoint since{};           // lines written before it are left out (the epoch: none are)
   bool follow = false;         // keep sending new lines until the task's log is closed
   // Polled (a few times a second) while following with nothing to send: returning true ends
   // the read, e.g. when the client went away. Optional.

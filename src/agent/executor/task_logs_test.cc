@@ -56,10 +56,9 @@ class TaskLogsTest : public ::testing::Test {
     fd_.Reset();
     ASSERT_TRUE(RemoveTree(root_).ok());
   }
-  void Write(int stream, const std::string& text) {
-    ASSERT_TRUE(
-        WriteAll(fd_.get(), EncodeLogLine({std::chrono::system_clock::now(), stream, text}), "log")
-            .ok());
+  void Write(int stream, const std::string& text,
+             TimePoint time = std::chrono::system_clock::now()) {
+    ASSERT_TRUE(WriteAll(fd_.get(), EncodeLogLine({time, stream, text}), "log").ok());
   }
   std::vector<std::string> ReadAll(const LogQuery& q) {
     std::vector<std::string> out;
@@ -94,6 +93,21 @@ TEST_F(TaskLogsTest, AllTailAndStreamSelection) {
   out_tail1.stderr_lines = false;
   out_tail1.tail = 1;
   EXPECT_EQ(ReadAll(out_tail1), (std::vector<std::string>{"1:partial"}));
+}
+
+TEST_F(TaskLogsTest, SinceLeavesOutLinesWrittenBeforeIt) {
+  const TimePoint t0 = FromUnixNanos(1795861200000000000);
+  Write(1, "old\n", t0);
+  Write(2, "olderr\n", t0 + std::chrono::milliseconds(999));
+  Write(1, "new\n", t0 + std::chrono::seconds(1));
+  Write(2, "newerr\n", t0 + std::chrono::seconds(2));
+  LogQuery since;
+  since.since = t0 + std::chrono::seconds(1);  // a line written at `since` is kept
+  EXPECT_EQ(ReadAll(since), (std::vector<std::string>{"1:new\n", "2:newerr\n"}));
+  since.tail = 3;  // the last three lines, of which those since
+  EXPECT_EQ(ReadAll(since), (std::vector<std::string>{"1:new\n", "2:newerr\n"}));
+  since.since = t0 + std::chrono::seconds(3);
+  EXPECT_TRUE(ReadAll(since).empty());
 }
 
 TEST_F(TaskLogsTest, UnknownTaskIsNotFound) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <string>
 
 #include "agent/executor/executor.h"
 #include "agent/executor/layout.h"
@@ -13,9 +14,12 @@ namespace capsule::agent {
 
 struct TaskMeta {
   std::chrono::nanoseconds stop_grace_period{std::chrono::seconds(10)};
+  // The image the rootfs is built on: its ID, or (meta written before IDs were) the reference.
+  std::string image;
 };
 
-Status WriteTaskMeta(const TaskPaths& paths, const TaskRun& run);
+// image_id: the ID run.image resolved to when the task was prepared.
+Status WriteTaskMeta(const TaskPaths& paths, const TaskRun& run, const std::string& image_id);
 // Defaults for whatever is missing or unreadable.
 TaskMeta ReadTaskMeta(const TaskPaths& paths);
 

@@ -133,7 +133,8 @@ struct Record {
 
 class FsImageStore : public ImageStore {
  public:
-  FsImageStore(std::string dir, Clock& clock) : dir_(std::move(dir)), clock_(clock) {}
+  FsImageStore(std::string dir, Clock& clock, const ImageUsers* users)
+      : dir_(std::move(dir)), clock_(clock), users_(users) {}
 
   Status Open() {
     RETURN_IF_ERROR(MakeDir(dir_, 0700));
@@ -305,28 +306,49 @@ class FsImageStore : public ImageStore {
 
   StatusOr<std::vector<std::pair<std::string, std::string>>> Remove(const std::string& ref,
                                                                     bool force) override {
+    // Asked before taking mu_: the users' answer comes from the executor, never from here.
+    const std::vector<ImageUse> uses = users_ != nullptr ? users_->Uses() : std::vector<ImageUse>{};
     std::vector<std::pair<std::string, std::string>> items;
     std::string doomed;
     {
       std::lock_guard<std::mutex> lock(mu_);
       ASSIGN_OR_RETURN(const Record* found, Find(ref));
       Record& r = images_.at(found->id);
+      const std::vector<ImageUse> users = UsersOf(r, uses);
+      const ImageUse* running = FirstUser(users, true);
+      const ImageUse* stopped = FirstUser(users, false);
       const std::string tag = TagOf(ref);
       if (!tag.empty()) {
+        // Untagging the last tag of a used image would leave it dangling: Docker asks for force.
+        if (!force && r.tags.size() == 1 && !users.empty()) {
+          return absl::AlreadyExistsError("conflict: unable to remove repository reference \"" +
+                                          ref + "\" (must force) - container " +
+                                          ShortId(users.front().container_id) +
+                                          " is using its referenced image " + ShortId(r.id));
+        }
         Untag(tag);
         items.emplace_back("Untagged", tag);
       } else {
+        if (running != nullptr) {
+          return DeleteConflict(
+              r, "cannot be forced",
+              "image is being used by running container " + ShortId(running->container_id));
+        }
         if (r.tags.size() > 1 && !force) {
-          return absl::AlreadyExistsError("conflict: unable to delete " + r.id.substr(7, 12) +
-                                          " (must be forced) - image is referenced in multiple "
-                                          "repositories");
+          return DeleteConflict(r, "must be forced",
+                                "image is referenced in multiple repositories");
+        }
+        if (stopped != nullptr && !force) {
+          return DeleteConflict(
+              r, "must be forced",
+              "image is being used by stopped container " + ShortId(stopped->container_id));
         }
         for (const std::string& t : std::vector<std::string>(r.tags)) {
           Untag(t);
           items.emplace_back("Untagged", t);
         }
       }
-      if (r.tags.empty()) {
+      if (r.tags.empty() && users.empty()) {
         items.emplace_back("Deleted", r.id);
         doomed = dir_ + "/tmp/deleted-" + r.id.substr(7);
         if (::rename(DirOf(r.id).c_str(), doomed.c_str()) != 0) {
@@ -431,6 +453,40 @@ class FsImageStore : public ImageStore {
     return tags_.count(parsed->String()) ? parsed->String() : "";
   }
 
+  // The uses naming image r (by ID, or by a reference that resolves to it). Requires mu_.
+  std::vector<ImageUse> UsersOf(const Record& r, const std::vector<ImageUse>& uses) const {
+    std::vector<ImageUse> out;
+    for (const ImageUse& u : uses) {
+      if (u.image == r.id) {
+        out.push_back(u);
+      } else if (u.image.rfind("sha256:", 0) != 0) {
+        StatusOr<const Record*> named = Find(u.image);
+        if (named.ok() && (*named)->id == r.id) out.push_back(u);
+      }
+    }
+    return out;
+  }
+
+  static const ImageUse* FirstUser(const std::vector<ImageUse>& users, bool running) {
+    for (const ImageUse& u : users) {
+      if (u.running == running) return &u;
+    }
+    return nullptr;
+  }
+
+  // Docker's stringid.TruncateID: without an "algorithm:" prefix, at most 12 characters.
+  static std::string ShortId(const std::string& id) {
+    const size_t colon = id.find(':');
+    return id.substr(colon == std::string::npos ? 0 : colon + 1, 12);
+  }
+
+  // Docker's imageDeleteConflict text.
+  static Status DeleteConflict(const Record& r, const std::string& force_msg,
+                               const std::string& message) {
+    return absl::AlreadyExistsError("conflict: unable to delete " + ShortId(r.id) + " (" +
+                                    force_msg + ") - " + message);
+  }
+
   // By tag, then by full or short ID. Requires mu_.
   StatusOr<const Record*> Find(const std::string& ref) const {
     const std::string tag = TagOf(ref);
@@ -472,6 +528,7 @@ class FsImageStore : public ImageStore {
 
   const std::string dir_;
   Clock& clock_;
+  const ImageUsers* const users_;  // may be null: no image counts as used
   mutable std::mutex mu_;
   std::map<std::string, Record> images_;     // by ID
   std::map<std::string, std::string> tags_;  // "name:tag" → ID
@@ -479,8 +536,9 @@ class FsImageStore : public ImageStore {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<ImageStore>> NewImageStore(const std::string& images_dir, Clock& clock) {
-  auto store = std::make_unique<FsImageStore>(images_dir, clock);
+StatusOr<std::unique_ptr<ImageStore>> NewImageStore(const std::string& images_dir, Clock& clock,
+                                                    const ImageUsers* users) {
+  auto store = std::make_unique<FsImageStore>(images_dir, clock, users);
   RETURN_IF_ERROR(store->Open());
   return std::unique_ptr<ImageStore>(std::move(store));
 }

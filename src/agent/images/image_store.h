@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "agent/images/image_users.h"
 #include "common/clock.h"
 #include "common/status.h"
 
@@ -66,16 +67,33 @@ class ImageStore {
   virtual StatusOr<std::string> RootfsPath(const std::string& ref) const = 0;
   // Untags `ref`; removes the image when no tag is left (or when ref is an ID and force).
   // Returns Docker's [{"Untagged":...},{"Deleted":...}] items as (key, value) pairs.
-  // NotFound "No such image: <ref>"; AlreadyExists (HTTP 409) "conflict: unable to delete <short
-  // id> (must be forced) - image is referenced in multiple repositories" for an ID with
-  // several tags and no force.
-  virtual StatusOr<std::vector<std::pair<std::string, std::string>>> Remove(
-      const std::string& ref, bool force) = 0;
+  // NotFound "No such image: <ref>". AlreadyExists (HTTP 409) with Docker's texts, <short> being
+  // the first 12 hex digits of the ID and <c> the first 12 characters of a task's container ID:
+  //   a tag that is the image's only one, used by a task, without force:
+  //     conflict: unable to remove repository reference "<ref>" (must force) - container <c> is
+  //     using its referenced image <short>
+  //   an ID, used by a running task (force or not):
+  //     conflict: unable to delete <short> (cannot be forced) - image is being used by running
+  //     container <c>
+  //   an ID with several tags, without force:
+  //     conflict: unable to delete <short> (must be forced) - image is referenced in multiple
+  //     repositories
+  //   an ID, used by a task that does not run (prepared or exited), without force:
+  //     conflict: unable to delete <short> (must be forced) - image is being used by stopped
+  //     container <c>
+  // An image a task uses is never deleted, only untagged (with force): it stays, dangling, until
+  // removed again after its tasks are gone. (Docker deletes an image a stopped container uses
+  // when forced, as its layers live on with the container; here the task's rootfs is an
+  // overlay on the image's own files.)
+  virtual StatusOr<std::vector<std::pair<std::string, std::string>>> Remove(const std::string& ref,
+                                                                            bool force) = 0;
 };
 
 // Opens (creating it 0700 if needed) the store in images_dir; removes leftovers of imports
-// interrupted by a crash. Times come from clock.
+// interrupted by a crash. Times come from clock. `users` (optional; must outlive the store)
+// tells Remove which images the node's tasks use; without it no image counts as used.
 StatusOr<std::unique_ptr<ImageStore>> NewImageStore(const std::string& images_dir,
-                                                    Clock& clock = RealClock());
+                                                    Clock& clock = RealClock(),
+                                                    const ImageUsers* users = nullptr);
 
 }  // namespace capsule::agent

@@ -19,6 +19,13 @@ using ::capsule::testing::FakeClock;
 using testing::Source;
 using testing::TarBuilder;
 
+// The tasks using images, as the node reports them.
+class FakeUsers : public ImageUsers {
+ public:
+  std::vector<ImageUse> Uses() const override { return uses; }
+  std::vector<ImageUse> uses;
+};
+
 class ImageStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -32,7 +39,7 @@ class ImageStoreTest : public ::testing::Test {
   }
   void Reopen() {
     store_.reset();
-    auto s = NewImageStore(root_ + "/images", clock_);
+    auto s = NewImageStore(root_ + "/images", clock_, &users_);
     ASSERT_TRUE(s.ok()) << s.status();
     store_ = *std::move(s);
   }
@@ -47,8 +54,11 @@ class ImageStoreTest : public ::testing::Test {
 
   std::string root_;
   FakeClock clock_{FromUnixNanos(1700000000123456789)};
+  FakeUsers users_;
   std::unique_ptr<ImageStore> store_;
 };
+
+using Items = std::vector<std::pair<std::string, std::string>>;
 
 const std::string& Rootfs() {
   static const std::string tar = TarBuilder()
@@ -252,6 +262,90 @@ TEST_F(ImageStoreTest, RemoveByIdWithSeveralTagsNeedsForce) {
   auto forced = store_->Remove("m:2", true);
   ASSERT_TRUE(forced.ok());
   EXPECT_EQ(forced->size(), 2u);
+}
+
+constexpr char kTaskId[] = "0123456789abcdefghijklmno";  // a task's container ID (25 chars)
+
+TEST_F(ImageStoreTest, RemovingTheOnlyTagOfAnImageATaskUsesNeedsForce) {
+  auto a = store_->Import(Source(Rootfs()), "app:1", {});
+  ASSERT_TRUE(a.ok());
+  for (bool running : {true, false}) {
+    users_.uses = {{a->id, kTaskId, running}};
+    auto refused = store_->Remove("app:1", false);
+    EXPECT_EQ(refused.status().code(), StatusCode::kAlreadyExists);
+    EXPECT_EQ(refused.status().message(),
+              "conflict: unable to remove repository reference \"app:1\" (must force) - "
+              "container 0123456789ab is using its referenced image " +
+                  a->id.substr(7, 12));
+    EXPECT_EQ(store_->Inspect("app:1")->id, a->id);  // nothing changed
+  }
+}
+
+TEST_F(ImageStoreTest, ForcedRemovalOfAUsedImagesTagKeepsTheImageDangling) {
+  auto a = store_->Import(Source(Rootfs()), "app:1", {});
+  ASSERT_TRUE(a.ok());
+  users_.uses = {{a->id, kTaskId, true}};
+  auto r = store_->Remove("app:1", true);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(*r, (Items{{"Untagged", "app:1"}}));
+  auto kept = store_->Inspect(a->id);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_TRUE(kept->repo_tags.empty());
+  EXPECT_TRUE(fs::exists(*store_->RootfsPath(a->id)));
+  // Once its task is gone it can be deleted by ID.
+  users_.uses.clear();
+  EXPECT_EQ(*store_->Remove(a->id, false), (Items{{"Deleted", a->id}}));
+}
+
+TEST_F(ImageStoreTest, AUsedImageWithAnotherTagLosesOneTagWithoutForce) {
+  auto a = store_->Import(Source(Rootfs()), "app:1", {});
+  ASSERT_TRUE(a.ok());
+  users_.uses = {{a->id, kTaskId, true}};
+  // The same rootfs imported at the same time has the same config: the same image, tagged twice.
+  auto again = store_->Import(Source(Rootfs()), "app:2", {});
+  ASSERT_TRUE(again.ok());
+  ASSERT_EQ(again->id, a->id);
+  EXPECT_EQ(*store_->Remove("app:1", false), (Items{{"Untagged", "app:1"}}));
+  EXPECT_EQ(store_->Inspect("app:2")->id, a->id);
+}
+
+TEST_F(ImageStoreTest, RemovingByIdAnImageARunningTaskUsesCannotBeForced) {
+  auto a = store_->Import(Source(Rootfs()), "app:1", {});
+  ASSERT_TRUE(a.ok());
+  const std::string short_id = a->id.substr(7, 12);
+  users_.uses = {{"sha256:other", "zzzzzzzzzzzzzzzzzzzzzzzzz", true}, {a->id, kTaskId, true}};
+  for (bool force : {false, true}) {
+    auto refused = store_->Remove(short_id, force);
+    EXPECT_EQ(refused.status().code(), StatusCode::kAlreadyExists);
+    EXPECT_EQ(refused.status().message(),
+              "conflict: unable to delete " + short_id +
+                  " (cannot be forced) - image is being used by running container 0123456789ab");
+  }
+  EXPECT_EQ(store_->Inspect("app:1")->id, a->id);
+}
+
+TEST_F(ImageStoreTest, RemovingByIdAnImageAStoppedTaskUsesMustBeForced) {
+  auto a = store_->Import(Source(Rootfs()), "app:1", {});
+  ASSERT_TRUE(a.ok());
+  const std::string short_id = a->id.substr(7, 12);
+  users_.uses = {{a->id, kTaskId, false}};
+  auto refused = store_->Remove(a->id, false);
+  EXPECT_EQ(refused.status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(refused.status().message(),
+            "conflict: unable to delete " + short_id +
+                " (must be forced) - image is being used by stopped container 0123456789ab");
+  // Forced: untagged, but its files stay while the task's rootfs is built on them.
+  EXPECT_EQ(*store_->Remove(a->id, true), (Items{{"Untagged", "app:1"}}));
+  EXPECT_TRUE(store_->Inspect(a->id).ok());
+}
+
+TEST_F(ImageStoreTest, ATaskNamingTheImageByReferenceCountsAsAUser) {
+  auto a = store_->Import(Source(Rootfs()), "app:1", {});
+  ASSERT_TRUE(a.ok());
+  users_.uses = {{"app:1", kTaskId, true}};
+  EXPECT_EQ(store_->Remove("app:1", false).status().code(), StatusCode::kAlreadyExists);
+  users_.uses = {{"other:1", kTaskId, true}};
+  EXPECT_EQ(*store_->Remove("app:1", false), (Items{{"Untagged", "app:1"}, {"Deleted", a->id}}));
 }
 
 TEST_F(ImageStoreTest, ReopenKeepsImagesAndTags) {

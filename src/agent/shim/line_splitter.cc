@@ -4,7 +4,8 @@
 
 namespace capsule::agent {
 
-void LineSplitter::Feed(std::string_view bytes) {
+void LineSplitter::Feed(std::string_view bytes, Instant now) {
+  if (!bytes.empty()) last_bytes_ = now;
   while (!bytes.empty()) {
     const size_t nl = bytes.find('\n');
     const size_t take = nl == std::string_view::npos ? bytes.size() : nl + 1;
@@ -25,11 +26,23 @@ void LineSplitter::Feed(std::string_view bytes) {
   }
 }
 
+std::optional<LineSplitter::Instant> LineSplitter::Due() const {
+  if (pending_.empty()) return std::nullopt;
+  return last_bytes_ + idle_;
+}
+
+void LineSplitter::FlushIfDue(Instant now) {
+  if (!pending_.empty() && now >= last_bytes_ + idle_) Complete();
+}
+
 void LineSplitter::Finish() {
-  if (!pending_.empty()) {
-    emit_(std::move(pending_));
-    pending_.clear();
-  }
+  if (!pending_.empty()) Complete();
+}
+
+void LineSplitter::Complete() {
+  pending_ += '\n';
+  emit_(std::move(pending_));
+  pending_.clear();
 }
 
 }  // namespace capsule::agent

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -187,6 +188,15 @@ class Shim {
         if (left.count() <= 0) break;  // something outside the container holds the pipes
         timeout_ms = static_cast<int>(left.count());
       }
+      // A partial line is completed when its stream stays quiet (line_splitter.h).
+      for (const LineSplitter* lines : {&out_lines, &err_lines}) {
+        if (std::optional<LineSplitter::Instant> due = lines->Due()) {
+          const auto wait =
+              std::chrono::ceil<std::chrono::milliseconds>(*due - std::chrono::steady_clock::now());
+          const int ms = static_cast<int>(std::max<int64_t>(wait.count(), 0));
+          timeout_ms = timeout_ms < 0 ? ms : std::min(timeout_ms, ms);
+        }
+      }
       struct pollfd fds[4] = {{out_.get(), POLLIN, 0},
                               {err_.get(), POLLIN, 0},
                               {sigfd_.get(), POLLIN, 0},
@@ -213,8 +223,11 @@ class Shim {
           (i == 0 ? out_ : err_).Reset();
           continue;
         }
-        lines.Feed(std::string_view(buf, static_cast<size_t>(n)));
+        lines.Feed(std::string_view(buf, static_cast<size_t>(n)), std::chrono::steady_clock::now());
       }
+      const auto now = std::chrono::steady_clock::now();
+      out_lines.FlushIfDue(now);
+      err_lines.FlushIfDue(now);
       if (fds[2].revents != 0) ReapChild();
     }
     out_lines.Finish();

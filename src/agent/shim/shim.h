@@ -1,8 +1,9 @@
 // capsule-shim: one per running task, independent of capsuled (own session, reparented to
 // init, no parent-death signal), so capsuled can restart and re-adopt its tasks. It runs
 // `runc run` in the foreground (no terminal) with stdout/stderr on pipes, writes each line
-// with its time and stream to the task's log (log_codec.h) while holding an exclusive flock
-// on it (readers following the log see the lock go when the shim is done), and records its
+// with its time and stream to the task's log (log_codec.h; a partial line is completed with a
+// '\n' once its stream is quiet for a while or ends: line_splitter.h) while holding an exclusive
+// flock on it (readers following the log see the lock go when the shim is done), and records its
 // own PID, then the container's PID (from runc's --pid-file), then the exit status, each time
 // atomically, in the bundle's status file (shim_status.h).
 #pragma once

@@ -6,7 +6,10 @@
 // flight per connection (no concurrent pipelining); keep-alive reads resume after the write.
 #include "dockerapi/http/server.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -28,6 +31,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <ctime>
 #include <future>
 #include <limits>
@@ -43,6 +47,7 @@
 
 #include "common/errno_status.h"
 #include "common/secret_bytes.h"
+#include "common/unique_fd.h"
 #include "dockerapi/http/json_message.h"
 #include "dockerapi/http/url.h"
 #include "dockerapi/http/wiping_body.h"
@@ -73,7 +78,6 @@ std::string Lower(std::string s) {
   }
   return s;
 }
-
 
 }  // namespace
 
@@ -578,18 +582,70 @@ Server::Server(ServerOptions options, const Router& router)
 
 Server::~Server() { Stop(); }
 
+namespace {
+
+bool ValidSocketPath(const std::string& path) {
+  return !path.empty() && path.size() < sizeof(sockaddr_un::sun_path);
+}
+
+// An exclusive flock on the directory of the socket at `path`, held while the socket is
+// checked, replaced and bound: two servers starting at once cannot both take the place of a
+// stale socket (the second would unlink the first's).
+StatusOr<UniqueFd> LockSocketDir(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus("open", dir, errno);
+  while (::flock(fd.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) return ErrnoStatus("lock", dir, errno);
+  }
+  return fd;
+}
+
+}  // namespace
+
+Status CheckNotServed(const std::string& socket_path) {
+  if (!ValidSocketPath(socket_path)) {
+    return absl::InvalidArgumentError("invalid unix socket path length: " + socket_path);
+  }
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return ErrnoStatus("socket", socket_path, errno);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, socket_path.data(), socket_path.size());
+  int r;
+  do {
+    r = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
+  } while (r != 0 && errno == EINTR);
+  // Refused: a socket file whose server is gone (a crash, kill -9). No file: nothing there.
+  if (r != 0 && (errno == ECONNREFUSED || errno == ENOENT)) return absl::OkStatus();
+  // Accepted, or the server's backlog is full: it is alive.
+  if (r == 0 || errno == EAGAIN) {
+    return absl::FailedPreconditionError(
+        socket_path +
+        " is served by a running daemon: not taking it over (stop that daemon "
+        "first, or use another socket)");
+  }
+  return ErrnoStatus("connect", socket_path, errno);
+}
+
 Status Server::Start() {
   Impl& s = *impl_;
   if (s.started) return absl::FailedPreconditionError("http server already started");
   const std::string& path = s.options.socket_path;
-  if (path.empty() || path.size() >= sizeof(sockaddr_un::sun_path)) {
+  if (!ValidSocketPath(path)) {
     return absl::InvalidArgumentError("invalid unix socket path length: " + path);
   }
+  ASSIGN_OR_RETURN(UniqueFd dir_lock, LockSocketDir(path));
   struct stat st;
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) {
       return absl::FailedPreconditionError(path + " exists and is not a socket");
     }
+    // Another daemon's live socket is never replaced (nor removed); a stale one is.
+    RETURN_IF_ERROR(CheckNotServed(path));
     if (::unlink(path.c_str()) != 0) return ErrnoStatus("unlink", path, errno);
   } else if (errno != ENOENT) {
     return ErrnoStatus("stat", path, errno);
@@ -645,8 +701,8 @@ void Server::Stop() {
     }
   }
   for (auto& session : live) session->PostClose();
-  live.clear();       // outside the lock: the last owner's destructor takes it
-  s.workers->join();  // running handlers finish; their writes see a closed connection
+  live.clear();        // outside the lock: the last owner's destructor takes it
+  s.workers->join();   // running handlers finish; their writes see a closed connection
   s.WaitForStreams();  // streaming handlers see errors from their closed connections
   s.work.reset();
   for (auto& t : s.threads) t.join();

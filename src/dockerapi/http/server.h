@@ -112,7 +112,10 @@ class Router {
 };
 
 struct ServerOptions {
-  std::string socket_path;  // unix socket; an existing stale socket file is unlinked
+  // The unix socket. A stale socket file (its server gone: connect refused) is replaced; Start
+  // refuses (FailedPrecondition, see CheckNotServed) a socket a live server answers on, and
+  // leaves it alone.
+  std::string socket_path;
   unsigned socket_mode = 0660;
   int socket_gid = -1;  // chown the socket to this group after bind (-1: leave)
   size_t body_limit = 16 << 20;
@@ -124,6 +127,11 @@ struct ServerOptions {
   // Headers added to every response (Api-Version, Ostype, ...), computed per request.
   std::function<std::vector<std::pair<std::string, std::string>>()> common_headers;
 };
+
+// OK when no server answers on the unix socket at socket_path (no file there, or a stale
+// socket whose server is gone); FailedPrecondition "<path> is served by a running daemon: ..."
+// when one accepts connections. One connect(), nothing else touched.
+Status CheckNotServed(const std::string& socket_path);
 
 class Server {
  public:

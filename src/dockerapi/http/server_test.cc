@@ -500,6 +500,46 @@ TEST_F(ServerTest, StaleSocketIsReplacedButOtherFilesAreNot) {
   ::unlink(file.c_str());
 }
 
+TEST_F(ServerTest, ASecondServerOnALiveSocketIsRefusedAndTheFirstKeepsServing) {
+  StartServer();
+  struct stat before;
+  ASSERT_EQ(::lstat(options_.socket_path.c_str(), &before), 0);
+  EXPECT_EQ(CheckNotServed(options_.socket_path).code(), absl::StatusCode::kFailedPrecondition);
+  {
+    Server second(options_, router_);
+    Status st = second.Start();
+    EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_EQ(st.message(), options_.socket_path +
+                                " is served by a running daemon: not taking it over (stop that "
+                                "daemon first, or use another socket)");
+  }  // its destructor (Stop) must not remove the first server's socket either
+  struct stat after;
+  ASSERT_EQ(::lstat(options_.socket_path.c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);
+  Client c(options_.socket_path);
+  ASSERT_TRUE(c.Send(std::string("GET /_ping HTTP/1.1\r\n") + kHost + "\r\n"));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "OK");
+}
+
+TEST_F(ServerTest, CheckNotServedTellsLiveStaleAndAbsentSocketsApart) {
+  EXPECT_TRUE(CheckNotServed(options_.socket_path).ok());  // no file
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, options_.socket_path.c_str(), sizeof(addr.sun_path) - 1);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  EXPECT_TRUE(CheckNotServed(options_.socket_path).ok());  // bound, not listening: refused
+  ASSERT_EQ(::listen(fd, 1), 0);
+  // Listening counts as served even though nobody has accepted yet.
+  EXPECT_EQ(CheckNotServed(options_.socket_path).code(), absl::StatusCode::kFailedPrecondition);
+  ::close(fd);
+  EXPECT_TRUE(CheckNotServed(options_.socket_path).ok());  // its server is gone: stale
+  ::unlink(options_.socket_path.c_str());
+}
+
 // ---- Streaming routes.
 
 TEST_F(ServerTest, StreamRouteReadsABodyBeyondTheLimitInPieces) {
