@@ -28,6 +28,7 @@ clashing on the swarm port 2377 / etcd peer port 2380). Each module owns one
   127.0.20.x test_leaks
   127.0.21.x bench/scale_bench.py (prove.scale)
   127.0.22.x tests/fault/crash_safety.py (worker kill rounds)
+  127.0.24.x test_lifecycle
 127.0.0.1 is left to the Docker oracle (bench/compare_oracle.sh).
 """
 
