@@ -24,8 +24,12 @@ import threading
 import time
 import unittest
 
-import busybox_image
 import harness
+
+try:
+    from harness import busybox_image  # the harness package (tests/harness, PYTHONPATH=tests)
+except ImportError:
+    import busybox_image  # the older layout: tests/integration/busybox_image.py
 
 IP = "127.0.24.1"
 IP_LOOP = "127.0.24.2"
