@@ -21,6 +21,9 @@
 //   - "rollback_started" written by controlapi (a manual rollback) is followed the same way.
 //   - paused and rollback_paused updates do nothing until the service is updated again
 //     (controlapi resets UpdateStatus).
+//   - one difference: a rollback (or update) that finds nothing out of date — e.g. a manual
+//     rollback of a scale — completes after the monitor period, where swarmkit completes it
+//     at once; `service rollback` then reads "rollback_started" for those 5 s.
 // Bookkeeping (instances in flight, new tasks under monitor, failures) lives in memory;
 // after a manager restart an update in progress continues with a fresh count.
 // Not thread-safe (the orchestrator's worker thread owns it).
