@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs the Debian packages, builds, runs every CTest test
 # (unit tests, store tests against a real etcd, integration tests with real capsuled
-# processes and both docker CLIs), then rebuilds the unit tests with AddressSanitizer +
+# processes and the docker CLIs), then rebuilds the unit tests with AddressSanitizer +
 # UBSan and runs them again.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
