@@ -7,7 +7,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 echo "== no absolute path of this machine in the repository" >&2
 "$root/scripts/check-no-machine-paths.sh"
-"$root/scripts/install-deps.sh"
+# What running needs (as capsule-up.sh) and what only the tests add: GoogleTest, clang,
+# busybox-static, jq, Debian's docker CLI 20.10, ...
+"$root/scripts/install-deps.sh" run
+"$root/scripts/install-deps.sh" test
 jobs=$(nproc)
 
 echo "== build" >&2
@@ -27,3 +30,8 @@ BUILD_DIR="$root/build-asan" BUILD_TYPE=Debug "$root/scripts/build.sh" -DCAPSULE
 
 echo "== proof report (short form; the full run is scripts/prove.sh)" >&2
 python3 "$root/scripts/prove_report.py" "$PROVE_OUT"
+
+echo "== docker CLIs the compatibility tests ran with" >&2
+# Importing the harness prints "docker 28.x: not on this machine — compatibility ran with
+# 20.10 only" when the second CLI is absent (tests/harness/docker_cli.py).
+PYTHONPATH="$root/tests" python3 -c 'import harness; print("docker CLIs:", *harness.DOCKER_CLIS)' 2>&1
