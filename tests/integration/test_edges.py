@@ -16,8 +16,8 @@ import tempfile
 import time
 import unittest
 
-import busybox_image
 import harness
+from harness import busybox_image
 
 SWARM_IP = "127.0.25.1"
 PLAIN_IP = "127.0.25.2"
