@@ -2,7 +2,8 @@
 # Configures and builds into build/ (or $BUILD_DIR).
 #   scripts/build.sh [--target T]... [cmake configure args...]
 # With no --target, builds everything (binaries, unit tests, test tools); each --target T
-# builds only T and what it needs (capsule-up.sh builds just the three binaries this way).
+# builds only T and what it needs (capsule-up.sh builds just the three binaries this way, with
+# -DCAPSULE_BUILD_TESTS=OFF so GoogleTest need not be installed).
 # The remaining args go to cmake configure.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,6 +13,8 @@ while [ $# -gt 0 ] && [ "$1" = --target ]; do
   targets+=("$2")
   shift 2
 done
+# A full build includes the tests even if capsule-up.sh configured this tree without them.
+[ ${#targets[@]} -gt 0 ] || set -- -DCAPSULE_BUILD_TESTS=ON "$@"
 export CCACHE_DIR=${CCACHE_DIR:-/var/cache/capsule-ccache}
 # Paths relative to the checkout, so a fresh clone elsewhere (CI) still hits the cache.
 export CCACHE_BASEDIR=$root CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}

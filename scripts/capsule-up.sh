@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Sets up and runs Capsule on its defaults: installs the Debian packages, builds the three
-# binaries it runs (capsuled, capsule, capsule-shim; scripts/test.sh builds the tests), starts
+# Sets up and runs Capsule on its defaults: installs the Debian packages running needs
+# (`install-deps.sh run`: nothing only the tests need), builds the three binaries it runs
+# (capsuled, capsule, capsule-shim; CAPSULE_BUILD_TESTS=OFF, so GoogleTest is not needed;
+# scripts/test.sh builds the tests), starts
 # capsuled (data root /var/lib/capsule, socket /run/capsule/capsule.sock, log
 # /var/log/capsuled.log) and, if this node is in no swarm yet, initialises a single-node
 # swarm on loopback. Safe to run again: a running capsuled is reused.
 # Progress goes to stderr; stdout is only the last line, `export DOCKER_HOST=…`, for eval.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-"$root/scripts/install-deps.sh" >&2
-"$root/scripts/build.sh" --target capsuled --target capsule --target capsule-shim >&2
+"$root/scripts/install-deps.sh" run >&2
+"$root/scripts/build.sh" --target capsuled --target capsule --target capsule-shim \
+  -DCAPSULE_BUILD_TESTS=OFF >&2
 bin=$root/build/bin
 sock=/run/capsule/capsule.sock
 pidfile=/run/capsule-capsuled.pid

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs the Debian packages, builds, runs every CTest test
 # (unit tests, store tests against a real etcd, integration tests with real capsuled
-# processes and both docker CLIs), then rebuilds the unit tests with AddressSanitizer +
+# processes and the docker CLIs), then rebuilds the unit tests with AddressSanitizer +
 # UBSan and runs them again.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 echo "== no absolute path of this machine in the repository" >&2
 "$root/scripts/check-no-machine-paths.sh"
-"$root/scripts/install-deps.sh"
+# What running needs (as capsule-up.sh) and what only the tests add: GoogleTest, clang,
+# busybox-static, jq, Debian's docker CLI 20.10, ...
+"$root/scripts/install-deps.sh" run
+"$root/scripts/install-deps.sh" test
 jobs=$(nproc)
 
 echo "== build" >&2
@@ -27,3 +30,8 @@ BUILD_DIR="$root/build-asan" BUILD_TYPE=Debug "$root/scripts/build.sh" -DCAPSULE
 
 echo "== proof report (short form; the full run is scripts/prove.sh)" >&2
 python3 "$root/scripts/prove_report.py" "$PROVE_OUT"
+
+echo "== docker CLIs the compatibility tests ran with" >&2
+# Importing the harness prints "docker 28.x: not on this machine — compatibility ran with
+# 20.10 only" when the second CLI is absent (tests/harness/docker_cli.py).
+PYTHONPATH="$root/tests" python3 -c 'import harness; print("docker CLIs:", *harness.DOCKER_CLIS)' 2>&1

@@ -8,7 +8,7 @@ on the module path: CTest sets PYTHONPATH=<checkout>/tests; by hand, from the ch
   cd tests/integration && PYTHONPATH=.. python3 -m unittest -v test_edge_cases
 
 Modules: daemon (Daemon, binaries, ports), api (ApiClient, Docker formats and messages), procs
-(/proc, wait_until), docker_cli (the two CLIs), busybox_image, leakscan. The names below are
+(/proc, wait_until), docker_cli (20.10 and the optional second CLI), busybox_image, leakscan. The names below are
 re-exported so that `harness.Daemon`, `harness.b64`, ... work.
 
 Loopback address allocation (so test modules can run in parallel without clashing on the swarm
@@ -42,14 +42,18 @@ from .api import (ALREADY_IN_SWARM, API_VERSION, NOT_IN_SWARM, NOT_MANAGER, ApiC
                   UnixHTTPConnection, b64, demux_stream)
 from .daemon import (CAPSULE_CLI, CAPSULED, ETCD, ETCD_PEER_PORT, EXTERNAL, RUNC, SWARM_PORT,
                      Daemon, DaemonError, ExternalDaemon)
-from .docker_cli import DOCKER_20, DOCKER_28, require_docker_cli
+from .docker_cli import (DOCKER_2, DOCKER_20, DOCKER_CLIS, NO_SECOND_CLI, OTHER_CLI, cli_label,
+                         report_second_cli, require_docker_cli)
 from .procs import (child_pids, die_with_parent, mounts_below, pid_alive, pids_with_arg,
                     proc_cmdline, proc_status_kib, wait_until)
 
 __all__ = [
-    "ALREADY_IN_SWARM", "API_VERSION", "ApiClient", "CAPSULED", "CAPSULE_CLI", "DOCKER_20",
-    "DOCKER_28", "Daemon", "DaemonError", "ETCD", "ETCD_PEER_PORT", "EXTERNAL", "ExternalDaemon",
-    "NOT_IN_SWARM", "NOT_MANAGER", "RUNC", "Response", "SWARM_PORT", "UnixHTTPConnection", "b64",
-    "child_pids", "demux_stream", "die_with_parent", "mounts_below", "pid_alive",
-    "pids_with_arg", "proc_cmdline", "proc_status_kib", "require_docker_cli", "wait_until",
+    "ALREADY_IN_SWARM", "API_VERSION", "ApiClient", "CAPSULED", "CAPSULE_CLI", "DOCKER_2",
+    "DOCKER_20", "DOCKER_CLIS", "Daemon", "DaemonError", "ETCD", "ETCD_PEER_PORT", "EXTERNAL",
+    "ExternalDaemon", "NOT_IN_SWARM", "NOT_MANAGER", "NO_SECOND_CLI", "OTHER_CLI", "RUNC",
+    "Response", "SWARM_PORT", "UnixHTTPConnection", "b64", "child_pids", "cli_label",
+    "demux_stream", "die_with_parent", "mounts_below", "pid_alive", "pids_with_arg",
+    "proc_cmdline", "proc_status_kib", "report_second_cli", "require_docker_cli", "wait_until",
 ]
+
+report_second_cli()  # once per test process: says plainly when only 20.10 ran

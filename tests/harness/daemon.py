@@ -19,7 +19,7 @@ import time
 import unittest
 
 from .api import API_VERSION, ApiClient, b64
-from .docker_cli import DOCKER_28
+from .docker_cli import DOCKER_20
 from .procs import child_pids, die_with_parent, mounts_below, pid_alive, pids_with_arg
 from .procs import proc_cmdline, wait_until
 
@@ -268,7 +268,7 @@ class Daemon:
                     "LC_ALL": "C.UTF-8", "COLUMNS": "200"})
         return env
 
-    def docker(self, args, cli=DOCKER_28, input=None, cwd=None, timeout=60):
+    def docker(self, args, cli=DOCKER_20, input=None, cwd=None, timeout=60):
         return subprocess.run([cli] + list(args), input=input, capture_output=True,
                               env=self.cli_env(), cwd=cwd or self.root, timeout=timeout)
 

@@ -3,7 +3,7 @@ socket and per data root.
 
 Run: python3 -m unittest -v test_edges   (from tests/integration)
 Addresses: 127.0.25.x. The image is Debian's busybox-static, imported by the test. Docker CLIs:
-20.10 (/usr/bin/docker) and 28 (/usr/local/bin/docker) when present.
+20.10, and 28.x when present (tests/harness/docker_cli.py).
 """
 
 import calendar
@@ -16,8 +16,8 @@ import tempfile
 import time
 import unittest
 
-import busybox_image
 import harness
+from harness import busybox_image
 
 SWARM_IP = "127.0.25.1"
 PLAIN_IP = "127.0.25.2"
@@ -25,13 +25,6 @@ PLAIN_IP = "127.0.25.2"
 
 def out(r):
     return r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
-
-
-def clis():
-    found = [harness.DOCKER_20]
-    if os.access(harness.DOCKER_28, os.X_OK):
-        found.append(harness.DOCKER_28)
-    return found
 
 
 def rfc3339(unix):
@@ -96,12 +89,12 @@ class SwarmEdges(unittest.TestCase):
             return r.status == 404 or (r.status == 200 and r.json() == [])
         self.assertTrue(harness.wait_until(gone, 60), f"tasks of {name} still listed")
 
-    def service_logs(self, name, args=(), cli=harness.DOCKER_28):
+    def service_logs(self, name, args=(), cli=harness.OTHER_CLI):
         return self.ok(self.d.docker(["service", "logs"] + list(args) + [name], cli=cli))
 
     # ---- part 4: images in use -------------------------------------------------------------
     def test_image_rm_refused_while_a_task_uses_it_and_untagged_with_force(self):
-        for n, cli in enumerate(clis()):
+        for n, cli in enumerate(harness.DOCKER_CLIS):
             with self.subTest(cli=cli):
                 name = f"capsule/inuse:{n}"
                 image_id = self.import_image(name)
@@ -155,7 +148,7 @@ class SwarmEdges(unittest.TestCase):
                                'trap "exit 0" TERM; printf first; sleep 3; echo second; '
                                'printf third; sleep 1d & wait']))
         [task] = self.wait_running("partial")
-        for cli in clis():
+        for cli in harness.DOCKER_CLIS:
             with self.subTest(cli=cli):
                 self.assertTrue(harness.wait_until(
                     lambda: "third" in self.service_logs("partial", cli=cli), 30))
@@ -193,7 +186,7 @@ class SwarmEdges(unittest.TestCase):
             r = self.d.api("GET", path, query={"stdout": "1", "since": "0"})
             self.assertEqual(harness.demux_stream(r.body), b"early\nlate\n", path)
         # Both docker CLIs (they convert the time to Unix seconds) and the capsule CLI.
-        for cli in clis():
+        for cli in harness.DOCKER_CLIS:
             with self.subTest(cli=cli):
                 text = self.service_logs("since", ["--since", rfc3339(between)], cli=cli)
                 self.assertNotIn("early", text)
@@ -210,7 +203,7 @@ class SwarmEdges(unittest.TestCase):
                              'failed to parse value as time or duration: "yesterday"')
         # The docker CLIs refuse it themselves with the same text; the capsule CLI shows the
         # daemon's.
-        for cli in clis():
+        for cli in harness.DOCKER_CLIS:
             with self.subTest(cli=cli):
                 r = self.d.docker(["service", "logs", "--since", "yesterday", "since"], cli=cli)
                 self.assertNotEqual(r.returncode, 0)

@@ -1,4 +1,5 @@
-"""Images and logs routes against a real capsuled with both docker CLIs.
+"""Images and logs routes against a real capsuled with the docker CLIs (20.10,
+and 28.x when present).
 
 Addresses: 127.0.15.x. The image is Debian's busybox-static, built by the test
 (tests/harness/busybox_image.py); `docker save` archives are built by the test in both layouts
@@ -109,9 +110,9 @@ class Images(unittest.TestCase):
         return r.json()
 
     def test_import_with_both_clis(self):
-        for cli, tag in ((harness.DOCKER_28, "28"), (harness.DOCKER_20, "20")):
+        for cli in harness.DOCKER_CLIS:
             with self.subTest(cli=cli):
-                name = f"capsule/busybox:{tag}"
+                name = f"capsule/busybox:{harness.cli_label(cli)}"
                 text = self.ok(self.d.docker(["import", "-c", "ENV PATH=/bin", "-c",
                                               'CMD ["/bin/sh"]', "-m", "from the test",
                                               self.rootfs, name], cli=cli))
@@ -145,11 +146,11 @@ class Images(unittest.TestCase):
         listed = self.d.api("GET", "/images/json").json()
         mine = [i for i in listed if i["Id"] == image_id]
         self.assertEqual(mine[0]["RepoTags"], ["<none>:<none>"])
-        self.ok(self.d.docker(["image", "rm", image_id[7:19]]))
+        self.ok(self.d.docker(["image", "rm", image_id[7:19]], cli=harness.OTHER_CLI))
 
     def test_image_ls_with_both_clis(self):
         self.ok(self.d.docker(["import", self.rootfs, "capsule/ls:1"]))
-        for cli in (harness.DOCKER_28, harness.DOCKER_20):
+        for cli in harness.DOCKER_CLIS:
             with self.subTest(cli=cli):
                 text = self.ok(self.d.docker(["image", "ls"], cli=cli))
                 lines = text.splitlines()
@@ -161,10 +162,11 @@ class Images(unittest.TestCase):
                 self.assertIn(self.inspect("capsule/ls:1")["Id"], ids.split())
 
     def test_load_docker_2010_layout_with_both_clis(self):
-        for cli, tag in ((harness.DOCKER_28, "capsule/saved:28"),
-                         (harness.DOCKER_20, "capsule/saved:20")):
+        for cli in harness.DOCKER_CLIS:
             with self.subTest(cli=cli):
-                archive = busybox_image.save_archive(os.path.join(self.tmp, f"save-{tag[-2:]}.tar"),
+                label = harness.cli_label(cli)
+                tag = f"capsule/saved:{label}"
+                archive = busybox_image.save_archive(os.path.join(self.tmp, f"save-{label}.tar"),
                                                      self.rootfs, tag)
                 text = self.ok(self.d.docker(["load", "-i", archive], cli=cli))
                 self.assertIn(f"Loaded image: {tag}", text)
@@ -199,11 +201,11 @@ class Images(unittest.TestCase):
                        query={"fromSrc": "-", "repo": "capsule/rm:2"}, body=data,
                        headers={"Content-Type": "application/x-tar"})
         self.assertEqual(r.status, 200, r)
-        text = self.ok(self.d.docker(["image", "rm", "capsule/rm:1"]))
+        text = self.ok(self.d.docker(["image", "rm", "capsule/rm:1"], cli=harness.OTHER_CLI))
         self.assertIn("Untagged: capsule/rm:1", text)
         self.assertIn(f"Deleted: {image_id}", text)
         self.assertFalse(os.path.exists(os.path.join(self.images_dir(), "sha256", image_id[7:])))
-        err = self.fails(self.d.docker(["image", "rm", "capsule/rm:1"]))
+        err = self.fails(self.d.docker(["image", "rm", "capsule/rm:1"], cli=harness.OTHER_CLI))
         self.assertIn("No such image: capsule/rm:1", err)
         err = self.fails(self.d.docker(["image", "inspect", "capsule/nope:1"],
                                        cli=harness.DOCKER_20))
@@ -213,7 +215,7 @@ class Images(unittest.TestCase):
         self.ok(self.d.docker(["image", "rm", "capsule/rm:2"], cli=harness.DOCKER_20))
 
     def test_pull_is_refused_without_contacting_a_registry(self):
-        for cli in (harness.DOCKER_28, harness.DOCKER_20):
+        for cli in harness.DOCKER_CLIS:
             with self.subTest(cli=cli):
                 err = self.fails(self.d.docker(["pull", "busybox:latest"], cli=cli))
                 self.assertIn("pulling images is not supported", err)

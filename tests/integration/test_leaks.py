@@ -23,7 +23,7 @@ Checks (each counts places, bytes and leaks; each has a control that shows it ca
  2 logs    each capsuled log (etcd's output goes there too) and each task's json-file log.
            Control: the canary task's log holds the sha256 the task printed.
  3 api     manager and worker endpoints (secrets, services, tasks, nodes, info, swarm, agent,
-           service/task logs) and both docker CLIs (secret/service/node inspect, inspect of the
+           service/task logs) and each docker CLI (secret/service/node inspect, inspect of the
            task, service ps/logs). Control: the reads do name the canary's secret ID.
  4 env     /proc/<pid>/environ and cmdline of every process of the task, its runc and its
            capsule-shim: neither the value nor the secret's name. Control: the service's own
@@ -389,7 +389,7 @@ class Leaks(unittest.TestCase):
                     ["service", "logs", "--raw", "canary"], ["node", "inspect", "w1"],
                     ["info"], ["secret", "inspect", "--pretty", self.name]]
         cli_runs = 0
-        for cli in (harness.DOCKER_28, harness.DOCKER_20):
+        for cli in harness.DOCKER_CLIS:
             for args in cli_cmds:
                 r = m.docker(args, cli=cli)
                 self.assertEqual(r.returncode, 0, f"{cli} {args}: {out(r)}")

@@ -1,4 +1,4 @@
-"""A multi-node swarm: one manager and two workers, real capsuled processes, both docker CLIs.
+"""A multi-node swarm: one manager and two workers, real capsuled processes, the docker CLIs (20.10, and 28.x when present).
 
 Run: PYTHONPATH=.. python3 -m unittest -v test_multinode   (from tests/integration)
 Addresses: 127.0.7.1 (manager), 127.0.7.2 / .3 (workers w1, w2), 127.0.7.4 (w3, joins and
@@ -41,12 +41,12 @@ class MultiNode(unittest.TestCase):
         cls.w2 = harness.Daemon(W2_IP, name="w2", extra_args=["--hostname", "w2"])
         cls.addClassCleanup(cls.w2.close)
         token = cls.worker_token()
-        cls.w1_id = cls.join(cls.w1, W1_IP, token, harness.DOCKER_28)
+        cls.w1_id = cls.join(cls.w1, W1_IP, token, harness.OTHER_CLI)
         cls.w2_id = cls.join(cls.w2, W2_IP, token, harness.DOCKER_20)
 
     # ---- helpers -------------------------------------------------------------------------
     @classmethod
-    def worker_token(cls, cli=harness.DOCKER_28):
+    def worker_token(cls, cli=harness.OTHER_CLI):
         r = cls.m.docker(["swarm", "join-token", "-q", "worker"], cli=cli)
         if r.returncode != 0:
             raise AssertionError(out(r))
@@ -83,7 +83,7 @@ class MultiNode(unittest.TestCase):
 
     # ---- tests ---------------------------------------------------------------------------
     def test_01_node_ls_shows_three_ready_nodes(self):
-        for cli in (harness.DOCKER_28, harness.DOCKER_20):
+        for cli in harness.DOCKER_CLIS:
             r = self.m.docker(["node", "ls"], cli=cli)
             self.assertEqual(r.returncode, 0, out(r))
             lines = r.stdout.decode().splitlines()
@@ -116,7 +116,7 @@ class MultiNode(unittest.TestCase):
                                                    "Addr": MANAGER_ADDR}])
         self.assertEqual(self.w1.api("GET", "/_ping", version=None).headers["Swarm"],
                          "active/worker")
-        for cli in (harness.DOCKER_28, harness.DOCKER_20):
+        for cli in harness.DOCKER_CLIS:
             r = self.w1.docker(["secret", "ls"], cli=cli)
             self.assertNotEqual(r.returncode, 0)
             self.assertIn(WORKER_NOT_MANAGER, out(r))
@@ -173,10 +173,10 @@ class MultiNode(unittest.TestCase):
         old = self.worker_token(cli=harness.DOCKER_20)
         r = self.m.docker(["swarm", "join-token", "worker"])
         self.assertIn(f"docker swarm join --token {old} {MANAGER_ADDR}", out(r))
-        for cli, label in ((harness.DOCKER_28, "28"), (harness.DOCKER_20, "20")):
+        for cli in harness.DOCKER_CLIS:
             r = self.m.docker(["swarm", "join-token", "--rotate", "worker"], cli=cli)
             self.assertEqual(r.returncode, 0, out(r))
-            self.assertIn("Successfully rotated worker join token.", out(r), label)
+            self.assertIn("Successfully rotated worker join token.", out(r), cli)
         new = self.worker_token()
         self.assertNotEqual(old, new)
         self.assertEqual(self.m.api("GET", "/swarm").json()["JoinTokens"]["Worker"], new)
@@ -207,7 +207,7 @@ class MultiNode(unittest.TestCase):
         self.assertIn("joining as a manager is not supported yet", out(r))
         self.assertEqual(len(self.m.api("GET", "/nodes").json()), 3)
 
-        w3_id = self.join(w3, W3_IP, new, harness.DOCKER_28)
+        w3_id = self.join(w3, W3_IP, new, harness.OTHER_CLI)
         r = w3.docker(["swarm", "leave"])
         self.assertEqual(r.returncode, 0, out(r))
         self.assertEqual(w3.api("GET", "/info").json()["Swarm"]["LocalNodeState"], "inactive")

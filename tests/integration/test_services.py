@@ -1,4 +1,5 @@
-"""Services and tasks end to end: real capsuled, etcd, runc, tmpfs and both docker CLIs.
+"""Services and tasks end to end: real capsuled, etcd, runc, tmpfs and the docker CLIs
+(20.10, and 28.x when present).
 
 Run: PYTHONPATH=.. python3 -m unittest -v test_services   (from tests/integration)
 Addresses: 127.0.16.1 (single node). The image is Debian's busybox-static, imported by the test.
@@ -102,7 +103,7 @@ class Services(unittest.TestCase):
         self.ok(d.docker(["secret", "create", "pw", "-"], input=b"s3cr3t"))
         r = d.docker(["service", "create", "--name", "app", "--secret",
                       "source=pw,target=password,uid=2000,gid=3000,mode=0400", IMAGE,
-                      "sh", "-c", SHOW], timeout=120)
+                      "sh", "-c", SHOW], cli=harness.OTHER_CLI, timeout=120)
         text = self.ok(r) + r.stderr.decode()
         self.assertIn("converged", text)
         [task] = self.wait_running("app", 1)
@@ -110,8 +111,8 @@ class Services(unittest.TestCase):
         log = self.task_log(task["ID"])
         self.assertIn("2000 3000 400", log)
         self.assertRegex(log, r"tmpfs /run/secrets/password tmpfs ro,nosuid,nodev,noexec")
-        # docker service ps / logs with both CLIs
-        for cli in (harness.DOCKER_28, harness.DOCKER_20):
+        # docker service ps / logs with each CLI
+        for cli in harness.DOCKER_CLIS:
             ps = self.ok(d.docker(["service", "ps", "app"], cli=cli))
             self.assertRegex(ps, r"app\.1\s+capsule/busybox:1\s+node1\s+Running\s+Running")
             logs = self.ok(d.docker(["service", "logs", "app"], cli=cli))
@@ -128,7 +129,8 @@ class Services(unittest.TestCase):
         # Replace the secret: the task is replaced, the new one reads the new value.
         self.ok(d.docker(["secret", "create", "pw2", "-"], input=b"n3w"))
         self.ok(d.docker(["service", "update", "--secret-rm", "pw", "--secret-add",
-                          "source=pw2,target=password", "app"], timeout=120))
+                          "source=pw2,target=password", "app"], cli=harness.OTHER_CLI,
+                         timeout=120))
         [new] = self.wait_running("app", 1)
         self.assertNotEqual(new["ID"], task["ID"])
         self.wait_log(new["ID"], "n3w")
@@ -278,7 +280,7 @@ class Services(unittest.TestCase):
                         self.agent())
         # docker service logs -f streams new lines as the task prints them.
         import subprocess
-        p = subprocess.Popen([harness.DOCKER_28, "service", "logs", "-f", "--tail", "1", "keep"],
+        p = subprocess.Popen([harness.OTHER_CLI, "service", "logs", "-f", "--tail", "1", "keep"],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              env=d.cli_env(), cwd=d.root)
         import threading

@@ -1,4 +1,4 @@
-"""The services and tasks API: raw HTTP (exact codes and messages) and both docker CLIs.
+"""The services and tasks API: raw HTTP (exact codes and messages) and the docker CLIs.
 
 These need no running tasks: services are created with --no-resolve-image (nothing ever
 resolves an image through a registry) and most with zero replicas, so the assertions hold
@@ -381,14 +381,15 @@ class DockerCliServices:
         self.assertEqual(out, "")
 
 
-class DockerCli28Services(DockerCliServices, unittest.TestCase):
-    CLI = harness.DOCKER_28
-    IP = "127.0.11.2"
-
-
 class DockerCli20Services(DockerCliServices, unittest.TestCase):
     CLI = harness.DOCKER_20
     IP = "127.0.11.3"
+
+
+class DockerCli2Services(DockerCliServices, unittest.TestCase):
+    """With the second CLI (28.x); skipped, with the plain reason, on a machine without it."""
+    CLI = harness.DOCKER_2
+    IP = "127.0.11.2"
 
 
 if __name__ == "__main__":
