@@ -8,21 +8,13 @@
 #include <string>
 
 #include "store/etcd/etcd_test_env.h"
+#include "testing/fake_clock.h"
 
 namespace capsule::etcd {
 namespace {
 
 using ::capsule::etcd::testing::EtcdTest;
 using namespace std::chrono_literals;
-
-class FakeClock : public Clock {
- public:
-  TimePoint Now() const override { return now_; }
-  void Advance(std::chrono::milliseconds d) { now_ += d; }
-
- private:
-  TimePoint now_ = FromUnixNanos(1800000000LL * 1000000000LL);
-};
 
 class MaintenanceTest : public EtcdTest {
  protected:
@@ -39,7 +31,7 @@ class MaintenanceTest : public EtcdTest {
     ASSERT_TRUE(client_->Delete("/junk/", PrefixEnd("/junk/")).ok());
   }
 
-  FakeClock clock_;
+  ::capsule::testing::FakeClock clock_{FromUnixNanos(1800000000LL * 1000000000LL)};
 };
 
 TEST_F(MaintenanceTest, CompactsHistoryOlderThanRetention) {
