@@ -73,7 +73,25 @@ int main(int argc, char** argv) {
                  "API read timeout per request in milliseconds (tests only)")
       ->group("")
       ->check(CLI::PositiveNumber);
+  // Hidden, for tests only (a crash loop's etcd size, scaled down): the etcd member's
+  // compaction retention and how often it is compacted/defragmented.
+  int64_t etcd_compaction_retention_ms = options.etcd_maintenance.retention.count();
+  int64_t etcd_maintenance_interval_ms = options.etcd_maintenance.interval.count();
+  app.add_option("--etcd-compaction-retention-ms", etcd_compaction_retention_ms,
+                 "etcd history kept, in milliseconds (tests only)")
+      ->group("")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--etcd-maintenance-interval-ms", etcd_maintenance_interval_ms,
+                 "Milliseconds between etcd compaction/defragmentation checks (tests only)")
+      ->group("")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--etcd-defrag-min-bytes", options.etcd_maintenance.defrag_min_bytes,
+                 "Smallest etcd backend file that is defragmented (tests only)")
+      ->group("")
+      ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
+  options.etcd_maintenance.retention = std::chrono::milliseconds(etcd_compaction_retention_ms);
+  options.etcd_maintenance.interval = std::chrono::milliseconds(etcd_maintenance_interval_ms);
   options.node_cert_validity = std::chrono::seconds(node_cert_validity_s);
   options.cert_check_period = std::chrono::seconds(cert_check_period_s);
 

@@ -186,13 +186,19 @@ class TaskWorker::Runner {
         Report(TaskState::kFailed, "started", "task: container is gone");
         return;
       }
-      StartTask(task);
+      if (!has_container_ && !PrepareTask(task)) return;
+      // Prepared (READY). It starts only when the manager says so: a replacement waits out
+      // its restart delay, and in a stop-first update the task it replaces stops first.
+      if (task.desired_state != TaskState::kRunning) return;
+      StartTask();
       return;
     }
     Poll();
   }
 
-  void StartTask(const Task& task) {
+  // ACCEPTED → PREPARING → READY: secrets, bundle, rootfs. Returns whether the task is
+  // prepared (false: rejected, or still waiting for a secret).
+  bool PrepareTask(const Task& task) {
     Report(TaskState::kAccepted, "accepted");
     Report(TaskState::kPreparing, "preparing");
     const ContainerSpec& c = task.spec.container;
@@ -219,18 +225,18 @@ class TaskWorker::Runner {
         const SteadyTime now = w_.clock_.SteadyNow();
         if (!waiting_since_) waiting_since_ = now;
         if (now - *waiting_since_ < w_.options_.secret_wait) {
-          return;  // it may still arrive: next step
+          return false;  // it may still arrive: next step
         }
         Report(TaskState::kRejected, "preparing",
                absl::StrCat("secret ", ref.secret_name, " is not available on this node"));
-        return;
+        return false;
       }
       StatusOr<uint32_t> uid = ParseId(ref.uid, "uid");
       StatusOr<uint32_t> gid = ParseId(ref.gid, "gid");
       if (!uid.ok() || !gid.ok()) {
         Report(TaskState::kRejected, "preparing",
                std::string((uid.ok() ? gid.status() : uid.status()).message()));
-        return;
+        return false;
       }
       run.secrets.push_back({ref.secret_id, ref.target, *uid, *gid, ref.mode, data.get()});
       held.push_back(std::move(data));
@@ -239,10 +245,15 @@ class TaskWorker::Runner {
     held.clear();
     if (!prepared.ok()) {
       Report(TaskState::kRejected, "preparing", std::string(prepared.message()));
-      return;
+      return false;
     }
     has_container_ = true;
     Report(TaskState::kReady, "prepared");
+    return true;
+  }
+
+  // READY → STARTING → RUNNING (or FAILED when the executor cannot start it).
+  void StartTask() {
     Report(TaskState::kStarting, "starting");
     if (Status s = w_.executor_.Start(id_); !s.ok()) {
       Report(TaskState::kFailed, "starting", std::string(s.message()));

@@ -1,9 +1,12 @@
 // The agent's task worker: keeps the set of tasks the dispatcher assigned to this node and
 // drives each one through the Executor, reporting progress through a StatusQueue:
-//   ASSIGNED, desired running → ACCEPTED → PREPARING (Executor::Prepare with the task's
-//     secrets from the SecretCache) → READY → STARTING (Start) → RUNNING ("started", PID,
-//     container ID); Prepare NotFound "No such image: x" (or any Prepare error) → REJECTED
-//     with that error; Start error → FAILED.
+//   ASSIGNED, desired READY or RUNNING → ACCEPTED → PREPARING (Executor::Prepare with the
+//     task's secrets from the SecretCache) → READY ("prepared"); Prepare NotFound "No such
+//     image: x" (or any Prepare error) → REJECTED with that error.
+//   READY, desired RUNNING → STARTING (Start) → RUNNING ("started", PID, container ID);
+//     Start error → FAILED. A task whose desired state is READY stays prepared: the manager
+//     holds a replacement there for its restart delay, and in a stop-first update until the
+//     task it replaces has stopped (swarmkit's agent does the same).
 //   RUNNING: polled (Inspect) → COMPLETE "finished" (exit 0) / FAILED "task: non-zero exit (N)".
 //   desired SHUTDOWN or later → Stop → SHUTDOWN "shutdown". A terminal task's container and
 //     secret tmpfs are removed at once (its logs stay).

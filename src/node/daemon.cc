@@ -37,6 +37,7 @@ ManagerConfig Daemon::MakeManagerConfig() const {
   c.etcd_log_level = options_.etcd_log_level;
   c.node_cert_validity = options_.node_cert_validity;
   c.cert_check_period = options_.cert_check_period;
+  c.etcd_maintenance = options_.etcd_maintenance;
   return c;
 }
 

@@ -31,6 +31,8 @@ struct DaemonOptions {
   // CAConfig.NodeCertExpiry) and how often a node checks its certificate for renewal.
   std::chrono::seconds node_cert_validity{0};
   std::chrono::seconds cert_check_period = kDefaultCertCheckPeriod;
+  // Tests only: the etcd member's compaction retention and maintenance check interval.
+  etcd::MaintenanceOptions etcd_maintenance;
 };
 
 class Daemon : public dockerapi::Backend {

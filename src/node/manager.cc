@@ -61,6 +61,8 @@ Status Manager::StartStore(bool new_cluster) {
   etcd::ClientOptions co;
   co.endpoint = supervisor_->ClientEndpoint();
   ASSIGN_OR_RETURN(client_, etcd::Client::Connect(co, std::chrono::seconds(10)));
+  maintainer_ = std::make_unique<etcd::Maintainer>(*client_, RealClock(), config_.etcd_maintenance);
+  maintainer_->Start();
 
   ASSIGN_OR_RETURN(SecretBytes kek, crypto::LoadOrCreateKekFile(KekPath(config_.data_root)));
   ASSIGN_OR_RETURN(keyring_, store::LoadOrStoreKeyring(*client_, kek, crypto::Keyring::Generate()));
@@ -225,6 +227,8 @@ void Manager::Stop() {
   task_api_.reset();
   reads_.reset();
   store_.reset();
+  if (maintainer_) maintainer_->Stop();
+  maintainer_.reset();
   client_.reset();
   if (supervisor_) supervisor_->Stop();
   supervisor_.reset();

@@ -33,6 +33,7 @@ module uses its own last octet:
   127.0.21.x bench/scale_bench.py (prove.scale)
   127.0.22.x tests/fault/crash_safety.py (worker kill rounds)
   127.0.23.x test_peer_port
+  127.0.24.x test_lifecycle
   127.0.25.x test_edges
 127.0.0.1 is left to the Docker oracle (bench/compare_oracle.sh).
 """

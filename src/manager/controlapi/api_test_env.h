@@ -15,13 +15,9 @@
 #include "manager/controlapi/service.h"
 #include "store/memory_store.h"
 #include "store/read_model.h"
+#include "testing/fake_clock.h"
 
 namespace capsule::controlapi::testing {
-
-class FixedClock : public Clock {
- public:
-  TimePoint Now() const override { return FromUnixNanos(1'700'000'000'000'000'000); }
-};
 
 class ApiTestEnv {
  public:
@@ -45,7 +41,7 @@ class ApiTestEnv {
 
   store::MemoryStore store;
   store::ReadModel reads{store};
-  FixedClock clock;
+  ::capsule::testing::FakeClock clock{FromUnixNanos(1'700'000'000'000'000'000)};
   SecretApi secrets{store, reads, clock};
   ServiceApi services{store, reads, clock};
   NodeApi nodes{store, reads, clock, nullptr};

@@ -51,6 +51,15 @@ void FakeCluster::UpdateService(const std::string& id,
   v.mod_revision = ++revision_;
 }
 
+void FakeCluster::RollbackService(const std::string& id) {
+  store::Versioned<Service>& v = services_.at(id);
+  std::swap(v.object.spec, *v.object.previous_spec);
+  v.object.update_status =
+      UpdateStatus{"rollback_started", clock_.Now(), {}, "manually requested rollback"};
+  v.object.updated_at = clock_.Now();
+  v.mod_revision = ++revision_;
+}
+
 void FakeCluster::RemoveService(const std::string& id) {
   services_.erase(id);
   ++revision_;

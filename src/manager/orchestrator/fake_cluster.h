@@ -28,6 +28,9 @@ class FakeCluster {
   std::string CreateService(const ServiceSpec& spec);
   // As controlapi's update: new spec, PreviousSpec kept, UpdateStatus reset.
   void UpdateService(const std::string& id, const std::function<void(ServiceSpec&)>& change);
+  // As controlapi's rollback (`service update --rollback`): Spec and PreviousSpec swap,
+  // UpdateStatus "rollback_started" ("manually requested rollback").
+  void RollbackService(const std::string& id);
   void RemoveService(const std::string& id);
   void SetRetention(int64_t limit) { retention_ = limit; }
 

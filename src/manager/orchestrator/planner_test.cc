@@ -385,7 +385,12 @@ TEST_F(PlannerTest, RollingUpdateStopFirstOneAtATime) {
     EXPECT_EQ(t.status.state, TaskState::kRunning);
   }
   EXPECT_EQ(cluster_.Runnable(svc).size(), 2u);
+  // Every task runs the new spec; the update completes once they passed Monitor (5 s).
   ASSERT_TRUE(cluster_.service(svc).update_status.has_value());
+  EXPECT_EQ(cluster_.service(svc).update_status->state, "updating");
+  EXPECT_EQ(planner_.NextWake(), clock_.Now() + seconds(5));
+  clock_.Advance(seconds(5));
+  cluster_.Settle(planner_);
   EXPECT_EQ(cluster_.service(svc).update_status->state, "completed");
   EXPECT_EQ(cluster_.service(svc).update_status->message, "update completed");
   EXPECT_GT(cluster_.service(svc).update_status->completed_at,
@@ -412,6 +417,8 @@ TEST_F(PlannerTest, RollingUpdateStartFirstKeepsTheOldTaskUntilTheNewOneRuns) {
   cluster_.Pass(planner_);
   EXPECT_EQ(cluster_.task(old.id)->desired_state, TaskState::kShutdown);
   cluster_.Settle(planner_);
+  clock_.Advance(seconds(5));
+  cluster_.Settle(planner_);
   EXPECT_EQ(cluster_.service(svc).update_status->state, "completed");
 }
 
@@ -437,6 +444,13 @@ TEST_F(PlannerTest, RollingUpdateParallelismAndDelay) {
   clock_.Advance(seconds(10));
   cluster_.Settle(planner_);
   EXPECT_EQ(updated(), 4);
+  // Delay (10 s) is not shorter than Monitor (5 s): swarmkit waits out the last batch's delay,
+  // then watches Delay + 1 s more.
+  clock_.Advance(seconds(20));
+  cluster_.Settle(planner_);
+  EXPECT_EQ(cluster_.service(svc).update_status->state, "updating");
+  clock_.Advance(seconds(1));
+  cluster_.Settle(planner_);
   EXPECT_EQ(cluster_.service(svc).update_status->state, "completed");
 }
 

@@ -39,8 +39,21 @@ bool RestartSupervisor::ShouldRestart(const Task& t, bool global) const {
   return n < policy.max_attempts;
 }
 
+bool RestartSupervisor::StillDelayed(const WorkingSet& ws, const Task& t) const {
+  if (t.desired_state != TaskState::kReady) return false;
+  const TimePoint now = clock_.Now();
+  auto d = delays_.find(t.id);
+  if (d == delays_.end()) return now < t.created_at + RestartDelay(t.spec);
+  if (now < d->second.not_before) return true;
+  return now < d->second.wait_deadline && !OldTaskStopped(ws, d->second.old_task);
+}
+
 std::string RestartSupervisor::Restart(WorkingSet& ws, const WorkingSet::ServiceRef& service,
                                        const Task& t) {
+  // A task that stopped while it still waited out its own delay (e.g. its Prepare was
+  // rejected: no such image) is replaced once that delay has passed, not at once: a task
+  // that can never start restarts at most once per delay (swarmkit's waiting restart).
+  if (StillDelayed(ws, t)) return "";
   const TimePoint now = clock_.Now();
   const bool global = service.service.spec.global;
   Task old = t;
@@ -96,6 +109,7 @@ void RestartSupervisor::PromoteDue(WorkingSet& ws) {
   for (const auto& [id, t] : ws.tasks()) {
     if (t.desired_state != TaskState::kReady) continue;
     if (ws.services().count(t.service_id) == 0) continue;
+    if (IsTerminal(t.status.state)) continue;  // failed while waiting: Restart replaces it
     auto d = delays_.find(id);
     if (d == delays_.end()) {
       // Unknown (e.g. this manager restarted): the restart delay from the task's creation.

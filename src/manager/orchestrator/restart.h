@@ -5,7 +5,9 @@
 // state READY, so it can be scheduled and prepared (image, bundle, secrets) while it waits;
 // PromoteDue moves it to desired RUNNING once the restart delay has passed and the task it
 // replaces has stopped (or its node is down, or a minute passed). The agent starts a task only
-// when its desired state is RUNNING.
+// when its desired state is RUNNING. The delay holds for every stop: a task that exits, one
+// that fails to start (FAILED from the agent's Start) and one rejected while it was being
+// prepared — the last is replaced only once its own delay has passed.
 //
 // Restart history (for MaxAttempts within Window) and pending delays live in memory; after a
 // manager restart, a READY task without a recorded delay starts RestartPolicy.Delay after its
@@ -30,14 +32,19 @@ class RestartSupervisor {
   bool ShouldRestart(const Task& t, bool global) const;
 
   // Shuts t down (desired SHUTDOWN) and, when ShouldRestart, creates the replacement.
-  // Returns the replacement's ID, or "" when there is none.
+  // Returns the replacement's ID, or "" when there is none. A task still held by its own
+  // delay (StillDelayed) is left alone until the delay has passed.
   std::string Restart(WorkingSet& ws, const WorkingSet::ServiceRef& service, const Task& t);
 
   // Holds new_task (desired READY) until not_before and, when old_task is not empty, until
   // old_task has stopped (at most one minute).
   void DelayStart(const std::string& new_task, const std::string& old_task, TimePoint not_before);
 
-  // Moves every due READY task to desired RUNNING.
+  // Whether t (desired READY) still waits out its restart delay, or for the task it replaces
+  // to stop.
+  bool StillDelayed(const WorkingSet& ws, const Task& t) const;
+
+  // Moves every due READY task that has not failed meanwhile to desired RUNNING.
   void PromoteDue(WorkingSet& ws);
 
   // The earliest time after `now` at which a delayed start may become due (TimePoint::max()

@@ -47,6 +47,11 @@ UpdateConfig EffectiveUpdateConfig(const ServiceSpec& spec) {
   return spec.update_config ? *spec.update_config : UpdateConfig{};
 }
 
+UpdateConfig EffectiveRollbackConfig(const ServiceSpec& spec) {
+  // Docker's rollback defaults are its update defaults.
+  return spec.rollback_config ? *spec.rollback_config : UpdateConfig{};
+}
+
 void SetStatus(Task& t, TaskState state, const std::string& message, TimePoint now) {
   t.status.timestamp = now;
   t.status.state = state;

@@ -14,7 +14,8 @@ namespace capsule::orchestrator {
 
 // A new task for `service` as swarmkit's NewTask makes it: state NEW ("created"), desired
 // RUNNING, Spec = the service's TaskTemplate, SpecVersion = the service's spec_version (the
-// revision its spec was last written at), or `spec_version` when that is unset. Replicated tasks get a slot; global tasks a node (slot 0).
+// revision its spec was last written at), or `spec_version` when that is unset. Replicated tasks
+// get a slot; global tasks a node (slot 0).
 Task NewTask(const Service& service, int64_t spec_version, uint64_t slot,
              const std::string& node_id, TimePoint now);
 
@@ -30,6 +31,7 @@ inline bool IsRunnable(const Task& t) { return t.desired_state <= TaskState::kRu
 // The restart policy that applies (Docker's defaults when the spec has none).
 RestartPolicy EffectiveRestartPolicy(const TaskSpec& spec);
 UpdateConfig EffectiveUpdateConfig(const ServiceSpec& spec);
+UpdateConfig EffectiveRollbackConfig(const ServiceSpec& spec);
 
 // Sets the observed status (timestamped; the error is cleared).
 void SetStatus(Task& t, TaskState state, const std::string& message, TimePoint now);

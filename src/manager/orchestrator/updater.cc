@@ -7,19 +7,58 @@
 #include "manager/orchestrator/tasks.h"
 
 namespace capsule::orchestrator {
+namespace {
+
+constexpr std::chrono::nanoseconds kDefaultMonitor = std::chrono::seconds(5);
+
+// Docker's API turns a zero Monitor into "unset": swarmkit's 5 s default applies.
+std::chrono::nanoseconds MonitorOf(const UpdateConfig& cfg) {
+  return cfg.monitor_ns > 0 ? std::chrono::nanoseconds(cfg.monitor_ns) : kDefaultMonitor;
+}
+
+std::chrono::nanoseconds DelayOf(const UpdateConfig& cfg) {
+  return std::chrono::nanoseconds(std::max<int64_t>(0, cfg.delay_ns));
+}
+
+// swarmkit watches at least Delay + 1 s after the last instance, so that a task that fails
+// while the update waits out its delay still counts.
+std::chrono::nanoseconds FinalMonitor(const UpdateConfig& cfg) {
+  const std::chrono::nanoseconds delay = DelayOf(cfg);
+  const std::chrono::nanoseconds monitor = MonitorOf(cfg);
+  return delay >= monitor ? delay + std::chrono::seconds(1) : monitor;
+}
+
+bool InProgress(const std::optional<UpdateStatus>& us) {
+  return us && (us->state == "updating" || us->state == "rollback_started");
+}
+
+std::string PhaseOf(const std::optional<UpdateStatus>& us) {
+  if (!us) return "";
+  return us->state + "@" + std::to_string(ToUnixNanos(us->started_at));
+}
+
+}  // namespace
 
 void Updater::Step(WorkingSet& ws, const std::string& service_id, const Instances& instances) {
   const WorkingSet::ServiceRef& svc = ws.services().at(service_id);
-  const UpdateConfig cfg = EffectiveUpdateConfig(svc.service.spec);
+  const std::optional<UpdateStatus> us = svc.service.update_status;  // a copy: we may write it
+  const bool rolling_back = us && us->state == "rollback_started";
+  const UpdateConfig cfg = rolling_back ? EffectiveRollbackConfig(svc.service.spec)
+                                        : EffectiveUpdateConfig(svc.service.spec);
   const TimePoint now = clock_.Now();
   State& st = states_[service_id];
+  const bool fresh = !st.phase || *st.phase != PhaseOf(us);
+  if (fresh) {
+    st = State{};
+    st.phase = PhaseOf(us);
+  }
 
   struct Candidate {
     const Instance* inst;
     std::vector<const Task*> dirty;
   };
   std::vector<Candidate> candidates;
-  std::set<std::string> waiting;  // instances whose new task does not run yet
+  std::map<std::string, std::string> waiting;  // instance → its new task, which does not run yet
   for (const auto& [key, inst] : instances) {
     const std::vector<const Task*> runnable = RunnableTasks(ws, inst);
     std::vector<const Task*> dirty, clean;
@@ -31,7 +70,7 @@ void Updater::Step(WorkingSet& ws, const std::string& service_id, const Instance
         return t->status.state == TaskState::kRunning;
       });
       if (!clean_runs) {
-        waiting.insert(key);
+        waiting[key] = clean.back()->id;
         continue;
       }
       // The new task runs: the old ones go (start-first), and the instance is done.
@@ -40,9 +79,6 @@ void Updater::Step(WorkingSet& ws, const std::string& service_id, const Instance
         old.desired_state = TaskState::kShutdown;
         old.updated_at = now;
         ws.UpdateTask(old);
-      }
-      if (st.in_flight.erase(key) > 0 && cfg.delay_ns > 0) {
-        st.cooling.push_back(now + std::chrono::nanoseconds(cfg.delay_ns));
       }
       continue;
     }
@@ -56,34 +92,77 @@ void Updater::Step(WorkingSet& ws, const std::string& service_id, const Instance
       }
     }
   }
-  // An instance is in flight while its new task has not run yet.
+  // An instance is in flight until its new task runs or ended (a failure is counted by the
+  // monitor; the restart policy replaces the task); then it frees its place Delay later.
   for (auto it = st.in_flight.begin(); it != st.in_flight.end();) {
-    it = waiting.count(*it) > 0 ? std::next(it) : st.in_flight.erase(it);
+    const Task* t = ws.task(it->second);
+    const bool done = waiting.count(it->first) == 0 || t == nullptr || IsTerminal(t->status.state);
+    if (!done) {
+      ++it;
+      continue;
+    }
+    if (DelayOf(cfg).count() > 0) st.cooling.push_back(now + DelayOf(cfg));
+    it = st.in_flight.erase(it);
   }
+  if (fresh) {
+    // An update in progress that this manager did not start (it restarted, or controlapi
+    // started a rollback): new tasks still on their way count as in flight.
+    if (InProgress(us)) {
+      for (const auto& [key, task_id] : waiting) st.in_flight.emplace(key, task_id);
+    }
+    st.total = candidates.size() + st.in_flight.size();
+  }
+  const bool has_work = !candidates.empty() || !st.in_flight.empty();
 
-  const std::optional<UpdateStatus>& us = svc.service.update_status;
-  if (candidates.empty() && st.in_flight.empty()) {
-    if (us && us->state == "updating")
-      WriteStatus(ws, service_id, "completed", "update completed", true);
+  if (!us) {
+    if (!has_work) {
+      states_.erase(service_id);
+      return;
+    }
+    WriteStatus(ws, service_id, "updating", "update in progress", false);
+    st.phase = PhaseOf(ws.services().at(service_id).service.update_status);
+  } else if (us->state == "paused" || us->state == "rollback_paused") {
+    return;
+  } else if (!InProgress(us) && !has_work) {
     states_.erase(service_id);
     return;
   }
-  if (us && us->state == "paused") return;
-  if (!us || us->state != "updating") {
-    st = State{};
-    st.total = candidates.size();
-    WriteStatus(ws, service_id, "updating", "update in progress", false);
-  }
+  // (After "completed", out-of-date instances — e.g. on a node that no longer meets new
+  // constraints — are replaced without a new UpdateStatus, as swarmkit does.)
 
-  const std::string failed = CheckWatched(ws, cfg, st);
-  if (!failed.empty() && cfg.failure_action != "continue") {
+  const std::string failed = CheckWatched(ws, MonitorOf(cfg), st);
+  if (!failed.empty() && cfg.failure_action != "continue" && InProgress(us)) {
     const double total = static_cast<double>(std::max<uint64_t>(1, st.total));
     if (static_cast<double>(st.failures) / total > cfg.max_failure_ratio) {
-      WriteStatus(ws, service_id, "paused",
-                  "update paused due to failure or early termination of task " + failed, false);
+      const std::string why = " due to failure or early termination of task " + failed;
+      if (cfg.failure_action == "rollback" && rolling_back) {
+        WriteStatus(ws, service_id, "rollback_paused", "rollback paused" + why, false);
+        return;
+      }
+      if (cfg.failure_action == "rollback" &&
+          Rollback(ws, service_id, "update rolled back" + why)) {
+        states_.erase(service_id);
+        return;
+      }
+      WriteStatus(ws, service_id, rolling_back ? "rollback_paused" : "paused",
+                  "update paused" + why, false);
       return;
     }
   }
+
+  if (!has_work) {
+    // Every instance is done: complete once the monitor period passed without a failure.
+    if (!st.complete) st.complete = now + DelayOf(cfg) + FinalMonitor(cfg);
+    if (now >= *st.complete) {
+      if (InProgress(us)) {
+        WriteStatus(ws, service_id, rolling_back ? "rollback_completed" : "completed",
+                    rolling_back ? "rollback completed" : "update completed", true);
+      }
+      states_.erase(service_id);
+    }
+    return;
+  }
+  st.complete.reset();
 
   st.cooling.erase(
       std::remove_if(st.cooling.begin(), st.cooling.end(), [&](TimePoint t) { return t <= now; }),
@@ -93,7 +172,7 @@ void Updater::Step(WorkingSet& ws, const std::string& service_id, const Instance
   size_t busy = st.in_flight.size() + st.cooling.size();
   for (const Candidate& c : candidates) {
     if (busy >= parallel) break;
-    StartInstance(ws, svc, *c.inst, c.dirty, st);
+    StartInstance(ws, ws.services().at(service_id), cfg, *c.inst, c.dirty, st);
     ++busy;
   }
 }
@@ -104,15 +183,16 @@ TimePoint Updater::NextDeadline(TimePoint now) const {
     for (TimePoint t : st.cooling) {
       if (t > now) next = std::min(next, t);
     }
+    if (st.complete && *st.complete > now) next = std::min(next, *st.complete);
   }
   return next;
 }
 
-void Updater::StartInstance(WorkingSet& ws, const WorkingSet::ServiceRef& svc, const Instance& inst,
+void Updater::StartInstance(WorkingSet& ws, const WorkingSet::ServiceRef& svc,
+                            const UpdateConfig& cfg, const Instance& inst,
                             const std::vector<const Task*>& dirty, State& st) {
   const TimePoint now = clock_.Now();
   const bool global = svc.service.spec.global;
-  const UpdateConfig cfg = EffectiveUpdateConfig(svc.service.spec);
   Task next =
       NewTask(svc.service, svc.revision, global ? 0 : inst.slot, global ? inst.node_id : "", now);
   if (dirty.empty() || cfg.order == "start-first") {
@@ -130,32 +210,57 @@ void Updater::StartInstance(WorkingSet& ws, const WorkingSet::ServiceRef& svc, c
     ws.CreateTask(next);
     restarts_.DelayStart(next.id, first_old, now);
   }
-  st.in_flight.insert(global ? inst.node_id : SlotKey(inst.slot));
-  st.watched[next.id] = now;
+  st.in_flight[global ? inst.node_id : SlotKey(inst.slot)] = next.id;
+  st.watched[next.id] = TimePoint{};
 }
 
-std::string Updater::CheckWatched(const WorkingSet& ws, const UpdateConfig& cfg, State& st) {
+std::string Updater::CheckWatched(const WorkingSet& ws, std::chrono::nanoseconds monitor,
+                                  State& st) {
   const TimePoint now = clock_.Now();
-  const auto monitor = std::chrono::nanoseconds(std::max<int64_t>(0, cfg.monitor_ns));
   std::string failed;
   for (auto it = st.watched.begin(); it != st.watched.end();) {
     const Task* t = ws.task(it->first);
-    if (t == nullptr || t->status.state == TaskState::kShutdown ||
-        t->status.state > TaskState::kRejected ||
-        (t->status.state == TaskState::kRunning && now - t->status.timestamp >= monitor)) {
+    if (t == nullptr) {
       it = st.watched.erase(it);
       continue;
     }
     const TaskState s = t->status.state;
+    if (s == TaskState::kRunning) {
+      if (it->second == TimePoint{}) it->second = t->status.timestamp;
+      it = now - it->second >= monitor ? st.watched.erase(it) : std::next(it);
+      continue;
+    }
     if (s == TaskState::kFailed || s == TaskState::kRejected || s == TaskState::kComplete) {
-      if (failed.empty()) failed = t->id;
-      ++st.failures;
+      // Failed before it ran, or ended within the monitor period of starting.
+      if (it->second == TimePoint{} || t->status.timestamp - it->second <= monitor) {
+        if (failed.empty()) failed = t->id;
+        ++st.failures;
+      }
       it = st.watched.erase(it);
       continue;
     }
-    ++it;
+    // Shut down on purpose (a newer update, a scale-down), or not started yet.
+    it = IsTerminal(s) ? st.watched.erase(it) : std::next(it);
   }
   return failed;
+}
+
+bool Updater::Rollback(WorkingSet& ws, const std::string& service_id, const std::string& message) {
+  Service s = ws.services().at(service_id).service;
+  if (!s.previous_spec) return false;
+  // As swarmkit's rollbackUpdate: the previous spec (and its version) comes back, and there
+  // is no previous spec any more.
+  s.spec = *s.previous_spec;
+  s.spec_version = s.previous_spec_version;
+  s.previous_spec.reset();
+  s.previous_spec_version = 0;
+  UpdateStatus u = s.update_status.value_or(UpdateStatus{});
+  u.state = "rollback_started";
+  u.message = message;
+  s.update_status = u;
+  s.updated_at = clock_.Now();
+  ws.UpdateService(s);
+  return true;
 }
 
 void Updater::WriteStatus(WorkingSet& ws, const std::string& service_id, const std::string& state,

@@ -90,5 +90,6 @@ StatusOr<std::vector<Member>> Client::MemberPromote(uint64_t) {
   return NotImplemented("MemberPromote");
 }
 StatusOr<EndpointStatus> Client::GetStatus() { return NotImplemented("GetStatus"); }
+Status Client::Defragment(std::chrono::milliseconds) { return NotImplemented("Defragment"); }
 
 }  // namespace capsule::etcd

@@ -112,7 +112,8 @@ struct EndpointStatus {
   uint64_t member_id = 0;
   uint64_t leader = 0;  // member ID of the current leader, 0 if none
   int64_t revision = 0;
-  int64_t db_size = 0;
+  int64_t db_size = 0;         // bytes of the backend file
+  int64_t db_size_in_use = 0;  // bytes of it in use (the rest is free pages until a defrag)
   bool is_learner = false;
 };
 
@@ -175,6 +176,10 @@ class Client {
 
   // Maintenance.Status of the connected member.
   virtual StatusOr<EndpointStatus> GetStatus();
+  // Maintenance.Defragment of the connected member: rewrites its backend file without the
+  // free pages (etcd's file never shrinks otherwise). The member serves nothing meanwhile;
+  // allowed `timeout` (not call_timeout), as a large file takes a while.
+  virtual Status Defragment(std::chrono::milliseconds timeout);
 };
 
 }  // namespace capsule::etcd

@@ -245,8 +245,18 @@ StatusOr<EndpointStatus> GrpcClient::GetStatus() {
   result.leader = response.leader();
   result.revision = response.header().revision();
   result.db_size = response.dbsize();
+  result.db_size_in_use = response.dbsizeinuse();
   result.is_learner = response.islearner();
   return result;
+}
+
+Status GrpcClient::Defragment(std::chrono::milliseconds timeout) {
+  etcdserverpb::DefragmentRequest request;
+  etcdserverpb::DefragmentResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + timeout);
+  context.set_wait_for_ready(true);
+  return FromGrpcStatus(maintenance_->Defragment(&context, request, &response), "Defragment");
 }
 
 }  // namespace capsule::etcd

@@ -38,6 +38,7 @@ class GrpcClient : public Client {
                                              const std::vector<std::string>& peer_urls) override;
   StatusOr<std::vector<Member>> MemberPromote(uint64_t member_id) override;
   StatusOr<EndpointStatus> GetStatus() override;
+  Status Defragment(std::chrono::milliseconds timeout) override;
 
  private:
   // Deadline = now + call_timeout; waits for the channel to be ready within it.

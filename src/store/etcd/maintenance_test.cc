@@ -1,0 +1,142 @@
+// The etcd maintenance policy against a real member, with a fake clock: compaction keeps
+// exactly `retention` of history, defragmentation shrinks a mostly-free backend file, at most
+// once per gap, and never a small one.
+#include "store/etcd/maintenance.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "store/etcd/etcd_test_env.h"
+
+namespace capsule::etcd {
+namespace {
+
+using ::capsule::etcd::testing::EtcdTest;
+using namespace std::chrono_literals;
+
+class FakeClock : public Clock {
+ public:
+  TimePoint Now() const override { return now_; }
+  void Advance(std::chrono::milliseconds d) { now_ += d; }
+
+ private:
+  TimePoint now_ = FromUnixNanos(1800000000LL * 1000000000LL);
+};
+
+class MaintenanceTest : public EtcdTest {
+ protected:
+  // Writes `mib` MiB of 16 KiB values under /junk/, then deletes them: garbage once compacted.
+  void WriteGarbage(int mib) {
+    const std::string value(16 << 10, 'x');
+    for (int batch = 0; batch < mib; ++batch) {
+      std::vector<Op> ops;
+      for (int i = 0; i < 64; ++i) {
+        ops.push_back(Op::Put("/junk/" + std::to_string(batch) + "/" + std::to_string(i), value));
+      }
+      ASSERT_TRUE(client_->Txn({}, ops, {}).ok());
+    }
+    ASSERT_TRUE(client_->Delete("/junk/", PrefixEnd("/junk/")).ok());
+  }
+
+  FakeClock clock_;
+};
+
+TEST_F(MaintenanceTest, CompactsHistoryOlderThanRetention) {
+  MaintenanceOptions o;
+  o.retention = 5min;
+  Maintainer m(*client_, clock_, o);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(client_->Put("/k", std::to_string(i)).ok());
+  StatusOr<Maintainer::Check> first = m.RunOnce();
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->compacted_to, 0);
+  const int64_t r0 = first->before.revision;
+
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(client_->Put("/k", std::to_string(i)).ok());
+  clock_.Advance(4min);
+  StatusOr<Maintainer::Check> second = m.RunOnce();
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->compacted_to, 0);  // r0 is only 4 minutes old
+
+  clock_.Advance(1min);
+  StatusOr<Maintainer::Check> third = m.RunOnce();
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(third->compacted_to, r0);
+  // History before r0 is gone; after it, kept.
+  EXPECT_EQ(client_->Compact(r0 - 1, false).code(), StatusCode::kOutOfRange);
+  EXPECT_TRUE(client_->Compact(r0 + 1, false).ok());
+}
+
+TEST_F(MaintenanceTest, DefragmentsAMostlyFreeBackendFile) {
+  MaintenanceOptions o;
+  o.retention = 0ms;
+  o.defrag_min_bytes = 4 << 20;
+  Maintainer m(*client_, clock_, o);
+  WriteGarbage(16);
+  StatusOr<Maintainer::Check> check = m.RunOnce();
+  ASSERT_TRUE(check.ok()) << check.status();
+  EXPECT_GE(check->before.db_size, 8 << 20);  // 16 MiB written (bbolt packs some)
+  EXPECT_GT(check->compacted_to, 0);
+  EXPECT_TRUE(check->defragmented);
+  EXPECT_LT(check->after.db_size, 4 << 20);
+  EXPECT_LT(check->after.db_size, check->before.db_size / 4);
+}
+
+TEST_F(MaintenanceTest, DefragmentsAtMostOncePerGap) {
+  MaintenanceOptions o;
+  o.retention = 0ms;
+  o.defrag_min_bytes = 4 << 20;
+  o.defrag_min_gap = 10min;
+  Maintainer m(*client_, clock_, o);
+  WriteGarbage(8);
+  ASSERT_TRUE(m.RunOnce()->defragmented);
+  WriteGarbage(8);
+  clock_.Advance(9min);
+  StatusOr<Maintainer::Check> soon = m.RunOnce();
+  ASSERT_TRUE(soon.ok());
+  EXPECT_FALSE(soon->defragmented);
+  clock_.Advance(1min);
+  StatusOr<Maintainer::Check> later = m.RunOnce();
+  ASSERT_TRUE(later.ok());
+  EXPECT_TRUE(later->defragmented);
+}
+
+TEST_F(MaintenanceTest, LeavesASmallFileAlone) {
+  Maintainer m(*client_, clock_);  // defrag_min_bytes 64 MiB
+  WriteGarbage(4);
+  clock_.Advance(10min);
+  ASSERT_TRUE(m.RunOnce().ok());
+  clock_.Advance(10min);
+  StatusOr<Maintainer::Check> check = m.RunOnce();
+  ASSERT_TRUE(check.ok());
+  EXPECT_GT(check->compacted_to, 0);
+  EXPECT_FALSE(check->defragmented);
+}
+
+TEST_F(MaintenanceTest, ACompactionByAnotherManagerIsFine) {
+  MaintenanceOptions o;
+  o.retention = 1min;
+  Maintainer m(*client_, clock_, o);
+  ASSERT_TRUE(client_->Put("/k", "v").ok());
+  ASSERT_TRUE(m.RunOnce().ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(client_->Put("/k", std::to_string(i)).ok());
+  StatusOr<EndpointStatus> now = client_->GetStatus();
+  ASSERT_TRUE(now.ok());
+  ASSERT_TRUE(client_->Compact(now->revision, true).ok());  // past what m will ask for
+  clock_.Advance(1min);
+  StatusOr<Maintainer::Check> check = m.RunOnce();
+  EXPECT_TRUE(check.ok()) << check.status();
+}
+
+TEST_F(MaintenanceTest, StartAndStop) {
+  MaintenanceOptions o;
+  o.interval = 10ms;
+  Maintainer m(*client_, RealClock(), o);
+  m.Start();
+  std::this_thread::sleep_for(50ms);
+  m.Stop();
+  m.Stop();
+}
+
+}  // namespace
+}  // namespace capsule::etcd
