@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include "testing/eventually.h"
 #include "testing/fake_clock.h"
 #include "testing/fake_executor.h"
@@ -164,8 +166,8 @@ TEST_F(TaskWorkerTest, DesiredReadyIsPreparedButNotStarted) {
   Change(t);
   ASSERT_TRUE(ReachesState("t1", TaskState::kRunning));
   EXPECT_TRUE(executor_.Called("start t1"));
-  std::lock_guard<std::mutex> lock(executor_.mu);
-  EXPECT_EQ(std::count(executor_.calls.begin(), executor_.calls.end(), "prepare t1"), 1);
+  const std::vector<std::string> calls = executor_.calls();
+  EXPECT_EQ(std::count(calls.begin(), calls.end(), "prepare t1"), 1);
 }
 
 TEST_F(TaskWorkerTest, PreparedTaskToldToShutDownNeverStarts) {
@@ -196,22 +198,23 @@ TEST_F(TaskWorkerTest, StopFirstReplacementStartsOnlyWhenTheManagerSaysSo) {
   fresh.desired_state = TaskState::kRunning;
   Change(fresh);
   ASSERT_TRUE(ReachesState("new", TaskState::kRunning));
-  std::lock_guard<std::mutex> lock(executor_.mu);
-  const auto stop = std::find(executor_.calls.begin(), executor_.calls.end(), "stop old");
-  const auto start = std::find(executor_.calls.begin(), executor_.calls.end(), "start new");
-  ASSERT_NE(stop, executor_.calls.end());
-  ASSERT_NE(start, executor_.calls.end());
-  EXPECT_LT(stop - executor_.calls.begin(), start - executor_.calls.begin());
+  const std::vector<std::string> calls = executor_.calls();
+  const auto stop = std::find(calls.begin(), calls.end(), "stop old");
+  const auto start = std::find(calls.begin(), calls.end(), "start new");
+  ASSERT_NE(stop, calls.end());
+  ASSERT_NE(start, calls.end());
+  EXPECT_LT(stop - calls.begin(), start - calls.begin());
 }
 
 TEST_F(TaskWorkerTest, StartFailureFailsOnlyAfterDesiredRunning) {
   struct FailingStart : FakeExecutor {
-    Status Start(const std::string& id) override {
-      std::lock_guard<std::mutex> lock(mu);
-      calls.push_back("start " + id);
+    using FakeExecutor::FakeExecutor;
+    Status Start(const std::string&) override {
+      started = true;
       return absl::UnknownError("starting container failed: exec: \"/no/such/binary\"");
     }
-  } failing;
+    std::atomic<bool> started{false};
+  } failing{clock_};
   StatusQueue queue(reporter_, milliseconds(10));
   TaskWorker worker(failing, cache_, queue, RealClock(), {milliseconds(10), milliseconds(300)});
   worker.Start();
@@ -219,7 +222,7 @@ TEST_F(TaskWorkerTest, StartFailureFailsOnlyAfterDesiredRunning) {
   worker.Apply(true, {{t, 1}}, {});
   ASSERT_TRUE(ReachesState("t1", TaskState::kReady));
   std::this_thread::sleep_for(milliseconds(50));
-  EXPECT_FALSE(failing.Called("start t1"));
+  EXPECT_FALSE(failing.started);
   t.status.state = TaskState::kReady;
   t.desired_state = TaskState::kRunning;
   worker.Apply(false, {{t, 2}}, {});

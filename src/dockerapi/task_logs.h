@@ -22,6 +22,7 @@ struct LogQuery {
   bool stdout_lines = true;
   bool stderr_lines = true;
   std::optional<size_t> tail;  // the last N lines of the selected streams; nullopt = all
+  TimePoint since{};           // lines written before it are left out (the epoch: none are)
   bool follow = false;         // keep sending new lines until the task's log is complete
   // Polled while following with nothing to send: true ends the read (the client went away).
   std::function<bool()> cancelled = nullptr;

@@ -66,6 +66,7 @@ class ApiTaskLogs : public dockerapi::TaskLogSource {
     q.stdout_lines = query.stdout_lines;
     q.stderr_lines = query.stderr_lines;
     q.tail = query.tail;
+    q.since = query.since;
     q.follow = query.follow;
     q.cancelled = query.cancelled;
     return logs_.Read(task_id, q, [&sink](const agent::LogLine& line) {

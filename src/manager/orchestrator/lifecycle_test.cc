@@ -16,7 +16,7 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-using testing::FakeClock;
+using ::capsule::testing::FakeClock;
 using testing::FakeCluster;
 using testing::ReadyNode;
 

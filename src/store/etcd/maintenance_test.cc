@@ -8,21 +8,14 @@
 #include <string>
 
 #include "store/etcd/etcd_test_env.h"
+#include "testing/fake_clock.h"
 
 namespace capsule::etcd {
 namespace {
 
 using ::capsule::etcd::testing::EtcdTest;
+using ::capsule::testing::FakeClock;  // starts at 1800000000 s, as this test assumes
 using namespace std::chrono_literals;
-
-class FakeClock : public Clock {
- public:
-  TimePoint Now() const override { return now_; }
-  void Advance(std::chrono::milliseconds d) { now_ += d; }
-
- private:
-  TimePoint now_ = FromUnixNanos(1800000000LL * 1000000000LL);
-};
 
 class MaintenanceTest : public EtcdTest {
  protected:
