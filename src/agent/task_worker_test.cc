@@ -147,19 +147,23 @@ TEST_F(TaskWorkerTest, NewTaskGoesToRunningWithItsSecrets) {
 }
 
 TEST_F(TaskWorkerTest, DesiredReadyIsPreparedButNotStarted) {
-  MakeWorker();
+  MakeSteppedWorker();
   cache_.Put("s1", SecretBytes::CopyFrom(std::string_view("s3cr3t")));
   Task t = MakeTask("t1", TaskState::kAssigned, TaskState::kReady);
   t.spec.container.secrets = {Ref("s1", "password", "0", "0", 0400)};
   Full({t});
-  ASSERT_TRUE(ReachesState("t1", TaskState::kReady));
+  ASSERT_TRUE(AwaitStep());
+  EXPECT_EQ(LastState("t1"), TaskState::kReady);
   EXPECT_EQ(reporter_.Last("t1")->message, "prepared");
   EXPECT_TRUE(executor_.Called("prepare t1"));
   EXPECT_EQ(executor_.Get("t1")->secret_data["password"], "s3cr3t");
-  // Many poll intervals later it is still only prepared.
-  std::this_thread::sleep_for(milliseconds(100));
-  EXPECT_FALSE(executor_.Called("start t1"));
-  EXPECT_EQ(reporter_.Last("t1")->state, TaskState::kReady);
+  // Poll after poll, it is still only prepared.
+  for (int poll = 0; poll < 3; ++poll) {
+    clock_.Advance(kPoll);
+    ASSERT_TRUE(AwaitStep());
+    EXPECT_FALSE(executor_.Called("start t1"));
+    EXPECT_EQ(LastState("t1"), TaskState::kReady);
+  }
   // The manager moves it to desired RUNNING (its restart delay passed): it starts, once.
   t.status.state = TaskState::kReady;
   t.desired_state = TaskState::kRunning;
@@ -191,8 +195,10 @@ TEST_F(TaskWorkerTest, StopFirstReplacementStartsOnlyWhenTheManagerSaysSo) {
   // The old task is told to stop; the new one stays prepared meanwhile.
   Change(MakeTask("old", TaskState::kRunning, TaskState::kShutdown));
   ASSERT_TRUE(ReachesState("old", TaskState::kShutdown));
-  std::this_thread::sleep_for(milliseconds(50));
+  // (On the real clock each task polls by itself; nothing the old task's stop does starts it.)
+  EXPECT_TRUE(Eventually([&] { return executor_.Called("stop old"); }));
   EXPECT_FALSE(executor_.Called("start new"));
+  EXPECT_EQ(LastState("new"), TaskState::kReady);
   // Only once the manager saw the old task stop does it move the new one to RUNNING.
   fresh.status.state = TaskState::kReady;
   fresh.desired_state = TaskState::kRunning;
@@ -208,25 +214,30 @@ TEST_F(TaskWorkerTest, StopFirstReplacementStartsOnlyWhenTheManagerSaysSo) {
 
 TEST_F(TaskWorkerTest, StartFailureFailsOnlyAfterDesiredRunning) {
   struct FailingStart : FakeExecutor {
-    using FakeExecutor::FakeExecutor;
+    explicit FailingStart(const Clock& clock) : FakeExecutor(clock) {}
     Status Start(const std::string&) override {
-      started = true;
+      ++starts;
       return absl::UnknownError("starting container failed: exec: \"/no/such/binary\"");
     }
-    std::atomic<bool> started{false};
-  } failing{clock_};
+    std::atomic<int> starts{0};
+  } failing(clock_);
   StatusQueue queue(reporter_, milliseconds(10));
-  TaskWorker worker(failing, cache_, queue, RealClock(), {milliseconds(10), milliseconds(300)});
+  TaskWorker worker(failing, cache_, queue, clock_, {kPoll, kSecretWait});
   worker.Start();
   Task t = MakeTask("t1", TaskState::kAssigned, TaskState::kReady);
   worker.Apply(true, {{t, 1}}, {});
-  ASSERT_TRUE(ReachesState("t1", TaskState::kReady));
-  std::this_thread::sleep_for(milliseconds(50));
-  EXPECT_FALSE(failing.started);
+  ASSERT_TRUE(clock_.AwaitWaiters(1) && queue.WaitIdle(std::chrono::seconds(10)));
+  EXPECT_EQ(LastState("t1"), TaskState::kReady);
+  for (int poll = 0; poll < 3; ++poll) {
+    clock_.Advance(kPoll);
+    ASSERT_TRUE(clock_.AwaitWaiters(1) && queue.WaitIdle(std::chrono::seconds(10)));
+    EXPECT_EQ(failing.starts.load(), 0);
+  }
   t.status.state = TaskState::kReady;
   t.desired_state = TaskState::kRunning;
   worker.Apply(false, {{t, 2}}, {});
   ASSERT_TRUE(ReachesState("t1", TaskState::kFailed));
+  EXPECT_EQ(failing.starts.load(), 1);
   EXPECT_EQ(reporter_.Last("t1")->err, "starting container failed: exec: \"/no/such/binary\"");
   worker.Stop();
   queue.Stop();

@@ -236,7 +236,7 @@ class OneDaemon(unittest.TestCase):
                                   exec_root, "-H", "unix://" + sock, "--etcd-binary",
                                   harness.ETCD],
                                  stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                 preexec_fn=harness._die_with_parent)
+                                 preexec_fn=harness.die_with_parent)
         try:
             rc = p.wait(timeout)
         except subprocess.TimeoutExpired:

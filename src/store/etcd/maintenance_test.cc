@@ -32,7 +32,7 @@ class MaintenanceTest : public EtcdTest {
     ASSERT_TRUE(client_->Delete("/junk/", PrefixEnd("/junk/")).ok());
   }
 
-  FakeClock clock_;
+  ::capsule::testing::FakeClock clock_{FromUnixNanos(1800000000LL * 1000000000LL)};
 };
 
 TEST_F(MaintenanceTest, CompactsHistoryOlderThanRetention) {
