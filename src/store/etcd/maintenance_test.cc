@@ -68,7 +68,9 @@ TEST_F(MaintenanceTest, DefragmentsAMostlyFreeBackendFile) {
   WriteGarbage(16);
   StatusOr<Maintainer::Check> check = m.RunOnce();
   ASSERT_TRUE(check.ok()) << check.status();
-  EXPECT_GE(check->before.db_size, 8 << 20);  // 16 MiB written (bbolt packs some)
+  // 16 MiB written; how much of it the file keeps depends on how etcd batched the writes
+  // (7-16 MiB seen), but it must be over the threshold for the defragmentation below.
+  ASSERT_GE(check->before.db_size, o.defrag_min_bytes);
   EXPECT_GT(check->compacted_to, 0);
   EXPECT_TRUE(check->defragmented);
   EXPECT_LT(check->after.db_size, 4 << 20);
