@@ -4,13 +4,13 @@ namespace capsule::agent {
 
 void SecretCache::Put(const std::string& id, SecretBytes data) {
   auto bytes = std::make_shared<const SecretBytes>(std::move(data));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   secrets_[id] = std::move(bytes);
 }
 
 void SecretCache::Remove(const std::string& id) {
   std::shared_ptr<const SecretBytes> dropped;  // wiped outside the lock
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = secrets_.find(id);
   if (it == secrets_.end()) return;
   dropped = std::move(it->second);
@@ -18,7 +18,7 @@ void SecretCache::Remove(const std::string& id) {
 }
 
 void SecretCache::RetainOnly(const std::set<std::string>& keep) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   for (auto it = secrets_.begin(); it != secrets_.end();) {
     it = keep.count(it->first) > 0 ? std::next(it) : secrets_.erase(it);
   }
@@ -26,18 +26,18 @@ void SecretCache::RetainOnly(const std::set<std::string>& keep) {
 
 void SecretCache::Clear() {
   std::map<std::string, std::shared_ptr<const SecretBytes>> dropped;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   dropped.swap(secrets_);
 }
 
 std::shared_ptr<const SecretBytes> SecretCache::Get(const std::string& id) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = secrets_.find(id);
   return it == secrets_.end() ? nullptr : it->second;
 }
 
 std::vector<std::string> SecretCache::Ids() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   std::vector<std::string> ids;
   for (const auto& [id, data] : secrets_) ids.push_back(id);
   return ids;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/mutex.h"
 #include "common/secret_bytes.h"
 
 namespace capsule::agent {
@@ -27,8 +28,8 @@ class SecretCache {
   std::vector<std::string> Ids() const;                                 // sorted
 
  private:
-  mutable std::mutex mu_;
-  std::map<std::string, std::shared_ptr<const SecretBytes>> secrets_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::map<std::string, std::shared_ptr<const SecretBytes>> secrets_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace capsule::agent

@@ -31,7 +31,7 @@ SessionClient::~SessionClient() { Stop(); }
 
 void SessionClient::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
     if (stream_ctx_ != nullptr) stream_ctx_->TryCancel();
   }
@@ -41,13 +41,13 @@ void SessionClient::Stop() {
 }
 
 std::vector<RemoteManager> SessionClient::Managers() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return managers_;
 }
 
 void SessionClient::SetIdentity(transport::ClientIdentity identity) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     identity_ = std::move(identity);
     reconnect_ = true;
     if (stream_ctx_ != nullptr) stream_ctx_->TryCancel();
@@ -56,8 +56,10 @@ void SessionClient::SetIdentity(transport::ClientIdentity identity) {
 }
 
 bool SessionClient::Sleep(std::chrono::milliseconds d) {
-  std::unique_lock<std::mutex> lock(mu_);
-  return !clock_.WaitFor(cv_, lock, d, [this] { return stopping_ || reconnect_ || stream_ended_; });
+  MutexLock lock(mu_);
+  return !clock_.WaitFor(cv_, lock.native(), d, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopping_ || reconnect_ || stream_ended_;
+  });
 }
 
 void SessionClient::Run() {
@@ -68,7 +70,7 @@ void SessionClient::Run() {
     connected_ = false;
     bool renewed = false;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       if (stopping_) return;
       renewed = reconnect_;
     }
@@ -84,7 +86,7 @@ void SessionClient::Run() {
     spdlog::warn("session with manager {} ended: {}; reconnecting in {} ms", config_.manager_addr,
                  s.ToString(), backoff.count());
     if (!Sleep(backoff)) {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       if (stopping_) return;
     }
     backoff = std::min(backoff * 2, config_.max_backoff);
@@ -94,7 +96,7 @@ void SessionClient::Run() {
 Status SessionClient::RunSession() {
   transport::ClientIdentity identity;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     identity = {identity_.cert_pem, SecretBytes::CopyFrom(identity_.key_pem.view())};
     reconnect_ = false;
     stream_ended_ = false;
@@ -104,7 +106,7 @@ Status SessionClient::RunSession() {
   std::unique_ptr<api::Dispatcher::Stub> stub = api::Dispatcher::NewStub(channel);
   grpc::ClientContext ctx;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_) return absl::OkStatus();
     stream_ctx_ = &ctx;
     if (reconnect_) ctx.TryCancel();
@@ -122,7 +124,7 @@ Status SessionClient::RunSession() {
     if (cancel) ctx.TryCancel();
     if (reader_thread.joinable()) reader_thread.join();
     grpc::Status fs = reader->Finish();
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stream_ctx_ = nullptr;
     channel_ = nullptr;
     stream_ended_ = false;  // so the reconnect backoff is slept in full
@@ -136,7 +138,7 @@ Status SessionClient::RunSession() {
                                          ? std::chrono::milliseconds(msg.heartbeat_period_ms())
                                          : kDefaultPeriod;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (msg.managers_size() > 0) {
       managers_.clear();
       for (const api::ManagerInfo& m : msg.managers()) managers_.push_back({m.node_id(), m.addr()});
@@ -157,7 +159,7 @@ Status SessionClient::RunSession() {
       m.Clear();
     }
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       stream_ended_ = true;
     }
     cv_.notify_all();
@@ -165,7 +167,7 @@ Status SessionClient::RunSession() {
   bool ended_by_manager = false;
   while (Sleep(period)) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       ended_by_manager = stream_ended_;
     }
     if (ended_by_manager) break;
@@ -179,7 +181,7 @@ Status SessionClient::RunSession() {
     if (hresp.period_ms() > 0) period = std::chrono::milliseconds(hresp.period_ms());
   }
   if (!ended_by_manager) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     ended_by_manager = stream_ended_;
   }
   return finish(absl::OkStatus(), !ended_by_manager);
@@ -188,7 +190,7 @@ Status SessionClient::RunSession() {
 Status SessionClient::UpdateTaskStatus(const api::UpdateTaskStatusRequest& req) {
   std::shared_ptr<grpc::Channel> channel;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     channel = channel_;
   }
   if (!channel) return absl::UnavailableError("no session with a manager");

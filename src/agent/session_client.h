@@ -20,6 +20,7 @@
 
 #include "capsule/dispatcher.pb.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "crypto/node_seal.h"
 #include "transport/channels.h"
@@ -90,15 +91,15 @@ class SessionClient {
 
   const SessionConfig config_;
   const Clock& clock_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::condition_variable cv_;
-  bool stopping_ = false;                      // guarded by mu_
-  bool reconnect_ = false;                     // guarded by mu_: SetIdentity asked for it
-  transport::ClientIdentity identity_;         // guarded by mu_
-  grpc::ClientContext* stream_ctx_ = nullptr;  // guarded by mu_: the open stream's context
-  std::vector<RemoteManager> managers_;        // guarded by mu_
-  std::shared_ptr<grpc::Channel> channel_;     // guarded by mu_: the open session's channel
-  bool stream_ended_ = false;                  // guarded by mu_: the reader saw the end
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool reconnect_ ABSL_GUARDED_BY(mu_) = false;  // SetIdentity asked for it
+  transport::ClientIdentity identity_ ABSL_GUARDED_BY(mu_);
+  grpc::ClientContext* stream_ctx_ ABSL_GUARDED_BY(mu_) = nullptr;  // the open stream's context
+  std::vector<RemoteManager> managers_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<grpc::Channel> channel_ ABSL_GUARDED_BY(mu_);  // the open session's channel
+  bool stream_ended_ ABSL_GUARDED_BY(mu_) = false;               // the reader saw the end
   std::atomic<bool> connected_{false};
   std::thread thread_;
 };

@@ -13,7 +13,7 @@ StatusQueue::~StatusQueue() { Stop(); }
 
 void StatusQueue::Enqueue(TaskStatusReport report) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     auto it = pending_.find(report.task_id);
     // Never replace a queued state by an earlier one.
     if (it != pending_.end() && report.status.state < it->second.status.state) return;
@@ -25,7 +25,7 @@ void StatusQueue::Enqueue(TaskStatusReport report) {
 
 void StatusQueue::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
@@ -33,21 +33,25 @@ void StatusQueue::Stop() {
 }
 
 bool StatusQueue::WaitIdle(std::chrono::milliseconds timeout) {
-  std::unique_lock<std::mutex> lock(mu_);
-  return idle_cv_.wait_for(lock, timeout, [this] { return pending_.empty() && !in_flight_; });
+  MutexLock lock(mu_);
+  return idle_cv_.wait_for(lock.native(), timeout, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return pending_.empty() && !in_flight_;
+  });
 }
 
 void StatusQueue::Run() {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   while (true) {
-    cv_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
+    cv_.wait(lock.native(), [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return stopping_ || !pending_.empty();
+    });
     if (stopping_) return;
     std::vector<TaskStatusReport> batch;
     for (const auto& [id, report] : pending_) batch.push_back(report);
     in_flight_ = true;
-    lock.unlock();
+    lock.Unlock();
     Status sent = reporter_.Report(batch);
-    lock.lock();
+    lock.Lock();
     in_flight_ = false;
     if (sent.ok()) {
       // Settled, unless a newer report for the task arrived meanwhile.
@@ -63,7 +67,8 @@ void StatusQueue::Run() {
     }
     spdlog::warn("task status report failed ({} tasks): {}; retrying", batch.size(),
                  sent.ToString());
-    cv_.wait_for(lock, retry_after_, [this] { return stopping_; });
+    cv_.wait_for(lock.native(), retry_after_,
+                 [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; });
   }
 }
 

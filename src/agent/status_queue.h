@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/mutex.h"
 #include "common/status.h"
 #include "objects/service.h"
 
@@ -46,12 +47,12 @@ class StatusQueue {
 
   StatusReporter& reporter_;
   const std::chrono::milliseconds retry_after_;
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
   std::condition_variable idle_cv_;
-  std::map<std::string, TaskStatusReport> pending_;  // by task ID; guarded by mu_
-  bool in_flight_ = false;                           // guarded by mu_
-  bool stopping_ = false;                            // guarded by mu_
+  std::map<std::string, TaskStatusReport> pending_ ABSL_GUARDED_BY(mu_);  // by task ID
+  bool in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

@@ -39,7 +39,7 @@ class TaskWorker::Runner {
 
   void Update(Task task) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       task_ = std::move(task);
       dirty_ = true;
     }
@@ -47,14 +47,14 @@ class TaskWorker::Runner {
   }
   void MarkRemoved() {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       removed_ = true;
     }
     cv_.notify_all();
   }
   void RequestStop() {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       stopping_ = true;
     }
     cv_.notify_all();
@@ -64,7 +64,7 @@ class TaskWorker::Runner {
     if (thread_.joinable()) thread_.join();
   }
   bool done() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     return done_;
   }
 
@@ -75,10 +75,12 @@ class TaskWorker::Runner {
       Task task;
       bool removed;
       {
-        std::unique_lock<std::mutex> lock(mu_);
+        MutexLock lock(mu_);
         if (!first) {
-          w_.clock_.WaitFor(cv_, lock, w_.options_.poll_interval,
-                            [this] { return stopping_ || dirty_ || removed_; });
+          w_.clock_.WaitFor(cv_, lock.native(), w_.options_.poll_interval,
+                            [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+                              return stopping_ || dirty_ || removed_;
+                            });
         }
         first = false;
         if (stopping_ && !removed_) break;
@@ -92,7 +94,7 @@ class TaskWorker::Runner {
       }
       Step(task);
     }
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     done_ = true;
   }
 
@@ -301,14 +303,14 @@ class TaskWorker::Runner {
   std::optional<ContainerStatus> last_container_;
   std::optional<SteadyTime> waiting_since_;
 
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::condition_variable cv_;
-  Task task_;              // guarded by mu_
-  bool adopted_ = false;   // set before the thread starts; then the thread's
-  bool removed_ = false;   // guarded by mu_
-  bool dirty_ = false;     // guarded by mu_
-  bool stopping_ = false;  // guarded by mu_
-  bool done_ = false;      // guarded by mu_
+  Task task_ ABSL_GUARDED_BY(mu_);
+  bool adopted_ = false;  // set before the thread starts; then the thread's
+  bool removed_ ABSL_GUARDED_BY(mu_) = false;
+  bool dirty_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 
@@ -320,7 +322,7 @@ TaskWorker::~TaskWorker() { Stop(); }
 
 void TaskWorker::Start() {
   std::vector<std::string> known = executor_.Known();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   known_.insert(known.begin(), known.end());
   if (!known_.empty()) {
     spdlog::info("agent: {} task(s) on disk from a previous run; waiting for the assignments",
@@ -330,7 +332,7 @@ void TaskWorker::Start() {
 
 void TaskWorker::Apply(bool full_set, std::vector<TaskAssignment> tasks,
                        const std::vector<std::string>& removed) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (stopped_) return;
   ReapLocked();
   std::set<std::string> named;
@@ -380,7 +382,7 @@ void TaskWorker::Stop() {
   std::map<std::string, std::unique_ptr<Runner>> runners;
   std::vector<std::unique_ptr<Runner>> leaving;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stopped_ = true;
     runners.swap(runners_);
     leaving.swap(leaving_);
@@ -391,7 +393,7 @@ void TaskWorker::Stop() {
 }
 
 std::vector<std::string> TaskWorker::TaskIds() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   std::vector<std::string> ids;
   for (const auto& [id, r] : runners_) ids.push_back(id);
   return ids;

@@ -32,6 +32,7 @@
 #include "agent/secret_cache.h"
 #include "agent/status_queue.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "objects/service.h"
 
 namespace capsule::agent {
@@ -77,7 +78,7 @@ class TaskWorker {
   const Clock& clock_;
   const TaskWorkerOptions options_;
 
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   bool stopped_ = false;
   bool got_full_set_ = false;
   std::set<std::string> known_;                             // on disk at Start, not yet claimed

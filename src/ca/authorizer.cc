@@ -42,7 +42,7 @@ StatusOr<PeerIdentity> Authorizer::AuthorizeCert(std::string_view peer_cert_pem,
   std::string root;
   std::optional<CertInfo> info;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     root = root_ca_pem_;
     auto it = verified_.find(pem);
     if (it != verified_.end()) {
@@ -62,7 +62,7 @@ StatusOr<PeerIdentity> Authorizer::AuthorizeCert(std::string_view peer_cert_pem,
           absl::StrCat("invalid node certificate: ", std::string(checked.status().message())));
     }
     info = *std::move(checked);
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (root_ca_pem_ == root) {  // not across a root rotation
       if (verified_.size() >= kMaxVerified) verified_.clear();
       verified_[pem] = VerifiedCert{*info, now};
@@ -83,7 +83,7 @@ StatusOr<PeerIdentity> Authorizer::AuthorizeCert(std::string_view peer_cert_pem,
 }
 
 void Authorizer::SetRootCa(std::string root_ca_pem) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   root_ca_pem_ = std::move(root_ca_pem);
   verified_.clear();
 }

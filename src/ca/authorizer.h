@@ -27,6 +27,7 @@
 #include "ca/cert_info.h"
 #include "ca/node_role.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "common/status.h"
 
 namespace grpc {
@@ -82,7 +83,7 @@ class Authorizer {
   // ASN.1 decoding, a signature check) on every heartbeat and status report was a quarter of
   // the manager's CPU with 200 workers. An entry is used only inside the certificate's
   // validity and for kReverifyAfter; a root change drops them all. Removal and role are
-  // checked on every call regardless. verified_ is guarded by mu_.
+  // checked on every call regardless.
   struct VerifiedCert {
     CertInfo info;
     TimePoint verified_at;
@@ -90,9 +91,9 @@ class Authorizer {
   static constexpr size_t kMaxVerified = 4096;
   static constexpr std::chrono::seconds kReverifyAfter{60};
 
-  mutable std::mutex mu_;
-  std::string root_ca_pem_;  // guarded by mu_
-  mutable std::unordered_map<std::string, VerifiedCert> verified_;
+  mutable Mutex mu_;
+  std::string root_ca_pem_ ABSL_GUARDED_BY(mu_);
+  mutable std::unordered_map<std::string, VerifiedCert> verified_ ABSL_GUARDED_BY(mu_);
   const std::string cluster_id_;
   const IsNodeRemovedFn is_removed_;
   const Clock& clock_;

@@ -38,7 +38,7 @@ CertRenewer::CertRenewer(CertificatePaths paths, SignFn sign, RenewedFn on_renew
 CertRenewer::~CertRenewer() { Stop(); }
 
 StatusOr<bool> CertRenewer::CheckOnce() {
-  std::lock_guard<std::mutex> check(check_mu_);
+  MutexLock check(check_mu_);
   ASSIGN_OR_RETURN(std::string current, ReadCertFile(paths_.cert));
   ASSIGN_OR_RETURN(ca::CertInfo old_info, ca::ParseCertInfo(current));
   if (clock_.Now() < RenewalDueAt(old_info.not_before, old_info.not_after)) return false;
@@ -70,8 +70,10 @@ void CertRenewer::Start(std::chrono::milliseconds period) {
   thread_ = std::thread([this, period] {
     while (true) {
       {
-        std::unique_lock<std::mutex> lock(mu_);
-        if (clock_.WaitFor(cv_, lock, period, [this] { return stopping_; })) return;
+        MutexLock lock(mu_);
+        if (clock_.WaitFor(cv_, lock.native(), period,
+                           [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; }))
+          return;
       }
       StatusOr<bool> r = CheckOnce();
       if (!r.ok()) spdlog::warn("certificate renewal failed: {}", r.status().ToString());
@@ -81,7 +83,7 @@ void CertRenewer::Start(std::chrono::milliseconds period) {
 
 void CertRenewer::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
   cv_.notify_all();

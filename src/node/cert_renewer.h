@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "common/secret_bytes.h"
 #include "common/status.h"
 #include "node/certificates.h"
@@ -63,10 +64,10 @@ class CertRenewer {
   const SignFn sign_;
   const RenewedFn on_renewed_;
   const Clock& clock_;
-  std::mutex check_mu_;  // one check at a time
-  std::mutex mu_;
+  Mutex check_mu_;  // one check at a time
+  Mutex mu_;
   std::condition_variable cv_;
-  bool stopping_ = false;  // guarded by mu_
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

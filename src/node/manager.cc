@@ -128,7 +128,7 @@ void Manager::StartCertRenewer() {
                                     NodeCertValidity(), RealClock().Now());
       },
       [this](const std::string& cert_pem, const SecretBytes& key_pem) {
-        std::lock_guard<std::mutex> lock(renewed_mu_);
+        MutexLock lock(renewed_mu_);
         if (on_renewed_) on_renewed_(cert_pem, key_pem);
       },
       RealClock());
@@ -136,7 +136,7 @@ void Manager::StartCertRenewer() {
 }
 
 void Manager::SetCertificateRenewedCallback(CertRenewer::RenewedFn fn) {
-  std::lock_guard<std::mutex> lock(renewed_mu_);
+  MutexLock lock(renewed_mu_);
   on_renewed_ = std::move(fn);
 }
 

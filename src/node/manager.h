@@ -16,6 +16,7 @@
 #include <string>
 
 #include "ca/root_ca.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "crypto/keyring.h"
 #include "dockerapi/backend.h"
@@ -103,8 +104,8 @@ class Manager {
   std::unique_ptr<controlapi::TaskApi> task_api_;
   std::unique_ptr<SwarmServer> swarm_server_;
   std::unique_ptr<CertRenewer> renewer_;
-  std::mutex renewed_mu_;
-  CertRenewer::RenewedFn on_renewed_;  // guarded by renewed_mu_
+  Mutex renewed_mu_;
+  CertRenewer::RenewedFn on_renewed_ ABSL_GUARDED_BY(renewed_mu_);
   dockerapi::ManagerServices services_;
 };
 

@@ -15,7 +15,7 @@ void NodeStatusWriter::SetNodeState(const std::string& node_id, dispatcher::Node
 
 void NodeStatusWriter::Enqueue(const std::string& node_id, const std::string& state) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_) return;
     queue_.emplace_back(node_id, state);
   }
@@ -24,7 +24,7 @@ void NodeStatusWriter::Enqueue(const std::string& node_id, const std::string& st
 
 void NodeStatusWriter::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
   cv_.notify_one();
@@ -32,16 +32,17 @@ void NodeStatusWriter::Stop() {
 }
 
 void NodeStatusWriter::Run() {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   while (true) {
-    cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    cv_.wait(lock.native(),
+             [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stopping and drained
     auto [node_id, state] = std::move(queue_.front());
     queue_.pop_front();
-    lock.unlock();
+    lock.Unlock();
     Status s = write_(node_id, state);
     if (!s.ok()) spdlog::warn("recording node {} as {}: {}", node_id, state, s.ToString());
-    lock.lock();
+    lock.Lock();
   }
 }
 

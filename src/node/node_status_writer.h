@@ -11,6 +11,7 @@
 #include <thread>
 #include <utility>
 
+#include "common/mutex.h"
 #include "common/status.h"
 #include "manager/dispatcher/node_status_sink.h"
 
@@ -34,10 +35,10 @@ class NodeStatusWriter final : public dispatcher::NodeStatusSink {
   void Run();
 
   const WriteFn write_;
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::pair<std::string, std::string>> queue_;  // guarded by mu_
-  bool stopping_ = false;                                  // guarded by mu_
+  std::deque<std::pair<std::string, std::string>> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

@@ -172,8 +172,10 @@ StatusOr<std::unique_ptr<SwarmServer>> SwarmServer::Start(const SwarmServerConfi
 // expiry window are Down (the dispatcher only judges nodes it has seen).
 void SwarmServer::ReconcileAfterStart(std::chrono::milliseconds wait) {
   {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (cv_.wait_for(lock, wait, [this] { return stopped_; })) return;
+    MutexLock lock(mu_);
+    if (cv_.wait_for(lock.native(), wait,
+                     [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopped_; }))
+      return;
   }
   std::set<std::string> live;
   for (const auto& s : parts_->dispatcher.Sessions()) live.insert(s.node_id);
@@ -185,7 +187,7 @@ void SwarmServer::ReconcileAfterStart(std::chrono::milliseconds wait) {
 
 void SwarmServer::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (stopped_) return;
     stopped_ = true;
   }

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "ca/root_ca.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "manager/controlapi/node.h"
 #include "node/certificates.h"
@@ -58,9 +59,9 @@ class SwarmServer {
   void ReconcileAfterStart(std::chrono::milliseconds wait);
 
   std::unique_ptr<Parts> parts_;
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
-  bool stopped_ = false;  // guarded by mu_
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   std::thread reconcile_;
 };
 

@@ -28,20 +28,20 @@ class MemoryStore::Watch : public WatchHandle {
 
   ~Watch() override {
     {
-      std::lock_guard<std::mutex> lock(store_.mu_);
+      MutexLock lock(store_.mu_);
       closing_ = true;
     }
     store_.changed_.notify_all();
     thread_.join();
-    std::lock_guard<std::mutex> lock(store_.mu_);
+    MutexLock lock(store_.mu_);
     --store_.live_watches_;
   }
 
  private:
   void Run() {
-    std::unique_lock<std::mutex> lock(store_.mu_);
+    MutexLock lock(store_.mu_);
     while (true) {
-      store_.changed_.wait(lock, [this] {
+      store_.changed_.wait(lock.native(), [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(store_.mu_) {
         return closing_ || next_ < store_.compacted_ ||
                (!store_.history_.empty() && store_.history_.back().object.mod_revision >= next_);
       });
@@ -50,7 +50,7 @@ class MemoryStore::Watch : public WatchHandle {
         const Status compacted =
             absl::OutOfRangeError("required revision has been compacted; compact revision " +
                                   std::to_string(store_.compacted_));
-        lock.unlock();
+        lock.Unlock();
         if (callbacks_.on_error) callbacks_.on_error(compacted);
         return;
       }
@@ -60,21 +60,21 @@ class MemoryStore::Watch : public WatchHandle {
       std::vector<ObjectEvent> batch(first, store_.history_.end());
       next_ = batch.back().object.mod_revision + 1;
       const int64_t revision = store_.revision_;
-      lock.unlock();
+      lock.Unlock();
       if (callbacks_.on_events) callbacks_.on_events(batch, revision);
-      lock.lock();
+      lock.Lock();
     }
   }
 
   MemoryStore& store_;
-  int64_t next_;          // the next revision to deliver; guarded by store_.mu_
-  bool closing_ = false;  // guarded by store_.mu_
+  int64_t next_ ABSL_GUARDED_BY(store_.mu_);  // the next revision to deliver
+  bool closing_ ABSL_GUARDED_BY(store_.mu_) = false;
   const StoreWatchCallbacks callbacks_;
   std::thread thread_;
 };
 
 MemoryStore::~MemoryStore() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (live_watches_ > 0) {
     std::fputs("capsule: MemoryStore destroyed while a watch is live\n", stderr);
     std::abort();
@@ -106,7 +106,7 @@ int64_t MemoryStore::Commit(ObjectEvent event) {
 }
 
 StatusOr<int64_t> MemoryStore::Create(const ObjectRef& ref, const Record& record) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   const std::string key = Key(ref.kind, ref.id);
   if (objects_.count(key) > 0 || (!ref.name.empty() && names_.count(NameOf(ref)) > 0)) {
     return absl::AlreadyExistsError(ref.kind + " " + ref.name + " already exists");
@@ -120,7 +120,7 @@ StatusOr<int64_t> MemoryStore::Create(const ObjectRef& ref, const Record& record
 
 StatusOr<int64_t> MemoryStore::Update(const ObjectRef& ref, int64_t expected_revision,
                                       const Record& record) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   const std::string key = Key(ref.kind, ref.id);
   auto it = objects_.find(key);
   const bool exists = it != objects_.end();
@@ -133,7 +133,7 @@ StatusOr<int64_t> MemoryStore::Update(const ObjectRef& ref, int64_t expected_rev
 }
 
 StatusOr<int64_t> MemoryStore::Delete(const ObjectRef& ref, int64_t expected_revision) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = objects_.find(Key(ref.kind, ref.id));
   const bool exists = it != objects_.end();
   if (!exists || (expected_revision > 0 && it->second.mod_revision != expected_revision)) {
@@ -145,14 +145,14 @@ StatusOr<int64_t> MemoryStore::Delete(const ObjectRef& ref, int64_t expected_rev
 }
 
 StatusOr<StoredRecord> MemoryStore::Get(const std::string& kind, const std::string& id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = objects_.find(Key(kind, id));
   if (it == objects_.end()) return absl::NotFoundError(kind + " " + id + " not found");
   return StoredRecord{Copy(it->second.record), it->second.create_revision, it->second.mod_revision};
 }
 
 StatusOr<MetaSnapshot> MemoryStore::ListMeta() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   MetaSnapshot snap;
   snap.revision = revision_;
   snap.objects.reserve(objects_.size());
@@ -168,7 +168,7 @@ StatusOr<std::unique_ptr<WatchHandle>> MemoryStore::WatchObjects(int64_t start_r
                                                                  StoreWatchCallbacks callbacks) {
   int64_t next = start_revision;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (next <= 0) next = revision_ + 1;
     ++live_watches_;
   }
@@ -176,12 +176,12 @@ StatusOr<std::unique_ptr<WatchHandle>> MemoryStore::WatchObjects(int64_t start_r
 }
 
 int64_t MemoryStore::LastWrittenRevision() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return last_written_;
 }
 
 Status MemoryStore::Compact(int64_t revision) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (revision <= compacted_) {
     return absl::OutOfRangeError("required revision has been compacted");
   }

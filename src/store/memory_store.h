@@ -22,6 +22,7 @@
 #include <string>
 #include <utility>
 
+#include "common/mutex.h"
 #include "store/store.h"
 
 namespace capsule::store {
@@ -59,21 +60,23 @@ class MemoryStore : public Store {
 
   // Called with mu_ held: makes one write's revision and records its event for watches
   // (stamping the event's mod_revision, and a put's create_revision if it is 0).
-  int64_t Commit(ObjectEvent event);
+  int64_t Commit(ObjectEvent event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static std::string Key(const std::string& kind, const std::string& id);
   static std::pair<std::string, std::string> NameOf(const ObjectRef& ref);
   // A failed compare: the object is gone (NotFound) or was changed (Aborted).
   static Status Conflict(const ObjectRef& ref, bool exists);
 
-  mutable std::mutex mu_;
-  std::condition_variable changed_;  // a write, a compaction or a watch closing
-  int64_t revision_ = 1;             // a fresh etcd cluster is at revision 1
-  int64_t compacted_ = 0;            // events of revisions below this are gone
-  int64_t last_written_ = 0;
-  std::map<std::string, Object> objects_;                             // by Key(): etcd's key order
-  std::map<std::pair<std::string, std::string>, std::string> names_;  // (kind, lower name) → ID
-  std::deque<ObjectEvent> history_;  // every event from compacted_ on, in revision order
-  int live_watches_ = 0;
+  mutable Mutex mu_;
+  std::condition_variable changed_;             // a write, a compaction or a watch closing
+  int64_t revision_ ABSL_GUARDED_BY(mu_) = 1;   // a fresh etcd cluster is at revision 1
+  int64_t compacted_ ABSL_GUARDED_BY(mu_) = 0;  // events of revisions below this are gone
+  int64_t last_written_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::string, Object> objects_ ABSL_GUARDED_BY(mu_);  // by Key(): etcd's key order
+  // (kind, lower name) → ID
+  std::map<std::pair<std::string, std::string>, std::string> names_ ABSL_GUARDED_BY(mu_);
+  // Every event from compacted_ on, in revision order.
+  std::deque<ObjectEvent> history_ ABSL_GUARDED_BY(mu_);
+  int live_watches_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace capsule::store

@@ -17,12 +17,12 @@ struct FakeClock::Waiter {
 FakeClock::FakeClock(TimePoint start) : now_(start), steady_(SteadyTime(std::chrono::hours(1))) {}
 
 TimePoint FakeClock::Now() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return now_;
 }
 
 SteadyTime FakeClock::SteadyNow() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return steady_;
 }
 
@@ -31,7 +31,7 @@ bool FakeClock::WaitUntil(std::condition_variable& cv, std::unique_lock<std::mut
   if (pred()) return true;
   Waiter w{deadline, &cv, lock.mutex()};
   {
-    std::lock_guard<std::mutex> clock_lock(mu_);
+    MutexLock clock_lock(mu_);
     if (steady_ >= deadline) return false;
     waiters_.push_back(&w);
   }
@@ -40,21 +40,21 @@ bool FakeClock::WaitUntil(std::condition_variable& cv, std::unique_lock<std::mut
   // takes that mutex to notify: a deadline reached in between is never missed.
   while (!pred()) {
     {
-      std::lock_guard<std::mutex> clock_lock(mu_);
+      MutexLock clock_lock(mu_);
       if (w.due) break;
     }
     cv.wait(lock);
   }
-  std::unique_lock<std::mutex> clock_lock(mu_);
+  MutexLock clock_lock(mu_);
   waiters_.remove(&w);
   if (w.waking) {
     // Advance is about to lock our mutex and notify `cv`: let it, then leave.
     lock.unlock();
-    changed_.wait(clock_lock, [&w] { return !w.waking; });
-    clock_lock.unlock();
+    changed_.wait(clock_lock.native(), [&w] { return !w.waking; });
+    clock_lock.Unlock();
     lock.lock();
   } else {
-    clock_lock.unlock();
+    clock_lock.Unlock();
   }
   changed_.notify_all();
   return pred();
@@ -63,7 +63,7 @@ bool FakeClock::WaitUntil(std::condition_variable& cv, std::unique_lock<std::mut
 void FakeClock::Advance(std::chrono::nanoseconds d) {
   std::vector<Waiter*> due;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     now_ += std::chrono::duration_cast<TimePoint::duration>(d);
     steady_ += std::chrono::duration_cast<SteadyTime::duration>(d);
     for (auto it = waiters_.begin(); it != waiters_.end();) {
@@ -85,7 +85,7 @@ void FakeClock::Advance(std::chrono::nanoseconds d) {
     { std::lock_guard<std::mutex> waiter_lock(*w->mu); }
     w->cv->notify_all();
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       w->waking = false;
     }
     changed_.notify_all();
@@ -93,18 +93,20 @@ void FakeClock::Advance(std::chrono::nanoseconds d) {
 }
 
 void FakeClock::SetNow(TimePoint t) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   now_ = t;
 }
 
 size_t FakeClock::waiters() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return waiters_.size();
 }
 
 bool FakeClock::AwaitWaiters(size_t n, std::chrono::milliseconds timeout) const {
-  std::unique_lock<std::mutex> lock(mu_);
-  return changed_.wait_for(lock, timeout, [&] { return waiters_.size() >= n; });
+  MutexLock lock(mu_);
+  return changed_.wait_for(lock.native(), timeout, [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return waiters_.size() >= n;
+  });
 }
 
 }  // namespace capsule::testing

@@ -25,6 +25,7 @@
 #include <mutex>
 
 #include "common/clock.h"
+#include "common/mutex.h"
 
 namespace capsule::testing {
 
@@ -57,12 +58,12 @@ class FakeClock final : public Clock {
  private:
   struct Waiter;
 
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   // Notified whenever a waiter comes or goes and when Advance has woken one.
   mutable std::condition_variable changed_;
-  TimePoint now_;                       // guarded by mu_
-  SteadyTime steady_;                   // guarded by mu_
-  mutable std::list<Waiter*> waiters_;  // guarded by mu_: blocked, deadline not reached
+  TimePoint now_ ABSL_GUARDED_BY(mu_);
+  SteadyTime steady_ ABSL_GUARDED_BY(mu_);
+  mutable std::list<Waiter*> waiters_ ABSL_GUARDED_BY(mu_);  // blocked, deadline not reached
 };
 
 }  // namespace capsule::testing

@@ -11,7 +11,7 @@ FakeExecutor::FakeExecutor(const Clock& clock, Hooks hooks)
 
 Status FakeExecutor::Prepare(const agent::TaskRun& run) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (missing_images_.count(run.image) > 0) {
       return absl::NotFoundError("No such image: " + run.image);
     }
@@ -31,7 +31,7 @@ Status FakeExecutor::Prepare(const agent::TaskRun& run) {
 
 Status FakeExecutor::Start(const std::string& task_id) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     auto it = tasks_.find(task_id);
     if (it == tasks_.end()) return absl::NotFoundError("no task " + task_id);
     it->second.status.state = RunStatus::State::kRunning;
@@ -44,14 +44,14 @@ Status FakeExecutor::Start(const std::string& task_id) {
 }
 
 StatusOr<RunStatus> FakeExecutor::Inspect(const std::string& task_id) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = tasks_.find(task_id);
   if (it == tasks_.end()) return absl::NotFoundError("no task " + task_id);
   return it->second.status;
 }
 
 Status FakeExecutor::Stop(const std::string& task_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = tasks_.find(task_id);
   if (it == tasks_.end()) return absl::NotFoundError("no task " + task_id);
   RunStatus& st = it->second.status;
@@ -66,37 +66,37 @@ Status FakeExecutor::Stop(const std::string& task_id) {
 }
 
 Status FakeExecutor::Remove(const std::string& task_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (tasks_.erase(task_id) > 0) calls_.push_back("remove " + task_id);
   return absl::OkStatus();
 }
 
 Status FakeExecutor::RemoveLogs(const std::string& task_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   calls_.push_back("removelogs " + task_id);
   return absl::OkStatus();
 }
 
 std::vector<std::string> FakeExecutor::Known() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   std::vector<std::string> ids;
   for (const auto& [id, t] : tasks_) ids.push_back(id);
   return ids;
 }
 
 void FakeExecutor::SetImageMissing(const std::string& image) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   missing_images_.insert(image);
 }
 
 void FakeExecutor::Put(const std::string& task_id, RunStatus status) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   tasks_[task_id] = Task{};
   tasks_[task_id].status = std::move(status);
 }
 
 void FakeExecutor::Exit(const std::string& task_id, int64_t exit_code) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   RunStatus& st = tasks_[task_id].status;
   st.state = RunStatus::State::kExited;
   st.exit_code = exit_code;
@@ -104,19 +104,19 @@ void FakeExecutor::Exit(const std::string& task_id, int64_t exit_code) {
 }
 
 bool FakeExecutor::Has(const std::string& task_id) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return tasks_.count(task_id) > 0;
 }
 
 std::optional<FakeExecutor::Task> FakeExecutor::Get(const std::string& task_id) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = tasks_.find(task_id);
   if (it == tasks_.end()) return std::nullopt;
   return it->second;
 }
 
 std::string FakeExecutor::SecretData(const std::string& task_id, const std::string& target) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = tasks_.find(task_id);
   if (it == tasks_.end()) return "";
   auto data = it->second.secret_data.find(target);
@@ -124,12 +124,12 @@ std::string FakeExecutor::SecretData(const std::string& task_id, const std::stri
 }
 
 bool FakeExecutor::Called(const std::string& call) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return std::find(calls_.begin(), calls_.end(), call) != calls_.end();
 }
 
 std::vector<std::string> FakeExecutor::calls() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return calls_;
 }
 

@@ -21,6 +21,7 @@
 
 #include "agent/executor/executor.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 
 namespace capsule::testing {
 
@@ -64,10 +65,10 @@ class FakeExecutor : public agent::Executor {
  private:
   const Clock& clock_;
   const Hooks hooks_;
-  mutable std::mutex mu_;
-  std::set<std::string> missing_images_;  // guarded by mu_
-  std::map<std::string, Task> tasks_;     // guarded by mu_
-  std::vector<std::string> calls_;        // guarded by mu_
+  mutable Mutex mu_;
+  std::set<std::string> missing_images_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Task> tasks_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> calls_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace capsule::testing

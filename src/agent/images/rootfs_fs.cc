@@ -13,6 +13,7 @@
 #include <mutex>
 
 #include "common/errno_status.h"
+#include "common/mutex.h"
 
 namespace capsule::agent {
 namespace {
@@ -39,8 +40,8 @@ std::vector<std::string> Components(const std::string& clean) {
   return out;
 }
 
-int64_t tree_size_total = 0;  // nftw has no user pointer; guarded by tree_size_mu
-std::mutex tree_size_mu;
+Mutex tree_size_mu;
+int64_t tree_size_total ABSL_GUARDED_BY(tree_size_mu) = 0;  // nftw has no user pointer
 
 }  // namespace
 
@@ -144,14 +145,15 @@ Status RemoveAllAt(int dir_fd, const std::string& name) {
 }
 
 int64_t TreeSize(const std::string& dir) {
-  std::lock_guard<std::mutex> lock(tree_size_mu);
+  MutexLock lock(tree_size_mu);
   tree_size_total = 0;
   ::nftw(
       dir.c_str(),
-      [](const char*, const struct stat* st, int type, FTW*) {
-        if (type == FTW_F || type == FTW_SL) tree_size_total += st->st_size;
-        return 0;
-      },
+      [](const char*, const struct stat* st, int type, FTW*)
+          ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_size_mu) {  // nftw calls it here, lock held
+            if (type == FTW_F || type == FTW_SL) tree_size_total += st->st_size;
+            return 0;
+          },
       64, FTW_PHYS);
   return tree_size_total;
 }

@@ -35,11 +35,11 @@ struct DispatcherService::SessionHandle {
   std::string node_id;
   std::string session_id;
   std::string delivery_public_key;
-  std::mutex mu;
+  Mutex mu;
   SessionReactor* reactor = nullptr;  // set before the handle is shared
-  bool finished = false;              // guarded by mu
-  bool writing = false;               // guarded by mu: queue.front() is being written
-  std::deque<std::unique_ptr<api::SessionMessage>> queue;  // guarded by mu
+  bool finished ABSL_GUARDED_BY(mu) = false;
+  bool writing ABSL_GUARDED_BY(mu) = false;  // queue.front() is being written
+  std::deque<std::unique_ptr<api::SessionMessage>> queue ABSL_GUARDED_BY(mu);
   // Only the assignment thread touches this.
   SessionAssignments assignments;
 
@@ -71,7 +71,7 @@ class DispatcherService::SessionReactor final
 };
 
 bool DispatcherService::SessionHandle::Write(std::unique_ptr<api::SessionMessage> msg) {
-  std::lock_guard<std::mutex> lock(mu);
+  MutexLock lock(mu);
   if (finished) return false;
   queue.push_back(std::move(msg));
   if (!writing) {
@@ -82,7 +82,7 @@ bool DispatcherService::SessionHandle::Write(std::unique_ptr<api::SessionMessage
 }
 
 void DispatcherService::SessionHandle::WriteDone(bool ok) {
-  std::lock_guard<std::mutex> lock(mu);
+  MutexLock lock(mu);
   if (!queue.empty()) queue.pop_front();
   writing = false;
   if (finished) return;
@@ -98,7 +98,7 @@ void DispatcherService::SessionHandle::WriteDone(bool ok) {
 }
 
 void DispatcherService::SessionHandle::Finish(const grpc::Status& status) {
-  std::lock_guard<std::mutex> lock(mu);
+  MutexLock lock(mu);
   if (finished) return;
   finished = true;
   reactor->Finish(status);
@@ -143,7 +143,7 @@ grpc::ServerWriteReactor<api::SessionMessage>* DispatcherService::Session(
   auto* reactor = new SessionReactor(this, handle);
   std::shared_ptr<SessionHandle> replaced;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (shut_down_) {
       handle->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "dispatcher is stopping"));
       return reactor;
@@ -177,7 +177,7 @@ grpc::ServerWriteReactor<api::SessionMessage>* DispatcherService::Session(
 }
 
 void DispatcherService::OnSessionDone(const std::shared_ptr<SessionHandle>& handle) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = nodes_.find(handle->node_id);
   if (it != nodes_.end() && it->second.stream == handle) it->second.stream = nullptr;
 }
@@ -194,7 +194,7 @@ Status DispatcherService::DoHeartbeat(grpc::CallbackServerContext* ctx,
                                       const api::HeartbeatRequest& req,
                                       api::HeartbeatResponse* resp) {
   ASSIGN_OR_RETURN(ca::PeerIdentity who, authorizer_.Authorize(*ctx, ca::kAnyNodeRole));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = nodes_.find(who.node_id);
   if (it == nodes_.end() || it->second.stream == nullptr ||
       it->second.info.session_id != req.session_id()) {
@@ -228,7 +228,7 @@ grpc::ServerUnaryReactor* DispatcherService::ListSessions(grpc::CallbackServerCo
 void DispatcherService::CheckHeartbeats() {
   std::vector<std::shared_ptr<SessionHandle>> expired;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     TimePoint now = clock_.Now();
     for (auto it = nodes_.begin(); it != nodes_.end();) {
       if (now - it->second.info.last_seen > ExpiryAfter()) {
@@ -249,7 +249,7 @@ void DispatcherService::CheckHeartbeats() {
 void DispatcherService::EndSession(const std::string& node_id, const Status& why) {
   std::shared_ptr<SessionHandle> stream;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     auto it = nodes_.find(node_id);
     if (it == nodes_.end()) return;
     stream = std::move(it->second.stream);
@@ -259,18 +259,18 @@ void DispatcherService::EndSession(const std::string& node_id, const Status& why
 }
 
 void DispatcherService::StartExpiryTimer() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (shut_down_ || timer_.joinable()) return;
   timer_ = std::thread([this] {
-    std::unique_lock<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     while (!shut_down_) {
-      if (clock_.WaitFor(timer_cv_, lock, options_.heartbeat_period / 2,
-                         [this] { return shut_down_; })) {
+      if (clock_.WaitFor(timer_cv_, lock.native(), options_.heartbeat_period / 2,
+                         [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return shut_down_; })) {
         break;
       }
-      lock.unlock();
+      lock.Unlock();
       CheckHeartbeats();
-      lock.lock();
+      lock.Lock();
     }
   });
 }
@@ -281,7 +281,7 @@ void DispatcherService::Shutdown() {
   std::thread assigner;
   uint64_t subscription = 0;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     shut_down_ = true;
     timer = std::move(timer_);
     assigner = std::move(assigner_);
@@ -301,7 +301,7 @@ void DispatcherService::Shutdown() {
 }
 
 std::vector<SessionSnapshot> DispatcherService::Sessions() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   std::vector<SessionSnapshot> out;
   for (const auto& [id, entry] : nodes_) {
     if (entry.stream) out.push_back(entry.info);
@@ -310,13 +310,13 @@ std::vector<SessionSnapshot> DispatcherService::Sessions() const {
 }
 
 void DispatcherService::SetManagers(std::vector<ManagerAddr> managers) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   managers_ = std::move(managers);
 }
 
 void DispatcherService::KickAssignments() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     assignments_dirty_ = true;
   }
   assign_cv_.notify_all();
@@ -325,16 +325,17 @@ void DispatcherService::KickAssignments() {
 void DispatcherService::RunAssignments() {
   constexpr std::chrono::seconds kRetryAfter{1};
   bool retry = false;
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   while (!shut_down_) {
-    const bool woken = clock_.WaitFor(assign_cv_, lock, kRetryAfter,
-                                      [this] { return shut_down_ || assignments_dirty_; });
+    const bool woken = clock_.WaitFor(
+        assign_cv_, lock.native(), kRetryAfter,
+        [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return shut_down_ || assignments_dirty_; });
     if (shut_down_) break;
     if (!woken && !retry) continue;
     assignments_dirty_ = false;
-    lock.unlock();
+    lock.Unlock();
     retry = SendAssignments();
-    lock.lock();
+    lock.Lock();
   }
 }
 
@@ -343,7 +344,7 @@ void DispatcherService::RunAssignments() {
 bool DispatcherService::SendAssignments() {
   std::vector<std::shared_ptr<SessionHandle>> open;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     for (const auto& [id, entry] : nodes_) {
       if (entry.stream) open.push_back(entry.stream);
     }

@@ -37,6 +37,7 @@
 #include "ca/authorizer.h"
 #include "capsule/dispatcher.grpc.pb.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "manager/dispatcher/assignment_source.h"
 #include "manager/dispatcher/node_status_sink.h"
 
@@ -133,15 +134,15 @@ class DispatcherService final : public api::Dispatcher::CallbackService {
   const DispatcherOptions options_;
   const DispatcherBackends backends_;
 
-  mutable std::mutex mu_;
-  std::map<std::string, NodeEntry> nodes_;  // by node ID; guarded by mu_
-  std::vector<ManagerAddr> managers_;       // guarded by mu_
-  bool shut_down_ = false;                  // guarded by mu_
+  mutable Mutex mu_;
+  std::map<std::string, NodeEntry> nodes_ ABSL_GUARDED_BY(mu_);  // by node ID
+  std::vector<ManagerAddr> managers_ ABSL_GUARDED_BY(mu_);
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
   std::condition_variable timer_cv_;
   std::thread timer_;
 
-  // The assignment thread and its wake-up (guarded by mu_).
-  bool assignments_dirty_ = false;
+  // The assignment thread and its wake-up.
+  bool assignments_dirty_ ABSL_GUARDED_BY(mu_) = false;
   std::condition_variable assign_cv_;
   std::thread assigner_;
   uint64_t subscription_ = 0;

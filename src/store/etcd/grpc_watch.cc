@@ -26,8 +26,10 @@ StatusOr<std::unique_ptr<Watch>> GrpcWatch::Open(std::shared_ptr<grpc::Channel> 
   // the timeout below (the destructor cancels the context).
   watch->thread_ = std::thread(&GrpcWatch::ReadLoop, watch.get(), std::move(request));
 
-  std::unique_lock<std::mutex> lock(watch->mu_);
-  if (!watch->cv_.wait_for(lock, create_timeout, [&] { return watch->create_done_; })) {
+  MutexLock lock(watch->mu_);
+  if (!watch->cv_.wait_for(
+          lock.native(), create_timeout,
+          [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(watch->mu_) { return watch->create_done_; })) {
     return absl::DeadlineExceededError("etcd Watch: no answer to the create request");
   }
   if (watch->create_error_.has_value()) return *watch->create_error_;
@@ -41,7 +43,7 @@ GrpcWatch::~GrpcWatch() {
 }
 
 void GrpcWatch::SignalCreated(std::optional<Status> error) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (create_done_) return;
   create_done_ = true;
   create_error_ = std::move(error);

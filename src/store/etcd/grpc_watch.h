@@ -12,6 +12,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/mutex.h"
 #include "etcd/rpc.grpc.pb.h"
 #include "store/etcd/etcd_client.h"
 
@@ -44,10 +45,10 @@ class GrpcWatch : public Watch {
   WatchCallbacks callbacks_;
   std::atomic<bool> closing_{false};
 
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
-  bool create_done_ = false;            // guarded by mu_
-  std::optional<Status> create_error_;  // guarded by mu_
+  bool create_done_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<Status> create_error_ ABSL_GUARDED_BY(mu_);
 
   std::thread thread_;
 };

@@ -14,6 +14,7 @@ namespace capsule::etcd {
 namespace {
 
 using ::capsule::etcd::testing::EtcdTest;
+using ::capsule::testing::FakeClock;  // starts at 1800000000 s, as this test assumes
 using namespace std::chrono_literals;
 
 class MaintenanceTest : public EtcdTest {
