@@ -2,7 +2,8 @@
 
 build_rootfs_tar(path) writes a tar (bin/busybox + applet symlinks, /etc/passwd and /etc/group
 with root and a user 2000) that `docker import` turns into an image; nothing is pulled from a
-registry. save_archive(path, rootfs_tar, tag) wraps it as a `docker save` archive (docker 20.10
+registry. class_rootfs_tar(test_cls, prefix) builds one in a temp dir that the test class removes
+when it is done (the fixture of the service test modules). save_archive(path, rootfs_tar, tag) wraps it as a `docker save` archive (docker 20.10
 layout: manifest.json, <id>.json, <layer>/layer.tar) for `docker load`.
 Python 3 stdlib only.
 """
@@ -11,7 +12,9 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import tarfile
+import tempfile
 import time
 
 BUSYBOX = "/bin/busybox"
@@ -56,6 +59,15 @@ def build_rootfs_tar(path):
         _add_file(tar, "etc/passwd", PASSWD.encode())
         _add_file(tar, "etc/group", GROUP.encode())
     return path
+
+
+def class_rootfs_tar(test_cls, prefix):
+    """build_rootfs_tar in a new /tmp/<prefix>XXXX folder, removed by test_cls's class cleanup.
+
+    Returns (folder, tar path)."""
+    tmp = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+    test_cls.addClassCleanup(shutil.rmtree, tmp, ignore_errors=True)
+    return tmp, build_rootfs_tar(os.path.join(tmp, "rootfs.tar"))
 
 
 def save_archive(path, rootfs_tar, tag):

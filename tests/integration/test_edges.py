@@ -50,12 +50,7 @@ class SwarmEdges(unittest.TestCase):
         cls.d = harness.Daemon(SWARM_IP, name="edges", extra_args=["--hostname", "edge1"])
         cls.addClassCleanup(cls.d.close)
         cls.d.swarm_init()
-        cls.tmp = tempfile.mkdtemp(prefix="cpedge-", dir="/tmp")
-        cls.rootfs = busybox_image.build_rootfs_tar(os.path.join(cls.tmp, "rootfs.tar"))
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        cls.tmp, cls.rootfs = busybox_image.class_rootfs_tar(cls, "cpedge-")
 
     # ---- helpers ---------------------------------------------------------------------------
     def ok(self, r):

@@ -19,7 +19,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -55,16 +54,10 @@ class Lifecycle(unittest.TestCase):
         cls.d = harness.Daemon(IP, name="lc", extra_args=["--hostname", "node1"])
         cls.addClassCleanup(cls.d.close)
         cls.d.swarm_init()
-        cls.tmp = tempfile.mkdtemp(prefix="cpl-", dir="/tmp")
-        cls.rootfs = busybox_image.build_rootfs_tar(os.path.join(cls.tmp, "rootfs.tar"))
+        _, cls.rootfs = busybox_image.class_rootfs_tar(cls, "cpl-")
         r = cls.d.docker(["import", cls.rootfs, IMAGE])
         if r.returncode != 0:
             raise AssertionError(f"docker import: {out(r)}")
-
-    @classmethod
-    def tearDownClass(cls):
-        import shutil
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     # ---- helpers ---------------------------------------------------------------------------
     def ok(self, r):
@@ -284,16 +277,10 @@ class CrashLoopStore(unittest.TestCase):
             str(4 << 20)])
         cls.addClassCleanup(cls.d.close)
         cls.d.swarm_init()
-        cls.tmp = tempfile.mkdtemp(prefix="cpl-", dir="/tmp")
-        rootfs = busybox_image.build_rootfs_tar(os.path.join(cls.tmp, "rootfs.tar"))
+        _, rootfs = busybox_image.class_rootfs_tar(cls, "cpl-")
         r = cls.d.docker(["import", rootfs, IMAGE])
         if r.returncode != 0:
             raise AssertionError(f"docker import: {out(r)}")
-
-    @classmethod
-    def tearDownClass(cls):
-        import shutil
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def db_size(self):
         return os.path.getsize(os.path.join(self.d.data_root, "etcd", "member-data", "member",

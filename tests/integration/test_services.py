@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import time
 import unittest
 
@@ -39,16 +38,10 @@ class Services(unittest.TestCase):
         cls.d = harness.Daemon(IP, name="s", extra_args=["--hostname", "node1"])
         cls.addClassCleanup(cls.d.close)
         cls.d.swarm_init()
-        cls.tmp = tempfile.mkdtemp(prefix="cps-", dir="/tmp")
-        cls.rootfs = busybox_image.build_rootfs_tar(os.path.join(cls.tmp, "rootfs.tar"))
+        _, cls.rootfs = busybox_image.class_rootfs_tar(cls, "cps-")
         r = cls.d.docker(["import", cls.rootfs, IMAGE])
         if r.returncode != 0:
             raise AssertionError(f"docker import: {out(r)}\n{cls.d.log_tail()}")
-
-    @classmethod
-    def tearDownClass(cls):
-        import shutil
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     # ---- helpers ---------------------------------------------------------------------------
     def ok(self, r):
