@@ -35,6 +35,13 @@ module uses its own last octet:
   127.0.23.x test_peer_port
   127.0.24.x test_lifecycle
   127.0.25.x test_edges
+  127.0.30.x tests/redteam/test_confinement (seccomp, masked paths, ulimits)
+  127.0.31.x tests/redteam/test_resources (limits, reservations, fork bomb, OOM)
+  127.0.32.x tests/redteam/test_hostile_images
+  127.0.33.x tests/redteam/test_swarm_port
+  127.0.34.x tests/redteam/test_large_secret_sets
+  127.0.35.x tests/redteam/test_api_socket
+  127.0.36.x tests/redteam/test_earlier_attacks
 127.0.0.1 is left to the Docker oracle (bench/compare_oracle.sh).
 """
 
