@@ -31,10 +31,10 @@ Hostile task and API client (single node .5, --log-level debug):
     after the data, update with data, data in the query string) never comes back in the error,
     nor reaches the debug log. Control: a value the API does echo (an unknown ID) is found by
     the same scan.
-  - path traversal in IDs and names (secrets, services, tasks' logs, images: inspect,
-    delete, import and load repository names) never reads, creates or removes anything outside the daemon's roots.
-    Control: the same routes with a real ID read the task's log and create,
-    inspect and delete an image.
+  - path traversal in IDs and names (`..`, `%2e%2e`, `../../..` encoded; secrets, services,
+    tasks' logs, images: inspect, delete, import and load repository names) never reads,
+    creates or removes anything outside its place. Control: the same routes with real names
+    read the task's log, import, inspect and delete an image.
 
 Run: ctest -R redteam.test_earlier_attacks, or from tests/redteam:
   PYTHONPATH=.. CAPSULED=../../build/bin/capsuled CAPSULE_CLI=../../build/bin/capsule \
@@ -477,6 +477,11 @@ class HostileTaskAndApiClient(SwarmHelpers, unittest.TestCase):
             with open(os.path.join(outside, name), "wb") as f:
                 f.write(marker)
         before = sorted(os.listdir(outside))
+        # Where a task ID of ".." would lead the log route (<data root>/tasks/../log).
+        planted = os.path.join(d.data_root, "log")
+        with open(planted, "wb") as f:
+            f.write(marker)
+        self.addCleanup(os.unlink, planted)
         up = "../" * 12 + outside.lstrip("/")  # from any folder below the roots to `outside`
         q = urllib.parse.quote(up, safe="")
         self.ok(d.docker(["service", "create", "-d", "--name", "logger", IMAGE, "sh", "-c",
@@ -492,6 +497,13 @@ class HostileTaskAndApiClient(SwarmHelpers, unittest.TestCase):
             ("GET", f"/tasks/{q}/logs", None, {"stdout": "1"}),
             ("GET", f"/images/{q}/json", None, None),
             ("DELETE", f"/images/{q}", None, {"force": "1"}),
+            ("GET", "/tasks/../logs", None, {"stdout": "1"}),
+            ("GET", "/tasks/%2e%2e/logs", None, {"stdout": "1"}),
+            ("GET", "/services/../logs", None, {"stdout": "1"}),
+            ("GET", "/secrets/..", None, None),
+            ("DELETE", "/secrets/..", None, None),
+            ("DELETE", "/images/..", None, {"force": "1"}),
+            ("GET", "/images/../json", None, None),
             ("POST", "/secrets/create", {"Name": up, "Data": harness.b64("x")}, None),
             ("POST", "/services/create", {"Name": up, "TaskTemplate": {
                 "ContainerSpec": {"Image": IMAGE}}}, None),
