@@ -24,6 +24,9 @@ Hostile task and API client (single node .5, --log-level debug):
   - a root task probes for another task's secret: /proc/*/root, /proc/*/environ, mount tables,
     the secret's host path, the host capsuled's /proc/<pid>/mem, a find over /. Control: the
     same probe run by the owning task prints the secret.
+  - root in a task tries to write, append to, chmod, rename over, remove, unmount and remount
+    its own secret: all fail, the value is unchanged. Control: the same operations on an
+    ordinary file in the task succeed.
   - an image whose /run and /escape are symlinks to a host directory: secrets targeted under
     them land inside the task's rootfs, never in the host directory. Control: the task reads
     them at the symlinked paths (the mounts did follow the links — inside the rootfs).
@@ -380,6 +383,35 @@ class HostileTaskAndApiClient(SwarmHelpers, unittest.TestCase):
         self.assertIn(value, log, "control: the probe did not find a secret it can read")
         for s in ("thief", "owner", "victim"):
             self.ok(d.docker(["service", "rm", s]))
+
+    def test_task_cannot_change_its_own_secret(self):
+        # Root in the task tries to overwrite, append to, chmod, remove, rename over and unmount
+        # its secret, and to remount it read-write. Each line prints OK or FAILED.
+        tries = ('for f in /run/secrets/rt-own /tmp/control; do '
+                 'echo x > $f && echo "OK write $f" || echo "FAILED write $f"; '
+                 'echo y >> $f && echo "OK append $f" || echo "FAILED append $f"; '
+                 'chmod 666 $f && echo "OK chmod $f" || echo "FAILED chmod $f"; '
+                 'mv /tmp/other $f && echo "OK rename $f" || echo "FAILED rename $f"; '
+                 'rm -f $f && echo "OK rm $f" || echo "FAILED rm $f"; echo z > /tmp/other; '
+                 'done; umount /run/secrets/rt-own && echo "OK umount" || echo "FAILED umount"; '
+                 'mount -o remount,rw /run/secrets/rt-own && echo "OK remount" '
+                 '|| echo "FAILED remount"; cat /run/secrets/rt-own; echo; echo TRIED; '
+                 'trap "exit 0" TERM; sleep 1d & wait')
+        d = self.d
+        value = b"rt-own-" + os.urandom(16).hex().encode()
+        d.create_secret("rt-own", value)
+        self.ok(d.docker(["service", "create", "-d", "--name", "tamper", "--secret", "rt-own",
+                          IMAGE, "sh", "-c", "touch /tmp/control; echo z > /tmp/other; " + tries]))
+        task = self.wait_running(d, "tamper")
+        log = self.wait_log(task["ID"], "TRIED").decode(errors="replace")
+        ops = ("write", "append", "chmod", "rename", "rm")
+        succeeded = [op for op in ops if f"OK {op} /run/secrets/rt-own" in log]
+        succeeded += [op for op in ("umount", "remount") if f"OK {op}" in log]
+        self.assertEqual(succeeded, [], log)
+        self.assertIn(value.decode(), log)  # still readable, unchanged
+        # Control: the same operations on an ordinary file of the task succeed and are seen.
+        self.assertEqual([op for op in ops if f"OK {op} /tmp/control" not in log], [], log)
+        self.ok(d.docker(["service", "rm", "tamper"]))
 
     def test_secret_targets_through_image_symlinks_stay_in_the_rootfs(self):
         d = self.d
