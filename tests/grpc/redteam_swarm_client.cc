@@ -12,7 +12,8 @@
 //                                          + "nodes": [node IDs with a session]
 //     update-status TASK STATE MESSAGE   Dispatcher.UpdateTaskStatus for one task
 //                                          + "refused": [reasons]
-//     session WAIT_MS                    Dispatcher.Session with a fresh delivery key; reads until
+//     session WAIT_MS [HOSTNAME]         Dispatcher.Session with a fresh delivery key (claiming
+//                                        HOSTNAME, default "redteam"); reads until
 //                                        the complete assignment set arrived (or WAIT_MS passed)
 //                                          + "tasks": [IDs], "secrets": [{"id","name","sha256",
 //                                            "opened"}] (each opened with the key, node ID from
@@ -127,13 +128,13 @@ json UpdateStatus(const std::shared_ptr<grpc::Channel>& channel, const std::stri
 }
 
 json Session(const std::shared_ptr<grpc::Channel>& channel, const std::string& node_id,
-             std::chrono::milliseconds wait) {
+             std::chrono::milliseconds wait, const std::string& hostname) {
   crypto::DeliveryKeyPair keys = crypto::NewDeliveryKeyPair();
   auto stub = api::Dispatcher::NewStub(channel);
   grpc::ClientContext ctx;
   SetDeadline(ctx, wait);
   api::SessionRequest req;
-  req.set_hostname("redteam");
+  req.set_hostname(hostname);
   req.set_delivery_public_key(keys.public_key);
   auto reader = stub->Session(&ctx, req);
   api::SessionMessage first;
@@ -183,7 +184,8 @@ json Renew(const std::shared_ptr<grpc::Channel>& channel) {
 int Usage() {
   std::fprintf(stderr,
                "usage: redteam_swarm_client ADDR CERT KEY ROOT_CA "
-               "list-sessions | update-status TASK STATE MESSAGE | session WAIT_MS | renew\n");
+               "list-sessions | update-status TASK STATE MESSAGE | session WAIT_MS [HOSTNAME] | "
+               "renew\n");
   return 2;
 }
 
@@ -212,8 +214,9 @@ int main(int argc, char** argv) {
     out = ListSessions(channel);
   } else if (command == "update-status" && argc == 9) {
     out = UpdateStatus(channel, argv[6], argv[7], argv[8]);
-  } else if (command == "session" && argc == 7) {
-    out = Session(channel, node_id, std::chrono::milliseconds(std::stoi(argv[6])));
+  } else if (command == "session" && (argc == 7 || argc == 8)) {
+    out = Session(channel, node_id, std::chrono::milliseconds(std::stoi(argv[6])),
+                  argc == 8 ? argv[7] : "redteam");
   } else if (command == "renew" && argc == 6) {
     out = Renew(channel);
   } else {

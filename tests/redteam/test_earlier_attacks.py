@@ -8,8 +8,9 @@ repeated here.
 
 Hostile worker (swarm 1: manager .1, workers w1 .2 and w2 .3; raw calls with the node's own
 certificate files through tests/grpc's redteam_swarm_client, built beside capsuled):
-  - w2 opens a Session with its real certificate: the complete set it gets holds none of w1's
-    tasks or secrets. Control: w1's certificate, same call, gets the task and a secret that
+  - w2 opens a Session with its real certificate, claiming w1's hostname: the complete set it
+    gets holds none of w1's tasks or secrets, and no node is renamed (Capsule takes a node's
+    hostname from its join only). Control: w1's certificate, same call, gets the task and a secret that
     opens to the right bytes.
   - w2 reports "failed" for w1's running task: PERMISSION_DENIED, the task's stored status is
     unchanged. Control: w1 sends the same report and the store shows it.
@@ -107,12 +108,12 @@ def swarm_call(manager_ip, certs, *args):
     return json.loads(r.stdout.decode().strip().splitlines()[-1])
 
 
-def session(manager_ip, certs):
+def session(manager_ip, certs, hostname="redteam"):
     """A Session's complete assignment set. A node's real agent may replace our session while
     we read (a new session of the same node closes the old one): then try again."""
     got = None
     for _ in range(5):
-        got = swarm_call(manager_ip, certs, "session", "10000")
+        got = swarm_call(manager_ip, certs, "session", "10000", hostname)
         if got["code"] != "OK" or got["full_set"]:
             return got
         time.sleep(0.5)
@@ -193,12 +194,19 @@ class HostileWorker(SwarmHelpers, unittest.TestCase):
         self.assertEqual(r.status, 200, r)
         return r.json()["Status"]
 
+    def hostnames(self):
+        return {n["ID"]: n["Description"]["Hostname"] for n in self.m.api("GET", "/nodes").json()}
+
     def test_1_session_of_another_worker_gets_none_of_its_secrets(self):
-        attack = session(MGR_IP, certs_of(self.w2))
+        names = self.hostnames()
+        self.assertEqual((names[self.w1_id], names[self.w2_id]), ("w1", "w2"))
+        # w2 also claims w1's hostname in its session (constraints match node.hostname).
+        attack = session(MGR_IP, certs_of(self.w2), hostname="w1")
         self.assertEqual(attack["code"], "OK", attack)
         self.assertTrue(attack["full_set"], attack)
         self.assertNotIn(self.task["ID"], attack["tasks"])
         self.assertNotIn(self.secret_id, [s["id"] for s in attack["secrets"]], attack)
+        self.assertEqual(self.hostnames(), names, "a session renamed a node")
         # Control: the owner's certificate, same call, gets the task and the secret's bytes.
         control = session(MGR_IP, certs_of(self.w1))
         self.assertEqual(control["code"], "OK", control)
