@@ -28,6 +28,8 @@ Hostile task and API client (single node .5, --log-level debug):
   - root in a task tries to write, append to, chmod, rename over, remove, unmount and remount
     its own secret: all fail, the value is unchanged. Control: the same operations on an
     ordinary file in the task succeed.
+  - a task running as uid 2000 cannot read its secret given to uid 0 with mode 0400.
+    Control: it reads the one given to uid 2000.
   - an image whose /run and /escape are symlinks to a host directory: secrets targeted under
     them land inside the task's rootfs, never in the host directory. Control: the task reads
     them at the symlinked paths (the mounts did follow the links — inside the rootfs).
@@ -420,6 +422,28 @@ class HostileTaskAndApiClient(SwarmHelpers, unittest.TestCase):
         # Control: the same operations on an ordinary file of the task succeed and are seen.
         self.assertEqual([op for op in ops if f"OK {op} /tmp/control" not in log], [], log)
         self.ok(d.docker(["service", "rm", "tamper"]))
+
+    def test_task_user_cannot_read_a_secret_owned_by_another_uid(self):
+        d = self.d
+        root_value = b"rt-rootonly-" + os.urandom(16).hex().encode()
+        mine_value = b"rt-mine-" + os.urandom(16).hex().encode()
+        d.create_secret("rt-rootonly", root_value)
+        d.create_secret("rt-mine", mine_value)
+        cmd = ('id; cat /run/secrets/rootonly || echo "DENIED rootonly"; '
+               'cat /run/secrets/mine || echo "DENIED mine"; echo; echo READ; '
+               'trap "exit 0" TERM; sleep 1d & wait')
+        self.ok(d.docker(["service", "create", "-d", "--name", "userread", "--user", "2000:3000",
+                          "--secret", "source=rt-rootonly,target=rootonly,uid=0,gid=0,mode=0400",
+                          "--secret", "source=rt-mine,target=mine,uid=2000,gid=3000,mode=0400",
+                          IMAGE, "sh", "-c", cmd]))
+        task = self.wait_running(d, "userread")
+        log = self.wait_log(task["ID"], "READ")
+        self.assertIn(b"uid=2000", log)
+        self.assertNotIn(root_value, log)
+        self.assertIn(b"DENIED rootonly", log)
+        # Control: the same user reads the secret given to its uid.
+        self.assertIn(mine_value, log)
+        self.ok(d.docker(["service", "rm", "userread"]))
 
     def test_secret_targets_through_image_symlinks_stay_in_the_rootfs(self):
         d = self.d
