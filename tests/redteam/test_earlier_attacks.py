@@ -10,8 +10,8 @@ Hostile worker (swarm 1: manager .1, workers w1 .2 and w2 .3; raw calls with the
 certificate files through tests/grpc's redteam_swarm_client, built beside capsuled):
   - w2 opens a Session with its real certificate, claiming w1's hostname: the complete set it
     gets holds none of w1's tasks or secrets, and no node is renamed (Capsule takes a node's
-    hostname from its join only). Control: w1's certificate, same call, gets the task and a secret that
-    opens to the right bytes.
+    hostname from its join only). Control: w1's certificate, same call, gets the task and a
+    secret that opens to the right bytes.
   - w2 reports "failed" for w1's running task: PERMISSION_DENIED, the task's stored status is
     unchanged. Control: w1 sends the same report and the store shows it.
   - a node removed with `node rm --force` keeps its certificate files: Session, Renew and
@@ -35,8 +35,8 @@ Hostile task and API client (single node .5, --log-level debug):
     them at the symlinked paths (the mounts did follow the links — inside the rootfs).
   - secret data in a request that fails (bad base64, bad name, too large, duplicate, bad JSON
     after the data, update with data, data in the query string) never comes back in the error,
-    nor reaches the debug log. Control: a value the API does echo (an unknown ID) is found by
-    the same scan.
+    nor reaches the debug log (nor does a create with the data in the query string). Control:
+    a value the API does echo (an unknown ID) is found by the same scan.
   - path traversal in IDs and names (`..`, `%2e%2e`, `../../..` encoded; secrets, services,
     tasks' logs, images: inspect, delete, import and load repository names) never reads,
     creates or removes anything outside its place. Control: the same routes with real names
@@ -89,7 +89,7 @@ def certs_of(daemon):
 
 
 def copy_certs(daemon, dest):
-    """A copy of the node's certificate, key and root as they are now (what a hostile node keeps)."""
+    """A copy of the node's certificate, key and root as they are now (a hostile node's keep)."""
     os.makedirs(dest, exist_ok=True)
     copies = []
     for p in certs_of(daemon):
@@ -519,12 +519,19 @@ class HostileTaskAndApiClient(SwarmHelpers, unittest.TestCase):
         ]
         for what, r in responses:
             self.assertTrue(400 <= r.status < 500, f"{what}: {r!r}")
+        # dockerode's form: the whole spec, Data included, also in the query string (created).
+        spec = {"Name": "rt-eq", "Data": good}
+        r = d.api("POST", "/secrets/create", spec, query=urllib.parse.urlencode(spec))
+        self.assertEqual(r.status, 201, r)
+        responses.append(("data in the query, created", r))
+        self.assertEqual(d.api("DELETE", "/secrets/rt-eq").status, 204)
         self.assertEqual(self.echoed(responses, needles), [])
         log = d.log_bytes()
         self.assertIn(b"debug", log.lower(), "the daemon does not log at debug level")
         self.assertEqual(leakscan.find_in(log, needles), [], "secret data in the debug log")
         created = [s["Spec"]["Name"] for s in d.api("GET", "/secrets").json()]
-        self.assertEqual([n for n in created if n.startswith("rt-e") and n != "rt-echo"], [])
+        self.assertEqual([n for n in created if n.startswith("rt-e") and n != "rt-echo"], [],
+                         "a refused request created a secret")
         # Control: the same scan catches a value the API does echo (an unknown ID in a 404).
         probe = b"rt-echo-" + base64.urlsafe_b64encode(os.urandom(96))
         r = d.api("GET", "/secrets/" + probe.decode())
