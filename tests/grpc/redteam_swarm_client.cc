@@ -10,6 +10,9 @@
 //   COMMAND:
 //     list-sessions                      Dispatcher.ListSessions (manager-only)
 //                                          + "nodes": [node IDs with a session]
+//     list-sessions-after SECONDS        ListSessions, then again after SECONDS on the same
+//                                        channel (the connection stays open: no new handshake)
+//                                          + "first": the first call's outcome
 //     update-status TASK STATE MESSAGE   Dispatcher.UpdateTaskStatus for one task
 //                                          + "refused": [reasons]
 //     session WAIT_MS [HOSTNAME]         Dispatcher.Session with a fresh delivery key (claiming
@@ -30,6 +33,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "ca/cert_info.h"
 #include "ca/node_key.h"
@@ -184,7 +188,8 @@ json Renew(const std::shared_ptr<grpc::Channel>& channel) {
 int Usage() {
   std::fprintf(stderr,
                "usage: redteam_swarm_client ADDR CERT KEY ROOT_CA "
-               "list-sessions | update-status TASK STATE MESSAGE | session WAIT_MS [HOSTNAME] | "
+               "list-sessions | list-sessions-after SECONDS | update-status TASK STATE MESSAGE | "
+               "session WAIT_MS [HOSTNAME] | "
                "renew\n");
   return 2;
 }
@@ -212,6 +217,11 @@ int main(int argc, char** argv) {
   json out;
   if (command == "list-sessions" && argc == 6) {
     out = ListSessions(channel);
+  } else if (command == "list-sessions-after" && argc == 7) {
+    json first = ListSessions(channel);
+    std::this_thread::sleep_for(std::chrono::seconds(std::stoi(argv[6])));
+    out = ListSessions(channel);
+    out["first"] = first;
   } else if (command == "update-status" && argc == 9) {
     out = UpdateStatus(channel, argv[6], argv[7], argv[8]);
   } else if (command == "session" && (argc == 7 || argc == 8)) {
