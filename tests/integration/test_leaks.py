@@ -35,7 +35,8 @@ Checks (each counts places, bytes and leaks; each has a control that shows it ca
            only the caller. What does decide it: for a pipe core_pattern the kernel ignores
            RLIMIT_CORE (except the value 1) but still refuses to dump a process whose dumpable
            flag is 0. So a throwaway worker w3 receives the canary for a task of its own, then
-           kernel.core_pattern is set for a moment to `|<helper> <dir> %P %d` (the helper saves
+           kernel.core_pattern is set for a moment to `|<helper> <dir> %P %d`, both paths under
+           /proc/<test pid>/root so that a chroot works too (the helper saves
            stdin as <dir>/core.<pid>; the original pattern is restored in `finally`), and w3's
            capsuled gets SIGABRT: its wait status must say "no core dumped" and no core may
            appear. Control: a dumpable child process holding the canary, aborted the same way,
@@ -485,8 +486,12 @@ class Leaks(unittest.TestCase):
             self.assertEqual(control.stdout.readline(), b"ready\n")
             # A pipe pattern: the kernel ignores RLIMIT_CORE (0 here, and no CAP_SYS_RESOURCE
             # to raise it) for pipes, so only dumpability decides whether a core is made.
+            # The kernel runs a pipe helper in the init process's root, not in ours: inside a
+            # chroot (a fresh-machine check) `helper` would not exist there. /proc/<our
+            # pid>/root names our root from anywhere, and is plain "/" on a normal machine.
+            seen = f"/proc/{os.getpid()}/root"
             with open(pattern_path, "w") as f:
-                f.write(f"|{helper} {cores} %P %d")
+                f.write(f"|{seen}{helper} {seen}{cores} %P %d")
             try:
                 control.send_signal(signal.SIGABRT)
                 _, status = os.waitpid(control.pid, 0)
