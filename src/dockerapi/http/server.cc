@@ -271,7 +271,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // may hold secret data.
   void ResetParser() {
     if (!parser_) return;
-    const std::string_view target = parser_->get().target();
+    const beast::string_view target = parser_->get().target();
     if (!target.empty()) WipeBytes(const_cast<char*>(target.data()), target.size());
     parser_.reset();
   }
