@@ -154,6 +154,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(ServerCore* impl, stream_protocol::socket socket)
       : impl_(impl), socket_(std::move(socket)), timer_(socket_.get_executor()) {}
   ~Session() {
+    ResetParser();
+    if (body_parser_) WipeTarget(body_parser_->get().target());
     WipeBuffer();
     impl_->Unregister(this);
   }
@@ -271,9 +273,12 @@ class Session : public std::enable_shared_from_this<Session> {
   // may hold secret data.
   void ResetParser() {
     if (!parser_) return;
-    const beast::string_view target = parser_->get().target();
-    if (!target.empty()) WipeBytes(const_cast<char*>(target.data()), target.size());
+    WipeTarget(parser_->get().target());
     parser_.reset();
+  }
+  // The target is held in the message's own (heap) storage.
+  static void WipeTarget(beast::string_view target) {
+    if (!target.empty()) WipeBytes(const_cast<char*>(target.data()), target.size());
   }
 
   void OnRead(beast::error_code ec) {
