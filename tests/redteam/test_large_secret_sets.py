@@ -148,6 +148,8 @@ class LargeSecretSets(unittest.TestCase):
         self.assertEqual(diffs, [], f"{len(diffs)} difference(s)")
         agent = self.w1.api("GET", "/capsule/agent", version=None).json()
         self.assertEqual(set(agent["Secrets"]), ids)
+        # The session was never cut for an oversized message (what happened before parts).
+        self.assertNotIn(b"larger than max", self.w1.log_bytes())
 
         # Positive controls: the comparison does catch a wrong digest and a missing file.
         tampered = dict(expected)
