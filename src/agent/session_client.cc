@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "agent/assignment_assembler.h"
 #include "capsule/dispatcher.grpc.pb.h"
 #include "transport/grpc_status.h"
 
@@ -152,9 +153,20 @@ Status SessionClient::RunSession() {
   reader_thread = std::thread([&] {
     api::SessionMessage m;
     const SessionKeys session_keys{keys, config_.node_id, session_id};
+    // A large change arrives in parts; it is handed on only once complete.
+    AssignmentAssembler parts;
+    api::AssignmentChanges change;
     while (reader->Read(&m)) {
       if (m.has_assignments() && config_.on_assignments) {
-        config_.on_assignments(m.assignments(), session_keys);
+        StatusOr<bool> complete = parts.Add(std::move(*m.mutable_assignments()), &change);
+        if (!complete.ok()) {
+          // A broken sequence: a new session starts over with a complete set.
+          spdlog::error("session {}: {}; reconnecting", session_id, complete.status().ToString());
+          ctx.TryCancel();
+          break;
+        }
+        if (*complete) config_.on_assignments(change, session_keys);
+        change.Clear();
       }
       m.Clear();
     }

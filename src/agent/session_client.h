@@ -1,11 +1,12 @@
 // A node's side of the Dispatcher (api/capsule/dispatcher.proto): one Session stream to
 // a manager, opened with this node's certificate and a fresh delivery key pair (the secrets
 // in the assignments are sealed to it), plus heartbeats at the period the manager asks for.
-// Assignment messages go to `on_assignments` with the session's keys, on the stream's reader
-// thread, in order. When the stream or a heartbeat fails it reconnects with backoff (bounded),
-// with the same certificate and no join token, until Stop(); every new session starts with a
-// complete assignment set. Heartbeat periods and reconnect backoffs are waited on the injected
-// Clock; RPC deadlines are gRPC's own (real time). Runs on its own threads. Thread-safe.
+// Assignment changes go to `on_assignments` with the session's keys, on the stream's reader
+// thread, in order; a change sent in parts is handed on once, whole, when its last part is in
+// (assignment_assembler.h). When the stream or a heartbeat fails it reconnects with backoff
+// (bounded), with the same certificate and no join token, until Stop(); every new session starts
+// with a complete assignment set. Heartbeat periods and reconnect backoffs are waited on the
+// injected Clock; RPC deadlines are gRPC's own (real time). Runs on its own threads. Thread-safe.
 #pragma once
 
 #include <atomic>

@@ -103,5 +103,28 @@ TEST_F(AgentSessionTest, ReconnectedAgentGetsTheCompleteSetAgain) {
   EXPECT_EQ(StateOf("t1"), TaskState::kRunning);  // kept running across the reconnect
 }
 
+// The real agent with 100 secrets of 500 KB for one task: the set arrives in parts, the task
+// starts only once, with every secret's bytes.
+TEST_F(AgentSessionTest, TaskNeedingFiftyMegabytesOfSecretsRunsWithAllOfThem) {
+  TestNode w1 = MakeNode(ca::NodeRole::kWorker);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 100; ++i) {
+    const std::string id = "big" + std::to_string(i);
+    std::string data(500 * 1024, static_cast<char>('a' + i % 26));
+    data.replace(0, id.size(), id);
+    source_.PutSecret(id, "name-" + id, data);
+    ids.push_back(id);
+  }
+  source_.PutTask(MakeTask("t1", w1.node_id, TaskState::kAssigned, ids));
+  agent::Agent& a1 = StartAgent(w1);
+  ASSERT_TRUE(Eventually([&] { return StateOf("t1") == TaskState::kRunning; }));
+  EXPECT_EQ(a1.SecretIds().size(), 100u);
+  for (const std::string& id : ids) {
+    const std::string data = executor_.SecretData("t1", "t-" + id);
+    ASSERT_EQ(data.size(), 500u * 1024) << id;
+    EXPECT_EQ(data.substr(0, id.size()), id);
+  }
+}
+
 }  // namespace
 }  // namespace capsule::grpctest

@@ -4,9 +4,11 @@
 #include <deque>
 #include <thread>
 
+#include "agent/assignment_assembler.h"
 #include "assignment_fakes.h"
 #include "crypto/node_seal.h"
 #include "grpc_test_env.h"
+#include "manager/dispatcher/assignment_parts.h"
 #include "session_util.h"
 
 namespace capsule::grpctest {
@@ -234,6 +236,53 @@ TEST_F(AssignmentsTest, ReconnectGetsTheCompleteSet) {
   std::map<std::string, std::string> opened;
   for (const auto& s : full->secrets()) opened[s.id()] = again.Open(s);
   EXPECT_EQ(opened, (std::map<std::string, std::string>{{"s1", "s3cr3t"}, {"s2", "n3w"}}));
+}
+
+// 100 secrets of 500 KB (Docker's largest) on one node: ~50 MB sealed, over three times the
+// node's 16 MiB receive limit as one message. It arrives in parts, each under the budget,
+// only the last without `more`, and the parts together are the whole set.
+TEST_F(AssignmentsTest, FiftyMegabyteCompleteSetArrivesInPartsUnderTheLimit) {
+  TestNode w1 = MakeNode(ca::NodeRole::kWorker);
+  std::vector<std::string> ids;
+  std::map<std::string, std::string> want;
+  for (int i = 0; i < 100; ++i) {
+    const std::string id = "big" + std::to_string(i);
+    std::string data(500 * 1024, static_cast<char>('a' + i % 26));
+    data.replace(0, id.size(), id);  // each secret distinct
+    source_.PutSecret(id, "name-" + id, data);
+    ids.push_back(id);
+    want[id] = std::move(data);
+  }
+  source_.PutTask(MakeTask("t1", w1.node_id, TaskState::kAssigned, ids));
+  NodeSession n1(Channel(&w1), w1.node_id);
+  ASSERT_TRUE(n1.open());
+  agent::AssignmentAssembler assembler;
+  api::AssignmentChanges whole;
+  int parts = 0;
+  bool complete = false;
+  while (!complete) {
+    auto part = n1.Next();
+    ASSERT_TRUE(part.has_value()) << "after " << parts << " part(s)";
+    ++parts;
+    EXPECT_TRUE(part->full_set());
+    EXPECT_LE(part->ByteSizeLong(), dispatcher::kAssignmentPartBudget + 64);
+    StatusOr<bool> done = assembler.Add(*std::move(part), &whole);
+    ASSERT_TRUE(done.ok()) << done.status();
+    complete = *done;
+  }
+  EXPECT_GE(parts, 7);
+  EXPECT_EQ(TaskIds(whole), std::vector<std::string>{"t1"});
+  ASSERT_EQ(whole.secrets_size(), 100);
+  std::map<std::string, std::string> opened;
+  for (const auto& s : whole.secrets()) opened[s.id()] = n1.Open(s);
+  EXPECT_TRUE(opened == want);  // (not EXPECT_EQ: never print 50 MB)
+  // Nothing more is pending: the next change is a small one in one message.
+  source_.PutTask(MakeTask("t2", w1.node_id, TaskState::kAssigned, {}));
+  auto next = n1.Next();
+  ASSERT_TRUE(next.has_value());
+  EXPECT_FALSE(next->full_set());
+  EXPECT_FALSE(next->more());
+  EXPECT_EQ(TaskIds(*next), std::vector<std::string>{"t2"});
 }
 
 TEST_F(AssignmentsTest, SecretThatCannotBeReadIsRetried) {

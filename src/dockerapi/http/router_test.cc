@@ -110,6 +110,21 @@ TEST(UrlTest, ParsesAndDecodesTarget) {
   EXPECT_FALSE(ParseTarget(&bad).ok());
 }
 
+TEST(UrlTest, WipeRequestEmptiesTargetQueryAndBody) {
+  Request r =
+      Req("POST", "/v1.41/secrets/create?Name=x&Data=c2VjcmV0LWRhdGEtaW4tdGhlLXF1ZXJ5&Data=b");
+  r.body = R"({"Name":"x","Data":"c2VjcmV0"})";
+  ASSERT_EQ(r.query.at("Data"), "b");  // the last value wins, as before
+  ASSERT_EQ(r.query_all.at("Data").size(), 2u);
+  WipeRequest(&r);
+  EXPECT_TRUE(r.target.empty());
+  EXPECT_TRUE(r.path.empty());
+  EXPECT_TRUE(r.query.empty());
+  EXPECT_TRUE(r.query_all.empty());
+  EXPECT_TRUE(r.body.empty());
+  EXPECT_EQ(r.method, "POST");
+}
+
 TEST(UrlTest, StripApiVersion) {
   std::string p = "/v1.41/secrets";
   EXPECT_EQ(StripApiVersion(&p), "1.41");

@@ -31,6 +31,8 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <future>
@@ -152,6 +154,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(ServerCore* impl, stream_protocol::socket socket)
       : impl_(impl), socket_(std::move(socket)), timer_(socket_.get_executor()) {}
   ~Session() {
+    ResetParser();
+    if (body_parser_) WipeTarget(body_parser_->get().target());
     WipeBuffer();
     impl_->Unregister(this);
   }
@@ -243,6 +247,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     // A buffered route: an announced body above the limit is refused before it is read; a
     // chunked one is refused by the parser once its chunks exceed the limit.
+    WipeRequest(request.get());  // OnRead makes the request the handler gets
     const boost::optional<std::uint64_t> length = parser_->content_length();
     if (length && *length > impl_->options.body_limit) return OnRead(bhttp::error::body_limit);
     parser_->body_limit(impl_->options.body_limit);
@@ -264,9 +269,21 @@ class Session : public std::enable_shared_from_this<Session> {
                        });
   }
 
+  // Drops the parser (if any) after wiping its copy of the request target: the query string
+  // may hold secret data.
+  void ResetParser() {
+    if (!parser_) return;
+    WipeTarget(parser_->get().target());
+    parser_.reset();
+  }
+  // The target is held in the message's own (heap) storage.
+  static void WipeTarget(beast::string_view target) {
+    if (!target.empty()) WipeBytes(const_cast<char*>(target.data()), target.size());
+  }
+
   void OnRead(beast::error_code ec) {
     if (ec) {
-      parser_.reset();
+      ResetParser();
       if (closed_ || timed_out_) return Close();
       if (ec == bhttp::error::body_limit) return SendError(413, "request body too large");
       if (ec == bhttp::error::header_limit) {
@@ -286,17 +303,17 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool keep_alive = msg.keep_alive();
     const unsigned version = msg.version();
     const bool head = msg.method() == bhttp::verb::head;
-    parser_.reset();
+    ResetParser();
     WipeBuffer();
     if (Status st = ParseTarget(request.get()); !st.ok()) {
-      WipeString(request->body);
+      WipeRequest(request.get());
       return SendError(400, std::string(st.message()));
     }
     net::post(*impl_->workers, [self = shared_from_this(), request, keep_alive, version, head] {
       const auto start = Clock::now();
       std::string pattern;
       Response response = self->impl_->router.Dispatch(*request, &pattern);
-      WipeString(request->body);
+      WipeRequest(request.get());
       const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
       spdlog::info("http: {} {} {} {:.1f}ms", request->method,
                    pattern.empty() ? std::string("(no route)") : pattern, response.status, ms);
@@ -429,7 +446,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void StartStream(std::shared_ptr<Request> request, const StreamHandler* handler, Params params,
                    std::string pattern) {
     if (!impl_->TryAcquireStream()) {
-      parser_.reset();
+      ResetParser();
       return SendError(503, "too many streaming requests");
     }
     DisarmTimer();
@@ -441,6 +458,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::thread([self = shared_from_this(), core, request, handler, params = std::move(params),
                  pattern = std::move(pattern), version]() mutable {
       self->RunStream(*request, *handler, params, pattern, version);
+      WipeRequest(request.get());
       self.reset();  // before the release: Stop may then tear the server down
       core->ReleaseStream();
     }).detach();
@@ -604,6 +622,46 @@ StatusOr<UniqueFd> LockSocketDir(const std::string& path) {
   return fd;
 }
 
+// Binds `acceptor` to a socket that appears at `path` already with `mode` (and `gid`): it is
+// bound in a fresh 0700 directory beside `path` (mkdtemp: same filesystem, nobody else may
+// traverse it, so nobody can connect meanwhile), chmod/chowned there, then renamed into
+// place (no replace: a file that appeared meanwhile is an error). Not umask around bind: the
+// umask is process-wide, and a file another thread creates at that moment would get it; nor
+// fchmod, which does not apply to a socket's file. A directory left by a crash between mkdtemp
+// and rmdir holds at most a dead socket, unreachable by others.
+Status BindWithFinalMode(net::local::stream_protocol::acceptor& acceptor, const std::string& path,
+                         unsigned mode, int gid) {
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  std::string tmp = dir + "/.capsule-api-XXXXXX";
+  if (::mkdtemp(tmp.data()) == nullptr) return ErrnoStatus("mkdtemp", tmp, errno);
+  UniqueFd tmp_fd(::open(tmp.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  auto fail = [&](const char* op, const std::string& what, int err) {
+    if (tmp_fd.valid()) ::unlinkat(tmp_fd.get(), "s", 0);
+    ::rmdir(tmp.c_str());
+    return ErrnoStatus(op, what, err);
+  };
+  if (!tmp_fd.valid()) return fail("open", tmp, errno);
+  // The private path can be longer than `path`; /proc/self/fd/N/s always fits.
+  std::string bind_path = tmp + "/s";
+  if (bind_path.size() >= sizeof(sockaddr_un::sun_path)) {
+    bind_path = "/proc/self/fd/" + std::to_string(tmp_fd.get()) + "/s";
+  }
+  beast::error_code ec;
+  acceptor.bind(stream_protocol::endpoint(bind_path), ec);
+  if (ec) return fail("bind", path, ec.value());
+  if (::fchmodat(tmp_fd.get(), "s", mode, 0) != 0) return fail("chmod", path, errno);
+  if (gid >= 0 && ::fchownat(tmp_fd.get(), "s", static_cast<uid_t>(-1), static_cast<gid_t>(gid),
+                             AT_SYMLINK_NOFOLLOW) != 0) {
+    return fail("chown", path, errno);
+  }
+  if (::renameat2(tmp_fd.get(), "s", AT_FDCWD, path.c_str(), RENAME_NOREPLACE) != 0) {
+    return fail("rename", path, errno);
+  }
+  ::rmdir(tmp.c_str());
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 Status CheckNotServed(const std::string& socket_path) {
@@ -653,10 +711,11 @@ Status Server::Start() {
   beast::error_code ec;
   s.acceptor.open(stream_protocol(), ec);
   if (ec) return ErrnoStatus("socket", path, ec.value());
-  s.acceptor.bind(stream_protocol::endpoint(path), ec);
-  if (ec) {
+  if (Status bound =
+          BindWithFinalMode(s.acceptor, path, s.options.socket_mode, s.options.socket_gid);
+      !bound.ok()) {
     s.acceptor.close(ec);
-    return ErrnoStatus("bind", path, ec.value());
+    return bound;
   }
   auto fail = [&](const char* op, int err) {
     beast::error_code ignored;
@@ -664,11 +723,6 @@ Status Server::Start() {
     ::unlink(path.c_str());
     return ErrnoStatus(op, path, err);
   };
-  if (::chmod(path.c_str(), s.options.socket_mode) != 0) return fail("chmod", errno);
-  if (s.options.socket_gid >= 0 && ::chown(path.c_str(), static_cast<uid_t>(-1),
-                                           static_cast<gid_t>(s.options.socket_gid)) != 0) {
-    return fail("chown", errno);
-  }
   s.acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) return fail("listen", ec.value());
 

@@ -137,7 +137,9 @@ class Server {
  public:
   Server(ServerOptions options, const Router& router);
   ~Server();  // Stop()
-  // Binds, chmods/chowns, starts threads. Once per Server (not restartable after Stop).
+  // Binds (the socket appears at socket_path already with socket_mode and socket_gid: bound
+  // in a private 0700 directory beside it, then renamed into place), starts threads. Once per
+  // Server (not restartable after Stop).
   Status Start();
   // Closes the listener and all connections, waits for running handlers, joins threads and
   // unlinks the socket file; idempotent.

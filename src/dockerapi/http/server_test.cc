@@ -2,8 +2,10 @@
 // exactly the bytes on the wire).
 #include "dockerapi/http/server.h"
 
+#include <dirent.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -16,6 +18,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -456,6 +459,85 @@ TEST_F(ServerTest, SocketHasRequestedMode) {
   ASSERT_EQ(::lstat(options_.socket_path.c_str(), &st), 0);
   EXPECT_TRUE(S_ISSOCK(st.st_mode));
   EXPECT_EQ(st.st_mode & 07777, 0660u);
+}
+
+// What an inotify watch on `dir` saw happen to the entry `name`, in order ("create",
+// "attrib", "moved_to"), after `act` ran.
+std::vector<std::string> EntryEvents(const std::string& dir, const std::string& name,
+                                     const std::function<void()>& act) {
+  const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  EXPECT_GE(fd, 0);
+  EXPECT_GE(::inotify_add_watch(fd, dir.c_str(), IN_CREATE | IN_ATTRIB | IN_MOVED_TO), 0);
+  act();
+  std::vector<std::string> seen;
+  alignas(inotify_event) char buf[16384];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof(buf))) > 0) {
+    for (char* p = buf; p < buf + n;) {
+      const auto* ev = reinterpret_cast<const inotify_event*>(p);
+      if (ev->len > 0 && name == ev->name) {
+        if (ev->mask & IN_CREATE) seen.push_back("create");
+        if (ev->mask & IN_ATTRIB) seen.push_back("attrib");
+        if (ev->mask & IN_MOVED_TO) seen.push_back("moved_to");
+      }
+      p += sizeof(inotify_event) + ev->len;
+    }
+  }
+  ::close(fd);
+  return seen;
+}
+
+std::vector<std::string> DirEntries(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  while (dirent* e = ::readdir(d)) {
+    if (std::string(e->d_name) != "." && std::string(e->d_name) != "..") out.push_back(e->d_name);
+  }
+  ::closedir(d);
+  return out;
+}
+
+// Issue 11 part 6: even under a permissive umask, the socket's name appears once, by a rename
+// of a socket that already has its final mode (no create and no chmod under that name, so no
+// moment where others could connect), and the private directory is gone afterwards.
+TEST_F(ServerTest, SocketAppearsOnlyWithItsFinalMode) {
+  const std::string name = options_.socket_path.substr(options_.socket_path.rfind('/') + 1);
+  const mode_t old_umask = ::umask(0);
+  const std::vector<std::string> seen = EntryEvents(dir_, name, [&] { StartServer(); });
+  ::umask(old_umask);
+  EXPECT_EQ(seen, std::vector<std::string>{"moved_to"});
+  struct stat st;
+  ASSERT_EQ(::lstat(options_.socket_path.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0660u);
+  EXPECT_EQ(DirEntries(dir_), std::vector<std::string>{name});
+  Client c(options_.socket_path);
+  ASSERT_TRUE(c.Send(std::string("GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n")));
+  EXPECT_TRUE(c.Read());
+}
+
+// The positive control for the test above: a plain bind then chmod (how the socket was made
+// before) is seen as a create and an attrib, and between the two the socket is open to all.
+TEST_F(ServerTest, BindThenChmodIsSeenWithAWindow) {
+  const std::string path = dir_ + "/plain.sock";
+  const mode_t old_umask = ::umask(0);
+  mode_t window_mode = 0;
+  const std::vector<std::string> seen = EntryEvents(dir_, "plain.sock", [&] {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    struct stat st;
+    ASSERT_EQ(::lstat(path.c_str(), &st), 0);
+    window_mode = st.st_mode & 07777;
+    ASSERT_EQ(::chmod(path.c_str(), 0660), 0);
+    ::close(fd);
+  });
+  ::umask(old_umask);
+  ::unlink(path.c_str());
+  EXPECT_EQ(seen, (std::vector<std::string>{"create", "attrib"}));
+  EXPECT_EQ(window_mode, 0777u);
 }
 
 TEST_F(ServerTest, StopClosesConnectionsAndUnlinksSocket) {

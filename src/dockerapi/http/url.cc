@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "common/secret_bytes.h"
+
 namespace capsule::http {
 namespace {
 
@@ -13,6 +15,20 @@ int Unhex(char c) {
 }
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// Wipes and empties request->query and query_all.
+void WipeQuery(Request* request) {
+  while (!request->query.empty()) {
+    auto node = request->query.extract(request->query.begin());
+    WipeString(node.key());
+    WipeString(node.mapped());
+  }
+  while (!request->query_all.empty()) {
+    auto node = request->query_all.extract(request->query_all.begin());
+    WipeString(node.key());
+    for (std::string& v : node.mapped()) WipeString(v);
+  }
+}
 
 }  // namespace
 
@@ -55,23 +71,33 @@ Status ParseTarget(Request* request) {
   if (!PercentDecode(raw_path, false, &request->path)) {
     return absl::InvalidArgumentError("invalid URL escape in request path");
   }
-  request->query.clear();
-  request->query_all.clear();
+  WipeQuery(request);
   while (!raw_query.empty()) {
     const size_t amp = raw_query.find('&');
     std::string_view pair = raw_query.substr(0, amp);
     raw_query = amp == std::string_view::npos ? "" : raw_query.substr(amp + 1);
     if (pair.empty() || pair.find(';') != std::string_view::npos) continue;
     const size_t eq = pair.find('=');
+    // The decoded copies are wiped too (a query value may be a secret's data).
     std::string key, value;
-    if (!PercentDecode(pair.substr(0, eq), true, &key)) continue;
-    if (eq != std::string_view::npos && !PercentDecode(pair.substr(eq + 1), true, &value)) {
-      continue;
+    if (PercentDecode(pair.substr(0, eq), true, &key) &&
+        (eq == std::string_view::npos || PercentDecode(pair.substr(eq + 1), true, &value))) {
+      request->query_all[key].push_back(value);
+      std::string& last = request->query[key];
+      WipeString(last);
+      last = value;
     }
-    request->query_all[key].push_back(value);
-    request->query[key] = value;
+    WipeString(key);
+    WipeString(value);
   }
   return absl::OkStatus();
+}
+
+void WipeRequest(Request* request) {
+  WipeString(request->target);
+  WipeString(request->path);
+  WipeQuery(request);
+  WipeString(request->body);
 }
 
 std::string StripApiVersion(std::string* path) {

@@ -8,6 +8,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "crypto/node_seal.h"
+#include "manager/dispatcher/assignment_parts.h"
 #include "manager/dispatcher/session_assignments.h"
 #include "transport/grpc_status.h"
 
@@ -357,16 +358,19 @@ bool DispatcherService::SendAssignments() {
       return crypto::SealForNode(h->delivery_public_key,
                                  crypto::DeliveryAad(secret_id, h->node_id, h->session_id), data);
     };
-    auto msg = std::make_unique<api::SessionMessage>();
-    if (!h->assignments.Next(tasks, *backends_.assignments, seal, msg->mutable_assignments(),
-                             &retry)) {
-      continue;
-    }
-    const api::AssignmentChanges& a = msg->assignments();
+    api::AssignmentChanges changes;
+    if (!h->assignments.Next(tasks, *backends_.assignments, seal, &changes, &retry)) continue;
     spdlog::debug("dispatcher: node {} assignments{}: +{} -{} tasks, +{} -{} secrets", h->node_id,
-                  a.full_set() ? " (complete set)" : "", a.tasks_size(), a.removed_task_ids_size(),
-                  a.secrets_size(), a.removed_secret_ids_size());
-    h->Write(std::move(msg));
+                  changes.full_set() ? " (complete set)" : "", changes.tasks_size(),
+                  changes.removed_task_ids_size(), changes.secrets_size(),
+                  changes.removed_secret_ids_size());
+    // A large change goes in several consecutive messages (queued together, so nothing
+    // interleaves); the node applies it once the last part is in.
+    for (api::AssignmentChanges& part : SplitAssignments(std::move(changes))) {
+      auto msg = std::make_unique<api::SessionMessage>();
+      *msg->mutable_assignments() = std::move(part);
+      if (!h->Write(std::move(msg))) break;
+    }
   }
   return retry;
 }

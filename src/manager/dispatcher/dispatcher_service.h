@@ -9,7 +9,9 @@
 //                 With an AssignmentSource, the next message is the node's complete assignment
 //                 set and later ones carry changes (session_assignments.h); each secret is
 //                 sealed for the session's delivery key (crypto/node_seal.h). One dispatcher
-//                 thread, woken by the source's change notifications, computes them.
+//                 thread, woken by the source's change notifications, computes them. A
+//                 change larger than kAssignmentPartBudget is sent in parts
+//                 (assignment_parts.h).
 //   UpdateTaskStatus  worker or manager; see dispatcher.proto (needs a TaskStatusStore, else
 //                 UNIMPLEMENTED).
 //   Heartbeat     worker or manager; must name the node's open session → else NOT_FOUND.
