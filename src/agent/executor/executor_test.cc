@@ -518,5 +518,23 @@ TEST_F(ExecutorTest, TaskGetsOnlyLoopbackAndDockerCapabilities) {
   EXPECT_EQ(Output(run.task_id), "lo\nCapBnd:\t00000000a80425fb\nNoNewPrivs:\t1\n1\n");
 }
 
+// runc accepts the rendered seccomp profile, masked paths and cgroup namespace, and they hold.
+TEST_F(ExecutorTest, TaskRunsUnderDockersSeccompProfileAndMasks) {
+  TaskRun run = Run({"sh", "-c",
+                     "grep '^Seccomp:' /proc/self/status; "
+                     "busybox unshare -U true 2>&1 | grep -c 'Operation not permitted'; "
+                     "stat -c '%t:%T' /proc/kcore; grep -vc ':/$' /proc/self/cgroup; ulimit -n"});
+  ASSERT_OK(executor_->Prepare(run));
+  ASSERT_OK(executor_->Start(run.task_id));
+  EXPECT_EQ(WaitExited(run.task_id).exit_code, 0);
+  const std::string out = Output(run.task_id);
+  EXPECT_EQ(out,
+            "Seccomp:\t2\n"
+            "1\n"    // unshare(CLONE_NEWUSER) refused with EPERM
+            "1:3\n"  // /proc/kcore is /dev/null
+            "0\n"    // own cgroup namespace: every hierarchy's path is "/"
+            "1048576\n");
+}
+
 }  // namespace
 }  // namespace capsule::agent

@@ -23,6 +23,7 @@
 #include "agent/executor/layout.h"
 #include "agent/executor/oci_spec.h"
 #include "agent/executor/rootfs_mount.h"
+#include "agent/executor/seccomp_profile.h"
 #include "agent/executor/secret_mount.h"
 #include "agent/executor/shim_status.h"
 #include "agent/executor/subprocess.h"
@@ -99,6 +100,7 @@ class RuncExecutor : public Executor {
           "the working directory '", in.cwd, "' is invalid, it needs to be an absolute path"));
     }
     in.rootfs = p.rootfs;
+    in.seccomp_host = ThisSeccompHost();
 
     RETURN_IF_ERROR(MakeDir(p.bundle, 0700, /*exclusive=*/true));
     Status st = Build(run, image->id, *lower, p, in);
