@@ -36,9 +36,10 @@ std::string KeyOf(const std::string& kv) { return kv.substr(0, kv.find('=')); }
 //    this host's v1 hierarchies too, so we take the safer choice everywhere;
 //  - RLIMIT_NOFILE 1048576 soft and hard: what a task gets under Docker on Debian (dockerd's and
 //    containerd's units set LimitNOFILE=infinity, which the kernel caps at fs.nr_open, 1048576 by
-//    default, and moby's spec sets no rlimits so tasks inherit it). Stated here rather than
-//    inherited, so it does not depend on how capsuled itself was started. Other rlimits are
-//    inherited, as under Docker.
+//    default, and moby's spec sets no rlimits so tasks inherit it). Stated rather than inherited,
+//    so a low soft limit of capsuled's does not leak into tasks; capped by the caller at the
+//    daemon's own hard limit when it lacks CAP_SYS_RESOURCE to go beyond (in.nofile). Other
+//    rlimits are inherited, as under Docker.
 void AddConfinement(const OciInputs& in, json& spec) {
   json& linux = spec["linux"];
   linux["seccomp"] = RenderSeccompProfile(DefaultCapabilities(), in.seccomp_host);
@@ -57,7 +58,7 @@ void AddConfinement(const OciInputs& in, json& spec) {
   linux["readonlyPaths"] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
                             "/proc/sysrq-trigger"};
   spec["process"]["rlimits"] =
-      json::array({{{"type", "RLIMIT_NOFILE"}, {"hard", kTaskNofile}, {"soft", kTaskNofile}}});
+      json::array({{{"type", "RLIMIT_NOFILE"}, {"hard", in.nofile}, {"soft", in.nofile}}});
 }
 
 }  // namespace
