@@ -151,7 +151,10 @@ Response Info(Backend& backend) {
              {"ContainerdCommit", {{"ID", ""}, {"Expected", ""}}},
              {"RuncCommit", {{"ID", ""}, {"Expected", ""}}},
              {"InitCommit", {{"ID", ""}, {"Expected", ""}}},
-             {"SecurityOptions", OJson::array({"name=seccomp,profile=default"})},
+             // Docker's strings for what every task's OCI spec gets (agent/executor/oci_spec.cc
+             // AddConfinement): Docker's default seccomp profile and a private cgroup namespace.
+             // No AppArmor, SELinux, user namespace or rootless mode, so none of those.
+             {"SecurityOptions", OJson::array({"name=seccomp,profile=default", "name=cgroupns"})},
              {"Warnings", nullptr}};
   return JsonResponse(200, j.dump());
 }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "absl/strings/str_split.h"
 #include "agent/executor/fs_util.h"
 #include "agent/executor/layout.h"
+#include "agent/executor/oci_spec.h"
 #include "agent/executor/shim_status.h"
 #include "agent/executor/subprocess.h"
 #include "agent/executor/task_logs.h"
@@ -516,6 +518,31 @@ TEST_F(ExecutorTest, TaskGetsOnlyLoopbackAndDockerCapabilities) {
   EXPECT_EQ(WaitExited(run.task_id).exit_code, 0);
   // Docker's 14 default capabilities: 0x00000000a80425fb.
   EXPECT_EQ(Output(run.task_id), "lo\nCapBnd:\t00000000a80425fb\nNoNewPrivs:\t1\n1\n");
+}
+
+// runc accepts the rendered seccomp profile, masked paths and cgroup namespace, and they hold.
+TEST_F(ExecutorTest, TaskRunsUnderDockersSeccompProfileAndMasks) {
+  TaskRun run =
+      Run({"sh", "-c",
+           "grep '^Seccomp:' /proc/self/status; "
+           "busybox unshare -U true 2>&1 | grep -c 'Operation not permitted'; "
+           "stat -c '%t:%T' /proc/timer_list; grep -vc ':/$' /proc/self/cgroup; ulimit -n"});
+  ASSERT_OK(executor_->Prepare(run));
+  // Docker's 1048576, or our own hard limit where we may not raise it (no CAP_SYS_RESOURCE).
+  const auto spec = nlohmann::json::parse(
+      *ReadFile(PathsFor(config_.exec_root, config_.data_root, run.task_id).config));
+  const uint64_t nofile = spec["process"]["rlimits"][0]["hard"];
+  struct rlimit own;
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &own), 0);
+  EXPECT_TRUE(nofile == kTaskNofile || nofile == own.rlim_max) << nofile;
+  ASSERT_OK(executor_->Start(run.task_id));
+  EXPECT_EQ(WaitExited(run.task_id).exit_code, 0);
+  const std::string out = Output(run.task_id);
+  EXPECT_EQ(out, absl::StrCat("Seccomp:\t2\n",
+                              "1\n",    // unshare(CLONE_NEWUSER) refused with EPERM
+                              "1:3\n",  // /proc/timer_list (masked) is /dev/null
+                              "0\n",    // own cgroup namespace: every hierarchy's path is "/"
+                              nofile, "\n"));
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include "agent/executor/seccomp_profile.h"
+
 namespace capsule::agent {
 namespace {
 
@@ -23,6 +25,41 @@ json Mount(const std::string& dest, const std::string& type, const std::string& 
 }
 
 std::string KeyOf(const std::string& kv) { return kv.substr(0, kv.find('=')); }
+
+// What confines a task beyond its namespaces and capabilities, as Docker's defaults do:
+//  - Docker's default seccomp profile (seccomp_profile.h) for the task's capabilities;
+//  - Docker's masked paths (an empty read-only tmpfs on a directory, /dev/null on a file) and
+//    read-only paths (moby oci/defaults.go, with /sys/devices/virtual/powercap, CVE-2020-8694);
+//  - a private cgroup namespace: the task sees its own cgroup as "/" in /proc/self/cgroup and
+//    under /sys/fs/cgroup instead of the host's hierarchy and paths. Docker makes it private by
+//    default on cgroup v2 and host on v1 (for old kernels/runtimes only); runc 1.1 supports it on
+//    this host's v1 hierarchies too, so we take the safer choice everywhere;
+//  - RLIMIT_NOFILE 1048576 soft and hard: what a task gets under Docker on Debian (dockerd's and
+//    containerd's units set LimitNOFILE=infinity, which the kernel caps at fs.nr_open, 1048576 by
+//    default, and moby's spec sets no rlimits so tasks inherit it). Stated rather than inherited,
+//    so a low soft limit of capsuled's does not leak into tasks; capped by the caller at the
+//    daemon's own hard limit when it lacks CAP_SYS_RESOURCE to go beyond (in.nofile). Other
+//    rlimits are inherited, as under Docker.
+void AddConfinement(const OciInputs& in, json& spec) {
+  json& linux = spec["linux"];
+  linux["seccomp"] = RenderSeccompProfile(DefaultCapabilities(), in.seccomp_host);
+  linux["namespaces"].push_back({{"type", "cgroup"}});
+  linux["maskedPaths"] = {"/proc/asound",
+                          "/proc/acpi",
+                          "/proc/kcore",
+                          "/proc/keys",
+                          "/proc/latency_stats",
+                          "/proc/timer_list",
+                          "/proc/timer_stats",
+                          "/proc/sched_debug",
+                          "/proc/scsi",
+                          "/sys/firmware",
+                          "/sys/devices/virtual/powercap"};
+  linux["readonlyPaths"] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                            "/proc/sysrq-trigger"};
+  spec["process"]["rlimits"] =
+      json::array({{{"type", "RLIMIT_NOFILE"}, {"hard", in.nofile}, {"soft", in.nofile}}});
+}
 
 }  // namespace
 
@@ -82,7 +119,7 @@ json BuildOciSpec(const OciInputs& in) {
         Mount(b.destination, "bind", b.source, {"rbind", "ro", "nosuid", "nodev", "noexec"}));
   }
 
-  return json{
+  json spec{
       {"ociVersion", "1.0.2"},
       {"process",
        {{"terminal", false},
@@ -91,7 +128,6 @@ json BuildOciSpec(const OciInputs& in) {
         {"env", in.env},
         {"cwd", in.cwd.empty() ? "/" : in.cwd},
         {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
-        // No rlimits: like Docker, tasks inherit the daemon's.
         {"noNewPrivileges", true}}},
       {"root", {{"path", in.rootfs}, {"readonly", false}}},
       {"hostname", in.hostname},
@@ -102,13 +138,10 @@ json BuildOciSpec(const OciInputs& in) {
                                     {{"type", "ipc"}},
                                     {{"type", "uts"}},
                                     {{"type", "mount"}},
-                                    {{"type", "network"}}})},
-        {"maskedPaths", json::array({"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
-                                     "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-                                     "/proc/sched_debug", "/proc/scsi", "/sys/firmware"})},
-        {"readonlyPaths",
-         json::array({"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"})}}},
+                                    {{"type", "network"}}})}}},
   };
+  AddConfinement(in, spec);
+  return spec;
 }
 
 }  // namespace capsule::agent

@@ -1,8 +1,10 @@
 // The OCI runtime spec (config.json) of a task, for Debian's runc 1.1 (spec 1.0.2): Docker's
 // defaults — default capability set, no new privileges, PID/IPC/UTS/mount/network namespaces
-// (runc brings up `lo`; nothing else), the usual /proc, /dev, /dev/pts, /dev/shm, /dev/mqueue,
-// /sys and /sys/fs/cgroup mounts, Docker's masked and read-only paths — plus one read-only
-// bind (rbind,ro,nosuid,nodev,noexec) per secret file. Pure functions: no I/O.
+// (runc brings up `lo`; nothing else) and a private cgroup namespace, the usual /proc, /dev,
+// /dev/pts, /dev/shm (64 MiB), /dev/mqueue, /sys and /sys/fs/cgroup mounts, Docker's masked and
+// read-only paths, Docker's default seccomp profile (seccomp_profile.h), RLIMIT_NOFILE 1048576 (see
+// OciInputs::nofile) — plus one read-only bind (rbind,ro,nosuid,nodev,noexec) per secret file. Pure
+// functions: no I/O.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -10,12 +12,17 @@
 #include <vector>
 
 #include "agent/executor/executor.h"
+#include "agent/executor/seccomp_profile.h"
 #include "agent/executor/secret_mount.h"
 #include "agent/executor/user_spec.h"
 #include "agent/images/image_store.h"
 #include "common/status.h"
 
 namespace capsule::agent {
+
+// A task's open-file limit, soft and hard, when the daemon may grant it (see AddConfinement in
+// oci_spec.cc for why).
+inline constexpr uint64_t kTaskNofile = 1048576;
 
 inline constexpr char kDefaultPath[] =
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -28,6 +35,10 @@ struct OciInputs {
   std::string hostname;
   std::string rootfs;  // absolute path of the mounted rootfs
   std::vector<SecretBind> secrets;
+  SeccompHost seccomp_host;  // the arch and kernel the seccomp profile is rendered for
+  // RLIMIT_NOFILE (soft = hard): kTaskNofile, or less where the daemon's own hard limit is lower
+  // and it may not raise it (runc would fail the start otherwise).
+  uint64_t nofile = kTaskNofile;
 };
 
 // The process arguments, as Docker composes them: Command replaces the image's Entrypoint

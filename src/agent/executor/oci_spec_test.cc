@@ -85,7 +85,7 @@ TEST(OciSpecTest, DockerDefaultsAndSecretBinds) {
   EXPECT_EQ(std::find(caps.begin(), caps.end(), "CAP_SYS_ADMIN"), caps.end());
   std::vector<std::string> ns;
   for (const auto& n : spec["linux"]["namespaces"]) ns.push_back(n["type"]);
-  EXPECT_EQ(ns, (std::vector<std::string>{"pid", "ipc", "uts", "mount", "network"}));
+  EXPECT_EQ(ns, (std::vector<std::string>{"pid", "ipc", "uts", "mount", "network", "cgroup"}));
   EXPECT_FALSE(spec["linux"].contains("cgroupsPath"));
   const auto& last = spec["mounts"].back();
   EXPECT_EQ(last["destination"], "/run/secrets/password");
@@ -97,6 +97,81 @@ TEST(OciSpecTest, DockerDefaultsAndSecretBinds) {
   for (const char* d : {"/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys"}) {
     EXPECT_NE(std::find(dests.begin(), dests.end(), d), dests.end()) << d;
   }
+}
+
+OciInputs MinimalInputs() {
+  OciInputs in;
+  in.args = {"sh"};
+  in.rootfs = "/x/rootfs";
+  in.seccomp_host = {"amd64", {6, 1}};
+  return in;
+}
+
+const nlohmann::json* MountAt(const nlohmann::json& spec, const std::string& dest) {
+  for (const auto& m : spec["mounts"]) {
+    if (m["destination"] == dest) return &m;
+  }
+  return nullptr;
+}
+
+TEST(OciSpecTest, DockersDefaultSeccompProfileForTheTasksCaps) {
+  OciInputs in = MinimalInputs();
+  nlohmann::json spec = BuildOciSpec(in);
+  const nlohmann::json& seccomp = spec["linux"]["seccomp"];
+  EXPECT_EQ(seccomp,
+            RenderSeccompProfile(
+                spec["process"]["capabilities"]["bounding"].get<std::vector<std::string>>(),
+                in.seccomp_host));
+  EXPECT_EQ(seccomp["defaultAction"], "SCMP_ACT_ERRNO");
+  EXPECT_EQ(seccomp["defaultErrnoRet"], 1);
+  EXPECT_GT(seccomp["syscalls"].size(), 10u);
+  std::string all = seccomp.dump();
+  EXPECT_EQ(all.find("\"unshare\""), std::string::npos);
+  EXPECT_EQ(all.find("\"mount\""), std::string::npos);
+  EXPECT_NE(all.find("\"ptrace\""), std::string::npos);  // kernel 6.1 >= 4.8
+}
+
+TEST(OciSpecTest, DockersMaskedAndReadonlyPaths) {
+  nlohmann::json spec = BuildOciSpec(MinimalInputs());
+  EXPECT_EQ(spec["linux"]["maskedPaths"],
+            nlohmann::json::array({"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
+                                   "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                                   "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+                                   "/sys/devices/virtual/powercap"}));
+  EXPECT_EQ(spec["linux"]["readonlyPaths"],
+            nlohmann::json::array(
+                {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}));
+}
+
+TEST(OciSpecTest, PrivateCgroupNamespace) {
+  nlohmann::json spec = BuildOciSpec(MinimalInputs());
+  int cgroup = 0;
+  for (const auto& n : spec["linux"]["namespaces"]) {
+    if (n["type"] == "cgroup") {
+      ++cgroup;
+      EXPECT_FALSE(n.contains("path"));  // a new one, not the host's
+    }
+  }
+  EXPECT_EQ(cgroup, 1);
+  const nlohmann::json* m = MountAt(spec, "/sys/fs/cgroup");
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ((*m)["options"], nlohmann::json::array({"ro", "nosuid", "noexec", "nodev"}));
+}
+
+TEST(OciSpecTest, DevShmIs64MiBNosuidNoexecNodev) {
+  nlohmann::json spec = BuildOciSpec(MinimalInputs());
+  const nlohmann::json* m = MountAt(spec, "/dev/shm");
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ((*m)["type"], "tmpfs");
+  EXPECT_EQ((*m)["options"],
+            nlohmann::json::array({"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}));
+}
+
+TEST(OciSpecTest, NofileRlimitAsDockerOnDebian) {
+  nlohmann::json spec = BuildOciSpec(MinimalInputs());
+  EXPECT_EQ(
+      spec["process"]["rlimits"],
+      nlohmann::json::array({{{"type", "RLIMIT_NOFILE"}, {"hard", 1048576}, {"soft", 1048576}}}));
 }
 
 }  // namespace

@@ -1,13 +1,17 @@
 // NewRuncExecutor: the executor over runc and capsule-shim. Layout on disk: layout.h.
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -23,6 +27,7 @@
 #include "agent/executor/layout.h"
 #include "agent/executor/oci_spec.h"
 #include "agent/executor/rootfs_mount.h"
+#include "agent/executor/seccomp_profile.h"
 #include "agent/executor/secret_mount.h"
 #include "agent/executor/shim_status.h"
 #include "agent/executor/subprocess.h"
@@ -44,6 +49,27 @@ constexpr auto kShimDrainTimeout = std::chrono::seconds(5);
 bool Exists(const std::string& path) {
   struct stat st;
   return ::lstat(path.c_str(), &st) == 0;
+}
+
+// The open-file limit tasks get: kTaskNofile, unless runc (which inherits ours) could not set
+// it — beyond our own hard limit without CAP_SYS_RESOURCE, or beyond fs.nr_open at all.
+uint64_t TaskNofile() {
+  uint64_t ceiling = kTaskNofile;
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct caps[2] = {};
+  const bool may_raise =
+      ::syscall(SYS_capget, &header, caps) == 0 &&
+      (caps[CAP_SYS_RESOURCE / 32].effective & (1u << (CAP_SYS_RESOURCE % 32))) != 0;
+  struct rlimit own;
+  if (!may_raise && ::getrlimit(RLIMIT_NOFILE, &own) == 0 && own.rlim_max < ceiling) {
+    ceiling = own.rlim_max;
+  }
+  StatusOr<std::string> nr_open = ReadFile("/proc/sys/fs/nr_open");
+  if (nr_open.ok()) {
+    const uint64_t n = std::strtoull(nr_open->c_str(), nullptr, 10);
+    if (n > 0 && n < ceiling) ceiling = n;
+  }
+  return ceiling;
 }
 
 // capsule-shim is installed beside capsuled (build/bin, /usr/bin).
@@ -99,6 +125,8 @@ class RuncExecutor : public Executor {
           "the working directory '", in.cwd, "' is invalid, it needs to be an absolute path"));
     }
     in.rootfs = p.rootfs;
+    in.seccomp_host = ThisSeccompHost();
+    in.nofile = TaskNofile();
 
     RETURN_IF_ERROR(MakeDir(p.bundle, 0700, /*exclusive=*/true));
     Status st = Build(run, image->id, *lower, p, in);
