@@ -99,6 +99,7 @@ class RuncExecutor : public Executor {
           "the working directory '", in.cwd, "' is invalid, it needs to be an absolute path"));
     }
     in.rootfs = p.rootfs;
+    in.limits = run.limits;
 
     RETURN_IF_ERROR(MakeDir(p.bundle, 0700, /*exclusive=*/true));
     Status st = Build(run, image->id, *lower, p, in);
