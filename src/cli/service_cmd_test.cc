@@ -332,7 +332,7 @@ TEST(ServiceCreateTest, ResourceFlagsAsDockerSendsThem) {
             R"("Init":false,"DNSConfig":{}},"Resources":{"Limits":{"NanoCPUs":1500000000,)"
             R"("MemoryBytes":67108864,"Pids":100},"Reservations":{"NanoCPUs":250000000,)"
             R"("MemoryBytes":1073741824}},"Placement":{},"ForceUpdate":0},"Mode":{"Replicated":)"
-            R"({"Replicas":1}},"EndpointSpec":{"Mode":"vip"}})");
+            R"({}},"EndpointSpec":{"Mode":"vip"}})");
 }
 
 TEST(ServiceCreateTest, ResourceFlagErrorsAsDocker) {
@@ -403,6 +403,23 @@ TEST(ResourceFlagsTest, Int64AsStrconv) {
   EXPECT_EQ(*ParseGoInt64("0x10"), 16);
   EXPECT_EQ(ParseGoInt64("9223372036854775808").status().message(),
             "strconv.ParseInt: parsing \"9223372036854775808\": value out of range");
+}
+
+TEST(ServiceInspectTest, PrettyResourcesAsDocker) {
+  FakeDaemon daemon;
+  std::string svc = kService;
+  const std::string empty = R"("Resources":{"Limits":{},"Reservations":{}})";
+  ASSERT_NE(svc.find(empty), std::string::npos);
+  svc.replace(svc.find(empty), empty.size(),
+              R"("Resources":{"Limits":{"NanoCPUs":1500000000,"MemoryBytes":67108864,"Pids":9},)"
+              R"("Reservations":{"MemoryBytes":1610612736}})");
+  daemon.On("GET", "/services/t", {200, svc});
+  CliResult r = RunAgainst(daemon, {"service", "inspect", "--pretty", "t"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\nResources:\n Reservations:\n  Memory:\t1.5GiB\n Limits:\n  CPU:\t\t1.5\n"
+                       "  Memory:\t64MiB\n  PIDs:\t\t9\nEndpoint Mode:"),
+            std::string::npos)
+      << r.out;
 }
 
 TEST(ServiceUpdateTest, MissingServiceAndDaemonErrors) {

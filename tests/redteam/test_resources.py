@@ -136,7 +136,7 @@ class Resources(unittest.TestCase):
     # ---- memory ----------------------------------------------------------------------------
     # tail -c keeps the last 300 MB of its input: it holds all 200 MiB of it, and is the last
     # command of the pipeline, so sh exits with its status.
-    ALLOC = "dd if=/dev/zero bs=1M count=200 2>/dev/null | tail -c 300000000 >/dev/null"
+    ALLOC = "head -c 209715200 /dev/zero | tail -c 300000000 >/dev/null"
 
     def test_memory_limit_oom_kills_and_reports_137(self):
         self.create("oom", ["--limit-memory", "32m"], self.ALLOC)
@@ -183,6 +183,7 @@ class Resources(unittest.TestCase):
         current = task_cgroup_file(pid, "pids", "pids.current", "pids.current")
         limit = read(os.path.join(os.path.dirname(current), "pids.max"))
         api = self.d.new_client()
+        self.addCleanup(api.close)
         peak, latencies, last_change, prev = 0, [], time.monotonic(), -1
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
