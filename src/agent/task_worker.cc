@@ -220,6 +220,10 @@ class TaskWorker::Runner {
     if (c.stop_grace_period_ns) {
       run.stop_grace_period = std::chrono::nanoseconds(*c.stop_grace_period_ns);
     }
+    if (task.spec.resources && task.spec.resources->limits) {
+      const ResourceLimits& l = *task.spec.resources->limits;
+      run.limits = TaskLimits{l.nano_cpus, l.memory_bytes, l.pids};
+    }
     std::vector<std::shared_ptr<const SecretBytes>> held;  // alive through Prepare
     for (const SecretReference& ref : c.secrets) {
       std::shared_ptr<const SecretBytes> data = w_.secrets_.Get(ref.secret_id);

@@ -55,6 +55,12 @@ void AddCommonFlags(CLI::App* cmd, EditState& st) {
                "Action on update failure (\"pause\"|\"continue\"|\"rollback\")");
   OptionalFlag(cmd, "--update-order", st.flags.update_order,
                "Update order (\"start-first\"|\"stop-first\")");
+  OptionalFlag(cmd, "--limit-cpu", st.raw.limit_cpu, "Limit CPUs");
+  OptionalFlag(cmd, "--limit-memory", st.raw.limit_memory, "Limit Memory");
+  OptionalFlag(cmd, "--limit-pids", st.raw.limit_pids,
+               "Limit maximum number of processes (default 0 = Capsule's default, 4096)");
+  OptionalFlag(cmd, "--reserve-cpu", st.raw.reserve_cpu, "Reserve CPUs");
+  OptionalFlag(cmd, "--reserve-memory", st.raw.reserve_memory, "Reserve Memory");
 }
 
 // Parses the typed flags; a bad value is a flag error (exit 125, as docker).

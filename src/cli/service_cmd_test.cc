@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/fake_daemon_test_util.h"
+#include "cli/resource_flags.h"
 
 namespace capsule::cli {
 namespace {
@@ -316,6 +317,109 @@ TEST(ServiceUpdateTest, ImageEnvReplicasForceAndOrder) {
       R"("Mode":{"Replicated":{"Replicas":2}},"UpdateConfig":{"Parallelism":1,"FailureAction":)"
       R"("pause","Monitor":5000000000,"MaxFailureRatio":0,"Order":"start-first"},"EndpointSpec":)"
       R"({"Mode":"vip"}})");
+}
+
+TEST(ServiceCreateTest, ResourceFlagsAsDockerSendsThem) {
+  FakeDaemon daemon;
+  daemon.On("POST", "/services/create", {201, R"({"ID":"x"})"});
+  CliResult r = RunAgainst(daemon, {"service", "create", "-d", "--limit-memory", "64m",
+                                    "--limit-cpu", "1.5", "--limit-pids", "100", "--reserve-memory",
+                                    "1GiB", "--reserve-cpu", "1/4", "capsule/busybox:1"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(daemon.requests().size(), 1u);
+  EXPECT_EQ(daemon.requests()[0].body,
+            R"({"Labels":{},"TaskTemplate":{"ContainerSpec":{"Image":"capsule/busybox:1",)"
+            R"("Init":false,"DNSConfig":{}},"Resources":{"Limits":{"NanoCPUs":1500000000,)"
+            R"("MemoryBytes":67108864,"Pids":100},"Reservations":{"NanoCPUs":250000000,)"
+            R"("MemoryBytes":1073741824}},"Placement":{},"ForceUpdate":0},"Mode":{"Replicated":)"
+            R"({}},"EndpointSpec":{"Mode":"vip"}})");
+}
+
+TEST(ServiceCreateTest, ResourceFlagErrorsAsDocker) {
+  FakeDaemon daemon;
+  CliResult r = RunAgainst(daemon, {"service", "create", "--limit-memory", "lots", "img"});
+  EXPECT_EQ(r.code, 125);
+  EXPECT_EQ(r.err,
+            "invalid argument \"lots\" for \"--limit-memory\" flag: invalid size: 'lots'\n"
+            "See 'capsule service create --help'.\n");
+  r = RunAgainst(daemon, {"service", "create", "--limit-cpu", "x", "img"});
+  EXPECT_EQ(r.code, 125);
+  EXPECT_NE(r.err.find("flag: failed to parse x as a rational number"), std::string::npos) << r.err;
+  r = RunAgainst(daemon, {"service", "create", "--reserve-cpu", "0.0000000001", "img"});
+  EXPECT_EQ(r.code, 125);
+  EXPECT_NE(r.err.find("flag: value is too precise"), std::string::npos) << r.err;
+  r = RunAgainst(daemon, {"service", "create", "--limit-pids", "many", "img"});
+  EXPECT_EQ(r.code, 125);
+  EXPECT_NE(r.err.find("strconv.ParseInt: parsing \"many\": invalid syntax"), std::string::npos)
+      << r.err;
+  EXPECT_TRUE(daemon.requests().empty());
+}
+
+TEST(ServiceUpdateTest, ResourceFlagsSetAndClearFields) {
+  FakeDaemon daemon;
+  daemon.On("GET", "/services/t", {200, kService});
+  daemon.On("POST", "/services/tomo5fhyqk4uexqfgl48kgxn1/update", {200, "{}"});
+  CliResult r = RunAgainst(daemon, {"service", "update", "-d", "--limit-memory", "32MiB",
+                                    "--limit-pids", "0", "--reserve-cpu", "2", "t"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  auto reqs = daemon.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_NE(reqs[1].body.find(R"("Resources":{"Limits":{"MemoryBytes":33554432},)"
+                              R"("Reservations":{"NanoCPUs":2000000000}})"),
+            std::string::npos)
+      << reqs[1].body;
+}
+
+TEST(ResourceFlagsTest, RamInBytesAsGoUnits) {
+  EXPECT_EQ(*ParseRamInBytes("4194304"), 4194304);
+  EXPECT_EQ(*ParseRamInBytes("4m"), 4 << 20);
+  EXPECT_EQ(*ParseRamInBytes("4 MiB"), 4 << 20);
+  EXPECT_EQ(*ParseRamInBytes("1.5g"), 3LL << 29);
+  EXPECT_EQ(*ParseRamInBytes("2kb"), 2048);
+  EXPECT_EQ(*ParseRamInBytes("1T"), 1LL << 40);
+  EXPECT_EQ(ParseRamInBytes("-1m").status().message(), "invalid size: '-1m'");
+  EXPECT_EQ(ParseRamInBytes("1x").status().message(), "invalid size: '1x'");
+  EXPECT_EQ(ParseRamInBytes("").status().message(), "invalid size: ''");
+}
+
+TEST(ResourceFlagsTest, NanoCpusAsBigRat) {
+  EXPECT_EQ(*ParseNanoCpus("1"), 1000000000);
+  EXPECT_EQ(*ParseNanoCpus("0.5"), 500000000);
+  EXPECT_EQ(*ParseNanoCpus(".25"), 250000000);
+  EXPECT_EQ(*ParseNanoCpus("3/2"), 1500000000);
+  EXPECT_EQ(*ParseNanoCpus("1e-3"), 1000000);
+  EXPECT_EQ(*ParseNanoCpus("-2"), -2000000000);
+  EXPECT_EQ(*ParseNanoCpus("0.000000001"), 1);
+  EXPECT_EQ(*ParseNanoCpus("0.5000000000"), 500000000);
+  EXPECT_EQ(ParseNanoCpus("1/3").status().message(), "value is too precise");
+  EXPECT_EQ(ParseNanoCpus("1e-10").status().message(), "value is too precise");
+  EXPECT_EQ(ParseNanoCpus("abc").status().message(), "failed to parse abc as a rational number");
+  EXPECT_EQ(ParseNanoCpus("1/0").status().message(), "failed to parse 1/0 as a rational number");
+}
+
+TEST(ResourceFlagsTest, Int64AsStrconv) {
+  EXPECT_EQ(*ParseGoInt64("100"), 100);
+  EXPECT_EQ(*ParseGoInt64("-1"), -1);
+  EXPECT_EQ(*ParseGoInt64("0x10"), 16);
+  EXPECT_EQ(ParseGoInt64("9223372036854775808").status().message(),
+            "strconv.ParseInt: parsing \"9223372036854775808\": value out of range");
+}
+
+TEST(ServiceInspectTest, PrettyResourcesAsDocker) {
+  FakeDaemon daemon;
+  std::string svc = kService;
+  const std::string empty = R"("Resources":{"Limits":{},"Reservations":{}})";
+  ASSERT_NE(svc.find(empty), std::string::npos);
+  svc.replace(svc.find(empty), empty.size(),
+              R"("Resources":{"Limits":{"NanoCPUs":1500000000,"MemoryBytes":67108864,"Pids":9},)"
+              R"("Reservations":{"MemoryBytes":1610612736}})");
+  daemon.On("GET", "/services/t", {200, svc});
+  CliResult r = RunAgainst(daemon, {"service", "inspect", "--pretty", "t"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\nResources:\n Reservations:\n  Memory:\t1.5GiB\n Limits:\n  CPU:\t\t1.5\n"
+                       "  Memory:\t64MiB\n  PIDs:\t\t9\nEndpoint Mode:"),
+            std::string::npos)
+      << r.out;
 }
 
 TEST(ServiceUpdateTest, MissingServiceAndDaemonErrors) {

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "cli/context.h"
 #include "cli/go_format.h"
+#include "cli/resource_flags.h"
 
 namespace capsule::cli {
 namespace {
@@ -115,6 +116,22 @@ Status ParseServiceFlags(const RawServiceFlags& raw, const std::string& command_
   RETURN_IF_ERROR(duration_flag("--restart-window", raw.restart_window, &flags->restart_window));
   RETURN_IF_ERROR(duration_flag("--update-delay", raw.update_delay, &flags->update_delay));
   RETURN_IF_ERROR(duration_flag("--update-monitor", raw.update_monitor, &flags->update_monitor));
+  auto int_flag = [&](const char* name, const std::optional<std::string>& v,
+                      StatusOr<int64_t> (*parse)(const std::string&),
+                      std::optional<int64_t>* out) -> Status {
+    if (!v) return absl::OkStatus();
+    StatusOr<int64_t> n = parse(*v);
+    if (!n.ok()) return FlagError(name, *v, n.status(), command_path);
+    *out = *n;
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(int_flag("--limit-cpu", raw.limit_cpu, ParseNanoCpus, &flags->limit_cpu));
+  RETURN_IF_ERROR(
+      int_flag("--limit-memory", raw.limit_memory, ParseRamInBytes, &flags->limit_memory));
+  RETURN_IF_ERROR(int_flag("--limit-pids", raw.limit_pids, ParseGoInt64, &flags->limit_pids));
+  RETURN_IF_ERROR(int_flag("--reserve-cpu", raw.reserve_cpu, ParseNanoCpus, &flags->reserve_cpu));
+  RETURN_IF_ERROR(
+      int_flag("--reserve-memory", raw.reserve_memory, ParseRamInBytes, &flags->reserve_memory));
   for (const std::string& s : raw.secrets) {
     StatusOr<SecretFlag> ref = ParseSecretFlag(s);
     if (!ref.ok()) return FlagError(secret_flag, s, ref.status(), command_path);

@@ -35,6 +35,11 @@ struct RawServiceFlags {
   std::optional<std::string> update_delay;
   std::optional<std::string> update_monitor;
   std::vector<std::string> secrets;  // --secret (create) or --secret-add (update)
+  std::optional<std::string> limit_cpu;
+  std::optional<std::string> limit_memory;
+  std::optional<std::string> limit_pids;
+  std::optional<std::string> reserve_cpu;
+  std::optional<std::string> reserve_memory;
 };
 
 struct ServiceFlags {
@@ -53,6 +58,12 @@ struct ServiceFlags {
   std::optional<int64_t> update_monitor;  // ns
   std::optional<std::string> update_failure_action;
   std::optional<std::string> update_order;
+  // Resources (resource_flags.h): NanoCPUs, bytes, a pids count; nullopt = flag not given.
+  std::optional<int64_t> limit_cpu;
+  std::optional<int64_t> limit_memory;
+  std::optional<int64_t> limit_pids;
+  std::optional<int64_t> reserve_cpu;
+  std::optional<int64_t> reserve_memory;
   bool detach = false;
   bool quiet = false;
 

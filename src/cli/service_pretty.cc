@@ -1,5 +1,8 @@
 #include "cli/service_pretty.h"
 
+#include <cstdio>
+#include <cstdlib>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -48,6 +51,51 @@ void UpdateConfigBlock(std::string& out, const Json& c, const char* title, const
   }
   absl::StrAppend(&out, "\n Max failure ratio: ", Number(At(c, "MaxFailureRatio")), "\n ", order,
                   StringAt(c, {"Order"}));
+}
+
+// go-units BytesSize: "%.4g" of the size in powers of 1024 ("64MiB", "1.5GiB").
+std::string BytesSize(double size) {
+  static const char* const kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  size_t i = 0;
+  while (size >= 1024 && i + 1 < std::size(kUnits)) {
+    size /= 1024;
+    ++i;
+  }
+  char buf[64];
+  snprintf(buf, sizeof(buf), "%.4g%s", size, kUnits[i]);
+  return buf;
+}
+
+// A float64 as Go's template prints it (%v: shortest digits): "1.5", "0.25", "2".
+std::string GoFloat(double v) {
+  char buf[64];
+  for (int digits = 1; digits <= 17; ++digits) {
+    snprintf(buf, sizeof(buf), "%.*g", digits, v);
+    if (strtod(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+
+// docker's service inspect --pretty Resources block (Reservations, then Limits; a part is
+// shown when one of its values is set).
+void ResourcesBlock(std::string& out, const Json& resources) {
+  out += "\nResources:";
+  const Json& reservations = At(resources, "Reservations");
+  const int64_t rcpu = IntAt(reservations, "NanoCPUs"), rmem = IntAt(reservations, "MemoryBytes");
+  if (rcpu > 0 || rmem > 0) {
+    out += "\n Reservations:";
+    if (rcpu > 0) absl::StrAppend(&out, "\n  CPU:\t\t", GoFloat(static_cast<double>(rcpu) / 1e9));
+    if (rmem > 0) absl::StrAppend(&out, "\n  Memory:\t", BytesSize(static_cast<double>(rmem)));
+  }
+  const Json& limits = At(resources, "Limits");
+  const int64_t lcpu = IntAt(limits, "NanoCPUs"), lmem = IntAt(limits, "MemoryBytes"),
+                lpids = IntAt(limits, "Pids");
+  if (lcpu > 0 || lmem > 0 || lpids > 0) {
+    out += "\n Limits:";
+    if (lcpu > 0) absl::StrAppend(&out, "\n  CPU:\t\t", GoFloat(static_cast<double>(lcpu) / 1e9));
+    if (lmem > 0) absl::StrAppend(&out, "\n  Memory:\t", BytesSize(static_cast<double>(lmem)));
+    if (lpids > 0) absl::StrAppend(&out, "\n  PIDs:\t\t", lpids);
+  }
 }
 
 std::string Words(const Json& list) {
@@ -137,7 +185,7 @@ std::string PrettyService(const std::string& raw, const Clock& clock) {
                       StringAt(ref, {"SecretName"}));
     }
   }
-  if (At(task, "Resources").is_object()) out += "\nResources:";
+  if (At(task, "Resources").is_object()) ResourcesBlock(out, At(task, "Resources"));
   absl::StrAppend(&out, "\nEndpoint Mode:\t", StringAt(spec, {"EndpointSpec", "Mode"}), "\n\n");
   return out;
 }

@@ -129,6 +129,40 @@ const std::vector<std::string>& ContainerSpecOrder() {
   return kOrder;
 }
 
+// Sets the resource fields whose flags were given (docker's updateInt64Value: 0 clears a field,
+// as its omitempty JSON does); Limits/Reservations are created when missing.
+void ApplyResourceFlags(const ServiceFlags& f, OrderedJson& resources) {
+  static const std::vector<std::string> kLimitOrder = {"NanoCPUs", "MemoryBytes", "Pids"};
+  static const std::vector<std::string> kReservationOrder = {"NanoCPUs", "MemoryBytes",
+                                                             "GenericResources"};
+  auto set = [](OrderedJson& obj, const char* key, std::optional<int64_t> v,
+                const std::vector<std::string>& order) {
+    if (!v) return;
+    if (*v == 0) {
+      obj.erase(key);
+    } else {
+      SetOrdered(obj, key, *v, order);
+    }
+  };
+  auto part = [&resources](const char* name) -> OrderedJson& {
+    if (!resources.contains(name) || !resources[name].is_object()) {
+      SetOrdered(resources, name, OrderedJson::object(), {"Limits", "Reservations"});
+    }
+    return resources[name];
+  };
+  if (f.limit_cpu || f.limit_memory || f.limit_pids) {
+    OrderedJson& limits = part("Limits");
+    set(limits, "NanoCPUs", f.limit_cpu, kLimitOrder);
+    set(limits, "MemoryBytes", f.limit_memory, kLimitOrder);
+    set(limits, "Pids", f.limit_pids, kLimitOrder);
+  }
+  if (f.reserve_cpu || f.reserve_memory) {
+    OrderedJson& reservations = part("Reservations");
+    set(reservations, "NanoCPUs", f.reserve_cpu, kReservationOrder);
+    set(reservations, "MemoryBytes", f.reserve_memory, kReservationOrder);
+  }
+}
+
 const std::vector<std::string>& TaskTemplateOrder() {
   static const std::vector<std::string> kOrder = {
       "ContainerSpec", "PluginSpec",    "NetworkAttachmentSpec",
@@ -245,7 +279,10 @@ StatusOr<OrderedJson> BuildCreateSpec(const ServiceFlags& f, const OrderedJson& 
 
   OrderedJson task = OrderedJson::object();
   task["ContainerSpec"] = container;
-  task["Resources"] = {{"Limits", OrderedJson::object()}, {"Reservations", OrderedJson::object()}};
+  OrderedJson resources = {{"Limits", OrderedJson::object()},
+                           {"Reservations", OrderedJson::object()}};
+  ApplyResourceFlags(f, resources);
+  task["Resources"] = resources;
   if (AnyRestartFlag(f)) {
     OrderedJson policy = DefaultRestartPolicy();
     ApplyRestartFlags(f, policy);
@@ -323,6 +360,13 @@ Status ApplyUpdate(const ServiceFlags& f, const OrderedJson& added_secrets,
     } else {
       SetOrdered(container, "Secrets", secrets, ContainerSpecOrder());
     }
+  }
+
+  if (f.limit_cpu || f.limit_memory || f.limit_pids || f.reserve_cpu || f.reserve_memory) {
+    if (!task.contains("Resources") || !task["Resources"].is_object()) {
+      SetOrdered(task, "Resources", OrderedJson::object(), TaskTemplateOrder());
+    }
+    ApplyResourceFlags(f, task["Resources"]);
   }
 
   if (AnyRestartFlag(f)) {

@@ -11,6 +11,7 @@
 #include "ca/node_role.h"
 #include "common/clock.h"
 #include "node/certificates.h"
+#include "node/machine_resources.h"
 #include "store/etcd_store.h"
 #include "store/keys.h"
 
@@ -171,6 +172,9 @@ Status Manager::CreateClusterObjects(const ClusterSpec& spec, const ca::RootCa& 
   node.manager_addr = state_.advertise_addr + ":" + std::to_string(state_.swarm_port);
   node.leader = true;
   node.engine_version = "capsule";
+  const MachineResources machine = ReadMachineResources();
+  node.nano_cpus = machine.nano_cpus;
+  node.memory_bytes = machine.memory_bytes;
   return store_->Create({kNodesKind, node.id, ""}, {EncodeNodeMeta(node), {}}).status();
 }
 

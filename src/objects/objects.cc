@@ -172,6 +172,8 @@ std::string EncodeNodeMeta(const Node& n) {
             {"EngineVersion", n.engine_version},
             {"OS", n.os},
             {"Architecture", n.architecture}};
+  if (n.nano_cpus != 0) j["NanoCPUs"] = n.nano_cpus;
+  if (n.memory_bytes != 0) j["MemoryBytes"] = n.memory_bytes;
   return j.dump();
 }
 
@@ -194,12 +196,17 @@ StatusOr<Node> DecodeNodeMeta(std::string_view meta) {
   n.engine_version = j.value("EngineVersion", "");
   n.os = j.value("OS", "linux");
   n.architecture = j.value("Architecture", "x86_64");
+  n.nano_cpus = j.value("NanoCPUs", int64_t{0});
+  n.memory_bytes = j.value("MemoryBytes", int64_t{0});
   return n;
 }
 
 Json NodeJson(const Node& n, int64_t version) {
   Json spec = {{"Labels", n.labels}, {"Role", n.role}, {"Availability", n.availability}};
   if (!n.spec_name.empty()) spec["Name"] = n.spec_name;
+  Json resources = Json::object();  // omitempty, as Docker's swarm.Resources
+  if (n.nano_cpus != 0) resources["NanoCPUs"] = n.nano_cpus;
+  if (n.memory_bytes != 0) resources["MemoryBytes"] = n.memory_bytes;
   Json j = {{"ID", n.id},
             {"Version", {{"Index", version}}},
             {"CreatedAt", Time(n.created_at)},
@@ -208,7 +215,7 @@ Json NodeJson(const Node& n, int64_t version) {
             {"Description",
              {{"Hostname", n.hostname},
               {"Platform", {{"Architecture", n.architecture}, {"OS", n.os}}},
-              {"Resources", Json::object()},
+              {"Resources", resources},
               {"Engine", {{"EngineVersion", n.engine_version}}}}},
             {"Status", {{"State", n.state}, {"Addr", n.addr}}}};
   if (n.role == "manager") {

@@ -82,6 +82,10 @@ struct Node {
   std::string engine_version;
   std::string os = "linux";
   std::string architecture = "x86_64";
+  // Description.Resources: the machine's CPUs (x 1e9) and memory, as the node reported them;
+  // 0 = not reported.
+  int64_t nano_cpus = 0;
+  int64_t memory_bytes = 0;
 };
 
 // Store encodings (Meta JSON). Decode errors are DataLoss: stored data is ours.

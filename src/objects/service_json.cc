@@ -102,6 +102,28 @@ Status ParseUpdateConfig(const Json& j, const std::string& path, UpdateConfig* u
   return absl::OkStatus();
 }
 
+Status ParseResources(const Json& j, const std::string& path, ResourceRequirements* out) {
+  JsonReader r(j, path);
+  ASSIGN_OR_RETURN(const Json* limits, r.Object("Limits"));
+  if (limits != nullptr) {
+    JsonReader l(*limits, r.Path("Limits"));
+    ResourceLimits v;
+    RETURN_IF_ERROR(l.Int("NanoCPUs", &v.nano_cpus));
+    RETURN_IF_ERROR(l.Int("MemoryBytes", &v.memory_bytes));
+    RETURN_IF_ERROR(l.Int("Pids", &v.pids));
+    out->limits = v;
+  }
+  ASSIGN_OR_RETURN(const Json* reservations, r.Object("Reservations"));
+  if (reservations != nullptr) {
+    JsonReader l(*reservations, r.Path("Reservations"));
+    ResourceReservations v;
+    RETURN_IF_ERROR(l.Int("NanoCPUs", &v.nano_cpus));
+    RETURN_IF_ERROR(l.Int("MemoryBytes", &v.memory_bytes));
+    out->reservations = v;  // GenericResources are not supported and ignored
+  }
+  return absl::OkStatus();
+}
+
 // ---- rendering ----------------------------------------------------------------------------
 
 Json SecretReferenceJson(const SecretReference& r) {
@@ -134,6 +156,25 @@ Json ContainerSpecJson(const ContainerSpec& c) {
     j["Secrets"] = std::move(secrets);
   }
   j["Isolation"] = "default";
+  return j;
+}
+
+// Docker's swarm.Limit / swarm.Resources: every field omitempty.
+Json ResourcesJson(const ResourceRequirements& r) {
+  Json j = Json::object();
+  if (r.limits) {
+    Json l = Json::object();
+    if (r.limits->nano_cpus != 0) l["NanoCPUs"] = r.limits->nano_cpus;
+    if (r.limits->memory_bytes != 0) l["MemoryBytes"] = r.limits->memory_bytes;
+    if (r.limits->pids != 0) l["Pids"] = r.limits->pids;
+    j["Limits"] = std::move(l);
+  }
+  if (r.reservations) {
+    Json v = Json::object();
+    if (r.reservations->nano_cpus != 0) v["NanoCPUs"] = r.reservations->nano_cpus;
+    if (r.reservations->memory_bytes != 0) v["MemoryBytes"] = r.reservations->memory_bytes;
+    j["Reservations"] = std::move(v);
+  }
   return j;
 }
 
@@ -206,7 +247,11 @@ Status ParseTaskSpecAt(const Json& j, const std::string& path, TaskSpec* t) {
     return absl::InvalidArgumentError("unsupported runtime");
   }
   ASSIGN_OR_RETURN(const Json* resources, r.Object("Resources"));
-  if (resources != nullptr) t->resources = *resources;
+  if (resources != nullptr) {
+    ResourceRequirements req;
+    RETURN_IF_ERROR(ParseResources(*resources, r.Path("Resources"), &req));
+    t->resources = req;
+  }
   return absl::OkStatus();
 }
 
@@ -264,7 +309,7 @@ Status ParseServiceSpecAt(const Json& j, const std::string& path, ServiceSpec* s
 Json TaskSpecJson(const TaskSpec& s) {
   Json j = Json::object();
   j["ContainerSpec"] = ContainerSpecJson(s.container);
-  if (!s.resources.is_null()) j["Resources"] = s.resources;
+  if (s.resources) j["Resources"] = ResourcesJson(*s.resources);
   if (s.restart_policy) j["RestartPolicy"] = RestartPolicyJson(*s.restart_policy);
   Json placement = Json::object();
   if (!s.placement.constraints.empty()) placement["Constraints"] = s.placement.constraints;

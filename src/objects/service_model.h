@@ -55,13 +55,34 @@ struct Placement {
   std::vector<std::string> constraints;  // "node.hostname==w1", "node.labels.x!=y", ...
 };
 
+// TaskTemplate.Resources.Limits (Docker's swarm.Limit); 0 = not set. Enforced by the agent
+// through the task's cgroups (agent/executor/oci_spec.h); Pids 0 means Capsule's default.
+struct ResourceLimits {
+  int64_t nano_cpus = 0;
+  int64_t memory_bytes = 0;
+  int64_t pids = 0;
+};
+
+// TaskTemplate.Resources.Reservations (Docker's swarm.Resources, without GenericResources):
+// what the scheduler sets aside on the node; 0 = nothing.
+struct ResourceReservations {
+  int64_t nano_cpus = 0;
+  int64_t memory_bytes = 0;
+};
+
+// TaskTemplate.Resources: each part is rendered (as {} when empty) only when it was given.
+struct ResourceRequirements {
+  std::optional<ResourceLimits> limits;
+  std::optional<ResourceReservations> reservations;
+};
+
 struct TaskSpec {
   ContainerSpec container;
   std::optional<RestartPolicy> restart_policy;  // absent = Docker's defaults (any, 5 s)
   Placement placement;
   uint64_t force_update = 0;
-  std::string runtime;  // "container" or ""
-  Json resources;       // kept as given ({"Limits":{},"Reservations":{}}), not enforced
+  std::string runtime;                            // "container" or ""
+  std::optional<ResourceRequirements> resources;  // absent: no Resources member
 };
 
 struct UpdateConfig {

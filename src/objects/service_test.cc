@@ -229,7 +229,53 @@ INSTANTIATE_TEST_SUITE_P(
         BadSpec{R"({"TaskTemplate":{"ContainerSpec":{"Secrets":[{"File":{"Mode":"0400"}}]}}})",
                 "invalid TaskTemplate.ContainerSpec.Secrets[0].File.Mode: expected uint64"},
         BadSpec{R"({"Labels":{"a":1}})", "invalid Labels.a: expected string"},
+        BadSpec{R"({"TaskTemplate":{"Resources":{"Limits":{"MemoryBytes":"1g"}}}})",
+                "invalid TaskTemplate.Resources.Limits.MemoryBytes: expected int64"},
+        BadSpec{R"({"TaskTemplate":{"Resources":{"Reservations":[]}}})",
+                "invalid TaskTemplate.Resources.Reservations: expected object"},
         BadSpec{R"([])", "invalid ServiceSpec: expected object"}));
+
+TEST(ServiceObject, ResourcesRenderAsDocker) {
+  // Docker's swarm.Limit {NanoCPUs, MemoryBytes, Pids} and swarm.Resources {NanoCPUs,
+  // MemoryBytes}: each field omitempty; a part that was sent stays, even empty.
+  const char* in =
+      R"({"ContainerSpec":{"Image":"busybox"},"Resources":{"Limits":{"Pids":100,)"
+      R"("MemoryBytes":33554432,"NanoCPUs":500000000},"Reservations":{"MemoryBytes":4194304,)"
+      R"("GenericResources":[]}}})";
+  StatusOr<TaskSpec> t = ParseTaskSpec(Json::parse(in));
+  ASSERT_TRUE(t.ok()) << t.status();
+  ASSERT_TRUE(t->resources && t->resources->limits && t->resources->reservations);
+  EXPECT_EQ(t->resources->limits->nano_cpus, 500000000);
+  EXPECT_EQ(t->resources->limits->memory_bytes, 33554432);
+  EXPECT_EQ(t->resources->limits->pids, 100);
+  EXPECT_EQ(t->resources->reservations->memory_bytes, 4194304);
+  EXPECT_EQ(TaskSpecJson(*t)["Resources"].dump(),
+            R"({"Limits":{"NanoCPUs":500000000,"MemoryBytes":33554432,"Pids":100},)"
+            R"("Reservations":{"MemoryBytes":4194304}})");
+
+  StatusOr<TaskSpec> empty = ParseTaskSpec(Json::parse(R"({"Resources":{"Limits":{}}})"));
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(TaskSpecJson(*empty)["Resources"].dump(), R"({"Limits":{}})");
+  StatusOr<TaskSpec> none = ParseTaskSpec(Json::parse(R"({})"));
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(TaskSpecJson(*none).contains("Resources"));
+}
+
+TEST(ServiceObject, ResourcesSurviveTheStore) {
+  Task t;
+  t.id = "t1";
+  t.spec.container.image = "busybox";
+  t.spec.resources = ResourceRequirements{ResourceLimits{1000000000, 64 << 20, 50},
+                                          ResourceReservations{250000000, 8 << 20}};
+  StatusOr<Task> back = DecodeTaskMeta(EncodeTaskMeta(t));
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_TRUE(back->spec.resources && back->spec.resources->limits);
+  EXPECT_EQ(back->spec.resources->limits->nano_cpus, 1000000000);
+  EXPECT_EQ(back->spec.resources->limits->memory_bytes, 64 << 20);
+  EXPECT_EQ(back->spec.resources->limits->pids, 50);
+  EXPECT_EQ(back->spec.resources->reservations->nano_cpus, 250000000);
+  EXPECT_EQ(back->spec.resources->reservations->memory_bytes, 8 << 20);
+}
 
 TEST(ServiceObject, TaskStateNamesRoundTrip) {
   for (int i = 0; i <= static_cast<int>(TaskState::kOrphaned); ++i) {

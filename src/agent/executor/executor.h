@@ -32,6 +32,14 @@ struct SecretFile {
   const SecretBytes* data = nullptr;
 };
 
+// The task's cgroup limits (the service's Resources.Limits); 0 = not set. See oci_spec.h for
+// how they are rendered and the default pids limit.
+struct TaskLimits {
+  int64_t nano_cpus = 0;
+  int64_t memory_bytes = 0;
+  int64_t pids = 0;
+};
+
 struct TaskRun {
   std::string task_id;
   std::string service_id;
@@ -48,6 +56,7 @@ struct TaskRun {
   std::map<std::string, std::string> labels;
   std::vector<SecretFile> secrets;
   std::chrono::nanoseconds stop_grace_period{std::chrono::seconds(10)};
+  TaskLimits limits;
 };
 
 struct RunStatus {

@@ -99,6 +99,19 @@ std::vector<std::string> TaskEnv(const TaskRun& run, const ImageConfig& image,
   return env;
 }
 
+json RenderResources(const TaskLimits& limits) {
+  json r = {{"devices", json::array({{{"allow", false}, {"access", "rwm"}}})}};
+  if (limits.memory_bytes > 0) r["memory"] = {{"limit", limits.memory_bytes}};
+  if (limits.nano_cpus > 0) {
+    // Docker: quota = NanoCPUs * period / 1e9 (integer arithmetic, 1e6 NanoCPUs → 100 us).
+    const int64_t quota = limits.nano_cpus / 1000000000 * kCpuPeriodUs +
+                          limits.nano_cpus % 1000000000 * kCpuPeriodUs / 1000000000;
+    r["cpu"] = {{"quota", quota}, {"period", kCpuPeriodUs}};
+  }
+  r["pids"] = {{"limit", limits.pids > 0 ? limits.pids : kDefaultPidsLimit}};
+  return r;
+}
+
 json BuildOciSpec(const OciInputs& in) {
   const std::vector<std::string>& caps = DefaultCapabilities();
   json user = {{"uid", in.user.uid}, {"gid", in.user.gid}};
@@ -133,7 +146,7 @@ json BuildOciSpec(const OciInputs& in) {
       {"hostname", in.hostname},
       {"mounts", mounts},
       {"linux",
-       {{"resources", {{"devices", json::array({{{"allow", false}, {"access", "rwm"}}})}}},
+       {{"resources", RenderResources(in.limits)},
         {"namespaces", json::array({{{"type", "pid"}},
                                     {{"type", "ipc"}},
                                     {{"type", "uts"}},

@@ -23,6 +23,14 @@ namespace capsule::agent {
 // A task's open-file limit, soft and hard, when the daemon may grant it (see AddConfinement in
 // oci_spec.cc for why).
 inline constexpr uint64_t kTaskNofile = 1048576;
+// Every task's pids limit unless its Limits.Pids sets one (Docker sets none): a fork bomb in a
+// task then stops at this many processes and threads instead of exhausting the node's
+// pid_max (32768 by default), which would leave capsuled and etcd unable to start a thread.
+// 4096 is far above what a service's process tree needs (threads count too) and eight
+// tasks' worth still fits under the default pid_max.
+inline constexpr int64_t kDefaultPidsLimit = 4096;
+// Docker's CFS period for NanoCPUs (moby daemon: 100 ms).
+inline constexpr int64_t kCpuPeriodUs = 100000;
 
 inline constexpr char kDefaultPath[] =
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -39,6 +47,7 @@ struct OciInputs {
   // RLIMIT_NOFILE (soft = hard): kTaskNofile, or less where the daemon's own hard limit is lower
   // and it may not raise it (runc would fail the start otherwise).
   uint64_t nofile = kTaskNofile;
+  TaskLimits limits;
 };
 
 // The process arguments, as Docker composes them: Command replaces the image's Entrypoint
@@ -50,6 +59,13 @@ StatusOr<std::vector<std::string>> TaskArgs(const TaskRun& run, const ImageConfi
 // env; a later "K=V" replaces an earlier one with the same K.
 std::vector<std::string> TaskEnv(const TaskRun& run, const ImageConfig& image,
                                  const std::string& hostname);
+
+// linux.resources for runc (cgroup v1 or v2: runc maps these to memory.limit_in_bytes or
+// memory.max, cpu.cfs_quota_us/cfs_period_us or cpu.max, pids.max): the devices deny-all
+// rule, memory.limit = MemoryBytes, cpu.quota = NanoCPUs * 100000 / 1e9 over period 100000
+// (as Docker), pids.limit = Pids or kDefaultPidsLimit. Swap is left alone (runc on cgroup v1
+// fails when memsw accounting is off; a node without swap needs none).
+nlohmann::json RenderResources(const TaskLimits& limits);
 
 nlohmann::json BuildOciSpec(const OciInputs& in);
 

@@ -174,5 +174,40 @@ TEST(OciSpecTest, NofileRlimitAsDockerOnDebian) {
       nlohmann::json::array({{{"type", "RLIMIT_NOFILE"}, {"hard", 1048576}, {"soft", 1048576}}}));
 }
 
+TEST(OciResourcesTest, NoLimitsStillCapsPidsAndDeniesDevices) {
+  const nlohmann::json r = RenderResources(TaskLimits{});
+  EXPECT_EQ(r["pids"]["limit"], kDefaultPidsLimit);
+  EXPECT_FALSE(r.contains("memory"));
+  EXPECT_FALSE(r.contains("cpu"));
+  EXPECT_EQ(r["devices"][0]["allow"], false);
+  EXPECT_EQ(r["devices"][0]["access"], "rwm");
+}
+
+TEST(OciResourcesTest, LimitsRenderAsDocker) {
+  const nlohmann::json r = RenderResources(TaskLimits{1500000000, 64 << 20, 100});
+  EXPECT_EQ(r["memory"]["limit"], 64 << 20);
+  EXPECT_EQ(r["cpu"]["period"], 100000);
+  EXPECT_EQ(r["cpu"]["quota"], 150000);  // 1.5 CPUs
+  EXPECT_EQ(r["pids"]["limit"], 100);
+}
+
+TEST(OciResourcesTest, CpuQuotaRoundsDownAndDoesNotOverflow) {
+  EXPECT_EQ(RenderResources(TaskLimits{1000000, 0, 0})["cpu"]["quota"], 100);  // 0.001 CPU
+  EXPECT_EQ(RenderResources(TaskLimits{1234567, 0, 0})["cpu"]["quota"], 123);
+  // 92e9 CPUs: NanoCPUs * period would overflow int64.
+  EXPECT_EQ(RenderResources(TaskLimits{INT64_MAX, 0, 0})["cpu"]["quota"],
+            INT64_MAX / 1000000000 * 100000 + INT64_MAX % 1000000000 * 100000 / 1000000000);
+}
+
+TEST(OciResourcesTest, BuildOciSpecCarriesTheLimits) {
+  OciInputs in;
+  in.args = {"true"};
+  in.rootfs = "/r";
+  in.limits = TaskLimits{0, 32 << 20, 0};
+  const nlohmann::json spec = BuildOciSpec(in);
+  EXPECT_EQ(spec["linux"]["resources"]["memory"]["limit"], 32 << 20);
+  EXPECT_EQ(spec["linux"]["resources"]["pids"]["limit"], kDefaultPidsLimit);
+}
+
 }  // namespace
 }  // namespace capsule::agent

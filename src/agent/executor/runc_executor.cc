@@ -127,6 +127,7 @@ class RuncExecutor : public Executor {
     in.rootfs = p.rootfs;
     in.seccomp_host = ThisSeccompHost();
     in.nofile = TaskNofile();
+    in.limits = run.limits;
 
     RETURN_IF_ERROR(MakeDir(p.bundle, 0700, /*exclusive=*/true));
     Status st = Build(run, image->id, *lower, p, in);

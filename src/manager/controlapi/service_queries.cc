@@ -22,9 +22,8 @@ Service WithDefaults(Service s) {
   if (!spec.task_template.container.stop_grace_period_ns) {
     spec.task_template.container.stop_grace_period_ns = 10000000000LL;
   }
-  if (spec.task_template.resources.is_null()) {
-    spec.task_template.resources =
-        Json{{"Limits", Json::object()}, {"Reservations", Json::object()}};
+  if (!spec.task_template.resources) {
+    spec.task_template.resources = ResourceRequirements{ResourceLimits{}, ResourceReservations{}};
   }
   if (!spec.task_template.restart_policy) spec.task_template.restart_policy = RestartPolicy{};
   if (!spec.update_config) spec.update_config = UpdateConfig{};

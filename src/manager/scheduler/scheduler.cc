@@ -15,11 +15,28 @@ std::string Plural(int n, const char* what) {
   return std::to_string(n) + (n == 1 ? " node " : " nodes ") + what;
 }
 
+constexpr int kFilters = 3;  // ready, resources, constraints
+
 std::string ExplainFilter(int filter, int n) {
   if (filter == 0) return Plural(n, "not available for new tasks");
+  if (filter == 1) {
+    return std::string("insufficient resources on ") + std::to_string(n) +
+           (n == 1 ? " node" : " nodes");
+  }
   // "scheduling constraints not satisfied on 2 nodes"
   return std::string("scheduling constraints not satisfied on ") + std::to_string(n) +
          (n == 1 ? " node" : " nodes");
+}
+
+ResourceReservations ReservationsOf(const TaskSpec& spec) {
+  if (!spec.resources || !spec.resources->reservations) return {};
+  return *spec.resources->reservations;
+}
+
+// ResourceFilter: what is left on the node covers the task's reservations. A node that
+// reported no figure for a resource (0) is not checked for it.
+bool HasRoom(int64_t total, int64_t reserved, int64_t wanted) {
+  return wanted <= 0 || total <= 0 || wanted <= total - reserved;
 }
 
 }  // namespace
@@ -47,6 +64,9 @@ void NodeSet::AddTask(const Task& t) {
   if (TaskIsActive(t)) {
     ++info.active;
     ++info.active_by_service[t.service_id];
+    const ResourceReservations r = ReservationsOf(t.spec);
+    info.reserved_nano_cpus += std::max<int64_t>(r.nano_cpus, 0);
+    info.reserved_memory_bytes += std::max<int64_t>(r.memory_bytes, 0);
   }
   if ((t.status.state == TaskState::kFailed || t.status.state == TaskState::kRejected) &&
       now_ - t.status.timestamp < kFailureMemory) {
@@ -54,9 +74,15 @@ void NodeSet::AddTask(const Task& t) {
   }
 }
 
-int NodeSet::FirstFailure(const Info& info, const std::vector<Constraint>& constraints) const {
+int NodeSet::FirstFailure(const Info& info, const TaskSpec& spec,
+                          const std::vector<Constraint>& constraints) const {
   if (!NodeAcceptsNewTasks(info.node)) return 0;
-  if (!NodeMatches(constraints, info.node)) return 1;
+  const ResourceReservations want = ReservationsOf(spec);
+  if (!HasRoom(info.node.nano_cpus, info.reserved_nano_cpus, want.nano_cpus) ||
+      !HasRoom(info.node.memory_bytes, info.reserved_memory_bytes, want.memory_bytes)) {
+    return 1;
+  }
+  if (!NodeMatches(constraints, info.node)) return 2;
   return -1;
 }
 
@@ -67,8 +93,8 @@ static std::vector<Constraint> ConstraintsOf(const TaskSpec& spec) {
 }
 
 Decision NodeSet::NoNode(const std::vector<int>& failures) const {
-  // Most failures first; ties keep the filter order (ready, then constraints).
-  std::vector<int> order = {0, 1};
+  // Most failures first; ties keep the filter order (ready, resources, constraints).
+  std::vector<int> order = {0, 1, 2};
   std::stable_sort(order.begin(), order.end(),
                    [&](int a, int b) { return failures[a] > failures[b]; });
   std::string explanation;
@@ -84,7 +110,7 @@ Decision NodeSet::NoNode(const std::vector<int>& failures) const {
 }
 
 Decision NodeSet::Pick(const Task& t) {
-  std::vector<int> failures(2, 0);
+  std::vector<int> failures(kFilters, 0);
   Info* best = nullptr;
   auto key = [&](const Info& i) {
     auto count = [&](const std::map<std::string, int>& m) {
@@ -95,7 +121,7 @@ Decision NodeSet::Pick(const Task& t) {
   };
   const std::vector<Constraint> constraints = ConstraintsOf(t.spec);
   for (auto& [id, info] : nodes_) {
-    const int f = FirstFailure(info, constraints);
+    const int f = FirstFailure(info, t.spec, constraints);
     if (f >= 0) {
       ++failures[f];
       continue;
@@ -111,13 +137,13 @@ Decision NodeSet::Pick(const Task& t) {
 }
 
 Decision NodeSet::Confirm(const Task& t) {
-  std::vector<int> failures(2, 0);
+  std::vector<int> failures(kFilters, 0);
   auto it = nodes_.find(t.node_id);
   if (it == nodes_.end()) {
     failures[0] = 1;
     return NoNode(failures);
   }
-  const int f = FirstFailure(it->second, ConstraintsOf(t.spec));
+  const int f = FirstFailure(it->second, t.spec, ConstraintsOf(t.spec));
   if (f >= 0) {
     failures[f] = 1;
     return NoNode(failures);
@@ -132,7 +158,10 @@ std::vector<std::string> NodeSet::Eligible(const TaskSpec& spec) const {
   std::vector<std::string> out;
   const std::vector<Constraint> constraints = ConstraintsOf(spec);
   for (const auto& [id, info] : nodes_) {
-    if (FirstFailure(info, constraints) < 0) out.push_back(id);
+    // Not the resource filter: as swarmkit's global orchestrator, a node without room still
+    // gets its task, which then waits in pending (and the node's own task must not count
+    // against it).
+    if (NodeAcceptsNewTasks(info.node) && NodeMatches(constraints, info.node)) out.push_back(id);
   }
   return out;
 }

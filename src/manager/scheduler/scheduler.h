@@ -4,7 +4,8 @@
 // (so a task that failed on a node — e.g. "No such image" — is retried elsewhere), then the
 // fewest active tasks of this service, then the fewest active tasks overall, then the
 // lowest node ID (deterministic). When no node passes, the explanation is swarmkit's
-// ("1 node not available for new tasks; scheduling constraints not satisfied on 2 nodes").
+// ("1 node not available for new tasks; insufficient resources on 1 node; scheduling
+// constraints not satisfied on 2 nodes").
 //
 // Not thread-safe: one NodeSet per scheduling pass.
 #pragma once
@@ -44,7 +45,7 @@ class NodeSet {
   // Whether a task pre-assigned to t.node_id (global services) may run there.
   Decision Confirm(const Task& t);
 
-  // Nodes eligible for t (Ready, active, constraints match), ordered by ID.
+  // Nodes eligible for t (Ready, active, constraints match; room is not checked), by ID.
   std::vector<std::string> Eligible(const TaskSpec& spec) const;
 
  private:
@@ -53,9 +54,13 @@ class NodeSet {
     int active = 0;
     std::map<std::string, int> active_by_service;
     std::map<std::string, int> failures_by_service;
+    int64_t reserved_nano_cpus = 0;  // by the active tasks on the node
+    int64_t reserved_memory_bytes = 0;
   };
-  // The failing filter's index for this node (0 ready, 1 constraints), or -1 when it passes.
-  int FirstFailure(const Info& info, const std::vector<Constraint>& constraints) const;
+  // The failing filter's index for this node (0 ready, 1 resources, 2 constraints), or -1
+  // when it passes.
+  int FirstFailure(const Info& info, const TaskSpec& spec,
+                   const std::vector<Constraint>& constraints) const;
   Decision NoNode(const std::vector<int>& failures) const;
 
   std::map<std::string, Info> nodes_;

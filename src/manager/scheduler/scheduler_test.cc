@@ -118,5 +118,81 @@ TEST(Scheduler, EligibleNodes) {
   EXPECT_EQ(set.Eligible(spec), (std::vector<std::string>{"c"}));
 }
 
+constexpr int64_t kGiB = 1LL << 30;
+
+Node Sized(const std::string& id, int64_t cpus, int64_t memory) {
+  Node n = MakeNode(id);
+  n.nano_cpus = cpus * 1000000000LL;
+  n.memory_bytes = memory;
+  return n;
+}
+
+Task Reserving(Task t, int64_t nano_cpus, int64_t memory) {
+  t.spec.resources = ResourceRequirements{std::nullopt, ResourceReservations{nano_cpus, memory}};
+  return t;
+}
+
+TEST(SchedulerResources, ANodeWithoutRoomGetsNoTask) {
+  NodeSet set({Sized("a", 2, 4 * kGiB)}, kNow);
+  const Decision d = set.Pick(Reserving(Unassigned("s1"), 0, 8 * kGiB));
+  EXPECT_EQ(d.node_id, "");
+  EXPECT_EQ(d.explanation, "no suitable node (insufficient resources on 1 node)");
+  EXPECT_EQ(set.Pick(Reserving(Unassigned("s1"), 3000000000LL, 0)).explanation,
+            "no suitable node (insufficient resources on 1 node)");
+}
+
+TEST(SchedulerResources, ReservationsOfPlacedTasksAreSubtracted) {
+  NodeSet set({Sized("a", 4, 4 * kGiB), Sized("b", 4, 4 * kGiB)}, kNow);
+  set.AddTask(Reserving(Running("other", "a"), 0, 3 * kGiB));
+  // a has 1 GiB left: a 2 GiB task goes to b, though b would also win on load otherwise.
+  EXPECT_EQ(set.Pick(Reserving(Unassigned("s1"), 0, 2 * kGiB)).node_id, "b");
+  // b now has 2 GiB left, a 1 GiB: a second 2 GiB task fits on b only.
+  EXPECT_EQ(set.Pick(Reserving(Unassigned("s2"), 0, 2 * kGiB)).node_id, "b");
+  // Nothing has 2 GiB left now.
+  EXPECT_EQ(set.Pick(Reserving(Unassigned("s3"), 0, 2 * kGiB)).explanation,
+            "no suitable node (insufficient resources on 2 nodes)");
+  // Exactly what is left still fits.
+  EXPECT_EQ(set.Pick(Reserving(Unassigned("s4"), 0, 1 * kGiB)).node_id, "a");
+}
+
+TEST(SchedulerResources, FinishedTasksGiveTheirReservationBack) {
+  NodeSet set({Sized("a", 1, 1 * kGiB)}, kNow);
+  Task done = Reserving(Running("s1", "a"), 0, 1 * kGiB);
+  done.status.state = TaskState::kFailed;
+  set.AddTask(done);
+  EXPECT_EQ(set.Pick(Reserving(Unassigned("s1"), 0, 1 * kGiB)).node_id, "a");
+}
+
+TEST(SchedulerResources, UnreportedResourcesAreNotChecked) {
+  NodeSet set({MakeNode("a")}, kNow);  // reported no CPUs and no memory
+  EXPECT_EQ(set.Pick(Reserving(Unassigned("s1"), 64000000000LL, 1LL << 50)).node_id, "a");
+}
+
+TEST(SchedulerResources, ExplanationCountsEachFailingFilterOnce) {
+  NodeSet set({Sized("a", 1, kGiB), Sized("b", 1, kGiB), MakeNode("c", "down")}, kNow);
+  const Decision d = set.Pick(Reserving(Unassigned("s1"), 0, 2 * kGiB));
+  EXPECT_EQ(d.explanation,
+            "no suitable node (insufficient resources on 2 nodes; 1 node not available for new "
+            "tasks)");
+}
+
+TEST(SchedulerResources, PreassignedTaskWaitsForRoom) {
+  NodeSet set({Sized("a", 1, kGiB)}, kNow);
+  set.AddTask(Reserving(Running("other", "a"), 0, kGiB));
+  Task global = Reserving(Unassigned("g"), 0, kGiB / 2);
+  global.node_id = "a";
+  global.status.state = TaskState::kPending;
+  EXPECT_EQ(set.Confirm(global).explanation, "no suitable node (insufficient resources on 1 node)");
+  // Eligibility for a global service ignores room: the task exists and waits.
+  EXPECT_EQ(set.Eligible(global.spec), std::vector<std::string>{"a"});
+}
+
+TEST(SchedulerResources, LimitsAloneReserveNothing) {
+  NodeSet set({Sized("a", 1, kGiB)}, kNow);
+  Task t = Unassigned("s1");
+  t.spec.resources = ResourceRequirements{ResourceLimits{0, 64 * kGiB, 0}, std::nullopt};
+  EXPECT_EQ(set.Pick(t).node_id, "a");
+}
+
 }  // namespace
 }  // namespace capsule::scheduler

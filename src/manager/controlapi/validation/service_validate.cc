@@ -1,7 +1,12 @@
 #include "manager/controlapi/validation/service_validate.h"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <random>
 #include <set>
@@ -269,9 +274,58 @@ Status ValidateImage(const std::string& image) {
   return absl::OkStatus();
 }
 
+std::string GoFormatG(double v) {
+  if (v == 0) return "0";
+  char buf[64];
+  int digits = 1;  // the fewest significant digits that read back as v
+  for (; digits < 17; ++digits) {
+    snprintf(buf, sizeof(buf), "%.*e", digits - 1, v);
+    if (strtod(buf, nullptr) == v) break;
+  }
+  snprintf(buf, sizeof(buf), "%.*e", digits - 1, v);
+  const int exp = atoi(strchr(buf, 'e') + 1);
+  if (exp < -4 || exp >= 6) return buf;  // Go: shortest %g switches at precision 6
+  snprintf(buf, sizeof(buf), "%.*f", std::max(digits - 1 - exp, 0), v);
+  return buf;
+}
+
+namespace {
+
+Status ValidateResourceValues(int64_t nano_cpus, int64_t memory_bytes) {
+  if (nano_cpus != 0 && nano_cpus < 1000000) {
+    return absl::InvalidArgumentError("invalid cpu value " +
+                                      GoFormatG(static_cast<double>(nano_cpus) / 1e9) +
+                                      ": Must be at least 0.001");
+  }
+  if (memory_bytes != 0 && memory_bytes < 4 * 1024 * 1024) {
+    return absl::InvalidArgumentError("invalid memory value " + std::to_string(memory_bytes) +
+                                      ": Must be at least 4MiB");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Status ValidateResources(const ResourceRequirements& resources) {
+  if (resources.limits) {
+    const ResourceLimits& l = *resources.limits;
+    RETURN_IF_ERROR(ValidateResourceValues(l.nano_cpus, l.memory_bytes));
+    if (l.pids < 0) {
+      return absl::InvalidArgumentError("invalid pids value " + std::to_string(l.pids) +
+                                        ": Must be at least 0");
+    }
+  }
+  if (resources.reservations) {
+    const ResourceReservations& r = *resources.reservations;
+    RETURN_IF_ERROR(ValidateResourceValues(r.nano_cpus, r.memory_bytes));
+  }
+  return absl::OkStatus();
+}
+
 Status ValidateServiceSpec(const ServiceSpec& spec) {
   RETURN_IF_ERROR(ValidateServiceName(spec.name));
   const TaskSpec& t = spec.task_template;
+  if (t.resources) RETURN_IF_ERROR(ValidateResources(*t.resources));  // swarmkit checks it first
   if (t.restart_policy) {
     if (t.restart_policy->delay_ns < 0) {
       return absl::InvalidArgumentError("TaskSpec: restart-delay cannot be negative");

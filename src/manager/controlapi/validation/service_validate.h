@@ -40,6 +40,17 @@ Status ValidateSecretReferences(const std::vector<SecretReference>& refs);
 // valid repository/tag" (InvalidArgument).
 Status ValidateImage(const std::string& image);
 
+// TaskTemplate.Resources, Limits then Reservations, as swarmkit's validateResources:
+//   0 < NanoCPUs < 1e6 or < 0 → "invalid cpu value <cpus, Go %g>: Must be at least 0.001"
+//   0 < MemoryBytes < 4 MiB or < 0 → "invalid memory value <n>: Must be at least 4MiB"
+// Capsule also refuses a negative Limits.Pids ("invalid pids value <n>: Must be at least 0";
+// Docker reads it as unlimited, Capsule keeps its default limit so no spec can remove it).
+Status ValidateResources(const ResourceRequirements& resources);
+
+// Go's fmt %g of v (shortest digits; exponent form below 1e-4 or from 1e6): "0.001",
+// "-1e-09", "-20".
+std::string GoFormatG(double v);
+
 // Everything above plus restart policy, update config and mode checks.
 Status ValidateServiceSpec(const ServiceSpec& spec);
 

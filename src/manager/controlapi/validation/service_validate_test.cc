@@ -174,6 +174,53 @@ TEST(ServiceValidate, SpecRules) {
   EXPECT_EQ(ValidateServiceSpec(s).code(), kUnknown);
 }
 
+TEST(ServiceValidate, ResourcesAsSwarmkit) {
+  struct ResCase {
+    ResourceLimits limits;
+    ResourceReservations reservations;
+    const char* message;  // "" = accepted
+  };
+  const ResCase cases[] = {
+      {{}, {}, ""},
+      {{1000000, 4194304, 100}, {1000000, 4194304}, ""},
+      {{999999, 0, 0}, {}, "invalid cpu value 0.000999999: Must be at least 0.001"},
+      {{-1, 0, 0}, {}, "invalid cpu value -1e-09: Must be at least 0.001"},
+      {{-20000000000, 0, 0}, {}, "invalid cpu value -20: Must be at least 0.001"},
+      {{0, 4194303, 0}, {}, "invalid memory value 4194303: Must be at least 4MiB"},
+      {{0, -1, 0}, {}, "invalid memory value -1: Must be at least 4MiB"},
+      {{0, 0, -1}, {}, "invalid pids value -1: Must be at least 0"},
+      {{}, {100, 0}, "invalid cpu value 1e-07: Must be at least 0.001"},
+      {{}, {0, 1024}, "invalid memory value 1024: Must be at least 4MiB"},
+      // Limits are checked before reservations, cpu before memory.
+      {{0, 1, 0}, {1, 0}, "invalid memory value 1: Must be at least 4MiB"},
+      {{1, 1, 0}, {}, "invalid cpu value 1e-09: Must be at least 0.001"},
+  };
+  for (const ResCase& c : cases) {
+    ServiceSpec s;
+    s.name = "app";
+    s.task_template.container.image = "busybox";
+    s.task_template.resources = ResourceRequirements{c.limits, c.reservations};
+    Status st = ValidateServiceSpec(s);
+    if (c.message[0] == '\0') {
+      EXPECT_TRUE(st.ok()) << st;
+    } else {
+      EXPECT_EQ(st.code(), kInvalid) << c.message;
+      EXPECT_EQ(st.message(), c.message);
+    }
+  }
+}
+
+TEST(ServiceValidate, GoFormatGMatchesGo) {
+  EXPECT_EQ(GoFormatG(0.001), "0.001");
+  EXPECT_EQ(GoFormatG(1.5), "1.5");
+  EXPECT_EQ(GoFormatG(-1e-9), "-1e-09");
+  EXPECT_EQ(GoFormatG(0.0001), "0.0001");
+  EXPECT_EQ(GoFormatG(0.00001), "1e-05");
+  EXPECT_EQ(GoFormatG(123456), "123456");
+  EXPECT_EQ(GoFormatG(1234567), "1.234567e+06");
+  EXPECT_EQ(GoFormatG(-20), "-20");
+}
+
 TEST(ServiceValidate, RandomNamesAreValid) {
   for (int i = 0; i < 50; ++i) {
     std::string n = RandomServiceName();
