@@ -1,17 +1,20 @@
 #include "transport/grpc_server.h"
 
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
 #include <grpcpp/server_builder.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "ca/cert_info.h"
 #include "ca/node_key.h"
+#include "common/clock.h"
 
 namespace capsule::transport {
 namespace {
@@ -38,6 +41,24 @@ std::string HostPart(const std::string& addr) {
   return colon == std::string::npos ? addr : addr.substr(0, colon);
 }
 
+// A service config whose only method config limits what `methods` receive: the server's
+// message-size filter applies it by path (the channel-wide limit stays for the rest).
+std::string CertlessMethodConfig(const std::set<std::string>& methods, int max_bytes) {
+  std::string names;
+  for (const std::string& path : methods) {
+    // "/pkg.Service/Method" → {"service":"pkg.Service","method":"Method"}
+    size_t slash = path.find('/', 1);
+    if (path.empty() || path[0] != '/' || slash == std::string::npos) continue;
+    absl::StrAppend(&names, names.empty() ? "" : ",", "{\"service\":\"", path.substr(1, slash - 1),
+                    "\",\"method\":\"", path.substr(slash + 1), "\"}");
+  }
+  if (names.empty()) return "{}";
+  // Both directions: the server's filter reads the limits from the client's point of view.
+  return absl::StrCat("{\"methodConfig\":[{\"name\":[", names,
+                      "],\"maxRequestMessageBytes\":", max_bytes,
+                      ",\"maxResponseMessageBytes\":", max_bytes, "}]}");
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
@@ -54,11 +75,24 @@ StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   std::shared_ptr<grpc::ServerCredentials> creds =
       grpc::experimental::TlsServerCredentials(tls_options);
   if (creds == nullptr) return absl::InternalError("cannot create TLS server credentials");
+  creds->SetAuthMetadataProcessor(std::make_shared<CertlessGate>(options.certless, RealClock()));
 
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(options.listen_addr, creds, &port);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  builder.AddChannelArgument(
+      GRPC_ARG_SERVICE_CONFIG,
+      CertlessMethodConfig(options.certless.allowed_methods, options.certless_max_message_bytes));
+  grpc::ResourceQuota quota("capsule-swarm-port");
+  quota.Resize(static_cast<size_t>(options.memory_quota_bytes));
+  quota.SetMaxThreads(options.max_threads);
+  builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                             static_cast<int>(options.max_connection_idle.count()));
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                             static_cast<int>(options.handshake_timeout.count()));
   // Dead peers are noticed by TCP keepalive-like pings; idle sessions are legitimate.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);

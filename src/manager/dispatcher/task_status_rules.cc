@@ -29,7 +29,9 @@ std::string TruncateUtf8(std::string_view text, size_t max_bytes) {
   size_t cut = max_bytes - kEllipsis.size();
   // Back up over continuation bytes (10xxxxxx) so the cut is at a character start.
   while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  return absl::StrCat(text.substr(0, cut), kEllipsis);
+  std::string out(text.substr(0, cut));
+  out.append(kEllipsis);
+  return out;
 }
 
 TaskStatus BoundedTaskStatus(TaskStatus status) {
