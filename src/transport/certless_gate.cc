@@ -41,8 +41,7 @@ grpc::Status CertlessGate::Process(const InputMetadata& auth_metadata, grpc::Aut
   }
   if (!TakeCertlessToken()) {
     ++refused_rate_;
-    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                        "too many calls without a certificate; try again later");
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, kCertlessBusyMessage);
   }
   ++admitted_;
   return grpc::Status::OK;

@@ -10,8 +10,9 @@
 // ca::Authorizer gives. Cert-less calls to the allowed methods are admitted at most
 // `per_second` a second (burst `burst`) over all peers → else RESOURCE_EXHAUSTED. Peers with
 // a certificate the TLS layer verified pass untouched (ca::Authorizer still checks them in
-// each handler). gRPC C++ has one receive limit per server, not per peer: the small limit on
-// what the allowed methods receive is per method (GrpcServer, certless_max_message_bytes).
+// each handler). What an admitted call sends is not bounded here: gRPC reads its whole
+// request before the size check (grpc/grpc#43012), hence the rate (and the server's memory
+// quota, grpc_server.h).
 //
 // Thread-safe (gRPC calls Process from its own threads, concurrently).
 #pragma once
@@ -34,11 +35,18 @@ inline const std::set<std::string>& JoinMethods() {
   return *methods;
 }
 
+// The RESOURCE_EXHAUSTED message of a cert-less call refused for the rate (join_client.h
+// retries on it).
+inline constexpr char kCertlessBusyMessage[] =
+    "too many calls without a certificate; try again later";
+
 struct CertlessLimits {
   // Full method paths, "/package.Service/Method".
   std::set<std::string> allowed_methods = JoinMethods();
-  double burst = 200;       // cert-less calls admitted at once
-  double per_second = 100;  // and then per second
+  // Each admitted call may make the server buffer its whole request before the size check
+  // (grpc/grpc#43012), so these bound what strangers can make the manager hold at once.
+  double burst = 32;       // cert-less calls admitted at once
+  double per_second = 16;  // and then per second (8 joins a second; joins retry when refused)
 };
 
 class CertlessGate final : public grpc::AuthMetadataProcessor {

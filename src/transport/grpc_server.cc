@@ -7,7 +7,6 @@
 #include <grpcpp/server_builder.h>
 
 #include <fstream>
-#include <set>
 #include <sstream>
 #include <utility>
 
@@ -41,24 +40,6 @@ std::string HostPart(const std::string& addr) {
   return colon == std::string::npos ? addr : addr.substr(0, colon);
 }
 
-// A service config whose only method config limits what `methods` receive: the server's
-// message-size filter applies it by path (the channel-wide limit stays for the rest).
-std::string CertlessMethodConfig(const std::set<std::string>& methods, int max_bytes) {
-  std::string names;
-  for (const std::string& path : methods) {
-    // "/pkg.Service/Method" → {"service":"pkg.Service","method":"Method"}
-    size_t slash = path.find('/', 1);
-    if (path.empty() || path[0] != '/' || slash == std::string::npos) continue;
-    absl::StrAppend(&names, names.empty() ? "" : ",", "{\"service\":\"", path.substr(1, slash - 1),
-                    "\",\"method\":\"", path.substr(slash + 1), "\"}");
-  }
-  if (names.empty()) return "{}";
-  // Both directions: the server's filter reads the limits from the client's point of view.
-  return absl::StrCat("{\"methodConfig\":[{\"name\":[", names,
-                      "],\"maxRequestMessageBytes\":", max_bytes,
-                      ",\"maxResponseMessageBytes\":", max_bytes, "}]}");
-}
-
 }  // namespace
 
 StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
@@ -81,14 +62,15 @@ StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   int port = 0;
   builder.AddListeningPort(options.listen_addr, creds, &port);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
-  builder.AddChannelArgument(
-      GRPC_ARG_SERVICE_CONFIG,
-      CertlessMethodConfig(options.certless.allowed_methods, options.certless_max_message_bytes));
   grpc::ResourceQuota quota("capsule-swarm-port");
   quota.Resize(static_cast<size_t>(options.memory_quota_bytes));
   quota.SetMaxThreads(options.max_threads);
   builder.SetResourceQuota(quota);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
+  // No BDP probing: the stream window a client may fill before the server reads (and before
+  // CertlessGate refuses a call) stays at HTTP/2's 64 KiB instead of growing to megabytes.
+  // Requests to a manager are small; its large messages are the ones it sends.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
                              static_cast<int>(options.max_connection_idle.count()));
   builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,

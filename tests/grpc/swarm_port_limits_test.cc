@@ -10,7 +10,9 @@
 
 #include "assignment_fakes.h"
 #include "capsule/ca.grpc.pb.h"
+#include "crypto/node_seal.h"
 #include "grpc_test_env.h"
+#include "manager/dispatcher/task_status_limits.h"
 #include "session_util.h"
 
 namespace capsule::grpctest {
@@ -69,14 +71,11 @@ TEST_F(SwarmPortLimitsTest, CertlessLargeMessageToADispatcherMethodIsRefusedAtTh
   EXPECT_EQ(st.error_message(), "this call needs a node certificate of this swarm");
 }
 
-TEST_F(SwarmPortLimitsTest, CertlessJoinCallGetsTheSmallLimit) {
-  grpc::Status big = RawCall(nullptr, kIssue, 1 << 20);
-  EXPECT_EQ(big.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << big.error_message();
-  grpc::Status huge = RawCall(nullptr, kRootCa, 15 << 20);
-  EXPECT_EQ(huge.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << huge.error_message();
-  // Positive control: a request within 64 KiB reaches the handler (which answers on its merits).
-  grpc::Status small = RawCall(nullptr, kRootCa, 32 << 10);
-  EXPECT_EQ(small.error_code(), grpc::StatusCode::OK) << small.error_message();
+TEST_F(SwarmPortLimitsTest, CertlessJoinCallIsAdmitted) {
+  // Positive control for the header refusal: the gate lets a join method through without a
+  // certificate (the handler answers: a root CA for an empty request).
+  EXPECT_EQ(RawCall(nullptr, kRootCa, 0).error_code(), grpc::StatusCode::OK);
+  // Not bounded per method: gRPC applies one receive limit per server (see grpc_server.h).
 }
 
 TEST_F(SwarmPortLimitsTest, AuthenticatedWorkerCanSendALargeMessage) {
@@ -95,7 +94,7 @@ TEST_F(SwarmPortLimitsTest, AuthenticatedWorkerCanSendALargeMessage) {
 TEST_F(SwarmPortLimitsTest, CertlessCallsAreAdmittedAtABoundedRate) {
   StopServer();
   server_options_.certless.burst = 5;
-  server_options_.certless.per_second = 0.001;
+  server_options_.certless.per_second = 0.001;  // none come back during the test
   StartServer();
   int ok = 0, exhausted = 0;
   for (int i = 0; i < 8; ++i) {
@@ -168,7 +167,7 @@ class TaskStatusBudgetTest : public GrpcTestEnv {
     for (int i = 0; i < updates; ++i) {
       api::TaskStatusUpdate* u = req.add_updates();
       u->set_task_id("t1");
-      u->set_state("RUNNING");
+      u->set_state("running");
       u->set_err(err);
     }
     api::UpdateTaskStatusResponse resp;

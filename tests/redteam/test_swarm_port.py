@@ -29,7 +29,7 @@ import unittest
 import harness
 
 MGR_IP, ATTACKER_IP = "127.0.33.1", "127.0.33.9"
-CONNECTIONS = 200
+CONNECTIONS = int(os.environ.get("SWARM_PORT_CONNECTIONS", "200"))
 MESSAGE = 15 << 20
 ISSUE = "/capsule.api.NodeCA/IssueNodeCertificate"
 UPDATE = "/capsule.api.Dispatcher/UpdateTaskStatus"
@@ -214,7 +214,7 @@ class Sampler:
 
     def _rss(self):
         while not self.stop.is_set():
-            v = harness.proc_status_kib(self.daemon.pid(), "VmRSS")
+            v = harness.proc_status_kib(self.daemon.pid, "VmRSS")
             if v:
                 self.rss_kib.append(v)
             time.sleep(0.05)
@@ -249,7 +249,7 @@ class SwarmPort(unittest.TestCase):
         harness.wait_until(lambda: os.path.exists(cls.ca), 10)
 
     def run_attack(self, path, refused_codes):
-        base = harness.proc_status_kib(self.m.pid(), "VmRSS")
+        base = harness.proc_status_kib(self.m.pid, "VmRSS")
         with Sampler(self.m) as s:
             t0 = time.monotonic()
             calls = attack(path, self.ca)
