@@ -45,7 +45,7 @@ struct CertlessLimits {
   std::set<std::string> allowed_methods = JoinMethods();
   // Each admitted call may make the server buffer its whole request before the size check
   // (grpc/grpc#43012), so these bound what strangers can make the manager hold at once.
-  double burst = 16;      // cert-less calls admitted at once
+  double burst = 8;       // cert-less calls admitted at once
   double per_second = 8;  // and then per second (4 joins a second; joins retry when refused)
 };
 

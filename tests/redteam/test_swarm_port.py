@@ -12,10 +12,10 @@ the test samples the manager's VmRSS and times GET /info and GET /secrets on its
 
 Checks: Dispatcher round: every call refused (UNAUTHENTICATED) after at most one 64 KiB stream
 window. Join round: all but burst + rate x time calls refused the same way (RESOURCE_EXHAUSTED).
-Both: the manager's RSS grows by less than 256 MiB, the API keeps answering (p99 < 2 s).
+Both: the manager's RSS grows by less than 320 MiB, the API keeps answering (p99 < 2 s).
 Positive control: the same client presenting the manager's own certificate (a certificate of
 the swarm's CA) sends 1 MiB and 15 MiB to UpdateTaskStatus: the server takes every byte and
-the call gets past the size check — so "bytes taken" does detect a server that lets a message in.
+the call is answered OK — so "bytes taken" does detect a server that lets a message in.
 
 Run: python3 -m unittest -v test_swarm_port   (from tests/redteam)
 Addresses: 127.0.33.1 (manager), 127.0.33.9 (attacker source).
@@ -54,6 +54,15 @@ def hpack_literal(name, value):
         assert len(b) < 127
         return bytes([len(b)]) + b
     return b"\x00" + string(name) + string(value)
+
+
+def varint(v):
+    out = b""
+    while True:
+        out += bytes([(v & 0x7f) | (0x80 if v >= 0x80 else 0)])
+        v >>= 7
+        if not v:
+            return out
 
 
 def certs_of(daemon):
@@ -102,7 +111,11 @@ class Http2Call:
                 ("te", "trailers")])
             tls.sendall(frame(HEADERS, END_HEADERS, 1, headers))
             conn_window, stream_window, max_frame = 65535, 65535, 16384
-            message = struct.pack(">BI", 0, self.size)  # gRPC prefix: not compressed, length
+            # gRPC prefix (not compressed, length), then one protobuf field the servers do not
+            # know (number 15, bytes) holding zeros: a well-formed message of `size` bytes.
+            n = self.size - 1 - len(varint(self.size))
+            body = bytes([(15 << 3) | 2]) + varint(n) if self.size > 8 else b""
+            message = struct.pack(">BI", 0, self.size) + body
             remaining = self.size + 5
             deadline = time.monotonic() + self.timeout
             while self.ended is None:
@@ -281,7 +294,9 @@ class SwarmPort(unittest.TestCase):
             # before checking its size); the gate admits at most burst + rate x time of them.
             burst, per_second = admitted_rate
             self.assertLessEqual(len(calls) - len(refused_early), burst + per_second * took + 4)
-        self.assertLess(peak - base, 256 * 1024, "manager RSS grew by 256 MiB or more")
+        # An admitted 15 MiB call is held twice for a moment (gRPC's buffer, then the parsed
+        # request): about 30 MiB each; without the gate 200 of them would be 3-6 GiB.
+        self.assertLess(peak - base, 320 * 1024, "manager RSS grew by 320 MiB or more")
         self.assertEqual(s.api_errors, 0)
         self.assertGreater(len(s.latencies), 5)
         self.assertLess(s.p(0.99), 2000)
@@ -289,9 +304,9 @@ class SwarmPort(unittest.TestCase):
 
     def test_certless_join_calls_with_15_mib_are_rate_limited_and_memory_bounded(self):
         # RESOURCE_EXHAUSTED (8): over the cert-less call rate (transport::CertlessLimits:
-        # burst 16, 8 a second), or cancelled by gRPC's memory quota; INTERNAL (13): an
-        # admitted call whose 15 MiB of zeros is no IssueNodeCertificateRequest.
-        self.run_attack(ISSUE, {8, 13}, admitted_rate=(16, 8))
+        # burst 8, 8 a second), or cancelled by gRPC's memory quota; INVALID_ARGUMENT (3) or
+        # UNAUTHENTICATED (16): an admitted call, answered by NodeCA (no token, no CSR).
+        self.run_attack(ISSUE, {3, 8, 16}, admitted_rate=(8, 8))
 
     def test_certless_dispatcher_calls_with_15_mib_are_refused_at_the_headers(self):
         self.run_attack(UPDATE, {16})  # UNAUTHENTICATED
@@ -304,7 +319,7 @@ class SwarmPort(unittest.TestCase):
                   f"{c.sent} bytes, ended {c.ended}, grpc-status {c.grpc_status}, "
                   f"{c.elapsed:.2f} s", flush=True)
             self.assertEqual(c.sent, size + 5, vars(c))
-            self.assertNotIn(c.grpc_status, (8, 16), vars(c))
+            self.assertEqual(c.grpc_status, 0, vars(c))  # taken whole and answered
 
 
 if __name__ == "__main__":
