@@ -12,7 +12,8 @@ the test samples the manager's VmRSS and times GET /info and GET /secrets on its
 
 Checks: Dispatcher round: every call refused (UNAUTHENTICATED) after at most one 64 KiB stream
 window. Join round: all but burst + rate x time calls refused the same way (RESOURCE_EXHAUSTED).
-Both: the manager's RSS grows by less than 320 MiB, the API keeps answering (p99 < 2 s).
+Both: the manager's RSS grows by less than 384 MiB (measured: +0-1 MiB for the Dispatcher
+round, +220-280 MiB for the join round; 200 x 15 MiB admitted would be 3-6 GiB), the API keeps answering (p99 < 2 s).
 Positive control: the same client presenting the manager's own certificate (a certificate of
 the swarm's CA) sends 1 MiB and 15 MiB to UpdateTaskStatus: the server takes every byte and
 the call is answered OK — so "bytes taken" does detect a server that lets a message in.
@@ -296,7 +297,7 @@ class SwarmPort(unittest.TestCase):
             self.assertLessEqual(len(calls) - len(refused_early), burst + per_second * took + 4)
         # An admitted 15 MiB call is held twice for a moment (gRPC's buffer, then the parsed
         # request): about 30 MiB each; without the gate 200 of them would be 3-6 GiB.
-        self.assertLess(peak - base, 320 * 1024, "manager RSS grew by 320 MiB or more")
+        self.assertLess(peak - base, 384 * 1024, "manager RSS grew by 384 MiB or more")
         self.assertEqual(s.api_errors, 0)
         self.assertGreater(len(s.latencies), 5)
         self.assertLess(s.p(0.99), 2000)
