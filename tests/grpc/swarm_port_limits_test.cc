@@ -7,6 +7,7 @@
 #include <grpcpp/support/byte_buffer.h>
 
 #include <chrono>
+#include <thread>
 
 #include "assignment_fakes.h"
 #include "capsule/ca.grpc.pb.h"
@@ -107,6 +108,29 @@ TEST_F(SwarmPortLimitsTest, CertlessCallsAreAdmittedAtABoundedRate) {
   // Certified peers are not counted against it.
   TestNode worker = MakeNode(ca::NodeRole::kWorker);
   EXPECT_EQ(RawCall(&worker, kRootCa, 0).error_code(), grpc::StatusCode::OK);
+}
+
+// The channel's state `wait` after one call: READY while the server keeps the connection.
+grpc_connectivity_state StateAfterOneCall(std::shared_ptr<grpc::Channel> channel,
+                                          std::chrono::milliseconds wait) {
+  auto stub = api::NodeCA::NewStub(channel);
+  grpc::ClientContext ctx;
+  api::GetRootCACertificateResponse resp;
+  if (!stub->GetRootCACertificate(&ctx, {}, &resp).ok()) return GRPC_CHANNEL_SHUTDOWN;
+  std::this_thread::sleep_for(wait);
+  return channel->GetState(false);
+}
+
+TEST_F(SwarmPortLimitsTest, ServerClosesAConnectionWithoutCalls) {
+  StopServer();
+  server_options_.max_connection_idle = std::chrono::milliseconds(300);
+  StartServer();
+  EXPECT_NE(StateAfterOneCall(Channel(nullptr), std::chrono::seconds(2)), GRPC_CHANNEL_READY);
+}
+
+TEST_F(SwarmPortLimitsTest, ConnectionWithinTheIdleLimitStaysOpen) {
+  // Positive control: with the default (30 s) the same connection is still up.
+  EXPECT_EQ(StateAfterOneCall(Channel(nullptr), std::chrono::seconds(2)), GRPC_CHANNEL_READY);
 }
 
 // libsodium's small-order X25519 points (has_small_order's blocklist).
