@@ -28,8 +28,10 @@ struct DeliveryKeyPair {
 
 DeliveryKeyPair NewDeliveryKeyPair();
 
-// InvalidArgument unless `public_key` is 32 bytes and not all zero (nor another low-order
-// point: the X25519 result would be all zero, which sealing also refuses).
+// InvalidArgument unless `public_key` is 32 bytes, not all zero and not of small order:
+// libsodium's blocklist (0, 1, the order-8 points, p-1, p, p+1, with bit 255 either way) and
+// any key for which a trial X25519 gives the all-zero result crypto_scalarmult refuses. The
+// dispatcher checks it at session start, so such a key never reaches sealing.
 Status ValidateDeliveryKey(std::string_view public_key);
 
 // Associated data binding a sealed secret to its ID, the receiving node and the session.

@@ -91,5 +91,55 @@ TEST_F(NodeSealTest, BadDeliveryKeysRefused) {
   EXPECT_TRUE(ValidateDeliveryKey(NewDeliveryKeyPair().public_key).ok());
 }
 
+// libsodium's blocklist of small-order X25519 points (has_small_order), as hex.
+constexpr const char* kSmallOrderHex[] = {
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+    "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+};
+
+std::string FromHex(std::string_view hex) {
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  }
+  return out;
+}
+
+TEST_F(NodeSealTest, EverySmallOrderPointIsRefusedWithEitherTopBit) {
+  int refused = 0;
+  for (const char* hex : kSmallOrderHex) {
+    std::string key = FromHex(hex);
+    ASSERT_EQ(key.size(), kDeliveryKeyBytes);
+    for (bool top_bit : {false, true}) {
+      if (top_bit) key[31] = static_cast<char>(static_cast<unsigned char>(key[31]) | 0x80);
+      Status st = ValidateDeliveryKey(key);
+      EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << hex << " top bit " << top_bit;
+      if (!st.ok()) ++refused;
+      EXPECT_EQ(SealForNode(key, "a", SecretBytes::CopyFrom(std::string_view("v"))).status().code(),
+                StatusCode::kInvalidArgument)
+          << hex;
+    }
+  }
+  EXPECT_EQ(refused, 14);
+}
+
+TEST_F(NodeSealTest, OrdinaryPointsNearTheBlocklistAreAccepted) {
+  // Positive control: the check refuses small-order points only. u = 2 and u = 9 (the base
+  // point) are of large order; a sealed value to a real key opens.
+  std::string two(32, '\0');
+  two[0] = 2;
+  EXPECT_TRUE(ValidateDeliveryKey(two).ok());
+  std::string nine(32, '\0');
+  nine[0] = 9;
+  EXPECT_TRUE(ValidateDeliveryKey(nine).ok());
+  for (int i = 0; i < 50; ++i)
+    EXPECT_TRUE(ValidateDeliveryKey(NewDeliveryKeyPair().public_key).ok());
+}
+
 }  // namespace
 }  // namespace capsule::crypto

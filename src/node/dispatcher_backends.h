@@ -1,6 +1,7 @@
 // The dispatcher's AssignmentSource and TaskStatusStore on a manager: tasks come from the read
 // model (indexed by node), secret data is read from the store on demand (never kept in the
-// read model), and task status reports are read-modify-write transactions on the task object.
+// read model), and task status reports are read-modify-write transactions on the task object;
+// a report equal to the stored status (dispatcher::SameReportedStatus) writes nothing.
 // Thread-safe. `store` and `reads` must outlive them.
 #pragma once
 

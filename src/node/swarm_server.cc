@@ -117,7 +117,7 @@ struct SwarmServer::Parts {
         ca(root, {config.cluster_id, config.cert_validity}, tokens, registry, authorizer,
            RealClock()),
         dispatcher(authorizer, writer, RealClock(),
-                   {config.heartbeat_period, 3, {{config.node_id, config.manager_addr}}},
+                   {config.heartbeat_period, 3, {{config.node_id, config.manager_addr}}, {}},
                    {&assignment_source, &task_status}) {}
 
   ca::RootCa root;

@@ -1,5 +1,6 @@
 #include "transport/grpc_server.h"
 
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
@@ -12,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "ca/cert_info.h"
 #include "ca/node_key.h"
+#include "common/clock.h"
 
 namespace capsule::transport {
 namespace {
@@ -54,11 +56,25 @@ StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   std::shared_ptr<grpc::ServerCredentials> creds =
       grpc::experimental::TlsServerCredentials(tls_options);
   if (creds == nullptr) return absl::InternalError("cannot create TLS server credentials");
+  creds->SetAuthMetadataProcessor(std::make_shared<CertlessGate>(options.certless, RealClock()));
 
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(options.listen_addr, creds, &port);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  grpc::ResourceQuota quota("capsule-swarm-port");
+  quota.Resize(static_cast<size_t>(options.memory_quota_bytes));
+  quota.SetMaxThreads(options.max_threads);
+  builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
+  // No BDP probing: the stream window a client may fill before the server reads (and before
+  // CertlessGate refuses a call) stays at HTTP/2's 64 KiB instead of growing to megabytes.
+  // Requests to a manager are small; its large messages are the ones it sends.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                             static_cast<int>(options.max_connection_idle.count()));
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                             static_cast<int>(options.handshake_timeout.count()));
   // Dead peers are noticed by TCP keepalive-like pings; idle sessions are legitimate.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);

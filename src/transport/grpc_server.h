@@ -6,6 +6,21 @@
 // call except the two NodeCA join calls. A client certificate that does not chain to the
 // root fails the handshake.
 //
+// What a hostile client can make the server hold (issue 11 part 4; docs/architecture.md):
+//   - cert-less calls: only the join methods, refused at the headers otherwise, and admitted
+//     at a bounded rate (CertlessGate, before the request message is read);
+//   - a call's request: max_receive_message_bytes. gRPC C++ has one receive limit per server,
+//     not per peer, and a per-method limit from a service config is not applied by this
+//     server (tried: a 15 MiB join request reached the handler); chttp2 also buffers a whole
+//     request before checking its size (grpc/grpc#43012). So the bound on what admitted calls
+//     can make the server hold is the rate above and the memory quota below;
+//   - per connection: max_concurrent_streams, no BDP probing (a stream's window stays 64 KiB
+//     until the server reads), closed after max_connection_idle without calls, the TLS
+//     handshake within handshake_timeout;
+//   - overall: a grpc::ResourceQuota of memory_quota_bytes (under pressure gRPC shrinks its
+//     windows and read buffers and cancels streams to give memory back) and max_threads
+//     handler threads.
+//
 // Services are owned by the caller and must outlive the server. Thread-safe.
 #pragma once
 
@@ -18,6 +33,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "transport/certless_gate.h"
 
 namespace capsule::transport {
 
@@ -35,6 +51,14 @@ struct GrpcServerOptions {
   ServerTlsFiles tls;
   std::chrono::seconds cert_refresh_interval{60};  // gRPC's minimum is 1 s
   int max_receive_message_bytes = 16 << 20;
+  // Calls without a client certificate (certless_gate.h).
+  CertlessLimits certless;
+  // The whole server.
+  int64_t memory_quota_bytes = 128 << 20;
+  int max_threads = 64;
+  int max_concurrent_streams = 100;  // per connection
+  std::chrono::milliseconds max_connection_idle{std::chrono::seconds(30)};
+  std::chrono::milliseconds handshake_timeout{std::chrono::seconds(10)};
 };
 
 class GrpcServer {

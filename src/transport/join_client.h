@@ -1,6 +1,8 @@
 // The joining node's side of NodeCA: fetch and pin the swarm root by the digest in the join
 // token, then ask for a certificate over a channel verified against that root; and renewal
-// with an existing certificate. Blocking calls; thread-safe.
+// with an existing certificate. Blocking calls; thread-safe. The join calls are retried (with
+// a growing pause, within the timeout) while the manager answers that too many calls without a
+// certificate arrive at once (CertlessGate refused them before they did anything).
 #pragma once
 
 #include <chrono>

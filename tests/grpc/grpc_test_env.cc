@@ -50,7 +50,7 @@ void GrpcTestEnv::StartServer() {
                                                           *authorizer_, RealClock());
   dispatcher_ = std::make_unique<dispatcher::DispatcherService>(
       *authorizer_, sink_, fake_clock_, dispatcher_options_, dispatcher_backends_);
-  transport::GrpcServerOptions options;
+  transport::GrpcServerOptions options = server_options_;
   options.listen_addr = "127.0.0.1:0";
   options.tls = files_;
   options.cert_refresh_interval = std::chrono::seconds(1);

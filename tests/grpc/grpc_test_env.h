@@ -101,6 +101,7 @@ class GrpcTestEnv : public ::testing::Test {
   dispatcher::DispatcherBackends dispatcher_backends_;  // none unless a test sets them
   std::unique_ptr<caserver::NodeCaService> ca_service_;
   std::unique_ptr<dispatcher::DispatcherService> dispatcher_;
+  transport::GrpcServerOptions server_options_;  // StartServer sets address, TLS and refresh
   std::unique_ptr<transport::GrpcServer> server_;
   std::string addr_;
 };

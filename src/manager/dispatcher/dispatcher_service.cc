@@ -10,6 +10,7 @@
 #include "crypto/node_seal.h"
 #include "manager/dispatcher/assignment_parts.h"
 #include "manager/dispatcher/session_assignments.h"
+#include "manager/dispatcher/task_status_limits.h"
 #include "transport/grpc_status.h"
 
 namespace capsule::dispatcher {
@@ -113,6 +114,7 @@ DispatcherService::DispatcherService(const ca::Authorizer& authorizer, NodeStatu
       clock_(clock),
       options_(std::move(options)),
       backends_(backends),
+      report_budget_(clock, options_.status_budget),
       managers_(options_.managers) {
   if (backends_.assignments != nullptr) {
     assigner_ = std::thread([this] { RunAssignments(); });
@@ -390,8 +392,7 @@ Status DispatcherService::DoUpdateTaskStatus(grpc::CallbackServerContext* ctx,
   if (backends_.task_status == nullptr || backends_.assignments == nullptr) {
     return absl::UnimplementedError("this dispatcher does not take task status");
   }
-  constexpr int kMaxUpdates = 1000;
-  if (req.updates_size() > kMaxUpdates) {
+  if (req.updates_size() > static_cast<int>(options_.status_budget.burst)) {
     return absl::InvalidArgumentError("too many task status updates in one call");
   }
   // Validate the whole batch before writing anything.
@@ -412,7 +413,12 @@ Status DispatcherService::DoUpdateTaskStatus(grpc::CallbackServerContext* ctx,
     if (!u.container_id().empty() || u.pid() != 0 || u.exit_code() != 0) {
       s.container = ContainerStatus{u.container_id(), u.pid(), u.exit_code()};
     }
-    statuses.push_back(std::move(s));
+    statuses.push_back(BoundedTaskStatus(std::move(s)));
+  }
+  if (!report_budget_.Take(who.node_id, req.updates_size())) {
+    return absl::ResourceExhaustedError(
+        "task status reports arrive faster than this manager takes them from one node; "
+        "resend later");
   }
   for (int i = 0; i < req.updates_size(); ++i) {
     const std::string& id = req.updates(i).task_id();

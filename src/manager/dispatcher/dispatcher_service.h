@@ -5,7 +5,8 @@
 //                 comes from the certificate), reports it Ready, sends one SessionMessage
 //                 (session ID, managers, heartbeat period) and keeps the stream open. A new
 //                 session of the same node closes the old one (ABORTED). delivery_public_key
-//                 must be 32 bytes and not all zero (X25519) → else INVALID_ARGUMENT.
+//                 must be 32 bytes and not of small order (crypto::ValidateDeliveryKey:
+//                 zero, libsodium's blocklist, a trial X25519) → else INVALID_ARGUMENT.
 //                 With an AssignmentSource, the next message is the node's complete assignment
 //                 set and later ones carry changes (session_assignments.h); each secret is
 //                 sealed for the session's delivery key (crypto/node_seal.h). One dispatcher
@@ -13,7 +14,9 @@
 //                 change larger than kAssignmentPartBudget is sent in parts
 //                 (assignment_parts.h).
 //   UpdateTaskStatus  worker or manager; see dispatcher.proto (needs a TaskStatusStore, else
-//                 UNIMPLEMENTED).
+//                 UNIMPLEMENTED). At most status_budget.burst updates per call (else
+//                 INVALID_ARGUMENT); message/err cut to task_status_limits.h's bounds; a node
+//                 over its update budget (report_budget.h) → RESOURCE_EXHAUSTED, nothing written.
 //   Heartbeat     worker or manager; must name the node's open session → else NOT_FOUND.
 //                 Refreshes the node's last-seen time and returns the period.
 //   ListSessions  manager only.
@@ -42,6 +45,7 @@
 #include "common/mutex.h"
 #include "manager/dispatcher/assignment_source.h"
 #include "manager/dispatcher/node_status_sink.h"
+#include "manager/dispatcher/report_budget.h"
 
 namespace capsule::dispatcher {
 
@@ -56,6 +60,7 @@ struct DispatcherOptions {
   std::chrono::milliseconds heartbeat_period{5000};  // Docker's default
   int down_after_periods = 3;
   std::vector<ManagerAddr> managers;
+  ReportBudgetOptions status_budget;  // task status updates per node (report_budget.h)
 };
 
 // Where assignments come from and task status goes (both optional: without them the service
@@ -135,6 +140,7 @@ class DispatcherService final : public api::Dispatcher::CallbackService {
   const Clock& clock_;
   const DispatcherOptions options_;
   const DispatcherBackends backends_;
+  ReportBudget report_budget_;
 
   mutable Mutex mu_;
   std::map<std::string, NodeEntry> nodes_ ABSL_GUARDED_BY(mu_);  // by node ID
