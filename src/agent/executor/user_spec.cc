@@ -40,10 +40,14 @@ StatusOr<std::string> ReadInRoot(const std::string& rootfs, const std::string& r
   how.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
   const std::string path = absl::StrCat(rootfs, "/", rel);
-  UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, root.get(), rel.c_str(), &how, sizeof(how))));
+  int opened;
+  do {  // EAGAIN: a rename raced with RESOLVE_IN_ROOT's walk; the kernel asks to retry
+    opened = static_cast<int>(::syscall(SYS_openat2, root.get(), rel.c_str(), &how, sizeof(how)));
+  } while (opened < 0 && errno == EAGAIN);
+  UniqueFd fd(opened);
   if (!fd.valid()) {
     if (errno == ENOENT || errno == ENOTDIR) return std::string();
-    if (errno == ELOOP || errno == ENXIO || errno == EAGAIN) return NotRegular(rel);
+    if (errno == ELOOP || errno == ENXIO) return NotRegular(rel);  // a link loop, a socket
     return ErrnoStatus("open", path, errno);
   }
   struct stat st;
