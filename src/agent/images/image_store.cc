@@ -36,8 +36,14 @@ using nlohmann::json;
 
 constexpr size_t kMaxJsonFile = 16 << 20;
 
+// A new directory gets exactly `mode` whatever the daemon's umask (a rootfs whose archive
+// has no "./" entry is 0755, as Docker's, so tasks running as any user can enter it).
 Status MakeDir(const std::string& path, mode_t mode) {
-  if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) return ErrnoStatus("mkdir", path, errno);
+  if (::mkdir(path.c_str(), mode) != 0) {
+    if (errno == EEXIST) return absl::OkStatus();
+    return ErrnoStatus("mkdir", path, errno);
+  }
+  if (::chmod(path.c_str(), mode) != 0) return ErrnoStatus("chmod", path, errno);
   return absl::OkStatus();
 }
 

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -303,6 +304,18 @@ TEST_F(ImageStoreTest, LoadFollowsASymlinkToAFileInsideTheArchive) {
   Status st = LoadBounded(*store_, archive, root_ + "/images");
   ASSERT_TRUE(st.ok()) << st;
   EXPECT_EQ(Slurp(*store_->RootfsPath("linked:1") + "/etc/keep"), "k");
+}
+
+TEST_F(ImageStoreTest, RootfsWithoutARootEntryIs0755WhateverTheUmask) {
+  const mode_t old = ::umask(0077);
+  auto info = store_->Import(Source(TarBuilder().File("bin/x", "x", 0755).Finish()), "u:1", {});
+  ::umask(old);
+  ASSERT_TRUE(info.ok()) << info.status();
+  struct stat st;
+  ASSERT_EQ(::stat(store_->RootfsPath("u:1")->c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755u);
+  ASSERT_EQ(::stat((*store_->RootfsPath("u:1") + "/bin").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755u);
 }
 
 TEST_F(ImageStoreTest, RemoveUntagsThenDeletes) {
