@@ -22,6 +22,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -59,7 +60,7 @@ def busybox_entries():
                 entries.append((m, data))
         return entries
     finally:
-        subprocess.run(["rm", "-rf", tmp])
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def special(name, kind, link="", mode=0o644, major=0, minor=0):
@@ -246,7 +247,7 @@ class HostileImages(unittest.TestCase):
 
     def test_passwd_symlink_to_a_host_path_reads_the_rootfs(self):
         host_dir = tempfile.mkdtemp(prefix="cphi-host-", dir="/tmp")
-        self.addCleanup(subprocess.run, ["rm", "-rf", host_dir])
+        self.addCleanup(shutil.rmtree, host_dir, True)
         host_passwd = os.path.join(host_dir, "passwd")
         with open(host_passwd, "w") as f:
             f.write("hostonly:x:4242:4242::/:/bin/sh\n")
@@ -392,6 +393,7 @@ class BoundedShutdown(unittest.TestCase):
                               "import signal, time; signal.signal(signal.SIGTERM, "
                               "signal.SIG_IGN); print('ready', flush=True); time.sleep(600)"],
                              stdout=subprocess.PIPE)
+        self.addCleanup(p.stdout.close)
         self.assertEqual(p.stdout.readline().strip(), b"ready")
         self.assertFalse(sigterm_exit_within(p, 2))
 
