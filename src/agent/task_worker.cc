@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <condition_variable>
 #include <thread>
@@ -10,6 +11,11 @@
 #include "absl/strings/str_cat.h"
 
 namespace capsule::agent {
+namespace {
+
+std::atomic<int> abandoned_calls{0};
+
+}  // namespace
 
 StatusOr<uint32_t> ParseId(const std::string& s, const char* what) {
   uint32_t v = 0;
@@ -68,14 +74,70 @@ class TaskWorker::Runner {
     return done_;
   }
 
+  // Waits (on `clock`, until `deadline`) for r's thread to end: true then (join it). A thread
+  // still inside an executor call at the deadline is abandoned: false, and the runner now
+  // belongs to its own thread, which ends once the call returns, never touching the worker
+  // again. A thread between calls is waited for past the deadline (it is about to end or to
+  // enter a call; neither takes long).
+  static bool EndOrAbandon(std::unique_ptr<Runner>& r, const Clock& clock, SteadyTime deadline) {
+    Runner& me = *r;
+    MutexLock lock(me.mu_);
+    for (;;) {
+      if (clock.WaitUntil(me.cv_, lock.native(), deadline,
+                          [&me]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(me.mu_) { return me.done_; })) {
+        return true;
+      }
+      if (me.in_call_) break;
+      me.cv_.wait(lock.native(), [&me]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(me.mu_) {
+        return me.done_ || me.in_call_;
+      });
+      if (me.done_) return true;
+    }
+    spdlog::warn("task {}: still busy in the executor after the stop timeout; not waiting for it",
+                 me.id_);
+    me.thread_.detach();
+    me.abandoned_ = true;
+    me.self_ = std::move(r);
+    abandoned_calls.fetch_add(1);
+    return false;
+  }
+
  private:
+  // Runs one executor call. The worker is not touched while it runs, so Stop() may abandon the
+  // runner meanwhile: then (and for every later call) the result is Cancelled, gone_ is set,
+  // and the runner ends without touching the worker again.
+  template <typename F>
+  auto Call(F f) -> decltype(f(std::declval<Executor&>())) {
+    Executor* executor;
+    {
+      MutexLock lock(mu_);
+      if (abandoned_) {
+        gone_ = true;
+        return absl::CancelledError("the agent stopped");
+      }
+      in_call_ = true;
+      executor = &w_.executor_;
+    }
+    cv_.notify_all();
+    auto result = f(*executor);
+    {
+      MutexLock lock(mu_);
+      in_call_ = false;
+      gone_ = abandoned_;
+    }
+    cv_.notify_all();
+    return result;
+  }
+
   void Run() {
+    std::unique_ptr<Runner> self;  // set once abandoned: this thread then owns the runner
     bool first = true;
     while (true) {
       Task task;
       bool removed;
       {
         MutexLock lock(mu_);
+        if (abandoned_) break;
         if (!first) {
           w_.clock_.WaitFor(cv_, lock.native(), w_.options_.poll_interval,
                             [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -94,12 +156,20 @@ class TaskWorker::Runner {
       }
       Step(task);
     }
-    MutexLock lock(mu_);
-    done_ = true;
-  }
+    {
+      MutexLock lock(mu_);
+      done_ = true;
+      if (abandoned_) {
+        self = std::move(self_);
+        abandoned_calls.fetch_sub(1);
+      }
+    }
+    cv_.notify_all();
+  }  // an abandoned runner is destroyed here, by its own thread (detached: nothing to join)
 
   void Report(TaskState state, std::string message, std::string err = "",
               std::optional<ContainerStatus> container = std::nullopt) {
+    if (gone_) return;            // abandoned: the worker may be gone
     if (state <= state_) return;  // the manager has it already (or a later state)
     state_ = state;
     TaskStatus s;
@@ -116,17 +186,18 @@ class TaskWorker::Runner {
   // Everything the executor holds for the task goes (container, tmpfs, bundle, logs).
   void Teardown() {
     if (has_container_ || adopted_) {
-      Status s = w_.executor_.Stop(id_);
+      Status s = Call([&](Executor& e) { return e.Stop(id_); });
+      if (gone_) return;
       if (!s.ok() && s.code() != StatusCode::kNotFound) {
         spdlog::warn("task {}: stop failed: {}", id_, s.ToString());
       }
     }
-    if (Status s = w_.executor_.Remove(id_); !s.ok()) {
-      spdlog::warn("task {}: remove failed: {}", id_, s.ToString());
-    }
-    if (Status s = w_.executor_.RemoveLogs(id_); !s.ok()) {
-      spdlog::warn("task {}: removing logs failed: {}", id_, s.ToString());
-    }
+    Status s = Call([&](Executor& e) { return e.Remove(id_); });
+    if (gone_) return;
+    if (!s.ok()) spdlog::warn("task {}: remove failed: {}", id_, s.ToString());
+    s = Call([&](Executor& e) { return e.RemoveLogs(id_); });
+    if (gone_) return;
+    if (!s.ok()) spdlog::warn("task {}: removing logs failed: {}", id_, s.ToString());
     has_container_ = false;
   }
 
@@ -134,13 +205,14 @@ class TaskWorker::Runner {
   void RemoveContainer() {
     if (!has_container_) return;
     // E.g. an adopted task the manager already marked terminal (orphaned) still runs.
-    StatusOr<RunStatus> rs = w_.executor_.Inspect(id_);
+    StatusOr<RunStatus> rs = Call([&](Executor& e) { return e.Inspect(id_); });
     if (rs.ok() && rs->state == RunStatus::State::kRunning) {
-      if (Status s = w_.executor_.Stop(id_); !s.ok()) {
-        spdlog::warn("task {}: stop failed: {}", id_, s.ToString());
-      }
+      Status s = Call([&](Executor& e) { return e.Stop(id_); });
+      if (!s.ok() && !gone_) spdlog::warn("task {}: stop failed: {}", id_, s.ToString());
     }
-    if (Status s = w_.executor_.Remove(id_); !s.ok()) {
+    Status s = Call([&](Executor& e) { return e.Remove(id_); });
+    if (gone_) return;
+    if (!s.ok()) {
       spdlog::warn("task {}: remove failed: {}", id_, s.ToString());
       return;  // tried again next step
     }
@@ -150,7 +222,7 @@ class TaskWorker::Runner {
   // The adopted container's state, once (after a capsuled restart).
   void Adopt() {
     adopted_ = false;
-    StatusOr<RunStatus> rs = w_.executor_.Inspect(id_);
+    StatusOr<RunStatus> rs = Call([&](Executor& e) { return e.Inspect(id_); });
     if (!rs.ok()) return;
     has_container_ = true;
     if (rs->state == RunStatus::State::kCreated) {
@@ -169,8 +241,8 @@ class TaskWorker::Runner {
     if (task.desired_state > TaskState::kRunning) {
       if (!IsTerminal(state_)) {
         if (has_container_) {
-          Status s = w_.executor_.Stop(id_);
-          if (!s.ok()) spdlog::warn("task {}: stop failed: {}", id_, s.ToString());
+          Status s = Call([&](Executor& e) { return e.Stop(id_); });
+          if (!s.ok() && !gone_) spdlog::warn("task {}: stop failed: {}", id_, s.ToString());
         }
         Report(TaskState::kShutdown, "shutdown");
       }
@@ -201,6 +273,7 @@ class TaskWorker::Runner {
   // ACCEPTED → PREPARING → READY: secrets, bundle, rootfs. Returns whether the task is
   // prepared (false: rejected, or still waiting for a secret).
   bool PrepareTask(const Task& task) {
+    if (gone_) return false;
     Report(TaskState::kAccepted, "accepted");
     Report(TaskState::kPreparing, "preparing");
     const ContainerSpec& c = task.spec.container;
@@ -247,7 +320,7 @@ class TaskWorker::Runner {
       run.secrets.push_back({ref.secret_id, ref.target, *uid, *gid, ref.mode, data.get()});
       held.push_back(std::move(data));
     }
-    Status prepared = w_.executor_.Prepare(run);
+    Status prepared = Call([&](Executor& e) { return e.Prepare(run); });
     held.clear();
     if (!prepared.ok()) {
       Report(TaskState::kRejected, "preparing", std::string(prepared.message()));
@@ -261,20 +334,20 @@ class TaskWorker::Runner {
   // READY → STARTING → RUNNING (or FAILED when the executor cannot start it).
   void StartTask() {
     Report(TaskState::kStarting, "starting");
-    if (Status s = w_.executor_.Start(id_); !s.ok()) {
+    if (Status s = Call([&](Executor& e) { return e.Start(id_); }); !s.ok()) {
       Report(TaskState::kFailed, "starting", std::string(s.message()));
       RemoveContainer();
       return;
     }
     started_ = true;
-    StatusOr<RunStatus> rs = w_.executor_.Inspect(id_);
+    StatusOr<RunStatus> rs = Call([&](Executor& e) { return e.Inspect(id_); });
     if (rs.ok()) last_container_ = ContainerStatus{rs->container_id, rs->pid, 0};
     Report(TaskState::kRunning, "started");
     if (rs.ok() && rs->state == RunStatus::State::kExited) Poll();
   }
 
   void Poll() {
-    StatusOr<RunStatus> rs = w_.executor_.Inspect(id_);
+    StatusOr<RunStatus> rs = Call([&](Executor& e) { return e.Inspect(id_); });
     if (!rs.ok()) {
       if (rs.status().code() == StatusCode::kNotFound) {
         Report(TaskState::kFailed, "started", "task: container is gone");
@@ -306,6 +379,7 @@ class TaskWorker::Runner {
   bool started_ = false;               // started (or adopted running/exited)
   std::optional<ContainerStatus> last_container_;
   std::optional<SteadyTime> waiting_since_;
+  bool gone_ = false;  // abandoned by Stop(): touch nothing of the worker's again
 
   mutable Mutex mu_;
   std::condition_variable cv_;
@@ -315,6 +389,9 @@ class TaskWorker::Runner {
   bool dirty_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
+  bool in_call_ ABSL_GUARDED_BY(mu_) = false;          // inside an executor call (Call)
+  bool abandoned_ ABSL_GUARDED_BY(mu_) = false;        // by Stop(): the worker may be gone
+  std::unique_ptr<Runner> self_ ABSL_GUARDED_BY(mu_);  // ownership, once abandoned
   std::thread thread_;
 };
 
@@ -392,9 +469,17 @@ void TaskWorker::Stop() {
     leaving.swap(leaving_);
   }
   for (auto& [id, r] : runners) r->RequestStop();
-  runners.clear();  // joins
-  leaving.clear();  // removals in progress finish first
+  // Removals in progress finish first — within the same bound.
+  const SteadyTime deadline = clock_.SteadyNow() + options_.stop_timeout;
+  for (auto& [id, r] : runners) Finish(std::move(r), deadline);
+  for (auto& r : leaving) Finish(std::move(r), deadline);
 }
+
+void TaskWorker::Finish(std::unique_ptr<Runner> r, SteadyTime deadline) {
+  if (Runner::EndOrAbandon(r, clock_, deadline)) r.reset();  // joins
+}
+
+int TaskWorker::AbandonedCalls() { return abandoned_calls.load(); }
 
 std::vector<std::string> TaskWorker::TaskIds() const {
   MutexLock lock(mu_);

@@ -15,8 +15,11 @@
 // when the first complete assignment set names them, and removed otherwise: no orphans, no
 // stale tmpfs. A task's states only move forward. Each task is driven by its own thread, so a
 // slow stop never holds up another task. Stop() leaves running containers alone (the next
-// agent re-adopts them). The poll interval and the secret wait are measured on the injected
-// Clock. Thread-safe.
+// agent re-adopts them) and returns in bounded time: a task whose thread is still inside an
+// executor call after stop_timeout (a Prepare stuck on a hostile image, a hung runc) is
+// abandoned — its thread finishes that call on its own and then ends without touching the
+// worker again (so `swarm leave` and SIGTERM never wait on it). The poll interval, the secret
+// wait and the stop timeout are measured on the injected Clock. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -46,11 +49,14 @@ struct TaskWorkerOptions {
   std::chrono::milliseconds poll_interval{200};
   // How long a task waits for a secret it references to arrive before it is REJECTED.
   std::chrono::milliseconds secret_wait{30000};
+  // How long Stop() waits for a task's thread busy in an executor call before abandoning it.
+  std::chrono::milliseconds stop_timeout{10000};
 };
 
 class TaskWorker {
  public:
-  // `executor`, `secrets`, `status` and `clock` must outlive the worker.
+  // `secrets`, `status` and `clock` must outlive the worker; `executor` must also outlive
+  // any call Stop() abandoned (in capsuled it lives until the process exits).
   TaskWorker(Executor& executor, const SecretCache& secrets, StatusQueue& status,
              const Clock& clock, TaskWorkerOptions options = {});
   ~TaskWorker();  // Stop()
@@ -67,10 +73,16 @@ class TaskWorker {
 
   std::vector<std::string> TaskIds() const;  // assigned tasks, sorted
 
+  // Executor calls abandoned by a Stop() (of any worker) that have not returned yet.
+  static int AbandonedCalls();
+
   class Runner;  // drives one task; see the .cc
 
  private:
   void ReapLocked();
+  // Waits (until `deadline` on clock_) for r's thread to end, then joins it; a thread still
+  // inside an executor call by then is abandoned.
+  void Finish(std::unique_ptr<Runner> r, SteadyTime deadline);
 
   Executor& executor_;
   const SecretCache& secrets_;

@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <future>
+#include <mutex>
 
 #include "testing/eventually.h"
 #include "testing/fake_clock.h"
@@ -444,6 +447,95 @@ TEST_F(TaskWorkerTest, StopLeavesContainersRunning) {
   worker_->Stop();
   EXPECT_TRUE(executor_.Has("t1"));
   EXPECT_FALSE(executor_.Called("stop t1"));
+}
+
+// A Prepare that blocks until the test releases it: a task preparation stuck in the executor
+// (a FIFO opened on an older code path, a hung mount or runc).
+class StuckPrepare {
+ public:
+  FakeExecutor::Hooks Hooks() {
+    FakeExecutor::Hooks hooks;
+    hooks.prepared = [this](const TaskRun&) {
+      std::unique_lock<std::mutex> lock(mu_);
+      entered_ = true;
+      cv_.notify_all();
+      cv_.wait(lock, [this] { return released_; });
+    };
+    return hooks;
+  }
+  bool AwaitEntered() {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(15), [this] { return entered_; });
+  }
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool entered_ = false;
+  bool released_ = false;
+};
+
+constexpr std::chrono::seconds kStopTimeout{10};
+
+TEST(TaskWorkerStopTest, StopReturnsAfterItsTimeoutWhileAPrepareIsStuck) {
+  FakeClock clock;
+  StuckPrepare stuck;
+  FakeExecutor executor(clock, stuck.Hooks());
+  SecretCache cache;
+  RecordingReporter reporter;
+  {
+    StatusQueue queue(reporter, milliseconds(10));
+    auto worker = std::make_unique<TaskWorker>(executor, cache, queue, clock,
+                                               TaskWorkerOptions{kPoll, kSecretWait, kStopTimeout});
+    worker->Start();
+    worker->Apply(true, {{MakeTask("stuck"), 1}}, {});
+    ASSERT_TRUE(stuck.AwaitEntered());
+    auto stopped = std::async(std::launch::async, [&] { worker->Stop(); });
+    ASSERT_TRUE(clock.AwaitWaiters(1));  // Stop waits for the task, on the clock
+    EXPECT_EQ(stopped.wait_for(milliseconds(0)), std::future_status::timeout);
+    clock.Advance(kStopTimeout);
+    if (stopped.wait_for(std::chrono::seconds(15)) != std::future_status::ready) {
+      stuck.Release();  // so the test ends (Stop joins the thread once Prepare returns)
+      FAIL() << "Stop() waited for a stuck Prepare past its timeout";
+    }
+    EXPECT_EQ(TaskWorker::AbandonedCalls(), 1);
+    // The worker and its queue go while the abandoned Prepare still runs.
+    worker.reset();
+  }
+  const size_t reports = reporter.States("stuck").size();
+  stuck.Release();
+  // The abandoned thread ends once Prepare returns, reporting nothing (the queue is gone).
+  EXPECT_TRUE(Eventually([] { return TaskWorker::AbandonedCalls() == 0; }));
+  EXPECT_EQ(reporter.States("stuck").size(), reports);
+  EXPECT_FALSE(executor.Called("start stuck"));
+}
+
+TEST(TaskWorkerStopTest, APrepareThatEndsWithinTheTimeoutIsWaitedFor) {
+  // Positive control for the test above: the same stuck Prepare, released before the timeout,
+  // is waited for and nothing is abandoned.
+  FakeClock clock;
+  StuckPrepare stuck;
+  FakeExecutor executor(clock, stuck.Hooks());
+  SecretCache cache;
+  RecordingReporter reporter;
+  StatusQueue queue(reporter, milliseconds(10));
+  TaskWorker worker(executor, cache, queue, clock,
+                    TaskWorkerOptions{kPoll, kSecretWait, kStopTimeout});
+  worker.Start();
+  worker.Apply(true, {{MakeTask("slow"), 1}}, {});
+  ASSERT_TRUE(stuck.AwaitEntered());
+  auto stopped = std::async(std::launch::async, [&] { worker.Stop(); });
+  ASSERT_TRUE(clock.AwaitWaiters(1));
+  stuck.Release();
+  ASSERT_EQ(stopped.wait_for(std::chrono::seconds(15)), std::future_status::ready);
+  EXPECT_EQ(TaskWorker::AbandonedCalls(), 0);
+  EXPECT_TRUE(executor.Called("prepare slow"));
+  queue.Stop();
 }
 
 TEST(ParseIdTest, Decimal) {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -18,6 +19,10 @@
 namespace capsule::agent {
 namespace {
 
+Status NotRegular(const std::string& rel) {
+  return absl::InvalidArgumentError(absl::StrCat("invalid image: ", rel, " is not a regular file"));
+}
+
 struct Entry {
   std::string name;
   uint32_t id = 0;
@@ -25,19 +30,29 @@ struct Entry {
   std::vector<std::string> members;  // group only
 };
 
-// Reads `rel` (e.g. "etc/passwd") inside `rootfs`; a missing file reads as empty.
+// Reads `rel` (e.g. "etc/passwd") inside `rootfs`; a missing file reads as empty. The image
+// is not trusted: symlinks are resolved as if `rootfs` were "/" (never reaching the host), the
+// open never blocks (O_NONBLOCK: a FIFO has no writer) and only a regular file is read.
 StatusOr<std::string> ReadInRoot(const std::string& rootfs, const std::string& rel) {
   UniqueFd root(::open(rootfs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root.valid()) return ErrnoStatus("open", rootfs, errno);
   struct open_how how = {};
-  how.flags = O_RDONLY | O_CLOEXEC;
+  how.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
   const std::string path = absl::StrCat(rootfs, "/", rel);
-  UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, root.get(), rel.c_str(), &how, sizeof(how))));
+  int opened;
+  do {  // EAGAIN: a rename raced with RESOLVE_IN_ROOT's walk; the kernel asks to retry
+    opened = static_cast<int>(::syscall(SYS_openat2, root.get(), rel.c_str(), &how, sizeof(how)));
+  } while (opened < 0 && errno == EAGAIN);
+  UniqueFd fd(opened);
   if (!fd.valid()) {
     if (errno == ENOENT || errno == ENOTDIR) return std::string();
+    if (errno == ELOOP || errno == ENXIO) return NotRegular(rel);  // a link loop, a socket
     return ErrnoStatus("open", path, errno);
   }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus("stat", path, errno);
+  if (!S_ISREG(st.st_mode)) return NotRegular(rel);
   std::string out;
   char buf[8192];
   for (;;) {

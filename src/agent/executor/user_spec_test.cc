@@ -1,11 +1,17 @@
 #include "agent/executor/user_spec.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <future>
 
 #include "agent/executor/fs_util.h"
 
@@ -98,6 +104,76 @@ TEST_F(UserSpecTest, SymlinkedPasswdResolvesInsideTheRootfs) {
             0);
   EXPECT_EQ(ResolveUser(root_, "escaped").status().code(), absl::StatusCode::kInvalidArgument);
   ASSERT_TRUE(RemoveTree(outside).ok());
+}
+
+// ResolveUser on another thread, bounded: a regression that blocks on a FIFO fails the test
+// (the FIFO is then opened for writing, so the blocked open returns) instead of hanging it.
+StatusOr<ResolvedUser> ResolveBounded(const std::string& root, const std::string& user,
+                                      const std::string& fifo) {
+  auto f = std::async(std::launch::async, [&] { return ResolveUser(root, user); });
+  if (f.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    ADD_FAILURE() << "ResolveUser blocked on " << fifo;
+    int w = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+    if (w >= 0) ::close(w);
+  }
+  return f.get();
+}
+
+TEST_F(UserSpecTest, FifoPasswdIsRejectedWithoutBlocking) {
+  const std::string passwd = root_ + "/etc/passwd";
+  ASSERT_EQ(::unlink(passwd.c_str()), 0);
+  ASSERT_EQ(::mkfifo(passwd.c_str(), 0644), 0);
+  auto u = ResolveBounded(root_, "app", passwd);
+  EXPECT_EQ(u.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(u.status().message(), "invalid image: etc/passwd is not a regular file");
+}
+
+TEST_F(UserSpecTest, FifoGroupIsRejectedWithoutBlocking) {
+  const std::string group = root_ + "/etc/group";
+  ASSERT_EQ(::unlink(group.c_str()), 0);
+  ASSERT_EQ(::mkfifo(group.c_str(), 0644), 0);
+  // Even root (no name to look up) reads the group file: refused the same way.
+  auto u = ResolveBounded(root_, "", group);
+  EXPECT_EQ(u.status().message(), "invalid image: etc/group is not a regular file");
+}
+
+TEST_F(UserSpecTest, SymlinkToAFifoInsideTheRootfsIsRejected) {
+  const std::string passwd = root_ + "/etc/passwd";
+  ASSERT_EQ(::mkfifo((root_ + "/etc/pipe").c_str(), 0644), 0);
+  ASSERT_EQ(::unlink(passwd.c_str()), 0);
+  ASSERT_EQ(::symlink("/etc/pipe", passwd.c_str()), 0);
+  auto u = ResolveBounded(root_, "app", root_ + "/etc/pipe");
+  EXPECT_EQ(u.status().message(), "invalid image: etc/passwd is not a regular file");
+}
+
+TEST_F(UserSpecTest, SocketPasswdIsRejected) {
+  const std::string passwd = root_ + "/etc/passwd";
+  ASSERT_EQ(::unlink(passwd.c_str()), 0);
+  int s = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(s, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  ASSERT_LT(passwd.size(), sizeof(addr.sun_path));
+  std::memcpy(addr.sun_path, passwd.c_str(), passwd.size() + 1);
+  ASSERT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ::close(s);
+  EXPECT_EQ(ResolveUser(root_, "app").status().message(),
+            "invalid image: etc/passwd is not a regular file");
+}
+
+TEST_F(UserSpecTest, DeviceOrDirectoryPasswdIsRejected) {
+  const std::string passwd = root_ + "/etc/passwd";
+  ASSERT_EQ(::unlink(passwd.c_str()), 0);
+  ASSERT_EQ(::mkdir(passwd.c_str(), 0755), 0);
+  EXPECT_EQ(ResolveUser(root_, "app").status().message(),
+            "invalid image: etc/passwd is not a regular file");
+  ASSERT_EQ(::rmdir(passwd.c_str()), 0);
+  // /dev/zero's numbers: reading it would never end. Creating it needs CAP_MKNOD.
+  if (::mknod(passwd.c_str(), S_IFCHR | 0644, ::makedev(1, 5)) != 0) {
+    GTEST_SKIP() << "mknod: " << std::strerror(errno);
+  }
+  EXPECT_EQ(ResolveUser(root_, "app").status().message(),
+            "invalid image: etc/passwd is not a regular file");
 }
 
 }  // namespace

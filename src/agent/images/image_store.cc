@@ -36,8 +36,14 @@ using nlohmann::json;
 
 constexpr size_t kMaxJsonFile = 16 << 20;
 
+// A new directory gets exactly `mode` whatever the daemon's umask (a rootfs whose archive
+// has no "./" entry is 0755, as Docker's, so tasks running as any user can enter it).
 Status MakeDir(const std::string& path, mode_t mode) {
-  if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) return ErrnoStatus("mkdir", path, errno);
+  if (::mkdir(path.c_str(), mode) != 0) {
+    if (errno == EEXIST) return absl::OkStatus();
+    return ErrnoStatus("mkdir", path, errno);
+  }
+  if (::chmod(path.c_str(), mode) != 0) return ErrnoStatus("chmod", path, errno);
   return absl::OkStatus();
 }
 
@@ -100,6 +106,13 @@ ChunkSource FdSource(int fd, std::shared_ptr<std::string> buf) {
       if (errno != EINTR) return ErrnoStatus("read", "layer", errno);
     }
   };
+}
+
+// A file the manifest names that cannot be opened (missing, or a FIFO, device, socket or
+// directory — never read) makes the archive invalid: InvalidArgument (HTTP 400).
+Status InvalidArchive(const Status& st) {
+  if (st.ok()) return st;
+  return absl::InvalidArgumentError("invalid archive: " + std::string(st.message()));
 }
 
 bool IsHex(const std::string& s) {
@@ -238,10 +251,11 @@ class FsImageStore : public ImageStore {
       RETURN_IF_ERROR(reader.Drain());
     }
     auto manifest_fd = OpenFileInRoot(archive.get(), "manifest.json");
-    if (!manifest_fd.ok()) {
+    if (absl::IsNotFound(manifest_fd.status())) {
       return absl::InvalidArgumentError(
           "invalid archive: no manifest.json (not a `docker save` archive)");
     }
+    RETURN_IF_ERROR(InvalidArchive(manifest_fd.status()));
     ASSIGN_OR_RETURN(std::string manifest_text,
                      ReadAllFd(manifest_fd->get(), "manifest.json", kMaxJsonFile));
     json manifest = json::parse(manifest_text, nullptr, false);
@@ -263,8 +277,9 @@ class FsImageStore : public ImageStore {
         }
       }
       ASSIGN_OR_RETURN(std::string config_path, CleanArchivePath(m["Config"].get<std::string>()));
-      ASSIGN_OR_RETURN(UniqueFd cfd, OpenFileInRoot(archive.get(), config_path));
-      ASSIGN_OR_RETURN(std::string config_json, ReadAllFd(cfd.get(), config_path, kMaxJsonFile));
+      StatusOr<UniqueFd> cfd = OpenFileInRoot(archive.get(), config_path);
+      RETURN_IF_ERROR(InvalidArchive(cfd.status()));
+      ASSIGN_OR_RETURN(std::string config_json, ReadAllFd(cfd->get(), config_path, kMaxJsonFile));
       const std::string image_dir = staging->path() + "/image" + std::to_string(n++);
       RETURN_IF_ERROR(MakeDir(image_dir, 0700));
       RETURN_IF_ERROR(MakeDir(image_dir + "/rootfs", 0755));
@@ -391,7 +406,9 @@ class FsImageStore : public ImageStore {
   // One layer file of a loaded archive (confined to the archive directory), applied onto root.
   Status ApplyLayerFile(int archive_fd, const std::string& layer, int root_fd) {
     ASSIGN_OR_RETURN(std::string clean, CleanArchivePath(layer));
-    ASSIGN_OR_RETURN(UniqueFd fd, OpenFileInRoot(archive_fd, clean));
+    StatusOr<UniqueFd> opened = OpenFileInRoot(archive_fd, clean);
+    RETURN_IF_ERROR(InvalidArchive(opened.status()));
+    UniqueFd fd = *std::move(opened);
     unsigned char magic[2] = {0, 0};
     if (::pread(fd.get(), magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
       return absl::InvalidArgumentError("layer " + clean +

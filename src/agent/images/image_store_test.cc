@@ -1,10 +1,14 @@
 // The image store: import, load (both `docker save` layouts), list, inspect, remove, reopen.
 #include "agent/images/image_store.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <nlohmann/json.hpp>
 
 #include "agent/images/sha256.h"
@@ -210,6 +214,108 @@ TEST_F(ImageStoreTest, LoadWithoutManifestOrWithEscapingLayerFails) {
       store_->Load(Source(TarBuilder().File("manifest.json", manifest.dump()).Finish())).ok());
   EXPECT_TRUE(store_->List().empty());
   EXPECT_EQ(Entries(root_ + "/images/tmp"), 0u);
+}
+
+// Load on another thread, bounded: a regression that blocks opening a FIFO fails the test
+// instead of hanging it (the FIFO is opened for writing, so the blocked open returns).
+Status LoadBounded(ImageStore& store, const std::string& archive, const std::string& images) {
+  auto f =
+      std::async(std::launch::async, [&] { return store.Load(Source(archive, 4096)).status(); });
+  if (f.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    ADD_FAILURE() << "Load blocked";
+    for (const auto& e : fs::recursive_directory_iterator(images + "/tmp")) {
+      if (e.is_fifo()) {
+        int w = ::open(e.path().c_str(), O_WRONLY | O_NONBLOCK);
+        if (w >= 0) ::close(w);
+      }
+    }
+  }
+  return f.get();
+}
+
+// A `docker save` archive whose manifest names config.json and layer.tar; `hostile` replaces
+// one of manifest.json, config.json or layer.tar with a FIFO, device or symlink.
+std::string SavedArchive(const std::string& hostile, char type, const std::string& link = "") {
+  const std::string config = ConfigFor("2026-11-28T00:00:00Z", {"PATH=/bin"}).dump();
+  nlohmann::json manifest = nlohmann::json::array(
+      {{{"Config", "config.json"}, {"RepoTags", {"hostile:1"}}, {"Layers", {"layer.tar"}}}});
+  const std::map<std::string, std::string> files = {
+      {"layer.tar", Layer1()}, {"config.json", config}, {"manifest.json", manifest.dump()}};
+  TarBuilder b;
+  for (const auto& [name, data] : files) {
+    if (name != hostile) {
+      b.File(name, data);
+    } else if (type == '2') {
+      b.Symlink(name, link);
+    } else {
+      b.Entry(name, type, "", "", 0644, 0, 0);
+    }
+  }
+  return b.Finish();
+}
+
+TEST_F(ImageStoreTest, LoadRefusesAFifoDeviceOrEscapingSymlinkAsManifestConfigOrLayer) {
+  const std::string images = root_ + "/images";
+  struct Case {
+    std::string file;
+    char type;
+    std::string link;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"manifest.json", '6', "", "invalid archive: manifest.json is not a regular file"},
+      {"config.json", '6', "", "invalid archive: config.json is not a regular file"},
+      {"layer.tar", '6', "", "invalid archive: layer.tar is not a regular file"},
+      // Devices are never created: the file is missing.
+      {"manifest.json", '3', "", "invalid archive: no manifest.json (not a `docker save` archive)"},
+      {"config.json", '3', "", "invalid archive: open config.json: No such file or directory"},
+      {"layer.tar", '4', "", "invalid archive: open layer.tar: No such file or directory"},
+      // A symlink is resolved inside the archive (docker save writes such links for shared
+      // layers): an absolute host path is looked up there, where it is absent.
+      {"manifest.json", '2', "/etc/passwd",
+       "invalid archive: no manifest.json (not a `docker save` archive)"},
+      {"config.json", '2', "/etc/passwd",
+       "invalid archive: open config.json: No such file or directory"},
+      {"layer.tar", '2', "../../../../etc/passwd",
+       "invalid archive: open layer.tar: No such file or directory"},
+  };
+  for (const Case& c : cases) {
+    Status st = LoadBounded(*store_, SavedArchive(c.file, c.type, c.link), images);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << c.file << " " << c.type;
+    EXPECT_EQ(st.message(), c.message) << c.file << " " << c.type;
+  }
+  EXPECT_TRUE(store_->List().empty());
+  EXPECT_EQ(Entries(images + "/tmp"), 0u);
+  // Positive control: the same archive with every file regular loads.
+  ASSERT_TRUE(LoadBounded(*store_, SavedArchive("", '0'), images).ok());
+  EXPECT_EQ(store_->List().size(), 1u);
+}
+
+TEST_F(ImageStoreTest, LoadFollowsASymlinkToAFileInsideTheArchive) {
+  const std::string config = ConfigFor("2026-11-28T00:00:00Z", {"PATH=/bin"}).dump();
+  nlohmann::json manifest = nlohmann::json::array(
+      {{{"Config", "config.json"}, {"RepoTags", {"linked:1"}}, {"Layers", {"l2/layer.tar"}}}});
+  const std::string archive = TarBuilder()
+                                  .File("l1/layer.tar", Layer1())
+                                  .Symlink("l2/layer.tar", "../l1/layer.tar")
+                                  .File("config.json", config)
+                                  .File("manifest.json", manifest.dump())
+                                  .Finish();
+  Status st = LoadBounded(*store_, archive, root_ + "/images");
+  ASSERT_TRUE(st.ok()) << st;
+  EXPECT_EQ(Slurp(*store_->RootfsPath("linked:1") + "/etc/keep"), "k");
+}
+
+TEST_F(ImageStoreTest, RootfsWithoutARootEntryIs0755WhateverTheUmask) {
+  const mode_t old = ::umask(0077);
+  auto info = store_->Import(Source(TarBuilder().File("bin/x", "x", 0755).Finish()), "u:1", {});
+  ::umask(old);
+  ASSERT_TRUE(info.ok()) << info.status();
+  struct stat st;
+  ASSERT_EQ(::stat(store_->RootfsPath("u:1")->c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755u);
+  ASSERT_EQ(::stat((*store_->RootfsPath("u:1") + "/bin").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755u);
 }
 
 TEST_F(ImageStoreTest, RemoveUntagsThenDeletes) {

@@ -40,6 +40,10 @@ std::vector<std::string> Components(const std::string& clean) {
   return out;
 }
 
+Status NotRegularFile(const std::string& rel) {
+  return absl::InvalidArgumentError(rel + " is not a regular file");
+}
+
 Mutex tree_size_mu;
 int64_t tree_size_total ABSL_GUARDED_BY(tree_size_mu) = 0;  // nftw has no user pointer
 
@@ -90,22 +94,37 @@ StatusOr<UniqueFd> OpenDirInRoot(int root_fd, const std::string& rel, bool creat
   for (const std::string& comp : Components(rel)) {
     sofar += (sofar.empty() ? "" : "/") + comp;
     int next = OpenAt2(root_fd, sofar, O_PATH | O_DIRECTORY);
+    bool made = false;
     if (next < 0 && errno == ENOENT) {
-      if (::mkdirat(cur.get(), comp.c_str(), 0755) != 0 && errno != EEXIST) {
-        return ErrnoStatus("mkdir", sofar, errno);
-      }
+      made = ::mkdirat(cur.get(), comp.c_str(), 0755) == 0;
+      if (!made && errno != EEXIST) return ErrnoStatus("mkdir", sofar, errno);
       next = OpenAt2(root_fd, sofar, O_PATH | O_DIRECTORY);
     }
     if (next < 0) return ErrnoStatus("open", sofar, errno);
     cur.Reset(next);
+    // Exactly 0755 whatever the daemon's umask (Docker's implicit parents are 0755). Through
+    // the descriptor: the name is never looked up again.
+    if (made) {
+      const std::string proc = "/proc/self/fd/" + std::to_string(cur.get());
+      if (::chmod(proc.c_str(), 0755) != 0) return ErrnoStatus("chmod", sofar, errno);
+    }
   }
   return cur;
 }
 
 StatusOr<UniqueFd> OpenFileInRoot(int root_fd, const std::string& rel) {
-  int fd = OpenAt2(root_fd, rel, O_RDONLY);
-  if (fd < 0) return ErrnoStatus("open", rel, errno);
-  return UniqueFd(fd);
+  // O_NONBLOCK: opening a FIFO without a writer would wait forever (and a device could do
+  // anything); the type is checked on the descriptor before a byte is read.
+  int fd = OpenAt2(root_fd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
+    if (errno == ENXIO || errno == ELOOP) return NotRegularFile(rel);
+    return ErrnoStatus("open", rel, errno);
+  }
+  UniqueFd file(fd);
+  struct stat st;
+  if (::fstat(file.get(), &st) != 0) return ErrnoStatus("stat", rel, errno);
+  if (!S_ISREG(st.st_mode)) return NotRegularFile(rel);
+  return file;
 }
 
 Status RemoveAllAt(int dir_fd, const std::string& name) {

@@ -22,15 +22,18 @@ StatusOr<std::string> CleanArchivePath(const std::string& path);
 std::pair<std::string, std::string> SplitParent(const std::string& clean);
 
 // Opens directory `rel` (a clean relative path) under root_fd with symlinks resolved as if
-// root_fd were "/" (RESOLVE_IN_ROOT). With create, missing directories are made (0755,
-// owned by the caller). Returns an O_PATH descriptor usable with the *at() calls.
+// root_fd were "/" (RESOLVE_IN_ROOT). With create, missing directories are made (exactly
+// 0755 whatever the umask, owned by the caller). Returns an O_PATH descriptor usable with the *at()
+// calls.
 StatusOr<UniqueFd> OpenDirInRoot(int root_fd, const std::string& rel, bool create);
 
 // Removes `name` in directory dir_fd (a file, a link or a whole tree, never following
 // symlinks). Missing is fine.
 Status RemoveAllAt(int dir_fd, const std::string& name);
 
-// Opens a path for reading, confined to root_fd (symlinks resolved in root).
+// Opens a regular file for reading, confined to root_fd (symlinks resolved in root). The
+// open never blocks; InvalidArgument "<rel> is not a regular file" for a FIFO, socket, device
+// or directory (nothing is read from it).
 StatusOr<UniqueFd> OpenFileInRoot(int root_fd, const std::string& rel);
 
 // Bytes used by regular files and symlinks under dir (not following symlinks).

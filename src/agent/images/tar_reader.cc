@@ -17,6 +17,17 @@ Status Corrupt(const std::string& what) {
 // A NUL-terminated (or full-width) string field.
 std::string Field(const char* p, size_t n) { return std::string(p, strnlen(p, n)); }
 
+// A GNU long name or link: NUL-terminated and padded with NULs. Anything but NULs after the
+// first NUL means the name reads differently to different readers: refused.
+StatusOr<std::string> LongName(const std::string& meta, const char* what) {
+  const std::string name = Field(meta.data(), meta.size());
+  if (!std::all_of(meta.begin() + static_cast<std::ptrdiff_t>(name.size()), meta.end(),
+                   [](char c) { return c == '\0'; })) {
+    return Corrupt(std::string("NUL byte inside a GNU long ") + what);
+  }
+  return name;
+}
+
 // Octal (space/NUL padded) or GNU base-256 numbers.
 StatusOr<int64_t> Number(const char* p, size_t n) {
   const auto* u = reinterpret_cast<const unsigned char*>(p);
@@ -102,6 +113,13 @@ Status ApplyPax(const std::string& records, TarEntry* e, bool* has_size) {
     if (eq == std::string::npos) return Corrupt("bad PAX record");
     const std::string key = kv.substr(0, eq);
     const std::string value = kv.substr(eq + 1);
+    // As Go's archive/tar (Docker): a NUL in a key, or in a name, is an invalid header — a
+    // C string of it would name another file than the archive does.
+    const bool is_name = key == "path" || key == "linkpath" || key == "uname" || key == "gname";
+    if (key.empty() || key.find('\0') != std::string::npos ||
+        (is_name && value.find('\0') != std::string::npos)) {
+      return Corrupt("NUL byte in PAX record " + key.substr(0, key.find('\0')));
+    }
     auto decimal = [&](int64_t* out) -> Status {
       const std::string whole = value.substr(0, value.find('.'));
       if (whole.empty() || whole.size() > 18 ||
@@ -216,10 +234,10 @@ StatusOr<bool> TarReader::Next(TarEntry* entry) {
       std::string meta;
       RETURN_IF_ERROR(ReadMeta(size, &meta));
       if (flag == 'L') {
-        long_name = Field(meta.data(), meta.size());
+        ASSIGN_OR_RETURN(long_name, LongName(meta, "name"));
         have_long_name = true;
       } else if (flag == 'K') {
-        long_link = Field(meta.data(), meta.size());
+        ASSIGN_OR_RETURN(long_link, LongName(meta, "link name"));
         have_long_link = true;
       } else if (flag == 'x') {
         if (pax.size() + meta.size() > kMaxMetaSize) return Corrupt("extended header too large");

@@ -159,6 +159,44 @@ TEST(TarReader, BadChecksumIsRefused) {
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st;
 }
 
+TEST(TarReader, NulInPaxPathOrLinkpathIsRefused) {
+  // "evil\0/../../x": a C string of it names another file than the archive does.
+  for (const char* key : {"path", "linkpath", "uname", "gname"}) {
+    Status st;
+    ReadAll(TarBuilder()
+                .Pax({{key, std::string("etc/passwd\0/../../x", 19)}})
+                .File("name", "x")
+                .Finish(),
+            &st);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << key;
+    EXPECT_EQ(st.message(), std::string("invalid tar archive: NUL byte in PAX record ") + key);
+  }
+  // Positive control: the same record without the NUL is read.
+  Status st;
+  auto entries =
+      ReadAll(TarBuilder().Pax({{"path", "etc/passwd/../../x"}}).File("name", "x").Finish(), &st);
+  ASSERT_TRUE(st.ok()) << st;
+  EXPECT_EQ(entries[0].path, "etc/passwd/../../x");
+}
+
+TEST(TarReader, NulInAPaxKeyIsRefused) {
+  Status st;
+  ReadAll(TarBuilder().Pax({{std::string("pa\0th", 5), "x"}}).File("name", "x").Finish(), &st);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+}
+
+TEST(TarReader, NulInsideAGnuLongNameOrLinkIsRefused) {
+  Status st;
+  ReadAll(TarBuilder().GnuLongName(std::string("a\0b", 3)).File("short", "x").Finish(), &st);
+  EXPECT_EQ(st.message(), "invalid tar archive: NUL byte inside a GNU long name");
+  ReadAll(TarBuilder().GnuLongLink(std::string("a\0b", 3)).Symlink("l", "short").Finish(), &st);
+  EXPECT_EQ(st.message(), "invalid tar archive: NUL byte inside a GNU long link name");
+  // Positive control: the NUL terminator (and padding) GNU tar writes is fine.
+  auto entries = ReadAll(TarBuilder().GnuLongLink("target").Symlink("l", "short").Finish(), &st);
+  ASSERT_TRUE(st.ok()) << st;
+  EXPECT_EQ(entries[0].linkname, "target");
+}
+
 TEST(CleanArchivePath, NormalisesAndRefusesEscapes) {
   EXPECT_EQ(*CleanArchivePath("/abs/./x//y/"), "abs/x/y");
   EXPECT_EQ(*CleanArchivePath("a/../b"), "b");
@@ -285,6 +323,99 @@ TEST(ApplyLayer, LaterEntryReplacesEarlierOne) {
       Apply(TarBuilder().Dir("x/").File("x/f", "1").File("x", "file now").Finish(), root.path())
           .ok());
   EXPECT_EQ(Slurp(root.path() + "/x"), "file now");
+}
+
+TEST(ApplyLayer, DeviceNodesAreSkipped) {
+  TempDir root;
+  Status st =
+      Apply(TarBuilder().Device("dev/null2").Device("dev/sda9", '4').File("after", "ok").Finish(),
+            root.path());
+  ASSERT_TRUE(st.ok()) << st;
+  EXPECT_FALSE(fs::exists(fs::symlink_status(root.path() + "/dev/null2")));
+  EXPECT_FALSE(fs::exists(fs::symlink_status(root.path() + "/dev/sda9")));
+  EXPECT_EQ(Slurp(root.path() + "/after"), "ok");  // the entries after them are applied
+}
+
+TEST(ApplyLayer, FifoIsCreatedAsAFifoWithItsMode) {
+  // As Docker: a FIFO in a layer is a FIFO in the rootfs (readers of image files never block
+  // on it: they open without blocking and check the type).
+  TempDir root;
+  ASSERT_TRUE(Apply(TarBuilder().Fifo("run/pipe", 0620).Finish(), root.path()).ok());
+  struct stat st;
+  ASSERT_EQ(::lstat((root.path() + "/run/pipe").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0620u);
+}
+
+TEST(ApplyLayer, ModesAreExactlyTheArchivesWhateverTheUmask) {
+  TempDir root;
+  const mode_t old = ::umask(0077);
+  Status st = Apply(TarBuilder()
+                        .File("implicit/dir/f", "x", 0644)
+                        .Dir("tmp/", 01777)
+                        .Dir("private/", 0700)
+                        .File("private/g", "y", 0640)
+                        .Fifo("p", 0666)
+                        .Finish(),
+                    root.path());
+  ::umask(old);
+  ASSERT_TRUE(st.ok()) << st;
+  auto mode = [&](const std::string& rel) {
+    struct stat s;
+    EXPECT_EQ(::lstat((root.path() + "/" + rel).c_str(), &s), 0) << rel;
+    return s.st_mode & 07777;
+  };
+  EXPECT_EQ(mode("implicit"), 0755u);  // parents the archive does not list: 0755, as Docker
+  EXPECT_EQ(mode("implicit/dir"), 0755u);
+  EXPECT_EQ(mode("implicit/dir/f"), 0644u);
+  EXPECT_EQ(mode("tmp"), 01777u);  // world-writable only because the archive says so
+  EXPECT_EQ(mode("private"), 0700u);
+  EXPECT_EQ(mode("private/g"), 0640u);
+  EXPECT_EQ(mode("p"), 0666u);
+}
+
+TEST(ApplyLayer, SetuidAndSetgidBitsAreKeptOnlyWhereTheArchiveHasThem) {
+  TempDir root;
+  ASSERT_TRUE(Apply(TarBuilder()
+                        .File("bin/su", "x", 04755, 0, 0)
+                        .File("bin/wall", "x", 02755, 0, 5)
+                        .File("bin/plain", "x", 0755, 1000, 1000)
+                        .Dir("shared/", 02775)
+                        .File("shared/f", "x", 0644, 1000, 1000)
+                        .Finish(),
+                    root.path())
+                  .ok());
+  struct stat st;
+  ASSERT_EQ(::stat((root.path() + "/bin/su").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 04755u);  // chown first, chmod after: the bit survives
+  ASSERT_EQ(::stat((root.path() + "/bin/wall").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 02755u);
+  ASSERT_EQ(::stat((root.path() + "/bin/plain").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755u);
+  // A file in a setgid directory takes the archive's group and mode, not the directory's.
+  ASSERT_EQ(::stat((root.path() + "/shared/f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0644u);
+  EXPECT_EQ(st.st_gid, 1000u);
+}
+
+TEST(ApplyLayer, HardlinkToAnAbsoluteHostPathIsResolvedInTheRoot) {
+  TempDir root, outside;
+  { std::ofstream(outside.path() + "/secret") << "host"; }
+  Status st = Apply(TarBuilder().Hardlink("h", outside.path() + "/secret").Finish(), root.path());
+  EXPECT_FALSE(st.ok());
+  struct stat st_out;
+  ASSERT_EQ(::stat((outside.path() + "/secret").c_str(), &st_out), 0);
+  EXPECT_EQ(st_out.st_nlink, 1u);
+  EXPECT_FALSE(fs::exists(root.path() + "/h"));
+  // Positive control: the same absolute name inside the root is linked.
+  TempDir root2;
+  ASSERT_TRUE(Apply(TarBuilder()
+                        .File(outside.path() + "/secret", "inside")
+                        .Hardlink("h", outside.path() + "/secret")
+                        .Finish(),
+                    root2.path())
+                  .ok());
+  EXPECT_EQ(Slurp(root2.path() + "/h"), "inside");
 }
 
 }  // namespace

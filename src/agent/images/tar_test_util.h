@@ -28,6 +28,13 @@ class TarBuilder {
   TarBuilder& Hardlink(const std::string& path, const std::string& target) {
     return Entry(path, '1', target, "", 0644, 0, 0);
   }
+  TarBuilder& Fifo(const std::string& path, unsigned mode = 0644) {
+    return Entry(path, '6', "", "", mode, 0, 0);
+  }
+  // A character ('3') or block ('4') device node (numbers left zero).
+  TarBuilder& Device(const std::string& path, char type = '3') {
+    return Entry(path, type, "", "", 0666, 0, 0);
+  }
   // A PAX 'x' header carrying the given records before the next entry.
   TarBuilder& Pax(const std::map<std::string, std::string>& records) {
     std::string body;
@@ -40,6 +47,9 @@ class TarBuilder {
   }
   TarBuilder& GnuLongName(const std::string& name) {
     return Raw("././@LongLink", 'L', "", name + '\0');
+  }
+  TarBuilder& GnuLongLink(const std::string& name) {
+    return Raw("././@LongLink", 'K', "", name + '\0');
   }
   TarBuilder& Entry(const std::string& path, char type, const std::string& link,
                     const std::string& data, unsigned mode, unsigned uid, unsigned gid) {

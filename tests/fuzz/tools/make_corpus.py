@@ -181,6 +181,17 @@ def tars():
         tf, "x", data=b"d", pax={"path": "../pax-escape", "linkpath": "/", "uid": "99999999999",
                                  "mtime": "-1e30", "size": "18446744073709551616"}),
         tarfile.PAX_FORMAT), "pax-hostile")
+    # Issue 11 part 3: NUL bytes in names (refused), special files where image files are read.
+    put("tar_import", b"\x05" + tar_bytes(lambda tf: (
+        add(tf, "x", data=b"d", pax={"path": "etc/passwd\x00/../../x"}),
+        add(tf, "l", tarfile.SYMTYPE, pax={"linkpath": "/\x00../../canary"})),
+        tarfile.PAX_FORMAT), "pax-nul")
+    put("tar_import", b"\x05" + tar_bytes(lambda tf: add(tf, "a" * 120 + "\x00/../../x", data=b"x")),
+        "gnu-long-nul")
+    put("tar_import", b"\x49" + tar_bytes(lambda tf: (
+        add(tf, "etc/passwd", tarfile.FIFOTYPE), add(tf, "etc/group", tarfile.CHRTYPE),
+        add(tf, "etc/shadow", tarfile.SYMTYPE, link="/etc/shadow"),
+        add(tf, "manifest.json", tarfile.FIFOTYPE))), "hostile-specials")
     hdr = bytearray(tar_bytes(lambda tf: add(tf, "f", data=b"abc")))
     hdr[124:136] = b"\x80" + b"\xff" * 11  # base-256 size, huge
     put("tar_import", b"\x10" + bytes(hdr), "huge-size")
