@@ -14,7 +14,9 @@ probe that cannot fail is caught:
   - a worker's room (class WorkerResources: a manager and a worker): the worker reports this
     machine's CPUs and memory at session start, so a reservation larger than any node stays
     pending with "insufficient resources on 2 nodes" (before workers reported, the worker was
-    not checked and ran it); control: a small reservation pinned to the worker runs there.
+    not checked and ran it); control: a small reservation pinned to the worker runs there. A
+    restarted worker reports again and the manager writes nothing when the figures are
+    unchanged (shown to fail with a manager that always writes).
 The cgroup files are found from the task's PID through /proc/<pid>/cgroup, in the v1 controller
 hierarchy or in the v2 one, whichever runc used on this machine.
 
@@ -407,6 +409,22 @@ class WorkerResources(unittest.TestCase):
                         json.dumps(self.tasks("small2"), indent=1)[:3000] + self.m.log_tail()
                         + self.w.log_tail())
         self.assertEqual(running[0]["NodeID"], self.worker_id)
+
+    def test_worker_restart_reports_again_and_writes_nothing_unchanged(self):
+        def count(text):
+            return self.m.log_bytes().decode(errors="replace").count(text)
+        opened = f"session opened by node {self.worker_id}"
+        written = f"node {self.worker_id} reports NanoCPUs="
+        self.assertEqual(count(written), 1, self.m.log_tail())  # at join: 0 → this machine
+        sessions = count(opened)
+        self.w.restart()
+        self.assertTrue(harness.wait_until(lambda: count(opened) > sessions, 30),
+                        self.m.log_tail() + self.w.log_tail())
+        self.assertEqual(self.node_json(self.worker_id)["Description"]["Resources"],
+                         machine_resources())
+        time.sleep(1)  # the manager records a session's report just after it opens
+        self.assertEqual(count(written), 1, "the same figures were written again:\n"
+                         + self.m.log_tail())
 
 
 if __name__ == "__main__":
