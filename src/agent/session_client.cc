@@ -117,6 +117,7 @@ Status SessionClient::RunSession() {
   api::SessionRequest req;
   req.set_hostname(config_.hostname);
   req.set_delivery_public_key(keys.public_key);
+  if (config_.resources) *req.mutable_resources() = *config_.resources;
   std::unique_ptr<grpc::ClientReader<api::SessionMessage>> reader = stub->Session(&ctx, req);
   std::thread reader_thread;
   // `cancel`: this side ends the stream (stop, reconnect, failed heartbeat). When the manager

@@ -1,6 +1,7 @@
 // A node's side of the Dispatcher (api/capsule/dispatcher.proto): one Session stream to
-// a manager, opened with this node's certificate and a fresh delivery key pair (the secrets
-// in the assignments are sealed to it), plus heartbeats at the period the manager asks for.
+// a manager, opened with this node's certificate, its resources and a fresh delivery key pair
+// (the secrets in the assignments are sealed to it), plus heartbeats at the period the manager
+// asks for.
 // Assignment changes go to `on_assignments` with the session's keys, on the stream's reader
 // thread, in order; a change sent in parts is handed on once, whole, when its last part is in
 // (assignment_assembler.h). When the stream or a heartbeat fails it reconnects with backoff
@@ -15,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -49,6 +51,9 @@ struct SessionConfig {
   std::string root_ca_pem;   // the pinned swarm root
   transport::ClientIdentity identity;
   std::string hostname;
+  // What this node offers tasks (its Description.Resources), sent at every session start
+  // (the manager stores it on the node object); nullopt = not sent.
+  std::optional<api::NodeResources> resources;
   std::chrono::milliseconds min_backoff{200};
   std::chrono::milliseconds max_backoff{5000};
   AssignmentsFn on_assignments;  // may be empty (assignments are then ignored)

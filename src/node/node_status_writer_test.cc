@@ -31,6 +31,38 @@ TEST(NodeStatusWriterTest, WritesTransitionsInOrderOffTheCallersThread) {
   EXPECT_NE(writer_thread, std::this_thread::get_id());
 }
 
+TEST(NodeStatusWriterTest, ResourcesAreWrittenInOrderWithTheStates) {
+  std::vector<std::string> written;  // only the writer's thread appends; read after Stop
+  {
+    NodeStatusWriter writer(
+        [&](const std::string& id, const std::string& state) {
+          written.push_back(id + "=" + state);
+          return absl::OkStatus();
+        },
+        [&](const std::string& id, const dispatcher::NodeResources& r) {
+          written.push_back(id + " cpus=" + std::to_string(r.nano_cpus) +
+                            " mem=" + std::to_string(r.memory_bytes));
+          return absl::OkStatus();
+        });
+    writer.SetNodeResources("a", {2'000'000'000, 4096});
+    writer.SetNodeState("a", dispatcher::NodeState::kReady);
+    writer.Stop();
+  }
+  EXPECT_EQ(written, (std::vector<std::string>{"a cpus=2000000000 mem=4096", "a=ready"}));
+}
+
+TEST(NodeStatusWriterTest, ResourcesAreDroppedWithoutAResourcesWriter) {
+  std::vector<std::string> written;
+  NodeStatusWriter writer([&](const std::string& id, const std::string& state) {
+    written.push_back(id + "=" + state);
+    return absl::OkStatus();
+  });
+  writer.SetNodeResources("a", {1, 1});
+  writer.SetNodeState("a", dispatcher::NodeState::kReady);
+  writer.Stop();
+  EXPECT_EQ(written, (std::vector<std::string>{"a=ready"}));
+}
+
 TEST(NodeStatusWriterTest, ASlowOrFailingWriteDoesNotBlockTheCaller) {
   std::atomic<int> calls{0};
   std::atomic<bool> release{false};

@@ -111,9 +111,11 @@ struct SwarmServer::Parts {
             [this](const std::string& id) { return reads.NodeById(id) == nullptr; }, RealClock()),
         tokens(reads),
         registry(nodes, RealClock()),
-        writer([this](const std::string& id, const std::string& state) {
-          return nodes.SetState(id, state);
-        }),
+        writer([this](const std::string& id,
+                      const std::string& state) { return nodes.SetState(id, state); },
+               [this](const std::string& id, const dispatcher::NodeResources& r) {
+                 return nodes.SetResources(id, r.nano_cpus, r.memory_bytes);
+               }),
         ca(root, {config.cluster_id, config.cert_validity}, tokens, registry, authorizer,
            RealClock()),
         dispatcher(authorizer, writer, RealClock(),

@@ -11,6 +11,7 @@
 #include "dockerapi/error_table.h"
 #include "node/certificates.h"
 #include "node/daemon.h"
+#include "node/machine_resources.h"
 #include "node/manager.h"
 #include "transport/join_client.h"
 
@@ -97,6 +98,11 @@ StatusOr<std::unique_ptr<agent::Agent>> StartNodeAgent(const SwarmState& state,
   config.node_id = state.node_id;
   config.manager_addr = manager_addr;
   config.hostname = hostname;
+  // Read at every start, so a machine that changed reports its new figures.
+  const MachineResources machine = ReadMachineResources();
+  config.resources.emplace();
+  config.resources->set_nano_cpus(machine.nano_cpus);
+  config.resources->set_memory_bytes(machine.memory_bytes);
   ASSIGN_OR_RETURN(config.root_ca_pem, ReadTextFile(paths.root_ca));
   ASSIGN_OR_RETURN(config.identity.cert_pem, ReadTextFile(paths.cert));
   ASSIGN_OR_RETURN(config.identity.key_pem, ca::ReadNodeKeyFile(paths.key));

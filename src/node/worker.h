@@ -26,6 +26,8 @@ StatusOr<SwarmState> JoinAsWorker(const dockerapi::JoinRequest& request,
 // Starts this node's agent (its session with `manager_addr`, using the certificate files on
 // disk, and its task worker on `executor`). A worker talks to state.remote_manager; a manager
 // to its own swarm port (ManagerAgentAddr), as swarmkit does, so a one-node swarm runs tasks.
+// The session carries this machine's resources (ReadMachineResources, read here), so every
+// start refreshes the node's Description.Resources, the manager's own node's too.
 StatusOr<std::unique_ptr<agent::Agent>> StartNodeAgent(const SwarmState& state,
                                                        const std::string& manager_addr,
                                                        const std::string& data_root,

@@ -2,6 +2,8 @@
 // mutual TLS, with an in-memory AssignmentSource and a fake Executor: secrets arrive sealed
 // and are held only while a task needs them, the task is driven to RUNNING through
 // UpdateTaskStatus, and withdrawal / removal empty the agent.
+#include <algorithm>
+
 #include "agent/agent.h"
 #include "assignment_fakes.h"
 #include "grpc_test_env.h"
@@ -29,13 +31,15 @@ class AgentSessionTest : public GrpcTestEnv {
     StopServer();
     GrpcTestEnv::TearDown();
   }
-  agent::Agent& StartAgent(const TestNode& node) {
+  agent::Agent& StartAgent(const TestNode& node,
+                           std::optional<api::NodeResources> resources = std::nullopt) {
     agent::SessionConfig c;
     c.node_id = node.node_id;
     c.manager_addr = addr_;
     c.root_ca_pem = root_->cert_pem();
     c.identity = {node.identity.cert_pem, SecretBytes::CopyFrom(node.identity.key_pem.view())};
     c.hostname = "h-" + node.node_id;
+    c.resources = std::move(resources);
     agent::AgentOptions o;
     o.worker.poll_interval = milliseconds(20);
     o.status_retry = milliseconds(50);
@@ -52,6 +56,26 @@ class AgentSessionTest : public GrpcTestEnv {
   testing::FakeExecutor executor_{RealClock()};
   std::vector<std::unique_ptr<agent::Agent>> agents_;
 };
+
+TEST_F(AgentSessionTest, TheAgentReportsItsResourcesAtEverySessionStart) {
+  TestNode w1 = MakeNode(ca::NodeRole::kWorker);
+  api::NodeResources mine;
+  mine.set_nano_cpus(3'000'000'000);
+  mine.set_memory_bytes(int64_t{5} << 30);
+  agent::Agent& a1 = StartAgent(w1, mine);
+  ASSERT_TRUE(Eventually([&] { return a1.session().connected(); }));
+  const std::string reported =
+      w1.node_id + ":resources 3000000000 " + std::to_string(int64_t{5} << 30);
+  auto count = [&] {
+    std::lock_guard<std::mutex> lock(sink_.mu);
+    return std::count(sink_.history.begin(), sink_.history.end(), reported);
+  };
+  EXPECT_EQ(count(), 1);
+  // A new session (a renewed certificate) reports them again.
+  a1.session().SetIdentity(
+      {w1.identity.cert_pem, SecretBytes::CopyFrom(w1.identity.key_pem.view())});
+  EXPECT_TRUE(Eventually([&] { return count() == 2; }));
+}
 
 TEST_F(AgentSessionTest, SecretHeldOnlyWhileItsTaskNeedsItAndOnlyOnThatNode) {
   TestNode w1 = MakeNode(ca::NodeRole::kWorker);

@@ -51,6 +51,67 @@ TEST_F(DispatcherTest, DeliveryKeyMustBe32Bytes) {
   EXPECT_EQ(sink_.StateOf(worker.node_id), "none");
 }
 
+api::NodeResources Resources(int64_t nano_cpus, int64_t memory_bytes) {
+  api::NodeResources r;
+  r.set_nano_cpus(nano_cpus);
+  r.set_memory_bytes(memory_bytes);
+  return r;
+}
+
+TEST_F(DispatcherTest, SessionReportsTheNodesResourcesBeforeItsReady) {
+  TestNode worker = MakeNode(ca::NodeRole::kWorker);
+  auto s = OpenSession(Channel(&worker), std::string(32, 'k'), Resources(4'000'000'000, 1 << 30));
+  ASSERT_TRUE(s->got_first);
+  ASSERT_TRUE(Eventually([&] { return sink_.StateOf(worker.node_id) == "ready"; }));
+  std::lock_guard<std::mutex> lock(sink_.mu);
+  EXPECT_EQ(sink_.history, (std::vector<std::string>{
+                               worker.node_id + ":resources 4000000000 " + std::to_string(1 << 30),
+                               worker.node_id + ":ready"}));
+}
+
+TEST_F(DispatcherTest, SessionWithoutResourcesReportsNone) {
+  TestNode worker = MakeNode(ca::NodeRole::kWorker);
+  auto s = OpenSession(Channel(&worker));
+  ASSERT_TRUE(s->got_first);
+  EXPECT_EQ(sink_.StateOf(worker.node_id), "ready");
+  std::lock_guard<std::mutex> lock(sink_.mu);
+  EXPECT_TRUE(sink_.resources.empty());
+}
+
+TEST_F(DispatcherTest, ResourcesAtTheirBoundsAreReported) {
+  TestNode worker = MakeNode(ca::NodeRole::kWorker);
+  auto s = OpenSession(Channel(&worker), std::string(32, 'k'),
+                       Resources(dispatcher::kMaxNodeNanoCpus, dispatcher::kMaxNodeMemoryBytes));
+  ASSERT_TRUE(s->got_first);
+  ASSERT_TRUE(Eventually([&] { return sink_.StateOf(worker.node_id) == "ready"; }));
+  std::lock_guard<std::mutex> lock(sink_.mu);
+  EXPECT_EQ(
+      sink_.resources[worker.node_id],
+      (dispatcher::NodeResources{dispatcher::kMaxNodeNanoCpus, dispatcher::kMaxNodeMemoryBytes}));
+}
+
+TEST_F(DispatcherTest, NegativeOrOversizedResourcesRefuseTheSession) {
+  TestNode worker = MakeNode(ca::NodeRole::kWorker);
+  const std::vector<std::pair<api::NodeResources, std::string>> cases = {
+      {Resources(-1, 0), "invalid resources: nano_cpus -1 out of range"},
+      {Resources(0, -1), "invalid resources: memory_bytes -1 out of range"},
+      {Resources(dispatcher::kMaxNodeNanoCpus + 1, 0),
+       "invalid resources: nano_cpus 1000000000000001 out of range"},
+      {Resources(0, INT64_MAX), "invalid resources: memory_bytes 9223372036854775807 out of range"},
+  };
+  for (const auto& [resources, message] : cases) {
+    SCOPED_TRACE(message);
+    auto s = OpenSession(Channel(&worker), std::string(32, 'k'), resources);
+    EXPECT_FALSE(s->got_first);
+    grpc::Status st = s->Finish();
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(st.error_message(), message);
+  }
+  std::lock_guard<std::mutex> lock(sink_.mu);
+  EXPECT_TRUE(sink_.history.empty());
+  EXPECT_TRUE(dispatcher_->Sessions().empty());
+}
+
 TEST_F(DispatcherTest, HeartbeatKeepsNodeReadyMissedHeartbeatsMarkItDown) {
   TestNode worker = MakeNode(ca::NodeRole::kWorker);
   auto channel = Channel(&worker);

@@ -55,6 +55,12 @@ class FakeSink : public dispatcher::NodeStatusSink {
     states[node_id] = state;
     history.push_back(node_id + ":" + dispatcher::NodeStateName(state));
   }
+  void SetNodeResources(const std::string& node_id, const dispatcher::NodeResources& r) override {
+    std::lock_guard<std::mutex> lock(mu);
+    resources[node_id] = r;
+    history.push_back(node_id + ":resources " + std::to_string(r.nano_cpus) + " " +
+                      std::to_string(r.memory_bytes));
+  }
   std::string StateOf(const std::string& node_id) {
     std::lock_guard<std::mutex> lock(mu);
     auto it = states.find(node_id);
@@ -62,6 +68,7 @@ class FakeSink : public dispatcher::NodeStatusSink {
   }
   std::mutex mu;
   std::map<std::string, dispatcher::NodeState> states;
+  std::map<std::string, dispatcher::NodeResources> resources;
   std::vector<std::string> history;
 };
 

@@ -4,6 +4,7 @@
 #include <grpcpp/client_context.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "capsule/dispatcher.grpc.pb.h"
@@ -24,9 +25,11 @@ struct ClientSession {
   }
 };
 
-// Opens a session and reads the first message (got_first false when refused).
-inline std::unique_ptr<ClientSession> OpenSession(std::shared_ptr<grpc::Channel> channel,
-                                                  std::string key = std::string(32, 'k')) {
+// Opens a session (with `resources` when given) and reads the first message (got_first false
+// when refused).
+inline std::unique_ptr<ClientSession> OpenSession(
+    std::shared_ptr<grpc::Channel> channel, std::string key = std::string(32, 'k'),
+    std::optional<api::NodeResources> resources = std::nullopt) {
   auto s = std::make_unique<ClientSession>();
   s->stub = api::Dispatcher::NewStub(channel);
   s->ctx = std::make_unique<grpc::ClientContext>();
@@ -34,6 +37,7 @@ inline std::unique_ptr<ClientSession> OpenSession(std::shared_ptr<grpc::Channel>
   api::SessionRequest req;
   req.set_hostname("test-host");
   req.set_delivery_public_key(key);
+  if (resources) *req.mutable_resources() = *resources;
   s->reader = s->stub->Session(s->ctx.get(), req);
   s->got_first = s->reader->Read(&s->first);
   return s;

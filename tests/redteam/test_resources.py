@@ -11,11 +11,18 @@ probe that cannot fail is caught:
     the default limit (4096) reaches far more than 64.
   - reservations: a service reserving twice the node's memory stays pending with swarmkit's
     "no suitable node (insufficient resources on 1 node)"; one reserving a little runs.
+  - a worker's room (class WorkerResources: a manager and a worker): the worker reports this
+    machine's CPUs and memory at session start, so a reservation larger than any node stays
+    pending with "insufficient resources on 2 nodes" (before workers reported, the worker was
+    not checked and ran it); control: a small reservation pinned to the worker runs there. A
+    restarted worker reports again and the manager writes nothing when the figures are
+    unchanged (shown to fail with a manager that always writes).
 The cgroup files are found from the task's PID through /proc/<pid>/cgroup, in the v1 controller
 hierarchy or in the v2 one, whichever runc used on this machine.
 
 Run: PYTHONPATH=.. python3 -m unittest -v test_resources   (from tests/redteam)
-Addresses: 127.0.31.1 (single node).
+Addresses: 127.0.31.1 (single node); 127.0.31.2 (manager) and 127.0.31.3 (worker) of
+WorkerResources.
 """
 
 import json
@@ -28,6 +35,7 @@ import harness
 from harness import busybox_image
 
 IP = "127.0.31.1"
+MGR_IP, WORKER_IP = "127.0.31.2", "127.0.31.3"
 IMAGE = "capsule/busybox:res"
 BOMB_DEPTH = 8  # at most 2^9 - 1 = 511 bomb processes, whatever the limit
 # Each bomb process forks its two children, then becomes `sleep` (no more forks). A failed fork
@@ -78,6 +86,14 @@ def task_cgroup_file(pid, controller, v1_name, v2_name):
             if os.path.exists(p):
                 return p
     raise AssertionError(f"no {controller} cgroup file for pid {pid}: {lines} {mounts}")
+
+
+def machine_resources():
+    """What a node on this machine must report: {NanoCPUs, MemoryBytes} (the CPUs this process
+    may run on × 1e9, as capsuled inherits the affinity; MemTotal)."""
+    with open("/proc/meminfo") as f:
+        mem_kib = int(f.readline().split()[1])
+    return {"NanoCPUs": len(os.sched_getaffinity(0)) * 10 ** 9, "MemoryBytes": mem_kib * 1024}
 
 
 def p99(samples):
@@ -240,10 +256,7 @@ class Resources(unittest.TestCase):
     # ---- reservations ----------------------------------------------------------------------
     def test_node_reports_this_machines_resources(self):
         res = self.node()["Description"]["Resources"]
-        with open("/proc/meminfo") as f:
-            mem_kib = int(f.readline().split()[1])
-        self.assertEqual(res["MemoryBytes"], mem_kib * 1024)
-        self.assertEqual(res["NanoCPUs"], len(os.sched_getaffinity(0)) * 10 ** 9)
+        self.assertEqual(res, machine_resources())
 
     def test_reservation_beyond_the_node_stays_pending(self):
         mem = self.node()["Description"]["Resources"]["MemoryBytes"]
@@ -306,6 +319,112 @@ class Resources(unittest.TestCase):
                                                 "Resources": {"Limits": {"Pids": -1}}}}
         r = self.d.api("POST", "/services/create", body)
         self.assertEqual(r.status, 400, r)
+
+
+class WorkerResources(unittest.TestCase):
+    """A manager and a worker on this machine: the worker's room is checked too."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.m = harness.Daemon(MGR_IP, name="resm", extra_args=["--hostname", "res-m"])
+        cls.addClassCleanup(cls.m.close)
+        cls.m.swarm_init()
+        cls.w = harness.Daemon(WORKER_IP, name="resw", extra_args=["--hostname", "res-w"])
+        cls.addClassCleanup(cls.w.close)
+        r = cls.m.docker(["swarm", "join-token", "-q", "worker"])
+        if r.returncode != 0:
+            raise AssertionError(out(r))
+        token = r.stdout.decode().strip()
+        r = cls.w.docker(["swarm", "join", "--token", token, "--advertise-addr", WORKER_IP,
+                          "--listen-addr", f"{WORKER_IP}:{harness.SWARM_PORT}",
+                          f"{MGR_IP}:{harness.SWARM_PORT}"])
+        if r.returncode != 0:
+            raise AssertionError(f"join: {out(r)}\n{cls.w.log_tail()}\n{cls.m.log_tail()}")
+        cls.worker_id = cls.w.api("GET", "/info").json()["Swarm"]["NodeID"]
+        if not harness.wait_until(lambda: cls.node_json(cls.worker_id)["Status"]["State"]
+                                  == "ready", 30):
+            raise AssertionError(f"worker not ready\n{cls.m.log_tail()}")
+        _, rootfs = busybox_image.class_rootfs_tar(cls, "cpr-")
+        for d in (cls.m, cls.w):  # images are node-local
+            r = d.docker(["import", rootfs, IMAGE])
+            if r.returncode != 0:
+                raise AssertionError(f"docker import on {d.name}: {out(r)}\n{d.log_tail()}")
+
+    @classmethod
+    def node_json(cls, ref):
+        r = cls.m.api("GET", f"/nodes/{ref}")
+        if r.status != 200:
+            raise AssertionError(f"GET /nodes/{ref}: {r!r}")
+        return r.json()
+
+    def ok(self, r):
+        self.assertEqual(r.returncode, 0, out(r) + "\n" + self.m.log_tail())
+        return r.stdout.decode()
+
+    def create(self, name, flags):
+        self.ok(self.m.docker(["service", "create", "-d", "--name", name,
+                               "--restart-condition", "none"] + flags
+                              + [IMAGE, "sleep", "600"]))
+        self.addCleanup(self.m.docker, ["service", "rm", name])
+
+    def tasks(self, service):
+        r = self.m.api("GET", "/tasks", query={"filters": json.dumps({"service": [service]})})
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    def test_worker_reports_this_machines_resources(self):
+        [n] = json.loads(self.ok(self.m.docker(["node", "inspect", "res-w"])))
+        self.assertEqual(n["ID"], self.worker_id)
+        self.assertEqual(n["Description"]["Resources"], machine_resources())
+        [m] = json.loads(self.ok(self.m.docker(["node", "inspect", "res-m"])))
+        self.assertEqual(m["Description"]["Resources"], machine_resources())
+
+    def test_reservation_beyond_every_node_is_refused_on_both(self):
+        mem = machine_resources()["MemoryBytes"]
+        self.create("big2", ["--reserve-memory", str(2 * mem)])
+        found = []
+
+        def check():
+            found[:] = [t for t in self.tasks("big2") if t["Status"].get("Err")]
+            return bool(found)
+        self.assertTrue(harness.wait_until(check, 60),
+                        json.dumps(self.tasks("big2"), indent=1)[:3000] + self.m.log_tail())
+        t = found[0]
+        self.assertEqual(t["Status"]["State"], "pending", t)
+        self.assertEqual(t["Status"]["Err"],
+                         "no suitable node (insufficient resources on 2 nodes)", t)
+        time.sleep(2)
+        self.assertEqual([x["Status"]["State"] for x in self.tasks("big2")], ["pending"])
+        self.assertNotIn("NodeID", self.tasks("big2")[0])
+
+    def test_control_small_reservation_pinned_to_the_worker_runs_there(self):
+        self.create("small2", ["--reserve-memory", "16m", "--reserve-cpu", "0.1",
+                               "--constraint", "node.role==worker"])
+        running = []
+
+        def check():
+            running[:] = [t for t in self.tasks("small2") if t["Status"]["State"] == "running"]
+            return bool(running)
+        self.assertTrue(harness.wait_until(check, 90),
+                        json.dumps(self.tasks("small2"), indent=1)[:3000] + self.m.log_tail()
+                        + self.w.log_tail())
+        self.assertEqual(running[0]["NodeID"], self.worker_id)
+
+    def test_worker_restart_reports_again_and_writes_nothing_unchanged(self):
+        def count(text):
+            return self.m.log_bytes().decode(errors="replace").count(text)
+        opened = f"session opened by node {self.worker_id}"
+        written = f"node {self.worker_id} reports NanoCPUs="
+        self.assertEqual(count(written), 1, self.m.log_tail())  # at join: 0 → this machine
+        sessions = count(opened)
+        self.w.restart()
+        self.assertTrue(harness.wait_until(lambda: count(opened) > sessions, 30),
+                        self.m.log_tail() + self.w.log_tail())
+        self.assertEqual(self.node_json(self.worker_id)["Description"]["Resources"],
+                         machine_resources())
+        time.sleep(1)  # the manager records a session's report just after it opens
+        self.assertEqual(count(written), 1, "the same figures were written again:\n"
+                         + self.m.log_tail())
 
 
 if __name__ == "__main__":

@@ -103,6 +103,33 @@ Status NodeApi::SetState(const std::string& id, const std::string& state) {
   return absl::OkStatus();
 }
 
+Status NodeApi::SetResources(const std::string& id, int64_t nano_cpus, int64_t memory_bytes) {
+  if (nano_cpus < 0 || memory_bytes < 0) {
+    return absl::InvalidArgumentError("invalid node resources");
+  }
+  bool changed = false;
+  StatusOr<int64_t> rev = store::UpdateLatest(
+      store_, kNodesKind, id, [&](store::StoredRecord& cur) -> StatusOr<store::Mutation> {
+        changed = false;
+        ASSIGN_OR_RETURN(Node n, DecodeNodeMeta(cur.record.meta));
+        if (n.nano_cpus == nano_cpus && n.memory_bytes == memory_bytes) {
+          return store::Mutation::kKeep;
+        }
+        n.nano_cpus = nano_cpus;
+        n.memory_bytes = memory_bytes;
+        n.updated_at = clock_.Now();
+        cur.record.meta = EncodeNodeMeta(n);
+        changed = true;
+        return store::Mutation::kWrite;
+      });
+  if (absl::IsNotFound(rev.status())) return absl::OkStatus();  // removed meanwhile
+  RETURN_IF_ERROR(rev.status());
+  if (changed) {
+    spdlog::info("node {} reports NanoCPUs={} MemoryBytes={}", id, nano_cpus, memory_bytes);
+  }
+  return absl::OkStatus();
+}
+
 StatusOr<store::NodeEntry> ResolveNode(const store::ReadModel& reads, const std::string& ref) {
   RETURN_IF_ERROR(reads.WaitFresh());
   if (store::NodeEntry n = reads.NodeById(ref)) return n;

@@ -1,7 +1,7 @@
 // Node operations of the control API (swarmkit's controlapi/node.go) plus the two writes the
-// swarm port makes (admitting a node, recording its liveness). Each call: validate, one store
-// transaction, map store errors. Messages are swarmkit's, without the gRPC prefix.
-// Thread-safe.
+// swarm port makes (admitting a node, recording its liveness and its resources). Each call:
+// validate, one store transaction, map store errors. Messages are swarmkit's, without the gRPC
+// prefix. Thread-safe.
 #pragma once
 
 #include <functional>
@@ -47,6 +47,11 @@ class NodeApi {
 
   // Records a liveness transition ("ready" | "down"). A node removed meanwhile is ignored.
   Status SetState(const std::string& id, const std::string& state);
+
+  // Records the resources a node reported (Description.Resources: CPUs × 1e9, memory bytes);
+  // no write when they equal the stored ones. A node removed meanwhile is ignored. A negative
+  // value → InvalidArgument "invalid node resources", nothing written.
+  Status SetResources(const std::string& id, int64_t nano_cpus, int64_t memory_bytes);
 
   // Reads (node_queries.cc): served from the read model once it has caught up with this
   // manager's writes (Unavailable when it does not in time).

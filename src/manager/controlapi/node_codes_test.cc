@@ -1,5 +1,5 @@
 // Every code node.h documents for NodeApi, with swarmkit's exact message, and the two writes
-// the swarm port makes (Register, SetState).
+// the swarm port makes (Register, SetState, SetResources).
 #include <gtest/gtest.h>
 
 #include "manager/controlapi/api_test_env.h"
@@ -131,6 +131,59 @@ TEST(NodeCodes, SetStateOfARemovedNodeIsIgnored) {
   ApiTestEnv env;
   EXPECT_TRUE(env.nodes.SetState("gone", "down").ok());
   EXPECT_EQ(env.store.LastWrittenRevision(), 0);
+}
+
+TEST(NodeCodes, SetResourcesWritesOnlyAChange) {
+  ApiTestEnv env;
+  const int64_t v = env.PutNode(MakeNode("n1", "worker", "ready"));
+  ASSERT_TRUE(env.nodes.SetResources("n1", 2'000'000'000, int64_t{8} << 30).ok());
+  StatusOr<store::StoredRecord> got = env.store.Get(kNodesKind, "n1");
+  ASSERT_TRUE(got.ok());
+  const int64_t written = got->mod_revision;
+  EXPECT_GT(written, v);
+  StatusOr<Node> n = DecodeNodeMeta(got->record.meta);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n->nano_cpus, 2'000'000'000);
+  EXPECT_EQ(n->memory_bytes, int64_t{8} << 30);
+  EXPECT_EQ(n->state, "ready");  // the rest of the node is kept
+  EXPECT_EQ(n->hostname, "host-n1");
+
+  // The same figures again (a reconnect, a restart): no write.
+  ASSERT_TRUE(env.nodes.SetResources("n1", 2'000'000'000, int64_t{8} << 30).ok());
+  EXPECT_EQ(env.store.Get(kNodesKind, "n1")->mod_revision, written);
+
+  // One figure changed: written.
+  ASSERT_TRUE(env.nodes.SetResources("n1", 4'000'000'000, int64_t{8} << 30).ok());
+  got = env.store.Get(kNodesKind, "n1");
+  ASSERT_TRUE(got.ok());
+  EXPECT_GT(got->mod_revision, written);
+  EXPECT_EQ(DecodeNodeMeta(got->record.meta)->nano_cpus, 4'000'000'000);
+}
+
+TEST(NodeCodes, SetResources) {
+  RunCases({
+      {"a negative cpu figure",
+       [](ApiTestEnv& env) {
+         env.PutNode(MakeNode("n1", "worker", "ready"));
+         return env.nodes.SetResources("n1", -1, 0);
+       },
+       kInvalid, "invalid node resources"},
+      {"a negative memory figure",
+       [](ApiTestEnv& env) {
+         env.PutNode(MakeNode("n1", "worker", "ready"));
+         return env.nodes.SetResources("n1", 0, -1);
+       },
+       kInvalid, "invalid node resources"},
+      {"a removed node", [](ApiTestEnv& env) { return env.nodes.SetResources("gone", 1, 1); }, kOk,
+       ""},
+  });
+}
+
+TEST(NodeCodes, SetResourcesRefusedWritesNothing) {
+  ApiTestEnv env;
+  const int64_t v = env.PutNode(MakeNode("n1", "worker", "ready"));
+  EXPECT_FALSE(env.nodes.SetResources("n1", -5, 1).ok());
+  EXPECT_EQ(env.store.LastWrittenRevision(), v);
 }
 
 }  // namespace

@@ -21,6 +21,19 @@ namespace {
 
 constexpr size_t kMaxHostnameBytes = 1024;
 
+// The resources a session claims: each within [0, its bound] (node_status_sink.h).
+Status ValidateResources(const api::NodeResources& r) {
+  if (r.nano_cpus() < 0 || r.nano_cpus() > kMaxNodeNanoCpus) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid resources: nano_cpus ", r.nano_cpus(), " out of range"));
+  }
+  if (r.memory_bytes() < 0 || r.memory_bytes() > kMaxNodeMemoryBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid resources: memory_bytes ", r.memory_bytes(), " out of range"));
+  }
+  return absl::OkStatus();
+}
+
 // A Session call refused before it started: finishes at once.
 class RefusedSession final : public grpc::ServerWriteReactor<api::SessionMessage> {
  public:
@@ -139,6 +152,9 @@ grpc::ServerWriteReactor<api::SessionMessage>* DispatcherService::Session(
     return new RefusedSession(
         grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "hostname too long"));
   }
+  if (Status r = ValidateResources(req->resources()); !r.ok()) {
+    return new RefusedSession(ToGrpcStatus(r));
+  }
 
   auto handle = std::make_shared<SessionHandle>();
   handle->node_id = who->node_id;
@@ -168,6 +184,12 @@ grpc::ServerWriteReactor<api::SessionMessage>* DispatcherService::Session(
     }
     // Queued before the assignment thread can see the handle: the first message goes first.
     handle->Write(std::move(first));
+    // The node's resources before its Ready, so the scheduler never sees it ready with the
+    // figures of another machine or none.
+    if (req->has_resources()) {
+      sink_.SetNodeResources(who->node_id,
+                             {req->resources().nano_cpus(), req->resources().memory_bytes()});
+    }
     sink_.SetNodeState(who->node_id, NodeState::kReady);
     assignments_dirty_ = true;
   }

@@ -7,6 +7,9 @@
 //                 session of the same node closes the old one (ABORTED). delivery_public_key
 //                 must be 32 bytes and not of small order (crypto::ValidateDeliveryKey:
 //                 zero, libsodium's blocklist, a trial X25519) → else INVALID_ARGUMENT.
+//                 resources, when sent, go to the sink (SetNodeResources) before Ready; a
+//                 negative value or one over node_status_sink.h's bounds → INVALID_ARGUMENT
+//                 "invalid resources: ...", nothing reported.
 //                 With an AssignmentSource, the next message is the node's complete assignment
 //                 set and later ones carry changes (session_assignments.h); each secret is
 //                 sealed for the session's delivery key (crypto/node_seal.h). One dispatcher
