@@ -1,9 +1,7 @@
 #include "agent/executor/user_spec.h"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "agent/executor/fs_util.h"
+#include "agent/images/rootfs_fs.h"
 #include "common/errno_status.h"
 
 namespace capsule::agent {
@@ -36,15 +35,8 @@ struct Entry {
 StatusOr<std::string> ReadInRoot(const std::string& rootfs, const std::string& rel) {
   UniqueFd root(::open(rootfs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root.valid()) return ErrnoStatus("open", rootfs, errno);
-  struct open_how how = {};
-  how.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
   const std::string path = absl::StrCat(rootfs, "/", rel);
-  int opened;
-  do {  // EAGAIN: a rename raced with RESOLVE_IN_ROOT's walk; the kernel asks to retry
-    opened = static_cast<int>(::syscall(SYS_openat2, root.get(), rel.c_str(), &how, sizeof(how)));
-  } while (opened < 0 && errno == EAGAIN);
-  UniqueFd fd(opened);
+  UniqueFd fd(OpenInRoot(root.get(), rel, O_RDONLY | O_NONBLOCK | O_NOCTTY));
   if (!fd.valid()) {
     if (errno == ENOENT || errno == ENOTDIR) return std::string();
     if (errno == ELOOP || errno == ENXIO) return NotRegular(rel);  // a link loop, a socket

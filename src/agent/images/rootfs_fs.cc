@@ -18,16 +18,6 @@
 namespace capsule::agent {
 namespace {
 
-int OpenAt2(int dir_fd, const std::string& path, uint64_t flags) {
-  open_how how{};
-  how.flags = flags | O_CLOEXEC;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  for (;;) {
-    long fd = ::syscall(SYS_openat2, dir_fd, path.c_str(), &how, sizeof(how));
-    if (fd >= 0 || errno != EAGAIN) return static_cast<int>(fd);
-  }
-}
-
 std::vector<std::string> Components(const std::string& clean) {
   std::vector<std::string> out;
   size_t i = 0;
@@ -48,6 +38,16 @@ Mutex tree_size_mu;
 int64_t tree_size_total ABSL_GUARDED_BY(tree_size_mu) = 0;  // nftw has no user pointer
 
 }  // namespace
+
+int OpenInRoot(int root_fd, const std::string& rel, uint64_t flags) {
+  open_how how{};
+  how.flags = flags | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  for (;;) {  // EAGAIN: a rename raced with RESOLVE_IN_ROOT's walk; the kernel asks to retry
+    long fd = ::syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof(how));
+    if (fd >= 0 || errno != EAGAIN) return static_cast<int>(fd);
+  }
+}
 
 StatusOr<std::string> CleanArchivePath(const std::string& path) {
   std::vector<std::string> parts;
@@ -84,21 +84,21 @@ std::pair<std::string, std::string> SplitParent(const std::string& clean) {
 
 StatusOr<UniqueFd> OpenDirInRoot(int root_fd, const std::string& rel, bool create) {
   const std::string path = rel.empty() ? "." : rel;
-  int fd = OpenAt2(root_fd, path, O_PATH | O_DIRECTORY);
+  int fd = OpenInRoot(root_fd, path, O_PATH | O_DIRECTORY);
   if (fd >= 0) return UniqueFd(fd);
   if (errno != ENOENT || !create) return ErrnoStatus("open", rel, errno);
   // Walk down, creating what is missing; each prefix is resolved in root again.
-  UniqueFd cur(OpenAt2(root_fd, ".", O_PATH | O_DIRECTORY));
+  UniqueFd cur(OpenInRoot(root_fd, ".", O_PATH | O_DIRECTORY));
   if (cur.get() < 0) return ErrnoStatus("open", ".", errno);
   std::string sofar;
   for (const std::string& comp : Components(rel)) {
     sofar += (sofar.empty() ? "" : "/") + comp;
-    int next = OpenAt2(root_fd, sofar, O_PATH | O_DIRECTORY);
+    int next = OpenInRoot(root_fd, sofar, O_PATH | O_DIRECTORY);
     bool made = false;
     if (next < 0 && errno == ENOENT) {
       made = ::mkdirat(cur.get(), comp.c_str(), 0755) == 0;
       if (!made && errno != EEXIST) return ErrnoStatus("mkdir", sofar, errno);
-      next = OpenAt2(root_fd, sofar, O_PATH | O_DIRECTORY);
+      next = OpenInRoot(root_fd, sofar, O_PATH | O_DIRECTORY);
     }
     if (next < 0) return ErrnoStatus("open", sofar, errno);
     cur.Reset(next);
@@ -115,7 +115,7 @@ StatusOr<UniqueFd> OpenDirInRoot(int root_fd, const std::string& rel, bool creat
 StatusOr<UniqueFd> OpenFileInRoot(int root_fd, const std::string& rel) {
   // O_NONBLOCK: opening a FIFO without a writer would wait forever (and a device could do
   // anything); the type is checked on the descriptor before a byte is read.
-  int fd = OpenAt2(root_fd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+  int fd = OpenInRoot(root_fd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
     if (errno == ENXIO || errno == ELOOP) return NotRegularFile(rel);
     return ErrnoStatus("open", rel, errno);

@@ -18,6 +18,10 @@ namespace capsule::agent {
 // ("../x", "a/../../x"), as Docker refuses such entries.
 StatusOr<std::string> CleanArchivePath(const std::string& path);
 
+// openat2 of `rel` below root_fd as if root_fd were "/" (RESOLVE_IN_ROOT, no magic links;
+// O_CLOEXEC added), retried while the kernel answers EAGAIN. The descriptor, or -1 with errno.
+int OpenInRoot(int root_fd, const std::string& rel, uint64_t flags);
+
 // Splits a clean relative path into (parent, base); base is "" for the root.
 std::pair<std::string, std::string> SplitParent(const std::string& clean);
 
