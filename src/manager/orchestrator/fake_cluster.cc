@@ -10,6 +10,14 @@
 
 namespace capsule::orchestrator::testing {
 
+ServiceSpec Replicated(uint64_t replicas, const std::string& image) {
+  ServiceSpec s;
+  s.name = "app";
+  s.replicas = replicas;
+  s.task_template.container.image = image;
+  return s;
+}
+
 Node ReadyNode(const std::string& id, const std::string& hostname) {
   Node n;
   n.id = id;

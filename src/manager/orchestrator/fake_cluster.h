@@ -18,6 +18,9 @@ namespace capsule::orchestrator::testing {
 
 Node ReadyNode(const std::string& id, const std::string& hostname);
 
+// A replicated service "app" of `replicas` tasks running `image`.
+ServiceSpec Replicated(uint64_t replicas, const std::string& image = "busybox:1");
+
 class FakeCluster {
  public:
   // Timestamps come from `clock` (a testing::FakeClock in the tests), which must outlive it.

@@ -14,19 +14,12 @@
 namespace capsule::orchestrator {
 namespace {
 
+using ::capsule::testing::FakeClock;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-using ::capsule::testing::FakeClock;
 using testing::FakeCluster;
 using testing::ReadyNode;
-
-ServiceSpec Replicated(uint64_t replicas, const std::string& image = "busybox:1") {
-  ServiceSpec s;
-  s.name = "app";
-  s.replicas = replicas;
-  s.task_template.container.image = image;
-  return s;
-}
+using testing::Replicated;
 
 RestartPolicy Policy(std::chrono::nanoseconds delay, uint64_t max_attempts = 0,
                      std::chrono::nanoseconds window = {}) {

@@ -16,14 +16,7 @@ using ::capsule::testing::FakeClock;
 using std::chrono::seconds;
 using testing::FakeCluster;
 using testing::ReadyNode;
-
-ServiceSpec Replicated(uint64_t replicas, const std::string& image = "busybox:1") {
-  ServiceSpec s;
-  s.name = "app";
-  s.replicas = replicas;
-  s.task_template.container.image = image;
-  return s;
-}
+using testing::Replicated;
 
 ServiceSpec Global() {
   ServiceSpec s = Replicated(0);
