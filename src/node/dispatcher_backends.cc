@@ -1,8 +1,7 @@
 #include "node/dispatcher_backends.h"
 
+#include "manager/controlapi/object_update.h"
 #include "manager/dispatcher/task_status_limits.h"
-#include "objects/service_codec.h"
-#include "store/read_modify_write.h"
 
 namespace capsule::node {
 
@@ -31,20 +30,18 @@ void ReadModelAssignmentSource::Unsubscribe(uint64_t id) { reads_.Unsubscribe(id
 Status StoreTaskStatusStore::UpdateTaskStatus(const std::string& node_id,
                                               const std::string& task_id,
                                               const TaskStatus& status) {
-  StatusOr<int64_t> rev = store::UpdateLatest(
-      store_, kTasksKind, task_id, [&](store::StoredRecord& cur) -> StatusOr<store::Mutation> {
-        ASSIGN_OR_RETURN(Task task, DecodeTaskMeta(cur.record.meta));
-        // A report that says nothing new (a retry, a worker repeating itself) is not written:
-        // no revision, nothing for etcd to keep.
-        bool unchanged = dispatcher::SameReportedStatus(task.status, status);
-        RETURN_IF_ERROR(dispatcher::ApplyNodeTaskStatus(node_id, status, &task));
-        if (unchanged) return store::Mutation::kKeep;
-        task.updated_at = status.timestamp;
-        cur.record.meta = EncodeTaskMeta(task);
-        return store::Mutation::kWrite;
-      });
-  if (absl::IsNotFound(rev.status())) return absl::NotFoundError("task " + task_id + " not found");
-  return rev.status();
+  return controlapi::UpdateTask(
+             store_, task_id,
+             [&](Task& task) -> StatusOr<store::Mutation> {
+               // A report that says nothing new (a retry, a worker repeating
+               // itself) is not written: no revision, nothing for etcd to keep.
+               bool unchanged = dispatcher::SameReportedStatus(task.status, status);
+               RETURN_IF_ERROR(dispatcher::ApplyNodeTaskStatus(node_id, status, &task));
+               if (unchanged) return store::Mutation::kKeep;
+               task.updated_at = status.timestamp;
+               return store::Mutation::kWrite;
+             })
+      .status();
 }
 
 }  // namespace capsule::node

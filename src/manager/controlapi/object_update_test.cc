@@ -33,12 +33,13 @@ TEST_F(ObjectUpdateTest, ConcurrentTaskWritersAllLand) {
   for (int w = 0; w < kWriters; ++w) {
     threads.emplace_back([&, w] {
       for (int i = 0; i < kEach; ++i) {
-        StatusOr<int64_t> rev = UpdateTask(store_, "t1", [w](Task& task) {
-          std::string key = "w" + std::to_string(w);
-          int n = task.labels.count(key) ? std::stoi(task.labels[key]) : 0;
-          task.labels[key] = std::to_string(n + 1);
-          return absl::OkStatus();
-        });
+        StatusOr<int64_t> rev =
+            UpdateTask(store_, "t1", [w](Task& task) -> StatusOr<store::Mutation> {
+              std::string key = "w" + std::to_string(w);
+              int n = task.labels.count(key) ? std::stoi(task.labels[key]) : 0;
+              task.labels[key] = std::to_string(n + 1);
+              return store::Mutation::kWrite;
+            });
         if (!rev.ok()) ++failures;
       }
     });
@@ -61,7 +62,7 @@ TEST_F(ObjectUpdateTest, MutateErrorWritesNothing) {
   t.id = "t1";
   StatusOr<int64_t> created = CreateTask(t);
   ASSERT_TRUE(created.ok());
-  StatusOr<int64_t> rev = UpdateTask(store_, "t1", [](Task& task) {
+  StatusOr<int64_t> rev = UpdateTask(store_, "t1", [](Task& task) -> StatusOr<store::Mutation> {
     task.node_id = "n1";
     return absl::FailedPreconditionError("no");
   });
@@ -70,7 +71,7 @@ TEST_F(ObjectUpdateTest, MutateErrorWritesNothing) {
 }
 
 TEST_F(ObjectUpdateTest, AMissingTaskIsNotFound) {
-  auto noop = [](Task&) { return absl::OkStatus(); };
+  auto noop = [](Task&) -> StatusOr<store::Mutation> { return store::Mutation::kKeep; };
   EXPECT_EQ(UpdateTask(store_, "nope", noop).status().message(), "task nope not found");
 }
 
