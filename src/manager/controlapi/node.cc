@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <functional>
 #include <optional>
 
 #include "manager/controlapi/resolve.h"
@@ -12,6 +13,28 @@ namespace {
 
 Status NodeNotFound(const std::string& id) {
   return absl::NotFoundError("node " + id + " not found");
+}
+
+// The node's latest version with `change` applied and stamped, unless `change` says there is
+// nothing to change (false). → the node as written, nullopt when nothing was written (no
+// change, or the node was removed meanwhile).
+StatusOr<std::optional<Node>> WriteIfChanged(store::Store& store, const Clock& clock,
+                                             const std::string& id,
+                                             const std::function<bool(Node&)>& change) {
+  std::optional<Node> written;
+  StatusOr<int64_t> rev = store::UpdateLatest(
+      store, kNodesKind, id, [&](store::StoredRecord& cur) -> StatusOr<store::Mutation> {
+        written.reset();
+        ASSIGN_OR_RETURN(Node n, DecodeNodeMeta(cur.record.meta));
+        if (!change(n)) return store::Mutation::kKeep;
+        n.updated_at = clock.Now();
+        cur.record.meta = EncodeNodeMeta(n);
+        written = std::move(n);
+        return store::Mutation::kWrite;
+      });
+  if (absl::IsNotFound(rev.status())) return std::optional<Node>();  // removed meanwhile
+  RETURN_IF_ERROR(rev.status());
+  return written;
 }
 
 }  // namespace
@@ -85,21 +108,12 @@ Status NodeApi::Register(const Node& node) {
 }
 
 Status NodeApi::SetState(const std::string& id, const std::string& state) {
-  std::optional<std::string> changed;  // the hostname, when this call wrote the state
-  StatusOr<int64_t> rev = store::UpdateLatest(
-      store_, kNodesKind, id, [&](store::StoredRecord& cur) -> StatusOr<store::Mutation> {
-        changed.reset();
-        ASSIGN_OR_RETURN(Node n, DecodeNodeMeta(cur.record.meta));
-        if (n.state == state) return store::Mutation::kKeep;
-        n.state = state;
-        n.updated_at = clock_.Now();
-        cur.record.meta = EncodeNodeMeta(n);
-        changed = n.hostname;
-        return store::Mutation::kWrite;
-      });
-  if (absl::IsNotFound(rev.status())) return absl::OkStatus();  // removed meanwhile
-  RETURN_IF_ERROR(rev.status());
-  if (changed) spdlog::info("node {} ({}) is {}", id, *changed, state);
+  ASSIGN_OR_RETURN(std::optional<Node> written, WriteIfChanged(store_, clock_, id, [&](Node& n) {
+                     if (n.state == state) return false;
+                     n.state = state;
+                     return true;
+                   }));
+  if (written) spdlog::info("node {} ({}) is {}", id, written->hostname, state);
   return absl::OkStatus();
 }
 
@@ -107,24 +121,13 @@ Status NodeApi::SetResources(const std::string& id, int64_t nano_cpus, int64_t m
   if (nano_cpus < 0 || memory_bytes < 0) {
     return absl::InvalidArgumentError("invalid node resources");
   }
-  bool changed = false;
-  StatusOr<int64_t> rev = store::UpdateLatest(
-      store_, kNodesKind, id, [&](store::StoredRecord& cur) -> StatusOr<store::Mutation> {
-        changed = false;
-        ASSIGN_OR_RETURN(Node n, DecodeNodeMeta(cur.record.meta));
-        if (n.nano_cpus == nano_cpus && n.memory_bytes == memory_bytes) {
-          return store::Mutation::kKeep;
-        }
-        n.nano_cpus = nano_cpus;
-        n.memory_bytes = memory_bytes;
-        n.updated_at = clock_.Now();
-        cur.record.meta = EncodeNodeMeta(n);
-        changed = true;
-        return store::Mutation::kWrite;
-      });
-  if (absl::IsNotFound(rev.status())) return absl::OkStatus();  // removed meanwhile
-  RETURN_IF_ERROR(rev.status());
-  if (changed) {
+  ASSIGN_OR_RETURN(std::optional<Node> written, WriteIfChanged(store_, clock_, id, [&](Node& n) {
+                     if (n.nano_cpus == nano_cpus && n.memory_bytes == memory_bytes) return false;
+                     n.nano_cpus = nano_cpus;
+                     n.memory_bytes = memory_bytes;
+                     return true;
+                   }));
+  if (written) {
     spdlog::info("node {} reports NanoCPUs={} MemoryBytes={}", id, nano_cpus, memory_bytes);
   }
   return absl::OkStatus();
