@@ -15,6 +15,14 @@
 #include "node/worker.h"
 
 namespace capsule::node {
+namespace {
+
+// How long a leave waits for the node's tasks to be removed: a task's stop grace period
+// (10 s by default) and its removal, with room to spare. A task still being removed after
+// that is left to its sweep thread (agent/task_sweeper.h).
+constexpr std::chrono::seconds kTaskSweepBudget{20};
+
+}  // namespace
 
 Daemon::Daemon(DaemonOptions options) : options_(std::move(options)) {
   hostname_ = options_.hostname;
@@ -71,6 +79,7 @@ Status Daemon::EnsureExecutor() {
   config.shim_binary = ShimPath();
   executor_ = agent::NewRuncExecutor(config, *images_);
   image_users_.Attach(*executor_);
+  sweeper_ = std::make_unique<agent::TaskSweeper>(*executor_, RealClock());
   return absl::OkStatus();
 }
 
@@ -127,19 +136,7 @@ Status Daemon::Start() {
 }
 
 void Daemon::RemoveAllTasks() {
-  if (!executor_) return;
-  for (const std::string& id : executor_->Known()) {
-    spdlog::info("removing task {}: this node is not in a swarm", id);
-    if (Status s = executor_->Stop(id); !s.ok() && s.code() != StatusCode::kNotFound) {
-      spdlog::warn("task {}: stop failed: {}", id, s.ToString());
-    }
-    if (Status s = executor_->Remove(id); !s.ok()) {
-      spdlog::warn("task {}: remove failed: {}", id, s.ToString());
-    }
-    if (Status s = executor_->RemoveLogs(id); !s.ok()) {
-      spdlog::warn("task {}: removing logs failed: {}", id, s.ToString());
-    }
-  }
+  if (sweeper_) sweeper_->RemoveAll(kTaskSweepBudget);
 }
 
 std::optional<dockerapi::AgentInfo> Daemon::Agent() const {

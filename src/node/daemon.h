@@ -12,6 +12,7 @@
 #include "agent/executor/executor.h"
 #include "agent/executor/task_logs.h"
 #include "agent/images/image_store.h"
+#include "agent/task_sweeper.h"
 #include "common/unique_fd.h"
 #include "dockerapi/backend.h"
 #include "node/cert_renewer.h"
@@ -63,7 +64,8 @@ class Daemon : public dockerapi::Backend {
   Status EnsureExecutor();
   // Starts the agent of a manager node (a session with its own swarm port).
   Status StartManagerAgentLocked(const SwarmState& state);
-  // After leaving: every task this node still has is stopped and removed (no orphans).
+  // After leaving: every task this node still has is stopped and removed (no orphans). Waits
+  // at most kTaskSweepBudget: a task whose executor call is stuck is left to its sweep thread.
   void RemoveAllTasks();
 
   DaemonOptions options_;
@@ -81,6 +83,9 @@ class Daemon : public dockerapi::Backend {
   TaskImageUsers image_users_;
   std::unique_ptr<agent::ImageStore> images_;
   std::unique_ptr<agent::Executor> executor_;
+  // Removes executor_'s tasks on leave (declared after it: destroyed first, waiting for its
+  // threads).
+  std::unique_ptr<agent::TaskSweeper> sweeper_;
   // This node's agent: its session with a manager (its own swarm port on a manager), its
   // secrets and tasks. Null outside a swarm.
   std::unique_ptr<agent::Agent> agent_;
