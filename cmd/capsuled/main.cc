@@ -66,6 +66,10 @@ int main(int argc, char** argv) {
                  "Seconds between certificate renewal checks (tests only)")
       ->group("")
       ->check(CLI::PositiveNumber);
+  // Hidden, for tests only: a wrapper around runc that makes an executor call hang.
+  app.add_option("--runc-binary", options.runc_binary, "runc executable (tests only)")
+      ->group("")
+      ->capture_default_str();
   // Hidden, for tests only (hostile-client tests): the API server's limit for reading one
   // request's headers and body; a client that stalls longer is disconnected.
   int64_t http_read_timeout_ms = 30000;

@@ -77,6 +77,7 @@ Status Daemon::EnsureExecutor() {
   config.exec_root = options_.exec_root;
   config.data_root = options_.data_root;
   config.shim_binary = ShimPath();
+  config.runc_binary = options_.runc_binary;
   executor_ = agent::NewRuncExecutor(config, *images_);
   image_users_.Attach(*executor_);
   sweeper_ = std::make_unique<agent::TaskSweeper>(*executor_, RealClock());

@@ -25,8 +25,9 @@ struct DaemonOptions {
   std::string data_root = "/var/lib/capsule";
   std::string exec_root = "/run/capsule";
   std::string etcd_binary = "/usr/bin/etcd";
-  std::string hostname;    // "" = gethostname()
-  int etcd_peer_port = 0;  // 0 = swarm port + 3
+  std::string runc_binary = "/usr/bin/runc";  // tests only (a hidden flag): a wrapper around runc
+  std::string hostname;                       // "" = gethostname()
+  int etcd_peer_port = 0;                     // 0 = swarm port + 3
   std::string etcd_log_level = "warn";
   // Tests only (capsuled's hidden flags): node certificate validity (0 = the cluster spec's
   // CAConfig.NodeCertExpiry) and how often a node checks its certificate for renewal.

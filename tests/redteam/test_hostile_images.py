@@ -12,7 +12,9 @@ or a bounded wait is shown to catch a hang):
     and tars with a NUL byte in a PAX path/linkpath or a GNU long name: 400 at once, nothing
     staged, and the API keeps serving loads;
   - `docker swarm leave` and SIGTERM finish in bounded time while a task's preparation meets a
-    hostile image.
+    hostile image, and `swarm leave` also while an executor call that stops a task hangs (a
+    runc wrapper whose `kill` blocks, holding that task's executor lock, as a call stuck in the
+    kernel would); the task is removed once the call returns.
 
 Run: cd tests/redteam && PYTHONPATH=.. python3 -m unittest -v test_hostile_images
 Addresses: 127.0.32.x (own block, no lock needed).
@@ -37,6 +39,7 @@ from harness import busybox_image
 
 IP = "127.0.32.1"
 IP_SIGTERM = "127.0.32.2"
+IP_STUCK = "127.0.32.3"
 BENIGN = "redteam/benign:1"
 # The bound a check waits for something that must not hang (a hang is caught, not waited out).
 BOUND = 30
@@ -426,6 +429,53 @@ class BoundedShutdown(unittest.TestCase):
                         + d.log_tail())
         self.assertEqual(d.proc.returncode, 0, d.log_tail())
         print(f"leave + restart + SIGTERM took {time.monotonic() - start:.1f}s", file=sys.stderr)
+
+    def test_leave_finishes_while_the_executor_call_stopping_a_task_hangs(self):
+        d = harness.Daemon(IP_STUCK, name="hstuck", start=False)
+        self.addCleanup(d.close)
+        # runc, except that `kill` waits while the marker exists: the executor's Stop of the
+        # task hangs with the task's executor lock held (what a kernel call stuck on a hung
+        # mount does). The wrapper lives under the daemon's root, so close() kills it by PID.
+        marker = os.path.join(d.root, "hang-kill")
+        wrapper = os.path.join(d.root, "runc-wrapper")
+        with open(wrapper, "w") as f:
+            f.write("#!/bin/sh\n"
+                    "for a in \"$@\"; do\n"
+                    f"  if [ \"$a\" = kill ]; then while [ -e {marker} ]; do sleep 0.2; done; fi\n"
+                    "done\n"
+                    f"exec {harness.RUNC} \"$@\"\n")
+        os.chmod(wrapper, 0o755)
+        d.extra_args = ["--hostname", "hsnode", "--runc-binary", wrapper]
+        d.start()
+        d.swarm_init()
+        rootfs = busybox_image.build_rootfs_tar(os.path.join(d.root, "rootfs.tar"))
+        r = d.docker(["import", rootfs, BENIGN])
+        self.assertEqual(r.returncode, 0, out(r))
+        r = d.docker(["service", "create", "-d", "--name", "stuck", BENIGN, "sh", "-c",
+                      'trap "exit 0" TERM; sleep 1d & wait'])
+        self.assertEqual(r.returncode, 0, out(r))
+        runc_root = os.path.join(d.exec_root, "runc")
+
+        def containers():
+            r = subprocess.run([harness.RUNC, "--root", runc_root, "list", "-q"],
+                               capture_output=True)
+            return r.stdout.decode().split()
+        self.assertTrue(harness.wait_until(lambda: len(containers()) == 1, BOUND), d.log_tail())
+
+        open(marker, "w").close()
+        start = time.monotonic()
+        done, r = bounded(lambda: d.docker(["swarm", "leave", "--force"], timeout=BOUND + 90),
+                          BOUND)
+        took = time.monotonic() - start
+        self.assertTrue(done, "swarm leave waited on the stuck executor call\n" + d.log_tail())
+        self.assertEqual(r.returncode, 0, out(r))
+        # The control that the call really hung: the leave went on without the task, which is
+        # still there (its container exists) until the call returns.
+        self.assertIn(b"removal not finished", d.log_bytes(), d.log_tail())
+        self.assertEqual(len(containers()), 1)
+        os.unlink(marker)  # the stuck call returns: its thread finishes the removal
+        self.assertTrue(harness.wait_until(lambda: not containers(), BOUND), d.log_tail())
+        print(f"leave with a stuck executor call took {took:.1f}s", file=sys.stderr)
 
 
 if __name__ == "__main__":
