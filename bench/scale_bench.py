@@ -23,7 +23,8 @@ Phases and figures (printed as JSON; with PROVE_OUT set also written to $PROVE_O
   fanout    W workers: a global service created with a new secret → last worker's "secret"
             event; `--secret-add` on a global service (update parallelism 0) → last worker's
             event; each `reps` times, p50/max (ms, from the API request)
-  memory    VmRSS/VmHWM of capsuled and its etcd at idle, after the secrets, with the workers,
+  memory    VmRSS/VmHWM of capsuled and its etcd at idle, after the secret creates, after the
+            secrets phase (its lists and inspects), with the workers,
             after the services, at the end; and of the swarm_load process
 Correctness is asserted (the run exits 1 otherwise): counts in the lists, every task RUNNING,
 every worker got each fan-out secret with the right bytes, a replicated service's secret reached
@@ -292,6 +293,7 @@ class Bench:
         for i, (sid, value) in enumerate(res):
             self.values[sid] = value
             self.names[sid] = f"scale-s-{i}"
+        self.mem("after_creates")
         lat, r = timed(self.api, "GET", "/secrets", 20)
         listed, list_bytes = r.json(), len(r.body)
         check(len(listed) == n, f"GET /secrets lists {len(listed)}, want {n}")
