@@ -8,8 +8,8 @@
 // connection's I/O thread: it must be quick (render from data the source owns, e.g. a
 // snapshot of shared_ptrs to immutable read-model entries) and must never block or take a
 // lock a slow client could make someone wait on. For HEAD, and for a status without a body,
-// only Size() is called. Not called concurrently; the source is
-// destroyed on any thread once the body is written, the client is gone or the server stops.
+// only Size() is called. Not called concurrently; the source is destroyed on any thread once
+// the body is written, the client is gone or the server stops.
 #pragma once
 
 #include <cstddef>
