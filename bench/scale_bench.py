@@ -4,6 +4,7 @@ simulated workers speaking the real dispatcher protocol.
 
   scale_bench.py [--secrets 10000] [--services 1000] [--workers 200] [--reps 3]
   scale_bench.py --short          (= --secrets 500 --services 50 --workers 20 --reps 3)
+  scale_bench.py --secrets-only   (setup and the secrets phase: RSS after N secrets, 20 lists)
 
 The manager is a harness Daemon on 127.0.21.1 (swarm init, then drained so every task goes to
 the simulated workers). The workers are one `swarm_load N HOLD --agents` process (env
@@ -22,7 +23,8 @@ Phases and figures (printed as JSON; with PROVE_OUT set also written to $PROVE_O
   fanout    W workers: a global service created with a new secret → last worker's "secret"
             event; `--secret-add` on a global service (update parallelism 0) → last worker's
             event; each `reps` times, p50/max (ms, from the API request)
-  memory    VmRSS/VmHWM of capsuled and its etcd at idle, after the secrets, with the workers,
+  memory    VmRSS/VmHWM of capsuled and its etcd at idle, after the secret creates, after the
+            secrets phase (its lists and inspects), with the workers,
             after the services, at the end; and of the swarm_load process
 Correctness is asserted (the run exits 1 otherwise): counts in the lists, every task RUNNING,
 every worker got each fan-out secret with the right bytes, a replicated service's secret reached
@@ -291,6 +293,7 @@ class Bench:
         for i, (sid, value) in enumerate(res):
             self.values[sid] = value
             self.names[sid] = f"scale-s-{i}"
+        self.mem("after_creates")
         lat, r = timed(self.api, "GET", "/secrets", 20)
         listed, list_bytes = r.json(), len(r.body)
         check(len(listed) == n, f"GET /secrets lists {len(listed)}, want {n}")
@@ -487,9 +490,10 @@ class Bench:
         try:
             self.setup(tmp)
             self.phase_secrets()
-            self.start_workers(tmp)
-            self.phase_services()
-            self.phase_fanout()
+            if not self.args.secrets_only:
+                self.start_workers(tmp)
+                self.phase_services()
+                self.phase_fanout()
             self.out["machine"]["loadavg_end"] = list(os.getloadavg())
             self.out["ok"] = True
         except Failed as e:
@@ -517,6 +521,8 @@ def main():
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--log-level", default="info", help="capsuled's (debug: for profiling)")
     p.add_argument("--short", action="store_true", help="500 secrets, 50 services, 20 workers")
+    p.add_argument("--secrets-only", action="store_true",
+                   help="only the secrets phase (creates, 20 lists, inspects, memory after them)")
     p.add_argument("--swarm-load", default=os.environ.get(
         "SWARM_LOAD", os.path.join(HERE, "..", "build", "bin", "swarm_load")))
     args = p.parse_args()

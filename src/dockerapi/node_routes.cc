@@ -4,6 +4,7 @@
 
 #include "dockerapi/error_table.h"
 #include "dockerapi/http/filters.h"
+#include "dockerapi/json_array_body.h"
 #include "dockerapi/request_json.h"
 #include "dockerapi/route_helpers.h"
 
@@ -50,9 +51,11 @@ Response ListNodes(Backend& backend, const Request& req) {
   if (!valid.ok()) return ErrorResponse(valid);
   StatusOr<std::vector<store::NodeEntry>> nodes = (*mgr)->nodes->List(NodeFiltersOf(filters));
   if (!nodes.ok()) return ErrorResponse(nodes.status());
-  Json out = Json::array();
-  for (const store::NodeEntry& n : *nodes) out.push_back(NodeJson(n->object, n->mod_revision));
-  return JsonResponse(200, out.dump());
+  auto snapshot = std::make_shared<const std::vector<store::NodeEntry>>(*std::move(nodes));
+  return JsonArrayResponse(snapshot->size(), [snapshot](size_t i, std::string* out) {
+    const store::NodeEntry& n = (*snapshot)[i];
+    out->append(NodeJson(n->object, n->mod_revision).dump());
+  });
 }
 
 Response InspectNode(Backend& backend, const Params& params) {

@@ -28,7 +28,8 @@ bool BoolQuery(const http::Request& req, const std::string& key);
 StatusOr<uint64_t> VersionQuery(const http::Request& req, const std::string& kind);
 
 // A JSON array of entries whose JSON the read model rendered already (`entry->json`): a
-// list is a concatenation.
+// list is a concatenation. List routes send theirs with JsonArrayResponse
+// (json_array_body.h) instead, which streams the same bytes without building this string.
 template <typename Entry>
 std::string JsonArrayOf(const std::vector<Entry>& entries) {
   std::string body = "[";

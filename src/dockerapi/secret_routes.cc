@@ -1,6 +1,7 @@
 // /secrets: create, list (filters), inspect, update (labels only), delete.
 #include "dockerapi/error_table.h"
 #include "dockerapi/http/filters.h"
+#include "dockerapi/json_array_body.h"
 #include "dockerapi/request_json.h"
 #include "dockerapi/route_helpers.h"
 #include "dockerapi/routes.h"
@@ -42,7 +43,7 @@ Response ListSecrets(Backend& backend, const Request& req) {
   if (!mgr.ok()) return ErrorResponse(mgr.status());
   StatusOr<std::vector<store::SecretEntry>> secrets = (*mgr)->secrets->List(f);
   if (!secrets.ok()) return ErrorResponse(secrets.status());
-  return JsonResponse(200, JsonArrayOf(*secrets));
+  return JsonArrayResponse(*std::move(secrets));
 }
 
 Response InspectSecret(Backend& backend, const Params& params) {

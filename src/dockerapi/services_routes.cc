@@ -5,6 +5,7 @@
 
 #include "dockerapi/error_table.h"
 #include "dockerapi/http/filters.h"
+#include "dockerapi/json_array_body.h"
 #include "dockerapi/request_json.h"
 #include "dockerapi/route_helpers.h"
 #include "dockerapi/routes.h"
@@ -90,15 +91,23 @@ Response ListServices(Backend& backend, const Request& req, const Params& params
   const controlapi::ServiceApi& api = *(*mgr)->services;
   StatusOr<std::vector<store::ServiceEntry>> services = api.List(ServiceFiltersOf(*filters));
   if (!services.ok()) return ErrorResponse(services.status());
-  if (!status) return JsonResponse(200, JsonArrayOf(*services));
-  std::string body = "[";
-  for (const store::ServiceEntry& e : *services) {
-    if (body.size() > 1) body += ',';
-    body.append(e->json, 0, e->json.size() - 1);
-    body += ",\"ServiceStatus\":" + ServiceStatusJson(api.TaskCounts(e->object)) + "}";
+  if (!status) return JsonArrayResponse(*std::move(services));
+  // Each service's JSON with its ServiceStatus as the last member; the counts are taken now.
+  struct Listed {
+    store::ServiceEntry entry;
+    controlapi::ServiceTaskCounts counts;
+  };
+  auto listed = std::make_shared<std::vector<Listed>>();
+  listed->reserve(services->size());
+  for (store::ServiceEntry& e : *services) {
+    controlapi::ServiceTaskCounts counts = api.TaskCounts(e->object);
+    listed->push_back({std::move(e), counts});
   }
-  body += ']';
-  return JsonResponse(200, std::move(body));
+  return JsonArrayResponse(listed->size(), [listed](size_t i, std::string* out) {
+    const Listed& l = (*listed)[i];
+    out->append(l.entry->json, 0, l.entry->json.size() - 1);
+    out->append(",\"ServiceStatus\":").append(ServiceStatusJson(l.counts)).push_back('}');
+  });
 }
 
 Response InspectService(Backend& backend, const Request& req, const Params& params) {

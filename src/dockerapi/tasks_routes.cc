@@ -2,6 +2,7 @@
 // routes read them through the control API.
 #include "dockerapi/error_table.h"
 #include "dockerapi/http/filters.h"
+#include "dockerapi/json_array_body.h"
 #include "dockerapi/route_helpers.h"
 #include "dockerapi/routes.h"
 #include "manager/controlapi/task.h"
@@ -40,7 +41,7 @@ Response ListTasks(Backend& backend, const Request& req) {
   if (!valid.ok()) return ErrorResponse(valid);
   StatusOr<std::vector<store::TaskEntry>> tasks = (*mgr)->tasks->List(TaskFiltersOf(filters));
   if (!tasks.ok()) return ErrorResponse(tasks.status());
-  return JsonResponse(200, JsonArrayOf(*tasks));
+  return JsonArrayResponse(*std::move(tasks));
 }
 
 Response InspectTask(Backend& backend, const Params& params) {

@@ -335,6 +335,8 @@ class Session : public std::enable_shared_from_this<Session> {
       if (after_write_) std::exchange(after_write_, nullptr)();
       return;
     }
+    const bool bodiless = r.status / 100 == 1 || r.status == 204 || r.status == 304;
+    if (r.source && !head && !bodiless) return WriteFromSource(std::move(r), keep_alive, version);
     res_.emplace();
     res_->version(version);
     res_->result(static_cast<unsigned>(r.status));
@@ -342,15 +344,17 @@ class Session : public std::enable_shared_from_this<Session> {
       for (const auto& [k, v] : impl_->options.common_headers()) res_->set(k, v);
     }
     for (const auto& [k, v] : r.headers) res_->set(k, v);
-    const bool bodiless = r.status / 100 == 1 || r.status == 204 || r.status == 304;
     if (res_->find(bhttp::field::date) == res_->end()) res_->set(bhttp::field::date, HttpDate());
+    // HEAD of a streamed body: its headers, with the length the body would have.
+    const uint64_t length = r.source ? r.source->Size() : r.body.size();
+    r.source.reset();
     if (bodiless) {
       WipeString(r.body);
     } else {
-      if (!r.body.empty() && res_->find(bhttp::field::content_type) == res_->end()) {
+      if (length > 0 && res_->find(bhttp::field::content_type) == res_->end()) {
         res_->set(bhttp::field::content_type, "application/json");
       }
-      res_->content_length(r.body.size());
+      res_->content_length(length);
       if (head) {
         WipeString(r.body);
       } else {
@@ -371,6 +375,80 @@ class Session : public std::enable_shared_from_this<Session> {
     res_.reset();
     if (after_write_) std::exchange(after_write_, nullptr)();
     if (ec || close) return Close();
+    WaitForNextRequest();
+  }
+
+  // ---- A body written from a BodySource: the headers (as Write's, the source's size as the
+  // Content-Length), then one piece at a time, each rendered once the previous one is on the
+  // socket. Nothing waits on the client but the socket: no thread, no lock; a client that
+  // stops reading for read_timeout is closed, and one that goes away ends the body early.
+  static constexpr size_t kPieceBytes = 64 * 1024;
+
+  void WriteFromSource(Response r, bool keep_alive, unsigned version) {
+    source_res_.emplace();
+    auto& res = *source_res_;
+    res.version(version);
+    res.result(static_cast<unsigned>(r.status));
+    if (impl_->options.common_headers) {
+      for (const auto& [k, v] : impl_->options.common_headers()) res.set(k, v);
+    }
+    for (const auto& [k, v] : r.headers) res.set(k, v);
+    if (res.find(bhttp::field::date) == res.end()) res.set(bhttp::field::date, HttpDate());
+    source_left_ = r.source->Size();
+    if (source_left_ > 0 && res.find(bhttp::field::content_type) == res.end()) {
+      res.set(bhttp::field::content_type, "application/json");
+    }
+    res.content_length(source_left_);
+    res.keep_alive(keep_alive && !close_after_write_ && !impl_->stopping);
+    res.body().data = nullptr;
+    res.body().more = true;
+    source_ = std::move(r.source);
+    source_sr_.emplace(res);
+    ArmTimer(impl_->options.read_timeout);
+    bhttp::async_write_header(
+        socket_, *source_sr_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnSourceWrite(ec); });
+  }
+
+  // The previous piece (or the headers) is written: the next piece, or the end.
+  void OnSourceWrite(beast::error_code ec) {
+    DisarmTimer();
+    if (ec == bhttp::error::need_buffer) ec = {};  // the piece is out; the serializer wants more
+    if (ec || closed_) return EndSource(ec ? ec : net::error::operation_aborted);
+    if (source_sr_->is_done()) return EndSource({});
+    piece_.clear();
+    try {
+      if (source_left_ > 0) source_->Next(kPieceBytes, &piece_);
+    } catch (const std::exception& e) {
+      spdlog::error("http: rendering a response body: {}", e.what());
+      return EndSource(net::error::operation_aborted);
+    }
+    if (piece_.size() > source_left_ || (piece_.empty() && source_left_ > 0)) {
+      spdlog::error("http: a response body source broke its size ({} bytes left, piece of {})",
+                    source_left_, piece_.size());
+      return EndSource(net::error::operation_aborted);
+    }
+    source_left_ -= piece_.size();
+    auto& body = source_res_->body();
+    body.data = piece_.empty() ? nullptr : piece_.data();
+    body.size = piece_.size();
+    body.more = !piece_.empty();
+    ArmTimer(impl_->options.read_timeout);
+    bhttp::async_write(
+        socket_, *source_sr_,
+        [self = shared_from_this()](beast::error_code e, size_t) { self->OnSourceWrite(e); });
+  }
+
+  // The body is out (or cut short by `ec`): frees the source (and with it its snapshot), then
+  // as OnWrite.
+  void EndSource(beast::error_code ec) {
+    const bool close = ec || !source_res_->keep_alive() || close_after_write_;
+    source_sr_.reset();
+    source_res_.reset();
+    source_.reset();
+    std::string().swap(piece_);
+    if (after_write_) std::exchange(after_write_, nullptr)();
+    if (close) return Close();
     WaitForNextRequest();
   }
 
@@ -563,6 +641,11 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::buffer_body>> body_parser_;
   std::optional<bhttp::response<bhttp::empty_body>> stream_res_;
   std::optional<bhttp::response_serializer<bhttp::empty_body>> stream_sr_;
+  std::optional<bhttp::response<bhttp::buffer_body>> source_res_;  // a body from a BodySource
+  std::optional<bhttp::response_serializer<bhttp::buffer_body>> source_sr_;
+  std::shared_ptr<BodySource> source_;
+  uint64_t source_left_ = 0;  // bytes the source still owes
+  std::string piece_;         // the piece being written
   std::atomic<bool> client_gone_{false};
   std::function<void()> after_write_;  // a streaming handler waiting for its plain answer
   bool closed_ = false;

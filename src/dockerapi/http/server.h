@@ -2,7 +2,9 @@
 // threads; handlers run on a separate worker pool, so a handler may block (store calls)
 // without stalling other connections. Every connection has a read timeout for headers and
 // body, an idle keep-alive timeout, and a body limit that also bounds chunked bodies: a
-// request larger than the limit is refused with 413 before it is read into memory.
+// request larger than the limit is refused with 413 before it is read into memory. A
+// response with a BodySource (large lists) is written piece by piece as the client reads it,
+// with no thread held while it waits on the client.
 //
 // Thread-safety: Start/Stop from one thread; handlers run concurrently on the worker pool.
 #pragma once
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "dockerapi/http/body_source.h"
 
 namespace capsule::http {
 
@@ -34,6 +37,9 @@ struct Response {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;  // e.g. {"Content-Type", ...}
   std::string body;
+  // When set, the body is written piece by piece from this source (body stays empty), with
+  // the source's size as its Content-Length: see body_source.h.
+  std::shared_ptr<BodySource> source = nullptr;
 };
 
 // A handler gets the request and the route's path parameters (by name).

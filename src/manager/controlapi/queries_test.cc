@@ -148,6 +148,7 @@ TEST_F(QueriesTest, SecretListWalksTheIndexOfTheFirstFilterThenMatchesAll) {
       {"name prefixes: each secret once", {.name_prefixes = {"prod", "prod-d"}}, {"a1", "b2"}},
       {"ID prefixes: filter order, then ID order", {.id_prefixes = {"b", "a"}}, {"b2", "a1", "a9"}},
       {"ID prefixes: case-sensitive", {.id_prefixes = {"A"}}, {}},
+      {"ID prefixes: each secret once", {.id_prefixes = {"a", "a1"}}, {"a1", "a9"}},
       {"names walk, then the ID filter must match too",
        {.names = {"prod-db"}, .id_prefixes = {"b"}},
        {}},
