@@ -19,8 +19,7 @@ std::string Name(const std::string& name) { return "/n/secrets/" + name; }
 
 TxnWrite CreateW(const std::string& id, const std::string& name, size_t value_bytes = 10) {
   TxnWrite w{TxnWrite::Kind::kCreate, {"secrets", id, name}, Obj(id), {}, {}};
-  w.compares.push_back(
-      {Obj(id), Compare::Target::kCreateRevision, Compare::Result::kEqual, 0, ""});
+  w.compares.push_back({Obj(id), Compare::Target::kCreateRevision, Compare::Result::kEqual, 0, ""});
   w.ops.push_back(Op::Put(Obj(id), std::string(value_bytes, 'x')));
   if (!name.empty()) {
     w.compares.push_back(
@@ -99,7 +98,8 @@ TEST(PickBatchTest, AWriteBlockedByAnEarlierWaitingWriteDoesNotOvertakeIt) {
 
 TEST(PickBatchTest, StaysWithinMaxTxnOps) {
   std::vector<TxnWrite> ws;
-  for (int i = 0; i < 10; ++i) ws.push_back(CreateW("id" + std::to_string(i), "n" + std::to_string(i)));
+  for (int i = 0; i < 10; ++i)
+    ws.push_back(CreateW("id" + std::to_string(i), "n" + std::to_string(i)));
   BatchLimits limits;
   limits.max_ops = 7;  // each named create has 2 compares, 2 ops, 2 reads
   EXPECT_EQ(PickBatch(Ptrs(ws), {}, limits), (std::vector<size_t>{0, 1, 2}));
@@ -198,8 +198,7 @@ TEST(SplitFailedBatchTest, UpdateAtZeroCreatesOnlyAMissingObject) {
 TEST(SplitFailedBatchTest, AllFailingEachGetsItsOwnAnswer) {
   const std::vector<TxnWrite> ws = {CreateW("a", "n"), UpdateW("b", 2), DeleteW("c", "", 0),
                                     UpdateW("d", 5)};
-  const BatchSplit split =
-      SplitFailedBatch(Ptrs(ws), {Kv(Name("n"), 1, 1), Kv(Obj("d"), 1, 6)});
+  const BatchSplit split = SplitFailedBatch(Ptrs(ws), {Kv(Name("n"), 1, 1), Kv(Obj("d"), 1, 6)});
   EXPECT_TRUE(split.retry.empty());
   ASSERT_EQ(split.failed.size(), 4u);
   EXPECT_EQ(split.failed[0].second.code(), StatusCode::kAlreadyExists);
