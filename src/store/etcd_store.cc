@@ -1,9 +1,14 @@
 #include "store/etcd_store.h"
 
 #include <algorithm>
+#include <atomic>
+#include <utility>
+#include <vector>
 
 #include "common/log.h"
+#include "store/group_commit.h"
 #include "store/keys.h"
+#include "store/txn_batch.h"
 
 namespace capsule::store {
 namespace {
@@ -23,53 +28,41 @@ class EtcdWatchHandle : public WatchHandle {
 class EtcdStore : public Store {
  public:
   EtcdStore(etcd::Client& client, const crypto::Keyring& keyring)
-      : client_(client), keyring_(keyring) {}
+      : client_(client), keyring_(keyring), committer_(client) {}
 
   StatusOr<int64_t> Create(const ObjectRef& ref, const Record& record) override {
-    const std::string key = ObjectKey(ref.kind, ref.id);
-    ASSIGN_OR_RETURN(std::string sealed, Seal(key, record));
-    std::vector<Compare> cmps = {CreateRevisionIs(key, 0)};
-    std::vector<Op> ops = {Op::Put(key, std::move(sealed))};
-    if (!ref.name.empty()) {
-      const std::string name_key = NameKey(ref.kind, keyring_.NameIndex(ref.name));
-      ASSIGN_OR_RETURN(std::string sealed_id, SealId(name_key, ref.id));
-      cmps.push_back(CreateRevisionIs(name_key, 0));
-      ops.push_back(Op::Put(name_key, std::move(sealed_id)));
-    }
-    ASSIGN_OR_RETURN(etcd::TxnResult r, client_.Txn(cmps, ops, {}));
-    if (!r.succeeded) {
-      return absl::AlreadyExistsError(ref.kind + " " + ref.name + " already exists");
-    }
-    return Wrote(r.revision);
+    ASSIGN_OR_RETURN(TxnWrite w, PrepareCreate(ref, record));
+    return Wrote(committer_.Commit(std::move(w)));
   }
 
   StatusOr<int64_t> Update(const ObjectRef& ref, int64_t expected_revision,
                            const Record& record) override {
-    const std::string key = ObjectKey(ref.kind, ref.id);
-    ASSIGN_OR_RETURN(std::string sealed, Seal(key, record));
-    ASSIGN_OR_RETURN(etcd::TxnResult r,
-                     client_.Txn({ModRevisionIs(key, expected_revision)},
-                                 {Op::Put(key, std::move(sealed))}, {Op::Get(key)}));
-    if (!r.succeeded) return Conflict(ref, r);
-    return Wrote(r.revision);
+    ASSIGN_OR_RETURN(TxnWrite w, PrepareUpdate(ref, expected_revision, record));
+    return Wrote(committer_.Commit(std::move(w)));
   }
 
   StatusOr<int64_t> Delete(const ObjectRef& ref, int64_t expected_revision) override {
-    const std::string key = ObjectKey(ref.kind, ref.id);
-    std::vector<Compare> cmps;
-    if (expected_revision > 0) {
-      cmps.push_back(ModRevisionIs(key, expected_revision));
-    } else {
-      cmps.push_back(
-          Compare{key, Compare::Target::kCreateRevision, Compare::Result::kGreater, 0, ""});
+    return Wrote(committer_.Commit(PrepareDelete(ref, expected_revision)));
+  }
+
+  std::vector<StatusOr<int64_t>> WriteBatch(std::vector<WriteRequest> writes) override {
+    std::vector<StatusOr<int64_t>> results(writes.size(), absl::UnknownError("not written"));
+    std::vector<TxnWrite> prepared;
+    std::vector<size_t> index;  // prepared[k] answers results[index[k]]
+    for (size_t i = 0; i < writes.size(); ++i) {
+      StatusOr<TxnWrite> w = Prepare(writes[i]);
+      if (!w.ok()) {
+        results[i] = w.status();
+        continue;
+      }
+      prepared.push_back(*std::move(w));
+      index.push_back(i);
     }
-    std::vector<Op> ops = {Op::Delete(key)};
-    if (!ref.name.empty()) {
-      ops.push_back(Op::Delete(NameKey(ref.kind, keyring_.NameIndex(ref.name))));
+    std::vector<StatusOr<int64_t>> committed = committer_.CommitAll(std::move(prepared));
+    for (size_t k = 0; k < committed.size(); ++k) {
+      results[index[k]] = Wrote(std::move(committed[k]));
     }
-    ASSIGN_OR_RETURN(etcd::TxnResult r, client_.Txn(cmps, ops, {Op::Get(key)}));
-    if (!r.succeeded) return Conflict(ref, r);
-    return Wrote(r.revision);
+    return results;
   }
 
   StatusOr<StoredRecord> Get(const std::string& kind, const std::string& id) override {
@@ -160,23 +153,68 @@ class EtcdStore : public Store {
     return m;
   }
 
-  // A failed compare: the object is gone (NotFound) or was changed (Aborted).
-  static Status Conflict(const ObjectRef& ref, const etcd::TxnResult& r) {
-    if (r.ranges.empty() || r.ranges.front().empty()) {
-      return absl::NotFoundError(ref.kind + " " + ref.id + " not found");
+  StatusOr<TxnWrite> Prepare(const WriteRequest& w) const {
+    switch (w.kind) {
+      case WriteRequest::Kind::kCreate:
+        return PrepareCreate(w.ref, w.record);
+      case WriteRequest::Kind::kUpdate:
+        return PrepareUpdate(w.ref, w.expected_revision, w.record);
+      case WriteRequest::Kind::kDelete:
+        return PrepareDelete(w.ref, w.expected_revision);
     }
-    return absl::AbortedError("update out of sequence");
+    return absl::InvalidArgumentError("unknown write kind");
   }
 
-  int64_t Wrote(int64_t revision) {
+  // The object key and, if ref.name is set, its name key, both created only if absent.
+  StatusOr<TxnWrite> PrepareCreate(const ObjectRef& ref, const Record& record) const {
+    TxnWrite w{TxnWrite::Kind::kCreate, ref, ObjectKey(ref.kind, ref.id), {}, {}};
+    ASSIGN_OR_RETURN(std::string sealed, Seal(w.object_key, record));
+    w.compares.push_back(CreateRevisionIs(w.object_key, 0));
+    w.ops.push_back(Op::Put(w.object_key, std::move(sealed)));
+    if (!ref.name.empty()) {
+      const std::string name_key = NameKey(ref.kind, keyring_.NameIndex(ref.name));
+      ASSIGN_OR_RETURN(std::string sealed_id, SealId(name_key, ref.id));
+      w.compares.push_back(CreateRevisionIs(name_key, 0));
+      w.ops.push_back(Op::Put(name_key, std::move(sealed_id)));
+    }
+    return w;
+  }
+
+  StatusOr<TxnWrite> PrepareUpdate(const ObjectRef& ref, int64_t expected_revision,
+                                   const Record& record) const {
+    TxnWrite w{TxnWrite::Kind::kUpdate, ref, ObjectKey(ref.kind, ref.id), {}, {}};
+    ASSIGN_OR_RETURN(std::string sealed, Seal(w.object_key, record));
+    w.compares.push_back(ModRevisionIs(w.object_key, expected_revision));
+    w.ops.push_back(Op::Put(w.object_key, std::move(sealed)));
+    return w;
+  }
+
+  TxnWrite PrepareDelete(const ObjectRef& ref, int64_t expected_revision) const {
+    TxnWrite w{TxnWrite::Kind::kDelete, ref, ObjectKey(ref.kind, ref.id), {}, {}};
+    if (expected_revision > 0) {
+      w.compares.push_back(ModRevisionIs(w.object_key, expected_revision));
+    } else {
+      w.compares.push_back(Compare{w.object_key, Compare::Target::kCreateRevision,
+                                   Compare::Result::kGreater, 0, ""});
+    }
+    w.ops.push_back(Op::Delete(w.object_key));
+    if (!ref.name.empty()) {
+      w.ops.push_back(Op::Delete(NameKey(ref.kind, keyring_.NameIndex(ref.name))));
+    }
+    return w;
+  }
+
+  StatusOr<int64_t> Wrote(StatusOr<int64_t> revision) {
+    if (!revision.ok()) return revision;
     int64_t cur = last_written_.load();
-    while (revision > cur && !last_written_.compare_exchange_weak(cur, revision)) {
+    while (*revision > cur && !last_written_.compare_exchange_weak(cur, *revision)) {
     }
     return revision;
   }
 
   etcd::Client& client_;
   const crypto::Keyring& keyring_;
+  GroupCommitter committer_;
   std::atomic<int64_t> last_written_{0};
 };
 

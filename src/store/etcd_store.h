@@ -1,6 +1,8 @@
 // The etcd-backed Store: each object a key under /capsule/v1/objects/ (store/keys.h), every
 // value sealed under the cluster DEK with its etcd key as associated data, names kept as
-// HMAC-ed name keys. One call = one etcd transaction. Thread-safe.
+// HMAC-ed name keys. Writes go through a GroupCommitter (store/group_commit.h): a lone write is
+// one etcd transaction of its own; concurrent writes to distinct objects, and the writes of
+// one WriteBatch, share transactions (and so revisions), each with its own answer. Thread-safe.
 #pragma once
 
 #include <memory>

@@ -1,6 +1,13 @@
 // The Store interface: Capsule's objects, each a Record under (kind, id), versioned by one
-// global revision counter (etcd's semantics: every successful write is one transaction and
-// advances the revision by one; a failed one writes nothing). Implementations: the etcd
+// global revision counter (etcd's semantics: a successful write advances the revision; a
+// failed one writes nothing). Several writes may share one revision: the etcd store commits
+// concurrent writes to distinct objects in one etcd transaction (group commit, and
+// WriteBatch), so two objects can have the same mod_revision, the revision returned to their
+// writers is the same, and a watch delivers their events together under that revision (never
+// split across batches). What holds per object is unchanged: a write's revision is higher
+// than every earlier revision of that object, and a reader that has seen revision R has seen
+// every write whose returned revision is ≤ R. Writes to one object are never merged: they
+// are applied one after another, in the order they were submitted. Implementations: the etcd
 // store (store/etcd_store.h, every value sealed under the cluster DEK) and the MemoryStore
 // for unit tests (store/memory_store.h); store_conformance_test.cc holds them to the same
 // behaviour. Store errors carry only store-level codes; controlapi maps them to Docker's
@@ -73,6 +80,15 @@ class WatchHandle {
   virtual ~WatchHandle() = default;
 };
 
+// One write of Store::WriteBatch: the arguments of a Create, Update or Delete call.
+struct WriteRequest {
+  enum class Kind { kCreate, kUpdate, kDelete };
+  Kind kind = Kind::kCreate;
+  ObjectRef ref;
+  int64_t expected_revision = 0;  // kUpdate, kDelete
+  Record record;                  // kCreate, kUpdate
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -94,6 +110,12 @@ class Store {
   // Object events from start_revision (inclusive; 0 = from the next write on).
   virtual StatusOr<std::unique_ptr<WatchHandle>> WatchObjects(int64_t start_revision,
                                                               StoreWatchCallbacks callbacks) = 0;
+  // Several writes at once; one answer per write, in order, each the answer the matching
+  // Create/Update/Delete call would have given. Writes to one object (or one name) are
+  // applied in the order given; a failed write does not stop the others. The etcd store
+  // packs them into as few transactions as etcd's limits allow; the default makes one call
+  // after another.
+  virtual std::vector<StatusOr<int64_t>> WriteBatch(std::vector<WriteRequest> writes);
   // Highest revision this store has written (for read-your-writes).
   virtual int64_t LastWrittenRevision() const = 0;
 };

@@ -3,6 +3,7 @@
 // is pinned here, so it cannot drift from what etcd does.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -319,6 +320,85 @@ TYPED_TEST(StoreConformanceTest, ListMetaListsEveryObjectInKeyOrderAtOneRevision
   EXPECT_EQ(task.meta, TaskRecord("t1", "n1").meta);
   EXPECT_EQ(task.create_revision, task.mod_revision);
   EXPECT_EQ(snap->objects[2].mod_revision, *last);
+}
+
+WriteRequest CreateReq(const std::string& kind, const std::string& id, const std::string& name,
+                       Record record) {
+  return WriteRequest{WriteRequest::Kind::kCreate, {kind, id, name}, 0, std::move(record)};
+}
+WriteRequest UpdateReq(const std::string& kind, const std::string& id, int64_t expected,
+                       Record record) {
+  return WriteRequest{WriteRequest::Kind::kUpdate, {kind, id, ""}, expected, std::move(record)};
+}
+WriteRequest DeleteReq(const std::string& kind, const std::string& id, const std::string& name,
+                       int64_t expected) {
+  return WriteRequest{WriteRequest::Kind::kDelete, {kind, id, name}, expected, {}};
+}
+
+TYPED_TEST(StoreConformanceTest, WriteBatchAnswersEachWriteAsItsOwnCallWouldInOrder) {
+  Store& store = this->store();
+  ASSERT_OK(
+      store.Create({kSecretsKind, "owner", "taken"}, SecretRecord("owner", "taken", "x")).status());
+  StatusOr<int64_t> t = store.Create({kTasksKind, "t", ""}, TaskRecord("t", ""));
+  ASSERT_OK(t.status());
+  StatusOr<int64_t> t2 = store.Update({kTasksKind, "t", ""}, *t, TaskRecord("t", "n1"));
+  ASSERT_OK(t2.status());
+
+  std::vector<WriteRequest> batch;
+  batch.push_back(CreateReq(kSecretsKind, "s1", "n1", SecretRecord("s1", "n1", "d1")));
+  batch.push_back(CreateReq(kSecretsKind, "s2", "TAKEN", SecretRecord("s2", "TAKEN", "d2")));
+  batch.push_back(UpdateReq(kTasksKind, "t", *t, TaskRecord("t", "stale")));
+  batch.push_back(DeleteReq(kTasksKind, "nope", "", 0));
+  batch.push_back(CreateReq(kTasksKind, "u", "", TaskRecord("u", "")));
+  batch.push_back(DeleteReq(kTasksKind, "u", "", 0));  // after the create of u
+  batch.push_back(UpdateReq(kTasksKind, "t", *t2, TaskRecord("t", "n2")));
+  batch.push_back(CreateReq(kSecretsKind, "s3", "N1", SecretRecord("s3", "N1", "d3")));
+  const std::vector<StatusOr<int64_t>> r = store.WriteBatch(std::move(batch));
+  ASSERT_EQ(r.size(), 8u);
+  ASSERT_OK(r[0].status());
+  EXPECT_EQ(r[1].status(), absl::AlreadyExistsError("secrets TAKEN already exists"));
+  EXPECT_EQ(r[2].status(), absl::AbortedError("update out of sequence"));
+  EXPECT_EQ(r[3].status(), absl::NotFoundError("tasks nope not found"));
+  ASSERT_OK(r[4].status());
+  ASSERT_OK(r[5].status());
+  EXPECT_GT(*r[5], *r[4]);
+  ASSERT_OK(r[6].status());
+  EXPECT_EQ(r[7].status(), absl::AlreadyExistsError("secrets N1 already exists"));
+
+  StatusOr<StoredRecord> s1 = store.Get(kSecretsKind, "s1");
+  ASSERT_OK(s1.status());
+  EXPECT_EQ(s1->mod_revision, *r[0]);
+  EXPECT_EQ(store.Get(kSecretsKind, "s2").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store.Get(kTasksKind, "u").status().code(), StatusCode::kNotFound);
+  StatusOr<StoredRecord> task = store.Get(kTasksKind, "t");
+  ASSERT_OK(task.status());
+  EXPECT_EQ(task->record.meta, TaskRecord("t", "n2").meta);
+  EXPECT_EQ(task->mod_revision, *r[6]);
+  int64_t highest = 0;
+  for (const auto& x : r) {
+    if (x.ok()) highest = std::max(highest, *x);
+  }
+  EXPECT_EQ(store.LastWrittenRevision(), highest);
+}
+
+TYPED_TEST(StoreConformanceTest, WriteBatchEventsReachAWatchAtTheirRevisions) {
+  Store& store = this->store();
+  Recorder rec;
+  StatusOr<std::unique_ptr<WatchHandle>> watch = store.WatchObjects(0, rec.Callbacks());
+  ASSERT_OK(watch.status());
+  std::vector<WriteRequest> batch;
+  for (int i = 0; i < 5; ++i) {
+    const std::string id = "t" + std::to_string(i);
+    batch.push_back(CreateReq(kTasksKind, id, "", TaskRecord(id, "")));
+  }
+  const std::vector<StatusOr<int64_t>> r = store.WriteBatch(std::move(batch));
+  std::vector<ObjectEvent> events = rec.WaitEvents(5);
+  ASSERT_EQ(events.size(), 5u);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_OK(r[i].status());
+    EXPECT_EQ(events[i].object.id, "t" + std::to_string(i));
+    EXPECT_EQ(events[i].object.mod_revision, *r[i]);
+  }
 }
 
 TYPED_TEST(StoreConformanceTest, WatchDeliversEveryEventFromItsStartRevisionInOrder) {

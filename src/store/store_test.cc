@@ -98,6 +98,38 @@ TEST_F(StoreTest, ReadModelFollowsWritesAndReadsItsOwnWrites) {
   reads.Stop();
 }
 
+TEST_F(StoreTest, ReadModelAppliesObjectsThatShareARevision) {
+  ReadModel reads(*store_);
+  ASSERT_TRUE(reads.Start().ok());
+  std::vector<WriteRequest> batch;
+  for (int i = 0; i < 40; ++i) {
+    const std::string id = "g" + std::to_string(i);
+    batch.push_back(WriteRequest{WriteRequest::Kind::kCreate,
+                                 {kSecretsKind, id, "name-" + id},
+                                 0,
+                                 SecretRecord(id, "name-" + id, "x")});
+  }
+  const std::vector<StatusOr<int64_t>> r = store_->WriteBatch(std::move(batch));
+  ASSERT_EQ(r.size(), 40u);
+  for (const auto& x : r) {
+    ASSERT_TRUE(x.ok()) << x.status();
+    EXPECT_EQ(*x, *r[0]);  // 80 ops: one Txn within etcd's 128, one revision
+  }
+  ASSERT_TRUE(reads.WaitFresh().ok());
+  EXPECT_EQ(reads.applied_revision(), *r[0]);
+  ASSERT_EQ(reads.Secrets().size(), 40u);
+  for (const SecretEntry& e : reads.Secrets()) {
+    EXPECT_EQ(e->mod_revision, *r[0]);
+    EXPECT_EQ(reads.SecretByName("NAME-" + e->object.id), e);
+  }
+  // A later write to one of them applies on top of the shared revision.
+  const size_t before = reads.Secrets().size();
+  ASSERT_TRUE(store_->Delete({kSecretsKind, "g0", "name-g0"}, *r[0]).ok());
+  ASSERT_TRUE(reads.WaitFresh().ok());
+  EXPECT_EQ(reads.Secrets().size(), before - 1);
+  reads.Stop();
+}
+
 TEST_F(StoreTest, ReadModelRecoversWhenEtcdRestarts) {
   ReadModel reads(*store_);
   ASSERT_TRUE(reads.Start().ok());

@@ -1,6 +1,7 @@
 #include "manager/orchestrator/orchestrator.h"
 
 #include <algorithm>
+#include <set>
 
 #include "common/log.h"
 
@@ -128,41 +129,90 @@ StatusOr<size_t> Orchestrator::RunOnce() {
   return applied;
 }
 
+store::WriteRequest Orchestrator::Request(const Write& w, int64_t expected) {
+  switch (w.kind) {
+    case Write::Kind::kCreateTask:
+      return {store::WriteRequest::Kind::kCreate,
+              {kTasksKind, w.task.id, ""},
+              0,
+              {EncodeTaskMeta(w.task), {}}};
+    case Write::Kind::kUpdateTask:
+      return {store::WriteRequest::Kind::kUpdate,
+              {kTasksKind, w.task.id, ""},
+              expected,
+              {EncodeTaskMeta(w.task), {}}};
+    case Write::Kind::kDeleteTask:
+      return {store::WriteRequest::Kind::kDelete, {kTasksKind, w.task.id, ""}, expected, {}};
+    case Write::Kind::kUpdateService:
+      return {store::WriteRequest::Kind::kUpdate,
+              {kServicesKind, w.service.id, w.service.spec.name},
+              expected,
+              {EncodeServiceMeta(w.service), {}}};
+  }
+  return {};
+}
+
 Status Orchestrator::Apply(const std::vector<Write>& writes, size_t* applied) {
-  std::vector<int64_t> revisions(writes.size(), 0);
+  // Creates (and writes that expect a create's revision) go last, and only if every other
+  // write of the pass applied: a replacement is never created while the task it replaces
+  // could not be shut down (the pass's writes list the shutdown first; one write at a time,
+  // a failure stopped the pass before the create).
+  std::vector<bool> last(writes.size(), false);
+  std::vector<size_t> order;
+  order.reserve(writes.size());
   for (size_t i = 0; i < writes.size(); ++i) {
-    const Write& w = writes[i];
-    const int64_t expected = w.after >= 0 ? revisions[w.after] : w.expected_revision;
-    StatusOr<int64_t> rev = absl::InternalError("unknown write");
-    switch (w.kind) {
-      case Write::Kind::kCreateTask:
-        rev = store_.Create({kTasksKind, w.task.id, ""}, {EncodeTaskMeta(w.task), {}});
-        break;
-      case Write::Kind::kUpdateTask:
-        rev = store_.Update({kTasksKind, w.task.id, ""}, expected, {EncodeTaskMeta(w.task), {}});
-        break;
-      case Write::Kind::kDeleteTask:
-        rev = store_.Delete({kTasksKind, w.task.id, ""}, expected);
-        break;
-      case Write::Kind::kUpdateService:
-        rev = store_.Update({kServicesKind, w.service.id, w.service.spec.name}, expected,
-                            {EncodeServiceMeta(w.service), {}});
-        break;
+    last[i] = writes[i].kind == Write::Kind::kCreateTask ||
+              (writes[i].after >= 0 && last[writes[i].after]);
+    if (!last[i]) order.push_back(i);
+  }
+  const size_t first_of_last = order.size();
+  for (size_t i = 0; i < writes.size(); ++i) {
+    if (last[i]) order.push_back(i);
+  }
+
+  std::vector<int64_t> revisions(writes.size(), 0);
+  size_t begin = 0;
+  while (begin < order.size()) {
+    // One WriteBatch: up to the end of this group, or to the first write that expects the
+    // revision of a write in this batch (it goes in the next one, with that revision known).
+    const size_t group_end = begin < first_of_last ? first_of_last : order.size();
+    std::set<size_t> in_batch;
+    size_t end = begin;
+    while (end < group_end &&
+           (writes[order[end]].after < 0 || in_batch.count(writes[order[end]].after) == 0)) {
+      in_batch.insert(order[end]);
+      ++end;
     }
-    if (!rev.ok()) {
-      return Status(rev.status().code(),
-                    std::string(KindName(w.kind)) + " " +
-                        (w.kind == Write::Kind::kUpdateService ? w.service.id : w.task.id) + ": " +
-                        std::string(rev.status().message()));
+    std::vector<store::WriteRequest> batch;
+    batch.reserve(end - begin);
+    for (size_t k = begin; k < end; ++k) {
+      const Write& w = writes[order[k]];
+      batch.push_back(Request(w, w.after >= 0 ? revisions[w.after] : w.expected_revision));
     }
-    revisions[i] = *rev;
-    last_written_ = std::max(last_written_, *rev);
-    ++*applied;
-    spdlog::debug(
-        "orchestrator: {} {} (service {}, slot {}, node {}, desired {}, state {})",
-        KindName(w.kind), w.kind == Write::Kind::kUpdateService ? w.service.id : w.task.id,
-        w.kind == Write::Kind::kUpdateService ? w.service.id : w.task.service_id, w.task.slot,
-        w.task.node_id, TaskStateName(w.task.desired_state), TaskStateName(w.task.status.state));
+    std::vector<StatusOr<int64_t>> results = store_.WriteBatch(std::move(batch));
+    Status first_error;
+    for (size_t k = begin; k < end; ++k) {
+      const Write& w = writes[order[k]];
+      const StatusOr<int64_t>& rev = results[k - begin];
+      const std::string& id = w.kind == Write::Kind::kUpdateService ? w.service.id : w.task.id;
+      if (!rev.ok()) {
+        if (first_error.ok()) {
+          first_error = Status(rev.status().code(), std::string(KindName(w.kind)) + " " + id +
+                                                        ": " + std::string(rev.status().message()));
+        }
+        continue;
+      }
+      revisions[order[k]] = *rev;
+      last_written_ = std::max(last_written_, *rev);
+      ++*applied;
+      spdlog::debug("orchestrator: {} {} (service {}, slot {}, node {}, desired {}, state {})",
+                    KindName(w.kind), id,
+                    w.kind == Write::Kind::kUpdateService ? w.service.id : w.task.service_id,
+                    w.task.slot, w.task.node_id, TaskStateName(w.task.desired_state),
+                    TaskStateName(w.task.status.state));
+    }
+    if (!first_error.ok()) return first_error;
+    begin = end;
   }
   return absl::OkStatus();
 }

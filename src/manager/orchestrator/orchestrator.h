@@ -6,10 +6,16 @@
 //
 // Threading: Start() subscribes to the read model and runs passes on one worker thread,
 // woken by every applied change and by a periodic tick (restart delays, update delays,
-// timeouts). Writes use optimistic concurrency: a write that finds its object changed
-// (Aborted) ends the pass; the next pass starts from a fresh snapshot that includes every
-// write made so far. Stop() returns once the worker has exited. RunOnce() is for tests and
-// must not be mixed with Start().
+// timeouts). A pass's writes go to the store in a few Store::WriteBatch calls, which the etcd
+// store packs into as few transactions as etcd's limits allow: first every write other than a
+// task create (in the pass's order; a write that expects the revision of an earlier write of
+// the same batch waits for the next batch), then — only if all of those applied — the creates.
+// So a replacement task is never created while the task it replaces failed to shut down.
+// Writes use optimistic concurrency, each with its own compare: a write that finds its object
+// changed (Aborted) fails alone (the rest of its batch, planned from the same snapshot, still
+// applies) and ends the pass after its batch; the next pass starts from a fresh snapshot that
+// includes every write made so far. Stop() returns once the worker has exited. RunOnce() is
+// for tests and must not be mixed with Start().
 #pragma once
 
 #include <chrono>
@@ -40,13 +46,15 @@ class Orchestrator {
   void Stop();
 
   // One pass: waits until the read model has every write made through the store (its own
-  // included), snapshots it,
-  // plans and writes. Returns the number of writes made, or the first write's error.
+  // included), snapshots it, plans and writes. Returns the number of writes made, or the
+  // first failed write's error (after the rest of its batch).
   StatusOr<size_t> RunOnce();
 
  private:
   StatusOr<Snapshot> TakeSnapshot();
   Status Apply(const std::vector<Write>& writes, size_t* applied);
+  // The store write for `w`, expecting revision `expected`.
+  static store::WriteRequest Request(const Write& w, int64_t expected);
   void Run();
 
   store::Store& store_;

@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <map>
+
 #include "common/ids.h"
 #include "manager/orchestrator/fake_cluster.h"
 #include "store/etcd/etcd_test_env.h"
@@ -14,10 +17,27 @@
 namespace capsule::orchestrator {
 namespace {
 
+// The MemoryStore, recording the size of every WriteBatch; `before_batch` (if set) runs once,
+// before the next batch is applied (a concurrent writer slipping in).
+class BatchRecordingStore : public store::MemoryStore {
+ public:
+  std::vector<StatusOr<int64_t>> WriteBatch(std::vector<store::WriteRequest> writes) override {
+    batches.push_back(writes.size());
+    if (before_batch) {
+      std::function<void()> fn = std::move(before_batch);
+      before_batch = nullptr;
+      fn();
+    }
+    return MemoryStore::WriteBatch(std::move(writes));
+  }
+  std::vector<size_t> batches;
+  std::function<void()> before_batch;
+};
+
 class OrchestratorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    store_ = std::make_unique<store::MemoryStore>();
+    store_ = std::make_unique<BatchRecordingStore>();
     reads_ = std::make_unique<store::ReadModel>(*store_);
     ASSERT_OK(reads_->Start());
   }
@@ -73,9 +93,55 @@ class OrchestratorTest : public ::testing::Test {
     return out;
   }
 
-  std::unique_ptr<store::MemoryStore> store_;
+  std::unique_ptr<BatchRecordingStore> store_;
   std::unique_ptr<store::ReadModel> reads_;
 };
+
+TEST_F(OrchestratorTest, APassWritesAllItsTasksInOneStoreBatch) {
+  PutNode("n1");
+  const std::string svc = CreateService(20);
+  Orchestrator orch(*store_, *reads_, RealClock());
+  StatusOr<size_t> writes = orch.RunOnce();
+  ASSERT_TRUE(writes.ok()) << writes.status();
+  EXPECT_EQ(*writes, 20u);
+  EXPECT_EQ(store_->batches, (std::vector<size_t>{20}));
+  EXPECT_EQ(Tasks(svc).size(), 20u);
+}
+
+TEST_F(OrchestratorTest, AStaleWriteFailsAloneInItsBatchAndTheNextPassConverges) {
+  PutNode("n1");
+  const std::string svc = CreateService(3);
+  ::capsule::testing::FakeClock clock;
+  Orchestrator orch(*store_, *reads_, clock);
+  ASSERT_TRUE(orch.RunOnce().ok());
+  const std::vector<Task> first = Tasks(svc);
+  ASSERT_EQ(first.size(), 3u);
+  for (const Task& t : first) ASSERT_OK(ReportState(t.id, TaskState::kFailed));
+  // While the next pass writes, someone else writes the first task (a late status report):
+  // the pass's shutdown of that task is Aborted, the rest of its batch still applies.
+  store_->before_batch = [&] {
+    store::TaskEntry e = reads_->TaskById(first[0].id);
+    ASSERT_TRUE(e);
+    ASSERT_OK(store_
+                  ->Update({kTasksKind, e->object.id, ""}, e->mod_revision,
+                           {EncodeTaskMeta(e->object), {}})
+                  .status());
+  };
+  StatusOr<size_t> pass = orch.RunOnce();
+  EXPECT_EQ(pass.status().code(), StatusCode::kAborted) << pass.status();
+  ASSERT_EQ(store_->batches.size(), 2u);  // pass 1, and the failing pass's one batch
+  // The failing pass shut the other two down but created no replacement: creates go only
+  // after every other write of the pass applied.
+  EXPECT_EQ(Tasks(svc).size(), 3u);
+  // Every later pass converges: one runnable task per slot, never two replacements.
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(orch.RunOnce().ok());
+  std::map<uint64_t, int> runnable_by_slot;
+  for (const Task& t : Tasks(svc)) {
+    if (t.desired_state <= TaskState::kRunning) ++runnable_by_slot[t.slot];
+  }
+  EXPECT_EQ(runnable_by_slot.size(), 3u);
+  for (const auto& [slot, n] : runnable_by_slot) EXPECT_EQ(n, 1) << "slot " << slot;
+}
 
 TEST_F(OrchestratorTest, PassWritesTasksThroughTheStoreAndConverges) {
   PutNode("n1");

@@ -34,6 +34,12 @@ Op Op::Get(std::string key, std::string range_end) {
   return op;
 }
 
+Op Op::GetKeysOnly(std::string key) {
+  Op op = Get(std::move(key));
+  op.keys_only = true;
+  return op;
+}
+
 std::string PrefixEnd(const std::string& prefix) {
   std::string end = prefix;
   while (!end.empty()) {

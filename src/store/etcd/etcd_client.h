@@ -24,6 +24,12 @@
 
 namespace capsule::etcd {
 
+// Request limits of the member the Supervisor starts (EtcdArgs passes them as --max-txn-ops
+// and --max-request-bytes): a Txn with more compares, or more operations in a branch, than
+// kMaxTxnOps is rejected, as is a request larger than kMaxRequestBytes.
+inline constexpr int kMaxTxnOps = 128;                        // etcd's default
+inline constexpr int64_t kMaxRequestBytes = 4 * 1024 * 1024;  // one sealed 512 KB secret fits
+
 struct KeyValue {
   std::string key;
   std::string value;
@@ -47,12 +53,14 @@ struct Op {
   enum class Type { kPut, kDelete, kRange };
   Type type = Type::kPut;
   std::string key;
-  std::string value;      // kPut
-  std::string range_end;  // kDelete / kRange ("" = single key)
-  int64_t lease = 0;      // kPut
+  std::string value;       // kPut
+  std::string range_end;   // kDelete / kRange ("" = single key)
+  int64_t lease = 0;       // kPut
+  bool keys_only = false;  // kRange: the values are left out (revisions and versions kept)
   static Op Put(std::string key, std::string value, int64_t lease = 0);
   static Op Delete(std::string key, std::string range_end = "");
   static Op Get(std::string key, std::string range_end = "");
+  static Op GetKeysOnly(std::string key);
 };
 
 struct TxnResult {

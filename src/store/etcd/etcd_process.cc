@@ -22,6 +22,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errno_status.h"
+#include "store/etcd/etcd_client.h"
 
 namespace capsule::etcd {
 
@@ -144,7 +145,9 @@ std::vector<std::string> EtcdArgs(const MemberConfig& config) {
       "--quota-backend-bytes",
       "8589934592",  // 8 GiB
       "--max-request-bytes",
-      "4194304",  // 4 MiB: one sealed 512 KB secret fits easily
+      std::to_string(kMaxRequestBytes),
+      "--max-txn-ops",
+      std::to_string(kMaxTxnOps),
       // Capsule needs no history beyond what a watch restart spans (the read model lists
       // again after a compaction), so old revisions are compacted hourly.
       "--auto-compaction-mode",

@@ -86,6 +86,7 @@ void ToProto(const Op& op, etcdserverpb::RequestOp* out) {
       auto* range = out->mutable_request_range();
       range->set_key(op.key);
       range->set_range_end(op.range_end);
+      range->set_keys_only(op.keys_only);
       break;
     }
   }
