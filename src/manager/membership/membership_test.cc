@@ -1,0 +1,277 @@
+#include "manager/membership/membership.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "crypto/node_seal.h"
+#include "crypto/random.h"
+#include "manager/membership/learner_sweeper.h"
+#include "manager/membership/membership_service.h"
+#include "testing/fake_clock.h"
+#include "testing/status_macros.h"
+
+namespace capsule::membership {
+namespace {
+
+using std::chrono_literals::operator""s;
+
+// An etcd cluster's membership in memory: just the Cluster calls; one learner at a time, as
+// etcd 3.4; a learner is "in sync" once the test says so.
+class FakeEtcd final : public etcd::Client {
+ public:
+  FakeEtcd() { members_[1] = {1, "m1", {"https://127.0.0.1:2380"}, {}, false}; }
+
+  StatusOr<std::vector<etcd::Member>> MemberList() override { return List(); }
+  StatusOr<etcd::MemberAddResult> MemberAdd(const std::vector<std::string>& urls,
+                                            bool is_learner) override {
+    for (const auto& [id, m] : members_) {
+      if (m.is_learner && is_learner) {
+        return absl::FailedPreconditionError("etcdserver: too many learner members in cluster");
+      }
+    }
+    etcd::Member m{next_id_++, "", urls, {}, is_learner};
+    members_[m.id] = m;
+    return etcd::MemberAddResult{m, List()};
+  }
+  StatusOr<std::vector<etcd::Member>> MemberRemove(uint64_t id) override {
+    if (members_.erase(id) == 0) return absl::NotFoundError("etcdserver: member not found");
+    ++removals;
+    return List();
+  }
+  StatusOr<std::vector<etcd::Member>> MemberPromote(uint64_t id) override {
+    auto it = members_.find(id);
+    if (it == members_.end()) return absl::NotFoundError("etcdserver: member not found");
+    if (!it->second.is_learner) {
+      return absl::FailedPreconditionError("etcdserver: can only promote a learner member");
+    }
+    if (!in_sync) {
+      return absl::FailedPreconditionError(
+          "etcdserver: can only promote a learner member which is in sync with leader");
+    }
+    it->second.is_learner = false;
+    return List();
+  }
+
+  // The data calls are not used here.
+  StatusOr<etcd::TxnResult> Txn(const std::vector<etcd::Compare>&, const std::vector<etcd::Op>&,
+                                const std::vector<etcd::Op>&) override {
+    return absl::UnimplementedError("fake");
+  }
+  StatusOr<etcd::RangeResult> Range(const std::string&, const std::string&) override {
+    return absl::UnimplementedError("fake");
+  }
+  StatusOr<int64_t> Put(const std::string&, const std::string&) override {
+    return absl::UnimplementedError("fake");
+  }
+  StatusOr<int64_t> Delete(const std::string&, const std::string&) override {
+    return absl::UnimplementedError("fake");
+  }
+  StatusOr<std::unique_ptr<etcd::Watch>> WatchRange(const std::string&, const std::string&, int64_t,
+                                                    etcd::WatchCallbacks) override {
+    return absl::UnimplementedError("fake");
+  }
+  StatusOr<int64_t> LeaseGrant(std::chrono::seconds) override {
+    return absl::UnimplementedError("fake");
+  }
+  Status LeaseKeepAliveOnce(int64_t) override { return absl::UnimplementedError("fake"); }
+  Status LeaseRevoke(int64_t) override { return absl::UnimplementedError("fake"); }
+
+  std::vector<etcd::Member> List() const {
+    std::vector<etcd::Member> out;
+    for (const auto& [id, m] : members_) out.push_back(m);
+    return out;
+  }
+  const etcd::Member* Get(uint64_t id) const {
+    auto it = members_.find(id);
+    return it == members_.end() ? nullptr : &it->second;
+  }
+
+  bool in_sync = false;
+  int removals = 0;
+
+ private:
+  std::map<uint64_t, etcd::Member> members_;
+  uint64_t next_id_ = 0x100;
+};
+
+TEST(InitialClusterTest, NamesTheNewMemberAndKeepsTheOthers) {
+  std::vector<etcd::Member> members = {{1, "m1", {"https://10.0.0.1:2380"}, {}, false},
+                                       {7, "", {"https://10.0.0.2:2380"}, {}, true}};
+  EXPECT_EQ(InitialCluster(members, 7, "node2"),
+            "m1=https://10.0.0.1:2380,node2=https://10.0.0.2:2380");
+}
+
+TEST(MembershipTest, AddsTheJoiningManagerAsALearner) {
+  FakeEtcd etcd;
+  Membership m(etcd);
+  StatusOr<AddedLearner> added = m.AddLearner("node2", "https://127.0.0.2:2380");
+  ASSERT_OK(added.status());
+  ASSERT_NE(etcd.Get(added->member_id), nullptr);
+  EXPECT_TRUE(etcd.Get(added->member_id)->is_learner);
+  EXPECT_EQ(added->initial_cluster, "m1=https://127.0.0.1:2380,node2=https://127.0.0.2:2380");
+}
+
+TEST(MembershipTest, ReplacesAnUnfinishedLearnerAtTheSameUrl) {
+  FakeEtcd etcd;
+  Membership m(etcd);
+  StatusOr<AddedLearner> first = m.AddLearner("a", "https://127.0.0.2:2380");
+  ASSERT_OK(first.status());
+  StatusOr<AddedLearner> second = m.AddLearner("b", "https://127.0.0.2:2380");
+  ASSERT_OK(second.status());
+  EXPECT_EQ(etcd.Get(first->member_id), nullptr);
+  EXPECT_EQ(etcd.List().size(), 2u);
+}
+
+TEST(MembershipTest, RefusesAUrlAVoterUses) {
+  FakeEtcd etcd;
+  Membership m(etcd);
+  EXPECT_EQ(m.AddLearner("x", "https://127.0.0.1:2380").status().code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(etcd.List().size(), 1u);
+}
+
+TEST(MembershipTest, SecondConcurrentJoinIsRefusedUntilTheFirstIsPromoted) {
+  FakeEtcd etcd;
+  Membership m(etcd);
+  StatusOr<AddedLearner> first = m.AddLearner("a", "https://127.0.0.2:2380");
+  ASSERT_OK(first.status());
+  EXPECT_EQ(m.AddLearner("b", "https://127.0.0.3:2380").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  etcd.in_sync = true;
+  ASSERT_OK(m.Promote(first->member_id));
+  ASSERT_OK(m.AddLearner("b", "https://127.0.0.3:2380").status());
+}
+
+TEST(MembershipTest, PromotionWaitsForCatchUpAndIsIdempotent) {
+  FakeEtcd etcd;
+  Membership m(etcd);
+  StatusOr<AddedLearner> added = m.AddLearner("a", "https://127.0.0.2:2380");
+  ASSERT_OK(added.status());
+  EXPECT_EQ(m.Promote(added->member_id).code(), absl::StatusCode::kFailedPrecondition);
+  etcd.in_sync = true;
+  ASSERT_OK(m.Promote(added->member_id));
+  EXPECT_FALSE(etcd.Get(added->member_id)->is_learner);
+  ASSERT_OK(m.Promote(added->member_id));  // a retried promotion
+  EXPECT_EQ(m.Promote(0x999).code(), absl::StatusCode::kNotFound);
+}
+
+TEST(MembershipTest, RollbackRemovesALearnerButNeverAVoter) {
+  FakeEtcd etcd;
+  Membership m(etcd);
+  StatusOr<AddedLearner> added = m.AddLearner("a", "https://127.0.0.2:2380");
+  ASSERT_OK(added.status());
+  ASSERT_OK(m.RemoveLearner(added->member_id));
+  EXPECT_EQ(etcd.Get(added->member_id), nullptr);
+  ASSERT_OK(m.RemoveLearner(added->member_id));  // already gone
+  EXPECT_EQ(m.RemoveLearner(1).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(etcd.Get(1), nullptr);
+}
+
+TEST(LearnerSweeperTest, RemovesALearnerNotPromotedWithinTheDeadline) {
+  FakeEtcd etcd;
+  testing::FakeClock clock;
+  LearnerSweeper sweeper(etcd, clock, 60s);
+  StatusOr<AddedLearner> added = Membership(etcd).AddLearner("a", "https://127.0.0.2:2380");
+  ASSERT_OK(added.status());
+  EXPECT_EQ(*sweeper.Tick(), 0);  // first seen now
+  clock.Advance(59s);
+  EXPECT_EQ(*sweeper.Tick(), 0);
+  EXPECT_NE(etcd.Get(added->member_id), nullptr);
+  clock.Advance(1s);
+  EXPECT_EQ(*sweeper.Tick(), 1);
+  EXPECT_EQ(etcd.Get(added->member_id), nullptr);
+  EXPECT_EQ(etcd.List().size(), 1u);
+}
+
+TEST(LearnerSweeperTest, LeavesPromotedMembersAndVotersAlone) {
+  FakeEtcd etcd;
+  testing::FakeClock clock;
+  LearnerSweeper sweeper(etcd, clock, 60s);
+  Membership m(etcd);
+  StatusOr<AddedLearner> added = m.AddLearner("a", "https://127.0.0.2:2380");
+  ASSERT_OK(added.status());
+  EXPECT_EQ(*sweeper.Tick(), 0);
+  etcd.in_sync = true;
+  ASSERT_OK(m.Promote(added->member_id));
+  clock.Advance(120s);
+  EXPECT_EQ(*sweeper.Tick(), 0);
+  EXPECT_EQ(etcd.List().size(), 2u);
+  EXPECT_EQ(etcd.removals, 0);
+}
+
+class MembershipServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_OK(crypto::InitCrypto()); }
+};
+
+TEST_F(MembershipServiceTest, AddSealsTheKekForTheCallerOnly) {
+  FakeEtcd etcd;
+  Membership m(etcd);
+  ca::Authorizer authorizer("", "cluster1", nullptr, RealClock());
+  const SecretBytes kek = SecretBytes::CopyFrom(std::string(32, 'k'));
+  MembershipService service(m, authorizer, kek, "cluster1", nullptr);
+  crypto::DeliveryKeyPair keys = crypto::NewDeliveryKeyPair();
+  api::AddMemberRequest req;
+  req.set_peer_url("https://127.0.0.2:2380");
+  req.set_kek_delivery_public_key(keys.public_key);
+  api::AddMemberResponse resp;
+  ASSERT_OK(service.Add("node2", req, &resp));
+  EXPECT_EQ(resp.sealed_kek().find(std::string(32, 'k')), std::string::npos);
+  StatusOr<SecretBytes> opened =
+      crypto::OpenFromDispatcher(keys, KekDeliveryAad("cluster1", "node2"), resp.sealed_kek());
+  ASSERT_OK(opened.status());
+  EXPECT_TRUE(opened->Equals(kek.span()));
+  // Bound to the node: another node's associated data does not open it.
+  EXPECT_FALSE(
+      crypto::OpenFromDispatcher(keys, KekDeliveryAad("cluster1", "node3"), resp.sealed_kek())
+          .ok());
+  EXPECT_TRUE(etcd.Get(resp.member_id())->is_learner);
+}
+
+TEST_F(MembershipServiceTest, AddRefusesBadInputWithoutAddingAMember) {
+  FakeEtcd etcd;
+  Membership m(etcd);
+  ca::Authorizer authorizer("", "cluster1", nullptr, RealClock());
+  const SecretBytes kek = SecretBytes::CopyFrom(std::string(32, 'k'));
+  MembershipService service(m, authorizer, kek, "cluster1", nullptr);
+  crypto::DeliveryKeyPair keys = crypto::NewDeliveryKeyPair();
+  for (const std::string url :
+       {"http://127.0.0.2:2380", "https://0.0.0.0:2380", "https://host:2380", "https://127.0.0.2",
+        "https://127.0.0.2:99999", "https://[::1]:2380x"}) {
+    api::AddMemberRequest req;
+    req.set_peer_url(url);
+    req.set_kek_delivery_public_key(keys.public_key);
+    api::AddMemberResponse resp;
+    EXPECT_EQ(service.Add("n", req, &resp).code(), absl::StatusCode::kInvalidArgument) << url;
+  }
+  api::AddMemberRequest zero_key;
+  zero_key.set_peer_url("https://127.0.0.2:2380");
+  zero_key.set_kek_delivery_public_key(std::string(32, '\0'));
+  api::AddMemberResponse resp;
+  EXPECT_EQ(service.Add("n", zero_key, &resp).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(etcd.List().size(), 1u);
+}
+
+TEST_F(MembershipServiceTest, AbortRemovesTheLearnerAndTheNodeObject) {
+  FakeEtcd etcd;
+  Membership m(etcd);
+  ca::Authorizer authorizer("", "cluster1", nullptr, RealClock());
+  const SecretBytes kek = SecretBytes::CopyFrom(std::string(32, 'k'));
+  std::vector<std::string> forgotten;
+  MembershipService service(m, authorizer, kek, "cluster1", [&](const std::string& id) {
+    forgotten.push_back(id);
+    return absl::OkStatus();
+  });
+  StatusOr<AddedLearner> added = m.AddLearner("node2", "https://127.0.0.2:2380");
+  ASSERT_OK(added.status());
+  ASSERT_OK(service.Abort("node2", added->member_id));
+  EXPECT_EQ(etcd.List().size(), 1u);
+  EXPECT_EQ(forgotten, std::vector<std::string>{"node2"});
+  // A voter is never removed by a rollback.
+  EXPECT_EQ(service.Abort("node1", 1).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(etcd.List().size(), 1u);
+}
+
+}  // namespace
+}  // namespace capsule::membership
