@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <thread>
+
 #include "absl/strings/str_cat.h"
 
 namespace capsule::membership {
@@ -19,6 +21,20 @@ std::string InitialCluster(const std::vector<etcd::Member>& members, uint64_t ne
   return out;
 }
 
+template <typename T>
+StatusOr<T> Membership::RetryWhileUnhealthy(const std::function<StatusOr<T>()>& change) {
+  const auto end = std::chrono::steady_clock::now() + unhealthy_wait_;
+  while (true) {
+    StatusOr<T> r = change();
+    if (r.ok() || !absl::IsUnavailable(r.status()) ||
+        r.status().message().find("unhealthy cluster") == std::string_view::npos ||
+        std::chrono::steady_clock::now() >= end) {
+      return r;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
 StatusOr<AddedLearner> Membership::AddLearner(const std::string& name,
                                               const std::string& peer_url) {
   ASSIGN_OR_RETURN(std::vector<etcd::Member> members, etcd_.MemberList());
@@ -33,7 +49,9 @@ StatusOr<AddedLearner> Membership::AddLearner(const std::string& name,
       RETURN_IF_ERROR(RemoveLearner(m.id));
     }
   }
-  ASSIGN_OR_RETURN(etcd::MemberAddResult added, etcd_.MemberAdd({peer_url}, /*is_learner=*/true));
+  ASSIGN_OR_RETURN(etcd::MemberAddResult added, RetryWhileUnhealthy<etcd::MemberAddResult>([&] {
+                     return etcd_.MemberAdd({peer_url}, /*is_learner=*/true);
+                   }));
   spdlog::info("membership: node {} added as store learner {:x} at {}", name, added.member.id,
                peer_url);
   return AddedLearner{added.member.id, InitialCluster(added.members, added.member.id, name)};
@@ -48,7 +66,8 @@ StatusOr<etcd::Member> Membership::Find(uint64_t member_id) {
 }
 
 Status Membership::Promote(uint64_t member_id) {
-  StatusOr<std::vector<etcd::Member>> promoted = etcd_.MemberPromote(member_id);
+  StatusOr<std::vector<etcd::Member>> promoted = RetryWhileUnhealthy<std::vector<etcd::Member>>(
+      [&] { return etcd_.MemberPromote(member_id); });
   if (promoted.ok()) {
     spdlog::info("membership: store member {:x} promoted to a voter", member_id);
     return absl::OkStatus();
@@ -60,17 +79,22 @@ Status Membership::Promote(uint64_t member_id) {
   return promoted.status();
 }
 
-Status Membership::RemoveLearner(uint64_t member_id) {
+Status Membership::RemoveLearner(uint64_t member_id) { return RemoveJoining(member_id, ""); }
+
+Status Membership::RemoveJoining(uint64_t member_id, const std::string& node_id) {
   StatusOr<etcd::Member> m = Find(member_id);
   if (absl::IsNotFound(m.status())) return absl::OkStatus();
   RETURN_IF_ERROR(m.status());
-  if (!m->is_learner) {
+  const bool own_voter = !m->is_learner && !node_id.empty() && m->name == node_id;
+  if (!m->is_learner && !own_voter) {
     return absl::FailedPreconditionError(
         absl::StrCat("store member ", absl::Hex(member_id), " is a voter, not a joining learner"));
   }
-  StatusOr<std::vector<etcd::Member>> removed = etcd_.MemberRemove(member_id);
+  StatusOr<std::vector<etcd::Member>> removed =
+      RetryWhileUnhealthy<std::vector<etcd::Member>>([&] { return etcd_.MemberRemove(member_id); });
   if (!removed.ok() && !absl::IsNotFound(removed.status())) return removed.status();
-  spdlog::info("membership: learner {:x} removed (its join did not finish)", member_id);
+  spdlog::info("membership: {} {:x} removed (its join did not finish)",
+               own_voter ? "member" : "learner", member_id);
   return absl::OkStatus();
 }
 

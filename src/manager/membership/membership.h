@@ -14,7 +14,9 @@
 // Thread-safe (etcd serialises membership changes); `etcd` must outlive the object.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,7 +38,13 @@ std::string InitialCluster(const std::vector<etcd::Member>& members, uint64_t ne
 
 class Membership {
  public:
-  explicit Membership(etcd::Client& etcd) : etcd_(etcd) {}
+  // etcd refuses membership changes with Unavailable "unhealthy cluster" while the member
+  // that receives them has not been connected to every voter for 5 s (its strict reconfig
+  // check: e.g. a manager that joined a moment ago admitting the next one). Such a refusal is
+  // retried for up to `unhealthy_wait`.
+  explicit Membership(etcd::Client& etcd,
+                      std::chrono::milliseconds unhealthy_wait = std::chrono::seconds(12))
+      : etcd_(etcd), unhealthy_wait_(unhealthy_wait) {}
 
   // Adds a learner member at `peer_url` for node `name`. A learner already at that URL (a
   // previous attempt from the same address that never finished) is replaced; a VOTING member
@@ -53,10 +61,19 @@ class Membership {
   // never by a join's rollback.
   Status RemoveLearner(uint64_t member_id);
 
+  // A join's rollback asked by the joining node `node_id` itself: its learner, or its own
+  // member already promoted (named after the node once it started) — removed while that
+  // member still runs, so the removal has its vote. Any other voter → FailedPrecondition.
+  Status RemoveJoining(uint64_t member_id, const std::string& node_id);
+
  private:
   StatusOr<etcd::Member> Find(uint64_t member_id);
+  // Runs `change` again every 200 ms while etcd answers "unhealthy cluster".
+  template <typename T>
+  StatusOr<T> RetryWhileUnhealthy(const std::function<StatusOr<T>()>& change);
 
   etcd::Client& etcd_;
+  const std::chrono::milliseconds unhealthy_wait_;
 };
 
 }  // namespace capsule::membership

@@ -99,7 +99,7 @@ Status MembershipService::Add(const std::string& node_id, const api::AddMemberRe
 }
 
 Status MembershipService::Abort(const std::string& node_id, uint64_t member_id) {
-  if (member_id != 0) RETURN_IF_ERROR(membership_.RemoveLearner(member_id));
+  if (member_id != 0) RETURN_IF_ERROR(membership_.RemoveJoining(member_id, node_id));
   Status forgotten = forget_node_ ? forget_node_(node_id) : absl::OkStatus();
   if (!forgotten.ok() && !absl::IsNotFound(forgotten)) return forgotten;
   spdlog::info("membership: the join of node {} was rolled back", node_id);

@@ -6,8 +6,9 @@
 //                  and answers with the member list and the KEK sealed to the caller's key
 //                  (crypto::SealForNode, associated data KekDeliveryAad(cluster, node)).
 //   PromoteMember  manager certificate. FAILED_PRECONDITION until the learner has caught up.
-//   AbortJoin      manager certificate. Removes the learner (never a voter) and the caller's
-//                  node object (forget_node), so a failed join leaves nothing behind.
+//   AbortJoin      manager certificate. Removes the caller's member (its learner, or its own
+//                  member already promoted: Membership::RemoveJoining; never another voter)
+//                  and the caller's node object (forget_node): a failed join leaves nothing.
 //
 // A manager certificate already grants control of the whole swarm, so these calls do not
 // try to confine a caller to its own member. The KEK is never logged.

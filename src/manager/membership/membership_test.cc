@@ -25,6 +25,10 @@ class FakeEtcd final : public etcd::Client {
   StatusOr<std::vector<etcd::Member>> MemberList() override { return List(); }
   StatusOr<etcd::MemberAddResult> MemberAdd(const std::vector<std::string>& urls,
                                             bool is_learner) override {
+    if (unhealthy_answers > 0) {
+      --unhealthy_answers;
+      return absl::UnavailableError("etcd MemberAdd: etcdserver: unhealthy cluster");
+    }
     for (const auto& [id, m] : members_) {
       if (m.is_learner && is_learner) {
         return absl::FailedPreconditionError("etcdserver: too many learner members in cluster");
@@ -87,7 +91,10 @@ class FakeEtcd final : public etcd::Client {
     return it == members_.end() ? nullptr : &it->second;
   }
 
+  void SetName(uint64_t id, const std::string& name) { members_[id].name = name; }
+
   bool in_sync = false;
+  int unhealthy_answers = 0;
   int removals = 0;
 
  private:
@@ -110,6 +117,25 @@ TEST(MembershipTest, AddsTheJoiningManagerAsALearner) {
   ASSERT_NE(etcd.Get(added->member_id), nullptr);
   EXPECT_TRUE(etcd.Get(added->member_id)->is_learner);
   EXPECT_EQ(added->initial_cluster, "m1=https://127.0.0.1:2380,node2=https://127.0.0.2:2380");
+}
+
+// A manager that joined a moment ago is "unhealthy" to etcd for 5 s: the add is retried.
+TEST(MembershipTest, RetriesWhileEtcdSaysUnhealthyCluster) {
+  FakeEtcd etcd;
+  etcd.unhealthy_answers = 2;
+  Membership m(etcd, std::chrono::seconds(5));
+  ASSERT_OK(m.AddLearner("node2", "https://127.0.0.2:2380").status());
+  EXPECT_EQ(etcd.unhealthy_answers, 0);
+  EXPECT_EQ(etcd.List().size(), 2u);
+}
+
+TEST(MembershipTest, GivesUpOnUnhealthyClusterAfterTheWait) {
+  FakeEtcd etcd;
+  etcd.unhealthy_answers = 1000;
+  Membership m(etcd, std::chrono::milliseconds(300));
+  EXPECT_EQ(m.AddLearner("node2", "https://127.0.0.2:2380").status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(etcd.List().size(), 1u);
 }
 
 TEST(MembershipTest, ReplacesAnUnfinishedLearnerAtTheSameUrl) {
@@ -268,8 +294,23 @@ TEST_F(MembershipServiceTest, AbortRemovesTheLearnerAndTheNodeObject) {
   ASSERT_OK(service.Abort("node2", added->member_id));
   EXPECT_EQ(etcd.List().size(), 1u);
   EXPECT_EQ(forgotten, std::vector<std::string>{"node2"});
-  // A voter is never removed by a rollback.
-  EXPECT_EQ(service.Abort("node1", 1).code(), absl::StatusCode::kFailedPrecondition);
+  // Another voter is never removed by a rollback.
+  EXPECT_EQ(service.Abort("node2", 1).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(etcd.List().size(), 1u);
+}
+
+TEST(MembershipTest, RollbackAfterPromotionRemovesOnlyTheCallersOwnMember) {
+  FakeEtcd etcd;
+  Membership m(etcd);
+  StatusOr<AddedLearner> added = m.AddLearner("node2", "https://127.0.0.2:2380");
+  ASSERT_OK(added.status());
+  etcd.in_sync = true;
+  ASSERT_OK(m.Promote(added->member_id));
+  etcd.SetName(added->member_id, "node2");  // a started member has its name
+  EXPECT_EQ(m.RemoveJoining(added->member_id, "node3").code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(m.RemoveJoining(1, "node2").code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_OK(m.RemoveJoining(added->member_id, "node2"));
   EXPECT_EQ(etcd.List().size(), 1u);
 }
 
