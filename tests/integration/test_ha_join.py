@@ -265,13 +265,15 @@ class HaJoin(unittest.TestCase):
         for sub in ("etcd", "swarm/kek", "swarm/certificates", "swarm/state.json"):
             self.assertFalse(os.path.exists(os.path.join(late.data_root, sub)), sub)
         # With the port free the same node joins, and the cluster has four voters.
+        sid = m1.create_secret("before-late", b"x")
         r = late.docker(["swarm", "join", "--token", self.manager_token, "--advertise-addr",
                          IP["late"], "--listen-addr", addr("late"), addr("m1")])
-        self.assertIn(JOINED_MANAGER, self.ok(r, late))
+        self.assertEqual(r.returncode, 0, f"{out(r)}\n{late.log_tail()}\n{m1.log_tail(80)}")
+        self.assertIn(JOINED_MANAGER, out(r))
         members = etcd_members(m1)
         self.assertEqual(len(members), 4, members)
         self.assertFalse(any(m.get("isLearner") for m in members), members)
-        self.assertEqual(late.api("GET", "/secrets/ha-pw").status, 200)
+        self.assertEqual(late.api("GET", "/secrets/before-late").json()["ID"], sid)
 
 
 if __name__ == "__main__":

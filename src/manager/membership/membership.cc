@@ -49,9 +49,21 @@ StatusOr<AddedLearner> Membership::AddLearner(const std::string& name,
       RETURN_IF_ERROR(RemoveLearner(m.id));
     }
   }
-  ASSIGN_OR_RETURN(etcd::MemberAddResult added, RetryWhileUnhealthy<etcd::MemberAddResult>([&] {
-                     return etcd_.MemberAdd({peer_url}, /*is_learner=*/true);
-                   }));
+  // etcd makes a member's ID from its peer URLs and the current time in whole SECONDS, and
+  // refuses an ID it removed before (ErrIDRemoved, answered as NotFound "member not found"):
+  // the same URL added again within the second of an earlier, rolled-back add collides. The
+  // next second gives a new ID.
+  const auto collision_end = std::chrono::steady_clock::now() + std::chrono::milliseconds(2500);
+  StatusOr<etcd::MemberAddResult> result = absl::UnknownError("not tried");
+  while (true) {
+    result = RetryWhileUnhealthy<etcd::MemberAddResult>(
+        [&] { return etcd_.MemberAdd({peer_url}, /*is_learner=*/true); });
+    if (!absl::IsNotFound(result.status()) || std::chrono::steady_clock::now() >= collision_end) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  ASSIGN_OR_RETURN(etcd::MemberAddResult added, std::move(result));
   spdlog::info("membership: node {} added as store learner {:x} at {}", name, added.member.id,
                peer_url);
   return AddedLearner{added.member.id, InitialCluster(added.members, added.member.id, name)};

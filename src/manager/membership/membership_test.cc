@@ -25,6 +25,10 @@ class FakeEtcd final : public etcd::Client {
   StatusOr<std::vector<etcd::Member>> MemberList() override { return List(); }
   StatusOr<etcd::MemberAddResult> MemberAdd(const std::vector<std::string>& urls,
                                             bool is_learner) override {
+    if (removed_id_answers > 0) {
+      --removed_id_answers;
+      return absl::NotFoundError("etcd MemberAdd: etcdserver: member not found");
+    }
     if (unhealthy_answers > 0) {
       --unhealthy_answers;
       return absl::UnavailableError("etcd MemberAdd: etcdserver: unhealthy cluster");
@@ -95,6 +99,7 @@ class FakeEtcd final : public etcd::Client {
 
   bool in_sync = false;
   int unhealthy_answers = 0;
+  int removed_id_answers = 0;  // etcd's ID collision with a member removed in the same second
   int removals = 0;
 
  private:
@@ -127,6 +132,16 @@ TEST(MembershipTest, RetriesWhileEtcdSaysUnhealthyCluster) {
   ASSERT_OK(m.AddLearner("node2", "https://127.0.0.2:2380").status());
   EXPECT_EQ(etcd.unhealthy_answers, 0);
   EXPECT_EQ(etcd.List().size(), 2u);
+}
+
+// Re-adding the URL of a learner removed within the same second collides with the removed ID
+// (etcd answers NotFound): the add is tried again in the next second.
+TEST(MembershipTest, RetriesAnAddThatCollidesWithARemovedMembersId) {
+  FakeEtcd etcd;
+  etcd.removed_id_answers = 1;
+  Membership m(etcd);
+  ASSERT_OK(m.AddLearner("node2", "https://127.0.0.2:2380").status());
+  EXPECT_EQ(etcd.removed_id_answers, 0);
 }
 
 TEST(MembershipTest, GivesUpOnUnhealthyClusterAfterTheWait) {
