@@ -190,6 +190,8 @@ class HaJoin(unittest.TestCase):
         # by all.
         sid2 = m3.create_secret("ha-other", b"x")
         for d in (m2, m1):
+            self.wait(lambda: d.api("GET", "/secrets/ha-other").status == 200, 2,
+                      f"ha-other not on {d.name}")
             self.assertEqual(d.api("GET", "/secrets/ha-other").json()["ID"], sid2)
         self.ok(m1.docker(["secret", "rm", "ha-other"]))
         for d in (m2, m3):
@@ -274,6 +276,24 @@ class HaJoin(unittest.TestCase):
         self.assertEqual(len(members), 4, members)
         self.assertFalse(any(m.get("isLearner") for m in members), members)
         self.assertEqual(late.api("GET", "/secrets/before-late").json()["ID"], sid)
+
+    def test_08_joined_manager_restarts_as_a_manager_without_leader_work(self):
+        m1, m2 = self.d["m1"], self.d["m2"]
+        # Leader work (orchestrator, scheduler, liveness) stays on m1 until part 3's election.
+        self.assertIn(b"the orchestrator, scheduler and node liveness run on the manager that "
+                      b"ran swarm init", m2.log_bytes())
+        self.assertNotIn(b"the orchestrator, scheduler and node liveness run on the manager "
+                         b"that ran swarm init", m1.log_bytes())
+        m2.restart()
+        self.wait(lambda: m2.api("GET", "/secrets/ha-pw").status == 200, 20, m2.log_tail)
+        sid = m2.create_secret("after-restart", b"y")
+        # (Reads through another manager follow its etcd watch: milliseconds, not linearizable.)
+        self.wait(lambda: m1.api("GET", "/secrets/after-restart").status == 200, 2,
+                  "after-restart not on m1")
+        self.assertEqual(m1.api("GET", "/secrets/after-restart").json()["ID"], sid)
+        self.wait(lambda: "m2 Ready Reachable" in self.node_rows(m1, harness.DOCKER_20), 20,
+                  lambda: self.node_rows(m1, harness.DOCKER_20))
+        self.assertEqual(len(etcd_members(m1)), len(etcd_members(m2)))
 
 
 if __name__ == "__main__":
