@@ -139,6 +139,9 @@ class HaJoin(unittest.TestCase):
             self.assertEqual((info["LocalNodeState"], info["ControlAvailable"]), ("active", True))
             self.assertEqual(self.d[name].api("GET", "/_ping", version=None).headers["Swarm"],
                              "active/manager")
+            self.assertEqual((info["Managers"], info["Nodes"]), (3, 4))
+            r = self.d[name].docker(["info"])
+            self.assertIn("Is Manager: true", out(r))
         self.assertIn("This node joined a swarm as a worker.", self.join_out["w"])
         # The certificate a manager token yields: OU swarm-manager, its advertised IP as a SAN.
         import subprocess
