@@ -6,6 +6,7 @@
 
 #include "crypto/node_seal.h"
 #include "crypto/random.h"
+#include "manager/membership/fake_member_etcd.h"
 #include "manager/membership/learner_sweeper.h"
 #include "manager/membership/membership_service.h"
 #include "testing/fake_clock.h"
@@ -15,97 +16,7 @@ namespace capsule::membership {
 namespace {
 
 using std::chrono_literals::operator""s;
-
-// An etcd cluster's membership in memory: just the Cluster calls; one learner at a time, as
-// etcd 3.4; a learner is "in sync" once the test says so.
-class FakeEtcd final : public etcd::Client {
- public:
-  FakeEtcd() { members_[1] = {1, "m1", {"https://127.0.0.1:2380"}, {}, false}; }
-
-  StatusOr<std::vector<etcd::Member>> MemberList() override { return List(); }
-  StatusOr<etcd::MemberAddResult> MemberAdd(const std::vector<std::string>& urls,
-                                            bool is_learner) override {
-    if (removed_id_answers > 0) {
-      --removed_id_answers;
-      return absl::NotFoundError("etcd MemberAdd: etcdserver: member not found");
-    }
-    if (unhealthy_answers > 0) {
-      --unhealthy_answers;
-      return absl::UnavailableError("etcd MemberAdd: etcdserver: unhealthy cluster");
-    }
-    for (const auto& [id, m] : members_) {
-      if (m.is_learner && is_learner) {
-        return absl::FailedPreconditionError("etcdserver: too many learner members in cluster");
-      }
-    }
-    etcd::Member m{next_id_++, "", urls, {}, is_learner};
-    members_[m.id] = m;
-    return etcd::MemberAddResult{m, List()};
-  }
-  StatusOr<std::vector<etcd::Member>> MemberRemove(uint64_t id) override {
-    if (members_.erase(id) == 0) return absl::NotFoundError("etcdserver: member not found");
-    ++removals;
-    return List();
-  }
-  StatusOr<std::vector<etcd::Member>> MemberPromote(uint64_t id) override {
-    auto it = members_.find(id);
-    if (it == members_.end()) return absl::NotFoundError("etcdserver: member not found");
-    if (!it->second.is_learner) {
-      return absl::FailedPreconditionError("etcdserver: can only promote a learner member");
-    }
-    if (!in_sync) {
-      return absl::FailedPreconditionError(
-          "etcdserver: can only promote a learner member which is in sync with leader");
-    }
-    it->second.is_learner = false;
-    return List();
-  }
-
-  // The data calls are not used here.
-  StatusOr<etcd::TxnResult> Txn(const std::vector<etcd::Compare>&, const std::vector<etcd::Op>&,
-                                const std::vector<etcd::Op>&) override {
-    return absl::UnimplementedError("fake");
-  }
-  StatusOr<etcd::RangeResult> Range(const std::string&, const std::string&) override {
-    return absl::UnimplementedError("fake");
-  }
-  StatusOr<int64_t> Put(const std::string&, const std::string&) override {
-    return absl::UnimplementedError("fake");
-  }
-  StatusOr<int64_t> Delete(const std::string&, const std::string&) override {
-    return absl::UnimplementedError("fake");
-  }
-  StatusOr<std::unique_ptr<etcd::Watch>> WatchRange(const std::string&, const std::string&, int64_t,
-                                                    etcd::WatchCallbacks) override {
-    return absl::UnimplementedError("fake");
-  }
-  StatusOr<int64_t> LeaseGrant(std::chrono::seconds) override {
-    return absl::UnimplementedError("fake");
-  }
-  Status LeaseKeepAliveOnce(int64_t) override { return absl::UnimplementedError("fake"); }
-  Status LeaseRevoke(int64_t) override { return absl::UnimplementedError("fake"); }
-
-  std::vector<etcd::Member> List() const {
-    std::vector<etcd::Member> out;
-    for (const auto& [id, m] : members_) out.push_back(m);
-    return out;
-  }
-  const etcd::Member* Get(uint64_t id) const {
-    auto it = members_.find(id);
-    return it == members_.end() ? nullptr : &it->second;
-  }
-
-  void SetName(uint64_t id, const std::string& name) { members_[id].name = name; }
-
-  bool in_sync = false;
-  int unhealthy_answers = 0;
-  int removed_id_answers = 0;  // etcd's ID collision with a member removed in the same second
-  int removals = 0;
-
- private:
-  std::map<uint64_t, etcd::Member> members_;
-  uint64_t next_id_ = 0x100;
-};
+using membership::testing::FakeMemberEtcd;
 
 TEST(InitialClusterTest, NamesTheNewMemberAndKeepsTheOthers) {
   std::vector<etcd::Member> members = {{1, "m1", {"https://10.0.0.1:2380"}, {}, false},
@@ -115,7 +26,7 @@ TEST(InitialClusterTest, NamesTheNewMemberAndKeepsTheOthers) {
 }
 
 TEST(MembershipTest, AddsTheJoiningManagerAsALearner) {
-  FakeEtcd etcd;
+  FakeMemberEtcd etcd;
   Membership m(etcd);
   StatusOr<AddedLearner> added = m.AddLearner("node2", "https://127.0.0.2:2380");
   ASSERT_OK(added.status());
@@ -126,7 +37,7 @@ TEST(MembershipTest, AddsTheJoiningManagerAsALearner) {
 
 // A manager that joined a moment ago is "unhealthy" to etcd for 5 s: the add is retried.
 TEST(MembershipTest, RetriesWhileEtcdSaysUnhealthyCluster) {
-  FakeEtcd etcd;
+  FakeMemberEtcd etcd;
   etcd.unhealthy_answers = 2;
   Membership m(etcd, std::chrono::seconds(5));
   ASSERT_OK(m.AddLearner("node2", "https://127.0.0.2:2380").status());
@@ -137,7 +48,7 @@ TEST(MembershipTest, RetriesWhileEtcdSaysUnhealthyCluster) {
 // Re-adding the URL of a learner removed within the same second collides with the removed ID
 // (etcd answers NotFound): the add is tried again in the next second.
 TEST(MembershipTest, RetriesAnAddThatCollidesWithARemovedMembersId) {
-  FakeEtcd etcd;
+  FakeMemberEtcd etcd;
   etcd.removed_id_answers = 1;
   Membership m(etcd);
   ASSERT_OK(m.AddLearner("node2", "https://127.0.0.2:2380").status());
@@ -145,7 +56,7 @@ TEST(MembershipTest, RetriesAnAddThatCollidesWithARemovedMembersId) {
 }
 
 TEST(MembershipTest, GivesUpOnUnhealthyClusterAfterTheWait) {
-  FakeEtcd etcd;
+  FakeMemberEtcd etcd;
   etcd.unhealthy_answers = 1000;
   Membership m(etcd, std::chrono::milliseconds(300));
   EXPECT_EQ(m.AddLearner("node2", "https://127.0.0.2:2380").status().code(),
@@ -154,7 +65,7 @@ TEST(MembershipTest, GivesUpOnUnhealthyClusterAfterTheWait) {
 }
 
 TEST(MembershipTest, ReplacesAnUnfinishedLearnerAtTheSameUrl) {
-  FakeEtcd etcd;
+  FakeMemberEtcd etcd;
   Membership m(etcd);
   StatusOr<AddedLearner> first = m.AddLearner("a", "https://127.0.0.2:2380");
   ASSERT_OK(first.status());
@@ -165,7 +76,7 @@ TEST(MembershipTest, ReplacesAnUnfinishedLearnerAtTheSameUrl) {
 }
 
 TEST(MembershipTest, RefusesAUrlAVoterUses) {
-  FakeEtcd etcd;
+  FakeMemberEtcd etcd;
   Membership m(etcd);
   EXPECT_EQ(m.AddLearner("x", "https://127.0.0.1:2380").status().code(),
             absl::StatusCode::kAlreadyExists);
@@ -173,7 +84,7 @@ TEST(MembershipTest, RefusesAUrlAVoterUses) {
 }
 
 TEST(MembershipTest, SecondConcurrentJoinIsRefusedUntilTheFirstIsPromoted) {
-  FakeEtcd etcd;
+  FakeMemberEtcd etcd;
   Membership m(etcd);
   StatusOr<AddedLearner> first = m.AddLearner("a", "https://127.0.0.2:2380");
   ASSERT_OK(first.status());
@@ -185,7 +96,7 @@ TEST(MembershipTest, SecondConcurrentJoinIsRefusedUntilTheFirstIsPromoted) {
 }
 
 TEST(MembershipTest, PromotionWaitsForCatchUpAndIsIdempotent) {
-  FakeEtcd etcd;
+  FakeMemberEtcd etcd;
   Membership m(etcd);
   StatusOr<AddedLearner> added = m.AddLearner("a", "https://127.0.0.2:2380");
   ASSERT_OK(added.status());
@@ -198,7 +109,7 @@ TEST(MembershipTest, PromotionWaitsForCatchUpAndIsIdempotent) {
 }
 
 TEST(MembershipTest, RollbackRemovesALearnerButNeverAVoter) {
-  FakeEtcd etcd;
+  FakeMemberEtcd etcd;
   Membership m(etcd);
   StatusOr<AddedLearner> added = m.AddLearner("a", "https://127.0.0.2:2380");
   ASSERT_OK(added.status());
@@ -210,8 +121,8 @@ TEST(MembershipTest, RollbackRemovesALearnerButNeverAVoter) {
 }
 
 TEST(LearnerSweeperTest, RemovesALearnerNotPromotedWithinTheDeadline) {
-  FakeEtcd etcd;
-  testing::FakeClock clock;
+  FakeMemberEtcd etcd;
+  ::capsule::testing::FakeClock clock;
   LearnerSweeper sweeper(etcd, clock, 60s);
   StatusOr<AddedLearner> added = Membership(etcd).AddLearner("a", "https://127.0.0.2:2380");
   ASSERT_OK(added.status());
@@ -226,8 +137,8 @@ TEST(LearnerSweeperTest, RemovesALearnerNotPromotedWithinTheDeadline) {
 }
 
 TEST(LearnerSweeperTest, LeavesPromotedMembersAndVotersAlone) {
-  FakeEtcd etcd;
-  testing::FakeClock clock;
+  FakeMemberEtcd etcd;
+  ::capsule::testing::FakeClock clock;
   LearnerSweeper sweeper(etcd, clock, 60s);
   Membership m(etcd);
   StatusOr<AddedLearner> added = m.AddLearner("a", "https://127.0.0.2:2380");
@@ -247,7 +158,7 @@ class MembershipServiceTest : public ::testing::Test {
 };
 
 TEST_F(MembershipServiceTest, AddSealsTheKekForTheCallerOnly) {
-  FakeEtcd etcd;
+  FakeMemberEtcd etcd;
   Membership m(etcd);
   ca::Authorizer authorizer("", "cluster1", nullptr, RealClock());
   const SecretBytes kek = SecretBytes::CopyFrom(std::string(32, 'k'));
@@ -271,7 +182,7 @@ TEST_F(MembershipServiceTest, AddSealsTheKekForTheCallerOnly) {
 }
 
 TEST_F(MembershipServiceTest, AddRefusesBadInputWithoutAddingAMember) {
-  FakeEtcd etcd;
+  FakeMemberEtcd etcd;
   Membership m(etcd);
   ca::Authorizer authorizer("", "cluster1", nullptr, RealClock());
   const SecretBytes kek = SecretBytes::CopyFrom(std::string(32, 'k'));
@@ -295,7 +206,7 @@ TEST_F(MembershipServiceTest, AddRefusesBadInputWithoutAddingAMember) {
 }
 
 TEST_F(MembershipServiceTest, AbortRemovesTheLearnerAndTheNodeObject) {
-  FakeEtcd etcd;
+  FakeMemberEtcd etcd;
   Membership m(etcd);
   ca::Authorizer authorizer("", "cluster1", nullptr, RealClock());
   const SecretBytes kek = SecretBytes::CopyFrom(std::string(32, 'k'));
@@ -315,7 +226,7 @@ TEST_F(MembershipServiceTest, AbortRemovesTheLearnerAndTheNodeObject) {
 }
 
 TEST(MembershipTest, RollbackAfterPromotionRemovesOnlyTheCallersOwnMember) {
-  FakeEtcd etcd;
+  FakeMemberEtcd etcd;
   Membership m(etcd);
   StatusOr<AddedLearner> added = m.AddLearner("node2", "https://127.0.0.2:2380");
   ASSERT_OK(added.status());
