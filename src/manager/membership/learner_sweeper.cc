@@ -17,7 +17,7 @@ StatusOr<int> LearnerSweeper::Tick() {
   const TimePoint now = clock_.Now();
   std::vector<uint64_t> overdue;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     std::set<uint64_t> learners;
     for (const etcd::Member& m : members) {
       if (!m.is_learner) continue;
@@ -37,7 +37,7 @@ StatusOr<int> LearnerSweeper::Tick() {
       continue;
     }
     ++removed;
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     first_seen_.erase(id);
   }
   return removed;
@@ -45,20 +45,21 @@ StatusOr<int> LearnerSweeper::Tick() {
 
 void LearnerSweeper::Start(std::chrono::milliseconds period) {
   thread_ = std::thread([this, period] {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (!cv_.wait_for(lock, period, [this] { return stop_; })) {
-      lock.unlock();
+    MutexLock lock(mu_);
+    while (!cv_.wait_for(lock.native(), period,
+                         [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; })) {
+      lock.Unlock();
       if (StatusOr<int> r = Tick(); !r.ok()) {
         spdlog::debug("membership: learner sweep: {}", r.status().ToString());
       }
-      lock.lock();
+      lock.Lock();
     }
   });
 }
 
 void LearnerSweeper::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stop_ = true;
   }
   cv_.notify_all();

@@ -16,10 +16,10 @@
 #include <condition_variable>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <thread>
 
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "manager/membership/membership.h"
 #include "store/etcd/etcd_client.h"
@@ -45,10 +45,10 @@ class LearnerSweeper {
   Membership membership_;
   const Clock& clock_;
   const std::chrono::milliseconds deadline_;
-  std::mutex mu_;
-  std::map<uint64_t, TimePoint> first_seen_;  // guarded by mu_
+  Mutex mu_;
+  std::map<uint64_t, TimePoint> first_seen_ ABSL_GUARDED_BY(mu_);
   std::condition_variable cv_;
-  bool stop_ = false;  // guarded by mu_
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 
