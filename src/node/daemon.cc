@@ -12,6 +12,7 @@
 #include "node/api_adapters.h"
 #include "node/certificates.h"
 #include "node/data_root_lock.h"
+#include "node/manager_join.h"
 #include "node/worker.h"
 
 namespace capsule::node {
@@ -291,8 +292,29 @@ Status Daemon::JoinSwarm(const dockerapi::JoinRequest& request) {
     }
   }
   RETURN_IF_ERROR(EnsureExecutor());
-  ASSIGN_OR_RETURN(SwarmState state, JoinAsWorker(request, options_.data_root, hostname_));
+  ASSIGN_OR_RETURN(SwarmState state,
+                   JoinWithToken(request, options_.data_root, hostname_, options_.etcd_peer_port));
   std::error_code ec;
+  if (state.role == "manager") {
+    // Any failure is rolled back inside (the member, the node object, the etcd dir, KEK).
+    StatusOr<std::unique_ptr<node::Manager>> joined = JoinAsManager(MakeManagerConfig(), state);
+    if (!joined.ok()) {
+      std::filesystem::remove_all(CertificatesIn(options_.data_root).dir, ec);
+      return joined.status();
+    }
+    std::unique_ptr<node::Manager> m = *std::move(joined);
+    if (Status saved = SaveSwarmState(StatePath(), state); !saved.ok()) {
+      m->Destroy();  // its member stays in the cluster, as after `leave --force` (part 5)
+      return saved;
+    }
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    state_ = state;
+    manager_ = std::move(m);
+    if (Status a = StartManagerAgentLocked(state); !a.ok()) {
+      spdlog::error("the manager's own agent did not start: {}", a.ToString());
+    }
+    return absl::OkStatus();
+  }
   StatusOr<std::unique_ptr<agent::Agent>> session =
       StartNodeAgent(state, state.remote_manager, options_.data_root, hostname_, *executor_);
   Status s = session.status();

@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "ca/issuer_info.h"
 #include "ca/join_token.h"
 #include "ca/node_role.h"
 #include "common/clock.h"
+#include "crypto/secure_file.h"
 #include "node/certificates.h"
 #include "node/machine_resources.h"
 #include "store/etcd_store.h"
@@ -40,7 +42,13 @@ Manager::Manager(ManagerConfig config, SwarmState state)
 
 Manager::~Manager() { Stop(); }
 
-Status Manager::StartStore(bool new_cluster) {
+std::string PeerUrl(const SwarmState& state) {
+  const std::string& ip = state.advertise_addr;
+  const bool v6 = ip.find(':') != std::string::npos;
+  return "https://" + (v6 ? "[" + ip + "]" : ip) + ":" + std::to_string(state.etcd_peer_port);
+}
+
+Status Manager::StartMember(bool new_cluster, const std::string& initial_cluster) {
   RETURN_IF_ERROR(EnsureDir(SwarmDir(config_.data_root), 0700));
   etcd::MemberConfig mc;
   mc.etcd_binary = config_.etcd_binary;
@@ -49,11 +57,12 @@ Status Manager::StartStore(bool new_cluster) {
   // Peers speak mutual TLS with certificates from the swarm's CA (IP SAN = advertise IP).
   const CertificatePaths certs = CertificatesIn(config_.data_root);
   RETURN_IF_ERROR(CheckCertificatesPresent(certs));
-  mc.peer_url = "https://" + state_.advertise_addr + ":" + std::to_string(state_.etcd_peer_port);
+  mc.peer_url = PeerUrl(state_);
   // Only managers' certificates open the peer port: a worker's certificate comes from the same
   // CA, and a peer connection can append to the Raft log, i.e. rewrite the store.
   mc.peer_tls = {certs.cert, certs.key, certs.root_ca, ca::kManagerRoleName};
   mc.new_cluster = new_cluster;
+  mc.initial_cluster = initial_cluster;
   mc.cluster_token = state_.cluster_id;
   mc.log_level = config_.etcd_log_level;
   supervisor_ = std::make_unique<etcd::Supervisor>(mc, RealClock());
@@ -62,16 +71,51 @@ Status Manager::StartStore(bool new_cluster) {
   etcd::ClientOptions co;
   co.endpoint = supervisor_->ClientEndpoint();
   ASSIGN_OR_RETURN(client_, etcd::Client::Connect(co, std::chrono::seconds(10)));
+  return absl::OkStatus();
+}
+
+Status Manager::StartStore(bool new_cluster) {
+  RETURN_IF_ERROR(StartMember(new_cluster, ""));
+  ASSIGN_OR_RETURN(kek_, crypto::LoadOrCreateKekFile(KekPath(config_.data_root)));
+  return StartServices(/*joined=*/false);
+}
+
+Status Manager::WaitMemberServes(std::chrono::milliseconds timeout) {
+  // A new member answers "rpc not supported for learner" (Unavailable) until it has applied
+  // its own promotion; a linearizable read that succeeds also means it has caught up to the
+  // cluster's revision at that moment.
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    StatusOr<etcd::RangeResult> r = client_->Range(store::kKeyringKey, "");
+    if (r.ok()) return absl::OkStatus();
+    if (std::chrono::steady_clock::now() >= end) return r.status();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+Status Manager::StartServices(bool joined) {
   maintainer_ = std::make_unique<etcd::Maintainer>(*client_, RealClock(), config_.etcd_maintenance);
   maintainer_->Start();
-
-  ASSIGN_OR_RETURN(SecretBytes kek, crypto::LoadOrCreateKekFile(KekPath(config_.data_root)));
-  ASSIGN_OR_RETURN(keyring_, store::LoadOrStoreKeyring(*client_, kek, crypto::Keyring::Generate()));
+  if (joined) {
+    // The keyring exists in a swarm this node joins; never make a second one.
+    ASSIGN_OR_RETURN(keyring_, store::LoadKeyring(*client_, kek_));
+  } else {
+    ASSIGN_OR_RETURN(keyring_,
+                     store::LoadOrStoreKeyring(*client_, kek_, crypto::Keyring::Generate()));
+  }
   store_ = store::NewEtcdStore(*client_, keyring_);
   reads_ = std::make_unique<store::ReadModel>(*store_);
   RETURN_IF_ERROR(reads_->Start());
-  orchestrator_ = std::make_unique<orchestrator::Orchestrator>(*store_, *reads_, RealClock());
-  orchestrator_->Start();
+  if (state_.runs_leader_work) {
+    orchestrator_ = std::make_unique<orchestrator::Orchestrator>(*store_, *reads_, RealClock());
+    orchestrator_->Start();
+    sweeper_ = std::make_unique<membership::LearnerSweeper>(*client_, RealClock());
+    sweeper_->Start(std::chrono::seconds(5));
+  } else {
+    spdlog::info(
+        "this manager joined the swarm: it serves the API, the swarm port and its etcd member; "
+        "the orchestrator, scheduler and node liveness run on the manager that ran swarm init");
+  }
   secrets_ = std::make_unique<controlapi::SecretApi>(*store_, *reads_, RealClock());
   // Set before any request can remove a node: the swarm server starts later.
   nodes_ = std::make_unique<controlapi::NodeApi>(*store_, *reads_, RealClock(),
@@ -108,7 +152,9 @@ Status Manager::StartSwarmServer() {
   }
   sc.cert_validity = CertValidityFor(spec, config_.node_cert_validity);
   sc.cert_refresh_interval = std::max(std::chrono::seconds(1), config_.cert_check_period);
-  ASSIGN_OR_RETURN(swarm_server_, SwarmServer::Start(sc, *store_, *reads_, *nodes_));
+  sc.reconcile_liveness = state_.runs_leader_work;
+  ASSIGN_OR_RETURN(swarm_server_,
+                   SwarmServer::Start(sc, *store_, *reads_, *nodes_, {*client_, kek_}));
   StartCertRenewer();
   return absl::OkStatus();
 }
@@ -212,8 +258,34 @@ StatusOr<std::unique_ptr<Manager>> Manager::Open(const ManagerConfig& config,
   return m;
 }
 
+StatusOr<std::unique_ptr<Manager>> Manager::Join(const ManagerConfig& config,
+                                                 const SwarmState& state, JoinPlan plan) {
+  std::unique_ptr<Manager> m(new Manager(config, state));
+  Status s = EnsureDir(SwarmDir(config.data_root), 0700);
+  if (s.ok()) {
+    s = crypto::WriteFileAtomic(KekPath(config.data_root), plan.kek.span(), 0600,
+                                /*replace=*/true);
+  }
+  m->kek_ = std::move(plan.kek);
+  if (s.ok()) s = m->StartMember(/*new_cluster=*/false, plan.initial_cluster);
+  if (s.ok()) s = plan.promote();
+  if (s.ok()) s = m->WaitMemberServes(std::chrono::seconds(20));
+  if (s.ok()) s = m->StartServices(/*joined=*/true);
+  if (s.ok()) s = m->reads_->WaitFresh();
+  if (s.ok()) s = m->StartSwarmServer();
+  if (!s.ok()) {
+    spdlog::error("joining as a manager failed: {}", s.ToString());
+    if (plan.abort) plan.abort();
+    m->Destroy();
+    return s;
+  }
+  return m;
+}
+
 void Manager::Stop() {
   services_ = {};
+  if (sweeper_) sweeper_->Stop();
+  sweeper_.reset();
   // Leader work first: it writes through the store and follows the read model.
   if (orchestrator_) orchestrator_->Stop();
   orchestrator_.reset();

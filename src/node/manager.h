@@ -11,6 +11,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -24,6 +25,7 @@
 #include "manager/controlapi/node.h"
 #include "manager/controlapi/secret.h"
 #include "manager/controlapi/task.h"
+#include "manager/membership/learner_sweeper.h"
 #include "manager/orchestrator/orchestrator.h"
 #include "node/cert_renewer.h"
 #include "node/swarm_server.h"
@@ -58,6 +60,24 @@ class Manager {
   static StatusOr<std::unique_ptr<Manager>> Bootstrap(const ManagerConfig& config,
                                                       const SwarmState& state,
                                                       const ClusterSpec& spec);
+  // What a node joining as a manager got from an existing manager (node/manager_join.h).
+  struct JoinPlan {
+    std::string initial_cluster;  // etcd --initial-cluster, this node's learner included
+    SecretBytes kek;              // the swarm's KEK (written to this node's KEK file)
+    // Blocks until this node's etcd member is a voter (the existing manager promotes it).
+    std::function<Status()> promote;
+    // Rolls the member back on the existing manager (AbortJoin). Called on failure while
+    // this node's member still runs, so even a promoted member's removal has its vote.
+    std::function<void()> abort;
+  };
+  // A manager joining an existing swarm (its manager certificate is on disk and its etcd
+  // member was added as a learner): writes the KEK file, starts the member with the existing
+  // cluster, has it promoted, waits until it serves linearizable reads, then loads the
+  // keyring and the read model and starts the swarm port. It runs no leader work
+  // (state.runs_leader_work is false). On failure the member is rolled back (plan.abort),
+  // then everything local is removed (Destroy).
+  static StatusOr<std::unique_ptr<Manager>> Join(const ManagerConfig& config,
+                                                 const SwarmState& state, JoinPlan plan);
   // Starts the existing member and loads the keyring with the KEK file.
   static StatusOr<std::unique_ptr<Manager>> Open(const ManagerConfig& config,
                                                  const SwarmState& state);
@@ -79,6 +99,13 @@ class Manager {
  private:
   Manager(ManagerConfig config, SwarmState state);
   Status StartStore(bool new_cluster);
+  // The supervised etcd member and the client to it.
+  Status StartMember(bool new_cluster, const std::string& initial_cluster);
+  // Until the member serves linearizable reads (a new member: once promoted and caught up).
+  Status WaitMemberServes(std::chrono::milliseconds timeout);
+  // Keyring (joined: it must exist), store, read model, leader work if this manager runs it,
+  // control API.
+  Status StartServices(bool joined);
   Status CreateClusterObjects(const ClusterSpec& spec, const ca::RootCa& root);
   // The swarm port (gRPC: NodeCA + Dispatcher); needs a fresh read model.
   Status StartSwarmServer();
@@ -92,11 +119,16 @@ class Manager {
   std::unique_ptr<etcd::Supervisor> supervisor_;
   std::unique_ptr<etcd::Client> client_;
   std::unique_ptr<etcd::Maintainer> maintainer_;  // compacts and defragments the member
+  // The swarm's key-encryption key (the KEK file's content), kept to hand to managers that
+  // join (sealed to them: membership_service.h).
+  SecretBytes kek_;
   crypto::Keyring keyring_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<store::ReadModel> reads_;
-  // Leader work (services → tasks → nodes); this single manager is always the leader.
+  // Leader work (services → tasks → nodes, unfinished joins' learners): only on the manager
+  // that runs it (SwarmState::runs_leader_work); null on the others.
   std::unique_ptr<orchestrator::Orchestrator> orchestrator_;
+  std::unique_ptr<membership::LearnerSweeper> sweeper_;
   std::unique_ptr<controlapi::SecretApi> secrets_;
   std::unique_ptr<controlapi::NodeApi> nodes_;
   std::unique_ptr<controlapi::ClusterApi> cluster_;
@@ -110,6 +142,8 @@ class Manager {
 };
 
 std::string EtcdDir(const std::string& data_root);
+// This manager's etcd peer URL: https://<advertise IP>:<etcd peer port>.
+std::string PeerUrl(const SwarmState& state);
 std::string SwarmDir(const std::string& data_root);
 
 // A cluster spec's NodeCertExpiry as the validity to sign with (the 90-day default when unset),

@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "manager/caserver/node_ca_service.h"
 #include "manager/dispatcher/dispatcher_service.h"
+#include "manager/membership/membership_service.h"
 #include "node/dispatcher_backends.h"
 #include "node/node_status_writer.h"
 #include "transport/grpc_server.h"
@@ -48,25 +49,27 @@ std::string AdvertisedIp(const std::string& addr) {
   return IsIp(host) ? host : "";
 }
 
-// Admits nodes into the store. Capsule has one manager per swarm for now, so a manager
-// token is refused here, before any certificate is issued.
+// Admits nodes into the store: a worker, or a manager (which then becomes an etcd member
+// through ManagerMembership; if that fails its object is removed again by AbortJoin).
 class StoreNodeRegistry final : public caserver::NodeRegistry {
  public:
   StoreNodeRegistry(controlapi::NodeApi& nodes, const Clock& clock)
       : nodes_(nodes), clock_(clock) {}
   Status Register(const caserver::NewNode& nn) override {
-    if (nn.role == ca::NodeRole::kManager) {
-      return absl::InvalidArgumentError(
-          "joining as a manager is not supported yet: a Capsule swarm has one manager");
-    }
     Node n;
     n.id = nn.node_id;
     n.created_at = n.updated_at = clock_.Now();
     n.hostname = nn.hostname;
-    n.role = "worker";
+    n.role = nn.role == ca::NodeRole::kManager ? "manager" : "worker";
     n.state = "unknown";  // Ready once its session starts
     std::string ip = AdvertisedIp(nn.advertise_addr);
     n.addr = ip.empty() ? nn.observed_ip : ip;
+    if (nn.role == ca::NodeRole::kManager) {
+      // ManagerStatus.Addr: the advertised swarm address with its port.
+      const bool has_port = !ip.empty() && nn.advertise_addr != ip;
+      n.manager_addr = has_port ? nn.advertise_addr : n.addr + ":2377";
+      n.leader = false;  // the manager that ran swarm init stays the leader (issue 12 part 3)
+    }
     n.engine_version = "capsule";
     return nodes_.Register(n);
   }
@@ -75,6 +78,13 @@ class StoreNodeRegistry final : public caserver::NodeRegistry {
   controlapi::NodeApi& nodes_;
   const Clock& clock_;
 };
+
+// Removes the object of a node whose manager join was rolled back.
+Status ForgetNode(store::Store& store, store::ReadModel& reads, const std::string& node_id) {
+  StatusOr<int64_t> rev = store.Delete({kNodesKind, node_id, ""}, 0);
+  RETURN_IF_ERROR(rev.status());
+  return reads.WaitFor(*rev, std::chrono::seconds(10));
+}
 
 StatusOr<ca::RootCa> LoadRootCa(store::Store& store) {
   ASSIGN_OR_RETURN(store::StoredRecord rec, store.Get(kCaKind, "root"));
@@ -100,7 +110,7 @@ std::string ReadFileOrEmpty(const std::string& path) {
 
 struct SwarmServer::Parts {
   Parts(ca::RootCa root_ca, const SwarmServerConfig& config, store::Store& store,
-        store::ReadModel& reads_in, controlapi::NodeApi& nodes_in)
+        store::ReadModel& reads_in, controlapi::NodeApi& nodes_in, MembershipDeps deps)
       : root(std::move(root_ca)),
         reads(reads_in),
         nodes(nodes_in),
@@ -120,7 +130,12 @@ struct SwarmServer::Parts {
            RealClock()),
         dispatcher(authorizer, writer, RealClock(),
                    {config.heartbeat_period, 3, {{config.node_id, config.manager_addr}}, {}},
-                   {&assignment_source, &task_status}) {}
+                   {&assignment_source, &task_status}),
+        membership(deps.etcd),
+        membership_service(membership, authorizer, deps.kek, config.cluster_id,
+                           [&store, &reads_in](const std::string& id) {
+                             return ForgetNode(store, reads_in, id);
+                           }) {}
 
   ca::RootCa root;
   const store::ReadModel& reads;
@@ -133,6 +148,8 @@ struct SwarmServer::Parts {
   NodeStatusWriter writer;
   caserver::NodeCaService ca;
   dispatcher::DispatcherService dispatcher;
+  membership::Membership membership;
+  membership::MembershipService membership_service;
   std::unique_ptr<transport::GrpcServer> server;
 };
 
@@ -143,18 +160,19 @@ SwarmServer::~SwarmServer() { Stop(); }
 StatusOr<std::unique_ptr<SwarmServer>> SwarmServer::Start(const SwarmServerConfig& config,
                                                           store::Store& store,
                                                           store::ReadModel& reads,
-                                                          controlapi::NodeApi& nodes) {
+                                                          controlapi::NodeApi& nodes,
+                                                          MembershipDeps membership) {
   ASSIGN_OR_RETURN(ca::RootCa root, LoadRootCa(store));
   if (ReadFileOrEmpty(config.certs.root_ca) != root.cert_pem()) {
     return absl::FailedPreconditionError("the stored root CA differs from " + config.certs.root_ca);
   }
-  auto parts = std::make_unique<Parts>(std::move(root), config, store, reads, nodes);
+  auto parts = std::make_unique<Parts>(std::move(root), config, store, reads, nodes, membership);
   transport::GrpcServerOptions options;
   options.listen_addr = config.listen_addr;
   options.tls = {config.certs.cert, config.certs.key, config.certs.root_ca};
   options.cert_refresh_interval = config.cert_refresh_interval;
-  StatusOr<std::unique_ptr<transport::GrpcServer>> server =
-      transport::GrpcServer::Start(options, {&parts->ca, &parts->dispatcher});
+  StatusOr<std::unique_ptr<transport::GrpcServer>> server = transport::GrpcServer::Start(
+      options, {&parts->ca, &parts->dispatcher, &parts->membership_service});
   if (!server.ok()) {
     parts->dispatcher.Shutdown();
     parts->writer.Stop();
@@ -165,8 +183,10 @@ StatusOr<std::unique_ptr<SwarmServer>> SwarmServer::Start(const SwarmServerConfi
   spdlog::info("swarm port serving on {} (heartbeat period {} ms)", parts->server->addr(),
                config.heartbeat_period.count());
   std::unique_ptr<SwarmServer> s(new SwarmServer(std::move(parts)));
-  const auto wait = config.heartbeat_period * 3;
-  s->reconcile_ = std::thread([p = s.get(), wait] { p->ReconcileAfterStart(wait); });
+  if (config.reconcile_liveness) {
+    const auto wait = config.heartbeat_period * 3;
+    s->reconcile_ = std::thread([p = s.get(), wait] { p->ReconcileAfterStart(wait); });
+  }
   return s;
 }
 

@@ -1,5 +1,6 @@
 // The swarm port of an active manager: a mutual-TLS gRPC server (transport::GrpcServer) with
-// NodeCA (join, renewal) and the Dispatcher (sessions, heartbeats), wired to the store:
+// NodeCA (join, renewal), the Dispatcher (sessions, heartbeats) and ManagerMembership
+// (managers joining: membership_service.h), wired to the store:
 // tokens come from the cluster object, admitted nodes and liveness go into node objects,
 // and a node whose object is gone (removed) is refused by the Authorizer.
 // Built and stopped by node::Manager. Thread-safe.
@@ -14,9 +15,11 @@
 
 #include "ca/root_ca.h"
 #include "common/mutex.h"
+#include "common/secret_bytes.h"
 #include "common/status.h"
 #include "manager/controlapi/node.h"
 #include "node/certificates.h"
+#include "store/etcd/etcd_client.h"
 #include "store/read_model.h"
 #include "store/store.h"
 
@@ -32,15 +35,26 @@ struct SwarmServerConfig {
   std::chrono::seconds cert_validity{90 * 24 * 3600};
   // How often the server re-reads its certificate files (renewal replaces them).
   std::chrono::seconds cert_refresh_interval{60};
+  // Leader work: after a start, mark Down the workers that opened no session here within the
+  // expiry window. Only the manager that runs leader work does it: workers whose sessions
+  // are on another manager would be marked Down otherwise.
+  bool reconcile_liveness = true;
+};
+
+// What ManagerMembership (managers joining) needs: this manager's etcd client and the KEK.
+struct MembershipDeps {
+  etcd::Client& etcd;
+  const SecretBytes& kek;
 };
 
 class SwarmServer {
  public:
   // Loads the root CA (certificate and key) from the store, then starts serving.
-  // `store`, `reads` and `nodes` must outlive the server.
+  // `store`, `reads`, `nodes` and `membership`'s parts must outlive the server.
   static StatusOr<std::unique_ptr<SwarmServer>> Start(const SwarmServerConfig& config,
                                                       store::Store& store, store::ReadModel& reads,
-                                                      controlapi::NodeApi& nodes);
+                                                      controlapi::NodeApi& nodes,
+                                                      MembershipDeps membership);
   ~SwarmServer();  // Stop()
   SwarmServer(const SwarmServer&) = delete;
   SwarmServer& operator=(const SwarmServer&) = delete;

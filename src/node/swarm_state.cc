@@ -34,6 +34,7 @@ StatusOr<std::optional<SwarmState>> LoadSwarmState(const std::string& path) {
   s.swarm_port = j.value("SwarmPort", 2377);
   s.etcd_peer_port = j.value("EtcdPeerPort", 2380);
   s.remote_manager = j.value("RemoteManager", "");
+  s.runs_leader_work = j.value("LeaderWork", true);
   return std::optional<SwarmState>(s);
 }
 
@@ -45,7 +46,8 @@ Status SaveSwarmState(const std::string& path, const SwarmState& s) {
                       {"AdvertiseAddr", s.advertise_addr},
                       {"SwarmPort", s.swarm_port},
                       {"EtcdPeerPort", s.etcd_peer_port},
-                      {"RemoteManager", s.remote_manager}};
+                      {"RemoteManager", s.remote_manager},
+                      {"LeaderWork", s.runs_leader_work}};
   const std::string text = j.dump(2) + "\n";
   const std::string tmp = path + ".tmp";
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);

@@ -17,7 +17,12 @@ struct SwarmState {
   std::string advertise_addr;  // IP
   int swarm_port = 2377;
   int etcd_peer_port = 2380;
-  std::string remote_manager;  // workers: ip:port of the manager they joined through
+  std::string remote_manager;  // ip:port of the manager this node joined through
+  // Whether this manager runs the leader work (orchestrator, scheduler, reaper, node liveness
+  // reconciliation, the learner sweeper). Until leader election exists (issue 12 part 3) only
+  // the manager that ran `swarm init` does (true); a manager that joined does not (false).
+  // Absent in the file (swarms made before joins existed) = true.
+  bool runs_leader_work = true;
 };
 
 // nullopt if the file does not exist; DataLoss if it is malformed.

@@ -47,8 +47,9 @@ Status AsDockerJoinError(const Status& s, const std::string& manager) {
 
 }  // namespace
 
-StatusOr<SwarmState> JoinAsWorker(const dockerapi::JoinRequest& request,
-                                  const std::string& data_root, const std::string& hostname) {
+StatusOr<SwarmState> JoinWithToken(const dockerapi::JoinRequest& request,
+                                   const std::string& data_root, const std::string& hostname,
+                                   int etcd_peer_port_override) {
   if (request.remote_addrs.empty()) {
     return absl::InvalidArgumentError("at least 1 RemoteAddr is required to join");
   }
@@ -63,17 +64,22 @@ StatusOr<SwarmState> JoinAsWorker(const dockerapi::JoinRequest& request,
   dockerapi::InitRequest addrs;
   addrs.listen_addr = request.listen_addr;
   addrs.advertise_addr = request.advertise_addr;
-  RETURN_IF_ERROR(ResolveAddresses(addrs, 0, &state));
-  state.role = "worker";
+  RETURN_IF_ERROR(ResolveAddresses(addrs, etcd_peer_port_override, &state));
   state.remote_manager = WithDefaultPort(request.remote_addrs.front());
 
   ASSIGN_OR_RETURN(ca::NodeKeyAndCsr key, ca::GenerateNodeKey());
+  // The advertised swarm address with its port: a manager's is its ManagerStatus.Addr.
   StatusOr<transport::IssuedCertificate> issued = transport::JoinSwarm(
-      state.remote_manager, request.join_token, key.csr_pem, hostname, state.advertise_addr);
+      state.remote_manager, request.join_token, key.csr_pem, hostname, ManagerAgentAddr(state));
   if (!issued.ok()) return AsDockerJoinError(issued.status(), state.remote_manager);
-  if (issued->role != ca::kWorkerRoleName) {
-    return absl::FailedPreconditionError("the manager issued a " + issued->role +
-                                         " certificate; only workers can join");
+  if (issued->role == ca::kWorkerRoleName) {
+    state.role = "worker";
+  } else if (issued->role == ca::kManagerRoleName) {
+    state.role = "manager";
+    state.runs_leader_work = false;  // see SwarmState::runs_leader_work
+  } else {
+    return absl::FailedPreconditionError("the manager issued a certificate for role " +
+                                         issued->role);
   }
   state.node_id = issued->node_id;
   state.cluster_id = issued->cluster_id;
@@ -83,8 +89,8 @@ StatusOr<SwarmState> JoinAsWorker(const dockerapi::JoinRequest& request,
   RETURN_IF_ERROR(ca::WriteNodeKeyFile(paths.key, key.key_pem));
   RETURN_IF_ERROR(ca::WriteCertFile(paths.cert, issued->cert_pem));
   RETURN_IF_ERROR(ca::WriteCertFile(paths.root_ca, issued->root_ca_pem));
-  spdlog::info("joined swarm {} as worker node {} through {}", state.cluster_id, state.node_id,
-               state.remote_manager);
+  spdlog::info("joined swarm {} as {} node {} through {}", state.cluster_id, state.role,
+               state.node_id, state.remote_manager);
   return state;
 }
 

@@ -16,12 +16,15 @@
 namespace capsule::node {
 
 // Joins through request.remote_addrs[0] and writes <data-root>/swarm/certificates/*. Returns
-// the membership to persist (role worker). Errors as Docker reports them: the manager's
-// refusals as "rpc error: code = ... desc = ..." (wrong token → InvalidArgument "A valid join
-// token is necessary to join this cluster"); a root that does not match the token →
-// FailedPrecondition; an unreachable manager → Unavailable.
-StatusOr<SwarmState> JoinAsWorker(const dockerapi::JoinRequest& request,
-                                  const std::string& data_root, const std::string& hostname);
+// the membership to persist, with the role of the token that matched (the certificate's OU):
+// "worker", or "manager" (the caller then makes this node an etcd member: manager_join.h).
+// Errors as Docker reports them: the manager's refusals as "rpc error: code = ... desc = ..."
+// (wrong token → InvalidArgument "A valid join token is necessary to join this cluster"); a
+// root that does not match the token → FailedPrecondition; an unreachable manager →
+// Unavailable. `etcd_peer_port_override` as in ResolveAddresses (used by managers only).
+StatusOr<SwarmState> JoinWithToken(const dockerapi::JoinRequest& request,
+                                   const std::string& data_root, const std::string& hostname,
+                                   int etcd_peer_port_override);
 
 // Starts this node's agent (its session with `manager_addr`, using the certificate files on
 // disk, and its task worker on `executor`). A worker talks to state.remote_manager; a manager

@@ -224,6 +224,12 @@ std::unique_ptr<Store> NewEtcdStore(etcd::Client& client, const crypto::Keyring&
   return std::make_unique<EtcdStore>(client, keyring);
 }
 
+StatusOr<crypto::Keyring> LoadKeyring(etcd::Client& client, const SecretBytes& kek) {
+  ASSIGN_OR_RETURN(etcd::RangeResult r, client.Range(kKeyringKey, ""));
+  if (r.kvs.empty()) return absl::NotFoundError("the swarm's keyring is not in the store");
+  return crypto::Keyring::Unwrap(kek, r.kvs.front().value);
+}
+
 StatusOr<crypto::Keyring> LoadOrStoreKeyring(etcd::Client& client, const SecretBytes& kek,
                                              crypto::Keyring fresh) {
   ASSIGN_OR_RETURN(std::string wrapped, fresh.Wrap(kek));

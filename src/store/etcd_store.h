@@ -20,6 +20,10 @@ std::unique_ptr<Store> NewEtcdStore(etcd::Client& client, const crypto::Keyring&
 
 // Reads the keyring from etcd (unwrapping it with kek) or, if there is none yet, stores
 // `fresh` (wrapped) and returns it. DataLoss if the stored keyring does not open with kek.
+// Reads the keyring from etcd (a manager that joined an existing swarm: it must be there).
+// NotFound if there is none; DataLoss if it does not open with kek.
+StatusOr<crypto::Keyring> LoadKeyring(etcd::Client& client, const SecretBytes& kek);
+
 StatusOr<crypto::Keyring> LoadOrStoreKeyring(etcd::Client& client, const SecretBytes& kek,
                                              crypto::Keyring fresh);
 

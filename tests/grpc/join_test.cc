@@ -59,6 +59,23 @@ TEST_F(JoinTest, ManagerTokenGivesManagerCertificate) {
   EXPECT_EQ(registry_.nodes[0].role, ca::NodeRole::kManager);
 }
 
+// A manager's etcd peers dial its advertised IP and verify it in the certificate, so a manager
+// certificate names it too; a worker's stays the observed address only (test above).
+TEST_F(JoinTest, ManagerCertificateAlsoNamesTheAdvertisedIp) {
+  auto issued = JoinSwarm(addr_, tokens_.tokens.manager, Key().csr_pem, "m2", "127.0.0.2:2377");
+  ASSERT_TRUE(issued.ok()) << issued.status();
+  auto info = ca::ParseCertInfo(issued->cert_pem);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->ip_sans, (std::vector<std::string>{"127.0.0.1", "127.0.0.2"}));
+  auto bare = JoinSwarm(addr_, tokens_.tokens.manager, Key().csr_pem, "m3", "127.0.0.3");
+  ASSERT_TRUE(bare.ok()) << bare.status();
+  EXPECT_EQ(ca::ParseCertInfo(bare->cert_pem)->ip_sans,
+            (std::vector<std::string>{"127.0.0.1", "127.0.0.3"}));
+  auto junk = JoinSwarm(addr_, tokens_.tokens.manager, Key().csr_pem, "m4", "not-an-ip:1");
+  ASSERT_TRUE(junk.ok()) << junk.status();
+  EXPECT_EQ(ca::ParseCertInfo(junk->cert_pem)->ip_sans, std::vector<std::string>{"127.0.0.1"});
+}
+
 TEST_F(JoinTest, EachJoinIsANewNode) {
   auto a = JoinSwarm(addr_, tokens_.tokens.worker, Key().csr_pem, "w", "");
   auto b = JoinSwarm(addr_, tokens_.tokens.worker, Key().csr_pem, "w", "");

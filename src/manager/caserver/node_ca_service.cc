@@ -1,5 +1,6 @@
 #include "manager/caserver/node_ca_service.h"
 
+#include <arpa/inet.h>
 #include <grpcpp/server_context.h>
 
 #include <utility>
@@ -19,6 +20,22 @@ namespace {
 
 constexpr size_t kMaxCsrBytes = 16 * 1024;
 constexpr size_t kMaxFieldBytes = 1024;
+
+// The IP of an advertised "ip", "ip:port" or "[ipv6]:port"; "" if it names no IP.
+std::string AdvertisedIp(std::string addr) {
+  unsigned char buf[16];
+  auto is_ip = [&](const std::string& s) {
+    return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
+  };
+  if (is_ip(addr)) return addr;
+  const size_t colon = addr.rfind(':');
+  if (colon == std::string::npos) return "";
+  addr.resize(colon);
+  if (addr.size() > 2 && addr.front() == '[' && addr.back() == ']') {
+    addr = addr.substr(1, addr.size() - 2);
+  }
+  return is_ip(addr) ? addr : "";
+}
 
 }  // namespace
 
@@ -71,7 +88,15 @@ Status NodeCaService::Issue(grpc::ServerContext* ctx, const api::IssueNodeCertif
   }
   ASSIGN_OR_RETURN(std::string peer_ip, transport::PeerIp(ctx->peer()));
   std::string node_id = NewId();
-  ASSIGN_OR_RETURN(std::string cert, SignFor(req.csr_pem(), node_id, role, peer_ip));
+  std::vector<std::string> ip_sans = {peer_ip};
+  // A manager serves the etcd peer port on its advertised IP, and its peers dial that IP and
+  // verify it in the certificate. The manager token already grants control of the swarm, so
+  // the claimed address is trusted for managers (a worker's SAN stays the observed address).
+  const std::string advertised = AdvertisedIp(req.advertise_addr());
+  if (role == ca::NodeRole::kManager && !advertised.empty() && advertised != peer_ip) {
+    ip_sans.push_back(advertised);
+  }
+  ASSIGN_OR_RETURN(std::string cert, SignFor(req.csr_pem(), node_id, role, ip_sans));
   RETURN_IF_ERROR(
       registry_.Register(NewNode{node_id, role, req.hostname(), req.advertise_addr(), peer_ip}));
   spdlog::info("NodeCA: node {} joined as {} from {}", node_id, ca::RoleName(role), peer_ip);
@@ -84,7 +109,7 @@ Status NodeCaService::Renew(grpc::ServerContext* ctx, const api::RenewNodeCertif
   ASSIGN_OR_RETURN(ca::PeerIdentity who, authorizer_.Authorize(*ctx, ca::kAnyNodeRole));
   if (req.csr_pem().size() > kMaxCsrBytes) return absl::InvalidArgumentError("CSR too large");
   ASSIGN_OR_RETURN(std::string peer_ip, transport::PeerIp(ctx->peer()));
-  ASSIGN_OR_RETURN(std::string cert, SignFor(req.csr_pem(), who.node_id, who.role, peer_ip));
+  ASSIGN_OR_RETURN(std::string cert, SignFor(req.csr_pem(), who.node_id, who.role, {peer_ip}));
   spdlog::info("NodeCA: renewed the certificate of node {} ({})", who.node_id,
                ca::RoleName(who.role));
   FillResponse(who.node_id, who.role, std::move(cert), resp);
@@ -92,13 +117,14 @@ Status NodeCaService::Renew(grpc::ServerContext* ctx, const api::RenewNodeCertif
 }
 
 StatusOr<std::string> NodeCaService::SignFor(const std::string& csr_pem, const std::string& node_id,
-                                             ca::NodeRole role, const std::string& peer_ip) const {
+                                             ca::NodeRole role,
+                                             std::vector<std::string> ip_sans) const {
   ca::NodeCertRequest sign;
   sign.csr_pem = csr_pem;
   sign.node_id = node_id;
   sign.role = role;
   sign.cluster_id = options_.cluster_id;
-  sign.ip_sans = {peer_ip};
+  sign.ip_sans = std::move(ip_sans);
   sign.validity = options_.cert_validity;
   return root_.Sign(sign, clock_.Now());
 }

@@ -5,8 +5,9 @@
 //   IssueNodeCertificate  unauthenticated; the token is the credential. The role is the one
 //                         of the token that matched (worker/manager, both compared in constant
 //                         time every call); node ID = capsule::NewId(); IP SAN = the caller's
-//                         observed address. Wrong token → INVALID_ARGUMENT "A valid join token
-//                         is necessary to join this cluster"; bad CSR → INVALID_ARGUMENT;
+//                         observed address (a manager's also its advertised IP: its etcd
+//                         peers dial and verify that). Wrong token → INVALID_ARGUMENT "A valid join
+//                         token is necessary to join this cluster"; bad CSR → INVALID_ARGUMENT;
 //                         registry failure → its code.
 //   RenewNodeCertificate  worker or manager certificate (Authorizer); same node ID and role
 //                         as the presented certificate.
@@ -15,6 +16,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "ca/authorizer.h"
 #include "ca/root_ca.h"
@@ -53,7 +55,7 @@ class NodeCaService final : public api::NodeCA::Service {
   Status Renew(grpc::ServerContext* ctx, const api::RenewNodeCertificateRequest& req,
                api::IssueNodeCertificateResponse* resp);
   StatusOr<std::string> SignFor(const std::string& csr_pem, const std::string& node_id,
-                                ca::NodeRole role, const std::string& peer_ip) const;
+                                ca::NodeRole role, std::vector<std::string> ip_sans) const;
   void FillResponse(const std::string& node_id, ca::NodeRole role, std::string cert_pem,
                     api::IssueNodeCertificateResponse* resp) const;
 

@@ -1,0 +1,108 @@
+// Tests only: an etcd cluster's membership in memory (just the Cluster calls of etcd::Client;
+// the data calls answer Unimplemented), behaving as etcd 3.4 does where joins care: one learner
+// at a time, promotion refused until the test marks the learner in sync, and injectable
+// transient refusals. Not thread-safe: one test thread, or a gRPC test's handler threads one
+// call at a time.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "store/etcd/etcd_client.h"
+
+namespace capsule::membership::testing {
+
+// An etcd cluster's membership in memory: just the Cluster calls; one learner at a time, as
+// etcd 3.4; a learner is "in sync" once the test says so.
+class FakeMemberEtcd final : public etcd::Client {
+ public:
+  FakeMemberEtcd() { members_[1] = {1, "m1", {"https://127.0.0.1:2380"}, {}, false}; }
+
+  StatusOr<std::vector<etcd::Member>> MemberList() override { return List(); }
+  StatusOr<etcd::MemberAddResult> MemberAdd(const std::vector<std::string>& urls,
+                                            bool is_learner) override {
+    if (removed_id_answers > 0) {
+      --removed_id_answers;
+      return absl::NotFoundError("etcd MemberAdd: etcdserver: member not found");
+    }
+    if (unhealthy_answers > 0) {
+      --unhealthy_answers;
+      return absl::UnavailableError("etcd MemberAdd: etcdserver: unhealthy cluster");
+    }
+    for (const auto& [id, m] : members_) {
+      if (m.is_learner && is_learner) {
+        return absl::FailedPreconditionError("etcdserver: too many learner members in cluster");
+      }
+    }
+    etcd::Member m{next_id_++, "", urls, {}, is_learner};
+    members_[m.id] = m;
+    return etcd::MemberAddResult{m, List()};
+  }
+  StatusOr<std::vector<etcd::Member>> MemberRemove(uint64_t id) override {
+    if (members_.erase(id) == 0) return absl::NotFoundError("etcdserver: member not found");
+    ++removals;
+    return List();
+  }
+  StatusOr<std::vector<etcd::Member>> MemberPromote(uint64_t id) override {
+    auto it = members_.find(id);
+    if (it == members_.end()) return absl::NotFoundError("etcdserver: member not found");
+    if (!it->second.is_learner) {
+      return absl::FailedPreconditionError("etcdserver: can only promote a learner member");
+    }
+    if (!in_sync) {
+      return absl::FailedPreconditionError(
+          "etcdserver: can only promote a learner member which is in sync with leader");
+    }
+    it->second.is_learner = false;
+    return List();
+  }
+
+  // The data calls are not used here.
+  StatusOr<etcd::TxnResult> Txn(const std::vector<etcd::Compare>&, const std::vector<etcd::Op>&,
+                                const std::vector<etcd::Op>&) override {
+    return absl::UnimplementedError("fake");
+  }
+  StatusOr<etcd::RangeResult> Range(const std::string&, const std::string&) override {
+    return absl::UnimplementedError("fake");
+  }
+  StatusOr<int64_t> Put(const std::string&, const std::string&) override {
+    return absl::UnimplementedError("fake");
+  }
+  StatusOr<int64_t> Delete(const std::string&, const std::string&) override {
+    return absl::UnimplementedError("fake");
+  }
+  StatusOr<std::unique_ptr<etcd::Watch>> WatchRange(const std::string&, const std::string&, int64_t,
+                                                    etcd::WatchCallbacks) override {
+    return absl::UnimplementedError("fake");
+  }
+  StatusOr<int64_t> LeaseGrant(std::chrono::seconds) override {
+    return absl::UnimplementedError("fake");
+  }
+  Status LeaseKeepAliveOnce(int64_t) override { return absl::UnimplementedError("fake"); }
+  Status LeaseRevoke(int64_t) override { return absl::UnimplementedError("fake"); }
+
+  std::vector<etcd::Member> List() const {
+    std::vector<etcd::Member> out;
+    for (const auto& [id, m] : members_) out.push_back(m);
+    return out;
+  }
+  const etcd::Member* Get(uint64_t id) const {
+    auto it = members_.find(id);
+    return it == members_.end() ? nullptr : &it->second;
+  }
+
+  void SetName(uint64_t id, const std::string& name) { members_[id].name = name; }
+
+  bool in_sync = false;
+  int unhealthy_answers = 0;
+  int removed_id_answers = 0;  // etcd's ID collision with a member removed in the same second
+  int removals = 0;
+
+ private:
+  std::map<uint64_t, etcd::Member> members_;
+  uint64_t next_id_ = 0x100;
+};
+
+}  // namespace capsule::membership::testing

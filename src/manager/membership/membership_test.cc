@@ -1,0 +1,244 @@
+#include "manager/membership/membership.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "crypto/node_seal.h"
+#include "crypto/random.h"
+#include "manager/membership/fake_member_etcd.h"
+#include "manager/membership/learner_sweeper.h"
+#include "manager/membership/membership_service.h"
+#include "testing/fake_clock.h"
+#include "testing/status_macros.h"
+
+namespace capsule::membership {
+namespace {
+
+using std::chrono_literals::operator""s;
+using membership::testing::FakeMemberEtcd;
+
+TEST(InitialClusterTest, NamesTheNewMemberAndKeepsTheOthers) {
+  std::vector<etcd::Member> members = {{1, "m1", {"https://10.0.0.1:2380"}, {}, false},
+                                       {7, "", {"https://10.0.0.2:2380"}, {}, true}};
+  EXPECT_EQ(InitialCluster(members, 7, "node2"),
+            "m1=https://10.0.0.1:2380,node2=https://10.0.0.2:2380");
+}
+
+TEST(MembershipTest, AddsTheJoiningManagerAsALearner) {
+  FakeMemberEtcd etcd;
+  Membership m(etcd);
+  StatusOr<AddedLearner> added = m.AddLearner("node2", "https://127.0.0.2:2380");
+  ASSERT_OK(added.status());
+  ASSERT_NE(etcd.Get(added->member_id), nullptr);
+  EXPECT_TRUE(etcd.Get(added->member_id)->is_learner);
+  EXPECT_EQ(added->initial_cluster, "m1=https://127.0.0.1:2380,node2=https://127.0.0.2:2380");
+}
+
+// A manager that joined a moment ago is "unhealthy" to etcd for 5 s: the add is retried.
+TEST(MembershipTest, RetriesWhileEtcdSaysUnhealthyCluster) {
+  FakeMemberEtcd etcd;
+  etcd.unhealthy_answers = 2;
+  Membership m(etcd, std::chrono::seconds(5));
+  ASSERT_OK(m.AddLearner("node2", "https://127.0.0.2:2380").status());
+  EXPECT_EQ(etcd.unhealthy_answers, 0);
+  EXPECT_EQ(etcd.List().size(), 2u);
+}
+
+// Re-adding the URL of a learner removed within the same second collides with the removed ID
+// (etcd answers NotFound): the add is tried again in the next second.
+TEST(MembershipTest, RetriesAnAddThatCollidesWithARemovedMembersId) {
+  FakeMemberEtcd etcd;
+  etcd.removed_id_answers = 1;
+  Membership m(etcd);
+  ASSERT_OK(m.AddLearner("node2", "https://127.0.0.2:2380").status());
+  EXPECT_EQ(etcd.removed_id_answers, 0);
+}
+
+TEST(MembershipTest, GivesUpOnUnhealthyClusterAfterTheWait) {
+  FakeMemberEtcd etcd;
+  etcd.unhealthy_answers = 1000;
+  Membership m(etcd, std::chrono::milliseconds(300));
+  EXPECT_EQ(m.AddLearner("node2", "https://127.0.0.2:2380").status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(etcd.List().size(), 1u);
+}
+
+TEST(MembershipTest, ReplacesAnUnfinishedLearnerAtTheSameUrl) {
+  FakeMemberEtcd etcd;
+  Membership m(etcd);
+  StatusOr<AddedLearner> first = m.AddLearner("a", "https://127.0.0.2:2380");
+  ASSERT_OK(first.status());
+  StatusOr<AddedLearner> second = m.AddLearner("b", "https://127.0.0.2:2380");
+  ASSERT_OK(second.status());
+  EXPECT_EQ(etcd.Get(first->member_id), nullptr);
+  EXPECT_EQ(etcd.List().size(), 2u);
+}
+
+TEST(MembershipTest, RefusesAUrlAVoterUses) {
+  FakeMemberEtcd etcd;
+  Membership m(etcd);
+  EXPECT_EQ(m.AddLearner("x", "https://127.0.0.1:2380").status().code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(etcd.List().size(), 1u);
+}
+
+TEST(MembershipTest, SecondConcurrentJoinIsRefusedUntilTheFirstIsPromoted) {
+  FakeMemberEtcd etcd;
+  Membership m(etcd);
+  StatusOr<AddedLearner> first = m.AddLearner("a", "https://127.0.0.2:2380");
+  ASSERT_OK(first.status());
+  EXPECT_EQ(m.AddLearner("b", "https://127.0.0.3:2380").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  etcd.in_sync = true;
+  ASSERT_OK(m.Promote(first->member_id));
+  ASSERT_OK(m.AddLearner("b", "https://127.0.0.3:2380").status());
+}
+
+TEST(MembershipTest, PromotionWaitsForCatchUpAndIsIdempotent) {
+  FakeMemberEtcd etcd;
+  Membership m(etcd);
+  StatusOr<AddedLearner> added = m.AddLearner("a", "https://127.0.0.2:2380");
+  ASSERT_OK(added.status());
+  EXPECT_EQ(m.Promote(added->member_id).code(), absl::StatusCode::kFailedPrecondition);
+  etcd.in_sync = true;
+  ASSERT_OK(m.Promote(added->member_id));
+  EXPECT_FALSE(etcd.Get(added->member_id)->is_learner);
+  ASSERT_OK(m.Promote(added->member_id));  // a retried promotion
+  EXPECT_EQ(m.Promote(0x999).code(), absl::StatusCode::kNotFound);
+}
+
+TEST(MembershipTest, RollbackRemovesALearnerButNeverAVoter) {
+  FakeMemberEtcd etcd;
+  Membership m(etcd);
+  StatusOr<AddedLearner> added = m.AddLearner("a", "https://127.0.0.2:2380");
+  ASSERT_OK(added.status());
+  ASSERT_OK(m.RemoveLearner(added->member_id));
+  EXPECT_EQ(etcd.Get(added->member_id), nullptr);
+  ASSERT_OK(m.RemoveLearner(added->member_id));  // already gone
+  EXPECT_EQ(m.RemoveLearner(1).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(etcd.Get(1), nullptr);
+}
+
+TEST(LearnerSweeperTest, RemovesALearnerNotPromotedWithinTheDeadline) {
+  FakeMemberEtcd etcd;
+  ::capsule::testing::FakeClock clock;
+  LearnerSweeper sweeper(etcd, clock, 60s);
+  StatusOr<AddedLearner> added = Membership(etcd).AddLearner("a", "https://127.0.0.2:2380");
+  ASSERT_OK(added.status());
+  EXPECT_EQ(*sweeper.Tick(), 0);  // first seen now
+  clock.Advance(59s);
+  EXPECT_EQ(*sweeper.Tick(), 0);
+  EXPECT_NE(etcd.Get(added->member_id), nullptr);
+  clock.Advance(1s);
+  EXPECT_EQ(*sweeper.Tick(), 1);
+  EXPECT_EQ(etcd.Get(added->member_id), nullptr);
+  EXPECT_EQ(etcd.List().size(), 1u);
+}
+
+TEST(LearnerSweeperTest, LeavesPromotedMembersAndVotersAlone) {
+  FakeMemberEtcd etcd;
+  ::capsule::testing::FakeClock clock;
+  LearnerSweeper sweeper(etcd, clock, 60s);
+  Membership m(etcd);
+  StatusOr<AddedLearner> added = m.AddLearner("a", "https://127.0.0.2:2380");
+  ASSERT_OK(added.status());
+  EXPECT_EQ(*sweeper.Tick(), 0);
+  etcd.in_sync = true;
+  ASSERT_OK(m.Promote(added->member_id));
+  clock.Advance(120s);
+  EXPECT_EQ(*sweeper.Tick(), 0);
+  EXPECT_EQ(etcd.List().size(), 2u);
+  EXPECT_EQ(etcd.removals, 0);
+}
+
+class MembershipServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_OK(crypto::InitCrypto()); }
+};
+
+TEST_F(MembershipServiceTest, AddSealsTheKekForTheCallerOnly) {
+  FakeMemberEtcd etcd;
+  Membership m(etcd);
+  ca::Authorizer authorizer("", "cluster1", nullptr, RealClock());
+  const SecretBytes kek = SecretBytes::CopyFrom(std::string(32, 'k'));
+  MembershipService service(m, authorizer, kek, "cluster1", nullptr);
+  crypto::DeliveryKeyPair keys = crypto::NewDeliveryKeyPair();
+  api::AddMemberRequest req;
+  req.set_peer_url("https://127.0.0.2:2380");
+  req.set_kek_delivery_public_key(keys.public_key);
+  api::AddMemberResponse resp;
+  ASSERT_OK(service.Add("node2", req, &resp));
+  EXPECT_EQ(resp.sealed_kek().find(std::string(32, 'k')), std::string::npos);
+  StatusOr<SecretBytes> opened =
+      crypto::OpenFromDispatcher(keys, KekDeliveryAad("cluster1", "node2"), resp.sealed_kek());
+  ASSERT_OK(opened.status());
+  EXPECT_TRUE(opened->Equals(kek.span()));
+  // Bound to the node: another node's associated data does not open it.
+  EXPECT_FALSE(
+      crypto::OpenFromDispatcher(keys, KekDeliveryAad("cluster1", "node3"), resp.sealed_kek())
+          .ok());
+  EXPECT_TRUE(etcd.Get(resp.member_id())->is_learner);
+}
+
+TEST_F(MembershipServiceTest, AddRefusesBadInputWithoutAddingAMember) {
+  FakeMemberEtcd etcd;
+  Membership m(etcd);
+  ca::Authorizer authorizer("", "cluster1", nullptr, RealClock());
+  const SecretBytes kek = SecretBytes::CopyFrom(std::string(32, 'k'));
+  MembershipService service(m, authorizer, kek, "cluster1", nullptr);
+  crypto::DeliveryKeyPair keys = crypto::NewDeliveryKeyPair();
+  for (const std::string url :
+       {"http://127.0.0.2:2380", "https://0.0.0.0:2380", "https://host:2380", "https://127.0.0.2",
+        "https://127.0.0.2:99999", "https://[::1]:2380x"}) {
+    api::AddMemberRequest req;
+    req.set_peer_url(url);
+    req.set_kek_delivery_public_key(keys.public_key);
+    api::AddMemberResponse resp;
+    EXPECT_EQ(service.Add("n", req, &resp).code(), absl::StatusCode::kInvalidArgument) << url;
+  }
+  api::AddMemberRequest zero_key;
+  zero_key.set_peer_url("https://127.0.0.2:2380");
+  zero_key.set_kek_delivery_public_key(std::string(32, '\0'));
+  api::AddMemberResponse resp;
+  EXPECT_EQ(service.Add("n", zero_key, &resp).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(etcd.List().size(), 1u);
+}
+
+TEST_F(MembershipServiceTest, AbortRemovesTheLearnerAndTheNodeObject) {
+  FakeMemberEtcd etcd;
+  Membership m(etcd);
+  ca::Authorizer authorizer("", "cluster1", nullptr, RealClock());
+  const SecretBytes kek = SecretBytes::CopyFrom(std::string(32, 'k'));
+  std::vector<std::string> forgotten;
+  MembershipService service(m, authorizer, kek, "cluster1", [&](const std::string& id) {
+    forgotten.push_back(id);
+    return absl::OkStatus();
+  });
+  StatusOr<AddedLearner> added = m.AddLearner("node2", "https://127.0.0.2:2380");
+  ASSERT_OK(added.status());
+  ASSERT_OK(service.Abort("node2", added->member_id));
+  EXPECT_EQ(etcd.List().size(), 1u);
+  EXPECT_EQ(forgotten, std::vector<std::string>{"node2"});
+  // Another voter is never removed by a rollback.
+  EXPECT_EQ(service.Abort("node2", 1).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(etcd.List().size(), 1u);
+}
+
+TEST(MembershipTest, RollbackAfterPromotionRemovesOnlyTheCallersOwnMember) {
+  FakeMemberEtcd etcd;
+  Membership m(etcd);
+  StatusOr<AddedLearner> added = m.AddLearner("node2", "https://127.0.0.2:2380");
+  ASSERT_OK(added.status());
+  etcd.in_sync = true;
+  ASSERT_OK(m.Promote(added->member_id));
+  etcd.SetName(added->member_id, "node2");  // a started member has its name
+  EXPECT_EQ(m.RemoveJoining(added->member_id, "node3").code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(m.RemoveJoining(1, "node2").code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_OK(m.RemoveJoining(added->member_id, "node2"));
+  EXPECT_EQ(etcd.List().size(), 1u);
+}
+
+}  // namespace
+}  // namespace capsule::membership
