@@ -48,8 +48,8 @@ std::string ProgressBar(int64_t current, int64_t total) {
   int half = static_cast<int>(static_cast<double>(current) / static_cast<double>(total) * 100) / 2;
   if (half > 50) half = 50;
   if (half < 0) half = 0;
-  const std::string bar =
-      "[" + std::string(half, '=') + ">" + std::string(half < 50 ? 50 - half - 1 : 0, ' ') + "] ";
+  // Docker: "=" per 2 %, ">", then 50 - that many spaces.
+  const std::string bar = "[" + std::string(half, '=') + ">" + std::string(50 - half, ' ') + "] ";
   char numbers[64];
   std::snprintf(numbers, sizeof(numbers), "%8s/%s", HumanSize(static_cast<double>(current)).c_str(),
                 HumanSize(static_cast<double>(total)).c_str());
