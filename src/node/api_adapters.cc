@@ -47,8 +47,14 @@ class ApiImages : public dockerapi::NodeImages {
     StatusOr<agent::registry::RegistryAuth> auth =
         agent::registry::DecodeRegistryAuthHeader(registry_auth);
     if (!auth.ok()) auth = agent::registry::RegistryAuth{};
-    ASSIGN_OR_RETURN(agent::ImageInfo info, puller_->Pull(ref, *auth, progress));
-    return DetailsOf(info);
+    StatusOr<agent::ImageInfo> info = puller_->Pull(ref, *auth, progress);
+    // Docker's daemon answers a pull the registry refused with 500, not 401: a 401 would
+    // make the CLI start an interactive login ("Please login prior to pull").
+    if (absl::IsUnauthenticated(info.status()) || absl::IsPermissionDenied(info.status())) {
+      return absl::UnknownError(info.status().message());
+    }
+    RETURN_IF_ERROR(info.status());
+    return DetailsOf(*info);
   }
 
   Status Login(const std::string& auth_config_json) override {

@@ -17,6 +17,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
+#include <limits>
 
 namespace capsule::agent::registry {
 namespace {
@@ -119,7 +120,9 @@ StatusOr<HttpResponse> Exchange(Stream& stream, const Url& url, const HttpReques
   if (ec) return absl::UnavailableError(where + ec.message());
   beast::flat_buffer buffer;
   bhttp::response_parser<bhttp::buffer_body> parser;
-  parser.body_limit(boost::none);
+  // Our own limits apply below. Not boost::none: Boost 1.74 compares a Content-Length with the
+  // empty optional as "greater" and fails every body with error::body_limit.
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   parser.skip(request.method == "HEAD");
   bhttp::read_header(stream, buffer, parser, ec);
   if (ec) return absl::UnavailableError(where + ec.message());
@@ -213,9 +216,9 @@ class BeastTransport : public HttpTransport {
                                : ec.message();
       return absl::UnavailableError(where + reason);
     }
-    StatusOr<HttpResponse> out = Exchange(stream, url, request, sink, body_limit, where);
-    stream.shutdown(ec);  // the peer may close first; nothing to report
-    return out;
+    // No TLS close_notify exchange afterwards: the response is complete (its length is known)
+    // and waiting for the peer's close_notify could only stall; the socket just closes.
+    return Exchange(stream, url, request, sink, body_limit, where);
   }
 
   // Docker's certs.d: CAs (*.crt) and a client key pair (*.cert + *.key) for this registry.

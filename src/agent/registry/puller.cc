@@ -5,7 +5,10 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 #include "agent/images/image_config.h"
 #include "agent/images/sha256.h"
@@ -18,18 +21,29 @@ namespace {
 
 constexpr size_t kConfigLimit = 8 << 20;
 constexpr int64_t kProgressEvery = 512 << 10;  // bytes between two progress messages
+constexpr size_t kParallelDownloads = 3;       // as Docker's max-concurrent-downloads
 
 // The progress sink, failing with Cancelled once the client has gone.
+// Serialised: parallel downloads report through it. Once Stop() was called (a download
+// failed), every later Send fails, so the other downloads end early.
 class Progress {
  public:
   explicit Progress(const ProgressSink& sink) : sink_(sink) {}
   Status Send(const std::string& message) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_) return absl::CancelledError("the pull was stopped");
     if (!sink_(message)) return absl::CancelledError("the client went away");
     return absl::OkStatus();
+  }
+  void Stop() {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopped_ = true;
   }
 
  private:
   const ProgressSink& sink_;
+  std::mutex mu_;
+  bool stopped_ = false;
 };
 
 // Reads a stored blob in pieces, reporting Docker's "Extracting" progress.
@@ -161,6 +175,7 @@ StatusOr<ImageInfo> Puller::Pull(const PullReference& ref, const RegistryAuth& a
   for (size_t i = 0; i < manifest.layers.size(); ++i) {
     const Descriptor& l = manifest.layers[i];
     fetch[i] = !had_image && !blobs->Has(l.digest);
+    for (size_t k = 0; k < i && fetch[i]; ++k) fetch[i] = manifest.layers[k].digest != l.digest;
     RETURN_IF_ERROR(progress.Send(
         LayerMessage(fetch[i] ? "Pulling fs layer" : "Already exists", ShortDigest(l.digest))));
   }
@@ -169,12 +184,45 @@ StatusOr<ImageInfo> Puller::Pull(const PullReference& ref, const RegistryAuth& a
       RETURN_IF_ERROR(
           progress.Send(LayerMessage("Waiting", ShortDigest(manifest.layers[i].digest))));
   }
-  for (size_t i = 0; i < manifest.layers.size(); ++i) {
-    if (!fetch[i]) continue;
-    Status st = DownloadLayer(client, *blobs, manifest.layers[i], progress);
-    if (!st.ok()) {
-      spdlog::warn("pull {}: layer {}: {}", ref.String(), manifest.layers[i].digest, st.ToString());
-      return st;
+  {
+    // At most kParallelDownloads at once, each with its own copy of the authenticated client;
+    // the first error stops the others and is the pull's.
+    std::vector<size_t> queue;
+    for (size_t i = 0; i < manifest.layers.size(); ++i) {
+      if (fetch[i]) queue.push_back(i);
+    }
+    std::mutex mu;
+    size_t next = 0;
+    Status first_error;
+    auto work = [&]() {
+      RegistryClient own = client;
+      for (;;) {
+        size_t i;
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          if (next >= queue.size() || !first_error.ok()) return;
+          i = queue[next++];
+        }
+        Status st = DownloadLayer(own, *blobs, manifest.layers[i], progress);
+        if (!st.ok()) {
+          std::lock_guard<std::mutex> lock(mu);
+          if (first_error.ok()) {
+            first_error = st;
+            progress.Stop();
+          }
+          return;
+        }
+      }
+    };
+    std::vector<std::thread> threads;
+    for (size_t t = 1; t < std::min(kParallelDownloads, queue.size()); ++t) {
+      threads.emplace_back(work);
+    }
+    work();
+    for (std::thread& t : threads) t.join();
+    if (!first_error.ok()) {
+      spdlog::warn("pull {}: {}", ref.String(), first_error.ToString());
+      return first_error;
     }
   }
 
