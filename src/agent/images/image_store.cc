@@ -403,8 +403,7 @@ class FsImageStore : public ImageStore {
 
   StatusOr<ImageInfo> AddPulled(PulledImage image) override {
     for (const std::string& t : image.tags) RETURN_IF_ERROR(ParseReference(t).status());
-    ASSIGN_OR_RETURN(ParsedConfig parsed, ParseConfigJson(image.config_json));
-    (void)parsed;
+    RETURN_IF_ERROR(ParseConfigJson(image.config_json).status());
     ASSIGN_OR_RETURN(auto staging, NewStaging());
     const std::string image_dir = staging->path() + "/image";
     RETURN_IF_ERROR(MakeDir(image_dir, 0700));
