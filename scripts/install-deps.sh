@@ -7,7 +7,8 @@
 #   install-deps.sh test   what only the tests add on top of `run`:
 #                          GoogleTest/GMock, clang and libclang-rt (fuzzers), busybox-static
 #                          (the test image), etcdctl, python3, jq, curl, openssl, procps,
-#                          iproute2 — and Debian's docker CLI 20.10 at /usr/bin/docker, which
+#                          iproute2, docker-registry and skopeo (test_pull.py's registry)
+#                          — and Debian's docker CLI 20.10 at /usr/bin/docker, which
 #                          every compatibility test uses (a docker 28.x elsewhere is extra).
 #   install-deps.sh [all]  both (scripts/test.sh, scripts/prove.sh).
 set -euo pipefail
@@ -15,9 +16,9 @@ what=${1:-all}
 run_pkgs=(build-essential cmake ninja-build ccache pkg-config git
           libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
           libboost-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libssl-dev libsodium-dev
-          libabsl-dev etcd-server runc util-linux)
+          libabsl-dev libzstd-dev zlib1g-dev etcd-server runc util-linux)
 test_pkgs=(clang libclang-rt-dev libgtest-dev libgmock-dev busybox-static etcd-client
-           python3 curl jq openssl procps iproute2)
+           python3 curl jq openssl procps iproute2 docker-registry skopeo)
 pkgs=()
 case "$what" in
   run)  pkgs=("${run_pkgs[@]}") ;;

@@ -66,6 +66,14 @@ int main(int argc, char** argv) {
                  "Seconds between certificate renewal checks (tests only)")
       ->group("")
       ->check(CLI::PositiveNumber);
+  app.add_option("--insecure-registry", options.registries.insecure,
+                 "Registry (host:port) spoken to in plain HTTP instead of HTTPS (repeatable)");
+  // Hidden, for tests only: Docker's certs.d convention in a directory of the test's own, so
+  // tests never write under /etc.
+  app.add_option("--registry-certs-dir", options.registries.certs_dir,
+                 "Per-registry CA certificates (<dir>/<host:port>/ca.crt; tests only)")
+      ->group("")
+      ->capture_default_str();
   // Hidden, for tests only: a wrapper around runc that makes an executor call hang.
   app.add_option("--runc-binary", options.runc_binary, "runc executable (tests only)")
       ->group("")

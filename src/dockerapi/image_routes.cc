@@ -16,9 +16,6 @@ using http::Response;
 using http::ResponseStream;
 using nlohmann::json;
 
-constexpr char kPullRefused[] =
-    "pulling images is not supported: import or load the image on each node";
-
 std::string Query(const Request& req, const std::string& key) {
   auto it = req.query.find(key);
   return it == req.query.end() ? "" : it->second;
@@ -57,7 +54,9 @@ json SummaryJson(const ImageDetails& i) {
           {"Id", i.id},
           {"Labels", i.labels.empty() ? json(nullptr) : json(i.labels)},
           {"ParentId", ""},
-          {"RepoDigests", dangling ? json({"<none>@<none>"}) : json::array()},
+          {"RepoDigests", !i.repo_digests.empty() ? json(i.repo_digests)
+                          : dangling              ? json({"<none>@<none>"})
+                                                  : json::array()},
           {"RepoTags", dangling ? json({"<none>:<none>"}) : json(i.repo_tags)},
           {"SharedSize", -1},
           {"Size", i.size},
@@ -67,7 +66,7 @@ json SummaryJson(const ImageDetails& i) {
 json InspectJson(const ImageDetails& i) {
   return {{"Id", i.id},
           {"RepoTags", i.repo_tags},
-          {"RepoDigests", json::array()},
+          {"RepoDigests", i.repo_digests},
           {"Parent", ""},
           {"Comment", i.comment},
           {"Created", FormatRfc3339Nano(i.created)},
@@ -89,12 +88,42 @@ Response NoStore() {
   return ErrorResponse(absl::InternalError("the image store is not available on this node"));
 }
 
-// POST /images/create: `docker import` (fromSrc=-); pulls (fromImage) are refused.
+// POST /images/create?fromImage=: `docker pull`. Docker's progress messages stream from the
+// first one on (200, application/json); an error before it is a plain HTTP error, one after
+// it the stream's last message ({"errorDetail":...}).
+Response PullImage(Backend& backend, const Request& req, BodyReader& body, ResponseStream& out) {
+  Drain(body);
+  NodeImages* store = backend.Images();
+  if (store == nullptr) return NoStore();
+  bool begun = false;
+  auto send = [&](const std::string& message) {
+    if (!begun) {
+      begun = true;
+      if (!out.Begin(200, {{"Content-Type", "application/json"}})) return false;
+    }
+    return out.Write(message + "\r\n");
+  };
+  auto auth = req.headers.find("x-registry-auth");
+  StatusOr<ImageDetails> pulled = store->Pull(Query(req, "fromImage"), Query(req, "tag"),
+                                              auth == req.headers.end() ? "" : auth->second, send);
+  if (pulled.ok()) return Response{};
+  if (!begun) return ErrorResponse(pulled.status());
+  const std::string message(pulled.status().message());
+  out.Write(json{{"errorDetail", {{"message", message}}}, {"error", message}}.dump() + "\r\n");
+  return Response{};
+}
+
+// POST /auth: `docker login`, checked against the registry by this node.
+Response Login(Backend& backend, const Request& req) {
+  NodeImages* store = backend.Images();
+  if (store == nullptr) return NoStore();
+  Status st = store->Login(req.body);
+  if (!st.ok()) return ErrorResponse(st);
+  return JsonResponse(200, json{{"IdentityToken", ""}, {"Status", "Login Succeeded"}}.dump());
+}
+
+// POST /images/create: `docker import` (fromSrc=-).
 Response CreateImage(Backend& backend, const Request& req, BodyReader& body) {
-  if (!Query(req, "fromImage").empty()) {
-    Drain(body);
-    return ErrorResponse(absl::FailedPreconditionError(kPullRefused));
-  }
   const std::string src = Query(req, "fromSrc");
   if (src != "-") {
     Drain(body);
@@ -172,10 +201,14 @@ Response DeleteImage(Backend& backend, const Request& req, const std::string& na
 }  // namespace
 
 void RegisterImageRoutes(http::Router& router, Backend& backend) {
-  AddStreamRoute(router, "POST", "/images/create",
-                 [&backend](const Request& r, const Params&, BodyReader& body, ResponseStream&) {
-                   return CreateImage(backend, r, body);
-                 });
+  AddStreamRoute(
+      router, "POST", "/images/create",
+      [&backend](const Request& r, const Params&, BodyReader& body, ResponseStream& out) {
+        if (!Query(r, "fromImage").empty()) return PullImage(backend, r, body, out);
+        return CreateImage(backend, r, body);
+      });
+  AddRoute(router, "POST", "/auth",
+           [&backend](const Request& r, const Params&) { return Login(backend, r); });
   AddStreamRoute(router, "POST", "/images/load",
                  [&backend](const Request&, const Params&, BodyReader& body, ResponseStream&) {
                    return LoadImages(backend, body);

@@ -25,6 +25,7 @@ struct ImageDetails {
   std::map<std::string, std::string> labels;  // Config.Labels
   std::string comment;                        // `docker import --message`
   std::vector<std::string> layers;            // RootFS.Layers: "sha256:<diff id>"
+  std::vector<std::string> repo_digests;      // "name@sha256:<manifest digest>" (pulled images)
   nlohmann::json config;                      // Docker's container config of the image ("Config")
   nlohmann::json container_config;            // that of the container it was made from
 };
@@ -50,6 +51,25 @@ class NodeImages {
   // image: <ref>"; AlreadyExists (409) when an ID has several tags and !force.
   virtual StatusOr<std::vector<std::pair<std::string, std::string>>> Remove(const std::string& ref,
                                                                             bool force) = 0;
+
+  // `docker pull` (fromImage, tag as POST /images/create gets them; registry_auth: the
+  // X-Registry-Auth header). Each of Docker's JSON progress messages goes to `progress`
+  // (false from it: the client went away). Errors returned before any message was sent
+  // are answered as HTTP errors; later ones end the stream. FailedPrecondition when this
+  // node does not pull (the default, for test doubles).
+  virtual StatusOr<ImageDetails> Pull(const std::string& image, const std::string& tag,
+                                      const std::string& registry_auth,
+                                      const std::function<bool(const std::string&)>& progress) {
+    (void)image, (void)tag, (void)registry_auth, (void)progress;
+    return absl::FailedPreconditionError(
+        "pulling images is not supported: import or load the image on each node");
+  }
+  // `docker login` (POST /auth, body: Docker's AuthConfig JSON): checks the credentials
+  // against the registry. Unauthenticated with Docker's text when refused.
+  virtual Status Login(const std::string& auth_config_json) {
+    (void)auth_config_json;
+    return absl::FailedPreconditionError("logging in to registries is not supported");
+  }
 };
 
 }  // namespace capsule::dockerapi

@@ -1,6 +1,8 @@
 #include "node/api_adapters.h"
 
 #include "agent/images/image_config.h"
+#include "agent/registry/pull_reference.h"
+#include "agent/registry/registry_auth.h"
 
 namespace capsule::node {
 namespace {
@@ -14,6 +16,7 @@ dockerapi::ImageDetails DetailsOf(const agent::ImageInfo& i) {
   d.labels = i.config.labels;
   d.comment = i.comment;
   d.layers = i.layers;
+  d.repo_digests = i.repo_digests;
   d.config = agent::ContainerConfigJson(i.config);
   // Imported and loaded images were not made from a container: an empty config.
   d.container_config = agent::ContainerConfigJson(agent::ImageConfig{});
@@ -29,7 +32,37 @@ std::vector<dockerapi::ImageDetails> DetailsOf(const std::vector<agent::ImageInf
 
 class ApiImages : public dockerapi::NodeImages {
  public:
-  explicit ApiImages(agent::ImageStore& store) : store_(store) {}
+  ApiImages(agent::ImageStore& store, agent::registry::Puller* puller)
+      : store_(store), puller_(puller) {}
+
+  StatusOr<dockerapi::ImageDetails> Pull(
+      const std::string& image, const std::string& tag, const std::string& registry_auth,
+      const std::function<bool(const std::string&)>& progress) override {
+    if (puller_ == nullptr) {
+      return dockerapi::NodeImages::Pull(image, tag, registry_auth, progress);
+    }
+    ASSIGN_OR_RETURN(agent::registry::PullReference ref,
+                     agent::registry::ParsePullReference(image, tag));
+    // Docker ignores an X-Registry-Auth header it cannot decode (an anonymous pull).
+    StatusOr<agent::registry::RegistryAuth> auth =
+        agent::registry::DecodeRegistryAuthHeader(registry_auth);
+    if (!auth.ok()) auth = agent::registry::RegistryAuth{};
+    StatusOr<agent::ImageInfo> info = puller_->Pull(ref, *auth, progress);
+    // Docker's daemon answers a pull the registry refused with 500, not 401: a 401 would
+    // make the CLI start an interactive login ("Please login prior to pull").
+    if (absl::IsUnauthenticated(info.status()) || absl::IsPermissionDenied(info.status())) {
+      return absl::UnknownError(info.status().message());
+    }
+    RETURN_IF_ERROR(info.status());
+    return DetailsOf(*info);
+  }
+
+  Status Login(const std::string& auth_config_json) override {
+    if (puller_ == nullptr) return dockerapi::NodeImages::Login(auth_config_json);
+    ASSIGN_OR_RETURN(agent::registry::RegistryAuth auth,
+                     agent::registry::ParseAuthConfig(auth_config_json));
+    return puller_->Login(auth.server_address, auth);
+  }
 
   StatusOr<dockerapi::ImageDetails> Import(dockerapi::ChunkSource tar, const std::string& reference,
                                            const std::vector<std::string>& changes,
@@ -54,6 +87,7 @@ class ApiImages : public dockerapi::NodeImages {
 
  private:
   agent::ImageStore& store_;
+  agent::registry::Puller* const puller_;  // null: pulls are refused
 };
 
 class ApiTaskLogs : public dockerapi::TaskLogSource {
@@ -80,8 +114,9 @@ class ApiTaskLogs : public dockerapi::TaskLogSource {
 
 }  // namespace
 
-std::unique_ptr<dockerapi::NodeImages> NewApiImages(agent::ImageStore& store) {
-  return std::make_unique<ApiImages>(store);
+std::unique_ptr<dockerapi::NodeImages> NewApiImages(agent::ImageStore& store,
+                                                    agent::registry::Puller* puller) {
+  return std::make_unique<ApiImages>(store, puller);
 }
 
 std::unique_ptr<dockerapi::TaskLogSource> NewApiTaskLogs(const agent::TaskLogs& logs) {

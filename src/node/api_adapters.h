@@ -7,12 +7,16 @@
 
 #include "agent/executor/task_logs.h"
 #include "agent/images/image_store.h"
+#include "agent/registry/puller.h"
 #include "dockerapi/node_images.h"
 #include "dockerapi/task_logs.h"
 
 namespace capsule::node {
 
-std::unique_ptr<dockerapi::NodeImages> NewApiImages(agent::ImageStore& store);
+// `puller` (optional; must outlive the adapter) serves pulls and logins; without it they are
+// refused as before pulling existed.
+std::unique_ptr<dockerapi::NodeImages> NewApiImages(agent::ImageStore& store,
+                                                    agent::registry::Puller* puller = nullptr);
 
 std::unique_ptr<dockerapi::TaskLogSource> NewApiTaskLogs(const agent::TaskLogs& logs);
 

@@ -68,7 +68,10 @@ Status Daemon::EnsureExecutor() {
   if (!images_) {
     ASSIGN_OR_RETURN(
         images_, agent::NewImageStore(options_.data_root + "/images", RealClock(), &image_users_));
-    api_images_ = NewApiImages(*images_);
+    registry_transport_ = agent::registry::NewHttpTransport(options_.registries.certs_dir);
+    puller_ = std::make_unique<agent::registry::Puller>(*images_, *registry_transport_,
+                                                        options_.registries);
+    api_images_ = NewApiImages(*images_, puller_.get());
   }
   if (!logs_) {
     logs_ = agent::NewTaskLogs(options_.data_root);

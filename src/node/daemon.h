@@ -12,6 +12,7 @@
 #include "agent/executor/executor.h"
 #include "agent/executor/task_logs.h"
 #include "agent/images/image_store.h"
+#include "agent/registry/puller.h"
 #include "agent/task_sweeper.h"
 #include "common/unique_fd.h"
 #include "dockerapi/backend.h"
@@ -35,6 +36,9 @@ struct DaemonOptions {
   std::chrono::seconds cert_check_period = kDefaultCertCheckPeriod;
   // Tests only: the etcd member's compaction retention and maintenance check interval.
   etcd::MaintenanceOptions etcd_maintenance;
+  // How this node reaches registries for pulls: Docker's certs.d directory (a hidden flag
+  // for tests) and the registries spoken to in plain HTTP (--insecure-registry).
+  agent::registry::RegistryOptions registries;
 };
 
 class Daemon : public dockerapi::Backend {
@@ -83,6 +87,9 @@ class Daemon : public dockerapi::Backend {
   // the executor's tasks use (image_users_, attached to executor_ once built).
   TaskImageUsers image_users_;
   std::unique_ptr<agent::ImageStore> images_;
+  // Pulls into images_ (built with it).
+  std::unique_ptr<agent::registry::HttpTransport> registry_transport_;
+  std::unique_ptr<agent::registry::Puller> puller_;
   std::unique_ptr<agent::Executor> executor_;
   // Removes executor_'s tasks on leave (declared after it: destroyed first, waiting for its
   // threads).

@@ -1,11 +1,13 @@
 // The file-system image store (NewImageStore in image_store.h).
 //
 // Layout under images_dir (0700):
-//   index.json {"images":{"sha256:<hex>":{"size":N}},"tags":{"name:tag":"sha256:<hex>"}}
+//   index.json {"images":{"sha256:<hex>":{"size":N}},"tags":{"name:tag":"sha256:<hex>"},
+//               "digests":{"name@sha256:<manifest>":"sha256:<hex>"}}
 //   sha256/<hex>/config.json  the image config; <hex> is its sha256 (the image ID)
 //   sha256/<hex>/rootfs/      the unpacked root file system
-//   tmp/<random>/             staging of an import or load in progress; renamed into sha256/
-//                             when complete, removed on error and at start
+//   tmp/<random>/             staging of an import, load or pull in progress; renamed into
+//                             sha256/ when complete, removed on error and at start
+//   blobs/                    pulled layers, once each (blob_store.h)
 #include "agent/images/image_store.h"
 
 #include <dirent.h>
@@ -140,6 +142,7 @@ class Staging {
 struct Record {
   std::string id;  // sha256:<hex>
   std::vector<std::string> tags;
+  std::vector<std::string> digests;  // "name@sha256:<manifest digest>"
   int64_t size = 0;
   ParsedConfig config;
 };
@@ -154,6 +157,7 @@ class FsImageStore : public ImageStore {
     RETURN_IF_ERROR(MakeDir(dir_ + "/sha256", 0700));
     if (::access((dir_ + "/tmp").c_str(), F_OK) == 0) RETURN_IF_ERROR(RemoveTree(dir_ + "/tmp"));
     RETURN_IF_ERROR(MakeDir(dir_ + "/tmp", 0700));
+    ASSIGN_OR_RETURN(blobs_, BlobStore::Open(dir_ + "/blobs"));
     json index = json::object();
     {
       int fd = ::open((dir_ + "/index.json").c_str(), O_RDONLY | O_CLOEXEC);
@@ -191,6 +195,15 @@ class FsImageStore : public ImageStore {
         if (rec == images_.end()) continue;
         tags_[tag] = rec->first;
         rec->second.tags.push_back(tag);
+      }
+    }
+    if (auto it = index.find("digests"); it != index.end() && it->is_object()) {
+      for (auto& [ref, id] : it->items()) {
+        if (!id.is_string()) continue;
+        auto rec = images_.find(id.get<std::string>());
+        if (rec == images_.end()) continue;
+        digests_[ref] = rec->first;
+        rec->second.digests.push_back(ref);
       }
     }
     // Image directories no index entry names (a crash between rename and index write).
@@ -362,8 +375,16 @@ class FsImageStore : public ImageStore {
           Untag(t);
           items.emplace_back("Untagged", t);
         }
+        for (const std::string& d : std::vector<std::string>(r.digests)) {
+          Untag(d);
+          items.emplace_back("Untagged", d);
+        }
       }
       if (r.tags.empty() && users.empty()) {
+        for (const std::string& d : std::vector<std::string>(r.digests)) {
+          Untag(d);
+          items.emplace_back("Untagged", d);
+        }
         items.emplace_back("Deleted", r.id);
         doomed = dir_ + "/tmp/deleted-" + r.id.substr(7);
         if (::rename(DirOf(r.id).c_str(), doomed.c_str()) != 0) {
@@ -379,6 +400,39 @@ class FsImageStore : public ImageStore {
     }
     return items;
   }
+
+  StatusOr<ImageInfo> AddPulled(PulledImage image) override {
+    for (const std::string& t : image.tags) RETURN_IF_ERROR(ParseReference(t).status());
+    RETURN_IF_ERROR(ParseConfigJson(image.config_json).status());
+    ASSIGN_OR_RETURN(auto staging, NewStaging());
+    const std::string image_dir = staging->path() + "/image";
+    RETURN_IF_ERROR(MakeDir(image_dir, 0700));
+    RETURN_IF_ERROR(MakeDir(image_dir + "/rootfs", 0755));
+    if (!Has("sha256:" + Sha256Hex(image.config_json))) {
+      ASSIGN_OR_RETURN(UniqueFd root, OpenDir(image_dir + "/rootfs"));
+      for (size_t i = 0; i < image.layer_count; ++i) {
+        ASSIGN_OR_RETURN(ChunkSource layer, image.open_layer(i));
+        ChunkReader reader(std::move(layer));
+        TarReader tar(reader);
+        RETURN_IF_ERROR(ApplyLayer(tar, root.get()));
+        RETURN_IF_ERROR(reader.Drain());
+      }
+    }
+    ASSIGN_OR_RETURN(ImageInfo info, Finish(*staging, image_dir, image.config_json, image.tags));
+    std::lock_guard<std::mutex> lock(mu_);
+    Record& r = images_[info.id];
+    for (const std::string& d : image.digests) {
+      auto it = digests_.find(d);
+      if (it != digests_.end() && it->second == r.id) continue;
+      if (it != digests_.end()) Untag(d);
+      digests_[d] = r.id;
+      r.digests.push_back(d);
+    }
+    RETURN_IF_ERROR(SaveIndex());
+    return InfoOf(r);
+  }
+
+  BlobStore* Blobs() override { return blobs_.get(); }
 
  private:
   std::string DirOf(const std::string& id) const { return dir_ + "/sha256/" + id.substr(7); }
@@ -453,6 +507,14 @@ class FsImageStore : public ImageStore {
 
   // Requires mu_.
   void Untag(const std::string& tag) {
+    if (auto d = digests_.find(tag); d != digests_.end()) {
+      if (auto rec = images_.find(d->second); rec != images_.end()) {
+        auto& v = rec->second.digests;
+        v.erase(std::remove(v.begin(), v.end(), tag), v.end());
+      }
+      digests_.erase(d);
+      return;
+    }
     auto it = tags_.find(tag);
     if (it == tags_.end()) return;
     auto rec = images_.find(it->second);
@@ -465,9 +527,20 @@ class FsImageStore : public ImageStore {
 
   // The tag `ref` names if it is a tagged name in the store, else "". Requires mu_.
   std::string TagOf(const std::string& ref) const {
+    if (ref.find('@') != std::string::npos) return DigestRefOf(ref);
     StatusOr<Reference> parsed = ParseReference(ref);
     if (!parsed.ok()) return "";
     return tags_.count(parsed->String()) ? parsed->String() : "";
+  }
+
+  // The stored "name@sha256:..." `ref` names (Docker Hub's prefixes dropped), else "".
+  // Requires mu_.
+  std::string DigestRefOf(const std::string& ref) const {
+    const size_t at = ref.find('@');
+    StatusOr<Reference> name = ParseReference(ref.substr(0, at));
+    if (!name.ok()) return "";
+    const std::string key = name->repo + ref.substr(at);
+    return digests_.count(key) ? key : "";
   }
 
   // The uses naming image r (by ID, or by a reference that resolves to it). Requires mu_.
@@ -507,7 +580,8 @@ class FsImageStore : public ImageStore {
   // By tag, then by full or short ID. Requires mu_.
   StatusOr<const Record*> Find(const std::string& ref) const {
     const std::string tag = TagOf(ref);
-    if (!tag.empty()) return &images_.at(tags_.at(tag));
+    if (!tag.empty())
+      return &images_.at(tag.find('@') != std::string::npos ? digests_.at(tag) : tags_.at(tag));
     std::string hex = ref.rfind("sha256:", 0) == 0 ? ref.substr(7) : ref;
     if (IsHex(hex)) {
       const Record* match = nullptr;
@@ -531,6 +605,7 @@ class FsImageStore : public ImageStore {
     info.config = r.config.config;
     info.comment = r.config.comment;
     info.layers = r.config.layers;
+    info.repo_digests = r.digests;
     return info;
   }
 
@@ -540,15 +615,20 @@ class FsImageStore : public ImageStore {
     for (const auto& [id, r] : images_) images[id] = {{"size", r.size}};
     json tags = json::object();
     for (const auto& [t, id] : tags_) tags[t] = id;
-    return WriteFileSynced(dir_ + "/index.json", json{{"images", images}, {"tags", tags}}.dump());
+    json digests = json::object();
+    for (const auto& [d, id] : digests_) digests[d] = id;
+    return WriteFileSynced(dir_ + "/index.json",
+                           json{{"images", images}, {"tags", tags}, {"digests", digests}}.dump());
   }
 
   const std::string dir_;
   Clock& clock_;
   const ImageUsers* const users_;  // may be null: no image counts as used
   mutable std::mutex mu_;
-  std::map<std::string, Record> images_;     // by ID
-  std::map<std::string, std::string> tags_;  // "name:tag" → ID
+  std::map<std::string, Record> images_;        // by ID
+  std::map<std::string, std::string> tags_;     // "name:tag" → ID
+  std::map<std::string, std::string> digests_;  // "name@sha256:<manifest>" → ID
+  std::unique_ptr<BlobStore> blobs_;
 };
 
 }  // namespace

@@ -1,6 +1,8 @@
 // The node's image store: images imported (`docker import`, `capsule image import`) or loaded
 // (`docker load` of a `docker save` archive) into <data-root>/images, each an unpacked rootfs
-// plus its config. Nothing here ever contacts a registry. Thread-safe.
+// plus its config, and images pulled from registries (AddPulled; their compressed layers kept
+// once each in the blob store, see blob_store.h). Nothing here ever contacts a registry.
+// Thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "agent/images/blob_store.h"
 #include "agent/images/image_users.h"
 #include "common/clock.h"
 #include "common/status.h"
@@ -33,12 +36,24 @@ struct ImageInfo {
   TimePoint created;
   int64_t size = 0;  // bytes of the unpacked rootfs
   ImageConfig config;
-  std::string comment;              // `docker import --message`
-  std::vector<std::string> layers;  // RootFS.Layers: "sha256:<diff id>" per layer
+  std::string comment;                    // `docker import --message`
+  std::vector<std::string> layers;        // RootFS.Layers: "sha256:<diff id>" per layer
+  std::vector<std::string> repo_digests;  // "name@sha256:<manifest digest>" of pulled images
 };
 
 // A tar stream arriving in pieces (the HTTP body); returning an error aborts the import.
 using ChunkSource = std::function<StatusOr<std::string_view>()>;  // empty view = end
+
+// An image pulled from a registry, ready to be stored: its config (the bytes whose sha256 is
+// the image ID) and its layers as uncompressed tar streams, opened in order. A stream that
+// fails (a digest check) aborts AddPulled with its error and nothing stored.
+struct PulledImage {
+  std::string config_json;
+  size_t layer_count = 0;
+  std::function<StatusOr<ChunkSource>(size_t index)> open_layer;
+  std::vector<std::string> tags;     // "name:tag" (may be empty for a pull by digest)
+  std::vector<std::string> digests;  // "name@sha256:<manifest digest>"
+};
 
 class ImageStore {
  public:
@@ -87,6 +102,17 @@ class ImageStore {
   // overlay on the image's own files.)
   virtual StatusOr<std::vector<std::pair<std::string, std::string>>> Remove(const std::string& ref,
                                                                             bool force) = 0;
+
+  // Stores a pulled image: unless the image (by ID) is stored already, its layers are applied
+  // into a staging rootfs that is renamed into place only when every layer applied; then its
+  // tags and digests point at it. InvalidArgument for a bad config, tag or layer.
+  // The default (test doubles): Unimplemented.
+  virtual StatusOr<ImageInfo> AddPulled(PulledImage image) {
+    (void)image;
+    return absl::UnimplementedError("pulling images is not supported by this store");
+  }
+  // The store's blobs (see blob_store.h); null for stores without (test doubles).
+  virtual BlobStore* Blobs() { return nullptr; }
 };
 
 // Opens (creating it 0700 if needed) the store in images_dir; removes leftovers of imports

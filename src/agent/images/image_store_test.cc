@@ -470,5 +470,60 @@ TEST_F(ImageStoreTest, ReopenKeepsImagesAndTags) {
   EXPECT_EQ(Entries(root_ + "/images/tmp"), 0u);
 }
 
+// A pulled image: its layers applied in order, its tag and its digest reference both name it,
+// both survive a reopen, and removing it untags both.
+TEST_F(ImageStoreTest, PulledImageIsNamedByTagAndDigestAndRemovedWithBoth) {
+  const std::string layer1 = TarBuilder().Dir("etc/").File("etc/a", "1").Finish();
+  const std::string layer2 = TarBuilder().File("etc/b", "2").File("etc/.wh.a", "").Finish();
+  const std::string config =
+      R"({"architecture":"amd64","os":"linux","created":"2026-01-02T03:04:05Z",)"
+      R"("config":{"Env":["PATH=/bin"]},"rootfs":{"type":"layers","diff_ids":["sha256:)" +
+      Sha256Hex(layer1) + R"(","sha256:)" + Sha256Hex(layer2) + R"("]}})";
+  const std::string digest_ref = "reg.test/app@sha256:" + std::string(64, 'c');
+  PulledImage image;
+  image.config_json = config;
+  image.layer_count = 2;
+  image.open_layer = [&](size_t i) -> StatusOr<ChunkSource> {
+    return Source(i == 0 ? layer1 : layer2);
+  };
+  image.tags = {"reg.test/app:1"};
+  image.digests = {digest_ref};
+  auto info = store_->AddPulled(std::move(image));
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->id, "sha256:" + Sha256Hex(config));
+  EXPECT_EQ(info->repo_digests, std::vector<std::string>{digest_ref});
+  auto root = store_->RootfsPath(digest_ref);
+  ASSERT_TRUE(root.ok()) << root.status();
+  EXPECT_EQ(Slurp(*root + "/etc/b"), "2");
+  EXPECT_FALSE(fs::exists(*root + "/etc/a"));  // whiteout of the lower layer
+  Reopen();
+  ASSERT_TRUE(store_->Inspect(digest_ref).ok());
+  auto removed = store_->Remove("reg.test/app:1", false);
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_EQ(*removed, (Items{{"Untagged", "reg.test/app:1"},
+                             {"Untagged", digest_ref},
+                             {"Deleted", "sha256:" + Sha256Hex(config)}}));
+  EXPECT_TRUE(store_->List().empty());
+}
+
+// A layer stream that fails aborts the pull: nothing is stored, no staging is left.
+TEST_F(ImageStoreTest, PulledImageWhoseLayerFailsLeavesNothing) {
+  PulledImage image;
+  image.config_json = R"({"rootfs":{"type":"layers","diff_ids":["sha256:00"]}})";
+  image.layer_count = 1;
+  image.open_layer = [](size_t) -> StatusOr<ChunkSource> {
+    return ChunkSource([]() -> StatusOr<std::string_view> {
+      return absl::InvalidArgumentError("filesystem layer verification failed for digest x");
+    });
+  };
+  image.tags = {"reg.test/bad:1"};
+  auto info = store_->AddPulled(std::move(image));
+  ASSERT_FALSE(info.ok());
+  EXPECT_EQ(info.status().message(), "filesystem layer verification failed for digest x");
+  EXPECT_TRUE(store_->List().empty());
+  EXPECT_EQ(Entries(root_ + "/images/tmp"), 0u);
+  EXPECT_EQ(Entries(root_ + "/images/sha256"), 0u);
+}
+
 }  // namespace
 }  // namespace capsule::agent
