@@ -1,5 +1,6 @@
 // The agent's image store and task logs behind the interfaces the Docker API routes declare
-// (dockerapi/node_images.h, dockerapi/task_logs.h). Each adapter only translates types; the
+// (dockerapi/node_images.h, dockerapi/task_logs.h), and the manager's log broker behind
+// dockerapi::RemoteTaskLogSource. Each adapter only translates types; the
 // adapted object must outlive it. Thread-safe as the adapted object.
 #pragma once
 
@@ -9,11 +10,15 @@
 #include "agent/images/image_store.h"
 #include "dockerapi/node_images.h"
 #include "dockerapi/task_logs.h"
+#include "manager/logbroker/log_broker.h"
 
 namespace capsule::node {
 
 std::unique_ptr<dockerapi::NodeImages> NewApiImages(agent::ImageStore& store);
 
 std::unique_ptr<dockerapi::TaskLogSource> NewApiTaskLogs(const agent::TaskLogs& logs);
+
+// Other nodes' task logs through the manager's log broker.
+std::unique_ptr<dockerapi::RemoteTaskLogSource> NewApiRemoteLogs(logbroker::LogBroker& broker);
 
 }  // namespace capsule::node

@@ -10,6 +10,7 @@
 #include "ca/join_token.h"
 #include "ca/node_role.h"
 #include "common/clock.h"
+#include "node/api_adapters.h"
 #include "node/certificates.h"
 #include "node/machine_resources.h"
 #include "store/etcd_store.h"
@@ -109,6 +110,8 @@ Status Manager::StartSwarmServer() {
   sc.cert_validity = CertValidityFor(spec, config_.node_cert_validity);
   sc.cert_refresh_interval = std::max(std::chrono::seconds(1), config_.cert_check_period);
   ASSIGN_OR_RETURN(swarm_server_, SwarmServer::Start(sc, *store_, *reads_, *nodes_));
+  remote_logs_ = NewApiRemoteLogs(swarm_server_->log_broker());
+  services_.remote_logs = remote_logs_.get();
   StartCertRenewer();
   return absl::OkStatus();
 }

@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "manager/caserver/node_ca_service.h"
 #include "manager/dispatcher/dispatcher_service.h"
+#include "manager/logbroker/log_broker_service.h"
 #include "node/dispatcher_backends.h"
 #include "node/node_status_writer.h"
 #include "transport/grpc_server.h"
@@ -133,6 +134,8 @@ struct SwarmServer::Parts {
   NodeStatusWriter writer;
   caserver::NodeCaService ca;
   dispatcher::DispatcherService dispatcher;
+  logbroker::LogBroker log_broker{RealClock()};
+  logbroker::LogBrokerService log_service{authorizer, log_broker};
   std::unique_ptr<transport::GrpcServer> server;
 };
 
@@ -154,8 +157,10 @@ StatusOr<std::unique_ptr<SwarmServer>> SwarmServer::Start(const SwarmServerConfi
   options.tls = {config.certs.cert, config.certs.key, config.certs.root_ca};
   options.cert_refresh_interval = config.cert_refresh_interval;
   StatusOr<std::unique_ptr<transport::GrpcServer>> server =
-      transport::GrpcServer::Start(options, {&parts->ca, &parts->dispatcher});
+      transport::GrpcServer::Start(options, {&parts->ca, &parts->dispatcher, &parts->log_service});
   if (!server.ok()) {
+    parts->log_service.Shutdown();
+    parts->log_broker.Shutdown();
     parts->dispatcher.Shutdown();
     parts->writer.Stop();
     return server.status();
@@ -196,11 +201,15 @@ void SwarmServer::Stop() {
   cv_.notify_all();
   if (reconcile_.joinable()) reconcile_.join();
   parts_->dispatcher.Shutdown();
+  parts_->log_broker.Shutdown();
+  parts_->log_service.Shutdown();
   if (parts_->server) parts_->server->Stop();
   parts_->writer.Stop();
 }
 
 const ca::RootCa& SwarmServer::root_ca() const { return parts_->root; }
+
+logbroker::LogBroker& SwarmServer::log_broker() { return parts_->log_broker; }
 
 void SwarmServer::EndSession(const std::string& node_id) {
   parts_->dispatcher.EndSession(node_id, absl::PermissionDeniedError("node was removed"));

@@ -1,5 +1,6 @@
 // The swarm port of an active manager: a mutual-TLS gRPC server (transport::GrpcServer) with
-// NodeCA (join, renewal) and the Dispatcher (sessions, heartbeats), wired to the store:
+// NodeCA (join, renewal), the Dispatcher (sessions, heartbeats) and the LogBroker (task logs
+// from the nodes), wired to the store:
 // tokens come from the cluster object, admitted nodes and liveness go into node objects,
 // and a node whose object is gone (removed) is refused by the Authorizer.
 // Built and stopped by node::Manager. Thread-safe.
@@ -16,6 +17,7 @@
 #include "common/mutex.h"
 #include "common/status.h"
 #include "manager/controlapi/node.h"
+#include "manager/logbroker/log_broker.h"
 #include "node/certificates.h"
 #include "store/read_model.h"
 #include "store/store.h"
@@ -51,6 +53,9 @@ class SwarmServer {
   void EndSession(const std::string& node_id);
   // The cluster's root CA (loaded from the store); valid while the server lives.
   const ca::RootCa& root_ca() const;
+  // The log broker the LogBroker service feeds (cluster-wide task logs); valid while the
+  // server lives.
+  logbroker::LogBroker& log_broker();
 
   struct Parts;  // see the .cc
 
