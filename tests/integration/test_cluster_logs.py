@@ -29,7 +29,10 @@ TICK = ["sh", "-c",
         'trap "exit 0" TERM; i=0; while :; do i=$((i+1)); echo "tick $i"; sleep 1; done & wait']
 # The docker CLIs' service logs line: <service>.<slot>.<task>@<node hostname>  | <message>
 LINE = re.compile(r"^(\S+?)\.(\d+)\.(\w+)@(\S+?)\s+\| ?(.*)$")
-STAMPED = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z) (tick \d+)$")
+STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z"
+# The API's stamped message, and the CLIs' --timestamps line (the stamp comes first).
+STAMPED = re.compile(rf"^({STAMP}) (tick \d+)$")
+CLI_STAMPED = re.compile(rf"^({STAMP}) \S+?\.\d+\.\w+@(\S+?)\s+\| ?(tick \d+)$")
 
 
 def out(r):
@@ -160,11 +163,17 @@ class ClusterLogs(unittest.TestCase):
                     self.assertEqual(len(t), 2, rows)
                     self.assertEqual(t[1], t[0] + 1, rows)
                     self.assertGreater(t[0], 1, rows)  # the last lines, not the first
-                rows = parse(self.service_logs(["--timestamps", "--tail", "3"], cli=cli))
-                self.assertEqual(len(rows), 6, rows)
-                for _, _, node, msg in rows:
-                    m = STAMPED.match(msg)
-                    self.assertIsNotNone(m, msg)
+                text = self.service_logs(["--timestamps", "--tail", "3"], cli=cli)
+                lines = text.splitlines()
+                self.assertEqual(len(lines), 6, text)
+                stamps = {}
+                for line in lines:
+                    m = CLI_STAMPED.match(line)
+                    self.assertIsNotNone(m, line)
+                    stamps.setdefault(m.group(2), []).append(m.group(1))
+                self.assertEqual(sorted(stamps), ["w1", "w2"], text)
+                for node, ts in stamps.items():  # RFC 3339 UTC, one line a second, in order
+                    self.assertEqual(ts, sorted(ts), text)
         # The API without the CLI: each frame carries one line, stamped.
         r = self.m.api("GET", f"/services/{SERVICE}/logs",
                        query={"stdout": "1", "timestamps": "1", "tail": "1"})
