@@ -11,6 +11,7 @@
 #include "manager/caserver/node_ca_service.h"
 #include "manager/dispatcher/dispatcher_service.h"
 #include "manager/logbroker/log_broker_service.h"
+#include "manager/logbroker/node_down_sink.h"
 #include "node/dispatcher_backends.h"
 #include "node/node_status_writer.h"
 #include "transport/grpc_server.h"
@@ -119,7 +120,7 @@ struct SwarmServer::Parts {
                }),
         ca(root, {config.cluster_id, config.cert_validity}, tokens, registry, authorizer,
            RealClock()),
-        dispatcher(authorizer, writer, RealClock(),
+        dispatcher(authorizer, down_ends_logs, RealClock(),
                    {config.heartbeat_period, 3, {{config.node_id, config.manager_addr}}, {}},
                    {&assignment_source, &task_status}) {}
 
@@ -133,8 +134,9 @@ struct SwarmServer::Parts {
   StoreNodeRegistry registry;
   NodeStatusWriter writer;
   caserver::NodeCaService ca;
-  dispatcher::DispatcherService dispatcher;
   logbroker::LogBroker log_broker{RealClock()};
+  logbroker::NodeDownSink down_ends_logs{writer, log_broker};  // the dispatcher's sink
+  dispatcher::DispatcherService dispatcher;
   logbroker::LogBrokerService log_service{authorizer, log_broker};
   std::unique_ptr<transport::GrpcServer> server;
 };

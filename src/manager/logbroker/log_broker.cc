@@ -229,6 +229,24 @@ StatusOr<bool> LogBroker::Publish(const std::string& node_id, api::PublishLogsMe
   return room;
 }
 
+void LogBroker::EndNode(const std::string& node_id) {
+  std::vector<std::shared_ptr<Subscription>> ended;
+  {
+    MutexLock lock(mu_);
+    for (auto s = subscriptions_.begin(); s != subscriptions_.end();) {
+      if (s->second->node_id() == node_id) {
+        ended.push_back(s->second);
+        s = subscriptions_.erase(s);
+      } else {
+        ++s;
+      }
+    }
+  }
+  for (const auto& s : ended) {
+    RunAll(s->End(absl::UnavailableError(absl::StrCat("node ", node_id, " is down"))));
+  }
+}
+
 void LogBroker::Forget(const std::string& subscription_id) {
   MutexLock lock(mu_);
   subscriptions_.erase(subscription_id);

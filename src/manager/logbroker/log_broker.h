@@ -9,6 +9,7 @@
 //   Node side     Listen(node, send) registers the node's ListenSubscriptions stream; when it
 //                 ends (Unlisten) every subscription sent through it ends (UNAVAILABLE).
 //                 Publish(node, msg, resume) queues a message of lines for its subscription.
+//                 EndNode(node): the node's session ended; its subscriptions end too.
 //
 // Authorization (the node ID is the one of the caller's certificate): a node may publish only
 // for a subscription addressed to it (else PERMISSION_DENIED; unknown → NOT_FOUND) and only
@@ -130,6 +131,11 @@ class LogBroker {
   // the subscription ends meanwhile).
   StatusOr<bool> Publish(const std::string& node_id, api::PublishLogsMessage msg,
                          std::function<void()> resume);
+
+  // The node's dispatcher session ended (e.g. its heartbeat expired: it may hang without its
+  // streams breaking): its open subscriptions end with UNAVAILABLE, so follows of its tasks
+  // end. Later subscriptions go to its stream again.
+  void EndNode(const std::string& node_id);
 
   // Ends every subscription (UNAVAILABLE) and refuses new ones. Idempotent.
   void Shutdown();

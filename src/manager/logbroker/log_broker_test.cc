@@ -241,5 +241,21 @@ TEST(LogBrokerTest, ShutdownEndsOpenSubscriptionsAndRefusesNewOnes) {
   EXPECT_EQ(broker.Subscribe("n1", {"t1"}, {}).status().code(), absl::StatusCode::kUnavailable);
 }
 
+TEST(LogBrokerTest, ANodeGoingDownEndsItsSubscriptionsOnly) {
+  LogBroker broker(RealClock(), Small());
+  FakeNode n1(broker, "n1"), n2(broker, "n2");
+  auto s1 = broker.Subscribe("n1", {"t1"}, MakeSelector(true, true, true, std::nullopt, {}));
+  auto s2 = broker.Subscribe("n2", {"t2"}, MakeSelector(true, true, true, std::nullopt, {}));
+  ASSERT_TRUE(s1.ok() && s2.ok());
+  broker.EndNode("n1");
+  std::vector<api::LogLine> out;
+  Status end;
+  EXPECT_EQ((*s1)->Pop(std::chrono::milliseconds(100), &out, &end), Subscription::Next::kEnd);
+  EXPECT_EQ(end.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ((*s2)->Pop(std::chrono::milliseconds(20), &out, &end), Subscription::Next::kTimeout);
+  // Its stream is still there: a new subscription reaches it.
+  EXPECT_TRUE(broker.Subscribe("n1", {"t1"}, {}).ok());
+}
+
 }  // namespace
 }  // namespace capsule::logbroker
