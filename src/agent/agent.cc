@@ -16,11 +16,18 @@ Agent::Agent(SessionConfig config, Executor& executor, const Clock& clock, Agent
   };
   session_ = std::make_unique<SessionClient>(std::move(config), clock);
   reporting_session_ = session_.get();
+  logs_ = std::move(options.logs);
+  if (logs_) {
+    SessionClient* session = session_.get();
+    publisher_ = std::make_unique<LogPublisher>([session] { return session->SessionChannel(); },
+                                                *logs_, clock);
+  }
 }
 
 Agent::~Agent() { Stop(); }
 
 void Agent::Stop() {
+  if (publisher_) publisher_->Stop();
   if (session_) session_->Stop();
   worker_.Stop();
   status_.Stop();

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "agent/executor/executor.h"
+#include "agent/executor/task_logs.h"
+#include "agent/log_publisher.h"
 #include "agent/secret_cache.h"
 #include "agent/session_client.h"
 #include "agent/status_queue.h"
@@ -21,6 +23,9 @@ namespace capsule::agent {
 struct AgentOptions {
   TaskWorkerOptions worker;
   std::chrono::milliseconds status_retry{500};
+  // This node's task logs: when set, the agent serves the manager's log subscriptions
+  // (log_publisher.h) over its session.
+  std::shared_ptr<const TaskLogs> logs;
 };
 
 class Agent final : private StatusReporter {
@@ -51,6 +56,8 @@ class Agent final : private StatusReporter {
   TaskWorker worker_;
   std::unique_ptr<SessionClient> session_;
   std::atomic<SessionClient*> reporting_session_{nullptr};  // session_ once it is built
+  std::shared_ptr<const TaskLogs> logs_;
+  std::unique_ptr<LogPublisher> publisher_;  // after session_: stopped and destroyed first
 };
 
 }  // namespace capsule::agent

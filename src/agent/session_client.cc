@@ -94,6 +94,11 @@ void SessionClient::Run() {
   }
 }
 
+std::shared_ptr<grpc::Channel> SessionClient::SessionChannel() const {
+  MutexLock lock(mu_);
+  return channel_;
+}
+
 Status SessionClient::RunSession() {
   transport::ClientIdentity identity;
   {

@@ -79,6 +79,9 @@ class SessionClient {
   // The managers the last session message named (the configured address until then).
   std::vector<RemoteManager> Managers() const;
   bool connected() const { return connected_.load(); }
+  // The open session's channel (null when no session is open), for other services on the
+  // same connection (the log publisher).
+  std::shared_ptr<grpc::Channel> SessionChannel() const;
 
   // Sends task status reports over the open session's channel. Unavailable when no session is
   // open. OK = settled (refused updates are logged and dropped).

@@ -51,6 +51,8 @@ struct ManagerServices {
   controlapi::ClusterApi* cluster = nullptr;
   controlapi::ServiceApi* services = nullptr;
   const controlapi::TaskApi* tasks = nullptr;
+  // Logs of tasks on other nodes (the log broker); nullptr: only this node's are served.
+  const RemoteTaskLogSource* remote_logs = nullptr;
 };
 
 // The node's local swarm membership as /info and /_ping report it.

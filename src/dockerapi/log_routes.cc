@@ -1,7 +1,17 @@
-// GET /services/{id}/logs and /tasks/{id}/logs: the lines of this node's tasks in Docker's
-// log stream format (log_frames.h). Tasks running on other nodes are not served yet: their
-// logs live on those nodes.
+// GET /services/{id}/logs and /tasks/{id}/logs: the lines of every task of the service (or
+// the one task), on every node, in Docker's log stream format (log_frames.h). A task on this
+// node is read from its local log (Backend::Logs); a task on another node through the
+// manager's log broker (ManagerServices::remote_logs: the node's agent reads its local log and
+// streams the lines over its session). A node that is down or not listening yields nothing,
+// one that stops sending yields what it sent (without follow the broker's wait is bounded);
+// with follow, its tasks end when its stream ends. Tasks are read one after the other without
+// follow; with follow each on its own thread, lines interleaved as they come, and the
+// service's tasks are polled so tasks that start running after the call began are followed
+// too. `tail` applies per task, as in Docker.
+#include <atomic>
+#include <condition_variable>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "common/go_time.h"
@@ -20,14 +30,18 @@ using http::Request;
 using http::Response;
 using http::ResponseStream;
 
+// How often a service's tasks are listed again while following.
+constexpr std::chrono::seconds kFollowTaskPoll{1};
+
 struct LogTarget {
   std::string task_id;
   std::string service_id;
   std::string node_id;
+  TaskState state = TaskState::kNew;
 };
 
 LogTarget TargetOf(const store::TaskEntry& t) {
-  return {t->object.id, t->object.service_id, t->object.node_id};
+  return {t->object.id, t->object.service_id, t->object.node_id, t->object.status.state};
 }
 
 StatusOr<std::vector<LogTarget>> Targets(const controlapi::TaskApi& tasks, const std::string& ref,
@@ -82,7 +96,8 @@ Response Logs(Backend& backend, const Request& req, const Params& params, Respon
 
   if (!out.Begin(200, {{"Content-Type", ContentType(params)}})) return Response{};
   const TaskLogSource* logs = backend.Logs();
-  if (logs == nullptr) return Response{};
+  const RemoteTaskLogSource* remote = (*mgr)->remote_logs;
+  const std::string& local_node = (*mgr)->node_id;
   query.cancelled = [&out] { return out.ClientGone(); };
 
   std::mutex write_mu;
@@ -90,22 +105,58 @@ Response Logs(Backend& backend, const Request& req, const Params& params, Respon
   auto read_one = [&](const LogTarget& t) {
     LogFrameOptions opts = frame;
     if (details) opts.details = SwarmLogDetails(t.node_id, t.service_id, t.task_id);
-    Status st = logs->Read(t.task_id, query, [&](const LogLine& line) {
+    auto sink = [&](const LogLine& line) {
       const std::string bytes = LogFrame(line, opts);
       std::lock_guard<std::mutex> lock(write_mu);
       if (client_ok) client_ok = out.Write(bytes) && !out.ClientGone();
       return client_ok;
-    });
-    // NotFound: the task runs on another node (or has not started yet): nothing to send.
-    (void)st;
+    };
+    // NotFound/Unavailable: the task has no log yet, or its node cannot send: nothing to send.
+    if (t.node_id.empty()) return;
+    if (t.node_id != local_node && remote != nullptr) {
+      (void)remote->Read(t.node_id, t.task_id, query, sink);
+    } else if (logs != nullptr) {
+      (void)logs->Read(t.task_id, query, sink);
+    }
   };
-  if (!query.follow || targets->size() == 1) {
+  if (!query.follow || !service) {
     for (const LogTarget& t : *targets) read_one(t);
     return Response{};
   }
-  // Following several tasks: one reader each, their lines interleaved as they come.
+  // Following a service: one reader per task, and the service's tasks listed again every
+  // kFollowTaskPoll while any reader runs, so a task that starts running later is followed too.
   std::vector<std::thread> readers;
-  for (const LogTarget& t : *targets) readers.emplace_back(read_one, t);
+  std::set<std::string> started;
+  std::mutex done_mu;
+  std::condition_variable done_cv;
+  int running = 0;
+  auto start = [&](const LogTarget& t) {
+    started.insert(t.task_id);
+    std::lock_guard<std::mutex> lock(done_mu);
+    ++running;
+    readers.emplace_back([&, t] {
+      read_one(t);
+      std::lock_guard<std::mutex> l(done_mu);
+      --running;
+      done_cv.notify_all();
+    });
+  };
+  for (const LogTarget& t : *targets) start(t);
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(done_mu);
+      RealClock().WaitFor(done_cv, lock, kFollowTaskPoll, [&] { return running == 0; });
+      if (running == 0) break;
+    }
+    if (out.ClientGone()) break;  // the readers see it too and end
+    StatusOr<std::vector<LogTarget>> now = Targets(*(*mgr)->tasks, params.at("id"), true);
+    if (!now.ok()) continue;
+    for (const LogTarget& t : *now) {
+      if (started.count(t.task_id) > 0 || t.state < TaskState::kRunning) continue;
+      if (IsTerminal(t.state) && t.state != TaskState::kComplete) continue;
+      start(t);
+    }
+  }
   for (std::thread& r : readers) r.join();
   return Response{};
 }

@@ -37,4 +37,16 @@ class TaskLogSource {
                       const std::function<bool(const LogLine&)>& sink) const = 0;
 };
 
+// Other nodes' task logs, as a manager reaches them (src/node adapts the log broker to it).
+// Thread-safe.
+class RemoteTaskLogSource {
+ public:
+  virtual ~RemoteTaskLogSource() = default;
+  // As TaskLogSource::Read for a task on `node_id`. Unavailable when that node cannot send
+  // (down, not listening, or no log for the task); without follow it gives up after a bounded
+  // wait on a node that sends nothing. Follow ends when the node's stream ends.
+  virtual Status Read(const std::string& node_id, const std::string& task_id, const LogQuery& query,
+                      const std::function<bool(const LogLine&)>& sink) const = 0;
+};
+
 }  // namespace capsule::dockerapi

@@ -112,7 +112,31 @@ class ApiTaskLogs : public dockerapi::TaskLogSource {
   const agent::TaskLogs& logs_;
 };
 
+class ApiRemoteLogs : public dockerapi::RemoteTaskLogSource {
+ public:
+  explicit ApiRemoteLogs(logbroker::LogBroker& broker) : broker_(broker) {}
+
+  Status Read(const std::string& node_id, const std::string& task_id,
+              const dockerapi::LogQuery& query,
+              const std::function<bool(const dockerapi::LogLine&)>& sink) const override {
+    const api::LogSelector selector = logbroker::MakeSelector(
+        query.stdout_lines, query.stderr_lines, query.follow, query.tail, query.since);
+    return broker_.Read(node_id, task_id, selector, query.cancelled,
+                        [&sink](const api::LogLine& l) {
+                          return sink(dockerapi::LogLine{FromUnixNanos(l.time_unix_nanos()),
+                                                         l.stream() == 2 ? 2 : 1, l.data()});
+                        });
+  }
+
+ private:
+  logbroker::LogBroker& broker_;
+};
+
 }  // namespace
+
+std::unique_ptr<dockerapi::RemoteTaskLogSource> NewApiRemoteLogs(logbroker::LogBroker& broker) {
+  return std::make_unique<ApiRemoteLogs>(broker);
+}
 
 std::unique_ptr<dockerapi::NodeImages> NewApiImages(agent::ImageStore& store,
                                                     agent::registry::Puller* puller) {

@@ -1,5 +1,6 @@
 // The agent's image store and task logs behind the interfaces the Docker API routes declare
-// (dockerapi/node_images.h, dockerapi/task_logs.h). Each adapter only translates types; the
+// (dockerapi/node_images.h, dockerapi/task_logs.h), and the manager's log broker behind
+// dockerapi::RemoteTaskLogSource. Each adapter only translates types; the
 // adapted object must outlive it. Thread-safe as the adapted object.
 #pragma once
 
@@ -10,6 +11,7 @@
 #include "agent/registry/puller.h"
 #include "dockerapi/node_images.h"
 #include "dockerapi/task_logs.h"
+#include "manager/logbroker/log_broker.h"
 
 namespace capsule::node {
 
@@ -19,5 +21,8 @@ std::unique_ptr<dockerapi::NodeImages> NewApiImages(agent::ImageStore& store,
                                                     agent::registry::Puller* puller = nullptr);
 
 std::unique_ptr<dockerapi::TaskLogSource> NewApiTaskLogs(const agent::TaskLogs& logs);
+
+// Other nodes' task logs through the manager's log broker.
+std::unique_ptr<dockerapi::RemoteTaskLogSource> NewApiRemoteLogs(logbroker::LogBroker& broker);
 
 }  // namespace capsule::node

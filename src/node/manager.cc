@@ -12,6 +12,7 @@
 #include "ca/node_role.h"
 #include "common/clock.h"
 #include "crypto/secure_file.h"
+#include "node/api_adapters.h"
 #include "node/certificates.h"
 #include "node/machine_resources.h"
 #include "store/etcd_store.h"
@@ -155,6 +156,8 @@ Status Manager::StartSwarmServer() {
   sc.reconcile_liveness = state_.runs_leader_work;
   ASSIGN_OR_RETURN(swarm_server_,
                    SwarmServer::Start(sc, *store_, *reads_, *nodes_, {*client_, kek_}));
+  remote_logs_ = NewApiRemoteLogs(swarm_server_->log_broker());
+  services_.remote_logs = remote_logs_.get();
   StartCertRenewer();
   return absl::OkStatus();
 }

@@ -135,6 +135,7 @@ class Manager {
   std::unique_ptr<controlapi::ServiceApi> service_api_;
   std::unique_ptr<controlapi::TaskApi> task_api_;
   std::unique_ptr<SwarmServer> swarm_server_;
+  std::unique_ptr<dockerapi::RemoteTaskLogSource> remote_logs_;  // swarm_server_'s log broker
   std::unique_ptr<CertRenewer> renewer_;
   Mutex renewed_mu_;
   CertRenewer::RenewedFn on_renewed_ ABSL_GUARDED_BY(renewed_mu_);

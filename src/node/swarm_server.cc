@@ -10,6 +10,8 @@
 #include "common/clock.h"
 #include "manager/caserver/node_ca_service.h"
 #include "manager/dispatcher/dispatcher_service.h"
+#include "manager/logbroker/log_broker_service.h"
+#include "manager/logbroker/node_down_sink.h"
 #include "manager/membership/membership_service.h"
 #include "node/dispatcher_backends.h"
 #include "node/node_status_writer.h"
@@ -128,7 +130,7 @@ struct SwarmServer::Parts {
                }),
         ca(root, {config.cluster_id, config.cert_validity}, tokens, registry, authorizer,
            RealClock()),
-        dispatcher(authorizer, writer, RealClock(),
+        dispatcher(authorizer, down_ends_logs, RealClock(),
                    {config.heartbeat_period, 3, {{config.node_id, config.manager_addr}}, {}},
                    {&assignment_source, &task_status}),
         membership(deps.etcd),
@@ -147,7 +149,10 @@ struct SwarmServer::Parts {
   StoreNodeRegistry registry;
   NodeStatusWriter writer;
   caserver::NodeCaService ca;
+  logbroker::LogBroker log_broker{RealClock()};
+  logbroker::NodeDownSink down_ends_logs{writer, log_broker};  // the dispatcher's sink
   dispatcher::DispatcherService dispatcher;
+  logbroker::LogBrokerService log_service{authorizer, log_broker};
   membership::Membership membership;
   membership::MembershipService membership_service;
   std::unique_ptr<transport::GrpcServer> server;
@@ -172,8 +177,11 @@ StatusOr<std::unique_ptr<SwarmServer>> SwarmServer::Start(const SwarmServerConfi
   options.tls = {config.certs.cert, config.certs.key, config.certs.root_ca};
   options.cert_refresh_interval = config.cert_refresh_interval;
   StatusOr<std::unique_ptr<transport::GrpcServer>> server = transport::GrpcServer::Start(
-      options, {&parts->ca, &parts->dispatcher, &parts->membership_service});
+      options, {&parts->ca, &parts->dispatcher, &parts->membership_service,
+                &parts->log_service});
   if (!server.ok()) {
+    parts->log_service.Shutdown();
+    parts->log_broker.Shutdown();
     parts->dispatcher.Shutdown();
     parts->writer.Stop();
     return server.status();
@@ -216,11 +224,15 @@ void SwarmServer::Stop() {
   cv_.notify_all();
   if (reconcile_.joinable()) reconcile_.join();
   parts_->dispatcher.Shutdown();
+  parts_->log_broker.Shutdown();
+  parts_->log_service.Shutdown();
   if (parts_->server) parts_->server->Stop();
   parts_->writer.Stop();
 }
 
 const ca::RootCa& SwarmServer::root_ca() const { return parts_->root; }
+
+logbroker::LogBroker& SwarmServer::log_broker() { return parts_->log_broker; }
 
 void SwarmServer::EndSession(const std::string& node_id) {
   parts_->dispatcher.EndSession(node_id, absl::PermissionDeniedError("node was removed"));

@@ -1,6 +1,6 @@
 // The swarm port of an active manager: a mutual-TLS gRPC server (transport::GrpcServer) with
-// NodeCA (join, renewal), the Dispatcher (sessions, heartbeats) and ManagerMembership
-// (managers joining: membership_service.h), wired to the store:
+// NodeCA (join, renewal), the Dispatcher (sessions, heartbeats), ManagerMembership (managers
+// joining: membership_service.h) and the LogBroker (task logs from the nodes), wired to the store:
 // tokens come from the cluster object, admitted nodes and liveness go into node objects,
 // and a node whose object is gone (removed) is refused by the Authorizer.
 // Built and stopped by node::Manager. Thread-safe.
@@ -18,6 +18,7 @@
 #include "common/secret_bytes.h"
 #include "common/status.h"
 #include "manager/controlapi/node.h"
+#include "manager/logbroker/log_broker.h"
 #include "node/certificates.h"
 #include "store/etcd/etcd_client.h"
 #include "store/read_model.h"
@@ -65,6 +66,9 @@ class SwarmServer {
   void EndSession(const std::string& node_id);
   // The cluster's root CA (loaded from the store); valid while the server lives.
   const ca::RootCa& root_ca() const;
+  // The log broker the LogBroker service feeds (cluster-wide task logs); valid while the
+  // server lives.
+  logbroker::LogBroker& log_broker();
 
   struct Parts;  // see the .cc
 

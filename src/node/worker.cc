@@ -112,7 +112,10 @@ StatusOr<std::unique_ptr<agent::Agent>> StartNodeAgent(const SwarmState& state,
   ASSIGN_OR_RETURN(config.root_ca_pem, ReadTextFile(paths.root_ca));
   ASSIGN_OR_RETURN(config.identity.cert_pem, ReadTextFile(paths.cert));
   ASSIGN_OR_RETURN(config.identity.key_pem, ca::ReadNodeKeyFile(paths.key));
-  return std::make_unique<agent::Agent>(std::move(config), executor, RealClock());
+  agent::AgentOptions options;
+  options.logs = agent::NewTaskLogs(data_root);  // serves the manager's log subscriptions
+  return std::make_unique<agent::Agent>(std::move(config), executor, RealClock(),
+                                        std::move(options));
 }
 
 std::string ManagerAgentAddr(const SwarmState& state) {
