@@ -13,6 +13,7 @@
 #include "dockerapi/node_images.h"
 #include "dockerapi/task_logs.h"
 #include "manager/controlapi/cluster.h"
+#include "manager/controlapi/network.h"
 #include "manager/controlapi/node.h"
 #include "manager/controlapi/secret.h"
 #include "manager/controlapi/service.h"
@@ -51,6 +52,7 @@ struct ManagerServices {
   controlapi::ClusterApi* cluster = nullptr;
   controlapi::ServiceApi* services = nullptr;
   const controlapi::TaskApi* tasks = nullptr;
+  controlapi::NetworkApi* networks = nullptr;
 };
 
 // The node's local swarm membership as /info and /_ping report it.
