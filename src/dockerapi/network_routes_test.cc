@@ -14,7 +14,7 @@
 namespace capsule::dockerapi {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 class ManagerBackend : public Backend {
  public:
@@ -207,14 +207,12 @@ TEST_F(NetworkRoutesTest, InspectByIdPrefixAndItsErrors) {
   http::Response missing = Call("GET", "/v1.41/networks/nosuch");
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(Message(missing), "network nosuch not found");
-  http::Response local = Call("GET", "/v1.41/networks/pn1?scope=local");
-  // (the router passes the query separately; a scope that differs is "not found")
+  // A scope other than the network's is "not found", as the engine answers.
   http::Request r;
   r.method = "GET";
   r.path = "/v1.41/networks/pn1";
   r.query["scope"] = "local";
   EXPECT_EQ(router_.Dispatch(r).status, 404);
-  (void)local;
 }
 
 TEST_F(NetworkRoutesTest, DeleteRefusesPredefinedAndInUseNetworks) {

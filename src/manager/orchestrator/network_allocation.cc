@@ -1,5 +1,6 @@
 #include "manager/orchestrator/network_allocation.h"
 
+#include <algorithm>
 #include <map>
 
 #include "common/log.h"
