@@ -88,7 +88,10 @@ class NetworksTest(unittest.TestCase):
                 self.assertEqual(subnet.prefixlen, 24)
                 r = self.dk("network", "inspect", "nosuch", cli=cli, ok=False)
                 self.assertEqual(r.returncode, 1)
-                self.assertIn("No such network: nosuch", r.stderr.decode())
+                # 20.10 prints "Error: No such network: nosuch"; 28.x the daemon's message
+                # (as it does against Docker).
+                self.assertRegex(r.stderr.decode(),
+                                 r"No such network: nosuch|network nosuch not found")
                 r = self.dk("network", "rm", name, cli=cli)
                 self.assertEqual(r.stdout.decode(), name + "\n")
                 self.assertEqual(self.d.api("GET", f"/networks/{nid}").status, 404)
@@ -151,7 +154,11 @@ class NetworksTest(unittest.TestCase):
             self.assertIn(ipaddress.ip_interface(addr).ip, ipaddress.ip_network("10.66.0.0/24"))
             addrs.add(addr)
             self.assertEqual(t["Spec"]["Networks"], [{"Target": nid, "Aliases": ["api"]}])
-        svc = self.d.api("GET", f"/services/{sid}").json()
+        # The VIP is written by the same orchestrator pass, after the tasks' creation.
+        svc = harness.wait_until(
+            lambda: (lambda s: s if "VirtualIPs" in s["Endpoint"] else None)(
+                self.d.api("GET", f"/services/{sid}").json()), 30)
+        self.assertTrue(svc, self.d.log_tail())
         self.assertEqual(svc["Spec"]["TaskTemplate"]["Networks"],
                          [{"Target": nid, "Aliases": ["api"]}])
         vips = svc["Endpoint"]["VirtualIPs"]
@@ -171,6 +178,7 @@ class NetworksTest(unittest.TestCase):
             r = self.d.docker(["service", "logs", "--raw", "web"])
             return r.stdout.decode() if "lo:" in r.stdout.decode() else None
         text = harness.wait_until(logs, 30)
+        self.assertTrue(text, f"no task output\n{self.d.log_tail()}")
         if text:
             ifaces = {ln.split(":")[0].strip() for ln in text.splitlines() if ":" in ln
                       and "|" not in ln and "Inter" not in ln and "face" not in ln}
