@@ -13,6 +13,7 @@
 #include "dockerapi/node_images.h"
 #include "dockerapi/task_logs.h"
 #include "manager/controlapi/cluster.h"
+#include "manager/controlapi/network.h"
 #include "manager/controlapi/node.h"
 #include "manager/controlapi/secret.h"
 #include "manager/controlapi/service.h"
@@ -53,6 +54,7 @@ struct ManagerServices {
   const controlapi::TaskApi* tasks = nullptr;
   // Logs of tasks on other nodes (the log broker); nullptr: only this node's are served.
   const RemoteTaskLogSource* remote_logs = nullptr;
+  controlapi::NetworkApi* networks = nullptr;
 };
 
 // The node's local swarm membership as /info and /_ping report it.

@@ -16,6 +16,8 @@ void RegisterTaskRoutes(http::Router& router, Backend& backend);
 void RegisterImageRoutes(http::Router& router, Backend& backend);
 // /services/{id}/logs and /tasks/{id}/logs (this node's tasks only).
 void RegisterLogRoutes(http::Router& router, Backend& backend);
+// /networks (create, list, inspect, delete); network_routes.cc.
+void RegisterNetworkRoutes(http::Router& router, Backend& backend);
 
 // All of the above, plus Docker's 404 "page not found" fallback.
 void RegisterAllRoutes(http::Router& router, Backend& backend);

@@ -54,14 +54,20 @@ const http::GoSchema& ServiceSpecSchema() {
                                            "swarm.Placement",
                                            {{"Constraints", GoKind::kStringSlice, nullptr, ""},
                                             {"MaxReplicas", GoKind::kUint64, nullptr, ""}}});
-    auto task =
-        std::make_shared<S>(S{"TaskSpec",
-                              "swarm.TaskSpec",
-                              {{"ContainerSpec", GoKind::kStruct, container, "swarm.ContainerSpec"},
-                               {"RestartPolicy", GoKind::kStruct, restart, "swarm.RestartPolicy"},
-                               {"Placement", GoKind::kStruct, placement, "swarm.Placement"},
-                               {"ForceUpdate", GoKind::kUint64, nullptr, ""},
-                               {"Runtime", GoKind::kString, nullptr, "swarm.RuntimeType"}}});
+    auto network = std::make_shared<S>(S{"NetworkAttachmentConfig",
+                                         "swarm.NetworkAttachmentConfig",
+                                         {{"Target", GoKind::kString, nullptr, ""},
+                                          {"Aliases", GoKind::kStringSlice, nullptr, ""},
+                                          {"DriverOpts", GoKind::kStringMap, nullptr, ""}}});
+    auto task = std::make_shared<S>(
+        S{"TaskSpec",
+          "swarm.TaskSpec",
+          {{"ContainerSpec", GoKind::kStruct, container, "swarm.ContainerSpec"},
+           {"RestartPolicy", GoKind::kStruct, restart, "swarm.RestartPolicy"},
+           {"Placement", GoKind::kStruct, placement, "swarm.Placement"},
+           {"ForceUpdate", GoKind::kUint64, nullptr, ""},
+           {"Networks", GoKind::kStructSlice, network, "[]swarm.NetworkAttachmentConfig"},
+           {"Runtime", GoKind::kString, nullptr, "swarm.RuntimeType"}}});
     auto replicated = std::make_shared<S>(S{"ReplicatedService",
                                             "swarm.ReplicatedService",
                                             {{"Replicas", GoKind::kUint64, nullptr, ""}}});
@@ -91,6 +97,7 @@ const http::GoSchema& ServiceSpecSchema() {
                   {"Mode", GoKind::kStruct, mode, "swarm.ServiceMode"},
                   {"UpdateConfig", GoKind::kStruct, update, "swarm.UpdateConfig"},
                   {"RollbackConfig", GoKind::kStruct, update, "swarm.UpdateConfig"},
+                  {"Networks", GoKind::kStructSlice, network, "[]swarm.NetworkAttachmentConfig"},
                   {"EndpointSpec", GoKind::kStruct, endpoint, "swarm.EndpointSpec"}}};
   }();
   return *schema;

@@ -68,6 +68,9 @@ Response CreateService(Backend& backend, const Request& req) {
   if (!spec.ok()) return ErrorResponse(spec.status());
   auto mgr = backend.Manager();
   if (!mgr.ok()) return ErrorResponse(mgr.status());
+  if ((*mgr)->networks != nullptr) {  // network names → IDs (messages final: network.h)
+    if (Status n = (*mgr)->networks->ResolveAttachments(&*spec); !n.ok()) return ErrorResponse(n);
+  }
   StatusOr<Service> s = (*mgr)->services->Create(*std::move(spec));
   if (!s.ok()) return ErrorResponse(RpcError(s.status()));
   return JsonResponse(201, Json{{"ID", s->id}}.dump());
@@ -151,6 +154,9 @@ Response UpdateService(Backend& backend, const Request& req, const Params& param
   }
   if (*version > static_cast<uint64_t>(INT64_MAX)) {
     return ErrorResponse(RpcError(absl::UnknownError("update out of sequence")));
+  }
+  if ((*mgr)->networks != nullptr) {  // network names → IDs (messages final: network.h)
+    if (Status n = (*mgr)->networks->ResolveAttachments(&*spec); !n.ok()) return ErrorResponse(n);
   }
   Status s = (*mgr)->services->Update((*e)->object.id, static_cast<int64_t>(*version), *spec,
                                       rollback == "previous");

@@ -6,6 +6,7 @@
 #include "dockerapi/request_json.h"
 #include "dockerapi/route_helpers.h"
 #include "dockerapi/routes.h"
+#include "manager/ipam/pool.h"
 
 namespace capsule::dockerapi {
 namespace {
@@ -159,6 +160,23 @@ Response Update(Backend& backend, const Request& req) {
   return Response{200, {}, ""};
 }
 
+// DefaultAddrPool / SubnetSize (`swarm init --default-addr-pool`,
+// `--default-addr-pool-mask-length`); absent or zero → Docker's 10.0.0.0/8 and 24.
+Status ReadAddressPools(const nlohmann::json& body, ClusterSpec* spec) {
+  const nlohmann::json* pools = http::GoField(body, "DefaultAddrPool");
+  if (pools != nullptr && pools->is_array() && !pools->empty()) {
+    spec->default_addr_pool.clear();
+    for (const nlohmann::json& p : *pools) {
+      if (p.is_string()) spec->default_addr_pool.push_back(p.get<std::string>());
+    }
+  }
+  const nlohmann::json* size = http::GoField(body, "SubnetSize");
+  if (size != nullptr && size->is_number_unsigned() && size->get<uint64_t>() != 0) {
+    spec->subnet_size = static_cast<uint32_t>(size->get<uint64_t>());
+  }
+  return ipam::ValidateDefaultPools(spec->default_addr_pool, spec->subnet_size);
+}
+
 Response Init(Backend& backend, const Request& req) {
   StatusOr<nlohmann::json> body = ReadJsonBody(req.body, InitRequestSchema());
   if (!body.ok()) return ErrorResponse(body.status());
@@ -177,6 +195,9 @@ Response Init(Backend& backend, const Request& req) {
   if (want_autolock) {
     return ErrorResponse(absl::InvalidArgumentError(
         "autolock is not supported by this Capsule version: the KEK is kept in a 0600 file"));
+  }
+  if (Status pools = ReadAddressPools(*body, &init.spec); !pools.ok()) {
+    return ErrorResponse(pools);
   }
   StatusOr<std::string> node_id = backend.InitSwarm(init);
   if (!node_id.ok()) return ErrorResponse(node_id.status());

@@ -200,6 +200,7 @@ void RegisterAllRoutes(http::Router& router, Backend& backend) {
   RegisterTaskRoutes(router, backend);
   RegisterImageRoutes(router, backend);
   RegisterLogRoutes(router, backend);
+  RegisterNetworkRoutes(router, backend);
   router.SetNotFound([](const Request&, const Params&) {
     return ErrorResponse(absl::NotFoundError("page not found"));
   });

@@ -127,6 +127,8 @@ Status Manager::StartServices(bool joined) {
   cluster_ = std::make_unique<controlapi::ClusterApi>(*store_, *reads_, RealClock());
   service_api_ = std::make_unique<controlapi::ServiceApi>(*store_, *reads_, RealClock());
   task_api_ = std::make_unique<controlapi::TaskApi>(*reads_);
+  network_api_ =
+      std::make_unique<controlapi::NetworkApi>(*store_, *reads_, RealClock(), state_.node_id);
 
   services_.node_id = state_.node_id;
   services_.secrets = secrets_.get();
@@ -134,6 +136,7 @@ Status Manager::StartServices(bool joined) {
   services_.cluster = cluster_.get();
   services_.services = service_api_.get();
   services_.tasks = task_api_.get();
+  services_.networks = network_api_.get();
   return absl::OkStatus();
 }
 
@@ -210,6 +213,7 @@ Status Manager::CreateClusterObjects(const ClusterSpec& spec, const ca::RootCa& 
   cluster.manager_join_token = ca::NewJoinToken(root.cert_pem());
   RETURN_IF_ERROR(
       store_->Create({kClusterKind, cluster.id, ""}, {EncodeClusterMeta(cluster), {}}).status());
+  RETURN_IF_ERROR(controlapi::CreateIngressNetwork(*store_, spec, now).status());
 
   Node node;
   node.id = state_.node_id;

@@ -22,6 +22,7 @@
 #include "crypto/keyring.h"
 #include "dockerapi/backend.h"
 #include "manager/controlapi/cluster.h"
+#include "manager/controlapi/network.h"
 #include "manager/controlapi/node.h"
 #include "manager/controlapi/secret.h"
 #include "manager/controlapi/task.h"
@@ -134,6 +135,7 @@ class Manager {
   std::unique_ptr<controlapi::ClusterApi> cluster_;
   std::unique_ptr<controlapi::ServiceApi> service_api_;
   std::unique_ptr<controlapi::TaskApi> task_api_;
+  std::unique_ptr<controlapi::NetworkApi> network_api_;
   std::unique_ptr<SwarmServer> swarm_server_;
   std::unique_ptr<dockerapi::RemoteTaskLogSource> remote_logs_;  // swarm_server_'s log broker
   std::unique_ptr<CertRenewer> renewer_;

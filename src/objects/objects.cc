@@ -91,7 +91,9 @@ std::string EncodeClusterMeta(const Cluster& c) {
             {"CertIssuerSubject", c.cert_issuer_subject},
             {"CertIssuerPublicKey", c.cert_issuer_public_key},
             {"WorkerJoinToken", c.worker_join_token},
-            {"ManagerJoinToken", c.manager_join_token}};
+            {"ManagerJoinToken", c.manager_join_token},
+            {"DefaultAddrPool", s.default_addr_pool},
+            {"SubnetSize", s.subnet_size}};
   return j.dump();
 }
 
@@ -119,6 +121,10 @@ StatusOr<Cluster> DecodeClusterMeta(std::string_view meta) {
   c.cert_issuer_public_key = j.value("CertIssuerPublicKey", "");
   c.worker_join_token = j.value("WorkerJoinToken", "");
   c.manager_join_token = j.value("ManagerJoinToken", "");
+  if (j.contains("DefaultAddrPool") && j["DefaultAddrPool"].is_array()) {
+    c.spec.default_addr_pool = j["DefaultAddrPool"].get<std::vector<std::string>>();
+  }
+  c.spec.subnet_size = j.value("SubnetSize", uint32_t{24});
   return c;
 }
 
@@ -147,8 +153,8 @@ Json ClusterJson(const Cluster& c, int64_t version, bool with_tokens) {
               {"CertIssuerSubject", c.cert_issuer_subject},
               {"CertIssuerPublicKey", c.cert_issuer_public_key}}},
             {"RootRotationInProgress", false},
-            {"DefaultAddrPool", Json::array({"10.0.0.0/8"})},
-            {"SubnetSize", 24},
+            {"DefaultAddrPool", s.default_addr_pool},
+            {"SubnetSize", s.subnet_size},
             {"DataPathPort", 4789}};
   if (with_tokens) {
     j["JoinTokens"] = {{"Worker", c.worker_join_token}, {"Manager", c.manager_join_token}};

@@ -52,6 +52,11 @@ struct ClusterSpec {
   int64_t heartbeat_period_ns = 5000000000LL;
   int64_t node_cert_expiry_ns = 7776000000000000LL;
   bool autolock_managers = false;
+  // Set by `swarm init --default-addr-pool/--default-addr-pool-mask-length` only (Docker's
+  // Cluster.DefaultAddrPool and SubnetSize, rendered beside the Spec, not in it): where the
+  // subnets of networks created without IPAM configs come from. A swarm update keeps them.
+  std::vector<std::string> default_addr_pool = {"10.0.0.0/8"};
+  uint32_t subnet_size = 24;
 };
 
 struct Cluster {

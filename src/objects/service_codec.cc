@@ -56,6 +56,45 @@ Status Corrupt(const char* what, const Status& why) {
                              " object is malformed: " + std::string(why.message()));
 }
 
+// Endpoint.VirtualIPs, as ServiceJson renders them.
+Status ParseVirtualIps(const JsonReader& r, std::vector<VirtualIp>* out) {
+  ASSIGN_OR_RETURN(const Json* endpoint, r.Object("Endpoint"));
+  if (endpoint == nullptr) return absl::OkStatus();
+  JsonReader e(*endpoint, "Endpoint");
+  const Json* vips = e.Get("VirtualIPs");
+  if (vips == nullptr) return absl::OkStatus();
+  if (!vips->is_array()) return TypeError("Endpoint.VirtualIPs", "array");
+  for (const Json& v : *vips) {
+    if (!v.is_object()) return TypeError("Endpoint.VirtualIPs", "object");
+    JsonReader vr(v, "Endpoint.VirtualIPs");
+    VirtualIp vip;
+    RETURN_IF_ERROR(vr.String("NetworkID", &vip.network_id));
+    RETURN_IF_ERROR(vr.String("Addr", &vip.addr));
+    out->push_back(std::move(vip));
+  }
+  return absl::OkStatus();
+}
+
+// NetworksAttachments, as TaskJson renders them.
+Status ParseNetworksAttachments(const JsonReader& r, std::vector<NetworkAttachment>* out) {
+  const Json* list = r.Get("NetworksAttachments");
+  if (list == nullptr) return absl::OkStatus();
+  if (!list->is_array()) return TypeError("NetworksAttachments", "array");
+  for (const Json& a : *list) {
+    if (!a.is_object()) return TypeError("NetworksAttachments", "object");
+    JsonReader ar(a, "NetworksAttachments");
+    NetworkAttachment att;
+    ASSIGN_OR_RETURN(const Json* network, ar.Object("Network"));
+    if (network == nullptr) return TypeError("NetworksAttachments.Network", "object");
+    att.network = *network;
+    RETURN_IF_ERROR(
+        JsonReader(*network, "NetworksAttachments.Network").String("ID", &att.network_id));
+    RETURN_IF_ERROR(ar.Strings("Addresses", &att.addresses));
+    out->push_back(std::move(att));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string EncodeServiceMeta(const Service& s) {
@@ -90,6 +129,7 @@ StatusOr<Service> DecodeServiceMeta(std::string_view meta) {
     }
     RETURN_IF_ERROR(r.Int("SpecVersion", &s.spec_version));
     RETURN_IF_ERROR(r.Int("PreviousSpecVersion", &s.previous_spec_version));
+    RETURN_IF_ERROR(ParseVirtualIps(r, &s.virtual_ips));
     return absl::OkStatus();
   }();
   if (!st.ok()) return Corrupt("service", st);
@@ -123,6 +163,7 @@ StatusOr<Task> DecodeTaskMeta(std::string_view meta) {
     if (status != nullptr) RETURN_IF_ERROR(ParseTaskStatus(*status, &t.status));
     RETURN_IF_ERROR(ReadTaskState(r, "DesiredState", &t.desired_state));
     RETURN_IF_ERROR(r.Int("SpecVersion", &t.spec_version));
+    RETURN_IF_ERROR(ParseNetworksAttachments(r, &t.networks_attachments));
     return absl::OkStatus();
   }();
   if (!st.ok()) return Corrupt("task", st);

@@ -38,6 +38,36 @@ Status ParseSecretReference(const Json& j, const std::string& path, SecretRefere
   return absl::OkStatus();
 }
 
+Status ParseNetworkAttachments(const JsonReader& r, std::string_view name,
+                               std::vector<NetworkAttachmentConfig>* out) {
+  const Json* list = r.Get(name);
+  if (list == nullptr) return absl::OkStatus();
+  if (!list->is_array()) return TypeError(r.Path(name), "array");
+  out->clear();
+  for (size_t i = 0; i < list->size(); ++i) {
+    const std::string path = r.Path(name) + "[" + std::to_string(i) + "]";
+    if (!(*list)[i].is_object()) return TypeError(path, "object");
+    JsonReader n((*list)[i], path);
+    NetworkAttachmentConfig c;
+    RETURN_IF_ERROR(n.String("Target", &c.target));
+    RETURN_IF_ERROR(n.Strings("Aliases", &c.aliases));
+    RETURN_IF_ERROR(n.StringMap("DriverOpts", &c.driver_opts));
+    out->push_back(std::move(c));
+  }
+  return absl::OkStatus();
+}
+
+Json NetworkAttachmentsJson(const std::vector<NetworkAttachmentConfig>& list) {
+  Json out = Json::array();
+  for (const NetworkAttachmentConfig& c : list) {
+    Json j = {{"Target", c.target}};
+    if (!c.aliases.empty()) j["Aliases"] = c.aliases;
+    if (!c.driver_opts.empty()) j["DriverOpts"] = c.driver_opts;
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
 Status ParseContainerSpec(const Json& j, const std::string& path, ContainerSpec* c) {
   JsonReader r(j, path);
   RETURN_IF_ERROR(r.String("Image", &c->image));
@@ -241,6 +271,7 @@ Status ParseTaskSpecAt(const Json& j, const std::string& path, TaskSpec* t) {
     JsonReader p(*placement, r.Path("Placement"));
     RETURN_IF_ERROR(p.Strings("Constraints", &t->placement.constraints));
   }
+  RETURN_IF_ERROR(ParseNetworkAttachments(r, "Networks", &t->networks));
   RETURN_IF_ERROR(r.Uint("ForceUpdate", &t->force_update));
   RETURN_IF_ERROR(r.String("Runtime", &t->runtime));
   if (!t->runtime.empty() && t->runtime != "container") {
@@ -293,6 +324,7 @@ Status ParseServiceSpecAt(const Json& j, const std::string& path, ServiceSpec* s
     RETURN_IF_ERROR(ParseUpdateConfig(*rollback, r.Path("RollbackConfig"), &u));
     s->rollback_config = u;
   }
+  RETURN_IF_ERROR(ParseNetworkAttachments(r, "Networks", &s->networks));
   ASSIGN_OR_RETURN(const Json* endpoint, r.Object("EndpointSpec"));
   if (endpoint != nullptr) {
     JsonReader e(*endpoint, r.Path("EndpointSpec"));
@@ -314,6 +346,7 @@ Json TaskSpecJson(const TaskSpec& s) {
   Json placement = Json::object();
   if (!s.placement.constraints.empty()) placement["Constraints"] = s.placement.constraints;
   j["Placement"] = std::move(placement);
+  if (!s.networks.empty()) j["Networks"] = NetworkAttachmentsJson(s.networks);
   j["ForceUpdate"] = s.force_update;
   if (!s.runtime.empty()) j["Runtime"] = s.runtime;
   return j;
@@ -330,6 +363,7 @@ Json ServiceSpecJson(const ServiceSpec& s) {
             {"Mode", std::move(mode)}};
   if (s.update_config) j["UpdateConfig"] = UpdateConfigJson(*s.update_config);
   if (s.rollback_config) j["RollbackConfig"] = UpdateConfigJson(*s.rollback_config);
+  if (!s.networks.empty()) j["Networks"] = NetworkAttachmentsJson(s.networks);
   if (!s.endpoint_spec.is_null()) j["EndpointSpec"] = s.endpoint_spec;
   return j;
 }
@@ -342,6 +376,15 @@ Json ServiceJson(const Service& s, int64_t version) {
             {"Spec", ServiceSpecJson(s.spec)}};
   if (s.previous_spec) j["PreviousSpec"] = ServiceSpecJson(*s.previous_spec);
   j["Endpoint"] = {{"Spec", Json::object()}};
+  if (!s.virtual_ips.empty()) {
+    Json vips = Json::array();
+    for (const VirtualIp& v : s.virtual_ips) {
+      Json vip = {{"NetworkID", v.network_id}};
+      if (!v.addr.empty()) vip["Addr"] = v.addr;
+      vips.push_back(std::move(vip));
+    }
+    j["Endpoint"]["VirtualIPs"] = std::move(vips);
+  }
   if (s.update_status) j["UpdateStatus"] = UpdateStatusJson(*s.update_status);
   return j;
 }
@@ -360,6 +403,13 @@ Json TaskJson(const Task& t, int64_t version) {
   if (!t.node_id.empty()) j["NodeID"] = t.node_id;
   j["Status"] = TaskStatusJson(t.status);
   j["DesiredState"] = TaskStateName(t.desired_state);
+  if (!t.networks_attachments.empty()) {
+    Json list = Json::array();
+    for (const NetworkAttachment& a : t.networks_attachments) {
+      list.push_back({{"Network", a.network}, {"Addresses", a.addresses}});
+    }
+    j["NetworksAttachments"] = std::move(list);
+  }
   return j;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,30 @@ struct SecretReference {
   std::string uid = "0";  // strings, as in the API
   std::string gid = "0";
   uint32_t mode = 0444;  // File.Mode (decimal in JSON: 0400 = 256)
+};
+
+// TaskTemplate.Networks[] and the deprecated ServiceSpec.Networks[] (swarm's
+// NetworkAttachmentConfig). Target is a network ID once the engine resolved it (the client may
+// send a name or an ID prefix; see controlapi/network.h).
+struct NetworkAttachmentConfig {
+  std::string target;
+  std::vector<std::string> aliases;
+  std::map<std::string, std::string> driver_opts;
+};
+
+// Endpoint.VirtualIPs[]: the service's address on one of its networks ("10.0.1.2/24"),
+// allocated by the leader's orchestrator (manager/ipam).
+struct VirtualIp {
+  std::string network_id;
+  std::string addr;
+};
+
+// Task.NetworksAttachments[]: a copy of the network object as it was when the address was
+// allocated (swarm API form, objects/network.h NetworkObjectJson) and the task's addresses.
+struct NetworkAttachment {
+  std::string network_id;
+  Json network;
+  std::vector<std::string> addresses;
 };
 
 struct ContainerSpec {
@@ -83,6 +108,7 @@ struct TaskSpec {
   uint64_t force_update = 0;
   std::string runtime;                            // "container" or ""
   std::optional<ResourceRequirements> resources;  // absent: no Resources member
+  std::vector<NetworkAttachmentConfig> networks;  // TaskTemplate.Networks
 };
 
 struct UpdateConfig {
@@ -103,6 +129,7 @@ struct ServiceSpec {
   std::optional<UpdateConfig> update_config;
   std::optional<UpdateConfig> rollback_config;
   Json endpoint_spec;  // kept as given (e.g. {"Mode":"vip"}); no ports are published
+  std::vector<NetworkAttachmentConfig> networks;  // Networks (deprecated; TaskTemplate's first)
 };
 
 struct UpdateStatus {
@@ -127,6 +154,7 @@ struct Service {
   // mod_revision, so readers never see 0. A rollback restores previous_spec_version.
   int64_t spec_version = 0;
   int64_t previous_spec_version = 0;
+  std::vector<VirtualIp> virtual_ips;  // Endpoint.VirtualIPs (written by the orchestrator)
 };
 
 // Docker's task states, in order (a task only moves forward).
@@ -178,6 +206,7 @@ struct Task {
   // The Service::spec_version of the spec this task was made from (stored, not rendered; the
   // tasks filter "_up-to-date" and rolling updates compare the two).
   int64_t spec_version = 0;
+  std::vector<NetworkAttachment> networks_attachments;  // NetworksAttachments
 };
 
 }  // namespace capsule

@@ -112,6 +112,8 @@ void ReadModel::ResetFrom(const MetaSnapshot& snap) {
     tasks_.clear();
     tasks_by_service_.clear();
     tasks_by_node_.clear();
+    networks_.clear();
+    network_names_.clear();
     for (const ObjectMeta& m : snap.objects) ApplyPut(m);
     applied_ = std::max(applied_, snap.revision);
   }
@@ -187,6 +189,8 @@ void ReadModel::ApplyPut(const ObjectMeta& m) {
     PutService(m);
   } else if (m.kind == kTasksKind) {
     PutTask(m);
+  } else if (m.kind == kNetworksKind) {
+    PutNetwork(m);
   }
 }
 
@@ -260,6 +264,8 @@ void ReadModel::ApplyDelete(const std::string& kind, const std::string& id) {
     services_.erase(it);
   } else if (kind == kTasksKind) {
     EraseTask(id);
+  } else if (kind == kNetworksKind) {
+    EraseNetwork(id);
   }
 }
 

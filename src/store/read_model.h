@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "objects/network.h"
 #include "objects/objects.h"
 #include "objects/service.h"
 #include "store/store.h"
@@ -39,6 +40,7 @@ using NodeEntry = std::shared_ptr<const Versioned<Node>>;
 using ClusterEntry = std::shared_ptr<const Versioned<Cluster>>;
 using ServiceEntry = std::shared_ptr<const Versioned<Service>>;
 using TaskEntry = std::shared_ptr<const Versioned<Task>>;
+using NetworkEntry = std::shared_ptr<const Versioned<Network>>;
 
 class ReadModel {
  public:
@@ -75,6 +77,10 @@ class ReadModel {
   TaskEntry TaskById(const std::string& id) const;
   std::vector<TaskEntry> TasksOfService(const std::string& service_id) const;
   std::vector<TaskEntry> TasksOnNode(const std::string& node_id) const;
+  // Networks, ordered by ID; by name case-insensitively (network_index.cc).
+  std::vector<NetworkEntry> Networks() const;
+  NetworkEntry NetworkById(const std::string& id) const;
+  NetworkEntry NetworkByName(const std::string& name) const;
 
   // Change notification: `fn(revision)` runs on the watch thread after each applied batch
   // (and after a relist) with the model's new revision. It must be quick and must not call
@@ -93,6 +99,8 @@ class ReadModel {
   void PutService(const ObjectMeta& m);
   void PutTask(const ObjectMeta& m);
   void EraseTask(const std::string& id);
+  void PutNetwork(const ObjectMeta& m);
+  void EraseNetwork(const std::string& id);
 
   Store& store_;
   mutable std::shared_mutex mu_;
@@ -105,6 +113,8 @@ class ReadModel {
   std::map<std::string, TaskEntry> tasks_;
   std::unordered_map<std::string, std::map<std::string, TaskEntry>> tasks_by_service_;
   std::unordered_map<std::string, std::map<std::string, TaskEntry>> tasks_by_node_;
+  std::map<std::string, NetworkEntry> networks_;
+  std::unordered_map<std::string, std::string> network_names_;  // lower-cased name → ID
   int64_t applied_ = 0;
 
   // Held while callbacks run, so Unsubscribe waits for a running callback.

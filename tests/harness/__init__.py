@@ -42,6 +42,7 @@ module uses its own last octet:
   127.0.34.x tests/redteam/test_large_secret_sets
   127.0.35.x tests/redteam/test_api_socket
   127.0.36.x tests/redteam/test_earlier_attacks
+  127.0.42.x test_networks
   127.0.43.x test_ha_join
   127.0.44.x test_pull (its own docker-registry on .1, a throttling relay on .2)
 127.0.0.1 is left to the Docker oracle (bench/compare_oracle.sh).

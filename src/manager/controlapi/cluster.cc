@@ -27,7 +27,11 @@ Status ClusterApi::Update(int64_t version, const ClusterUpdate& update) {
       store::UpdateAtVersion(store_, kClusterKind, e->object.id, version,
                              [&](store::StoredRecord& cur) -> StatusOr<store::Mutation> {
                                ASSIGN_OR_RETURN(Cluster c, DecodeClusterMeta(cur.record.meta));
+                               // The address pools are set at init only.
+                               const ClusterSpec before = c.spec;
                                c.spec = spec;
+                               c.spec.default_addr_pool = before.default_addr_pool;
+                               c.spec.subnet_size = before.subnet_size;
                                if (c.spec.name.empty()) c.spec.name = "default";
                                if (update.rotate_worker_token)
                                  c.worker_join_token = ca::NewJoinToken(c.root_ca_cert_pem);

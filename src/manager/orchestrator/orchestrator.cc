@@ -105,6 +105,7 @@ StatusOr<Snapshot> Orchestrator::TakeSnapshot() {
     snap.services = reads_.Services();
     snap.tasks = reads_.Tasks();
     snap.nodes = reads_.Nodes();
+    snap.networks = reads_.Networks();
     store::ClusterEntry cluster = reads_.GetCluster();
     snap.task_history_retention_limit =
         cluster ? cluster->object.spec.task_history_retention_limit : 5;

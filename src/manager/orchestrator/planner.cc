@@ -4,6 +4,7 @@
 #include <set>
 #include <tuple>
 
+#include "manager/orchestrator/network_allocation.h"
 #include "manager/orchestrator/reaper.h"
 #include "manager/orchestrator/tasks.h"
 #include "manager/scheduler/constraint.h"
@@ -46,6 +47,7 @@ std::vector<Write> Planner::Plan(const Snapshot& snapshot) {
     }
   }
   restarts_.PromoteDue(ws);
+  waiting_for_network_ = AllocateNetworks(ws, snapshot.networks, now);
   Schedule(ws, now);
   OrphanTasksOfDownNodes(ws, now);
   DeleteRemovedTasks(ws);
@@ -179,6 +181,7 @@ void Planner::Schedule(WorkingSet& ws, TimePoint now) {
       continue;
     }
     if (ws.services().count(t.service_id) == 0) continue;
+    if (waiting_for_network_.count(t.id) != 0) continue;  // stays NEW until it has addresses
     const bool preassigned = !t.node_id.empty();
     const scheduler::Decision d = preassigned ? set.Confirm(t) : set.Pick(t);
     if (!d.node_id.empty()) {

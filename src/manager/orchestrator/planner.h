@@ -8,6 +8,7 @@
 //      on nodes that are down, drained, gone or no longer match → desired SHUTDOWN), then the
 //      rolling update;
 //   3. delayed starts that are due: desired READY → RUNNING;
+//   3b. networks (network_allocation.h): service VIPs, task addresses;
 //   4. scheduling: NEW/PENDING tasks → ASSIGNED to a node ("scheduler assigned task to
 //      node"), or PENDING ("pending task scheduling", Err "no suitable node (...)");
 //      unplaced tasks that should no longer run → SHUTDOWN;
@@ -16,6 +17,7 @@
 // Not thread-safe: one Planner per orchestrator, used by its worker thread.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,6 +55,7 @@ class Planner {
   RestartSupervisor restarts_;
   Updater updater_;
   std::vector<std::string> known_services_;
+  std::set<std::string> waiting_for_network_;  // tasks without their addresses this pass
 };
 
 }  // namespace capsule::orchestrator

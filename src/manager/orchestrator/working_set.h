@@ -24,6 +24,7 @@ struct Snapshot {
   std::vector<store::ServiceEntry> services;
   std::vector<store::TaskEntry> tasks;
   std::vector<store::NodeEntry> nodes;
+  std::vector<store::NetworkEntry> networks;  // for the network step (network_allocation.h)
   int64_t task_history_retention_limit = 5;
 };
 
