@@ -39,7 +39,8 @@ void Agent::OnAssignments(const api::AssignmentChanges& changes, const SessionKe
                     data.status().ToString());
       continue;
     }
-    cache_.Put(s.id(), *std::move(data));
+    cache_.Put(s.id(), *std::move(data),
+               s.has_templating() ? std::optional<std::string>(s.templating()) : std::nullopt);
     secret_ids.insert(s.id());
   }
   std::vector<TaskAssignment> tasks;
@@ -50,7 +51,8 @@ void Agent::OnAssignments(const api::AssignmentChanges& changes, const SessionKe
                     task.ok() ? "ID mismatch" : task.status().ToString());
       continue;
     }
-    tasks.push_back({*std::move(task), t.version()});
+    TaskService service{t.service_name(), {t.service_labels().begin(), t.service_labels().end()}};
+    tasks.push_back({*std::move(task), t.version(), std::move(service)});
   }
   std::vector<std::string> removed(changes.removed_task_ids().begin(),
                                    changes.removed_task_ids().end());

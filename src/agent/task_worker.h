@@ -40,9 +40,16 @@
 
 namespace capsule::agent {
 
+// The task's service as its templates see it (swarmkit's Task.ServiceAnnotations).
+struct TaskService {
+  std::string name;
+  std::map<std::string, std::string> labels;
+};
+
 struct TaskAssignment {
   Task task;
   int64_t version = 0;
+  TaskService service = {};  // (a default, so {task, version} still initialises)
 };
 
 struct TaskWorkerOptions {
