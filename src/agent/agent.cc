@@ -4,12 +4,22 @@
 
 #include <set>
 
+#include "agent/spec_templating.h"
+
 namespace capsule::agent {
+namespace {
+
+TaskWorkerOptions WithNode(TaskWorkerOptions o, const std::string& hostname) {
+  o.node = LocalNodeDescription(hostname);
+  return o;
+}
+
+}  // namespace
 
 Agent::Agent(SessionConfig config, Executor& executor, const Clock& clock, AgentOptions options)
     : node_id_(config.node_id),
       status_(*this, options.status_retry),
-      worker_(executor, cache_, status_, clock, options.worker) {
+      worker_(executor, cache_, status_, clock, WithNode(options.worker, config.hostname)) {
   worker_.Start();
   config.on_assignments = [this](const api::AssignmentChanges& changes, const SessionKeys& keys) {
     OnAssignments(changes, keys);

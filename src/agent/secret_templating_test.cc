@@ -52,7 +52,8 @@ TEST(SecretTemplating, ExpandsGolangTemplatesIntoSecretBytes) {
   SecretCache cache;
   cache.Put("s1", SecretBytes::CopyFrom(std::string_view("pw!")));
   StatusOr<SecretBytes> out = ExpandTemplatedPayload(
-      "secret", "s0", "golang", SecretBytes::CopyFrom(std::string_view("{{secret \"pw\"}}+{{env \"A\"}}")),
+      "secret", "s0", "golang",
+      SecretBytes::CopyFrom(std::string_view("{{secret \"pw\"}}+{{env \"A\"}}")),
       PayloadTaskContext(t, {"web", {}}), TaskSecretLookup(cache, t), {});
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ(out->view(), "pw!+1");
@@ -60,15 +61,15 @@ TEST(SecretTemplating, ExpandsGolangTemplatesIntoSecretBytes) {
 
 TEST(SecretTemplating, ErrorsNameTheKindAndId) {
   Task t = MakeTask();
-  StatusOr<SecretBytes> bad = ExpandTemplatedPayload(
-      "config", "c1", "golang", SecretBytes::CopyFrom(std::string_view("{{")),
-      PayloadTaskContext(t, {"web", {}}), {}, {});
+  StatusOr<SecretBytes> bad = ExpandTemplatedPayload("config", "c1", "golang",
+                                                     SecretBytes::CopyFrom(std::string_view("{{")),
+                                                     PayloadTaskContext(t, {"web", {}}), {}, {});
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message(),
             "failed to expand templated config c1: template: expansion:1: unclosed action");
-  StatusOr<SecretBytes> driver = ExpandTemplatedPayload(
-      "secret", "s1", "", SecretBytes::CopyFrom(std::string_view("x")),
-      PayloadTaskContext(t, {"web", {}}), {}, {});
+  StatusOr<SecretBytes> driver =
+      ExpandTemplatedPayload("secret", "s1", "", SecretBytes::CopyFrom(std::string_view("x")),
+                             PayloadTaskContext(t, {"web", {}}), {}, {});
   ASSERT_FALSE(driver.ok());
   EXPECT_EQ(driver.status().message(),
             "failed to expand templated secret s1: unrecognized template type");

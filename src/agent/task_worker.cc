@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/secret_templating.h"
+#include "agent/spec_templating.h"
 
 namespace capsule::agent {
 namespace {
@@ -284,6 +285,14 @@ class TaskWorker::Runner {
   // Docker's message (Docker expands secrets while starting the container).
   bool PrepareTask(const Task& task, const TaskService& service) {
     if (gone_) return false;
+    tmpl::SwarmTask context = PayloadTaskContext(task, service);
+    context.node = w_.options_.node;
+    std::vector<std::string> env = task.spec.container.env;
+    std::string hostname = task.spec.container.hostname;
+    if (Status s = ExpandContainerSpec(context, &env, &hostname); !s.ok()) {
+      Report(TaskState::kRejected, "resolving controller failed", std::string(s.message()));
+      return false;
+    }
     Report(TaskState::kAccepted, "accepted");
     Report(TaskState::kPreparing, "preparing");
     const ContainerSpec& c = task.spec.container;
@@ -295,10 +304,10 @@ class TaskWorker::Runner {
     run.image = c.image;
     run.command = c.command;
     run.args = c.args;
-    run.env = c.env;
+    run.env = std::move(env);
     run.dir = c.dir;
     run.user = c.user;
-    run.hostname = c.hostname;
+    run.hostname = std::move(hostname);
     run.labels = c.labels;
     if (c.stop_grace_period_ns) {
       run.stop_grace_period = std::chrono::nanoseconds(*c.stop_grace_period_ns);

@@ -234,6 +234,40 @@ TEST_F(TemplatedSecretTest, SecretTheTaskDoesNotReferenceIsNotExpanded) {
             "<secret \"other\">: error calling secret: secret target other not found");
 }
 
+TEST_F(TemplatedSecretTest, SpecEnvAndHostnameAreExpandedWithTheNode) {
+  queue_ = std::make_unique<StatusQueue>(reporter_, milliseconds(10));
+  TaskWorkerOptions o{kPoll, kSecretWait};
+  o.node = tmpl::SwarmNode{"host-a", "linux", "x86_64"};
+  worker_ = std::make_unique<TaskWorker>(executor_, cache_, *queue_, RealClock(), o);
+  worker_->Start();
+  cache_.Put("s1", SecretBytes::CopyFrom(std::string_view("x")));
+  cache_.Put("s2", SecretBytes::CopyFrom(std::string_view("x")));
+  Task t = TemplatedTask();
+  t.spec.container.env = {"WHO={{.Service.Name}}.{{.Task.Slot}}@{{.Node.Hostname}}", "RAW"};
+  t.spec.container.hostname = "{{.Service.Labels.tier}}-{{.Task.Slot}}";
+  Assign(t);
+  ASSERT_TRUE(ReachesState("t1", TaskState::kRunning));
+  auto e = executor_.Get("t1");
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->run.env, (std::vector<std::string>{"WHO=web.2@host-a", "RAW"}));
+  EXPECT_EQ(e->run.hostname, "front-2");
+}
+
+TEST_F(TemplatedSecretTest, BadSpecTemplateRejectsTheTaskAsSwarmkit) {
+  MakeWorker();
+  Task t = TemplatedTask();
+  t.spec.container.secrets.clear();
+  t.spec.container.env = {"A={{.Nope}}"};
+  Assign(t);
+  ASSERT_TRUE(ReachesState("t1", TaskState::kRejected));
+  EXPECT_EQ(reporter_.Last("t1")->message, "resolving controller failed");
+  EXPECT_EQ(reporter_.Last("t1")->err,
+            "expanding env failed: expanding env \"A={{.Nope}}\": template: expansion:1:2: "
+            "executing \"expansion\" at <.Nope>: can't evaluate field Nope in type "
+            "*template.Context");
+  EXPECT_FALSE(executor_.Called("prepare t1"));
+}
+
 TEST_F(TaskWorkerTest, DesiredReadyIsPreparedButNotStarted) {
   MakeSteppedWorker();
   cache_.Put("s1", SecretBytes::CopyFrom(std::string_view("s3cr3t")));

@@ -1,6 +1,7 @@
 """Templated secrets (issue 16 part 2) end to end: `docker secret create --template-driver
-golang`, a service under runc whose task reads the rendered files, a bad template failing the
-task with Docker's message, and `secret "x"` refused for a secret the task does not reference.
+golang`, a service under runc whose task reads the rendered files (and sees its templated Env
+value and Hostname), a bad template failing the task with Docker's message, and `secret "x"`
+refused for a secret the task does not reference.
 
 Run: PYTHONPATH=.. python3 -m unittest -v test_templating   (from tests/integration)
 Addresses: 127.0.41.1 (single node). The image is Debian's busybox-static, imported by the test.
@@ -100,10 +101,13 @@ class Templating(unittest.TestCase):
         spec = d.api("GET", "/secrets/tpl-plain").json()["Spec"]
         self.assertEqual(spec.get("Templating"), {"Name": "golang"}, spec)
         self.ok(d.docker(["service", "create", "-d", "--name", "tplsvc", "--replicas", "2",
-                          "-e", "X=hello-x", "--secret", "source=tpl-plain,target=rendered",
+                          "-e", "X=hello-x", "-e", "WHO={{.Service.Name}}.{{.Task.Slot}}",
+                          "--hostname", "{{.Node.Hostname}}-{{.Task.Slot}}",
+                          "--secret", "source=tpl-plain,target=rendered",
                           "--secret", "source=tpl-secret,target=withpw",
                           "--secret", "source=tpl-pw,target=pw", IMAGE, "sh", "-c",
                           "echo \"[$(cat /run/secrets/rendered)]\"; sha256sum /run/secrets/withpw; "
+                          "echo \"who=$WHO host=$(hostname)\"; "
                           "cat /run/secrets/pw | sha256sum; " + SLEEP], timeout=120))
         tasks = self.wait_running("tplsvc", 2)
         node_id = d.api("GET", "/info").json()["Swarm"]["NodeID"]
@@ -114,6 +118,8 @@ class Templating(unittest.TestCase):
             name = f"tplsvc.{slot}.{t['ID']}"
             self.wait_log(t["ID"], f"[tplsvc-{slot} X=hello-x node={node_id} task={name}]")
             self.wait_log(t["ID"], f"{want_digest}  /run/secrets/withpw")
+            # Service-spec templating: Env values and Hostname, with the node's hostname.
+            self.wait_log(t["ID"], f"who=tplsvc.{slot} host=node1-{slot}")
             self.wait_log(t["ID"], raw_digest)  # the referenced secret itself is untouched
             self.assertNotIn(canary.decode(), self.task_log(t["ID"]))
         self.assertNotIn(canary, d.log_bytes())
