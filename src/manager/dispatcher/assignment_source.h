@@ -20,7 +20,7 @@ namespace capsule::dispatcher {
 struct SecretPayload {
   std::string name;
   SecretBytes data;
-  std::optional<std::string> templating;  // Spec.Templating.Name when set
+  std::optional<std::string> templating = std::nullopt;  // Spec.Templating.Name when set
 };
 
 // A service's annotations as its tasks' templates see them.
