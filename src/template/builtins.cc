@@ -312,7 +312,7 @@ absl::StatusOr<Value> Sprintf(const Vec<Value>& args) {
       }
       int v = -1;
       while (i < f.size() && f[i] >= '0' && f[i] <= '9') {
-        v = (v < 0 ? 0 : v) * 10 + (f[i] - '0');
+        if (v <= kMaxWidth) v = (v < 0 ? 0 : v) * 10 + (f[i] - '0');  // stops growing past
         if (v > kMaxWidth) *bad = true;
         ++i;
       }

@@ -333,6 +333,8 @@ TEST(TemplateLimits, NestedRangesStopAtTheStepLimit) {
 
 TEST(TemplateLimits, HugePrintfWidthIsRefused) {
   EXPECT_EQ(Ok("{{printf \"%99999999d\" 1}}"), "%!(BADWIDTH)1");
+  // Found by fuzzing: a width too large for an int overflowed while it was read.
+  EXPECT_EQ(Ok("{{printf \"%12347777777777777777777d\" 1}}"), "%!(BADWIDTH)1");
 }
 
 }  // namespace
