@@ -4,12 +4,22 @@
 
 #include <set>
 
+#include "agent/spec_templating.h"
+
 namespace capsule::agent {
+namespace {
+
+TaskWorkerOptions WithNode(TaskWorkerOptions o, const std::string& hostname) {
+  o.node = LocalNodeDescription(hostname);
+  return o;
+}
+
+}  // namespace
 
 Agent::Agent(SessionConfig config, Executor& executor, const Clock& clock, AgentOptions options)
     : node_id_(config.node_id),
       status_(*this, options.status_retry),
-      worker_(executor, cache_, status_, clock, options.worker) {
+      worker_(executor, cache_, status_, clock, WithNode(options.worker, config.hostname)) {
   worker_.Start();
   config.on_assignments = [this](const api::AssignmentChanges& changes, const SessionKeys& keys) {
     OnAssignments(changes, keys);
@@ -46,7 +56,8 @@ void Agent::OnAssignments(const api::AssignmentChanges& changes, const SessionKe
                     data.status().ToString());
       continue;
     }
-    cache_.Put(s.id(), *std::move(data));
+    cache_.Put(s.id(), *std::move(data),
+               s.has_templating() ? std::optional<std::string>(s.templating()) : std::nullopt);
     secret_ids.insert(s.id());
   }
   std::vector<TaskAssignment> tasks;
@@ -57,7 +68,8 @@ void Agent::OnAssignments(const api::AssignmentChanges& changes, const SessionKe
                     task.ok() ? "ID mismatch" : task.status().ToString());
       continue;
     }
-    tasks.push_back({*std::move(task), t.version()});
+    TaskService service{t.service_name(), {t.service_labels().begin(), t.service_labels().end()}};
+    tasks.push_back({*std::move(task), t.version(), std::move(service)});
   }
   std::vector<std::string> removed(changes.removed_task_ids().begin(),
                                    changes.removed_task_ids().end());

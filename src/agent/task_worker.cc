@@ -9,6 +9,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "agent/secret_templating.h"
+#include "agent/spec_templating.h"
 
 namespace capsule::agent {
 namespace {
@@ -32,7 +34,11 @@ class TaskWorker::Runner {
  public:
   // adopted: the executor already had this task when the worker started.
   Runner(TaskWorker& w, TaskAssignment a, bool adopted)
-      : w_(w), id_(a.task.id), task_(std::move(a.task)), adopted_(adopted) {
+      : w_(w),
+        id_(a.task.id),
+        task_(std::move(a.task)),
+        service_(std::move(a.service)),
+        adopted_(adopted) {
     thread_ = std::thread([this] { Run(); });
   }
   // A task the executor has that nobody assigned: torn down at once.
@@ -43,10 +49,11 @@ class TaskWorker::Runner {
   }
   ~Runner() { Join(); }
 
-  void Update(Task task) {
+  void Update(Task task, TaskService service) {
     {
       MutexLock lock(mu_);
       task_ = std::move(task);
+      service_ = std::move(service);
       dirty_ = true;
     }
     cv_.notify_all();
@@ -134,6 +141,7 @@ class TaskWorker::Runner {
     bool first = true;
     while (true) {
       Task task;
+      TaskService service;
       bool removed;
       {
         MutexLock lock(mu_);
@@ -149,12 +157,13 @@ class TaskWorker::Runner {
         dirty_ = false;
         removed = removed_;
         task = task_;
+        service = service_;
       }
       if (removed) {
         Teardown();
         break;
       }
-      Step(task);
+      Step(task, service);
     }
     {
       MutexLock lock(mu_);
@@ -235,7 +244,7 @@ class TaskWorker::Runner {
     spdlog::info("task {}: re-adopted its container", id_);
   }
 
-  void Step(const Task& task) {
+  void Step(const Task& task, const TaskService& service) {
     if (adopted_) Adopt();
     state_ = std::max(state_, task.status.state);
     if (task.desired_state > TaskState::kRunning) {
@@ -260,7 +269,7 @@ class TaskWorker::Runner {
         Report(TaskState::kFailed, "started", "task: container is gone");
         return;
       }
-      if (!has_container_ && !PrepareTask(task)) return;
+      if (!has_container_ && !start_error_ && !PrepareTask(task, service)) return;
       // Prepared (READY). It starts only when the manager says so: a replacement waits out
       // its restart delay, and in a stop-first update the task it replaces stops first.
       if (task.desired_state != TaskState::kRunning) return;
@@ -271,9 +280,19 @@ class TaskWorker::Runner {
   }
 
   // ACCEPTED → PREPARING → READY: secrets, bundle, rootfs. Returns whether the task is
-  // prepared (false: rejected, or still waiting for a secret).
-  bool PrepareTask(const Task& task) {
+  // prepared (false: rejected, or still waiting for a secret). A templated secret that does
+  // not expand leaves the task READY with start_error_ set: it fails when started, with
+  // Docker's message (Docker expands secrets while starting the container).
+  bool PrepareTask(const Task& task, const TaskService& service) {
     if (gone_) return false;
+    tmpl::SwarmTask context = PayloadTaskContext(task, service);
+    context.node = w_.options_.node;
+    std::vector<std::string> env = task.spec.container.env;
+    std::string hostname = task.spec.container.hostname;
+    if (Status s = ExpandContainerSpec(context, &env, &hostname); !s.ok()) {
+      Report(TaskState::kRejected, "resolving controller failed", std::string(s.message()));
+      return false;
+    }
     Report(TaskState::kAccepted, "accepted");
     Report(TaskState::kPreparing, "preparing");
     const ContainerSpec& c = task.spec.container;
@@ -285,10 +304,10 @@ class TaskWorker::Runner {
     run.image = c.image;
     run.command = c.command;
     run.args = c.args;
-    run.env = c.env;
+    run.env = std::move(env);
     run.dir = c.dir;
     run.user = c.user;
-    run.hostname = c.hostname;
+    run.hostname = std::move(hostname);
     run.labels = c.labels;
     if (c.stop_grace_period_ns) {
       run.stop_grace_period = std::chrono::nanoseconds(*c.stop_grace_period_ns);
@@ -317,6 +336,17 @@ class TaskWorker::Runner {
                std::string((uid.ok() ? gid.status() : uid.status()).message()));
         return false;
       }
+      if (std::optional<std::string> driver = w_.secrets_.TemplatingOf(ref.secret_id)) {
+        StatusOr<SecretBytes> expanded = ExpandTemplatedPayload(
+            "secret", ref.secret_id, *driver, *data, PayloadTaskContext(task, service),
+            TaskSecretLookup(w_.secrets_, task), /*configs=*/{});
+        if (!expanded.ok()) {
+          start_error_ = TemplatedSecretTaskError(expanded.status());
+          Report(TaskState::kReady, "prepared");
+          return true;
+        }
+        data = std::make_shared<const SecretBytes>(*std::move(expanded));
+      }
       run.secrets.push_back({ref.secret_id, ref.target, *uid, *gid, ref.mode, data.get()});
       held.push_back(std::move(data));
     }
@@ -334,6 +364,10 @@ class TaskWorker::Runner {
   // READY → STARTING → RUNNING (or FAILED when the executor cannot start it).
   void StartTask() {
     Report(TaskState::kStarting, "starting");
+    if (start_error_) {
+      Report(TaskState::kFailed, "starting", *start_error_);
+      return;
+    }
     if (Status s = Call([&](Executor& e) { return e.Start(id_); }); !s.ok()) {
       Report(TaskState::kFailed, "starting", std::string(s.message()));
       RemoveContainer();
@@ -379,11 +413,13 @@ class TaskWorker::Runner {
   bool started_ = false;               // started (or adopted running/exited)
   std::optional<ContainerStatus> last_container_;
   std::optional<SteadyTime> waiting_since_;
+  std::optional<std::string> start_error_;  // the task fails with it when started
   bool gone_ = false;  // abandoned by Stop(): touch nothing of the worker's again
 
   mutable Mutex mu_;
   std::condition_variable cv_;
   Task task_ ABSL_GUARDED_BY(mu_);
+  TaskService service_ ABSL_GUARDED_BY(mu_);
   bool adopted_ = false;  // set before the thread starts; then the thread's
   bool removed_ ABSL_GUARDED_BY(mu_) = false;
   bool dirty_ ABSL_GUARDED_BY(mu_) = false;
@@ -422,7 +458,7 @@ void TaskWorker::Apply(bool full_set, std::vector<TaskAssignment> tasks,
     named.insert(id);
     auto it = runners_.find(id);
     if (it != runners_.end()) {
-      it->second->Update(std::move(a.task));
+      it->second->Update(std::move(a.task), std::move(a.service));
       continue;
     }
     const bool adopted = known_.erase(id) > 0;

@@ -1,5 +1,7 @@
 // The agent's task worker: keeps the set of tasks the dispatcher assigned to this node and
 // drives each one through the Executor, reporting progress through a StatusQueue:
+//   ASSIGNED: the spec's Env values and Hostname are expanded as templates first
+//     (spec_templating.h); an error → REJECTED "resolving controller failed" (as swarmkit).
 //   ASSIGNED, desired READY or RUNNING → ACCEPTED → PREPARING (Executor::Prepare with the
 //     task's secrets from the SecretCache) → READY ("prepared"); Prepare NotFound "No such
 //     image: x" (or any Prepare error) → REJECTED with that error.
@@ -37,12 +39,20 @@
 #include "common/clock.h"
 #include "common/mutex.h"
 #include "objects/service.h"
+#include "template/swarm_context.h"
 
 namespace capsule::agent {
+
+// The task's service as its templates see it (swarmkit's Task.ServiceAnnotations).
+struct TaskService {
+  std::string name;
+  std::map<std::string, std::string> labels;
+};
 
 struct TaskAssignment {
   Task task;
   int64_t version = 0;
+  TaskService service = {};  // (a default, so {task, version} still initialises)
 };
 
 struct TaskWorkerOptions {
@@ -51,6 +61,8 @@ struct TaskWorkerOptions {
   std::chrono::milliseconds secret_wait{30000};
   // How long Stop() waits for a task's thread busy in an executor call before abandoning it.
   std::chrono::milliseconds stop_timeout{10000};
+  // This node as service-spec templates see it (.Node.Hostname, .Node.Platform.*).
+  tmpl::SwarmNode node = {};
 };
 
 class TaskWorker {

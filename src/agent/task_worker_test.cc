@@ -149,6 +149,125 @@ TEST_F(TaskWorkerTest, NewTaskGoesToRunningWithItsSecrets) {
   EXPECT_GE(states.front(), TaskState::kAccepted);
 }
 
+// Templated secrets (Templating {Name: "golang"}): expanded per task before Prepare writes them.
+class TemplatedSecretTest : public TaskWorkerTest {
+ protected:
+  void Assign(Task t) {
+    std::vector<TaskAssignment> as;
+    as.push_back({std::move(t), 1, TaskService{"web", {{"tier", "front"}}}});
+    worker_->Apply(true, std::move(as), {});
+  }
+  Task TemplatedTask() {
+    Task t = MakeTask("t1");
+    t.slot = 2;
+    t.spec.container.env = {"X=ex"};
+    t.spec.container.secrets = {Ref("s1", "rendered", "0", "0", 0400),
+                                Ref("s2", "pw", "0", "0", 0400)};
+    return t;
+  }
+};
+
+TEST_F(TemplatedSecretTest, TemplatedSecretIsExpandedForTheTask) {
+  MakeWorker();
+  cache_.Put("s1",
+             SecretBytes::CopyFrom(std::string_view(
+                 "{{.Service.Name}}-{{.Task.Slot}}-{{env \"X\"}}-{{.Service.Labels.tier}}-"
+                 "{{secret \"pw\"}}-{{.Task.Name}}-[{{.Node.Hostname}}]")),
+             "golang");
+  cache_.Put("s2", SecretBytes::CopyFrom(std::string_view("hunter2")));
+  Assign(TemplatedTask());
+  ASSERT_TRUE(ReachesState("t1", TaskState::kRunning));
+  auto e = executor_.Get("t1");
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->secret_data["rendered"], "web-2-ex-front-hunter2-web.2.t1-[]");
+  EXPECT_EQ(e->secret_data["pw"], "hunter2");
+  // The cache keeps the template: another task expands it for itself.
+  EXPECT_EQ(cache_.Get("s1")->view().substr(0, 17), "{{.Service.Name}}");
+}
+
+TEST_F(TemplatedSecretTest, SecretWithoutTemplatingIsWrittenAsIs) {
+  MakeWorker();
+  cache_.Put("s1", SecretBytes::CopyFrom(std::string_view("{{.Service.Name}}")));
+  cache_.Put("s2", SecretBytes::CopyFrom(std::string_view("x")));
+  Assign(TemplatedTask());
+  ASSERT_TRUE(ReachesState("t1", TaskState::kRunning));
+  EXPECT_EQ(executor_.Get("t1")->secret_data["rendered"], "{{.Service.Name}}");
+}
+
+TEST_F(TemplatedSecretTest, BadTemplateFailsTheTaskWithDockersMessage) {
+  MakeWorker();
+  cache_.Put("s1", SecretBytes::CopyFrom(std::string_view("a {{.Nope}}")), "golang");
+  cache_.Put("s2", SecretBytes::CopyFrom(std::string_view("x")));
+  Assign(TemplatedTask());
+  ASSERT_TRUE(ReachesState("t1", TaskState::kFailed));
+  EXPECT_EQ(reporter_.Last("t1")->err,
+            "starting container failed: unable to get secret from secret store: failed to "
+            "expand templated secret s1: template: expansion:1:4: executing \"expansion\" at "
+            "<.Nope>: can't evaluate field Nope in type *template.PayloadContext");
+  EXPECT_EQ(reporter_.Last("t1")->message, "starting");
+  EXPECT_FALSE(executor_.Called("prepare t1"));
+  EXPECT_FALSE(executor_.Called("start t1"));
+}
+
+TEST_F(TemplatedSecretTest, UnknownTemplateDriverFailsTheTask) {
+  MakeWorker();
+  cache_.Put("s1", SecretBytes::CopyFrom(std::string_view("x")), "mustache");
+  cache_.Put("s2", SecretBytes::CopyFrom(std::string_view("x")));
+  Assign(TemplatedTask());
+  ASSERT_TRUE(ReachesState("t1", TaskState::kFailed));
+  EXPECT_EQ(reporter_.Last("t1")->err,
+            "starting container failed: unable to get secret from secret store: failed to "
+            "expand templated secret s1: unrecognized template type");
+}
+
+TEST_F(TemplatedSecretTest, SecretTheTaskDoesNotReferenceIsNotExpanded) {
+  MakeWorker();
+  // "s3" is on this node (another task needs it), but this task does not reference it.
+  cache_.Put("s1", SecretBytes::CopyFrom(std::string_view("{{secret \"other\"}}")), "golang");
+  cache_.Put("s2", SecretBytes::CopyFrom(std::string_view("x")));
+  cache_.Put("s3", SecretBytes::CopyFrom(std::string_view("not-yours")));
+  Assign(TemplatedTask());
+  ASSERT_TRUE(ReachesState("t1", TaskState::kFailed));
+  EXPECT_EQ(reporter_.Last("t1")->err,
+            "starting container failed: unable to get secret from secret store: failed to "
+            "expand templated secret s1: template: expansion:1:2: executing \"expansion\" at "
+            "<secret \"other\">: error calling secret: secret target other not found");
+}
+
+TEST_F(TemplatedSecretTest, SpecEnvAndHostnameAreExpandedWithTheNode) {
+  queue_ = std::make_unique<StatusQueue>(reporter_, milliseconds(10));
+  TaskWorkerOptions o{kPoll, kSecretWait};
+  o.node = tmpl::SwarmNode{"host-a", "linux", "x86_64"};
+  worker_ = std::make_unique<TaskWorker>(executor_, cache_, *queue_, RealClock(), o);
+  worker_->Start();
+  cache_.Put("s1", SecretBytes::CopyFrom(std::string_view("x")));
+  cache_.Put("s2", SecretBytes::CopyFrom(std::string_view("x")));
+  Task t = TemplatedTask();
+  t.spec.container.env = {"WHO={{.Service.Name}}.{{.Task.Slot}}@{{.Node.Hostname}}", "RAW"};
+  t.spec.container.hostname = "{{.Service.Labels.tier}}-{{.Task.Slot}}";
+  Assign(t);
+  ASSERT_TRUE(ReachesState("t1", TaskState::kRunning));
+  auto e = executor_.Get("t1");
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->run.env, (std::vector<std::string>{"WHO=web.2@host-a", "RAW"}));
+  EXPECT_EQ(e->run.hostname, "front-2");
+}
+
+TEST_F(TemplatedSecretTest, BadSpecTemplateRejectsTheTaskAsSwarmkit) {
+  MakeWorker();
+  Task t = TemplatedTask();
+  t.spec.container.secrets.clear();
+  t.spec.container.env = {"A={{.Nope}}"};
+  Assign(t);
+  ASSERT_TRUE(ReachesState("t1", TaskState::kRejected));
+  EXPECT_EQ(reporter_.Last("t1")->message, "resolving controller failed");
+  EXPECT_EQ(reporter_.Last("t1")->err,
+            "expanding env failed: expanding env \"A={{.Nope}}\": template: expansion:1:2: "
+            "executing \"expansion\" at <.Nope>: can't evaluate field Nope in type "
+            "*template.Context");
+  EXPECT_FALSE(executor_.Called("prepare t1"));
+}
+
 TEST_F(TaskWorkerTest, DesiredReadyIsPreparedButNotStarted) {
   MakeSteppedWorker();
   cache_.Put("s1", SecretBytes::CopyFrom(std::string_view("s3cr3t")));

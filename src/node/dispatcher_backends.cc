@@ -18,7 +18,16 @@ StatusOr<dispatcher::SecretPayload> ReadModelAssignmentSource::ReadSecret(
     const std::string& secret_id) {
   ASSIGN_OR_RETURN(store::StoredRecord rec, store_.Get(kSecretsKind, secret_id));
   ASSIGN_OR_RETURN(Secret secret, DecodeSecretMeta(rec.record.meta));
-  return dispatcher::SecretPayload{secret.name, std::move(rec.record.data)};
+  std::optional<std::string> templating;
+  if (secret.templating) templating = secret.templating->name;
+  return dispatcher::SecretPayload{secret.name, std::move(rec.record.data), templating};
+}
+
+dispatcher::ServiceAnnotations ReadModelAssignmentSource::ServiceOf(
+    const std::string& service_id) const {
+  store::ServiceEntry e = reads_.ServiceById(service_id);
+  if (!e) return {};
+  return {e->object.spec.name, e->object.spec.labels};
 }
 
 uint64_t ReadModelAssignmentSource::Subscribe(std::function<void()> fn) {

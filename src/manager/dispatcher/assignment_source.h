@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,13 @@ namespace capsule::dispatcher {
 struct SecretPayload {
   std::string name;
   SecretBytes data;
+  std::optional<std::string> templating = std::nullopt;  // Spec.Templating.Name when set
+};
+
+// A service's annotations as its tasks' templates see them.
+struct ServiceAnnotations {
+  std::string name;
+  std::map<std::string, std::string> labels;
 };
 
 // Thread-safe.
@@ -30,6 +39,12 @@ class AssignmentSource {
   // Reads one secret with its data (from the store; the data is never cached by the source).
   // NotFound when it is gone.
   virtual StatusOr<SecretPayload> ReadSecret(const std::string& secret_id) = 0;
+  // The annotations of the service `service_id` (empty when it is gone; the default, for
+  // test doubles, is empty).
+  virtual ServiceAnnotations ServiceOf(const std::string& service_id) const {
+    (void)service_id;
+    return {};
+  }
   // `fn` runs (quickly: note and wake) whenever tasks or secrets may have changed.
   virtual uint64_t Subscribe(std::function<void()> fn) = 0;
   virtual void Unsubscribe(uint64_t id) = 0;  // fn never runs after it returns

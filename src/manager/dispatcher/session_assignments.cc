@@ -25,6 +25,9 @@ bool SessionAssignments::Next(const std::vector<store::TaskEntry>& tasks, Assign
       at->set_id(t.id);
       at->set_task(EncodeTaskMeta(t));
       at->set_version(e->mod_revision);
+      ServiceAnnotations service = source.ServiceOf(t.service_id);
+      at->set_service_name(service.name);
+      at->mutable_service_labels()->insert(service.labels.begin(), service.labels.end());
     }
     if (NeedsSecrets(t.status.state)) {
       for (const SecretReference& ref : t.spec.container.secrets) wanted.insert(ref.secret_id);
@@ -54,6 +57,7 @@ bool SessionAssignments::Next(const std::vector<store::TaskEntry>& tasks, Assign
     as->set_id(id);
     as->set_name(payload->name);
     as->set_sealed_data(*std::move(sealed));
+    if (payload->templating) as->set_templating(*payload->templating);
     secrets_.insert(id);
   }
   for (auto it = secrets_.begin(); it != secrets_.end();) {

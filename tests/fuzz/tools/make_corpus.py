@@ -100,6 +100,25 @@ def secret_refs():
         put("secret_refs", s)
 
 
+def templates():
+    for s in ["", "plain text", "{{ .Service.Name }}-{{ .Task.Slot }}", '{{ env "X" }}',
+              '{{ secret "pw" }}', '{{ secret "nope" }}', '{{ config "c" }}',
+              "{{ .Service.Labels.a }}{{ .Service.Labels.zz }}", "{{ .Node.ID }} {{ .Nope }}",
+              "{{range $k, $v := .Service.Labels}}{{$k}}={{$v}};{{else}}none{{end}}",
+              "{{if eq .Task.Slot \"1\"}}one{{else if .Node.ID}}node{{else}}x{{end}}",
+              "{{with .Service}}{{.Name | printf \"%q %5s %d\" 3}}{{end}}",
+              "{{- /* c */ -}} {{ $x := join \",\" \"a\" \"b\" }}{{ $x = print $x 1 }}{{ $x }}",
+              "{{ and (not .Task.ID) (or 0 \"\") }} {{ index .Service.Labels \"b\" }} {{ len .Task.Name }}",
+              "{{ lt 1 2 }} {{ ge 1.5 2.5 }} {{ ne \"a\" \"b\" }} {{ println 'x' 0x1F }}",
+              "{{ $a := \"0123456789\" }}" + "{{ $a = printf \"%s%s\" $a $a }}" * 30,
+              "{{range .Service.Labels}}" * 12 + "x" + "{{end}}" * 12,
+              "{{" + "(" * 150 + "1" + ")" * 150 + "}}",
+              "{{ \"unterminated }}", "{{ .Service.Name", "{{/* open", "{{ @ }}", "{{end}}",
+              "{{ printf \"%99999999d\" 1 }}", "{{ `raw\nstring` }}", "{{ \"\\u00e9\\x41\" }}",
+              '{{ secret "HIDDEN-9f3c1e-not-referenced" }}']:
+        put("template", s)
+
+
 def filters():
     for s in ['{"name":["a","b"]}', '{"label":{"env=prod":true,"x":false}}', '{"names":["a"],"id":["x"]}',
               '{"name":{"a":true},"label":["b"]}', 'notjson', '[]', '{"name":[1]}', '{"name":null}',
@@ -202,7 +221,7 @@ def tars():
 
 
 def main():
-    secret_specs(); service_bodies(); secret_refs(); filters(); http_targets(); go_json(); tars()
+    secret_specs(); service_bodies(); secret_refs(); templates(); filters(); http_targets(); go_json(); tars()
     total = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(CORPUS) for f in fs)
     print(f"corpus: {total} bytes", file=sys.stderr)
 

@@ -1,0 +1,56 @@
+#include "agent/secret_templating.h"
+
+#include <algorithm>
+
+namespace capsule::agent {
+
+tmpl::SwarmTask PayloadTaskContext(const Task& task, const TaskService& service) {
+  tmpl::SwarmTask t;
+  t.service_id = task.service_id;
+  t.service_name = service.name;
+  t.service_labels = service.labels;
+  t.node_id = task.node_id;
+  t.task_id = task.id;
+  t.slot = task.slot;
+  t.task_name = tmpl::SwarmTaskName(service.name, task.slot, task.node_id, task.id);
+  t.env = task.spec.container.env;
+  for (const SecretReference& ref : task.spec.container.secrets) {
+    if (ref.has_file) t.secrets.push_back({ref.secret_id, ref.target});
+  }
+  return t;
+}
+
+tmpl::DependencyLookup TaskSecretLookup(const SecretCache& cache, const Task& task) {
+  std::vector<std::string> ids;
+  for (const SecretReference& ref : task.spec.container.secrets) ids.push_back(ref.secret_id);
+  return [&cache, ids = std::move(ids)](const std::string& id) -> absl::StatusOr<tmpl::Str> {
+    std::shared_ptr<const SecretBytes> data;
+    if (std::find(ids.begin(), ids.end(), id) != ids.end()) data = cache.Get(id);
+    if (!data) return absl::NotFoundError("secret " + id + " not found");
+    return tmpl::Str(data->view());
+  };
+}
+
+StatusOr<SecretBytes> ExpandTemplatedPayload(std::string_view kind, const std::string& id,
+                                             const std::string& driver, const SecretBytes& data,
+                                             const tmpl::SwarmTask& context,
+                                             const tmpl::DependencyLookup& secrets,
+                                             const tmpl::DependencyLookup& configs,
+                                             bool* used_secret) {
+  const std::string prefix =
+      std::string("failed to expand templated ") + std::string(kind) + " " + id + ": ";
+  if (driver != "golang") return absl::InvalidArgumentError(prefix + "unrecognized template type");
+  absl::StatusOr<tmpl::Str> out =
+      tmpl::ExpandPayload(context, data.view(), secrets, configs, used_secret);
+  if (!out.ok()) {
+    return absl::InvalidArgumentError(prefix + std::string(out.status().message()));
+  }
+  return SecretBytes::CopyFrom(std::string_view(*out));  // *out is wiped when it goes
+}
+
+std::string TemplatedSecretTaskError(const Status& expand_error) {
+  return "starting container failed: unable to get secret from secret store: " +
+         std::string(expand_error.message());
+}
+
+}  // namespace capsule::agent
