@@ -47,6 +47,7 @@ int RunCli(const std::vector<std::string>& args, CliIo io, const Clock& clock, E
   std::string host;
   app.add_option("-H,--host", host, "Daemon socket to connect to");
   AddSecretCommands(app, ctx);
+  AddConfigCommands(app, ctx);
   AddNodeCommands(app, ctx);
   AddSwarmCommands(app, ctx);
   AddSystemCommands(app, ctx);

@@ -18,6 +18,7 @@ class ReadModelAssignmentSource final : public dispatcher::AssignmentSource {
   std::vector<store::TaskEntry> TasksOnNode(const std::string& node_id) const override;
   store::TaskEntry TaskById(const std::string& task_id) const override;
   StatusOr<dispatcher::SecretPayload> ReadSecret(const std::string& secret_id) override;
+  StatusOr<dispatcher::SecretPayload> ReadConfig(const std::string& config_id) override;
   uint64_t Subscribe(std::function<void()> fn) override;
   void Unsubscribe(uint64_t id) override;
 

@@ -98,6 +98,7 @@ class Manager {
   // Leader work (services → tasks → nodes); this single manager is always the leader.
   std::unique_ptr<orchestrator::Orchestrator> orchestrator_;
   std::unique_ptr<controlapi::SecretApi> secrets_;
+  std::unique_ptr<controlapi::ConfigApi> configs_;
   std::unique_ptr<controlapi::NodeApi> nodes_;
   std::unique_ptr<controlapi::ClusterApi> cluster_;
   std::unique_ptr<controlapi::ServiceApi> service_api_;

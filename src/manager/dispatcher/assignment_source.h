@@ -30,6 +30,8 @@ class AssignmentSource {
   // Reads one secret with its data (from the store; the data is never cached by the source).
   // NotFound when it is gone.
   virtual StatusOr<SecretPayload> ReadSecret(const std::string& secret_id) = 0;
+  // The same for a config: configs travel to nodes exactly as secrets do (sealed per node).
+  virtual StatusOr<SecretPayload> ReadConfig(const std::string& config_id) = 0;
   // `fn` runs (quickly: note and wake) whenever tasks or secrets may have changed.
   virtual uint64_t Subscribe(std::function<void()> fn) = 0;
   virtual void Unsubscribe(uint64_t id) = 0;  // fn never runs after it returns
