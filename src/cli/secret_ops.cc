@@ -140,7 +140,9 @@ std::string PrettyObject(const ObjectKind& kind, const Json& s) {
                   "\nUpdated at:        ", PrettyTime(StringAt(s, {"UpdatedAt"})), "\n");
   if (!kind.has_driver) {
     std::optional<SecretBytes> data = Base64Decode(StringAt(s, {"Spec", "Data"}));
-    absl::StrAppend(&out, "Data:\n", data ? data->view() : "", "\n");
+    out += "Data:\n";
+    if (data) out.append(data->view());
+    out += "\n";
   }
   return out;
 }
