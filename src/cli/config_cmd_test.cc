@@ -71,7 +71,8 @@ TEST(ConfigCmdTest, RemoveMissingSaysNoSuchConfig) {
 }
 
 TEST(Base64Test, DecodeIsTheReverseOfEncode) {
-  for (std::string s : {"", "a", "ab", "abc", "abcd", std::string("\x00\xff\x10", 3)}) {
+  for (const std::string& s :
+       std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\x00\xff\x10", 3)}) {
     std::optional<SecretBytes> back = Base64Decode(Base64Encode(
         std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size())));
     ASSERT_TRUE(back.has_value()) << s;
