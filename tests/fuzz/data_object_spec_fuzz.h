@@ -28,3 +28,12 @@ void FuzzDataObjectSpec(const uint8_t* data, size_t size,
   FUZZ_CHECK(spec->data.has_value(), "valid spec without data");
   check(*spec);
 }
+
+// `again` (the spec parsed back from a body rendered from `spec`) must equal `spec`.
+template <typename Spec>
+void CheckReparsed(const Spec& spec, const capsule::StatusOr<Spec>& again) {
+  FUZZ_CHECK(again.ok(), "re-rendered body fails: %s", again.status().ToString().c_str());
+  FUZZ_CHECK(again->name == spec.name && again->labels == spec.labels,
+             "re-rendered body parses differently");
+  FUZZ_CHECK(again->data && again->data->Equals(spec.data->span()), "Data changed on re-parse");
+}

@@ -46,11 +46,7 @@ void CheckValidSpec(const SecretSpec& spec) {
   // A body rendered from the parsed spec parses to the same spec.
   nlohmann::json body{{"Name", spec.name}, {"Labels", spec.labels}};
   body["Data"] = capsule::http::EncodeStdBase64(spec.data->span());
-  StatusOr<SecretSpec> again = capsule::dockerapi::ParseSecretSpec(body.dump());
-  FUZZ_CHECK(again.ok(), "re-rendered body fails: %s", again.status().ToString().c_str());
-  FUZZ_CHECK(again->name == spec.name && again->labels == spec.labels,
-             "re-rendered body parses differently");
-  FUZZ_CHECK(again->data && again->data->Equals(spec.data->span()), "Data changed on re-parse");
+  CheckReparsed(spec, capsule::dockerapi::ParseSecretSpec(body.dump()));
 }
 
 }  // namespace
