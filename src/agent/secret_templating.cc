@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
+
 namespace capsule::agent {
 
 tmpl::SwarmTask PayloadTaskContext(const Task& task, const TaskService& service) {
@@ -17,18 +19,39 @@ tmpl::SwarmTask PayloadTaskContext(const Task& task, const TaskService& service)
   for (const SecretReference& ref : task.spec.container.secrets) {
     if (ref.has_file) t.secrets.push_back({ref.secret_id, ref.target});
   }
+  for (const ConfigReference& ref : task.spec.container.configs) {
+    if (ref.has_file) t.configs.push_back({ref.config_id, ref.target});
+  }
   return t;
 }
+
+namespace {
+
+// Raw data of the objects `ids` (the task's own references) from `cache`; anything else is
+// "<kind> <id> not found".
+tmpl::DependencyLookup LookupAmong(const SecretCache& cache, std::string kind,
+                                   std::vector<std::string> ids) {
+  return [&cache, kind = std::move(kind),
+          ids = std::move(ids)](const std::string& id) -> absl::StatusOr<tmpl::Str> {
+    std::shared_ptr<const SecretBytes> data;
+    if (std::find(ids.begin(), ids.end(), id) != ids.end()) data = cache.Get(id);
+    if (!data) return absl::NotFoundError(kind + " " + id + " not found");
+    return tmpl::Str(data->view());
+  };
+}
+
+}  // namespace
 
 tmpl::DependencyLookup TaskSecretLookup(const SecretCache& cache, const Task& task) {
   std::vector<std::string> ids;
   for (const SecretReference& ref : task.spec.container.secrets) ids.push_back(ref.secret_id);
-  return [&cache, ids = std::move(ids)](const std::string& id) -> absl::StatusOr<tmpl::Str> {
-    std::shared_ptr<const SecretBytes> data;
-    if (std::find(ids.begin(), ids.end(), id) != ids.end()) data = cache.Get(id);
-    if (!data) return absl::NotFoundError("secret " + id + " not found");
-    return tmpl::Str(data->view());
-  };
+  return LookupAmong(cache, "secret", std::move(ids));
+}
+
+tmpl::DependencyLookup TaskConfigLookup(const SecretCache& cache, const Task& task) {
+  std::vector<std::string> ids;
+  for (const ConfigReference& ref : task.spec.container.configs) ids.push_back(ref.config_id);
+  return LookupAmong(cache, "config", std::move(ids));
 }
 
 StatusOr<SecretBytes> ExpandTemplatedPayload(std::string_view kind, const std::string& id,
@@ -48,9 +71,9 @@ StatusOr<SecretBytes> ExpandTemplatedPayload(std::string_view kind, const std::s
   return SecretBytes::CopyFrom(std::string_view(*out));  // *out is wiped when it goes
 }
 
-std::string TemplatedSecretTaskError(const Status& expand_error) {
-  return "starting container failed: unable to get secret from secret store: " +
-         std::string(expand_error.message());
+std::string TemplatedSecretTaskError(const Status& expand_error, std::string_view kind) {
+  return absl::StrCat("starting container failed: unable to get ", kind, " from ", kind,
+                      " store: ", expand_error.message());
 }
 
 }  // namespace capsule::agent

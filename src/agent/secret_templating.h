@@ -1,4 +1,4 @@
-// Templated secrets (and, later, configs) on the agent: swarmkit's templatedSecretGetter /
+// Templated secrets and configs on the agent: swarmkit's templatedSecretGetter /
 // ExpandSecretSpec. A secret whose spec has Templating is expanded per task, just before its
 // data is written to the task's tmpfs, with swarm's payload context (template/swarm_context.h):
 // .Service/.Node/.Task, join, env, secret, config. As in Docker (moby builds the payload getter
@@ -27,6 +27,8 @@ tmpl::SwarmTask PayloadTaskContext(const Task& task, const TaskService& service)
 // Secret data for `secret "<target>"`: only IDs that `task` references, read from `cache`
 // (raw data: a templated secret read this way is not expanded, as in swarmkit).
 tmpl::DependencyLookup TaskSecretLookup(const SecretCache& cache, const Task& task);
+// The same for `config "<target>"`: only configs `task` references.
+tmpl::DependencyLookup TaskConfigLookup(const SecretCache& cache, const Task& task);
 
 // The one entry point for templated payloads ("secret" or "config" as `kind`, for the error
 // text). `driver` is Spec.Templating.Name: "golang" expands `data` with `context`; any other
@@ -41,8 +43,9 @@ StatusOr<SecretBytes> ExpandTemplatedPayload(std::string_view kind, const std::s
                                              const tmpl::DependencyLookup& configs,
                                              bool* used_secret = nullptr);
 
-// Docker's task error for a secret that could not be expanded (moby's setupSecretDir wraps the
-// getter's error; the controller wraps the start).
-std::string TemplatedSecretTaskError(const Status& expand_error);
+// Docker's task error for a secret (or, with kind "config", a config) that could not be
+// expanded (moby's setupSecretDir / setupConfigDir wrap the getter's error; the controller
+// wraps the start).
+std::string TemplatedSecretTaskError(const Status& expand_error, std::string_view kind = "secret");
 
 }  // namespace capsule::agent

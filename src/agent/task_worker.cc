@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "agent/config_files.h"
 #include "agent/secret_templating.h"
 #include "agent/spec_templating.h"
 
@@ -317,8 +318,11 @@ class TaskWorker::Runner {
       run.limits = TaskLimits{l.nano_cpus, l.memory_bytes, l.pids};
     }
     std::vector<std::shared_ptr<const SecretBytes>> held;  // alive through Prepare
-    for (const SecretReference& ref : c.secrets) {
-      std::shared_ptr<const SecretBytes> data = w_.secrets_.Get(ref.secret_id);
+    // A secret's or a config's file on the task's secret tmpfs; false: not prepared (the
+    // data has not arrived yet, or the task was rejected).
+    auto add_file = [&](const std::string& kind, const std::string& id, const std::string& what,
+                        std::shared_ptr<const SecretBytes> data, const std::string& target,
+                        const std::string& uid_text, const std::string& gid_text, uint32_t mode) {
       if (!data) {
         const SteadyTime now = w_.clock_.SteadyNow();
         if (!waiting_since_) waiting_since_ = now;
@@ -326,29 +330,50 @@ class TaskWorker::Runner {
           return false;  // it may still arrive: next step
         }
         Report(TaskState::kRejected, "preparing",
-               absl::StrCat("secret ", ref.secret_name, " is not available on this node"));
+               absl::StrCat(what, " is not available on this node"));
         return false;
       }
-      StatusOr<uint32_t> uid = ParseId(ref.uid, "uid");
-      StatusOr<uint32_t> gid = ParseId(ref.gid, "gid");
+      StatusOr<uint32_t> uid = ParseId(uid_text, "uid");
+      StatusOr<uint32_t> gid = ParseId(gid_text, "gid");
       if (!uid.ok() || !gid.ok()) {
         Report(TaskState::kRejected, "preparing",
                std::string((uid.ok() ? gid.status() : uid.status()).message()));
         return false;
       }
-      if (std::optional<std::string> driver = w_.secrets_.TemplatingOf(ref.secret_id)) {
+      if (std::optional<std::string> driver = w_.secrets_.TemplatingOf(id)) {
         StatusOr<SecretBytes> expanded = ExpandTemplatedPayload(
-            "secret", ref.secret_id, *driver, *data, PayloadTaskContext(task, service),
-            TaskSecretLookup(w_.secrets_, task), /*configs=*/{});
+            kind, id, *driver, *data, PayloadTaskContext(task, service),
+            TaskSecretLookup(w_.secrets_, task), TaskConfigLookup(w_.secrets_, task));
         if (!expanded.ok()) {
-          start_error_ = TemplatedSecretTaskError(expanded.status());
-          Report(TaskState::kReady, "prepared");
-          return true;
+          start_error_ = TemplatedSecretTaskError(expanded.status(), kind);
+          return false;
         }
         data = std::make_shared<const SecretBytes>(*std::move(expanded));
       }
-      run.secrets.push_back({ref.secret_id, ref.target, *uid, *gid, ref.mode, data.get()});
+      run.secrets.push_back({id, target, *uid, *gid, mode, data.get()});
       held.push_back(std::move(data));
+      return true;
+    };
+    // add_file said no: the task waits for its data, was rejected, or (start_error_) has a
+    // template that does not expand — then it is READY and fails at start, as in Docker.
+    auto not_prepared = [&] {
+      if (!start_error_) return false;
+      Report(TaskState::kReady, "prepared");
+      return true;
+    };
+    for (const SecretReference& ref : c.secrets) {
+      if (!add_file("secret", ref.secret_id, absl::StrCat("secret ", ref.secret_name),
+                    w_.secrets_.Get(ref.secret_id), ref.target, ref.uid, ref.gid, ref.mode)) {
+        return not_prepared();
+      }
+    }
+    for (const ConfigReference& ref : c.configs) {
+      if (!ref.has_file) continue;  // a Runtime config is for the runtime, not a file
+      if (!add_file("config", ref.config_id, absl::StrCat("config ", ref.config_name),
+                    ConfigData(w_.secrets_, task, ref), ConfigDestination(ref), ref.uid, ref.gid,
+                    ref.mode)) {
+        return not_prepared();
+      }
     }
     Status prepared = Call([&](Executor& e) { return e.Prepare(run); });
     held.clear();

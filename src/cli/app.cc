@@ -48,6 +48,7 @@ int RunCli(const std::vector<std::string>& args, CliIo io, const Clock& clock, E
   app.add_option("-H,--host", host, "Daemon socket to connect to");
   AddSecretCommands(app, ctx);
   AddNetworkCommands(app, ctx);
+  AddConfigCommands(app, ctx);
   AddNodeCommands(app, ctx);
   AddSwarmCommands(app, ctx);
   AddSystemCommands(app, ctx);

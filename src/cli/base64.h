@@ -4,11 +4,19 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+
+#include "common/secret_bytes.h"
 
 namespace capsule::cli {
 
 std::string Base64Encode(std::span<const uint8_t> bytes);
+
+// The reverse (padded standard alphabet only); nullopt for anything else. For data the
+// daemon shows (a config's Data): the bytes go into SecretBytes all the same.
+std::optional<SecretBytes> Base64Decode(std::string_view text);
 
 }  // namespace capsule::cli

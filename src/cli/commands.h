@@ -11,6 +11,7 @@
 namespace capsule::cli {
 
 void AddSecretCommands(CLI::App& root, CommandContext& ctx);
+void AddConfigCommands(CLI::App& root, CommandContext& ctx);
 void AddNodeCommands(CLI::App& root, CommandContext& ctx);
 void AddSwarmCommands(CLI::App& root, CommandContext& ctx);
 void AddSystemCommands(CLI::App& root, CommandContext& ctx);

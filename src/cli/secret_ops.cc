@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "cli/base64.h"
 #include "cli/daemon_error.h"
+#include "cli/data_object_ops.h"
 #include "cli/error_list.h"
 #include "cli/human_duration.h"
 #include "cli/json_fields.h"
@@ -120,7 +121,8 @@ std::string JoinLabels(const Json& secret) {
   return absl::StrJoin(parts, ",");
 }
 
-std::string PrettySecret(const Json& s) {
+// docker's --pretty block: a secret shows its Driver; a config its raw Data instead.
+std::string PrettyObject(const ObjectKind& kind, const Json& s) {
   std::string out = absl::StrCat("ID:              ", StringAt(s, {"ID"}),
                                  "\nName:              ", StringAt(s, {"Spec", "Name"}), "\n");
   const Json labels = s.value("Spec", Json::object()).value("Labels", Json::object());
@@ -131,9 +133,17 @@ std::string PrettySecret(const Json& s) {
       absl::StrAppend(&out, " - ", k, value.empty() ? "" : absl::StrCat("=", value), "\n");
     }
   }
-  absl::StrAppend(&out, "Driver:            ", StringAt(s, {"Spec", "Driver", "Name"}),
-                  "\nCreated at:        ", PrettyTime(StringAt(s, {"CreatedAt"})),
+  if (kind.has_driver) {
+    absl::StrAppend(&out, "Driver:            ", StringAt(s, {"Spec", "Driver", "Name"}), "\n");
+  }
+  absl::StrAppend(&out, "Created at:        ", PrettyTime(StringAt(s, {"CreatedAt"})),
                   "\nUpdated at:        ", PrettyTime(StringAt(s, {"UpdatedAt"})), "\n");
+  if (!kind.has_driver) {
+    std::optional<SecretBytes> data = Base64Decode(StringAt(s, {"Spec", "Data"}));
+    out += "Data:\n";
+    if (data) out.append(data->view());
+    out += "\n";
+  }
   return out;
 }
 
@@ -159,6 +169,23 @@ std::string PrettyTime(const std::string& rfc3339) {
 }
 
 Status SecretCreate(CommandContext& ctx, const SecretCreateOptions& options) {
+  return DataObjectCreate(ctx, kSecretKind, options);
+}
+
+Status SecretList(CommandContext& ctx, const SecretListOptions& options) {
+  return DataObjectList(ctx, kSecretKind, options);
+}
+
+Status SecretInspect(CommandContext& ctx, const SecretInspectOptions& options) {
+  return DataObjectInspect(ctx, kSecretKind, options);
+}
+
+Status SecretRemove(CommandContext& ctx, const std::vector<std::string>& names) {
+  return DataObjectRemove(ctx, kSecretKind, names);
+}
+
+Status DataObjectCreate(CommandContext& ctx, const ObjectKind& kind,
+                        const SecretCreateOptions& options) {
   if (!options.driver.empty() && !options.file.empty()) {
     return absl::InvalidArgumentError("When using secret driver secret data must be empty");
   }
@@ -178,7 +205,7 @@ Status SecretCreate(CommandContext& ctx, const SecretCreateOptions& options) {
   }
   ASSIGN_OR_RETURN(HttpClient * client, ctx.Client());
   HttpRequest request{"POST",
-                      "/secrets/create",
+                      kind.path + "/create",
                       {},
                       CreateBody(options, data ? &*data : nullptr),
                       "application/json"};
@@ -189,29 +216,31 @@ Status SecretCreate(CommandContext& ctx, const SecretCreateOptions& options) {
   Json j = Json::parse(response->body, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object() || !j.contains("ID") || !j["ID"].is_string()) {
     return absl::InternalError(
-        absl::StrCat("unexpected answer to secret create: ", response->body));
+        absl::StrCat("unexpected answer to ", kind.noun, " create: ", response->body));
   }
   ctx.out() << j["ID"].get<std::string>() << "\n";
   return absl::OkStatus();
 }
 
-Status SecretList(CommandContext& ctx, const SecretListOptions& options) {
+Status DataObjectList(CommandContext& ctx, const ObjectKind& kind,
+                      const SecretListOptions& options) {
   FilterArgs filters;
   for (const std::string& f : options.filters) {
     Status s = AddFilterFlag(f, &filters);
     if (!s.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("invalid argument \"", f, "\" for \"-f, --filter\" flag: ", s.message(),
-                       "\nSee '", kProgramName, " secret ls --help'."));
+                       "\nSee '", kProgramName, " ", kind.noun, " ls --help'."));
     }
   }
-  HttpRequest request{"GET", "/secrets", {}, "", ""};
+  HttpRequest request{"GET", kind.path, {}, "", ""};
   if (std::string json = FiltersToJson(filters); !json.empty()) request.query["filters"] = json;
   ASSIGN_OR_RETURN(HttpClient * client, ctx.Client());
   ASSIGN_OR_RETURN(HttpResponse response, Call(*client, request));
   Json list = Json::parse(response.body, nullptr, /*allow_exceptions=*/false);
   if (!list.is_array()) {
-    return absl::InternalError("unexpected answer to secret list: not a JSON array");
+    return absl::InternalError(
+        absl::StrCat("unexpected answer to ", kind.noun, " list: not a JSON array"));
   }
   std::vector<Json> secrets(list.begin(), list.end());
   std::stable_sort(secrets.begin(), secrets.end(), [](const Json& a, const Json& b) {
@@ -226,7 +255,7 @@ Status SecretList(CommandContext& ctx, const SecretListOptions& options) {
                     {"UpdatedAt", Ago(ctx.clock(), StringAt(s, {"UpdatedAt"}))},
                     {"Labels", JoinLabels(s)}});
   }
-  static const ListFormatSpec kSpec{
+  static const ListFormatSpec kSecretSpec{
       "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.CreatedAt}}\t{{.UpdatedAt}}",
       {{"ID", "ID"},
        {"Name", "NAME"},
@@ -234,26 +263,36 @@ Status SecretList(CommandContext& ctx, const SecretListOptions& options) {
        {"CreatedAt", "CREATED"},
        {"UpdatedAt", "UPDATED"},
        {"Labels", "LABELS"}}};
+  // docker config ls: no DRIVER column (a config has none).
+  static const ListFormatSpec kConfigSpec{
+      "table {{.ID}}\t{{.Name}}\t{{.CreatedAt}}\t{{.UpdatedAt}}",
+      {{"ID", "ID"},
+       {"Name", "NAME"},
+       {"CreatedAt", "CREATED"},
+       {"UpdatedAt", "UPDATED"},
+       {"Labels", "LABELS"}}};
+  const ListFormatSpec& spec = kind.has_driver ? kSecretSpec : kConfigSpec;
   std::string format = options.format;
   if (format.empty() && options.quiet) format = "{{.ID}}";
-  ASSIGN_OR_RETURN(std::string text, RenderList(format, kSpec, rows));
+  ASSIGN_OR_RETURN(std::string text, RenderList(format, spec, rows));
   ctx.out() << text;
   return absl::OkStatus();
 }
 
-Status SecretInspect(CommandContext& ctx, const SecretInspectOptions& options) {
+Status DataObjectInspect(CommandContext& ctx, const ObjectKind& kind,
+                         const SecretInspectOptions& options) {
   ASSIGN_OR_RETURN(HttpClient * client, ctx.Client());
   std::vector<std::string> raws;
   ErrorList errors;
   for (const std::string& name : options.names) {
     Status error;
     if (name.empty()) {
-      error = NoSuchObject("secret", name);
+      error = NoSuchObject(kind.noun, name);
     } else {
       ASSIGN_OR_RETURN(HttpResponse response,
-                       client->Do({"GET", "/secrets/" + PathEscape(name), {}, "", ""}));
+                       client->Do({"GET", kind.path + "/" + PathEscape(name), {}, "", ""}));
       if (response.status == 404) {
-        error = NoSuchObject("secret", name);
+        error = NoSuchObject(kind.noun, name);
       } else if (response.status < 200 || response.status > 299) {
         error = DaemonError(response);
       } else {
@@ -267,7 +306,7 @@ Status SecretInspect(CommandContext& ctx, const SecretInspectOptions& options) {
   if (options.pretty) {
     for (const std::string& raw : raws) {
       Json j = Json::parse(raw, nullptr, /*allow_exceptions=*/false);
-      ctx.out() << PrettySecret(j);
+      ctx.out() << PrettyObject(kind, j);
     }
   } else if (raws.empty()) {
     ctx.out() << "[]\n";
@@ -279,18 +318,19 @@ Status SecretInspect(CommandContext& ctx, const SecretInspectOptions& options) {
   return errors.ToStatus();
 }
 
-Status SecretRemove(CommandContext& ctx, const std::vector<std::string>& names) {
+Status DataObjectRemove(CommandContext& ctx, const ObjectKind& kind,
+                        const std::vector<std::string>& names) {
   ASSIGN_OR_RETURN(HttpClient * client, ctx.Client());
   ErrorList errors;
   for (const std::string& name : names) {
     Status error;
     if (name.empty()) {
-      error = NoSuchObject("secret", name);
+      error = NoSuchObject(kind.noun, name);
     } else {
       ASSIGN_OR_RETURN(HttpResponse response,
-                       client->Do({"DELETE", "/secrets/" + PathEscape(name), {}, "", ""}));
+                       client->Do({"DELETE", kind.path + "/" + PathEscape(name), {}, "", ""}));
       if (response.status == 404) {
-        error = NoSuchObject("secret", name);
+        error = NoSuchObject(kind.noun, name);
       } else if (response.status < 200 || response.status > 299) {
         error = DaemonError(response);
       }

@@ -13,6 +13,7 @@
 #include "dockerapi/node_images.h"
 #include "dockerapi/task_logs.h"
 #include "manager/controlapi/cluster.h"
+#include "manager/controlapi/config.h"
 #include "manager/controlapi/network.h"
 #include "manager/controlapi/node.h"
 #include "manager/controlapi/secret.h"
@@ -48,6 +49,7 @@ inline constexpr char kWorkerNotManagerMessage[] =
 struct ManagerServices {
   std::string node_id;
   controlapi::SecretApi* secrets = nullptr;
+  controlapi::ConfigApi* configs = nullptr;
   controlapi::NodeApi* nodes = nullptr;
   controlapi::ClusterApi* cluster = nullptr;
   controlapi::ServiceApi* services = nullptr;

@@ -45,6 +45,11 @@ std::optional<http::Response> VersionError(const http::Params& params) {
   return std::nullopt;
 }
 
+bool ApiVersionBelow(const http::Params& params, const std::string& version) {
+  auto v = params.find("__version");
+  return v != params.end() && !v->second.empty() && CompareVersions(v->second, version) < 0;
+}
+
 void AddRoute(http::Router& router, const std::string& method, const std::string& pattern,
               http::Handler handler) {
   router.Add(method, pattern,

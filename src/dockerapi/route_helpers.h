@@ -41,6 +41,10 @@ std::string JsonArrayOf(const std::vector<Entry>& entries) {
   return body;
 }
 
+// Whether the request's /vX.Y prefix names an API version older than `version` (no prefix:
+// the current version, never older).
+bool ApiVersionBelow(const http::Params& params, const std::string& version);
+
 // Strict unsigned decimal (Go's strconv.ParseUint(s, 10, 64)): digits only, no sign/space.
 bool ParseUint64(const std::string& s, uint64_t* out);
 

@@ -10,6 +10,7 @@ namespace capsule::dockerapi {
 void RegisterSystemRoutes(http::Router& router, Backend& backend);
 void RegisterSwarmRoutes(http::Router& router, Backend& backend);
 void RegisterSecretRoutes(http::Router& router, Backend& backend);
+void RegisterConfigRoutes(http::Router& router, Backend& backend);
 void RegisterServiceRoutes(http::Router& router, Backend& backend);
 void RegisterTaskRoutes(http::Router& router, Backend& backend);
 // /images (import, load, list, inspect, delete) and /distribution; any node, any swarm state.

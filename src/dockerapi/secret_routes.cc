@@ -1,4 +1,5 @@
 // /secrets: create, list (filters), inspect, update (labels only), delete.
+#include "dockerapi/data_object_routes.h"
 #include "dockerapi/error_table.h"
 #include "dockerapi/http/filters.h"
 #include "dockerapi/json_array_body.h"
@@ -25,23 +26,11 @@ Response CreateSecret(Backend& backend, const Request& req) {
 }
 
 Response ListSecrets(Backend& backend, const Request& req) {
-  http::Filters filters;
-  auto it = req.query.find("filters");
-  if (it != req.query.end() && !it->second.empty()) {
-    StatusOr<http::Filters> parsed = http::ParseFilters(it->second);
-    if (!parsed.ok()) return ErrorResponse(parsed.status());
-    filters = *std::move(parsed);
-  }
-  Status valid = http::ValidateFilters(filters, {"id", "label", "name", "names"});
-  if (!valid.ok()) return ErrorResponse(valid);
-  controlapi::SecretFilters f;
-  f.names = http::FilterValues(filters, "names");
-  f.name_prefixes = http::FilterValues(filters, "name");
-  f.id_prefixes = http::FilterValues(filters, "id");
-  f.labels = http::FilterValues(filters, "label");
+  StatusOr<controlapi::SecretFilters> f = DataObjectFilters(req, {"id", "label", "name", "names"});
+  if (!f.ok()) return ErrorResponse(f.status());
   auto mgr = backend.Manager();
   if (!mgr.ok()) return ErrorResponse(mgr.status());
-  StatusOr<std::vector<store::SecretEntry>> secrets = (*mgr)->secrets->List(f);
+  StatusOr<std::vector<store::SecretEntry>> secrets = (*mgr)->secrets->List(*f);
   if (!secrets.ok()) return ErrorResponse(secrets.status());
   return JsonArrayResponse(*std::move(secrets));
 }
@@ -54,31 +43,14 @@ Response InspectSecret(Backend& backend, const Params& params) {
   return JsonResponse(200, (*e)->json);
 }
 
+controlapi::SecretApi* SecretsOf(const ManagerServices& m) { return m.secrets; }
+
 Response UpdateSecret(Backend& backend, const Request& req, const Params& params) {
-  StatusOr<controlapi::SecretSpec> spec = ParseSecretSpec(req.body);
-  if (!spec.ok()) return ErrorResponse(spec.status());
-  uint64_t version = 0;
-  auto v = req.query.find("version");
-  if (v == req.query.end() || !ParseUint64(v->second, &version) || version > INT64_MAX) {
-    return ErrorResponse(absl::InvalidArgumentError("invalid secret version"));
-  }
-  auto mgr = backend.Manager();
-  if (!mgr.ok()) return ErrorResponse(mgr.status());
-  StatusOr<store::SecretEntry> e = (*mgr)->secrets->Resolve(params.at("id"));
-  if (!e.ok()) return ErrorResponse(e.status());
-  Status s = (*mgr)->secrets->Update((*e)->object.id, static_cast<int64_t>(version), *spec);
-  if (!s.ok()) return ErrorResponse(RpcError(s));
-  return Response{200, {}, ""};
+  return UpdateDataObjectRoute(backend, SecretsOf, ParseSecretSpec, "secret", req, params);
 }
 
 Response DeleteSecret(Backend& backend, const Params& params) {
-  auto mgr = backend.Manager();
-  if (!mgr.ok()) return ErrorResponse(mgr.status());
-  StatusOr<store::SecretEntry> e = (*mgr)->secrets->Resolve(params.at("id"));
-  if (!e.ok()) return ErrorResponse(e.status());
-  Status s = (*mgr)->secrets->Remove((*e)->object.id);
-  if (!s.ok()) return ErrorResponse(RpcError(s));
-  return Response{204, {}, ""};
+  return DeleteDataObjectRoute(backend, SecretsOf, params);
 }
 
 }  // namespace

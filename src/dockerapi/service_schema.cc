@@ -22,27 +22,38 @@ const http::GoSchema& ServiceSpecSchema() {
                                      {{"File", GoKind::kStruct, file, ""},
                                       {"SecretID", GoKind::kString, nullptr, ""},
                                       {"SecretName", GoKind::kString, nullptr, ""}}});
-    auto container =
-        std::make_shared<S>(S{"ContainerSpec",
-                              "swarm.ContainerSpec",
-                              {{"Image", GoKind::kString, nullptr, ""},
-                               {"Labels", GoKind::kStringMap, nullptr, ""},
-                               {"Command", GoKind::kStringSlice, nullptr, ""},
-                               {"Args", GoKind::kStringSlice, nullptr, ""},
-                               {"Hostname", GoKind::kString, nullptr, ""},
-                               {"Env", GoKind::kStringSlice, nullptr, ""},
-                               {"Dir", GoKind::kString, nullptr, ""},
-                               {"User", GoKind::kString, nullptr, ""},
-                               {"Groups", GoKind::kStringSlice, nullptr, ""},
-                               {"Init", GoKind::kBool, nullptr, ""},
-                               {"StopSignal", GoKind::kString, nullptr, ""},
-                               {"TTY", GoKind::kBool, nullptr, ""},
-                               {"OpenStdin", GoKind::kBool, nullptr, ""},
-                               {"ReadOnly", GoKind::kBool, nullptr, ""},
-                               {"StopGracePeriod", GoKind::kInt64, nullptr, "time.Duration"},
-                               {"Hosts", GoKind::kStringSlice, nullptr, ""},
-                               {"Secrets", GoKind::kStructSlice, ref, "[]*swarm.SecretReference"},
-                               {"Isolation", GoKind::kString, nullptr, "container.Isolation"}}});
+    auto config_file = std::make_shared<S>(
+        S{"ConfigReferenceFileTarget", "swarm.ConfigReferenceFileTarget", file->fields});
+    auto runtime = std::make_shared<S>(
+        S{"ConfigReferenceRuntimeTarget", "swarm.ConfigReferenceRuntimeTarget", {}});
+    auto config_ref = std::make_shared<S>(S{"ConfigReference",
+                                            "swarm.ConfigReference",
+                                            {{"File", GoKind::kStruct, config_file, ""},
+                                             {"Runtime", GoKind::kStruct, runtime, ""},
+                                             {"ConfigID", GoKind::kString, nullptr, ""},
+                                             {"ConfigName", GoKind::kString, nullptr, ""}}});
+    auto container = std::make_shared<S>(
+        S{"ContainerSpec",
+          "swarm.ContainerSpec",
+          {{"Image", GoKind::kString, nullptr, ""},
+           {"Labels", GoKind::kStringMap, nullptr, ""},
+           {"Command", GoKind::kStringSlice, nullptr, ""},
+           {"Args", GoKind::kStringSlice, nullptr, ""},
+           {"Hostname", GoKind::kString, nullptr, ""},
+           {"Env", GoKind::kStringSlice, nullptr, ""},
+           {"Dir", GoKind::kString, nullptr, ""},
+           {"User", GoKind::kString, nullptr, ""},
+           {"Groups", GoKind::kStringSlice, nullptr, ""},
+           {"Init", GoKind::kBool, nullptr, ""},
+           {"StopSignal", GoKind::kString, nullptr, ""},
+           {"TTY", GoKind::kBool, nullptr, ""},
+           {"OpenStdin", GoKind::kBool, nullptr, ""},
+           {"ReadOnly", GoKind::kBool, nullptr, ""},
+           {"StopGracePeriod", GoKind::kInt64, nullptr, "time.Duration"},
+           {"Hosts", GoKind::kStringSlice, nullptr, ""},
+           {"Secrets", GoKind::kStructSlice, ref, "[]*swarm.SecretReference"},
+           {"Configs", GoKind::kStructSlice, config_ref, "[]*swarm.ConfigReference"},
+           {"Isolation", GoKind::kString, nullptr, "container.Isolation"}}});
     auto restart = std::make_shared<S>(
         S{"RestartPolicy",
           "swarm.RestartPolicy",

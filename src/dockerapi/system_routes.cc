@@ -196,6 +196,7 @@ void RegisterAllRoutes(http::Router& router, Backend& backend) {
   RegisterSystemRoutes(router, backend);
   RegisterSwarmRoutes(router, backend);
   RegisterSecretRoutes(router, backend);
+  RegisterConfigRoutes(router, backend);
   RegisterServiceRoutes(router, backend);
   RegisterTaskRoutes(router, backend);
   RegisterImageRoutes(router, backend);

@@ -14,13 +14,29 @@ store::TaskEntry ReadModelAssignmentSource::TaskById(const std::string& task_id)
   return reads_.TaskById(task_id);
 }
 
+namespace {
+
+// One object of kind `kind` with its data, decoded by `decode` for its name.
+template <typename Decode>
+StatusOr<dispatcher::SecretPayload> ReadPayload(store::Store& store, const char* kind,
+                                                const std::string& id, const Decode& decode) {
+  ASSIGN_OR_RETURN(store::StoredRecord rec, store.Get(kind, id));
+  ASSIGN_OR_RETURN(auto object, decode(rec.record.meta));
+  std::optional<std::string> templating;
+  if (object.templating) templating = object.templating->name;
+  return dispatcher::SecretPayload{object.name, std::move(rec.record.data), templating};
+}
+
+}  // namespace
+
 StatusOr<dispatcher::SecretPayload> ReadModelAssignmentSource::ReadSecret(
     const std::string& secret_id) {
-  ASSIGN_OR_RETURN(store::StoredRecord rec, store_.Get(kSecretsKind, secret_id));
-  ASSIGN_OR_RETURN(Secret secret, DecodeSecretMeta(rec.record.meta));
-  std::optional<std::string> templating;
-  if (secret.templating) templating = secret.templating->name;
-  return dispatcher::SecretPayload{secret.name, std::move(rec.record.data), templating};
+  return ReadPayload(store_, kSecretsKind, secret_id, DecodeSecretMeta);
+}
+
+StatusOr<dispatcher::SecretPayload> ReadModelAssignmentSource::ReadConfig(
+    const std::string& config_id) {
+  return ReadPayload(store_, kConfigsKind, config_id, DecodeConfigMeta);
 }
 
 dispatcher::ServiceAnnotations ReadModelAssignmentSource::ServiceOf(

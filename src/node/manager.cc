@@ -118,6 +118,7 @@ Status Manager::StartServices(bool joined) {
         "the orchestrator, scheduler and node liveness run on the manager that ran swarm init");
   }
   secrets_ = std::make_unique<controlapi::SecretApi>(*store_, *reads_, RealClock());
+  configs_ = std::make_unique<controlapi::ConfigApi>(*store_, *reads_, RealClock());
   // Set before any request can remove a node: the swarm server starts later.
   nodes_ = std::make_unique<controlapi::NodeApi>(*store_, *reads_, RealClock(),
                                                  [this](const std::string& node_id) {
@@ -132,6 +133,7 @@ Status Manager::StartServices(bool joined) {
 
   services_.node_id = state_.node_id;
   services_.secrets = secrets_.get();
+  services_.configs = configs_.get();
   services_.nodes = nodes_.get();
   services_.cluster = cluster_.get();
   services_.services = service_api_.get();
@@ -304,6 +306,7 @@ void Manager::Stop() {
   swarm_server_.reset();
   if (reads_) reads_->Stop();
   secrets_.reset();
+  configs_.reset();
   nodes_.reset();
   cluster_.reset();
   service_api_.reset();

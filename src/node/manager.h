@@ -131,6 +131,7 @@ class Manager {
   std::unique_ptr<orchestrator::Orchestrator> orchestrator_;
   std::unique_ptr<membership::LearnerSweeper> sweeper_;
   std::unique_ptr<controlapi::SecretApi> secrets_;
+  std::unique_ptr<controlapi::ConfigApi> configs_;
   std::unique_ptr<controlapi::NodeApi> nodes_;
   std::unique_ptr<controlapi::ClusterApi> cluster_;
   std::unique_ptr<controlapi::ServiceApi> service_api_;

@@ -31,43 +31,75 @@ Labels ParseLabels(const Json& j) {
   return j.get<Labels>();
 }
 
-}  // namespace
-
-std::string EncodeSecretMeta(const Secret& s) {
-  Json j = {{"ID", s.id},
-            {"CreatedAt", ToUnixNanos(s.created_at)},
-            {"UpdatedAt", ToUnixNanos(s.updated_at)},
-            {"Name", s.name},
-            {"Labels", s.labels}};
-  if (s.driver) j["Driver"] = DriverJson(*s.driver);
-  if (s.templating) j["Templating"] = DriverJson(*s.templating);
+// Secrets and configs share their stored and rendered shape; only a secret has a Driver.
+template <typename T>
+std::string EncodeDataObjectMeta(const T& o, const std::optional<Driver>& driver) {
+  Json j = {{"ID", o.id},
+            {"CreatedAt", ToUnixNanos(o.created_at)},
+            {"UpdatedAt", ToUnixNanos(o.updated_at)},
+            {"Name", o.name},
+            {"Labels", o.labels}};
+  if (driver) j["Driver"] = DriverJson(*driver);
+  if (o.templating) j["Templating"] = DriverJson(*o.templating);
   return j.dump();
 }
 
-StatusOr<Secret> DecodeSecretMeta(std::string_view meta) {
+// Decodes the shared fields into `o`; → the stored Driver, if any.
+template <typename T>
+StatusOr<std::optional<Driver>> DecodeDataObjectMeta(std::string_view meta, const char* what,
+                                                     T* o) {
   Json j = Json::parse(meta, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object() || !j.contains("ID") || !j.contains("Name")) return Corrupt("secret");
+  if (!j.is_object() || !j.contains("ID") || !j.contains("Name")) return Corrupt(what);
+  o->id = j["ID"].get<std::string>();
+  o->created_at = FromUnixNanos(j.value("CreatedAt", int64_t{0}));
+  o->updated_at = FromUnixNanos(j.value("UpdatedAt", int64_t{0}));
+  o->name = j["Name"].get<std::string>();
+  o->labels = ParseLabels(j.value("Labels", Json::object()));
+  if (j.contains("Templating")) o->templating = ParseDriver(j["Templating"]);
+  if (j.contains("Driver")) return ParseDriver(j["Driver"]);
+  return std::optional<Driver>();
+}
+
+// `data_base64` null: no Data field (secrets never show it).
+template <typename T>
+std::string RenderDataObject(const T& o, int64_t version, const std::optional<Driver>& driver,
+                             const std::string_view* data_base64) {
+  Json spec = {{"Name", o.name}, {"Labels", o.labels}};
+  if (data_base64 != nullptr) spec["Data"] = *data_base64;
+  if (driver) spec["Driver"] = DriverJson(*driver);
+  if (o.templating) spec["Templating"] = DriverJson(*o.templating);
+  Json j = {{"ID", o.id},
+            {"Version", {{"Index", version}}},
+            {"CreatedAt", Time(o.created_at)},
+            {"UpdatedAt", Time(o.updated_at)},
+            {"Spec", spec}};
+  return j.dump();
+}
+
+}  // namespace
+
+std::string EncodeSecretMeta(const Secret& s) { return EncodeDataObjectMeta(s, s.driver); }
+
+StatusOr<Secret> DecodeSecretMeta(std::string_view meta) {
   Secret s;
-  s.id = j["ID"].get<std::string>();
-  s.created_at = FromUnixNanos(j.value("CreatedAt", int64_t{0}));
-  s.updated_at = FromUnixNanos(j.value("UpdatedAt", int64_t{0}));
-  s.name = j["Name"].get<std::string>();
-  s.labels = ParseLabels(j.value("Labels", Json::object()));
-  if (j.contains("Driver")) s.driver = ParseDriver(j["Driver"]);
-  if (j.contains("Templating")) s.templating = ParseDriver(j["Templating"]);
+  ASSIGN_OR_RETURN(s.driver, DecodeDataObjectMeta(meta, "secret", &s));
   return s;
 }
 
 std::string RenderSecret(const Secret& s, int64_t version) {
-  Json spec = {{"Name", s.name}, {"Labels", s.labels}};
-  if (s.driver) spec["Driver"] = DriverJson(*s.driver);
-  if (s.templating) spec["Templating"] = DriverJson(*s.templating);
-  Json j = {{"ID", s.id},
-            {"Version", {{"Index", version}}},
-            {"CreatedAt", Time(s.created_at)},
-            {"UpdatedAt", Time(s.updated_at)},
-            {"Spec", spec}};
-  return j.dump();
+  return RenderDataObject(s, version, s.driver, nullptr);
+}
+
+std::string EncodeConfigMeta(const Config& c) { return EncodeDataObjectMeta(c, std::nullopt); }
+
+StatusOr<Config> DecodeConfigMeta(std::string_view meta) {
+  Config c;
+  RETURN_IF_ERROR(DecodeDataObjectMeta(meta, "config", &c).status());
+  return c;
+}
+
+std::string RenderConfig(const Config& c, int64_t version, std::string_view data_base64) {
+  return RenderDataObject(c, version, std::nullopt, &data_base64);
 }
 
 std::string EncodeClusterMeta(const Cluster& c) {

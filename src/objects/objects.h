@@ -21,6 +21,7 @@ using Labels = std::map<std::string, std::string>;
 
 // Kinds, as they appear in store keys (/capsule/v1/<kind>/<id>).
 inline constexpr char kSecretsKind[] = "secrets";
+inline constexpr char kConfigsKind[] = "configs";
 inline constexpr char kClusterKind[] = "cluster";
 inline constexpr char kNodesKind[] = "nodes";
 inline constexpr char kCaKind[] = "ca";
@@ -37,6 +38,17 @@ struct Secret {
   std::string name;
   Labels labels;
   std::optional<Driver> driver;
+  std::optional<Driver> templating;
+};
+
+// Docker's swarm config: a secret's sibling (name, labels, data kept with the object and sealed
+// like a secret's; no driver). Unlike a secret's, its Data is shown by inspect and list.
+struct Config {
+  std::string id;
+  TimePoint created_at;
+  TimePoint updated_at;
+  std::string name;
+  Labels labels;
   std::optional<Driver> templating;
 };
 
@@ -96,6 +108,8 @@ struct Node {
 // Store encodings (Meta JSON). Decode errors are DataLoss: stored data is ours.
 std::string EncodeSecretMeta(const Secret& s);
 StatusOr<Secret> DecodeSecretMeta(std::string_view meta);
+std::string EncodeConfigMeta(const Config& c);
+StatusOr<Config> DecodeConfigMeta(std::string_view meta);
 std::string EncodeClusterMeta(const Cluster& c);
 StatusOr<Cluster> DecodeClusterMeta(std::string_view meta);
 std::string EncodeNodeMeta(const Node& n);
@@ -103,6 +117,8 @@ StatusOr<Node> DecodeNodeMeta(std::string_view meta);
 
 // Docker API JSON (compact, no trailing newline).
 std::string RenderSecret(const Secret& s, int64_t version);
+// `data_base64`: the config's Data, already base64-encoded (Go's []byte in JSON).
+std::string RenderConfig(const Config& c, int64_t version, std::string_view data_base64);
 // with_tokens: JoinTokens are only shown to managers on GET /swarm.
 Json ClusterJson(const Cluster& c, int64_t version, bool with_tokens);
 Json NodeJson(const Node& n, int64_t version);

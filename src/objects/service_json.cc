@@ -1,6 +1,7 @@
 // Field order and omitempty rules: see service_json.h.
 #include "objects/service_json.h"
 
+#include <type_traits>
 #include <utility>
 
 #include "objects/json_reader.h"
@@ -18,11 +19,24 @@ constexpr int64_t kDefaultMonitorNs = 5000000000LL;
 
 // ---- parsing ------------------------------------------------------------------------------
 
-Status ParseSecretReference(const Json& j, const std::string& path, SecretReference* out) {
+// Secret and config references share their shape but for the names of the ID and name keys.
+std::string& RefId(SecretReference& r) { return r.secret_id; }
+std::string& RefName(SecretReference& r) { return r.secret_name; }
+std::string& RefId(ConfigReference& r) { return r.config_id; }
+std::string& RefName(ConfigReference& r) { return r.config_name; }
+const std::string& RefId(const SecretReference& r) { return r.secret_id; }
+const std::string& RefName(const SecretReference& r) { return r.secret_name; }
+const std::string& RefId(const ConfigReference& r) { return r.config_id; }
+const std::string& RefName(const ConfigReference& r) { return r.config_name; }
+
+// `kind`: "Secret" or "Config" (the keys are <kind>ID and <kind>Name).
+template <typename Ref>
+Status ParseFileReference(const Json& j, const std::string& path, const std::string& kind,
+                          Ref* out) {
   if (!j.is_object()) return TypeError(path, "object");
   JsonReader r(j, path);
-  RETURN_IF_ERROR(r.String("SecretID", &out->secret_id));
-  RETURN_IF_ERROR(r.String("SecretName", &out->secret_name));
+  RETURN_IF_ERROR(r.String(kind + "ID", &RefId(*out)));
+  RETURN_IF_ERROR(r.String(kind + "Name", &RefName(*out)));
   ASSIGN_OR_RETURN(const Json* file, r.Object("File"));
   if (file != nullptr) {
     out->has_file = true;
@@ -34,6 +48,27 @@ Status ParseSecretReference(const Json& j, const std::string& path, SecretRefere
     RETURN_IF_ERROR(f.Uint("Mode", &mode));
     if (mode > UINT32_MAX) return TypeError(path + ".File.Mode", "uint32");
     out->mode = static_cast<uint32_t>(mode);
+  }
+  if constexpr (std::is_same_v<Ref, ConfigReference>) {
+    ASSIGN_OR_RETURN(const Json* runtime, r.Object("Runtime"));
+    out->has_runtime = runtime != nullptr;
+  }
+  return absl::OkStatus();
+}
+
+// ContainerSpec.<field>: an array of references (null items skipped).
+template <typename Ref>
+Status ParseFileReferences(const JsonReader& r, const char* field, const std::string& kind,
+                           std::vector<Ref>* out) {
+  const Json* refs = r.Get(field);
+  if (refs == nullptr) return absl::OkStatus();
+  if (!refs->is_array()) return TypeError(r.Path(field), "array");
+  for (size_t i = 0; i < refs->size(); ++i) {
+    if ((*refs)[i].is_null()) continue;
+    Ref ref;
+    RETURN_IF_ERROR(
+        ParseFileReference((*refs)[i], r.Path(field) + "[" + std::to_string(i) + "]", kind, &ref));
+    out->push_back(std::move(ref));
   }
   return absl::OkStatus();
 }
@@ -85,16 +120,8 @@ Status ParseContainerSpec(const Json& j, const std::string& path, ContainerSpec*
     RETURN_IF_ERROR(r.Int("StopGracePeriod", &g));
     c->stop_grace_period_ns = g;
   }
-  if (const Json* secrets = r.Get("Secrets")) {
-    if (!secrets->is_array()) return TypeError(r.Path("Secrets"), "array");
-    for (size_t i = 0; i < secrets->size(); ++i) {
-      if ((*secrets)[i].is_null()) continue;
-      SecretReference ref;
-      RETURN_IF_ERROR(ParseSecretReference(
-          (*secrets)[i], r.Path("Secrets") + "[" + std::to_string(i) + "]", &ref));
-      c->secrets.push_back(std::move(ref));
-    }
-  }
+  RETURN_IF_ERROR(ParseFileReferences(r, "Secrets", "Secret", &c->secrets));
+  RETURN_IF_ERROR(ParseFileReferences(r, "Configs", "Config", &c->configs));
   return absl::OkStatus();
 }
 
@@ -156,14 +183,25 @@ Status ParseResources(const Json& j, const std::string& path, ResourceRequiremen
 
 // ---- rendering ----------------------------------------------------------------------------
 
-Json SecretReferenceJson(const SecretReference& r) {
+template <typename Ref>
+Json FileReferenceJson(const Ref& r, const std::string& kind) {
   Json j = Json::object();
   if (r.has_file) {
     j["File"] = {{"Name", r.target}, {"UID", r.uid}, {"GID", r.gid}, {"Mode", r.mode}};
   }
-  j["SecretID"] = r.secret_id;
-  j["SecretName"] = r.secret_name;
+  if constexpr (std::is_same_v<Ref, ConfigReference>) {
+    if (r.has_runtime) j["Runtime"] = Json::object();
+  }
+  j[kind + "ID"] = RefId(r);
+  j[kind + "Name"] = RefName(r);
   return j;
+}
+
+template <typename Ref>
+Json FileReferencesJson(const std::vector<Ref>& refs, const std::string& kind) {
+  Json out = Json::array();
+  for (const Ref& r : refs) out.push_back(FileReferenceJson(r, kind));
+  return out;
 }
 
 Json ContainerSpecJson(const ContainerSpec& c) {
@@ -180,11 +218,8 @@ Json ContainerSpecJson(const ContainerSpec& c) {
   if (!c.stop_signal.empty()) j["StopSignal"] = c.stop_signal;
   if (c.stop_grace_period_ns) j["StopGracePeriod"] = *c.stop_grace_period_ns;
   j["DNSConfig"] = Json::object();
-  if (!c.secrets.empty()) {
-    Json secrets = Json::array();
-    for (const SecretReference& r : c.secrets) secrets.push_back(SecretReferenceJson(r));
-    j["Secrets"] = std::move(secrets);
-  }
+  if (!c.secrets.empty()) j["Secrets"] = FileReferencesJson(c.secrets, "Secret");
+  if (!c.configs.empty()) j["Configs"] = FileReferencesJson(c.configs, "Config");
   j["Isolation"] = "default";
   return j;
 }

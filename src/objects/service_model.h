@@ -53,6 +53,20 @@ struct NetworkAttachment {
   std::vector<std::string> addresses;
 };
 
+// ContainerSpec.Configs[]: {"File":{...},"ConfigID","ConfigName"} like a secret reference
+// (a relative File.Name is under "/", not "/run/secrets/"), or {"Runtime":{},...}: a config the
+// runtime reads itself (Docker's Windows credential specs), never mounted.
+struct ConfigReference {
+  std::string config_id;
+  std::string config_name;
+  bool has_file = false;
+  bool has_runtime = false;  // Runtime present
+  std::string target;        // File.Name
+  std::string uid = "0";
+  std::string gid = "0";
+  uint32_t mode = 0444;
+};
+
 struct ContainerSpec {
   std::string image;
   Labels labels;
@@ -63,6 +77,7 @@ struct ContainerSpec {
   std::string dir;
   std::string user;
   std::vector<SecretReference> secrets;
+  std::vector<ConfigReference> configs;
   std::optional<int64_t> stop_grace_period_ns;  // StopGracePeriod (default 10 s when unset)
   std::string stop_signal;
   bool init = false;

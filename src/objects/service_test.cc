@@ -43,6 +43,27 @@ TEST(ServiceObject, OracleSpecParsesAndRendersIdentically) {
   EXPECT_EQ(ServiceSpecJson(*spec).dump(2), want.dump(2));
 }
 
+TEST(ServiceObject, ConfigReferencesParseAndRenderAsDocker) {
+  const Json spec =
+      Json::parse(R"({"Name":"web","TaskTemplate":{"ContainerSpec":{"Image":"busybox","Configs":[)"
+                  R"({"File":{"Name":"/etc/app.conf","UID":"0","GID":"0","Mode":292},)"
+                  R"("ConfigID":"ktnb","ConfigName":"app.conf"},)"
+                  R"({"Runtime":{},"ConfigID":"cred","ConfigName":"cred.spec"}]}}})");
+  StatusOr<ServiceSpec> s = ParseServiceSpec(spec);
+  ASSERT_TRUE(s.ok()) << s.status();
+  const std::vector<ConfigReference>& refs = s->task_template.container.configs;
+  ASSERT_EQ(refs.size(), 2u);
+  EXPECT_EQ(refs[0].config_id, "ktnb");
+  EXPECT_EQ(refs[0].config_name, "app.conf");
+  EXPECT_TRUE(refs[0].has_file);
+  EXPECT_EQ(refs[0].target, "/etc/app.conf");
+  EXPECT_EQ(refs[0].mode, 0444u);
+  EXPECT_FALSE(refs[1].has_file);
+  EXPECT_TRUE(refs[1].has_runtime);
+  const Json out = ServiceSpecJson(*s)["TaskTemplate"]["ContainerSpec"]["Configs"];
+  EXPECT_EQ(out.dump(), spec["TaskTemplate"]["ContainerSpec"]["Configs"].dump());
+}
+
 TEST(ServiceObject, OracleTaskRendersIdentically) {
   Json want = Json::parse(kOracleTask);
   Json stored = want;

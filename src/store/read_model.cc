@@ -13,6 +13,48 @@ std::string AsciiLower(std::string_view s) {
   return out;
 }
 
+template <typename T>
+void ReadModel::NamedIndex<T>::Clear() {
+  by_id.clear();
+  names.clear();
+}
+
+template <typename T>
+void ReadModel::NamedIndex<T>::Put(std::shared_ptr<Versioned<T>> entry) {
+  Erase(entry->object.id);
+  names[AsciiLower(entry->object.name)] = entry->object.id;
+  by_id[entry->object.id] = std::move(entry);
+}
+
+template <typename T>
+void ReadModel::NamedIndex<T>::Erase(const std::string& id) {
+  auto it = by_id.find(id);
+  if (it == by_id.end()) return;
+  names.erase(AsciiLower(it->second->object.name));
+  by_id.erase(it);
+}
+
+template <typename T>
+std::vector<std::shared_ptr<const Versioned<T>>> ReadModel::NamedIndex<T>::All() const {
+  std::vector<std::shared_ptr<const Versioned<T>>> out;
+  out.reserve(by_id.size());
+  for (const auto& [id, e] : by_id) out.push_back(e);
+  return out;
+}
+
+template <typename T>
+std::shared_ptr<const Versioned<T>> ReadModel::NamedIndex<T>::ById(const std::string& id) const {
+  auto it = by_id.find(id);
+  return it == by_id.end() ? nullptr : it->second;
+}
+
+template <typename T>
+std::shared_ptr<const Versioned<T>> ReadModel::NamedIndex<T>::ByName(
+    const std::string& name) const {
+  auto it = names.find(AsciiLower(name));
+  return it == names.end() ? nullptr : ById(it->second);
+}
+
 ReadModel::ReadModel(Store& store) : store_(store) {}
 
 ReadModel::~ReadModel() { Stop(); }
@@ -103,8 +145,8 @@ void ReadModel::ResetFrom(const MetaSnapshot& snap) {
   {
     // One exclusive section: readers see either the old state or the new one.
     std::unique_lock<std::shared_mutex> lock(mu_);
-    secrets_.clear();
-    secret_names_.clear();
+    secrets_.Clear();
+    configs_.Clear();
     nodes_.clear();
     cluster_.reset();
     services_.clear();
@@ -166,15 +208,20 @@ void ReadModel::ApplyPut(const ObjectMeta& m) {
       spdlog::error("read model: secret {}: {}", m.id, s.status().ToString());
       return;
     }
-    auto old = secrets_.find(m.id);
-    if (old != secrets_.end()) secret_names_.erase(AsciiLower(old->second->object.name));
     auto entry = std::make_shared<Versioned<Secret>>();
     entry->json = RenderSecret(*s, m.mod_revision);
     entry->object = *std::move(s);
     entry->create_revision = m.create_revision;
     entry->mod_revision = m.mod_revision;
-    secret_names_[AsciiLower(entry->object.name)] = m.id;
-    secrets_[m.id] = std::move(entry);
+    secrets_.Put(std::move(entry));
+  } else if (m.kind == kConfigsKind) {
+    StatusOr<Config> c = DecodeConfigMeta(m.meta);
+    if (!c.ok()) {
+      spdlog::error("read model: config {}: {}", m.id, c.status().ToString());
+      return;
+    }
+    configs_.Put(std::make_shared<Versioned<Config>>(
+        Versioned<Config>{*std::move(c), m.create_revision, m.mod_revision, ""}));
   } else if (m.kind == kNodesKind) {
     StatusOr<Node> n = DecodeNodeMeta(m.meta);
     if (!n.ok()) return;
@@ -249,10 +296,9 @@ void ReadModel::EraseTask(const std::string& id) {
 
 void ReadModel::ApplyDelete(const std::string& kind, const std::string& id) {
   if (kind == kSecretsKind) {
-    auto it = secrets_.find(id);
-    if (it == secrets_.end()) return;
-    secret_names_.erase(AsciiLower(it->second->object.name));
-    secrets_.erase(it);
+    secrets_.Erase(id);
+  } else if (kind == kConfigsKind) {
+    configs_.Erase(id);
   } else if (kind == kNodesKind) {
     nodes_.erase(id);
   } else if (kind == kClusterKind) {
@@ -291,24 +337,32 @@ int64_t ReadModel::applied_revision() const {
 
 std::vector<SecretEntry> ReadModel::Secrets() const {
   std::shared_lock<std::shared_mutex> lock(mu_);
-  std::vector<SecretEntry> out;
-  out.reserve(secrets_.size());
-  for (const auto& [id, e] : secrets_) out.push_back(e);
-  return out;
+  return secrets_.All();
 }
 
 SecretEntry ReadModel::SecretById(const std::string& id) const {
   std::shared_lock<std::shared_mutex> lock(mu_);
-  auto it = secrets_.find(id);
-  return it == secrets_.end() ? nullptr : it->second;
+  return secrets_.ById(id);
 }
 
 SecretEntry ReadModel::SecretByName(const std::string& name) const {
   std::shared_lock<std::shared_mutex> lock(mu_);
-  auto it = secret_names_.find(AsciiLower(name));
-  if (it == secret_names_.end()) return nullptr;
-  auto s = secrets_.find(it->second);
-  return s == secrets_.end() ? nullptr : s->second;
+  return secrets_.ByName(name);
+}
+
+std::vector<ConfigEntry> ReadModel::Configs() const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  return configs_.All();
+}
+
+ConfigEntry ReadModel::ConfigById(const std::string& id) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  return configs_.ById(id);
+}
+
+ConfigEntry ReadModel::ConfigByName(const std::string& name) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  return configs_.ByName(name);
 }
 
 std::vector<NodeEntry> ReadModel::Nodes() const {

@@ -36,6 +36,7 @@ struct Versioned {
 };
 
 using SecretEntry = std::shared_ptr<const Versioned<Secret>>;
+using ConfigEntry = std::shared_ptr<const Versioned<Config>>;
 using NodeEntry = std::shared_ptr<const Versioned<Node>>;
 using ClusterEntry = std::shared_ptr<const Versioned<Cluster>>;
 using ServiceEntry = std::shared_ptr<const Versioned<Service>>;
@@ -63,6 +64,12 @@ class ReadModel {
   SecretEntry SecretById(const std::string& id) const;
   // Case-insensitive exact name, as swarm's name index.
   SecretEntry SecretByName(const std::string& name) const;
+
+  // Configs, as secrets (json is empty: a config's JSON shows its data, which is read from
+  // the store when it is asked for).
+  std::vector<ConfigEntry> Configs() const;
+  ConfigEntry ConfigById(const std::string& id) const;
+  ConfigEntry ConfigByName(const std::string& name) const;
 
   std::vector<NodeEntry> Nodes() const;
   NodeEntry NodeById(const std::string& id) const;
@@ -102,10 +109,23 @@ class ReadModel {
   void PutNetwork(const ObjectMeta& m);
   void EraseNetwork(const std::string& id);
 
+  // A kind of named object: its entries by ID and its lower-cased names → ID.
+  template <typename T>
+  struct NamedIndex {
+    std::map<std::string, std::shared_ptr<const Versioned<T>>> by_id;
+    std::unordered_map<std::string, std::string> names;
+    void Clear();
+    void Put(std::shared_ptr<Versioned<T>> entry);
+    void Erase(const std::string& id);
+    std::vector<std::shared_ptr<const Versioned<T>>> All() const;
+    std::shared_ptr<const Versioned<T>> ById(const std::string& id) const;
+    std::shared_ptr<const Versioned<T>> ByName(const std::string& name) const;
+  };
+
   Store& store_;
   mutable std::shared_mutex mu_;
-  std::map<std::string, SecretEntry> secrets_;
-  std::unordered_map<std::string, std::string> secret_names_;  // lower-cased name → ID
+  NamedIndex<Secret> secrets_;
+  NamedIndex<Config> configs_;
   std::map<std::string, NodeEntry> nodes_;
   ClusterEntry cluster_;
   std::map<std::string, ServiceEntry> services_;

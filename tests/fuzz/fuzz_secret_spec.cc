@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "data_object_spec_fuzz.h"
 #include "dockerapi/http/go_base64.h"
 #include "dockerapi/http/go_json.h"
 #include "dockerapi/secret_spec_json.h"
@@ -45,27 +46,13 @@ void CheckValidSpec(const SecretSpec& spec) {
   // A body rendered from the parsed spec parses to the same spec.
   nlohmann::json body{{"Name", spec.name}, {"Labels", spec.labels}};
   body["Data"] = capsule::http::EncodeStdBase64(spec.data->span());
-  StatusOr<SecretSpec> again = capsule::dockerapi::ParseSecretSpec(body.dump());
-  FUZZ_CHECK(again.ok(), "re-rendered body fails: %s", again.status().ToString().c_str());
-  FUZZ_CHECK(again->name == spec.name && again->labels == spec.labels,
-             "re-rendered body parses differently");
-  FUZZ_CHECK(again->data && again->data->Equals(spec.data->span()), "Data changed on re-parse");
+  CheckReparsed(spec, capsule::dockerapi::ParseSecretSpec(body.dump()));
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const std::string body(reinterpret_cast<const char*>(data), size);
-  StatusOr<SecretSpec> spec = capsule::dockerapi::ParseSecretSpec(body);
-  if (!spec.ok()) {
-    FUZZ_CHECK(absl::IsInvalidArgument(spec.status()), "non-400 parse error: %s",
-               spec.status().ToString().c_str());
-    FUZZ_CHECK(!spec.status().message().empty(), "empty error message");
-    return 0;
-  }
-  if (!capsule::controlapi::ValidateName(spec->name).ok()) return 0;
-  if (!capsule::controlapi::ValidateSecretData(spec->data ? spec->data->size() : 0).ok()) return 0;
-  FUZZ_CHECK(spec->data.has_value(), "valid spec without data");
-  CheckValidSpec(*spec);
+  FuzzDataObjectSpec(data, size, capsule::dockerapi::ParseSecretSpec,
+                     capsule::controlapi::ValidateSecretData, CheckValidSpec);
   return 0;
 }

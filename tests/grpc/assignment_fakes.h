@@ -34,6 +34,10 @@ class FakeSource : public dispatcher::AssignmentSource, public dispatcher::TaskS
     if (it == secrets_.end()) return absl::NotFoundError("secret " + id + " not found");
     return dispatcher::SecretPayload{it->second.first, SecretBytes::CopyFrom(it->second.second)};
   }
+  // Configs live with the secrets here (IDs never collide in these tests).
+  StatusOr<dispatcher::SecretPayload> ReadConfig(const std::string& id) override {
+    return ReadSecret(id);
+  }
   uint64_t Subscribe(std::function<void()> fn) override {
     std::lock_guard<std::mutex> lock(mu_);
     subs_[++next_sub_] = std::move(fn);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "manager/controlapi/cluster.h"
+#include "manager/controlapi/config.h"
 #include "manager/controlapi/node.h"
 #include "manager/controlapi/secret.h"
 #include "manager/controlapi/service.h"
@@ -31,6 +32,12 @@ class ApiTestEnv {
     s.name = name;
     return Put({kSecretsKind, id, name}, {EncodeSecretMeta(s), SecretBytes::CopyFrom(data)});
   }
+  int64_t PutConfig(const std::string& id, const std::string& name, std::string_view data) {
+    Config c;
+    c.id = id;
+    c.name = name;
+    return Put({kConfigsKind, id, name}, {EncodeConfigMeta(c), SecretBytes::CopyFrom(data)});
+  }
   int64_t PutService(const Service& s) {
     return Put({kServicesKind, s.id, s.spec.name}, {EncodeServiceMeta(s), {}});
   }
@@ -43,6 +50,7 @@ class ApiTestEnv {
   store::ReadModel reads{store};
   ::capsule::testing::FakeClock clock{FromUnixNanos(1'700'000'000'000'000'000)};
   SecretApi secrets{store, reads, clock};
+  ConfigApi configs{store, reads, clock};
   ServiceApi services{store, reads, clock};
   NodeApi nodes{store, reads, clock, nullptr};
   ClusterApi cluster{store, reads, clock};
@@ -54,6 +62,24 @@ class ApiTestEnv {
     return rev.ok() ? *rev : 0;
   }
 };
+
+// A service `name` (ID `id`, image busybox) whose task mounts config `config_id` (named
+// `config_name`) at /etc/app.conf.
+inline Service ServiceUsingConfig(const std::string& id, const std::string& name,
+                                  const std::string& config_id,
+                                  const std::string& config_name = "app.conf") {
+  Service s;
+  s.id = id;
+  s.spec.name = name;
+  s.spec.task_template.container.image = "busybox";
+  ConfigReference r;
+  r.config_id = config_id;
+  r.config_name = config_name;
+  r.has_file = true;
+  r.target = "/etc/app.conf";
+  s.spec.task_template.container.configs.push_back(r);
+  return s;
+}
 
 // One row of a table: `call` runs in a fresh ApiTestEnv and must return exactly
 // code/message (kOk and "" for a call that must succeed).

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <utility>
+
 #include "common/ids.h"
 #include "manager/controlapi/resolve.h"
 #include "manager/controlapi/validation/service_validate.h"
@@ -19,24 +22,56 @@ Status NotFound(const std::string& id) {
 ServiceApi::ServiceApi(store::Store& store, const store::ReadModel& reads, const Clock& clock)
     : store_(store), reads_(reads), clock_(clock) {}
 
-Status ServiceApi::CheckSecretsExist(const ServiceSpec& spec) const {
-  RETURN_IF_ERROR(reads_.WaitFresh());
+namespace {
+
+// "<noun> not found: <name>" / "<noun>s not found: a, b" for the references whose ID is not a
+// stored object of that kind with that name (swarmkit's checkSecretExistence and
+// checkConfigExistence).
+template <typename Ref, typename Lookup, typename Fields>
+Status CheckReferencesExist(const std::vector<Ref>& refs, const std::string& noun,
+                            const Lookup& lookup, const Fields& id_and_name) {
   std::vector<std::string> missing;
-  for (const SecretReference& r : spec.task_template.container.secrets) {
-    store::SecretEntry e = reads_.SecretById(r.secret_id);
-    if (!e || e->object.name != r.secret_name) missing.push_back(r.secret_name);
+  for (const Ref& r : refs) {
+    auto [id, name] = id_and_name(r);
+    auto e = lookup(id);
+    if (!e || e->object.name != name) missing.push_back(name);
   }
   if (missing.empty()) return absl::OkStatus();
   std::string list;
   for (const std::string& n : missing) list += (list.empty() ? "" : ", ") + n;
-  return absl::InvalidArgumentError(std::string(missing.size() == 1 ? "secret" : "secrets") +
+  return absl::InvalidArgumentError(noun + (missing.size() == 1 ? "" : "s") +
                                     " not found: " + list);
+}
+
+// Names of the services whose current spec has a reference in `refs_of(container)` to `id`.
+template <typename RefsOf>
+std::vector<std::string> ServicesUsing(const store::ReadModel& reads, const std::string& id,
+                                       const RefsOf& ref_ids_of) {
+  std::vector<std::string> names;
+  for (const store::ServiceEntry& e : reads.Services()) {
+    std::vector<std::string> ids = ref_ids_of(e->object.spec.task_template.container);
+    if (std::find(ids.begin(), ids.end(), id) != ids.end()) names.push_back(e->object.spec.name);
+  }
+  return names;
+}
+
+}  // namespace
+
+Status ServiceApi::CheckReferencedObjects(const ServiceSpec& spec) const {
+  RETURN_IF_ERROR(reads_.WaitFresh());
+  const ContainerSpec& c = spec.task_template.container;
+  RETURN_IF_ERROR(CheckReferencesExist(
+      c.secrets, "secret", [&](const std::string& id) { return reads_.SecretById(id); },
+      [](const SecretReference& r) { return std::pair(r.secret_id, r.secret_name); }));
+  return CheckReferencesExist(
+      c.configs, "config", [&](const std::string& id) { return reads_.ConfigById(id); },
+      [](const ConfigReference& r) { return std::pair(r.config_id, r.config_name); });
 }
 
 StatusOr<Service> ServiceApi::Create(ServiceSpec spec) {
   if (spec.name.empty()) spec.name = RandomServiceName();
   RETURN_IF_ERROR(ValidateServiceSpec(spec));
-  RETURN_IF_ERROR(CheckSecretsExist(spec));
+  RETURN_IF_ERROR(CheckReferencedObjects(spec));
   Service s;
   s.id = NewId();
   s.created_at = s.updated_at = clock_.Now();
@@ -63,7 +98,7 @@ Status ServiceApi::Update(const std::string& id, int64_t version, const ServiceS
       [&](store::StoredRecord& cur) -> StatusOr<store::Mutation> {
         ASSIGN_OR_RETURN(Service s, DecodeServiceMeta(cur.record.meta));
         if (s.spec_version == 0) s.spec_version = cur.mod_revision;
-        RETURN_IF_ERROR(CheckSecretsExist(spec));
+        RETURN_IF_ERROR(CheckReferencedObjects(spec));
         if (s.spec.global != spec.global) {
           return absl::UnimplementedError("service mode change is not allowed");
         }
@@ -127,16 +162,20 @@ StatusOr<store::ServiceEntry> ResolveService(const store::ReadModel& reads,
 
 std::vector<std::string> ServicesUsingSecret(const store::ReadModel& reads,
                                              const std::string& secret_id) {
-  std::vector<std::string> names;
-  for (const store::ServiceEntry& e : reads.Services()) {
-    for (const SecretReference& r : e->object.spec.task_template.container.secrets) {
-      if (r.secret_id == secret_id) {
-        names.push_back(e->object.spec.name);
-        break;
-      }
-    }
-  }
-  return names;
+  return ServicesUsing(reads, secret_id, [](const ContainerSpec& c) {
+    std::vector<std::string> ids;
+    for (const SecretReference& r : c.secrets) ids.push_back(r.secret_id);
+    return ids;
+  });
+}
+
+std::vector<std::string> ServicesUsingConfig(const store::ReadModel& reads,
+                                             const std::string& config_id) {
+  return ServicesUsing(reads, config_id, [](const ContainerSpec& c) {
+    std::vector<std::string> ids;
+    for (const ConfigReference& r : c.configs) ids.push_back(r.config_id);
+    return ids;
+  });
 }
 
 }  // namespace capsule::controlapi

@@ -29,7 +29,8 @@ class ServiceApi {
 
   // → the new service. An empty name gets a random one (as the engine does).
   // InvalidArgument: ValidateServiceSpec's rules; "secret not found: <name>" /
-  //   "secrets not found: a, b" (unknown ID, or SecretName is not that secret's name).
+  //   "secrets not found: a, b" (unknown ID, or SecretName is not that secret's name); then
+  //   "config not found: <name>" / "configs not found: a, b" likewise.
   // Unknown: constraint syntax (swarmkit's plain errors).
   // AlreadyExists: "name conflicts with an existing object: service <name> already exists".
   StatusOr<Service> Create(ServiceSpec spec);
@@ -65,7 +66,7 @@ class ServiceApi {
   ServiceTaskCounts TaskCounts(const Service& service) const;
 
  private:
-  Status CheckSecretsExist(const ServiceSpec& spec) const;
+  Status CheckReferencedObjects(const ServiceSpec& spec) const;
 
   store::Store& store_;
   const store::ReadModel& reads_;
@@ -79,5 +80,8 @@ StatusOr<store::ServiceEntry> ResolveService(const store::ReadModel& reads, cons
 // Names of the services whose current spec references secret `secret_id`, in ID order.
 std::vector<std::string> ServicesUsingSecret(const store::ReadModel& reads,
                                              const std::string& secret_id);
+// The same for config `config_id`.
+std::vector<std::string> ServicesUsingConfig(const store::ReadModel& reads,
+                                             const std::string& config_id);
 
 }  // namespace capsule::controlapi

@@ -39,6 +39,8 @@ class AssignmentSource {
   // Reads one secret with its data (from the store; the data is never cached by the source).
   // NotFound when it is gone.
   virtual StatusOr<SecretPayload> ReadSecret(const std::string& secret_id) = 0;
+  // The same for a config: configs travel to nodes exactly as secrets do (sealed per node).
+  virtual StatusOr<SecretPayload> ReadConfig(const std::string& config_id) = 0;
   // The annotations of the service `service_id` (empty when it is gone; the default, for
   // test doubles, is empty).
   virtual ServiceAnnotations ServiceOf(const std::string& service_id) const {

@@ -15,7 +15,7 @@ bool SessionAssignments::Next(const std::vector<store::TaskEntry>& tasks, Assign
   }
 
   std::map<std::string, int64_t> now_tasks;
-  std::set<std::string> wanted;
+  std::map<std::string, bool> wanted;  // secret or config ID → is a config
   for (const store::TaskEntry& e : tasks) {
     const Task& t = e->object;
     now_tasks[t.id] = e->mod_revision;
@@ -30,7 +30,8 @@ bool SessionAssignments::Next(const std::vector<store::TaskEntry>& tasks, Assign
       at->mutable_service_labels()->insert(service.labels.begin(), service.labels.end());
     }
     if (NeedsSecrets(t.status.state)) {
-      for (const SecretReference& ref : t.spec.container.secrets) wanted.insert(ref.secret_id);
+      for (const SecretReference& ref : t.spec.container.secrets) wanted[ref.secret_id] = false;
+      for (const ConfigReference& ref : t.spec.container.configs) wanted[ref.config_id] = true;
     }
   }
   for (const auto& [id, version] : tasks_) {
@@ -38,18 +39,21 @@ bool SessionAssignments::Next(const std::vector<store::TaskEntry>& tasks, Assign
   }
   tasks_ = std::move(now_tasks);
 
-  for (const std::string& id : wanted) {
+  // Configs go out as secrets do (AssignedSecret, sealed for the node): the agent keeps both
+  // in its secret cache by ID and mounts them from the task's secret tmpfs.
+  for (const auto& [id, is_config] : wanted) {
     if (secrets_.count(id) > 0) continue;
-    StatusOr<SecretPayload> payload = source.ReadSecret(id);
+    const char* kind = is_config ? "config" : "secret";
+    StatusOr<SecretPayload> payload = is_config ? source.ReadConfig(id) : source.ReadSecret(id);
     if (!payload.ok()) {
-      spdlog::warn("dispatcher: cannot read secret {} for an assignment: {}", id,
+      spdlog::warn("dispatcher: cannot read {} {} for an assignment: {}", kind, id,
                    payload.status().ToString());
       *retry = true;
       continue;
     }
     StatusOr<std::string> sealed = seal(id, payload->data);
     if (!sealed.ok()) {
-      spdlog::warn("dispatcher: cannot seal secret {}: {}", id, sealed.status().ToString());
+      spdlog::warn("dispatcher: cannot seal {} {}: {}", kind, id, sealed.status().ToString());
       *retry = true;
       continue;
     }

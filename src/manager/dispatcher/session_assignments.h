@@ -1,6 +1,7 @@
 // What one session has been sent, and the diff that brings it up to date: the node's tasks
 // (by version) plus exactly the secrets referenced by its tasks in ASSIGNED…RUNNING, each sent
-// once however many tasks share it and withdrawn when no such task is left. The first Next()
+// once however many tasks share it and withdrawn when no such task is left (configs travel the
+// same way, as AssignedSecret items under their own IDs). The first Next()
 // sends the complete set. Not thread-safe: one dispatcher thread owns each instance.
 #pragma once
 

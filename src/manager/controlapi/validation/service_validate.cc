@@ -10,6 +10,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <type_traits>
 
 namespace capsule::controlapi {
 namespace {
@@ -64,25 +65,27 @@ bool SupportedConstraintKey(const std::string& key) {
   return k.size() > labels.size() && k.compare(0, labels.size(), labels) == 0;
 }
 
-Status InvalidTarget(const std::string& target, const char* why) {
-  return absl::InvalidArgumentError("invalid secret target '" + target + "': " + why);
+// The mount rules below are the same for secrets and configs; `kind` names which in messages.
+Status InvalidTarget(const std::string& kind, const std::string& target, const char* why) {
+  return absl::InvalidArgumentError("invalid " + kind + " target '" + target + "': " + why);
 }
 
 // Capsule's own rule (ARCHITECTURE.md): no '.', '..' or empty path components. A leading '/'
 // makes the target absolute and is not an empty component.
-Status ValidateTargetPath(const std::string& target) {
+Status ValidateTargetPath(const std::string& kind, const std::string& target) {
   // The agent refuses these when it mounts (agent/executor/secret_mount.cc): refuse them here,
   // or the service is accepted and its tasks fail forever. (Found by tests/fuzz.)
-  if (target.find('\0') != std::string::npos) return InvalidTarget(target, "contains a NUL byte");
+  if (target.find('\0') != std::string::npos)
+    return InvalidTarget(kind, target, "contains a NUL byte");
   size_t start = target.empty() || target[0] != '/' ? 0 : 1;
-  if (start == target.size()) return InvalidTarget(target, "empty file name");
+  if (start == target.size()) return InvalidTarget(kind, target, "empty file name");
   while (true) {
     size_t slash = target.find('/', start);
     std::string part =
         target.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-    if (part.empty()) return InvalidTarget(target, "empty path component");
+    if (part.empty()) return InvalidTarget(kind, target, "empty path component");
     if (part == "." || part == "..") {
-      return InvalidTarget(target, "'.' and '..' path components are not allowed");
+      return InvalidTarget(kind, target, "'.' and '..' path components are not allowed");
     }
     if (slash == std::string::npos) break;
     start = slash + 1;
@@ -235,32 +238,63 @@ Status ValidateConstraints(const std::vector<std::string>& constraints) {
   return absl::OkStatus();
 }
 
-Status ValidateSecretReferences(const std::vector<SecretReference>& refs) {
-  // Keyed by the destination in the task (relative targets live under /run/secrets/), so
-  // "password" and "/run/secrets/password" conflict as they would at mount time.
-  std::map<std::string, std::string> targets;  // destination → secret name
-  for (const SecretReference& r : refs) {
-    if (r.secret_id.empty() || r.secret_name.empty()) {
-      return absl::InvalidArgumentError("malformed secret reference");
+namespace {
+
+const std::string& RefId(const SecretReference& r) { return r.secret_id; }
+const std::string& RefName(const SecretReference& r) { return r.secret_name; }
+const std::string& RefId(const ConfigReference& r) { return r.config_id; }
+const std::string& RefName(const ConfigReference& r) { return r.config_name; }
+
+// swarmkit's checks of secret and config references, keyed by the destination in the task
+// (`dir` + "/" + a relative target), so "password" and "/run/secrets/password" conflict as
+// they would at mount time. `targets` (destination → name) holds the destinations already
+// taken; references without a file target (a config's Runtime) take none.
+template <typename Ref>
+Status ValidateFileReferences(const std::vector<Ref>& refs, const std::string& kind,
+                              const std::string& dir, std::map<std::string, std::string>* targets) {
+  for (const Ref& r : refs) {
+    if (RefId(r).empty() || RefName(r).empty()) {
+      return absl::InvalidArgumentError("malformed " + kind + " reference");
     }
-    if (!r.has_file) {
-      return absl::InvalidArgumentError("malformed secret reference, no target provided");
+    bool has_target = r.has_file;
+    if constexpr (std::is_same_v<Ref, ConfigReference>) has_target = has_target || r.has_runtime;
+    if (!has_target) {
+      return absl::InvalidArgumentError("malformed " + kind + " reference, no target provided");
     }
+    if (!r.has_file) continue;
     if (r.target.empty()) {
-      return absl::InvalidArgumentError(
-          "malformed file secret reference, invalid target file name provided");
+      return absl::InvalidArgumentError("malformed file " + kind +
+                                        " reference, invalid target file name provided");
     }
-    const std::string dest = r.target[0] == '/' ? r.target : "/run/secrets/" + r.target;
-    auto prev = targets.find(dest);
-    if (prev != targets.end()) {
-      return absl::InvalidArgumentError("secret references '" + prev->second + "' and '" +
-                                        r.secret_name + "' have a conflicting target: '" +
-                                        r.target + "'");
+    const std::string dest = r.target[0] == '/' ? r.target : dir + "/" + r.target;
+    auto prev = targets->find(dest);
+    if (prev != targets->end()) {
+      return absl::InvalidArgumentError(kind + " references '" + prev->second + "' and '" +
+                                        RefName(r) + "' have a conflicting target: '" + r.target +
+                                        "'");
     }
-    RETURN_IF_ERROR(ValidateTargetPath(r.target));
-    targets.emplace(dest, r.secret_name);
+    RETURN_IF_ERROR(ValidateTargetPath(kind, r.target));
+    targets->emplace(dest, RefName(r));
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+Status ValidateSecretReferences(const std::vector<SecretReference>& refs) {
+  std::map<std::string, std::string> targets;
+  return ValidateFileReferences(refs, "secret", "/run/secrets", &targets);
+}
+
+Status ValidateConfigReferences(const std::vector<ConfigReference>& refs,
+                                const std::vector<SecretReference>& secrets) {
+  std::map<std::string, std::string> targets;
+  for (const SecretReference& r : secrets) {
+    if (!r.target.empty()) {
+      targets.emplace(r.target[0] == '/' ? r.target : "/run/secrets/" + r.target, r.secret_name);
+    }
+  }
+  return ValidateFileReferences(refs, "config", "", &targets);
 }
 
 Status ValidateImage(const std::string& image) {
@@ -336,6 +370,7 @@ Status ValidateServiceSpec(const ServiceSpec& spec) {
   }
   RETURN_IF_ERROR(ValidateConstraints(t.placement.constraints));
   RETURN_IF_ERROR(ValidateSecretReferences(t.container.secrets));
+  RETURN_IF_ERROR(ValidateConfigReferences(t.container.configs, t.container.secrets));
   RETURN_IF_ERROR(ValidateImage(t.container.image));
   if (!spec.global && spec.replicas > static_cast<uint64_t>(INT64_MAX)) {
     return absl::InvalidArgumentError("Number of replicas must be non-negative");

@@ -35,6 +35,14 @@ Status ValidateConstraints(const std::vector<std::string>& constraints);
 // them at mount time.
 Status ValidateSecretReferences(const std::vector<SecretReference>& refs);
 
+// Config references, by the same rules with "config" in the messages (swarmkit's
+// validateConfigRefsSpec): a relative target's destination is "/<target>"; a Runtime
+// reference needs no File (and takes no destination). A config whose destination is already
+// a secret's (`secrets`) conflicts like two configs ("config references '<secret>' and
+// '<config>' have a conflicting target: '<t>'"): both would be mounted at the same place.
+Status ValidateConfigReferences(const std::vector<ConfigReference>& refs,
+                                const std::vector<SecretReference>& secrets);
+
 // An image reference as Docker's reference.ParseNormalizedNamed accepts it:
 // "ContainerSpec: image reference must be provided" / "ContainerSpec: \"<img>\" is not a
 // valid repository/tag" (InvalidArgument).

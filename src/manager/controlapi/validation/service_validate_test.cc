@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <type_traits>
+
 namespace capsule::controlapi {
 namespace {
 
@@ -66,10 +68,17 @@ TEST(ServiceValidate, Constraints) {
   for (const Case& c : cases) Expect(ValidateConstraints({c.input}), c);
 }
 
-SecretReference Ref(const std::string& id, const std::string& name, const std::string& target) {
-  SecretReference r;
-  r.secret_id = id;
-  r.secret_name = name;
+// A file reference to a secret (or, with R = ConfigReference, a config).
+template <typename R = SecretReference>
+R Ref(const std::string& id, const std::string& name, const std::string& target) {
+  R r;
+  if constexpr (std::is_same_v<R, SecretReference>) {
+    r.secret_id = id;
+    r.secret_name = name;
+  } else {
+    r.config_id = id;
+    r.config_name = name;
+  }
   r.has_file = true;
   r.target = target;
   return r;
@@ -208,6 +217,44 @@ TEST(ServiceValidate, ResourcesAsSwarmkit) {
       EXPECT_EQ(st.message(), c.message);
     }
   }
+}
+
+TEST(ServiceValidate, ConfigReferenceShape) {
+  EXPECT_TRUE(ValidateConfigReferences({Ref<ConfigReference>("c1", "app", "app.conf")}, {}).ok());
+  EXPECT_TRUE(
+      ValidateConfigReferences({Ref<ConfigReference>("c1", "app", "/etc/app.conf")}, {}).ok());
+  EXPECT_EQ(ValidateConfigReferences({Ref<ConfigReference>("", "app", "t")}, {}).message(),
+            "malformed config reference");
+  ConfigReference no_target = Ref<ConfigReference>("c1", "app", "t");
+  no_target.has_file = false;
+  EXPECT_EQ(ValidateConfigReferences({no_target}, {}).message(),
+            "malformed config reference, no target provided");
+  ConfigReference runtime = no_target;
+  runtime.has_runtime = true;
+  EXPECT_TRUE(ValidateConfigReferences({runtime}, {}).ok());
+  EXPECT_EQ(ValidateConfigReferences({Ref<ConfigReference>("c1", "app", "")}, {}).message(),
+            "malformed file config reference, invalid target file name provided");
+  EXPECT_EQ(ValidateConfigReferences({Ref<ConfigReference>("c1", "app", "../x")}, {}).message(),
+            "invalid config target '../x': '.' and '..' path components are not allowed");
+}
+
+TEST(ServiceValidate, ConfigTargetsConflictByDestination) {
+  // A relative config target is under "/": "app.conf" and "/app.conf" are one file.
+  Status s = ValidateConfigReferences(
+      {Ref<ConfigReference>("a", "one", "app.conf"), Ref<ConfigReference>("b", "two", "/app.conf")},
+      {});
+  EXPECT_EQ(s.message(),
+            "config references 'one' and 'two' have a conflicting target: '/app.conf'");
+  // A config mounted where a secret is.
+  Status with_secret = ValidateConfigReferences(
+      {Ref<ConfigReference>("a", "cfg", "/run/secrets/pw")}, {Ref("s", "pw", "pw")});
+  EXPECT_EQ(with_secret.message(),
+            "config references 'pw' and 'cfg' have a conflicting target: '/run/secrets/pw'");
+  // The same config twice under two targets is fine (as Docker).
+  EXPECT_TRUE(
+      ValidateConfigReferences(
+          {Ref<ConfigReference>("a", "c", "/one"), Ref<ConfigReference>("a", "c", "/two")}, {})
+          .ok());
 }
 
 TEST(ServiceValidate, GoFormatGMatchesGo) {

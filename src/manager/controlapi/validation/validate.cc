@@ -1,5 +1,7 @@
 #include "manager/controlapi/validation/validate.h"
 
+#include <string>
+
 namespace capsule::controlapi {
 namespace {
 
@@ -24,12 +26,21 @@ Status ValidateName(std::string_view name) {
   return absl::OkStatus();
 }
 
-Status ValidateSecretData(size_t size) {
-  if (size == 0 || size >= kMaxSecretSize) {
-    return absl::InvalidArgumentError(
-        "secret data must be larger than 0 and less than 512000 bytes");
+namespace {
+
+Status ValidateDataSize(const char* kind, size_t size, size_t max) {
+  if (size == 0 || size >= max) {
+    return absl::InvalidArgumentError(std::string(kind) +
+                                      " data must be larger than 0 and less than " +
+                                      std::to_string(max) + " bytes");
   }
   return absl::OkStatus();
 }
+
+}  // namespace
+
+Status ValidateSecretData(size_t size) { return ValidateDataSize("secret", size, kMaxSecretSize); }
+
+Status ValidateConfigData(size_t size) { return ValidateDataSize("config", size, kMaxConfigSize); }
 
 }  // namespace capsule::controlapi

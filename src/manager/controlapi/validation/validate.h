@@ -25,4 +25,8 @@ Status ValidateName(std::string_view name);
 // "secret data must be larger than 0 and less than 512000 bytes".
 Status ValidateSecretData(size_t size);
 
+// 0 < size < kMaxConfigSize → else
+// "config data must be larger than 0 and less than 1024000 bytes".
+Status ValidateConfigData(size_t size);
+
 }  // namespace capsule::controlapi
