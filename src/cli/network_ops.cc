@@ -106,26 +106,36 @@ Status NetworkList(CommandContext& ctx, const NetworkListOptions& options) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// One request on the network `name`: its answer's body, or the CLI's error for it (an empty
+// name or a 404 → "No such network"; another failure → the daemon's error). A transport
+// failure is returned by the outer status.
+StatusOr<StatusOr<std::string>> OnNetwork(HttpClient& client, const std::string& method,
+                                          const std::string& name) {
+  if (name.empty()) return StatusOr<std::string>(NoSuchObject("network", name));
+  ASSIGN_OR_RETURN(HttpResponse response,
+                   client.Do({method, "/networks/" + PathEscape(name), {}, "", ""}));
+  if (response.status == 404) return StatusOr<std::string>(NoSuchObject("network", name));
+  if (response.status < 200 || response.status > 299) {
+    return StatusOr<std::string>(DaemonError(response));
+  }
+  return StatusOr<std::string>(std::move(response.body));
+}
+
+}  // namespace
+
 Status NetworkInspect(CommandContext& ctx, const std::vector<std::string>& names) {
   ASSIGN_OR_RETURN(HttpClient * client, ctx.Client());
   std::vector<std::string> raws;
   ErrorList errors;
   for (const std::string& name : names) {
-    Status error;
-    if (name.empty()) {
-      error = NoSuchObject("network", name);
+    ASSIGN_OR_RETURN(StatusOr<std::string> body, OnNetwork(*client, "GET", name));
+    if (body.ok()) {
+      raws.push_back(*std::move(body));
     } else {
-      ASSIGN_OR_RETURN(HttpResponse response,
-                       client->Do({"GET", "/networks/" + PathEscape(name), {}, "", ""}));
-      if (response.status == 404) {
-        error = NoSuchObject("network", name);
-      } else if (response.status < 200 || response.status > 299) {
-        error = DaemonError(response);
-      } else {
-        raws.push_back(std::move(response.body));
-      }
+      errors.Add(body.status());
     }
-    if (!error.ok()) errors.Add(error);
   }
   if (raws.empty()) {
     ctx.out() << "[]\n";
@@ -141,23 +151,12 @@ Status NetworkRemove(CommandContext& ctx, const std::vector<std::string>& names)
   ASSIGN_OR_RETURN(HttpClient * client, ctx.Client());
   ErrorList errors;
   for (const std::string& name : names) {
-    Status error;
-    if (name.empty()) {
-      error = NoSuchObject("network", name);
-    } else {
-      ASSIGN_OR_RETURN(HttpResponse response,
-                       client->Do({"DELETE", "/networks/" + PathEscape(name), {}, "", ""}));
-      if (response.status == 404) {
-        error = NoSuchObject("network", name);
-      } else if (response.status < 200 || response.status > 299) {
-        error = DaemonError(response);
-      }
-    }
-    if (error.ok()) {
+    ASSIGN_OR_RETURN(StatusOr<std::string> body, OnNetwork(*client, "DELETE", name));
+    if (body.ok()) {
       ctx.out() << name << "\n";
-      continue;
+    } else {
+      errors.Add(body.status());
     }
-    errors.Add(error);
   }
   return errors.ToStatus();
 }
