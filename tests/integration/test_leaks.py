@@ -190,7 +190,8 @@ class Leaks(unittest.TestCase):
 
     @classmethod
     def task_log(cls, d, task_id):
-        """The task's json-file log on its node (the manager serves logs of local tasks only)."""
+        """The task's log file on the node that ran it, read from disk (what a leak scan of that
+        node's data root sees)."""
         return leakscan.read_bytes(os.path.join(d.data_root, "tasks", task_id, "log"))
 
     @classmethod
