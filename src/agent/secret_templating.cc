@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include "absl/strings/str_cat.h"
-
 namespace capsule::agent {
 
 tmpl::SwarmTask PayloadTaskContext(const Task& task, const TaskService& service) {
@@ -72,8 +70,9 @@ StatusOr<SecretBytes> ExpandTemplatedPayload(std::string_view kind, const std::s
 }
 
 std::string TemplatedSecretTaskError(const Status& expand_error, std::string_view kind) {
-  return absl::StrCat("starting container failed: unable to get ", kind, " from ", kind,
-                      " store: ", expand_error.message());
+  const std::string k(kind);
+  return "starting container failed: unable to get " + k + " from " + k +
+         " store: " + std::string(expand_error.message());
 }
 
 }  // namespace capsule::agent
