@@ -6,6 +6,7 @@
 
 #include <future>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "testing/fake_clock.h"
@@ -71,7 +72,12 @@ TEST(TaskSweeperTest, AStuckTaskHoldsBackNeitherTheOthersNorTheCaller) {
   std::future<std::vector<std::string>> left =
       std::async(std::launch::async, [&] { return sweeper.RemoveAll(15s); });
   executor.WaitEntered();
-  ASSERT_TRUE(clock.AwaitWaiters(1));  // RemoveAll waits for t2 (t1 and t3 may be done)
+  // t1's and t3's threads finish on their own (real time); only t2 stays in flight.
+  for (int i = 0; i < 1000 && sweeper.InFlight() != std::vector<std::string>{"t2"}; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_EQ(sweeper.InFlight(), std::vector<std::string>{"t2"});
+  ASSERT_TRUE(clock.AwaitWaiters(1));  // RemoveAll waits for t2
   clock.Advance(15s);
   EXPECT_EQ(left.get(), std::vector<std::string>{"t2"});
   EXPECT_FALSE(executor.Has("t1"));
