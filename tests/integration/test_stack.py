@@ -172,8 +172,9 @@ class Stack(unittest.TestCase):
 
         def write_compose(conf_file="./app.conf", conf_name=""):
             with open(os.path.join(work, "docker-compose.yml"), "w") as f:
-                f.write(COMPOSE.format(image=IMAGE, show=json.dumps(SHOW),
-                                       worker=json.dumps(WORKER), conf_file=conf_file,
+                f.write(COMPOSE.format(image=IMAGE, show=json.dumps(SHOW.replace("$", "$$")),
+                                       worker=json.dumps(WORKER.replace("$", "$$")),
+                                       conf_file=conf_file,
                                        conf_name=conf_name))
 
         def deploy(*extra):
@@ -207,7 +208,7 @@ class Stack(unittest.TestCase):
         [secret] = [s for s in self.listed("secrets", st) if s["Spec"]["Name"] == f"{st}_pw"]
         # The services are attached to their networks.
         spec = d.api("GET", f"/services/{st}_app").json()["Spec"]
-        nets = {n["ID"]: n["Name"] for n in self.listed("networks", st)}
+        nets = {n["Id"]: n["Name"] for n in self.listed("networks", st)}
         self.assertEqual(sorted(nets.values()), [f"{st}_back", f"{st}_default"])
         self.assertEqual([nets.get(n["Target"]) for n in spec["TaskTemplate"]["Networks"]],
                          [f"{st}_back"])
