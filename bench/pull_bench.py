@@ -7,7 +7,8 @@ The registry is Debian's docker-registry, started here (plain HTTP, no auth) on 
 with its storage in a temp dir, and stopped by PID at the end. The image (the busybox rootfs plus
 random, incompressible data in three layers, gzip as skopeo pushes it) is pushed by skopeo.
 Capsule: one capsuled on 127.0.9.5 (bench/'s block) with --insecure-registry 127.0.0.1:5991.
-Docker: the oracle dockerd (/work/shared/oracle/docker-swarm, socket /run/docker-anchor.sock),
+Docker: the oracle dockerd ($ORACLE_DIR, default ../shared/oracle/docker-swarm beside the checkout;
+socket /run/docker-anchor.sock),
 used as it is configured: 127.0.0.0/8 registries are plain HTTP for Docker by default and
 127.0.0.1 is in its NO_PROXY, so none of its registry guards is changed. If it is not running it
 is started with the oracle's start.sh and stopped with its stop.sh (its PID only).
@@ -34,7 +35,9 @@ from harness import busybox_image
 
 REGISTRY = "127.0.0.1:5991"
 IMAGE = f"{REGISTRY}/bench/pull:1"
-ORACLE = "/work/shared/oracle/docker-swarm"
+ORACLE = os.environ.get("ORACLE_DIR") or os.path.normpath(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "oracle",
+                 "docker-swarm"))
 ANCHOR_SOCK = "/run/docker-anchor.sock"
 CAPSULE_IP = "127.0.9.5"
 
