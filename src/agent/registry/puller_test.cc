@@ -7,8 +7,6 @@
 #include <dirent.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -16,6 +14,7 @@
 
 #include "agent/images/sha256.h"
 #include "agent/images/tar_test_util.h"
+#include "agent/registry/compress_test_util.h"
 #include "agent/registry/registry_client.h"
 
 namespace capsule::agent::registry {
@@ -26,25 +25,8 @@ using nlohmann::json;
 
 std::string Digest(const std::string& data) { return "sha256:" + Sha256Hex(data); }
 
-std::string Gzip(const std::string& in) {
-  z_stream zs{};
-  deflateInit2(&zs, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&zs, in.size()) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
-
-std::string Zstd(const std::string& in) {
-  std::string out(ZSTD_compressBound(in.size()), '\0');
-  out.resize(ZSTD_compress(out.data(), out.size(), in.data(), in.size(), 3));
-  return out;
-}
+using test_compress::Gzip;
+using test_compress::Zstd;
 
 // An in-memory registry at https://reg.test behind a token server at https://auth.test.
 class FakeRegistry : public HttpTransport {

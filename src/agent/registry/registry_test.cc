@@ -1,12 +1,11 @@
 // The pieces of a pull: references, auth challenges, manifests and platform selection,
 // progress messages, decompression, credential decoding, registry error texts.
 #include <gtest/gtest.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include <nlohmann/json.hpp>
 
 #include "agent/registry/auth_challenge.h"
+#include "agent/registry/compress_test_util.h"
 #include "agent/registry/decompress.h"
 #include "agent/registry/manifest.h"
 #include "agent/registry/progress.h"
@@ -223,25 +222,8 @@ ChunkSource Pieces(std::shared_ptr<std::string> data, size_t piece) {
   };
 }
 
-std::string Gzip(const std::string& in) {
-  z_stream zs{};
-  deflateInit2(&zs, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&zs, in.size()) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
-
-std::string Zstd(const std::string& in) {
-  std::string out(ZSTD_compressBound(in.size()), '\0');
-  out.resize(ZSTD_compress(out.data(), out.size(), in.data(), in.size(), 3));
-  return out;
-}
+using test_compress::Gzip;
+using test_compress::Zstd;
 
 std::string BigText() {
   std::string s;
