@@ -74,6 +74,11 @@ int main(int argc, char** argv) {
                  "Per-registry CA certificates (<dir>/<host:port>/ca.crt; tests only)")
       ->group("")
       ->capture_default_str();
+  // Hidden, for tests only: no registry outside 127.0.0.0/8 is ever contacted (an image name
+  // without a registry means Docker Hub).
+  app.add_flag("--registries-loopback-only", options.registries.loopback_only,
+               "Contact loopback registries only (tests only)")
+      ->group("");
   // Hidden, for tests only: a wrapper around runc that makes an executor call hang.
   app.add_option("--runc-binary", options.runc_binary, "runc executable (tests only)")
       ->group("")

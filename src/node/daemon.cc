@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "agent/registry/loopback_guard.h"
 #include "common/ids.h"
 #include "dockerapi/error_table.h"
 #include "node/api_adapters.h"
@@ -69,8 +70,12 @@ Status Daemon::EnsureExecutor() {
     ASSIGN_OR_RETURN(
         images_, agent::NewImageStore(options_.data_root + "/images", RealClock(), &image_users_));
     registry_transport_ = agent::registry::NewHttpTransport(options_.registries.certs_dir);
-    puller_ = std::make_unique<agent::registry::Puller>(*images_, *registry_transport_,
-                                                        options_.registries);
+    agent::registry::HttpTransport* transport = registry_transport_.get();
+    if (options_.registries.loopback_only) {
+      registry_guard_ = agent::registry::NewLoopbackOnlyTransport(*registry_transport_);
+      transport = registry_guard_.get();
+    }
+    puller_ = std::make_unique<agent::registry::Puller>(*images_, *transport, options_.registries);
     api_images_ = NewApiImages(*images_, puller_.get());
   }
   if (!logs_) {

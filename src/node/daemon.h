@@ -89,6 +89,7 @@ class Daemon : public dockerapi::Backend {
   std::unique_ptr<agent::ImageStore> images_;
   // Pulls into images_ (built with it).
   std::unique_ptr<agent::registry::HttpTransport> registry_transport_;
+  std::unique_ptr<agent::registry::HttpTransport> registry_guard_;  // with loopback_only
   std::unique_ptr<agent::registry::Puller> puller_;
   std::unique_ptr<agent::Executor> executor_;
   // Removes executor_'s tasks on leave (declared after it: destroyed first, waiting for its

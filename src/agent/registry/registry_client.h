@@ -22,6 +22,8 @@ struct RegistryOptions {
   std::string certs_dir = "/etc/docker/certs.d";
   // "host:port" (or "host") names that are spoken to in plain HTTP (--insecure-registry).
   std::vector<std::string> insecure;
+  // Refuse every registry host that is not loopback (loopback_guard.h); test suites set it.
+  bool loopback_only = false;
 };
 
 // "https://<host>" or "http://<host>" for a registry domain (Docker Hub's "docker.io" is
