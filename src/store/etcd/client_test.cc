@@ -302,6 +302,39 @@ TEST_F(EtcdTest, WatchDeliversPutsAndDeletesInOrderFromStartRevision) {
   EXPECT_GE(rec.header_revisions.back(), rec.events.back().kv.mod_revision);
 }
 
+// A watch that starts far behind is caught up by etcd in batches of at most 1000 revisions, each
+// sent with the member's *current* revision in its header. The revision a batch reports must
+// never claim events that have not been delivered yet (the read model's WaitFor relies on it).
+TEST_F(EtcdTest, ACatchingUpWatchNeverReportsARevisionAheadOfItsEvents) {
+  constexpr int kPuts = 2500;
+  std::vector<int64_t> put_revisions;
+  for (int i = 0; i < kPuts; ++i) {
+    StatusOr<int64_t> rev = client_->Put("/cu/" + std::to_string(i), "v");
+    ASSERT_OK(rev.status());
+    put_revisions.push_back(*rev);
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t delivered = 0;
+  bool ahead = false;
+  WatchCallbacks cb;
+  cb.on_events = [&](const std::vector<WatchEvent>& batch, int64_t revision) {
+    std::lock_guard<std::mutex> lock(mu);
+    delivered += batch.size();
+    // Every put at or below `revision` must have been delivered by now.
+    size_t due = std::upper_bound(put_revisions.begin(), put_revisions.end(), revision) -
+                 put_revisions.begin();
+    if (due > delivered) ahead = true;
+    cv.notify_all();
+  };
+  cb.on_error = [](const Status&) {};
+  auto watch = client_->WatchRange("/cu/", PrefixEnd("/cu/"), put_revisions.front(), cb);
+  ASSERT_OK(watch.status());
+  std::unique_lock<std::mutex> lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, 20s, [&] { return delivered >= kPuts; }));
+  EXPECT_FALSE(ahead);
+}
+
 TEST_F(EtcdTest, DestroyedWatchStopsCallbacksWithoutError) {
   Recorder rec;
   auto watch = client_->WatchRange("/w/", PrefixEnd("/w/"), 0, rec.Callbacks());

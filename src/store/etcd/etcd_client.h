@@ -93,7 +93,9 @@ class Watch {
 };
 
 struct WatchCallbacks {
-  // Events of one revision batch, in revision order. `revision` is the header revision.
+  // Events of one revision batch, in revision order. `revision`: every event of the watched
+  // range at or below it has been delivered (the header revision, or less while etcd is
+  // catching the watch up; grpc_watch.h).
   std::function<void(const std::vector<WatchEvent>& events, int64_t revision)> on_events;
   // The watch ended: compacted (code OutOfRange, with the compact revision in the message),
   // the member went away (Unavailable), or cancelled. After this no more callbacks come.

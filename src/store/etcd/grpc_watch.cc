@@ -1,5 +1,6 @@
 #include "store/etcd/grpc_watch.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -40,6 +41,20 @@ GrpcWatch::~GrpcWatch() {
   closing_ = true;
   context_.TryCancel();
   if (thread_.joinable()) thread_.join();
+}
+
+int64_t ReportedRevision(const std::vector<WatchEvent>& events, int64_t header_revision) {
+  // etcd catches a lagging watcher up in batches of at most kEtcdWatchBatchMaxRevs revisions
+  // (mvcc's watchBatchMaxRevs), each stamped with the member's current revision; a batch that
+  // reached the cap may have more events behind it, so it vouches only for its own last event.
+  size_t distinct = 0;
+  int64_t previous = 0;
+  for (const WatchEvent& e : events) {
+    if (e.kv.mod_revision != previous) ++distinct;
+    previous = e.kv.mod_revision;
+  }
+  if (distinct >= kEtcdWatchBatchMaxRevs) return std::min(header_revision, previous);
+  return header_revision;
 }
 
 void GrpcWatch::SignalCreated(std::optional<Status> error) {
@@ -102,7 +117,7 @@ void GrpcWatch::ReadLoop(etcdserverpb::WatchRequest request) {
           event.kv = FromProto(e.kv());
           events.push_back(std::move(event));
         }
-        callbacks_.on_events(events, response.header().revision());
+        callbacks_.on_events(events, ReportedRevision(events, response.header().revision()));
       }
     }
   }

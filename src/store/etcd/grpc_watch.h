@@ -11,12 +11,20 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "common/mutex.h"
 #include "etcd/rpc.grpc.pb.h"
 #include "store/etcd/etcd_client.h"
 
 namespace capsule::etcd {
+
+// etcd sends a watcher that is catching up at most this many distinct revisions per response.
+inline constexpr size_t kEtcdWatchBatchMaxRevs = 1000;
+
+// The revision a watch response may vouch for: its header revision, unless the batch hit
+// etcd's catch-up cap (then its last event's revision). Every event at or below it was delivered.
+int64_t ReportedRevision(const std::vector<WatchEvent>& events, int64_t header_revision);
 
 class GrpcWatch : public Watch {
  public:
