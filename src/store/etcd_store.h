@@ -2,7 +2,9 @@
 // value sealed under the cluster DEK with its etcd key as associated data, names kept as
 // HMAC-ed name keys. Writes go through a GroupCommitter (store/group_commit.h): a lone write is
 // one etcd transaction of its own; concurrent writes to distinct objects, and the writes of
-// one WriteBatch, share transactions (and so revisions), each with its own answer. Thread-safe.
+// one WriteBatch, share transactions (and so revisions), each with its own answer. Fenced()
+// views add the leader fence to every write, in the write's own compares (txn_batch.h), so
+// fenced and unfenced writes still share transactions. Thread-safe.
 #pragma once
 
 #include <memory>
