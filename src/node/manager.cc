@@ -15,6 +15,7 @@
 #include "node/api_adapters.h"
 #include "node/certificates.h"
 #include "node/machine_resources.h"
+#include "node/manager_leadership.h"
 #include "store/etcd_store.h"
 #include "store/keys.h"
 
@@ -161,7 +162,7 @@ Status Manager::StartElection() {
 void Manager::StartLeaderWork(const store::Fence& fence) {
   // A refused (fenced) write means another manager leads now: give the leadership up.
   StatusOr<std::unique_ptr<store::Store>> fenced =
-      store_->Fenced(fence, [this] { elector_->StepDown(); });
+      store::NewFencedStore(*store_, fence, [this] { elector_->StepDown(); });
   if (!fenced.ok()) {
     spdlog::error("leader work cannot start: {}", fenced.status().ToString());
     elector_->StepDown();

@@ -31,7 +31,6 @@
 #include "manager/membership/learner_sweeper.h"
 #include "manager/orchestrator/orchestrator.h"
 #include "node/cert_renewer.h"
-#include "node/manager_leadership.h"
 #include "node/swarm_server.h"
 #include "node/swarm_state.h"
 #include "store/etcd/etcd_client.h"
@@ -135,7 +134,7 @@ class Manager {
   std::unique_ptr<store::ReadModel> reads_;
   // Leader work (services → tasks → nodes, unfinished joins' learners): only while this
   // manager is the elected leader; null otherwise. Its store writes go through
-  // leader_store_, fenced on the term it won (Store::Fenced). Started and stopped on the
+  // leader_store_, fenced on the term it won (store::NewFencedStore). Started and stopped on the
   // elector's thread only.
   std::unique_ptr<etcd::Client> election_client_;
   std::unique_ptr<election::Elector> elector_;

@@ -47,9 +47,6 @@ class EtcdStore : public Store {
     return WriteAll(std::move(writes), nullptr);
   }
 
-  StatusOr<std::unique_ptr<Store>> Fenced(Fence fence,
-                                          std::function<void()> on_fence_failed) override;
-
   // Prepares and commits `writes` (each carrying `fence` if it is set); one answer per write.
   std::vector<StatusOr<int64_t>> WriteAll(std::vector<WriteRequest> writes, const Compare* fence) {
     std::vector<StatusOr<int64_t>> results(writes.size(), absl::UnknownError("not written"));
@@ -245,7 +242,8 @@ class EtcdStore : public Store {
   std::atomic<int64_t> last_written_{0};
 };
 
-// The leader work's view (Store::Fenced): its writes carry the fence; reads are the store's.
+// The leader work's view (store::NewFencedStore): its writes carry the fence; reads are the
+// store's.
 class FencedEtcdStore : public Store {
  public:
   FencedEtcdStore(EtcdStore& store, Fence fence, std::function<void()> on_fence_failed)
@@ -303,18 +301,21 @@ class FencedEtcdStore : public Store {
   const std::function<void()> on_fence_failed_;
 };
 
-StatusOr<std::unique_ptr<Store>> EtcdStore::Fenced(Fence fence,
-                                                   std::function<void()> on_fence_failed) {
-  if (fence.key.empty() || fence.key.rfind(kObjectsPrefix, 0) == 0) {
-    return absl::InvalidArgumentError("a fence key must not be an object key");
-  }
-  return std::make_unique<FencedEtcdStore>(*this, std::move(fence), std::move(on_fence_failed));
-}
-
 }  // namespace
 
 std::unique_ptr<Store> NewEtcdStore(etcd::Client& client, const crypto::Keyring& keyring) {
   return std::make_unique<EtcdStore>(client, keyring);
+}
+
+StatusOr<std::unique_ptr<Store>> NewFencedStore(Store& store, Fence fence,
+                                                std::function<void()> on_fence_failed) {
+  auto* etcd_store = dynamic_cast<EtcdStore*>(&store);
+  if (etcd_store == nullptr) return absl::InvalidArgumentError("fencing needs the etcd store");
+  if (fence.key.empty() || fence.key.rfind(kObjectsPrefix, 0) == 0) {
+    return absl::InvalidArgumentError("a fence key must not be an object key");
+  }
+  return std::make_unique<FencedEtcdStore>(*etcd_store, std::move(fence),
+                                           std::move(on_fence_failed));
 }
 
 StatusOr<crypto::Keyring> LoadKeyring(etcd::Client& client, const SecretBytes& kek) {

@@ -1,4 +1,4 @@
-// Store::Fenced on the etcd store: leader work's writes carry a compare on the leader key's
+// NewFencedStore on the etcd store: leader work's writes carry a compare on the leader key's
 // create_revision, in the same Txn as their own compares, so a stale leader's write is refused
 // (nothing written) while the current leader's lands.
 #include <gtest/gtest.h>
@@ -39,7 +39,7 @@ class FencedStoreTest : public EtcdTest {
 
   std::unique_ptr<Store> FencedView(const Fence& fence) {
     StatusOr<std::unique_ptr<Store>> v =
-        store_->Fenced(fence, [this] { fence_failures_.fetch_add(1); });
+        NewFencedStore(*store_, fence, [this] { fence_failures_.fetch_add(1); });
     EXPECT_TRUE(v.ok()) << v.status();
     return v.ok() ? *std::move(v) : nullptr;
   }
@@ -164,7 +164,7 @@ TEST_F(FencedStoreTest, AStaleLeadersWritesFailAloneInGroupCommitWithOthersWrite
 }
 
 TEST_F(FencedStoreTest, AnObjectKeyCannotBeAFence) {
-  EXPECT_FALSE(store_->Fenced(Fence{ObjectKey(kTasksKind, "t1"), 1}, nullptr).ok());
+  EXPECT_FALSE(NewFencedStore(*store_, Fence{ObjectKey(kTasksKind, "t1"), 1}, nullptr).ok());
 }
 
 }  // namespace

@@ -21,8 +21,4 @@ std::vector<StatusOr<int64_t>> Store::WriteBatch(std::vector<WriteRequest> write
   return results;
 }
 
-StatusOr<std::unique_ptr<Store>> Store::Fenced(Fence, std::function<void()>) {
-  return absl::UnimplementedError("this store has no fenced writes");
-}
-
 }  // namespace capsule::store

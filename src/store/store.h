@@ -17,8 +17,6 @@
 //   Aborted        expected revision does not match (optimistic concurrency)
 //   Unavailable    the backend (etcd) cannot be reached
 //   DataLoss       a stored value failed authentication (tampered) or is malformed
-//   FailedPrecondition  a fenced write (Fenced below) whose fence no longer holds: this
-//                  manager is not the leader any more; nothing was written
 // Thread-safe.
 #pragma once
 
@@ -91,17 +89,6 @@ struct WriteRequest {
   Record record;                  // kCreate, kUpdate
 };
 
-// The leadership a fenced write is conditioned on: the etcd key `key` (not an object key)
-// still has create_revision `create_revision` — the leader key as this manager created it
-// when it won the election (manager/election/elector.h). Once the key expired, was deleted
-// or was created again by another manager, the fence fails.
-struct Fence {
-  std::string key;
-  int64_t create_revision = 0;
-};
-
-inline constexpr char kNotLeaderMessage[] = "this manager is no longer the swarm's leader";
-
 class Store {
  public:
   virtual ~Store() = default;
@@ -131,16 +118,6 @@ class Store {
   virtual std::vector<StatusOr<int64_t>> WriteBatch(std::vector<WriteRequest> writes);
   // Highest revision this store has written (for read-your-writes).
   virtual int64_t LastWrittenRevision() const = 0;
-
-  // A view of this store for leader work: every write through it (Create, Update, Delete,
-  // each write of a WriteBatch) carries the fence's compare in the same transaction as its
-  // own compares, so it applies only while the fence holds; one whose fence fails writes
-  // nothing and answers FailedPrecondition kNotLeaderMessage, and `on_fence_failed` (may be
-  // empty) then runs on the writer's thread (it must not block on that writer). Reads, watches
-  // and LastWrittenRevision are this store's. The view must not outlive this store. The etcd
-  // store implements it; the default answers Unimplemented.
-  virtual StatusOr<std::unique_ptr<Store>> Fenced(Fence fence,
-                                                  std::function<void()> on_fence_failed);
 };
 
 }  // namespace capsule::store

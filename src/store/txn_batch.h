@@ -10,7 +10,7 @@
 // the others are sent again without it. No write is applied twice (a failed Txn applies
 // nothing) nor lost (every write ends with a revision or its own error).
 //
-// A write may also carry fences (Store::Fenced): compares on a key it does not change (the
+// A write may also carry fences (store/fence.h): compares on a key it does not change (the
 // leader key). Writes sharing a fence key may share a Txn — the key is compared, never
 // written, so each write's fences still depend on that key alone — and the batch carries each
 // distinct fence once. A write whose fence fails answers FailedPrecondition (kNotLeaderMessage).
@@ -27,6 +27,7 @@
 
 #include "common/status.h"
 #include "store/etcd/etcd_client.h"
+#include "store/fence.h"
 #include "store/store.h"
 
 namespace capsule::store {

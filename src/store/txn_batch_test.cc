@@ -223,7 +223,7 @@ TEST(ComparesHoldTest, MissingKeyComparesAsRevisionZero) {
   EXPECT_TRUE(ComparesHold(DeleteW("a", "", 0), {Kv(Obj("a"), 1, 1)}));
 }
 
-// ---- Fences (Store::Fenced)
+// ---- Fences (store::NewFencedStore)
 
 const char kLeader[] = "/election/leader";
 

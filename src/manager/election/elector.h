@@ -5,8 +5,8 @@
 // other candidates, watching the key, campaign again at once.
 //
 // The leadership a winner gets is the key's create_revision (store::Fence): every write its
-// leader work makes carries a compare on it (Store::Fenced), so a paused or cut-off old leader
-// can never apply a stale decision — its writes fail once anyone else created the key, and
+// leader work makes carries a compare on it (store::NewFencedStore), so a paused or cut-off old
+// leader can never apply a stale decision — its writes fail once anyone else created the key, and
 // nothing depends on its own clock for that. The elector's clock only makes it step down
 // promptly: it counts its leadership as lost once no keepalive has succeeded for a TTL since
 // it was sent (etcd's own count starts later, so it always expires the lease after that).
@@ -36,7 +36,7 @@
 
 #include "common/clock.h"
 #include "store/etcd/etcd_client.h"
-#include "store/store.h"
+#include "store/fence.h"
 
 namespace capsule::election {
 
