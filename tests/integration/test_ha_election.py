@@ -165,7 +165,7 @@ class HaElection(unittest.TestCase):
 
     def test_02_kill9_of_the_leaders_node_a_survivor_leads_and_scales(self):
         self.create_service(self.d["m2"], "el-kill", 1)
-        for round_no in range(2):
+        for round_no in range(3):
             leader = self.current_leader()
             self.assertIsNotNone(leader)
             survivors = [d for d in self.up() if d is not leader]
