@@ -151,6 +151,12 @@ Status Manager::StartElection() {
   // budget of ~1.5-3 s, median within 2.5 s (docs/bench/failover.md measures it).
   eo.ttl = std::chrono::seconds(1);
   eo.keepalive_period = std::chrono::milliseconds(200);
+  eo.defer_campaign = [this] {
+    StatusOr<etcd::EndpointStatus> st = election_client_->GetStatus();
+    if (!st.ok() || st->leader != st->member_id) return false;
+    StatusOr<std::vector<etcd::Member>> members = election_client_->MemberList();
+    return members.ok() && members->size() > 1;
+  };
   election::ElectorCallbacks cb;
   cb.on_elected = [this](const store::Fence& fence) { StartLeaderWork(fence); };
   cb.on_lost = [this] { StopLeaderWork(); };

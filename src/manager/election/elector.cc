@@ -79,6 +79,13 @@ void Elector::Run() {
 }
 
 bool Elector::Campaign(Term* term, bool* retry_now) {
+  if (options_.defer_campaign && options_.defer_campaign()) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (clock_.WaitFor(cv_, lock, options_.defer_period, [this] { return stopping_; })) {
+      term->create_revision = 0;
+      return false;
+    }
+  }
   const SteadyTime granted_at = clock_.SteadyNow();
   StatusOr<int64_t> lease = client_.LeaseGrant(options_.ttl);
   if (!lease.ok()) {

@@ -52,6 +52,13 @@ struct ElectorOptions {
   // Wait after an etcd error before trying again, and the longest a candidate waits for the
   // key to change before it checks again anyway (a missed watch event costs at most this).
   std::chrono::milliseconds retry_period{250};
+  // Asked before each campaign (may be empty): true = let the other candidates go first, i.e.
+  // campaign only after defer_period. The manager defers while its own etcd member is the
+  // Raft leader of a cluster with other members, so the leader of leader work and the Raft
+  // leader tend to be different nodes: a leader node that dies then costs its lease alone, not
+  // also a Raft election and the lease extension etcd grants after one.
+  std::function<bool()> defer_campaign;
+  std::chrono::milliseconds defer_period{300};
 };
 
 struct ElectorCallbacks {

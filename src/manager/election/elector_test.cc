@@ -24,7 +24,8 @@ constexpr auto kSoon = std::chrono::seconds(5);
 // One candidate with its own client, recording its callbacks.
 class Candidate {
  public:
-  Candidate(const etcd::Supervisor& supervisor, const std::string& id) {
+  Candidate(const etcd::Supervisor& supervisor, const std::string& id,
+            std::function<bool()> defer = nullptr) {
     // As the manager's: a call timeout below the TTL.
     etcd::ClientOptions co;
     co.endpoint = supervisor.ClientEndpoint();
@@ -35,6 +36,8 @@ class Candidate {
     ElectorOptions options;
     options.key = kKey;
     options.candidate = id;
+    options.defer_campaign = std::move(defer);
+    options.defer_period = std::chrono::milliseconds(1500);
     ElectorCallbacks callbacks;
     callbacks.on_elected = [this](const store::Fence& fence) {
       std::lock_guard<std::mutex> lock(mu_);
@@ -194,6 +197,21 @@ TEST_F(ElectorTest, ALeaderThatCannotReachEtcdStepsDownWithinAboutATtl) {
   // The TTL (1 s) counted from the last keepalive sent, plus at most one call timeout.
   EXPECT_LT(took, std::chrono::milliseconds(3000));
   EXPECT_FALSE(m1.elector().IsLeader());
+}
+
+TEST_F(ElectorTest, ACandidateThatDefersLetsAnotherWinTheVacancy) {
+  Candidate m1(*supervisor_, "m1"), m2(*supervisor_, "m2", [] { return true; });
+  m1.elector().Start();
+  ASSERT_TRUE(WaitFor([&] { return m1.working(); }, kSoon));
+  m2.elector().Start();
+  ASSERT_TRUE(WaitFor([&] { return m2.elector().Leader() == "m1"; }, kSoon));
+  // m1 resigns and campaigns again at once; m2 waits defer_period first: m1 wins again.
+  m1.elector().StepDown();
+  ASSERT_TRUE(WaitFor([&] { return m1.losses() == 1 && m1.working(); }, kSoon));
+  EXPECT_FALSE(m2.working());
+  // Alone, a deferring candidate still wins, after its deferral.
+  m1.elector().Stop();
+  ASSERT_TRUE(WaitFor([&] { return m2.working(); }, kSoon));
 }
 
 }  // namespace
