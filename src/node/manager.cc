@@ -148,7 +148,7 @@ Status Manager::StartElection() {
   // renewed every 200 ms: a dead leader's lease ends ~1-1.5 s after its last keepalive (etcd
   // checks expiries every 500 ms), and when its etcd member was the Raft leader too, the new
   // Raft leader first takes ~0.5-1 s and extends leases by an election timeout: a failover
-  // budget of ~1.5-3 s, median within 2.5 s (docs/bench/failover.md measures it).
+  // budget of ~1.5-3 s (docs/bench/failover-2026-12-07.md measures it).
   eo.ttl = std::chrono::seconds(1);
   eo.keepalive_period = std::chrono::milliseconds(200);
   eo.defer_campaign = [this] {
