@@ -15,6 +15,7 @@
 #include "node/api_adapters.h"
 #include "node/certificates.h"
 #include "node/machine_resources.h"
+#include "node/manager_leadership.h"
 #include "store/etcd_store.h"
 #include "store/keys.h"
 
@@ -107,16 +108,7 @@ Status Manager::StartServices(bool joined) {
   store_ = store::NewEtcdStore(*client_, keyring_);
   reads_ = std::make_unique<store::ReadModel>(*store_);
   RETURN_IF_ERROR(reads_->Start());
-  if (state_.runs_leader_work) {
-    orchestrator_ = std::make_unique<orchestrator::Orchestrator>(*store_, *reads_, RealClock());
-    orchestrator_->Start();
-    sweeper_ = std::make_unique<membership::LearnerSweeper>(*client_, RealClock());
-    sweeper_->Start(std::chrono::seconds(5));
-  } else {
-    spdlog::info(
-        "this manager joined the swarm: it serves the API, the swarm port and its etcd member; "
-        "the orchestrator, scheduler and node liveness run on the manager that ran swarm init");
-  }
+  RETURN_IF_ERROR(StartElection());
   secrets_ = std::make_unique<controlapi::SecretApi>(*store_, *reads_, RealClock());
   configs_ = std::make_unique<controlapi::ConfigApi>(*store_, *reads_, RealClock());
   // Set before any request can remove a node: the swarm server starts later.
@@ -140,6 +132,94 @@ Status Manager::StartServices(bool joined) {
   services_.tasks = task_api_.get();
   services_.networks = network_api_.get();
   return absl::OkStatus();
+}
+
+Status Manager::StartElection() {
+  // Its own connection, with a call timeout below the lease TTL: a keepalive stuck on an
+  // unreachable etcd must not hold the elector past the point its leadership ends.
+  etcd::ClientOptions co;
+  co.endpoint = supervisor_->ClientEndpoint();
+  co.call_timeout = std::chrono::milliseconds(500);
+  ASSIGN_OR_RETURN(election_client_, etcd::Client::Connect(co, std::chrono::seconds(10)));
+  election::ElectorOptions eo;
+  eo.key = store::kLeaderKey;
+  eo.candidate = state_.node_id;
+  // A 1 s TTL (etcd's minimum with its 500 ms election timeout, store/etcd/etcd_process.cc)
+  // renewed every 200 ms: a dead leader's lease ends ~1-1.5 s after its last keepalive (etcd
+  // checks expiries every 500 ms), and when its etcd member was the Raft leader too, the new
+  // Raft leader first takes ~0.5-1 s and extends leases by an election timeout: a failover
+  // budget of ~1.5-3 s (docs/bench/failover-2026-12-07.md measures it).
+  eo.ttl = std::chrono::seconds(1);
+  eo.keepalive_period = std::chrono::milliseconds(200);
+  eo.defer_campaign = [this] {
+    StatusOr<etcd::EndpointStatus> st = election_client_->GetStatus();
+    if (!st.ok() || st->leader != st->member_id) return false;
+    StatusOr<std::vector<etcd::Member>> members = election_client_->MemberList();
+    return members.ok() && members->size() > 1;
+  };
+  election::ElectorCallbacks cb;
+  cb.on_elected = [this](const store::Fence& fence) { StartLeaderWork(fence); };
+  cb.on_lost = [this] { StopLeaderWork(); };
+  elector_ = std::make_unique<election::Elector>(*election_client_, RealClock(), eo, cb);
+  elector_->Start();
+  return absl::OkStatus();
+}
+
+void Manager::StartLeaderWork(const store::Fence& fence) {
+  // A refused (fenced) write means another manager leads now: give the leadership up.
+  StatusOr<std::unique_ptr<store::Store>> fenced =
+      store::NewFencedStore(*store_, fence, [this] { elector_->StepDown(); });
+  if (!fenced.ok()) {
+    spdlog::error("leader work cannot start: {}", fenced.status().ToString());
+    elector_->StepDown();
+    return;
+  }
+  leader_store_ = *std::move(fenced);
+  {
+    MutexLock lock(leader_mu_);
+    leader_stopping_ = false;
+  }
+  // Off the elector's thread (it must keep the lease alive meanwhile): first this term's own
+  // write (node/manager_leadership.h) and the read model past it, so the first pass plans from
+  // every decision of every earlier leader and never duplicates a task an old leader created.
+  leader_thread_ = std::thread([this] {
+    const auto stopping = [this] {
+      MutexLock lock(leader_mu_);
+      return leader_stopping_;
+    };
+    StatusOr<int64_t> term_write =
+        MarkSelfLeader(*leader_store_, *reads_, state_.node_id, stopping);
+    if (!term_write.ok()) {
+      if (!stopping()) spdlog::warn("leader work not started: {}", term_write.status().ToString());
+      return;
+    }
+    {
+      MutexLock lock(leader_mu_);
+      if (leader_stopping_) return;
+      orchestrator_ =
+          std::make_unique<orchestrator::Orchestrator>(*leader_store_, *reads_, RealClock());
+      orchestrator_->Start();
+      sweeper_ = std::make_unique<membership::LearnerSweeper>(*client_, RealClock());
+      sweeper_->Start(std::chrono::seconds(5));
+    }
+    spdlog::info("leader work started (orchestrator, scheduler, reaper, learner sweeper)");
+    (void)ClearOtherLeaders(*leader_store_, *reads_, state_.node_id, stopping);
+  });
+}
+
+void Manager::StopLeaderWork() {
+  {
+    MutexLock lock(leader_mu_);
+    leader_stopping_ = true;
+  }
+  if (leader_thread_.joinable()) leader_thread_.join();
+  if (sweeper_) sweeper_->Stop();
+  sweeper_.reset();
+  // Stop() returns once its worker exited: no leader write after this.
+  if (orchestrator_) orchestrator_->Stop();
+  orchestrator_.reset();
+  leader_store_.reset();
+  spdlog::info("leader work stopped");
 }
 
 Status Manager::StartSwarmServer() {
@@ -293,11 +373,11 @@ StatusOr<std::unique_ptr<Manager>> Manager::Join(const ManagerConfig& config,
 
 void Manager::Stop() {
   services_ = {};
-  if (sweeper_) sweeper_->Stop();
-  sweeper_.reset();
-  // Leader work first: it writes through the store and follows the read model.
-  if (orchestrator_) orchestrator_->Stop();
-  orchestrator_.reset();
+  // Leader work first: it writes through the store and follows the read model. Stopping the
+  // elector stops it (on_lost) and resigns, so another manager leads at once.
+  if (elector_) elector_->Stop();
+  elector_.reset();
+  election_client_.reset();
   // The renewer signs with the swarm server's root CA.
   if (renewer_) renewer_->Stop();
   renewer_.reset();

@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "ca/root_ca.h"
 #include "common/mutex.h"
@@ -26,6 +27,7 @@
 #include "manager/controlapi/node.h"
 #include "manager/controlapi/secret.h"
 #include "manager/controlapi/task.h"
+#include "manager/election/elector.h"
 #include "manager/membership/learner_sweeper.h"
 #include "manager/orchestrator/orchestrator.h"
 #include "node/cert_renewer.h"
@@ -74,8 +76,8 @@ class Manager {
   // A manager joining an existing swarm (its manager certificate is on disk and its etcd
   // member was added as a learner): writes the KEK file, starts the member with the existing
   // cluster, has it promoted, waits until it serves linearizable reads, then loads the
-  // keyring and the read model and starts the swarm port. It runs no leader work
-  // (state.runs_leader_work is false). On failure the member is rolled back (plan.abort),
+  // keyring and the read model, campaigns for leadership like every manager, and starts the
+  // swarm port. On failure the member is rolled back (plan.abort),
   // then everything local is removed (Destroy).
   static StatusOr<std::unique_ptr<Manager>> Join(const ManagerConfig& config,
                                                  const SwarmState& state, JoinPlan plan);
@@ -104,9 +106,13 @@ class Manager {
   Status StartMember(bool new_cluster, const std::string& initial_cluster);
   // Until the member serves linearizable reads (a new member: once promoted and caught up).
   Status WaitMemberServes(std::chrono::milliseconds timeout);
-  // Keyring (joined: it must exist), store, read model, leader work if this manager runs it,
-  // control API.
+  // Keyring (joined: it must exist), store, read model, the election, control API.
   Status StartServices(bool joined);
+  // The election's own client (a short call timeout, see there) and elector; leader work
+  // starts when this manager wins and stops when it loses.
+  Status StartElection();
+  void StartLeaderWork(const store::Fence& fence);
+  void StopLeaderWork();
   Status CreateClusterObjects(const ClusterSpec& spec, const ca::RootCa& root);
   // The swarm port (gRPC: NodeCA + Dispatcher); needs a fresh read model.
   Status StartSwarmServer();
@@ -126,8 +132,16 @@ class Manager {
   crypto::Keyring keyring_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<store::ReadModel> reads_;
-  // Leader work (services → tasks → nodes, unfinished joins' learners): only on the manager
-  // that runs it (SwarmState::runs_leader_work); null on the others.
+  // Leader work (services → tasks → nodes, unfinished joins' learners): only while this
+  // manager is the elected leader; null otherwise. Its store writes go through
+  // leader_store_, fenced on the term it won (store::NewFencedStore). Started and stopped on the
+  // elector's thread only.
+  std::unique_ptr<etcd::Client> election_client_;
+  std::unique_ptr<election::Elector> elector_;
+  std::unique_ptr<store::Store> leader_store_;
+  std::thread leader_thread_;  // catches the read model up, starts the work, marks the node
+  Mutex leader_mu_;
+  bool leader_stopping_ ABSL_GUARDED_BY(leader_mu_) = false;
   std::unique_ptr<orchestrator::Orchestrator> orchestrator_;
   std::unique_ptr<membership::LearnerSweeper> sweeper_;
   std::unique_ptr<controlapi::SecretApi> secrets_;

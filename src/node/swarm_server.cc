@@ -70,7 +70,7 @@ class StoreNodeRegistry final : public caserver::NodeRegistry {
       // ManagerStatus.Addr: the advertised swarm address with its port.
       const bool has_port = !ip.empty() && nn.advertise_addr != ip;
       n.manager_addr = has_port ? nn.advertise_addr : n.addr + ":2377";
-      n.leader = false;  // the manager that ran swarm init stays the leader (issue 12 part 3)
+      n.leader = false;  // the elected leader marks itself (node/manager_leadership.h)
     }
     n.engine_version = "capsule";
     return nodes_.Register(n);

@@ -18,9 +18,10 @@ struct SwarmState {
   int swarm_port = 2377;
   int etcd_peer_port = 2380;
   std::string remote_manager;  // ip:port of the manager this node joined through
-  // Whether this manager runs the leader work (orchestrator, scheduler, reaper, node liveness
-  // reconciliation, the learner sweeper). Until leader election exists (issue 12 part 3) only
-  // the manager that ran `swarm init` does (true); a manager that joined does not (false).
+  // Whether this manager reconciles node liveness once after it starts (nodes recorded Ready
+  // with no session become Down): the manager that ran `swarm init` (true), not one that
+  // joined (false). The rest of the leader work (orchestrator, scheduler, reaper, learner
+  // sweeper) runs on whichever manager wins the election (manager/election/elector.h).
   // Absent in the file (swarms made before joins existed) = true.
   bool runs_leader_work = true;
 };

@@ -31,21 +31,24 @@ class EtcdStore : public Store {
       : client_(client), keyring_(keyring), committer_(client) {}
 
   StatusOr<int64_t> Create(const ObjectRef& ref, const Record& record) override {
-    ASSIGN_OR_RETURN(TxnWrite w, PrepareCreate(ref, record));
-    return Wrote(committer_.Commit(std::move(w)));
+    return CreateWith(ref, record, nullptr);
   }
 
   StatusOr<int64_t> Update(const ObjectRef& ref, int64_t expected_revision,
                            const Record& record) override {
-    ASSIGN_OR_RETURN(TxnWrite w, PrepareUpdate(ref, expected_revision, record));
-    return Wrote(committer_.Commit(std::move(w)));
+    return UpdateWith(ref, expected_revision, record, nullptr);
   }
 
   StatusOr<int64_t> Delete(const ObjectRef& ref, int64_t expected_revision) override {
-    return Wrote(committer_.Commit(PrepareDelete(ref, expected_revision)));
+    return DeleteWith(ref, expected_revision, nullptr);
   }
 
   std::vector<StatusOr<int64_t>> WriteBatch(std::vector<WriteRequest> writes) override {
+    return WriteAll(std::move(writes), nullptr);
+  }
+
+  // Prepares and commits `writes` (each carrying `fence` if it is set); one answer per write.
+  std::vector<StatusOr<int64_t>> WriteAll(std::vector<WriteRequest> writes, const Compare* fence) {
     std::vector<StatusOr<int64_t>> results(writes.size(), absl::UnknownError("not written"));
     std::vector<TxnWrite> prepared;
     std::vector<size_t> index;  // prepared[k] answers results[index[k]]
@@ -55,6 +58,7 @@ class EtcdStore : public Store {
         results[i] = w.status();
         continue;
       }
+      if (fence != nullptr) w->fences.push_back(*fence);
       prepared.push_back(*std::move(w));
       index.push_back(i);
     }
@@ -63,6 +67,21 @@ class EtcdStore : public Store {
       results[index[k]] = Wrote(std::move(committed[k]));
     }
     return results;
+  }
+
+  // Create, Update and Delete, each carrying `fence` if it is set.
+  StatusOr<int64_t> CreateWith(const ObjectRef& ref, const Record& record, const Compare* fence) {
+    ASSIGN_OR_RETURN(TxnWrite w, PrepareCreate(ref, record));
+    return CommitOne(std::move(w), fence);
+  }
+  StatusOr<int64_t> UpdateWith(const ObjectRef& ref, int64_t expected_revision,
+                               const Record& record, const Compare* fence) {
+    ASSIGN_OR_RETURN(TxnWrite w, PrepareUpdate(ref, expected_revision, record));
+    return CommitOne(std::move(w), fence);
+  }
+  StatusOr<int64_t> DeleteWith(const ObjectRef& ref, int64_t expected_revision,
+                               const Compare* fence) {
+    return CommitOne(PrepareDelete(ref, expected_revision), fence);
   }
 
   StatusOr<StoredRecord> Get(const std::string& kind, const std::string& id) override {
@@ -167,7 +186,7 @@ class EtcdStore : public Store {
 
   // The object key and, if ref.name is set, its name key, both created only if absent.
   StatusOr<TxnWrite> PrepareCreate(const ObjectRef& ref, const Record& record) const {
-    TxnWrite w{TxnWrite::Kind::kCreate, ref, ObjectKey(ref.kind, ref.id), {}, {}};
+    TxnWrite w{TxnWrite::Kind::kCreate, ref, ObjectKey(ref.kind, ref.id), {}, {}, {}};
     ASSIGN_OR_RETURN(std::string sealed, Seal(w.object_key, record));
     w.compares.push_back(CreateRevisionIs(w.object_key, 0));
     w.ops.push_back(Op::Put(w.object_key, std::move(sealed)));
@@ -182,7 +201,7 @@ class EtcdStore : public Store {
 
   StatusOr<TxnWrite> PrepareUpdate(const ObjectRef& ref, int64_t expected_revision,
                                    const Record& record) const {
-    TxnWrite w{TxnWrite::Kind::kUpdate, ref, ObjectKey(ref.kind, ref.id), {}, {}};
+    TxnWrite w{TxnWrite::Kind::kUpdate, ref, ObjectKey(ref.kind, ref.id), {}, {}, {}};
     ASSIGN_OR_RETURN(std::string sealed, Seal(w.object_key, record));
     w.compares.push_back(ModRevisionIs(w.object_key, expected_revision));
     w.ops.push_back(Op::Put(w.object_key, std::move(sealed)));
@@ -190,7 +209,7 @@ class EtcdStore : public Store {
   }
 
   TxnWrite PrepareDelete(const ObjectRef& ref, int64_t expected_revision) const {
-    TxnWrite w{TxnWrite::Kind::kDelete, ref, ObjectKey(ref.kind, ref.id), {}, {}};
+    TxnWrite w{TxnWrite::Kind::kDelete, ref, ObjectKey(ref.kind, ref.id), {}, {}, {}};
     if (expected_revision > 0) {
       w.compares.push_back(ModRevisionIs(w.object_key, expected_revision));
     } else {
@@ -202,6 +221,11 @@ class EtcdStore : public Store {
       w.ops.push_back(Op::Delete(NameKey(ref.kind, keyring_.NameIndex(ref.name))));
     }
     return w;
+  }
+
+  StatusOr<int64_t> CommitOne(TxnWrite w, const Compare* fence) {
+    if (fence != nullptr) w.fences.push_back(*fence);
+    return Wrote(committer_.Commit(std::move(w)));
   }
 
   StatusOr<int64_t> Wrote(StatusOr<int64_t> revision) {
@@ -218,10 +242,80 @@ class EtcdStore : public Store {
   std::atomic<int64_t> last_written_{0};
 };
 
+// The leader work's view (store::NewFencedStore): its writes carry the fence; reads are the
+// store's.
+class FencedEtcdStore : public Store {
+ public:
+  FencedEtcdStore(EtcdStore& store, Fence fence, std::function<void()> on_fence_failed)
+      : store_(store),
+        fence_{std::move(fence.key), Compare::Target::kCreateRevision, Compare::Result::kEqual,
+               fence.create_revision, ""},
+        on_fence_failed_(std::move(on_fence_failed)) {}
+
+  StatusOr<int64_t> Create(const ObjectRef& ref, const Record& record) override {
+    return Checked(store_.CreateWith(ref, record, &fence_));
+  }
+  StatusOr<int64_t> Update(const ObjectRef& ref, int64_t expected_revision,
+                           const Record& record) override {
+    return Checked(store_.UpdateWith(ref, expected_revision, record, &fence_));
+  }
+  StatusOr<int64_t> Delete(const ObjectRef& ref, int64_t expected_revision) override {
+    return Checked(store_.DeleteWith(ref, expected_revision, &fence_));
+  }
+  std::vector<StatusOr<int64_t>> WriteBatch(std::vector<WriteRequest> writes) override {
+    std::vector<StatusOr<int64_t>> results = store_.WriteAll(std::move(writes), &fence_);
+    for (const StatusOr<int64_t>& r : results) {
+      if (IsFenceFailure(r)) {
+        FenceFailed();
+        break;
+      }
+    }
+    return results;
+  }
+  StatusOr<StoredRecord> Get(const std::string& kind, const std::string& id) override {
+    return store_.Get(kind, id);
+  }
+  StatusOr<MetaSnapshot> ListMeta() override { return store_.ListMeta(); }
+  StatusOr<std::unique_ptr<WatchHandle>> WatchObjects(int64_t start_revision,
+                                                      StoreWatchCallbacks callbacks) override {
+    return store_.WatchObjects(start_revision, std::move(callbacks));
+  }
+  int64_t LastWrittenRevision() const override { return store_.LastWrittenRevision(); }
+
+ private:
+  static bool IsFenceFailure(const StatusOr<int64_t>& r) {
+    return !r.ok() && r.status().code() == absl::StatusCode::kFailedPrecondition &&
+           r.status().message() == kNotLeaderMessage;
+  }
+  void FenceFailed() {
+    spdlog::warn("store: a leader write was refused: {}", kNotLeaderMessage);
+    if (on_fence_failed_) on_fence_failed_();
+  }
+  StatusOr<int64_t> Checked(StatusOr<int64_t> r) {
+    if (IsFenceFailure(r)) FenceFailed();
+    return r;
+  }
+
+  EtcdStore& store_;
+  const Compare fence_;
+  const std::function<void()> on_fence_failed_;
+};
+
 }  // namespace
 
 std::unique_ptr<Store> NewEtcdStore(etcd::Client& client, const crypto::Keyring& keyring) {
   return std::make_unique<EtcdStore>(client, keyring);
+}
+
+StatusOr<std::unique_ptr<Store>> NewFencedStore(Store& store, Fence fence,
+                                                std::function<void()> on_fence_failed) {
+  auto* etcd_store = dynamic_cast<EtcdStore*>(&store);
+  if (etcd_store == nullptr) return absl::InvalidArgumentError("fencing needs the etcd store");
+  if (fence.key.empty() || fence.key.rfind(kObjectsPrefix, 0) == 0) {
+    return absl::InvalidArgumentError("a fence key must not be an object key");
+  }
+  return std::make_unique<FencedEtcdStore>(*etcd_store, std::move(fence),
+                                           std::move(on_fence_failed));
 }
 
 StatusOr<crypto::Keyring> LoadKeyring(etcd::Client& client, const SecretBytes& kek) {

@@ -91,7 +91,7 @@ std::string NameK(const std::string& name) { return NameKey(kSecretsKind, name);
 
 // The writes as the etcd store prepares them, with plain values.
 TxnWrite CreateW(const std::string& id, const std::string& name) {
-  TxnWrite w{TxnWrite::Kind::kCreate, {kSecretsKind, id, name}, Obj(id), {}, {}};
+  TxnWrite w{TxnWrite::Kind::kCreate, {kSecretsKind, id, name}, Obj(id), {}, {}, {}};
   w.compares.push_back({Obj(id), Compare::Target::kCreateRevision, Compare::Result::kEqual, 0, ""});
   w.ops.push_back(Op::Put(Obj(id), "v-" + id));
   if (!name.empty()) {
@@ -103,7 +103,7 @@ TxnWrite CreateW(const std::string& id, const std::string& name) {
 }
 
 TxnWrite UpdateW(const std::string& id, int64_t expected, const std::string& value) {
-  TxnWrite w{TxnWrite::Kind::kUpdate, {kSecretsKind, id, ""}, Obj(id), {}, {}};
+  TxnWrite w{TxnWrite::Kind::kUpdate, {kSecretsKind, id, ""}, Obj(id), {}, {}, {}};
   w.compares.push_back(
       {Obj(id), Compare::Target::kModRevision, Compare::Result::kEqual, expected, ""});
   w.ops.push_back(Op::Put(Obj(id), value));
@@ -111,7 +111,7 @@ TxnWrite UpdateW(const std::string& id, int64_t expected, const std::string& val
 }
 
 TxnWrite DeleteW(const std::string& id, const std::string& name) {
-  TxnWrite w{TxnWrite::Kind::kDelete, {kSecretsKind, id, name}, Obj(id), {}, {}};
+  TxnWrite w{TxnWrite::Kind::kDelete, {kSecretsKind, id, name}, Obj(id), {}, {}, {}};
   w.compares.push_back(
       {Obj(id), Compare::Target::kCreateRevision, Compare::Result::kGreater, 0, ""});
   w.ops.push_back(Op::Delete(Obj(id)));

@@ -3,6 +3,8 @@
 //   names/<kind>/<hmac>        name-uniqueness key of a named object (sealed object ID);
 //                              <hmac> = Keyring::NameIndex(name), so names never appear in clear
 //   keys/keyring               the DEK keyring, wrapped by the KEK (not sealed by a DEK)
+//   election/leader            the leader's node ID in clear, under the leader's lease
+//                              (manager/election/elector.h); fenced writes compare on it
 #pragma once
 
 #include <string>
@@ -13,6 +15,7 @@ namespace capsule::store {
 inline constexpr char kRoot[] = "/capsule/v1/";
 inline constexpr char kObjectsPrefix[] = "/capsule/v1/objects/";
 inline constexpr char kKeyringKey[] = "/capsule/v1/keys/keyring";
+inline constexpr char kLeaderKey[] = "/capsule/v1/election/leader";
 
 std::string ObjectKey(std::string_view kind, std::string_view id);
 std::string KindPrefix(std::string_view kind);

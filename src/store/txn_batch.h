@@ -10,6 +10,11 @@
 // the others are sent again without it. No write is applied twice (a failed Txn applies
 // nothing) nor lost (every write ends with a revision or its own error).
 //
+// A write may also carry fences (store/fence.h): compares on a key it does not change (the
+// leader key). Writes sharing a fence key may share a Txn — the key is compared, never
+// written, so each write's fences still depend on that key alone — and the batch carries each
+// distinct fence once. A write whose fence fails answers FailedPrecondition (kNotLeaderMessage).
+//
 // Compares must be on revisions or versions (kValue is not decidable from a keys-only read).
 // Everything here is a pure function of its arguments. Not thread-safe by itself (no state).
 #pragma once
@@ -22,6 +27,7 @@
 
 #include "common/status.h"
 #include "store/etcd/etcd_client.h"
+#include "store/fence.h"
 #include "store/store.h"
 
 namespace capsule::store {
@@ -34,10 +40,11 @@ struct TxnWrite {
   std::string object_key;
   std::vector<etcd::Compare> compares;
   std::vector<etcd::Op> ops;
+  std::vector<etcd::Compare> fences;  // on keys no write changes (see the top)
 
-  // Every key the write compares or changes (object key, name key).
+  // Every key the write's own compares or ops touch (object key, name key); not its fences'.
   std::set<std::string> Keys() const;
-  // The distinct keys its compares read (the failure branch reads these).
+  // The distinct keys its compares and fences read (the failure branch reads these).
   std::vector<std::string> ComparedKeys() const;
   // Bytes of keys and values it adds to a request (an estimate of its share of the Txn).
   size_t Bytes() const;
@@ -67,11 +74,12 @@ struct BatchTxn {
 };
 BatchTxn BuildBatchTxn(const std::vector<const TxnWrite*>& batch);
 
-// Whether every compare of `write` holds against `seen` (the keys the failure branch read;
-// a key absent from it does not exist: revisions and version 0, as etcd compares it).
+// Whether every compare and fence of `write` holds against `seen` (the keys the failure branch
+// read; a key absent from it does not exist: revisions and version 0, as etcd compares it).
 bool ComparesHold(const TxnWrite& write, const std::vector<etcd::KeyValue>& seen);
 
 // The answer a write whose compares failed gets — the one the single-write Txn gave:
+//   a failed fence  FailedPrecondition kNotLeaderMessage (whatever its own compares say)
 //   create  AlreadyExists "<kind> <name> already exists" (its ID or its name is taken)
 //   update, delete  NotFound "<kind> <id> not found" if the object is missing,
 //                   Aborted "update out of sequence" if it exists at another revision.

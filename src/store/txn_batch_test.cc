@@ -18,7 +18,7 @@ std::string Obj(const std::string& id) { return "/o/secrets/" + id; }
 std::string Name(const std::string& name) { return "/n/secrets/" + name; }
 
 TxnWrite CreateW(const std::string& id, const std::string& name, size_t value_bytes = 10) {
-  TxnWrite w{TxnWrite::Kind::kCreate, {"secrets", id, name}, Obj(id), {}, {}};
+  TxnWrite w{TxnWrite::Kind::kCreate, {"secrets", id, name}, Obj(id), {}, {}, {}};
   w.compares.push_back({Obj(id), Compare::Target::kCreateRevision, Compare::Result::kEqual, 0, ""});
   w.ops.push_back(Op::Put(Obj(id), std::string(value_bytes, 'x')));
   if (!name.empty()) {
@@ -30,7 +30,7 @@ TxnWrite CreateW(const std::string& id, const std::string& name, size_t value_by
 }
 
 TxnWrite UpdateW(const std::string& id, int64_t expected) {
-  TxnWrite w{TxnWrite::Kind::kUpdate, {"secrets", id, ""}, Obj(id), {}, {}};
+  TxnWrite w{TxnWrite::Kind::kUpdate, {"secrets", id, ""}, Obj(id), {}, {}, {}};
   w.compares.push_back(
       {Obj(id), Compare::Target::kModRevision, Compare::Result::kEqual, expected, ""});
   w.ops.push_back(Op::Put(Obj(id), "v"));
@@ -38,7 +38,7 @@ TxnWrite UpdateW(const std::string& id, int64_t expected) {
 }
 
 TxnWrite DeleteW(const std::string& id, const std::string& name, int64_t expected) {
-  TxnWrite w{TxnWrite::Kind::kDelete, {"secrets", id, name}, Obj(id), {}, {}};
+  TxnWrite w{TxnWrite::Kind::kDelete, {"secrets", id, name}, Obj(id), {}, {}, {}};
   if (expected > 0) {
     w.compares.push_back(
         {Obj(id), Compare::Target::kModRevision, Compare::Result::kEqual, expected, ""});
@@ -221,6 +221,56 @@ TEST(ComparesHoldTest, MissingKeyComparesAsRevisionZero) {
   EXPECT_TRUE(ComparesHold(CreateW("a", "n"), {}));
   EXPECT_FALSE(ComparesHold(DeleteW("a", "", 0), {}));
   EXPECT_TRUE(ComparesHold(DeleteW("a", "", 0), {Kv(Obj("a"), 1, 1)}));
+}
+
+// ---- Fences (store::NewFencedStore)
+
+const char kLeader[] = "/election/leader";
+
+TxnWrite Fenced(TxnWrite w, int64_t term) {
+  w.fences.push_back(
+      {kLeader, Compare::Target::kCreateRevision, Compare::Result::kEqual, term, ""});
+  return w;
+}
+
+TEST(FenceTest, WritesSharingAFenceKeyShareABatch) {
+  const std::vector<TxnWrite> ws = {Fenced(CreateW("a", ""), 7), Fenced(UpdateW("b", 3), 7),
+                                    CreateW("c", "")};
+  EXPECT_EQ(PickBatch(Ptrs(ws), {}, BatchLimits{}), (std::vector<size_t>{0, 1, 2}));
+}
+
+TEST(FenceTest, TheBatchTxnCarriesEachDistinctFenceOnceAndReadsItsKeyOnce) {
+  const std::vector<TxnWrite> ws = {Fenced(CreateW("a", ""), 7), Fenced(CreateW("b", ""), 7)};
+  const BatchTxn txn = BuildBatchTxn(Ptrs(ws));
+  ASSERT_EQ(txn.compares.size(), 3u);  // a, the fence, b
+  EXPECT_EQ(txn.compares[1].key, kLeader);
+  ASSERT_EQ(txn.failure.size(), 3u);  // a, the leader key, b
+  EXPECT_EQ(txn.failure[1].key, kLeader);
+}
+
+TEST(FenceTest, ManyFencedWritesFitOneTxnWithinMaxTxnOps) {
+  std::vector<TxnWrite> ws;
+  for (int i = 0; i < 100; ++i) ws.push_back(Fenced(UpdateW("o" + std::to_string(i), 2), 7));
+  // 100 compares + 1 fence, 100 puts, 101 reads: within 128.
+  EXPECT_EQ(PickBatch(Ptrs(ws), {}, BatchLimits{}).size(), 100u);
+}
+
+TEST(FenceTest, AFailedFenceIsNotTheLeaderWhateverTheWritesOwnComparesSay) {
+  const std::vector<TxnWrite> ws = {Fenced(CreateW("a", ""), 7), UpdateW("b", 3)};
+  // The leader key was created again (term 9): the fenced create fails with FailedPrecondition;
+  // the unfenced update's compare holds, so it is retried.
+  const BatchSplit split = SplitFailedBatch(Ptrs(ws), {Kv(kLeader, 9, 9), Kv(Obj("b"), 3, 3)});
+  EXPECT_EQ(split.retry, (std::vector<size_t>{1}));
+  ASSERT_EQ(split.failed.size(), 1u);
+  EXPECT_EQ(split.failed[0].first, 0u);
+  EXPECT_EQ(split.failed[0].second.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(split.failed[0].second.message(), kNotLeaderMessage);
+}
+
+TEST(FenceTest, AMissingLeaderKeyFailsTheFence) {
+  const TxnWrite w = Fenced(CreateW("a", ""), 7);
+  EXPECT_FALSE(ComparesHold(w, {}));
+  EXPECT_TRUE(ComparesHold(w, {Kv(kLeader, 7, 7)}));
 }
 
 }  // namespace

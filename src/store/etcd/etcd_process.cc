@@ -154,6 +154,14 @@ std::vector<std::string> EtcdArgs(const MemberConfig& config) {
       "periodic",
       "--auto-compaction-retention",
       "1h",
+      // Raft election timeout 500 ms (etcd's default is 1 s; heartbeats stay at 100 ms): a dead
+      // member's Raft leadership moves within ~0.5-1 s, and etcd's smallest lease TTL (1.5
+      // election timeouts, rounded up to a second) becomes 1 s, the TTL of the manager leader's
+      // lease (manager/election/elector.h). Together they bound a leader node's failover.
+      "--heartbeat-interval",
+      "100",
+      "--election-timeout",
+      "500",
   };
   if (!config.peer_tls.cert_file.empty()) {
     args.insert(args.end(), {"--peer-cert-file", config.peer_tls.cert_file, "--peer-key-file",
