@@ -114,13 +114,16 @@ class Backend {
   // Unavailable with Docker's "not a swarm manager" message when not in a swarm, or
   // kWorkerNotManagerMessage on a worker.
   virtual StatusOr<std::shared_ptr<const ManagerServices>> Manager() const = 0;
-  // POST /swarm/unlock with the key text. Outside a swarm Unavailable "This node is not part
-  // of a swarm"; an active manager AlreadyExists "swarm is not locked" (409); a worker
-  // Unavailable kNotManagerMessage; malformed key InvalidArgument "invalid key string";
-  // wrong key Unauthenticated "swarm could not be unlocked: invalid key provided".
+  // POST /swarm/unlock with the key text. Outside a swarm Unavailable with Docker's "not a
+  // swarm manager. Use \"docker swarm init\" …" text; on a worker Unavailable
+  // kWorkerNotManagerMessage; an active manager AlreadyExists "swarm is not locked" (409);
+  // malformed key InvalidArgument "invalid key string"; wrong key Unauthenticated "swarm
+  // could not be unlocked: invalid key provided".
   virtual Status UnlockSwarm(const SecretBytes& key_text) {
     (void)key_text;
-    return absl::UnavailableError("This node is not part of a swarm");
+    return absl::UnavailableError(
+        "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" "
+        "to connect this node to swarm and try again.");
   }
   virtual std::string Hostname() const = 0;
   // The node's image store, on every node in or out of a swarm (nullptr: none; the image

@@ -277,6 +277,11 @@ Status Daemon::LeaveSwarm(bool force) {
   {
     std::unique_lock<std::shared_mutex> lock(mu_);
     if (!state_) return absl::UnavailableError("This node is not part of a swarm");
+    if (locked_ && !force) {
+      return absl::UnavailableError(
+          "Swarm is encrypted and locked. Please unlock it first or use `--force` to ignore "
+          "this message.");
+    }
     if (state_->role == "manager" && !force) {
       // Capsule has one manager per swarm for now, so a manager is always the last one.
       return absl::UnavailableError(
@@ -386,12 +391,13 @@ Status Daemon::UnlockSwarm(const SecretBytes& key_text) {
   SwarmState state;
   {
     std::shared_lock<std::shared_mutex> lock(mu_);
-    if (!state_) return absl::UnavailableError("This node is not part of a swarm");
+    // Docker's errNoManager texts outside a swarm and on a worker.
+    if (!state_) return absl::UnavailableError(dockerapi::kNotManagerMessage);
     if (!locked_) {
       if (state_->role == "manager") {
         return absl::AlreadyExistsError("swarm is not locked");  // 409, as Docker's Conflict
       }
-      return absl::UnavailableError(dockerapi::kNotManagerMessage);
+      return absl::UnavailableError(dockerapi::kWorkerNotManagerMessage);
     }
     state = *state_;
   }

@@ -250,6 +250,66 @@ class AutolockTest(unittest.TestCase):
         self.assertEqual(self.unlock(d, k3).status, 200)
         self.assertEqual(d.api("GET", f"/secrets/{sid}").status, 200)
 
+    # ---- a renewed node key is sealed too ----------------------------------------------------------------
+    def test_renewed_key_is_sealed_and_unlocks(self):
+        d = self.daemon("127.0.51.9", ["--node-cert-validity", "20", "--cert-check-period", "1"])
+        key = self.init_autolocked(d)
+        cert = os.path.join(d.data_root, "swarm", "certificates", "swarm-node.crt")
+        with open(cert, "rb") as f:
+            first = f.read()
+
+        def renewed():
+            with open(cert, "rb") as f:
+                return f.read() != first
+        self.assertTrue(harness.wait_until(renewed, 40, 0.2), d.log_tail())
+        time.sleep(1)
+        d.restart()
+        self.assert_locked(d)
+        self.assertFalse(os.path.exists(os.path.join(os.path.dirname(cert), "swarm-node.key")))
+        with open(cert, "rb") as f:
+            self.assertNotEqual(f.read(), first)  # the renewed certificate went underneath
+        self.assertEqual(self.unlock(d, key).status, 200, d.log_tail())
+        # The renewed key matches the renewed certificate: the swarm port and the agent work.
+        node_id = d.api("GET", "/info").json()["Swarm"]["NodeID"]
+
+        def ready():
+            r = d.api("GET", f"/nodes/{node_id}")
+            return r.status == 200 and r.json()["Status"]["State"] == "ready"
+        self.assertTrue(harness.wait_until(ready, 30), d.log_tail())
+        agent = d.api("GET", "/capsule/agent")
+        self.assertEqual(agent.status, 200, agent)
+        self.assertTrue(harness.wait_until(
+            lambda: d.api("GET", "/capsule/agent").json().get("Connected"), 30), d.log_tail())
+
+    # ---- outside a swarm, and leaving while locked --------------------------------------------------
+    def test_unlock_outside_a_swarm_and_leave_while_locked(self):
+        d = self.daemon("127.0.51.8")
+        r = self.unlock(d, wrong_key())
+        self.assertEqual((r.status, r.message()), (503, harness.NOT_MANAGER))
+        self.assertEqual(self.unlock_key_status(d), 503)
+        self.init_autolocked(d)
+        d.restart()
+        self.assert_locked(d)
+        r = d.api("POST", "/swarm/leave")
+        self.assertEqual((r.status, r.message()),
+                         (503, "Swarm is encrypted and locked. Please unlock it first or use "
+                               "`--force` to ignore this message."))
+        self.assert_locked(d)
+        r = d.api("POST", "/swarm/leave", query={"force": "1"})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.state(d)["LocalNodeState"], "inactive")
+        swarm = os.path.join(d.data_root, "swarm")
+        for gone in ("autolock", "kek", "state.json", "certificates"):
+            self.assertFalse(os.path.exists(os.path.join(swarm, gone)), gone)
+        self.assertFalse(os.path.exists(os.path.join(d.data_root, "etcd")))
+        # A new swarm on the same node, without autolock, starts unlocked after a restart.
+        d.swarm_init()
+        d.restart()
+        self.assertEqual(self.state(d)["LocalNodeState"], "active")
+
+    def unlock_key_status(self, d):
+        return d.api("GET", "/swarm/unlockkey").status
+
     # ---- a secret created before the lock, read by a task after unlock ------------------------------
     def test_task_reads_a_secret_after_unlock(self):
         d = self.daemon("127.0.51.6")
