@@ -1,5 +1,9 @@
 #include "cli/swarm_ops.h"
 
+#include <termios.h>
+#include <unistd.h>
+
+#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -240,7 +244,20 @@ Status SwarmUnlock(CommandContext& ctx) {
   }
   if (state != "locked") return absl::FailedPreconditionError("swarm is not locked");
   std::string line;
-  std::getline(ctx.in(), line);
+  // On a terminal, docker's prompt without echo; otherwise one line of stdin.
+  const bool tty = &ctx.in() == &std::cin && ::isatty(STDIN_FILENO) == 1;
+  struct termios saved {};
+  if (tty && ::tcgetattr(STDIN_FILENO, &saved) == 0) {
+    ctx.out() << "Enter unlock key: " << std::flush;
+    struct termios quiet = saved;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    (void)::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    std::getline(ctx.in(), line);
+    (void)::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+    ctx.out() << "\n";
+  } else {
+    std::getline(ctx.in(), line);
+  }
   const size_t b = line.find_first_not_of(" \t\r\n");
   const size_t e = line.find_last_not_of(" \t\r\n");
   const std::string key = b == std::string::npos ? "" : line.substr(b, e - b + 1);

@@ -61,8 +61,8 @@ Status SwarmUpdate(CommandContext& ctx, std::optional<bool> autolock);
 Status SwarmUnlockKey(CommandContext& ctx, bool quiet, bool rotate);
 
 // GET /info: inactive → "This node is not part of a swarm", not locked → "swarm is not
-// locked"; then one line of stdin (trimmed) as the key: POST /swarm/unlock. Prints nothing.
-// (No prompt: the key is read from stdin as docker does without a terminal.)
+// locked"; then the key: on a terminal after docker's prompt "Enter unlock key: " without
+// echo, else one line of stdin (trimmed); POST /swarm/unlock. Prints nothing else.
 Status SwarmUnlock(CommandContext& ctx);
 
 }  // namespace capsule::cli

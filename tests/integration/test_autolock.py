@@ -9,6 +9,7 @@ import base64
 import hashlib
 import json
 import os
+import pty
 import re
 import shutil
 import stat
@@ -101,6 +102,11 @@ class AutolockTest(unittest.TestCase):
             self.assertEqual((r.status, r.message()), (503, LOCKED), path)
         # Nothing of the swarm runs: no etcd member.
         self.assertIsNone(self.live_etcd(d), "an etcd member runs while locked")
+        # The node key is nowhere in the clear: not on disk, no tmpfs left over it (kill -9).
+        certs = os.path.join(d.data_root, "swarm", "certificates")
+        self.assertNotIn(certs, harness.mounts_below(d.data_root))
+        self.assertFalse(os.path.exists(os.path.join(certs, "swarm-node.key")))
+        self.assertTrue(os.path.exists(os.path.join(certs, "swarm-node.key.sealed")))
 
     def live_etcd(self, d):
         pid = d.etcd_pid()
@@ -111,6 +117,8 @@ class AutolockTest(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(swarm, "kek")))
         st = os.stat(os.path.join(swarm, "autolock"))
         self.assertEqual(stat.S_IMODE(st.st_mode), 0o600)
+        # Running and unlocked: the key in the clear is only on the tmpfs over certificates/.
+        self.assertIn(os.path.join(swarm, "certificates"), harness.mounts_below(d.data_root))
 
     # ---- the issue's session, with each docker CLI ---------------------------------------------
     def session(self, cli, ip):
@@ -203,6 +211,14 @@ class AutolockTest(unittest.TestCase):
         self.assert_locked(d)
         r = d.capsule(["swarm", "unlock"], input=wrong_key().encode())
         self.assertIn("swarm could not be unlocked: invalid key provided", r.stderr.decode())
+        # On a terminal: docker's prompt, and the key is not echoed.
+        rc, shown = self.unlock_on_a_terminal(d, k2)
+        self.assertEqual(rc, 0, shown + d.log_tail())
+        self.assertTrue(shown.startswith("Enter unlock key: "), shown)
+        self.assertNotIn(k2, shown)
+        self.assertEqual(self.state(d)["LocalNodeState"], "active")
+        d.restart()
+        self.assert_locked(d)
         self.ok(d.capsule(["swarm", "unlock"], input=k2.encode() + b"\n"), d)
         self.assertEqual(self.state(d)["LocalNodeState"], "active")
         self.assertEqual(self.ok(d.capsule(["swarm", "update", "--autolock=false"])),
@@ -210,9 +226,38 @@ class AutolockTest(unittest.TestCase):
         r = d.capsule(["swarm", "unlock-key"])
         self.assertIn("no unlock key is set", r.stderr.decode())
 
+    def unlock_on_a_terminal(self, d, key):
+        """`capsule swarm unlock` on a pseudo-terminal: → (exit code, what the terminal showed)."""
+        pid, fd = pty.fork()
+        if pid == 0:
+            try:
+                os.execve(harness.CAPSULE_CLI,
+                          [harness.CAPSULE_CLI, "-H", "unix://" + d.sock, "swarm", "unlock"],
+                          d.cli_env())
+            finally:
+                os._exit(127)
+        shown = b""
+        while b"Enter unlock key: " not in shown:
+            chunk = os.read(fd, 1024)
+            if not chunk:
+                break
+            shown += chunk
+        os.write(fd, key.encode() + b"\n")
+        while True:
+            try:
+                chunk = os.read(fd, 1024)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+        os.close(fd)
+        _, status = os.waitpid(pid, 0)
+        return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")
+
     # ---- kill -9, and the rotation grace ----------------------------------------------------------
     def test_kill9_locked_manager_and_rotation_grace(self):
-        grace = 15
+        grace = 25
         d = self.daemon("127.0.51.3", ["--unlock-key-grace", str(grace)])
         k1 = self.init_autolocked(d)
         sid = d.create_secret("kept", b"v1")
