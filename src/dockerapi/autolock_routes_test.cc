@@ -178,6 +178,13 @@ TEST_F(AutolockRoutesTest, UpdateAppliesAutolockAndRotation) {
   EXPECT_TRUE((*c)->object.spec.autolock_managers);
 }
 
+TEST_F(AutolockRoutesTest, BadRotateValueIs400EvenWhileLocked) {
+  http::Response r = Call("POST", "/v1.41/swarm/update", "{}",
+                          {{"version", "1"}, {"rotateManagerUnlockKey", "maybe"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(Message(r), "invalid value for rotateManagerUnlockKey: maybe");
+}
+
 TEST_F(AutolockRoutesTest, BadRotateValueIs400BeforeAnyChange) {
   backend_.locked = false;
   int64_t v = PutCluster();

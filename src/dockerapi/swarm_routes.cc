@@ -158,12 +158,7 @@ Response Join(Backend& backend, const Request& req) {
 }
 
 Response Update(Backend& backend, const Request& req) {
-  auto mgr = backend.Manager();
-  if (!mgr.ok()) return ErrorResponse(mgr.status());
-  StatusOr<uint64_t> version = VersionQuery(req, "swarm");
-  if (!version.ok()) return ErrorResponse(version.status());
-  StatusOr<nlohmann::json> body = ReadJsonBody(req.body, *SpecSchema());
-  if (!body.ok()) return ErrorResponse(body.status());
+  // The query first, as the engine's handler: a bad value is 400 even on a locked node.
   bool rotate_unlock_key = false;
   if (auto f = req.query.find("rotateManagerUnlockKey");
       f != req.query.end() && !f->second.empty()) {
@@ -174,6 +169,12 @@ Response Update(Backend& backend, const Request& req) {
     }
     rotate_unlock_key = *v;
   }
+  auto mgr = backend.Manager();
+  if (!mgr.ok()) return ErrorResponse(mgr.status());
+  StatusOr<uint64_t> version = VersionQuery(req, "swarm");
+  if (!version.ok()) return ErrorResponse(version.status());
+  StatusOr<nlohmann::json> body = ReadJsonBody(req.body, *SpecSchema());
+  if (!body.ok()) return ErrorResponse(body.status());
   controlapi::ClusterUpdate update;
   ParseSpec(*body, &update.spec);
   update.rotate_worker_token = QueryBool(req, "rotateWorkerToken");

@@ -213,6 +213,7 @@ dockerapi::LocalSwarmInfo Daemon::SwarmInfo() const {
   if (locked_) {
     info.state = "locked";
     info.error = dockerapi::kSwarmLockedMessage;
+    info.node_addr = state_->advertise_addr;  // NodeID stays "" (as Docker 20.10 shows it)
     return info;
   }
   info.state = "active";

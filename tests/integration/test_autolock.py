@@ -94,6 +94,7 @@ class AutolockTest(unittest.TestCase):
         self.assertEqual(info["LocalNodeState"], "locked", d.log_tail())
         self.assertFalse(info["ControlAvailable"])
         self.assertEqual(info["Error"], LOCKED)
+        self.assertEqual((info["NodeID"], info["NodeAddr"]), ("", d.ip))  # as Docker 20.10
         ping = d.api("GET", "/_ping", version=None)
         self.assertEqual(ping.headers.get("Swarm"), "locked")
         for path in ("/swarm", "/nodes", "/services", "/secrets", "/configs", "/tasks",
