@@ -290,6 +290,7 @@ StatusOr<std::unique_ptr<Manager>> Manager::Join(const ManagerConfig& config,
   if (s.ok()) s = m->StartServices(/*joined=*/true);
   if (s.ok()) s = m->reads_->WaitFresh();
   if (s.ok()) s = m->StartSwarmServer();
+  if (s.ok()) s = m->ReconcileAutolock();  // an autolocked swarm: locks this manager too
   if (!s.ok()) {
     spdlog::error("joining as a manager failed: {}", s.ToString());
     if (plan.abort) plan.abort();

@@ -327,6 +327,30 @@ class AutolockTest(unittest.TestCase):
         self.assertTrue(harness.wait_until(
             lambda: d.api("GET", "/capsule/agent").json().get("Connected"), 30), d.log_tail())
 
+    # ---- a manager joining an autolocked swarm ------------------------------------------------------------
+    def test_manager_joining_an_autolocked_swarm_is_locked_on_its_own(self):
+        m1 = self.daemon("127.0.51.10")
+        self.init_autolocked(m1)
+        sid = m1.create_secret("shared", b"v1")
+        token = m1.api("GET", "/swarm").json()["JoinTokens"]["Manager"]
+        m2 = self.daemon("127.0.51.11")
+        r = m2.api("POST", "/swarm/join", {"ListenAddr": "127.0.51.11:2377",
+                                           "AdvertiseAddr": "127.0.51.11",
+                                           "RemoteAddrs": ["127.0.51.10:2377"],
+                                           "JoinToken": token})
+        self.assertEqual(r.status, 200, f"{r!r}\n{m2.log_tail()}\n{m1.log_tail()}")
+        m2._note_etcd()
+        self.assert_disk_locked(m2)
+        k2 = self.unlock_key(m2)
+        self.assertRegex(k2, KEY_RE)
+        m2.restart()
+        self.assert_locked(m2)
+        r = self.unlock(m2, wrong_key())
+        self.assertEqual(r.status, 401)
+        self.assertEqual(self.unlock(m2, k2).status, 200, m2.log_tail())
+        self.assertTrue(harness.wait_until(
+            lambda: m2.api("GET", f"/secrets/{sid}").status == 200, 30), m2.log_tail())
+
     # ---- outside a swarm, and leaving while locked --------------------------------------------------
     def test_unlock_outside_a_swarm_and_leave_while_locked(self):
         d = self.daemon("127.0.51.8")
