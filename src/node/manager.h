@@ -86,7 +86,8 @@ class Manager : public dockerapi::AutolockControl {
   // cluster, has it promoted, waits until it serves linearizable reads, then loads the
   // keyring and the read model and starts the swarm port. It runs no leader work
   // (state.runs_leader_work is false). On failure the member is rolled back (plan.abort),
-  // then everything local is removed (Destroy).
+  // then everything local is removed (Destroy). In an autolocked swarm it then locks itself
+  // with an unlock key of its own (ReconcileAutolock; docs/features.md "Keys and locking").
   static StatusOr<std::unique_ptr<Manager>> Join(const ManagerConfig& config,
                                                  const SwarmState& state, JoinPlan plan);
   // Starts the existing member and loads the keyring with the KEK file or, on an autolocked
