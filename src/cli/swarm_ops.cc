@@ -248,10 +248,10 @@ Status SwarmUnlock(CommandContext& ctx) {
   const bool tty = &ctx.in() == &std::cin && ::isatty(STDIN_FILENO) == 1;
   struct termios saved {};
   if (tty && ::tcgetattr(STDIN_FILENO, &saved) == 0) {
-    ctx.out() << "Enter unlock key: " << std::flush;
     struct termios quiet = saved;
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    (void)::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    (void)::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);  // before the prompt: typing may start
+    ctx.out() << "Enter unlock key: " << std::flush;
     std::getline(ctx.in(), line);
     (void)::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
     ctx.out() << "\n";
