@@ -94,8 +94,11 @@ Status Manager::ApplyAutolock(bool autolock, bool rotate) {
     return absl::OkStatus();
   }
   if (autolock) return RemoveFileDurably(kek_path);  // a crash may have left it
-  // Off: the KEK file and the clear key first, then the box and the sealed key go.
-  if (!unlock_key_.empty()) spdlog::info("autolock turned off: the KEK file is written back");
+  // Off. Started from the KEK file with the key in the clear: only a box a crash left behind
+  // may need removing.
+  if (unlock_key_.empty() && !identity_->covered()) return RemoveFileDurably(box_path);
+  // The KEK file and the clear key first, then the box and the sealed key go.
+  spdlog::info("autolock turned off: the KEK file is written back");
   RETURN_IF_ERROR(crypto::WriteFileAtomic(kek_path, kek_.span(), 0600, /*replace=*/true));
   if (identity_->covered()) {
     RETURN_IF_ERROR(identity_->SyncUnderneath(kek_, /*sealed=*/false));
