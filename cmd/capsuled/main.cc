@@ -66,6 +66,12 @@ int main(int argc, char** argv) {
                  "Seconds between certificate renewal checks (tests only)")
       ->group("")
       ->check(CLI::PositiveNumber);
+  // Hidden, for tests only: how long a rotated-out unlock key still unlocks (default 10 min).
+  int64_t unlock_key_grace_s = capsule::node::kDefaultUnlockKeyGrace.count();
+  app.add_option("--unlock-key-grace", unlock_key_grace_s,
+                 "Seconds the previous unlock key still unlocks after a rotation (tests only)")
+      ->group("")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--insecure-registry", options.registries.insecure,
                  "Registry (host:port) spoken to in plain HTTP instead of HTTPS (repeatable)");
   // Hidden, for tests only: Docker's certs.d convention in a directory of the test's own, so
@@ -111,6 +117,7 @@ int main(int argc, char** argv) {
   options.etcd_maintenance.interval = std::chrono::milliseconds(etcd_maintenance_interval_ms);
   options.node_cert_validity = std::chrono::seconds(node_cert_validity_s);
   options.cert_check_period = std::chrono::seconds(cert_check_period_s);
+  options.unlock_key_grace = std::chrono::seconds(unlock_key_grace_s);
 
   capsule::Status s = capsule::InitLogging(log_level);
   if (!s.ok()) {

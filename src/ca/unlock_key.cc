@@ -9,7 +9,8 @@ namespace capsule::ca {
 
 namespace {
 constexpr int kVariant = sodium_base64_VARIANT_ORIGINAL_NO_PADDING;
-}
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+}  // namespace
 
 SecretBytes FormatUnlockKey(const SecretBytes& key) {
   const size_t prefix_len = std::strlen(kUnlockKeyPrefix);
@@ -26,13 +27,24 @@ StatusOr<SecretBytes> ParseUnlockKey(std::string_view text) {
   const std::string_view prefix(kUnlockKeyPrefix);
   auto invalid = [] { return absl::InvalidArgumentError("invalid key string"); };
   if (text.size() <= prefix.size() || text.substr(0, prefix.size()) != prefix) return invalid();
-  const std::string_view b64 = text.substr(prefix.size());
+  // Go's RawStdEncoding (not Strict) ignores the unused low bits of the last character, so
+  // "…Ts" and "…Tt" are the same key for Docker; libsodium refuses non-zero unused bits, so
+  // they are cleared first.
+  SecretBytes b64 = SecretBytes::CopyFrom(text.substr(prefix.size()));
+  if (const size_t rem = b64.size() % 4; rem == 2 || rem == 3) {
+    uint8_t& last = b64.data()[b64.size() - 1];
+    const char* at = std::strchr(kAlphabet, last);
+    if (last == 0 || at == nullptr) return invalid();
+    const int unused_mask = rem == 2 ? 0x0f : 0x03;
+    last = static_cast<uint8_t>(kAlphabet[(at - kAlphabet) & ~unused_mask]);
+  }
   SecretBytes out(b64.size());  // decoded is always shorter
   size_t len = 0;
   const char* end = nullptr;
-  if (sodium_base642bin(out.data(), out.size(), b64.data(), b64.size(), nullptr, &len, &end,
+  const char* b64_text = reinterpret_cast<const char*>(b64.data());
+  if (sodium_base642bin(out.data(), out.size(), b64_text, b64.size(), nullptr, &len, &end,
                         kVariant) != 0 ||
-      end != b64.data() + b64.size() || len == 0) {
+      end != b64_text + b64.size() || len == 0) {
     return invalid();
   }
   out.Truncate(len);

@@ -46,5 +46,25 @@ TEST_F(UnlockKeyTest, RejectsMalformed) {
   }
 }
 
+// As Go's (non-strict) RawStdEncoding, which Docker uses: the unused low bits of the last
+// character do not matter (checked on Docker 20.10: "…84Ts" and "…84Tt" unlock the same swarm).
+TEST_F(UnlockKeyTest, UnusedLowBitsOfTheLastCharacterAreIgnored) {
+  auto a = ParseUnlockKey("SWMKEY-1-FXPeT/gO4I3gvGM6eKGU418ZD3kYYqaSCzbgmVm84Ts");
+  auto b = ParseUnlockKey("SWMKEY-1-FXPeT/gO4I3gvGM6eKGU418ZD3kYYqaSCzbgmVm84Tt");
+  auto c = ParseUnlockKey("SWMKEY-1-FXPeT/gO4I3gvGM6eKGU418ZD3kYYqaSCzbgmVm84Tv");
+  auto other = ParseUnlockKey("SWMKEY-1-FXPeT/gO4I3gvGM6eKGU418ZD3kYYqaSCzbgmVm84Tw");
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok() && other.ok());
+  EXPECT_EQ(a->size(), 32u);
+  EXPECT_TRUE(a->Equals(b->span()));
+  EXPECT_TRUE(a->Equals(c->span()));
+  EXPECT_FALSE(a->Equals(other->span()));
+  EXPECT_EQ(FormatUnlockKey(*b).view(), "SWMKEY-1-FXPeT/gO4I3gvGM6eKGU418ZD3kYYqaSCzbgmVm84Ts");
+  // Two characters left over (one byte, four unused bits).
+  auto d = ParseUnlockKey("SWMKEY-1-+A");
+  auto e = ParseUnlockKey("SWMKEY-1-+P");
+  ASSERT_TRUE(d.ok() && e.ok());
+  EXPECT_TRUE(d->Equals(e->span()));
+}
+
 }  // namespace
 }  // namespace capsule::ca

@@ -1,4 +1,5 @@
-// `capsule swarm init|join|join-token|leave` — flags only; the work is in swarm_ops.
+// `capsule swarm init|join|join-token|leave|update|unlock|unlock-key` — flags only; the work is in
+// swarm_ops.
 #include <memory>
 
 #include "cli/commands.h"
@@ -82,6 +83,44 @@ void AddSwarmCommands(CLI::App& root, CommandContext& ctx) {
       Status s =
           CheckArgCount({"swarm leave", "[OPTIONS]", "Leave the swarm"}, stray->size(), 0, 0);
       ctx.SetResult(s.ok() ? SwarmLeave(ctx, *force) : s);
+    });
+  }
+  {
+    auto autolock = std::make_shared<bool>(false);
+    auto stray = std::make_shared<std::vector<std::string>>();
+    CLI::App* cmd = swarm->add_subcommand("update", "Update the swarm");
+    CLI::Option* flag =
+        cmd->add_flag("--autolock", *autolock, "Change manager autolocking setting (true|false)");
+    AddStrayArgs(*cmd, *stray);
+    cmd->callback([&ctx, autolock, flag, stray] {
+      Status s =
+          CheckArgCount({"swarm update", "[OPTIONS]", "Update the swarm"}, stray->size(), 0, 0);
+      std::optional<bool> value;
+      if (flag->count() > 0) value = *autolock;
+      ctx.SetResult(s.ok() ? SwarmUpdate(ctx, value) : s);
+    });
+  }
+  {
+    auto stray = std::make_shared<std::vector<std::string>>();
+    CLI::App* cmd = swarm->add_subcommand("unlock", "Unlock swarm");
+    AddStrayArgs(*cmd, *stray);
+    cmd->callback([&ctx, stray] {
+      Status s = CheckArgCount({"swarm unlock", "", "Unlock swarm"}, stray->size(), 0, 0);
+      ctx.SetResult(s.ok() ? SwarmUnlock(ctx) : s);
+    });
+  }
+  {
+    auto quiet = std::make_shared<bool>(false);
+    auto rotate = std::make_shared<bool>(false);
+    auto stray = std::make_shared<std::vector<std::string>>();
+    CLI::App* cmd = swarm->add_subcommand("unlock-key", "Manage the unlock key");
+    cmd->add_flag("-q,--quiet", *quiet, "Only display token");
+    cmd->add_flag("--rotate", *rotate, "Rotate unlock key");
+    AddStrayArgs(*cmd, *stray);
+    cmd->callback([&ctx, quiet, rotate, stray] {
+      Status s = CheckArgCount({"swarm unlock-key", "[OPTIONS]", "Manage the unlock key"},
+                               stray->size(), 0, 0);
+      ctx.SetResult(s.ok() ? SwarmUnlockKey(ctx, *quiet, *rotate) : s);
     });
   }
 }

@@ -113,3 +113,114 @@ TEST(SwarmLeaveTest, NotInSwarm) {
 
 }  // namespace
 }  // namespace capsule::cli
+
+namespace capsule::cli {
+namespace {
+
+constexpr char kSwarmOn[] =
+    R"({"ID":"c","Version":{"Index":7},"Spec":{"Name":"default","EncryptionConfig":{"AutoLockManagers":true}}})";
+constexpr char kSwarmOff[] =
+    R"({"ID":"c","Version":{"Index":7},"Spec":{"Name":"default","EncryptionConfig":{"AutoLockManagers":false}}})";
+constexpr char kKeyBanner[] =
+    "To unlock a swarm manager after it restarts, run the `capsule swarm unlock`\n"
+    "command and provide the following key:\n\n    SWMKEY-1-abc\n\n"
+    "Please remember to store this key in a password manager, since without it you\n"
+    "will not be able to restart the manager.\n";
+
+TEST(SwarmUpdateTest, AutolockOnSendsTheSpecAndPrintsTheKey) {
+  FakeDaemon daemon;
+  daemon.On("GET", "/swarm", {200, kSwarmOff});
+  daemon.On("POST", "/swarm/update", {200, ""});
+  daemon.On("GET", "/swarm/unlockkey", {200, R"({"UnlockKey":"SWMKEY-1-abc"})"});
+  CliResult r = RunAgainst(daemon, {"swarm", "update", "--autolock=true"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, std::string("Swarm updated.\n") + kKeyBanner);
+  auto reqs = daemon.requests();
+  ASSERT_GE(reqs.size(), 2u);
+  EXPECT_NE(reqs[1].target.find("version=7"), std::string::npos) << reqs[1].target;
+  EXPECT_NE(reqs[1].target.find("rotateManagerUnlockKey=false"), std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(reqs[1].body)["EncryptionConfig"]["AutoLockManagers"], true);
+}
+
+TEST(SwarmUpdateTest, AutolockOffPrintsOnlyUpdated) {
+  FakeDaemon daemon;
+  daemon.On("GET", "/swarm", {200, kSwarmOn});
+  daemon.On("POST", "/swarm/update", {200, ""});
+  CliResult r = RunAgainst(daemon, {"swarm", "update", "--autolock=false"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "Swarm updated.\n");
+  EXPECT_EQ(
+      nlohmann::json::parse(daemon.requests()[1].body)["EncryptionConfig"]["AutoLockManagers"],
+      false);
+}
+
+TEST(SwarmUnlockKeyTest, QuietPrintsTheKeyAlone) {
+  FakeDaemon daemon;
+  daemon.On("GET", "/swarm/unlockkey", {200, R"({"UnlockKey":"SWMKEY-1-abc"})"});
+  CliResult r = RunAgainst(daemon, {"swarm", "unlock-key", "-q"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "SWMKEY-1-abc\n");
+  CliResult banner = RunAgainst(daemon, {"swarm", "unlock-key"});
+  EXPECT_EQ(banner.out, kKeyBanner);
+}
+
+TEST(SwarmUnlockKeyTest, NoKeySetIsAnError) {
+  FakeDaemon daemon;
+  daemon.On("GET", "/swarm/unlockkey", {200, R"({"UnlockKey":""})"});
+  CliResult r = RunAgainst(daemon, {"swarm", "unlock-key"});
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("no unlock key is set"), std::string::npos) << r.err;
+}
+
+TEST(SwarmUnlockKeyTest, RotateNeedsAutolockThenRotates) {
+  FakeDaemon off;
+  off.On("GET", "/swarm", {200, kSwarmOff});
+  CliResult refused = RunAgainst(off, {"swarm", "unlock-key", "--rotate"});
+  EXPECT_NE(refused.code, 0);
+  EXPECT_NE(refused.err.find("cannot rotate because autolock is not turned on"), std::string::npos)
+      << refused.err;
+
+  FakeDaemon on;
+  on.On("GET", "/swarm", {200, kSwarmOn});
+  on.On("POST", "/swarm/update", {200, ""});
+  on.On("GET", "/swarm/unlockkey", {200, R"({"UnlockKey":"SWMKEY-1-abc"})"});
+  CliResult r = RunAgainst(on, {"swarm", "unlock-key", "--rotate"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, std::string("Successfully rotated manager unlock key.\n\n") + kKeyBanner);
+  EXPECT_NE(on.requests()[1].target.find("rotateManagerUnlockKey=true"), std::string::npos);
+}
+
+TEST(SwarmUnlockTest, ReadsTheKeyFromStdin) {
+  FakeDaemon daemon;
+  daemon.On("GET", "/info", {200, R"({"Swarm":{"LocalNodeState":"locked"}})"});
+  daemon.On("POST", "/swarm/unlock", {200, ""});
+  CliResult r = RunAgainst(daemon, {"swarm", "unlock"}, "  SWMKEY-1-abc \n");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(nlohmann::json::parse(daemon.requests()[1].body)["UnlockKey"], "SWMKEY-1-abc");
+}
+
+TEST(SwarmUnlockTest, NotLockedIsRefusedLocally) {
+  FakeDaemon daemon;
+  daemon.On("GET", "/info", {200, R"({"Swarm":{"LocalNodeState":"active"}})"});
+  CliResult r = RunAgainst(daemon, {"swarm", "unlock"}, "SWMKEY-1-abc\n");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("swarm is not locked"), std::string::npos) << r.err;
+  EXPECT_EQ(daemon.requests().size(), 1u);
+}
+
+TEST(SwarmUnlockTest, WrongKeyShowsTheDaemonsMessage) {
+  FakeDaemon daemon;
+  daemon.On("GET", "/info", {200, R"({"Swarm":{"LocalNodeState":"locked"}})"});
+  daemon.On("POST", "/swarm/unlock",
+            {401, R"({"message":"swarm could not be unlocked: invalid key provided"})"});
+  CliResult r = RunAgainst(daemon, {"swarm", "unlock"}, "SWMKEY-1-abc\n");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("Error response from daemon: swarm could not be unlocked: invalid key "
+                       "provided"),
+            std::string::npos)
+      << r.err;
+}
+
+}  // namespace
+}  // namespace capsule::cli

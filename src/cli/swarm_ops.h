@@ -1,6 +1,7 @@
-// The `capsule swarm …` operations (init, join, join-token, leave). Later: unlock, update.
+// The `capsule swarm …` operations (init, join, join-token, leave, update, unlock, unlock-key).
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "cli/context.h"
@@ -48,5 +49,20 @@ Status SwarmJoinToken(CommandContext& ctx, const SwarmJoinTokenOptions& options)
 
 // POST /swarm/leave (?force=1 with --force, as docker); prints "Node left the swarm.".
 Status SwarmLeave(CommandContext& ctx, bool force);
+
+// GET /swarm, POST /swarm/update?version=N&…=false with the spec (autolock set when given),
+// "Swarm updated."; when autolock went false → true, the unlock key as `swarm init --autolock`.
+Status SwarmUpdate(CommandContext& ctx, std::optional<bool> autolock);
+
+// With rotate: GET /swarm (autolock off → "cannot rotate because autolock is not turned on"),
+// POST /swarm/update?…&rotateManagerUnlockKey=true, "Successfully rotated manager unlock
+// key.\n\n" unless quiet. Then GET /swarm/unlockkey: "" → "no unlock key is set"; the key
+// alone with quiet, else the unlock banner.
+Status SwarmUnlockKey(CommandContext& ctx, bool quiet, bool rotate);
+
+// GET /info: inactive → "This node is not part of a swarm", not locked → "swarm is not
+// locked"; then the key: on a terminal after docker's prompt "Enter unlock key: " without
+// echo, else one line of stdin (trimmed); POST /swarm/unlock. Prints nothing else.
+Status SwarmUnlock(CommandContext& ctx);
 
 }  // namespace capsule::cli

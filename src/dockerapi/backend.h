@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/secret_bytes.h"
 #include "common/status.h"
 #include "dockerapi/node_images.h"
 #include "dockerapi/task_logs.h"
@@ -44,6 +45,25 @@ inline constexpr char kWorkerNotManagerMessage[] =
     "state. Please run this command on a manager node or promote the current node to a "
     "manager.";
 
+// Docker's text for every manager call on a locked manager (and /info's Swarm.Error).
+inline constexpr char kSwarmLockedMessage[] =
+    "Swarm is encrypted and needs to be unlocked before it can be used. Please use \"docker "
+    "swarm unlock\" to unlock it.";
+
+// Autolock on an active manager (node/manager_autolock.cc): the keys on this manager's disk
+// follow the cluster spec's EncryptionConfig.AutoLockManagers.
+class AutolockControl {
+ public:
+  virtual ~AutolockControl() = default;
+  // "SWMKEY-1-…", or empty when autolock is off.
+  virtual StatusOr<SecretBytes> UnlockKey() const = 0;
+  // Makes this manager's keys match `autolock` (on: the KEK file is replaced by the autolock
+  // box under a new unlock key; off: the KEK file is written back, the box removed); with
+  // `rotate` and autolock on, a new unlock key (the previous one keeps working for the grace
+  // period). rotate with autolock off does nothing, as Docker.
+  virtual Status ApplyAutolock(bool autolock, bool rotate) = 0;
+};
+
 // The manager components of an active manager. Held through a shared_ptr for the length of
 // one request, so a concurrent leave cannot pull them away mid-request.
 struct ManagerServices {
@@ -57,6 +77,7 @@ struct ManagerServices {
   // Logs of tasks on other nodes (the log broker); nullptr: only this node's are served.
   const RemoteTaskLogSource* remote_logs = nullptr;
   controlapi::NetworkApi* networks = nullptr;
+  AutolockControl* autolock = nullptr;  // nullptr: autolock is not available (fakes)
 };
 
 // The node's local swarm membership as /info and /_ping report it.
@@ -67,6 +88,7 @@ struct LocalSwarmInfo {
   std::string node_addr;        // advertise IP
   std::string manager_addr;     // "IP:PORT" of the manager (this node on a manager)
   std::string manager_node_id;  // that manager's node ID ("" if not known yet)
+  std::string error;            // Swarm.Error (the locked message while locked)
 };
 
 // What this node's agent holds, for GET /capsule/agent (IDs only, never secret data).
@@ -92,6 +114,17 @@ class Backend {
   // Unavailable with Docker's "not a swarm manager" message when not in a swarm, or
   // kWorkerNotManagerMessage on a worker.
   virtual StatusOr<std::shared_ptr<const ManagerServices>> Manager() const = 0;
+  // POST /swarm/unlock with the key text. Outside a swarm Unavailable with Docker's "not a
+  // swarm manager. Use \"docker swarm init\" …" text; on a worker Unavailable
+  // kWorkerNotManagerMessage; an active manager AlreadyExists "swarm is not locked" (409);
+  // malformed key InvalidArgument "invalid key string"; wrong key Unauthenticated "swarm
+  // could not be unlocked: invalid key provided".
+  virtual Status UnlockSwarm(const SecretBytes& key_text) {
+    (void)key_text;
+    return absl::UnavailableError(
+        "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" "
+        "to connect this node to swarm and try again.");
+  }
   virtual std::string Hostname() const = 0;
   // The node's image store, on every node in or out of a swarm (nullptr: none; the image
   // routes then answer 500).

@@ -115,6 +115,23 @@ void ParseSpec(const nlohmann::json& spec, ClusterSpec* out) {
   out->autolock_managers = NestedBool(spec, "EncryptionConfig", "AutoLockManagers");
 }
 
+const http::GoSchema& UnlockRequestSchema() {
+  static const auto* schema = new http::GoSchema{
+      "UnlockRequest", "swarm.UnlockRequest", {{"UnlockKey", GoKind::kString, nullptr, ""}}};
+  return *schema;
+}
+
+// Go's strconv.ParseBool, as the engine parses rotateManagerUnlockKey.
+std::optional<bool> ParseGoBool(std::string_view v) {
+  for (std::string_view t : {"1", "t", "T", "TRUE", "true", "True"}) {
+    if (v == t) return true;
+  }
+  for (std::string_view f : {"0", "f", "F", "FALSE", "false", "False"}) {
+    if (v == f) return false;
+  }
+  return std::nullopt;
+}
+
 bool QueryBool(const Request& req, const char* name) {
   auto f = req.query.find(name);
   return f != req.query.end() &&
@@ -141,22 +158,55 @@ Response Join(Backend& backend, const Request& req) {
 }
 
 Response Update(Backend& backend, const Request& req) {
+  // The query first, as the engine's handler: a bad value is 400 even on a locked node.
+  bool rotate_unlock_key = false;
+  if (auto f = req.query.find("rotateManagerUnlockKey");
+      f != req.query.end() && !f->second.empty()) {
+    std::optional<bool> v = ParseGoBool(f->second);
+    if (!v) {
+      return ErrorResponse(
+          absl::InvalidArgumentError("invalid value for rotateManagerUnlockKey: " + f->second));
+    }
+    rotate_unlock_key = *v;
+  }
   auto mgr = backend.Manager();
   if (!mgr.ok()) return ErrorResponse(mgr.status());
   StatusOr<uint64_t> version = VersionQuery(req, "swarm");
   if (!version.ok()) return ErrorResponse(version.status());
   StatusOr<nlohmann::json> body = ReadJsonBody(req.body, *SpecSchema());
   if (!body.ok()) return ErrorResponse(body.status());
-  if (QueryBool(req, "rotateManagerUnlockKey")) {
-    return ErrorResponse(absl::InvalidArgumentError(
-        "autolock is not supported by this Capsule version: there is no unlock key to rotate"));
-  }
   controlapi::ClusterUpdate update;
   ParseSpec(*body, &update.spec);
   update.rotate_worker_token = QueryBool(req, "rotateWorkerToken");
   update.rotate_manager_token = QueryBool(req, "rotateManagerToken");
   Status s = (*mgr)->cluster->Update(static_cast<int64_t>(*version), update);
   if (!s.ok()) return ErrorResponse(RpcError(s));
+  if ((*mgr)->autolock != nullptr) {
+    s = (*mgr)->autolock->ApplyAutolock(update.spec.autolock_managers, rotate_unlock_key);
+    if (!s.ok()) return ErrorResponse(s);
+  }
+  return Response{200, {}, ""};
+}
+
+// GET /swarm/unlockkey: {"UnlockKey":""} when autolock is off (as swarmkit).
+Response GetUnlockKey(Backend& backend) {
+  auto mgr = backend.Manager();
+  if (!mgr.ok()) return ErrorResponse(mgr.status());
+  SecretBytes key;
+  if ((*mgr)->autolock != nullptr) {
+    StatusOr<SecretBytes> k = (*mgr)->autolock->UnlockKey();
+    if (!k.ok()) return ErrorResponse(k.status());
+    key = *std::move(k);
+  }
+  return JsonResponse(200, nlohmann::json{{"UnlockKey", std::string(key.view())}}.dump());
+}
+
+Response Unlock(Backend& backend, const Request& req) {
+  StatusOr<nlohmann::json> body = ReadJsonBody(req.body, UnlockRequestSchema());
+  if (!body.ok()) return ErrorResponse(body.status());
+  const SecretBytes key = SecretBytes::CopyFrom(StringField(*body, "UnlockKey"));
+  Status s = backend.UnlockSwarm(key);
+  if (!s.ok()) return ErrorResponse(s);
   return Response{200, {}, ""};
 }
 
@@ -192,10 +242,7 @@ Response Init(Backend& backend, const Request& req) {
     ParseSpec(*spec, &init.spec);
     want_autolock = want_autolock || init.spec.autolock_managers;
   }
-  if (want_autolock) {
-    return ErrorResponse(absl::InvalidArgumentError(
-        "autolock is not supported by this Capsule version: the KEK is kept in a 0600 file"));
-  }
+  init.spec.autolock_managers = want_autolock;
   if (Status pools = ReadAddressPools(*body, &init.spec); !pools.ok()) {
     return ErrorResponse(pools);
   }
@@ -235,6 +282,10 @@ void RegisterSwarmRoutes(http::Router& router, Backend& backend) {
            [&backend](const Request& r, const Params&) { return Join(backend, r); });
   AddRoute(router, "POST", "/swarm/update",
            [&backend](const Request& r, const Params&) { return Update(backend, r); });
+  AddRoute(router, "GET", "/swarm/unlockkey",
+           [&backend](const Request&, const Params&) { return GetUnlockKey(backend); });
+  AddRoute(router, "POST", "/swarm/unlock",
+           [&backend](const Request& r, const Params&) { return Unlock(backend, r); });
   RegisterNodeRoutes(router, backend);
 }
 

@@ -67,12 +67,9 @@ OJson VersionJson() {
 
 OJson SwarmInfoJson(Backend& backend) {
   LocalSwarmInfo info = backend.SwarmInfo();
-  OJson swarm = {{"NodeID", info.node_id},
-                 {"NodeAddr", info.node_addr},
-                 {"LocalNodeState", info.state},
-                 {"ControlAvailable", info.control_available},
-                 {"Error", ""},
-                 {"RemoteManagers", nullptr}};
+  OJson swarm = {{"NodeID", info.node_id},       {"NodeAddr", info.node_addr},
+                 {"LocalNodeState", info.state}, {"ControlAvailable", info.control_available},
+                 {"Error", info.error},          {"RemoteManagers", nullptr}};
   if (info.state != "active") return swarm;
   swarm["RemoteManagers"] =
       OJson::array({{{"NodeID", info.manager_node_id}, {"Addr", info.manager_addr}}});

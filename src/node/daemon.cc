@@ -8,11 +8,15 @@
 #include <thread>
 
 #include "agent/registry/loopback_guard.h"
+#include "ca/unlock_key.h"
 #include "common/ids.h"
+#include "crypto/autolock_box.h"
 #include "dockerapi/error_table.h"
 #include "node/api_adapters.h"
+#include "node/autolock_paths.h"
 #include "node/certificates.h"
 #include "node/data_root_lock.h"
+#include "node/identity_vault.h"
 #include "node/manager_join.h"
 #include "node/worker.h"
 
@@ -48,6 +52,7 @@ ManagerConfig Daemon::MakeManagerConfig() const {
   c.node_cert_validity = options_.node_cert_validity;
   c.cert_check_period = options_.cert_check_period;
   c.etcd_maintenance = options_.etcd_maintenance;
+  c.unlock_key_grace = options_.unlock_key_grace;
   return c;
 }
 
@@ -114,6 +119,8 @@ Status Daemon::Start() {
     ASSIGN_OR_RETURN(data_root_lock_, LockDataRoot(options_.data_root));
   }
   RETURN_IF_ERROR(EnsureDir(options_.exec_root, 0711));
+  // An autolocked manager killed with -9 leaves its key's tmpfs mounted (identity_vault.h).
+  RETURN_IF_ERROR(IdentityVault::ClearStale(CertificatesIn(options_.data_root)));
   RETURN_IF_ERROR(EnsureExecutor());
   ASSIGN_OR_RETURN(std::optional<SwarmState> state, LoadSwarmState(StatePath()));
   if (!state) {
@@ -132,6 +139,14 @@ Status Daemon::Start() {
     state_ = std::move(state);
     agent_ = std::move(a);
     renewer_ = std::move(renewer);
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(bool locked, StartsLocked(options_.data_root));
+  if (locked) {
+    spdlog::warn("this manager is autolocked: it waits for `swarm unlock`");
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    state_ = std::move(state);
+    locked_ = true;
     return absl::OkStatus();
   }
   ASSIGN_OR_RETURN(std::unique_ptr<node::Manager> m,
@@ -195,6 +210,12 @@ dockerapi::LocalSwarmInfo Daemon::SwarmInfo() const {
   std::shared_lock<std::shared_mutex> lock(mu_);
   dockerapi::LocalSwarmInfo info;
   if (!state_) return info;
+  if (locked_) {
+    info.state = "locked";
+    info.error = dockerapi::kSwarmLockedMessage;
+    info.node_addr = state_->advertise_addr;  // NodeID stays "" (as Docker 20.10 shows it)
+    return info;
+  }
   info.state = "active";
   info.control_available = state_->role == "manager";
   info.node_id = state_->node_id;
@@ -257,6 +278,11 @@ Status Daemon::LeaveSwarm(bool force) {
   {
     std::unique_lock<std::shared_mutex> lock(mu_);
     if (!state_) return absl::UnavailableError("This node is not part of a swarm");
+    if (locked_ && !force) {
+      return absl::UnavailableError(
+          "Swarm is encrypted and locked. Please unlock it first or use `--force` to ignore "
+          "this message.");
+    }
     if (state_->role == "manager" && !force) {
       // Capsule has one manager per swarm for now, so a manager is always the last one.
       return absl::UnavailableError(
@@ -268,6 +294,16 @@ Status Daemon::LeaveSwarm(bool force) {
     session = std::move(agent_);
     renewer = std::move(renewer_);
     state_.reset();
+    if (locked_) {
+      // A locked manager runs nothing: its swarm's files go as Destroy removes them.
+      locked_ = false;
+      std::error_code ec;
+      std::filesystem::remove(StatePath(), ec);
+      std::filesystem::remove_all(EtcdDir(options_.data_root), ec);
+      std::filesystem::remove(AutolockBoxPath(options_.data_root), ec);
+      std::filesystem::remove(KekFilePath(options_.data_root), ec);
+      std::filesystem::remove_all(CertificatesIn(options_.data_root).dir, ec);
+    }
   }
   if (renewer) renewer->Stop();
   if (m) m->SetCertificateRenewedCallback(nullptr);  // before its agent's session goes
@@ -346,8 +382,49 @@ StatusOr<std::shared_ptr<const dockerapi::ManagerServices>> Daemon::Manager() co
   if (state_ && state_->role == "worker") {
     return absl::UnavailableError(dockerapi::kWorkerNotManagerMessage);
   }
+  if (locked_) return absl::UnavailableError(dockerapi::kSwarmLockedMessage);
   if (!manager_) return absl::UnavailableError(dockerapi::kNotManagerMessage);
   return std::shared_ptr<const dockerapi::ManagerServices>(manager_, &manager_->services());
+}
+
+Status Daemon::UnlockSwarm(const SecretBytes& key_text) {
+  std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
+  SwarmState state;
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    // Docker's errNoManager texts outside a swarm and on a worker.
+    if (!state_) return absl::UnavailableError(dockerapi::kNotManagerMessage);
+    if (!locked_) {
+      if (state_->role == "manager") {
+        return absl::AlreadyExistsError("swarm is not locked");  // 409, as Docker's Conflict
+      }
+      return absl::UnavailableError(dockerapi::kWorkerNotManagerMessage);
+    }
+    state = *state_;
+  }
+  ASSIGN_OR_RETURN(SecretBytes key, ca::ParseUnlockKey(key_text.view()));
+  ASSIGN_OR_RETURN(std::optional<crypto::AutolockBox> box,
+                   crypto::ReadAutolockBox(AutolockBoxPath(options_.data_root)));
+  if (!box) return absl::InternalError("the autolock box is missing");
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::seconds>(RealClock().Now().time_since_epoch())
+          .count();
+  ASSIGN_OR_RETURN(crypto::UnlockedKeys keys, box->Open(key, now));
+  StatusOr<std::unique_ptr<node::Manager>> m =
+      node::Manager::Open(MakeManagerConfig(), state, std::move(keys));
+  if (!m.ok()) {
+    spdlog::error("unlocking: the manager did not start: {}", m.status().ToString());
+    return absl::InternalError("swarm component could not be started: " +
+                               std::string(m.status().message()));
+  }
+  spdlog::info("swarm unlocked");
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  locked_ = false;
+  manager_ = *std::move(m);
+  if (Status a = StartManagerAgentLocked(*state_); !a.ok()) {
+    spdlog::error("the manager's own agent did not start: {}", a.ToString());
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace capsule::node

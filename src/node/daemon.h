@@ -39,6 +39,8 @@ struct DaemonOptions {
   // How this node reaches registries for pulls: Docker's certs.d directory (a hidden flag
   // for tests) and the registries spoken to in plain HTTP (--insecure-registry).
   agent::registry::RegistryOptions registries;
+  // Tests only (a hidden flag): how long a rotated-out unlock key still unlocks.
+  std::chrono::seconds unlock_key_grace = kDefaultUnlockKeyGrace;
 };
 
 class Daemon : public dockerapi::Backend {
@@ -56,6 +58,10 @@ class Daemon : public dockerapi::Backend {
   StatusOr<std::string> InitSwarm(const dockerapi::InitRequest& request) override;
   Status LeaveSwarm(bool force) override;
   Status JoinSwarm(const dockerapi::JoinRequest& request) override;
+  // An autolocked manager starts locked (node/autolock_paths.h): no etcd member, store, swarm
+  // port or agent, and no key material in memory. Unlock opens the autolock box with the key
+  // and then starts the manager and its agent as Start does.
+  Status UnlockSwarm(const SecretBytes& key_text) override;
   StatusOr<std::shared_ptr<const dockerapi::ManagerServices>> Manager() const override;
   std::string Hostname() const override { return hostname_; }
   dockerapi::NodeImages* Images() const override { return api_images_.get(); }
@@ -79,6 +85,7 @@ class Daemon : public dockerapi::Backend {
   std::mutex lifecycle_mu_;  // serialises Start/Stop/Init/Leave
   mutable std::shared_mutex mu_;
   std::optional<SwarmState> state_;
+  bool locked_ = false;  // an autolocked manager waiting for its unlock key (no manager_)
   // Requests hold the manager through aliasing shared_ptrs to its services, so leave waits
   // for them before tearing it down.
   std::shared_ptr<node::Manager> manager_;

@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "crypto/secure_file.h"
 #include "node/api_adapters.h"
+#include "node/autolock_paths.h"
 #include "node/certificates.h"
 #include "node/machine_resources.h"
 #include "node/manager_leadership.h"
@@ -77,8 +78,8 @@ Status Manager::StartMember(bool new_cluster, const std::string& initial_cluster
 }
 
 Status Manager::StartStore(bool new_cluster) {
+  RETURN_IF_ERROR(LoadKek(new_cluster));  // before the member: it may uncover the node key
   RETURN_IF_ERROR(StartMember(new_cluster, ""));
-  ASSIGN_OR_RETURN(kek_, crypto::LoadOrCreateKekFile(KekPath(config_.data_root)));
   return StartServices(/*joined=*/false);
 }
 
@@ -131,6 +132,7 @@ Status Manager::StartServices(bool joined) {
   services_.services = service_api_.get();
   services_.tasks = task_api_.get();
   services_.networks = network_api_.get();
+  services_.autolock = this;
   return absl::OkStatus();
 }
 
@@ -263,6 +265,7 @@ void Manager::StartCertRenewer() {
                                     NodeCertValidity(), RealClock().Now());
       },
       [this](const std::string& cert_pem, const SecretBytes& key_pem) {
+        OnIdentityRenewed();
         MutexLock lock(renewed_mu_);
         if (on_renewed_) on_renewed_(cert_pem, key_pem);
       },
@@ -317,8 +320,10 @@ StatusOr<std::unique_ptr<Manager>> Manager::Bootstrap(const ManagerConfig& confi
                                                       const SwarmState& state,
                                                       const ClusterSpec& spec) {
   std::unique_ptr<Manager> m(new Manager(config, state));
+  m->autolock_at_init_ = spec.autolock_managers;
   StatusOr<ca::RootCa> root = ca::RootCa::Generate();
   Status s = root.status();
+  if (s.ok() && spec.autolock_managers) s = m->PrepareAutolockedIdentity();
   if (s.ok()) {
     s = IssueLocalCertificates(*root, state, CertificatesIn(config.data_root),
                                CertValidityFor(spec, config.node_cert_validity));
@@ -336,10 +341,13 @@ StatusOr<std::unique_ptr<Manager>> Manager::Bootstrap(const ManagerConfig& confi
 }
 
 StatusOr<std::unique_ptr<Manager>> Manager::Open(const ManagerConfig& config,
-                                                 const SwarmState& state) {
+                                                 const SwarmState& state,
+                                                 std::optional<crypto::UnlockedKeys> unlocked) {
   std::unique_ptr<Manager> m(new Manager(config, state));
+  m->unlocked_ = std::move(unlocked);
   Status s = m->StartStore(/*new_cluster=*/false);
   if (s.ok()) s = m->StartSwarmServer();
+  if (s.ok()) s = m->ReconcileAutolock();
   if (!s.ok()) {
     m->Stop();
     return s;
@@ -362,6 +370,7 @@ StatusOr<std::unique_ptr<Manager>> Manager::Join(const ManagerConfig& config,
   if (s.ok()) s = m->StartServices(/*joined=*/true);
   if (s.ok()) s = m->reads_->WaitFresh();
   if (s.ok()) s = m->StartSwarmServer();
+  if (s.ok()) s = m->ReconcileAutolock();  // an autolocked swarm: locks this manager too
   if (!s.ok()) {
     spdlog::error("joining as a manager failed: {}", s.ToString());
     if (plan.abort) plan.abort();
@@ -398,6 +407,8 @@ void Manager::Stop() {
   client_.reset();
   if (supervisor_) supervisor_->Stop();
   supervisor_.reset();
+  MutexLock lock(autolock_mu_);
+  if (identity_) identity_->Uncover();  // an autolocked manager's key in the clear goes
 }
 
 void Manager::Destroy() {
@@ -406,6 +417,7 @@ void Manager::Destroy() {
   std::filesystem::remove_all(EtcdDir(config_.data_root), ec);
   if (ec) spdlog::error("removing {}: {}", EtcdDir(config_.data_root), ec.message());
   std::filesystem::remove(KekPath(config_.data_root), ec);
+  std::filesystem::remove(AutolockBoxPath(config_.data_root), ec);
   std::filesystem::remove_all(CertificatesIn(config_.data_root).dir, ec);
 }
 

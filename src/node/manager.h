@@ -5,6 +5,8 @@
 // On-disk layout under the data root:
 //   swarm/state.json  membership (node/cluster IDs, addresses)        0600
 //   swarm/kek         key-encryption key wrapping the cluster DEKs     0600
+//   swarm/autolock    instead of swarm/kek with autolock: the KEK sealed under the unlock key
+//                     (node/autolock_paths.h, crypto/autolock_box.h)     0600
 //   swarm/certificates/  this node's TLS identity (node/certificates.h)
 //   etcd/             the etcd member's working dir (socket, data)     0700
 // The root CA's key is stored in etcd (sealed like every value), never on disk.
@@ -20,6 +22,7 @@
 #include "ca/root_ca.h"
 #include "common/mutex.h"
 #include "common/status.h"
+#include "crypto/autolock_box.h"
 #include "crypto/keyring.h"
 #include "dockerapi/backend.h"
 #include "manager/controlapi/cluster.h"
@@ -31,6 +34,7 @@
 #include "manager/membership/learner_sweeper.h"
 #include "manager/orchestrator/orchestrator.h"
 #include "node/cert_renewer.h"
+#include "node/identity_vault.h"
 #include "node/swarm_server.h"
 #include "node/swarm_state.h"
 #include "store/etcd/etcd_client.h"
@@ -40,6 +44,9 @@
 #include "store/store.h"
 
 namespace capsule::node {
+
+// Docker's docs advise keeping the previous unlock key "for a few minutes".
+inline constexpr std::chrono::seconds kDefaultUnlockKeyGrace{600};
 
 struct ManagerConfig {
   std::string data_root;
@@ -54,9 +61,12 @@ struct ManagerConfig {
   // The etcd member's compaction/defragmentation policy (store/etcd/maintenance.h); tests
   // shorten it (capsuled's hidden --etcd-compaction-retention and --etcd-maintenance-interval).
   etcd::MaintenanceOptions etcd_maintenance;
+  // How long the previous unlock key still unlocks after a rotation (crypto/autolock_box.h);
+  // tests shorten it (capsuled's hidden --unlock-key-grace).
+  std::chrono::seconds unlock_key_grace{kDefaultUnlockKeyGrace};
 };
 
-class Manager {
+class Manager : public dockerapi::AutolockControl {
  public:
   // A new single-manager swarm: starts a one-member etcd, creates the keyring, the cluster
   // and this node's object. On failure nothing is left behind (etcd stopped, its dir removed).
@@ -78,14 +88,18 @@ class Manager {
   // cluster, has it promoted, waits until it serves linearizable reads, then loads the
   // keyring and the read model, campaigns for leadership like every manager, and starts the
   // swarm port. On failure the member is rolled back (plan.abort),
-  // then everything local is removed (Destroy).
+  // then everything local is removed (Destroy). In an autolocked swarm it then locks itself
+  // with an unlock key of its own (ReconcileAutolock; docs/features.md "Keys and locking").
   static StatusOr<std::unique_ptr<Manager>> Join(const ManagerConfig& config,
                                                  const SwarmState& state, JoinPlan plan);
-  // Starts the existing member and loads the keyring with the KEK file.
-  static StatusOr<std::unique_ptr<Manager>> Open(const ManagerConfig& config,
-                                                 const SwarmState& state);
+  // Starts the existing member and loads the keyring with the KEK file or, on an autolocked
+  // manager, with the keys its unlock key opened (`unlocked`; crypto/autolock_box.h). Then
+  // makes the keys on disk follow the cluster spec's autolock setting.
+  static StatusOr<std::unique_ptr<Manager>> Open(
+      const ManagerConfig& config, const SwarmState& state,
+      std::optional<crypto::UnlockedKeys> unlocked = std::nullopt);
 
-  ~Manager();  // Stop()
+  ~Manager() override;  // Stop()
   void Stop();
 
   // Called (on the renewer's thread) after this manager renewed its own certificate, e.g. to
@@ -95,6 +109,10 @@ class Manager {
   // Stops, then removes the etcd member's data and the KEK (leave --force of the last manager).
   void Destroy();
 
+  // dockerapi::AutolockControl (manager_autolock.cc).
+  StatusOr<SecretBytes> UnlockKey() const override;
+  Status ApplyAutolock(bool autolock, bool rotate) override;
+
   // Valid while this Manager lives (the daemon hands it out through an aliasing shared_ptr
   // that keeps the Manager alive).
   const dockerapi::ManagerServices& services() const { return services_; }
@@ -102,6 +120,15 @@ class Manager {
  private:
   Manager(ManagerConfig config, SwarmState state);
   Status StartStore(bool new_cluster);
+  // kek_ (and unlock_key_) at start: from unlocked_ keys, new ones for `swarm init
+  // --autolock`, else the KEK file (manager_autolock.cc).
+  Status LoadKek(bool new_cluster);
+  // ApplyAutolock with the stored spec's setting (finishes a switch a crash interrupted).
+  Status ReconcileAutolock();
+  // `swarm init --autolock`: covers the identity directory before the node's key exists.
+  Status PrepareAutolockedIdentity();
+  // After a renewal: an autolocked manager's new key goes underneath sealed.
+  void OnIdentityRenewed();
   // The supervised etcd member and the client to it.
   Status StartMember(bool new_cluster, const std::string& initial_cluster);
   // Until the member serves linearizable reads (a new member: once promoted and caught up).
@@ -129,6 +156,13 @@ class Manager {
   // The swarm's key-encryption key (the KEK file's content), kept to hand to managers that
   // join (sealed to them: membership_service.h).
   SecretBytes kek_;
+  // Autolock: set at Bootstrap from the spec; the keys an unlock gave Open; the current unlock
+  // key (empty: autolock off), guarded by autolock_mu_ once the manager serves.
+  bool autolock_at_init_ = false;
+  std::optional<crypto::UnlockedKeys> unlocked_;
+  mutable Mutex autolock_mu_;
+  SecretBytes unlock_key_ ABSL_GUARDED_BY(autolock_mu_);
+  std::unique_ptr<IdentityVault> identity_ ABSL_GUARDED_BY(autolock_mu_);
   crypto::Keyring keyring_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<store::ReadModel> reads_;

@@ -16,10 +16,6 @@ Status ClusterApi::Update(int64_t version, const ClusterUpdate& update) {
       spec.node_cert_expiry_ns < 0) {
     return absl::InvalidArgumentError("invalid cluster spec: negative value");
   }
-  if (spec.autolock_managers) {
-    return absl::InvalidArgumentError(
-        "autolock is not supported by this Capsule version: the KEK is kept in a 0600 file");
-  }
   RETURN_IF_ERROR(reads_.WaitFresh());
   store::ClusterEntry e = reads_.GetCluster();
   if (!e) return absl::NotFoundError("cluster not found");

@@ -12,7 +12,7 @@
 namespace capsule::controlapi {
 
 struct ClusterUpdate {
-  ClusterSpec spec;  // replaces the stored spec (autolock cannot be turned on here)
+  ClusterSpec spec;  // replaces the stored spec (the node applies autolock: AutolockControl)
   bool rotate_worker_token = false;
   bool rotate_manager_token = false;
 };
@@ -28,7 +28,7 @@ class ClusterApi {
  public:
   ClusterApi(store::Store& store, const store::ReadModel& reads, const Clock& clock);
 
-  // InvalidArgument for an invalid spec (negative heartbeat/retention, autolock); NotFound
+  // InvalidArgument for an invalid spec (negative heartbeat/retention); NotFound
   // "cluster not found"; Unknown "update out of sequence" (version is not Version.Index).
   // A rotated token replaces the old one at once (the CA compares against the stored one).
   Status Update(int64_t version, const ClusterUpdate& update);

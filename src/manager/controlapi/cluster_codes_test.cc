@@ -46,12 +46,6 @@ TEST(ClusterCodes, Update) {
          return UpdateSpec(env, [](ClusterSpec& s) { s.node_cert_expiry_ns = -1; });
        },
        kInvalid, "invalid cluster spec: negative value"},
-      {"autolock",
-       [](ApiTestEnv& env) {
-         return UpdateSpec(env, [](ClusterSpec& s) { s.autolock_managers = true; });
-       },
-       kInvalid,
-       "autolock is not supported by this Capsule version: the KEK is kept in a 0600 file"},
       {"no cluster", [](ApiTestEnv& env) { return env.cluster.Update(1, ClusterUpdate{}); },
        StatusCode::kNotFound, "cluster not found"},
       {"a stale version",
