@@ -289,7 +289,9 @@ class Services(unittest.TestCase):
         self.assertTrue(all("tick" in l for l in lines), lines)
         self.remove_service("keep")
         self.assertTrue(harness.wait_until(lambda: not harness.pid_alive(pid), 30))
-        self.assertEqual(self.secret_mounts_of(t["ID"]), [])
+        # The agent unmounts the task's secrets once it has seen the process exit: shortly after.
+        self.assertTrue(harness.wait_until(lambda: self.secret_mounts_of(t["ID"]) == [], 30),
+                        self.secret_mounts())
 
     def test_capsule_cli(self):
         d = self.d

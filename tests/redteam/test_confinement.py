@@ -29,6 +29,23 @@ import unittest
 import harness
 from harness import busybox_image
 
+
+def _userns_possible():
+    """Can this machine make a user namespace at all, outside any task? Not inside a chroot (the
+    kernel refuses CLONE_NEWUSER to a chrooted process and to the containers it starts) nor with
+    user.max_user_namespaces=0. Asked of util-linux's unshare, not of the code under test."""
+    try:
+        return subprocess.run(["unshare", "-U", "true"], capture_output=True,
+                              timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+USERNS_POSSIBLE = _userns_possible()
+USERNS_IMPOSSIBLE = ("user namespaces cannot be made on this machine even outside a task (a "
+                     "chroot, or user.max_user_namespaces=0): the unshare check cannot fail here, "
+                     "so it is not counted")
+
 IP = "127.0.30.1"
 IMAGE = "capsule/confine:1"
 END = "PROBE-END"
@@ -177,6 +194,8 @@ class Confinement(unittest.TestCase):
         self.assertEqual(self.task.get("seccomp"), "2", self.task_log)
 
     def test_task_cannot_make_a_user_namespace(self):
+        if not USERNS_POSSIBLE:
+            self.skipTest(USERNS_IMPOSSIBLE)
         self.assertNotEqual(self.task.get("unshare_user_rc"), "0", self.task_log)
         self.assertIn("Operation not permitted", self.task.get("unshare_user_err", ""),
                       self.task_log)
@@ -249,7 +268,10 @@ class Confinement(unittest.TestCase):
         bare = self.run_probe_in_runc(self.unconfined_config(), "bare")
         msg = json.dumps(bare, indent=1)
         self.assertEqual(bare.get("seccomp"), "0", msg)
-        self.assertEqual(bare.get("unshare_user_rc"), "0", msg)
+        if USERNS_POSSIBLE:
+            self.assertEqual(bare.get("unshare_user_rc"), "0", msg)
+        else:
+            print(USERNS_IMPOSSIBLE)
         present = [p for p in MASKED if os.path.exists(p)]
         exposed = [p for p in present if bare.get("masked:" + p) not in ("dir 0", "1:3 0")]
         self.assertTrue(exposed, msg)  # what the masks hide is there to see without them
