@@ -224,6 +224,10 @@ class ResolveImage(unittest.TestCase):
         self.assertEqual(r.status, 200, r)
         return r.json()["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
 
+    def placement_of(self, service):
+        return self.d.api("GET", f"/services/{service}").json()["Spec"]["TaskTemplate"].get(
+            "Placement")
+
     def create(self, cli, name, image, *flags):
         return self.d.docker(["service", "create", "-d", "--replicas", "0", *flags,
                               "--name", name, image, "sleep", "1d"], cli=cli)
@@ -307,6 +311,9 @@ class ResolveImage(unittest.TestCase):
                 self.assertEqual(r.returncode, 0, out(r))
                 self.assertNotIn("could not be accessed", out(r))
                 self.assertEqual(self.image_of(name), f"{REGISTRY}/team/app:1@{self.app}")
+                # The CLI copies the answer's platforms into the spec, as with Docker.
+                self.assertEqual(self.placement_of(name),
+                                 {"Platforms": [{"Architecture": "amd64", "OS": "linux"}]})
 
     def test_no_resolve_image_keeps_the_plain_name(self):
         for cli in harness.DOCKER_CLIS:
@@ -353,6 +360,8 @@ class ResolveImage(unittest.TestCase):
                            f"{REGISTRY}/team/multi", "upd"], cli=harness.OTHER_CLI)
         self.assertEqual(r.returncode, 0, out(r))
         self.assertEqual(self.image_of("upd"), f"{REGISTRY}/team/multi:latest@{self.multi}")
+        self.assertEqual(self.placement_of("upd"), {"Platforms": [
+            {"Architecture": "amd64", "OS": "linux"}, {"Architecture": "arm64", "OS": "linux"}]})
 
     def test_pinned_service_runs_from_the_pulled_image(self):
         r = self.d.docker(["pull", f"{REGISTRY}/team/app:1"])
