@@ -198,6 +198,36 @@ Response DeleteImage(Backend& backend, const Request& req, const std::string& na
   return JsonResponse(200, out.dump());
 }
 
+// GET /distribution/{name}/json: the image's registry asked for the manifest the name points
+// to (the CLI pins services to its digest). A name the node does not resolve (its own
+// imported image) gets an empty descriptor, so the CLI keeps the plain name (COMPAT.md).
+Response InspectDistribution(Backend& backend, const Request& req, const std::string& name) {
+  NodeImages* store = backend.Images();
+  DistributionDetails details;
+  if (store != nullptr) {
+    auto auth = req.headers.find("x-registry-auth");
+    StatusOr<DistributionDetails> found =
+        store->Distribution(name, auth == req.headers.end() ? "" : auth->second);
+    if (!found.ok()) return ErrorResponse(found.status());
+    details = std::move(*found);
+  }
+  if (!details.resolved) return JsonResponse(200, R"({"Descriptor":{},"Platforms":[]})");
+  // Docker's field order (Go structs), and Platforms null when there are none.
+  nlohmann::ordered_json platforms = nullptr;
+  for (const DistributionDetails::Platform& p : details.platforms) {
+    nlohmann::ordered_json j = {{"architecture", p.architecture}, {"os", p.os}};
+    if (!p.os_version.empty()) j["os.version"] = p.os_version;
+    if (!p.os_features.empty()) j["os.features"] = p.os_features;
+    if (!p.variant.empty()) j["variant"] = p.variant;
+    platforms.push_back(std::move(j));
+  }
+  nlohmann::ordered_json out = {
+      {"Descriptor",
+       {{"mediaType", details.media_type}, {"digest", details.digest}, {"size", details.size}}},
+      {"Platforms", std::move(platforms)}};
+  return JsonResponse(200, out.dump());
+}
+
 }  // namespace
 
 void RegisterImageRoutes(http::Router& router, Backend& backend) {
@@ -221,11 +251,10 @@ void RegisterImageRoutes(http::Router& router, Backend& backend) {
   AddRoute(router, "DELETE", "/images/{name*}", [&backend](const Request& r, const Params& p) {
     return DeleteImage(backend, r, p.at("name"));
   });
-  // Each node imports its own images, so there is no digest to resolve: the CLI then keeps
-  // the plain name (COMPAT.md).
-  AddRoute(router, "GET", "/distribution/{name*}/json", [](const Request&, const Params&) {
-    return JsonResponse(200, R"({"Descriptor":{},"Platforms":[]})");
-  });
+  AddRoute(router, "GET", "/distribution/{name*}/json",
+           [&backend](const Request& r, const Params& p) {
+             return InspectDistribution(backend, r, p.at("name"));
+           });
 }
 
 }  // namespace capsule::dockerapi

@@ -30,6 +30,20 @@ struct ImageDetails {
   nlohmann::json container_config;            // that of the container it was made from
 };
 
+// GET /distribution/{name}/json's answer: what the image's registry says about the name.
+struct DistributionDetails {
+  // False: the name was not looked up on a registry (the node's own image, or a node that
+  // does not pull); the route then answers an empty descriptor and the CLI keeps the name.
+  bool resolved = false;
+  std::string media_type, digest;  // of the manifest the name points to
+  int64_t size = 0;
+  struct Platform {
+    std::string architecture, os, os_version, variant;
+    std::vector<std::string> os_features;
+  };
+  std::vector<Platform> platforms;
+};
+
 // An upload arriving in pieces (the HTTP body); an empty view is the end, an error aborts.
 using ChunkSource = std::function<StatusOr<std::string_view>()>;
 
@@ -69,6 +83,13 @@ class NodeImages {
   virtual Status Login(const std::string& auth_config_json) {
     (void)auth_config_json;
     return absl::FailedPreconditionError("logging in to registries is not supported");
+  }
+  // GET /distribution/{name}/json (registry_auth: the X-Registry-Auth header). The default
+  // (test doubles, nodes that do not pull) resolves nothing.
+  virtual StatusOr<DistributionDetails> Distribution(const std::string& name,
+                                                     const std::string& registry_auth) {
+    (void)name, (void)registry_auth;
+    return DistributionDetails{};
   }
 };
 

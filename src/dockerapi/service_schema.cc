@@ -61,10 +61,16 @@ const http::GoSchema& ServiceSpecSchema() {
            {"Delay", GoKind::kInt64, nullptr, "time.Duration"},
            {"MaxAttempts", GoKind::kUint64, nullptr, ""},
            {"Window", GoKind::kInt64, nullptr, "time.Duration"}}});
-    auto placement = std::make_shared<S>(S{"Placement",
-                                           "swarm.Placement",
-                                           {{"Constraints", GoKind::kStringSlice, nullptr, ""},
-                                            {"MaxReplicas", GoKind::kUint64, nullptr, ""}}});
+    auto platform = std::make_shared<S>(
+        S{"Platform",
+          "swarm.Platform",
+          {{"Architecture", GoKind::kString, nullptr, ""}, {"OS", GoKind::kString, nullptr, ""}}});
+    auto placement =
+        std::make_shared<S>(S{"Placement",
+                              "swarm.Placement",
+                              {{"Constraints", GoKind::kStringSlice, nullptr, ""},
+                               {"MaxReplicas", GoKind::kUint64, nullptr, ""},
+                               {"Platforms", GoKind::kStructSlice, platform, "[]swarm.Platform"}}});
     auto network = std::make_shared<S>(S{"NetworkAttachmentConfig",
                                          "swarm.NetworkAttachmentConfig",
                                          {{"Target", GoKind::kString, nullptr, ""},

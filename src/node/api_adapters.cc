@@ -1,6 +1,7 @@
 #include "node/api_adapters.h"
 
 #include "agent/images/image_config.h"
+#include "agent/registry/distribution_inspect.h"
 #include "agent/registry/pull_reference.h"
 #include "agent/registry/registry_auth.h"
 
@@ -32,8 +33,9 @@ std::vector<dockerapi::ImageDetails> DetailsOf(const std::vector<agent::ImageInf
 
 class ApiImages : public dockerapi::NodeImages {
  public:
-  ApiImages(agent::ImageStore& store, agent::registry::Puller* puller)
-      : store_(store), puller_(puller) {}
+  ApiImages(agent::ImageStore& store, agent::registry::Puller* puller,
+            const agent::registry::DistributionResolver* resolver)
+      : store_(store), puller_(puller), resolver_(resolver) {}
 
   StatusOr<dockerapi::ImageDetails> Pull(
       const std::string& image, const std::string& tag, const std::string& registry_auth,
@@ -64,6 +66,25 @@ class ApiImages : public dockerapi::NodeImages {
     return puller_->Login(auth.server_address, auth);
   }
 
+  StatusOr<dockerapi::DistributionDetails> Distribution(const std::string& name,
+                                                        const std::string& registry_auth) override {
+    if (resolver_ == nullptr) return dockerapi::NodeImages::Distribution(name, registry_auth);
+    // As a pull: Docker ignores an X-Registry-Auth header it cannot decode.
+    StatusOr<agent::registry::RegistryAuth> auth =
+        agent::registry::DecodeRegistryAuthHeader(registry_auth);
+    if (!auth.ok()) auth = agent::registry::RegistryAuth{};
+    ASSIGN_OR_RETURN(agent::registry::DistributionInfo info, resolver_->Resolve(name, *auth));
+    dockerapi::DistributionDetails d;
+    d.resolved = info.resolved;
+    d.media_type = info.media_type;
+    d.digest = info.digest;
+    d.size = info.size;
+    for (const agent::registry::DistributionPlatform& p : info.platforms) {
+      d.platforms.push_back({p.architecture, p.os, p.os_version, p.variant, p.os_features});
+    }
+    return d;
+  }
+
   StatusOr<dockerapi::ImageDetails> Import(dockerapi::ChunkSource tar, const std::string& reference,
                                            const std::vector<std::string>& changes,
                                            const std::string& message) override {
@@ -87,7 +108,8 @@ class ApiImages : public dockerapi::NodeImages {
 
  private:
   agent::ImageStore& store_;
-  agent::registry::Puller* const puller_;  // null: pulls are refused
+  agent::registry::Puller* const puller_;                        // null: pulls are refused
+  const agent::registry::DistributionResolver* const resolver_;  // null: nothing is resolved
 };
 
 class ApiTaskLogs : public dockerapi::TaskLogSource {
@@ -138,9 +160,10 @@ std::unique_ptr<dockerapi::RemoteTaskLogSource> NewApiRemoteLogs(logbroker::LogB
   return std::make_unique<ApiRemoteLogs>(broker);
 }
 
-std::unique_ptr<dockerapi::NodeImages> NewApiImages(agent::ImageStore& store,
-                                                    agent::registry::Puller* puller) {
-  return std::make_unique<ApiImages>(store, puller);
+std::unique_ptr<dockerapi::NodeImages> NewApiImages(
+    agent::ImageStore& store, agent::registry::Puller* puller,
+    const agent::registry::DistributionResolver* resolver) {
+  return std::make_unique<ApiImages>(store, puller, resolver);
 }
 
 std::unique_ptr<dockerapi::TaskLogSource> NewApiTaskLogs(const agent::TaskLogs& logs) {

@@ -8,6 +8,7 @@
 
 #include "agent/executor/task_logs.h"
 #include "agent/images/image_store.h"
+#include "agent/registry/distribution_inspect.h"
 #include "agent/registry/puller.h"
 #include "dockerapi/node_images.h"
 #include "dockerapi/task_logs.h"
@@ -16,9 +17,11 @@
 namespace capsule::node {
 
 // `puller` (optional; must outlive the adapter) serves pulls and logins; without it they are
-// refused as before pulling existed.
-std::unique_ptr<dockerapi::NodeImages> NewApiImages(agent::ImageStore& store,
-                                                    agent::registry::Puller* puller = nullptr);
+// refused as before pulling existed. `resolver` (optional, likewise) answers
+// GET /distribution; without it no name is resolved.
+std::unique_ptr<dockerapi::NodeImages> NewApiImages(
+    agent::ImageStore& store, agent::registry::Puller* puller = nullptr,
+    const agent::registry::DistributionResolver* resolver = nullptr);
 
 std::unique_ptr<dockerapi::TaskLogSource> NewApiTaskLogs(const agent::TaskLogs& logs);
 

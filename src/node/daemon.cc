@@ -81,7 +81,9 @@ Status Daemon::EnsureExecutor() {
       transport = registry_guard_.get();
     }
     puller_ = std::make_unique<agent::registry::Puller>(*images_, *transport, options_.registries);
-    api_images_ = NewApiImages(*images_, puller_.get());
+    resolver_ = std::make_unique<agent::registry::DistributionResolver>(*images_, *transport,
+                                                                        options_.registries);
+    api_images_ = NewApiImages(*images_, puller_.get(), resolver_.get());
   }
   if (!logs_) {
     logs_ = agent::NewTaskLogs(options_.data_root);

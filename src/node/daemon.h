@@ -12,6 +12,7 @@
 #include "agent/executor/executor.h"
 #include "agent/executor/task_logs.h"
 #include "agent/images/image_store.h"
+#include "agent/registry/distribution_inspect.h"
 #include "agent/registry/puller.h"
 #include "agent/task_sweeper.h"
 #include "common/unique_fd.h"
@@ -98,6 +99,7 @@ class Daemon : public dockerapi::Backend {
   std::unique_ptr<agent::registry::HttpTransport> registry_transport_;
   std::unique_ptr<agent::registry::HttpTransport> registry_guard_;  // with loopback_only
   std::unique_ptr<agent::registry::Puller> puller_;
+  std::unique_ptr<agent::registry::DistributionResolver> resolver_;  // GET /distribution
   std::unique_ptr<agent::Executor> executor_;
   // Removes executor_'s tasks on leave (declared after it: destroyed first, waiting for its
   // threads).

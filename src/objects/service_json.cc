@@ -92,6 +92,24 @@ Status ParseNetworkAttachments(const JsonReader& r, std::string_view name,
   return absl::OkStatus();
 }
 
+// Placement.Platforms: [{"Architecture","OS"}].
+Status ParsePlatforms(const JsonReader& r, std::vector<PlatformSpec>* out) {
+  const Json* list = r.Get("Platforms");
+  if (list == nullptr) return absl::OkStatus();
+  if (!list->is_array()) return TypeError(r.Path("Platforms"), "array");
+  out->clear();
+  for (size_t i = 0; i < list->size(); ++i) {
+    const std::string path = r.Path("Platforms") + "[" + std::to_string(i) + "]";
+    if (!(*list)[i].is_object()) return TypeError(path, "object");
+    JsonReader p((*list)[i], path);
+    PlatformSpec spec;
+    RETURN_IF_ERROR(p.String("Architecture", &spec.architecture));
+    RETURN_IF_ERROR(p.String("OS", &spec.os));
+    out->push_back(std::move(spec));
+  }
+  return absl::OkStatus();
+}
+
 Json NetworkAttachmentsJson(const std::vector<NetworkAttachmentConfig>& list) {
   Json out = Json::array();
   for (const NetworkAttachmentConfig& c : list) {
@@ -305,6 +323,7 @@ Status ParseTaskSpecAt(const Json& j, const std::string& path, TaskSpec* t) {
   if (placement != nullptr) {
     JsonReader p(*placement, r.Path("Placement"));
     RETURN_IF_ERROR(p.Strings("Constraints", &t->placement.constraints));
+    RETURN_IF_ERROR(ParsePlatforms(p, &t->placement.platforms));
   }
   RETURN_IF_ERROR(ParseNetworkAttachments(r, "Networks", &t->networks));
   RETURN_IF_ERROR(r.Uint("ForceUpdate", &t->force_update));
@@ -380,6 +399,13 @@ Json TaskSpecJson(const TaskSpec& s) {
   if (s.restart_policy) j["RestartPolicy"] = RestartPolicyJson(*s.restart_policy);
   Json placement = Json::object();
   if (!s.placement.constraints.empty()) placement["Constraints"] = s.placement.constraints;
+  if (!s.placement.platforms.empty()) {
+    Json platforms = Json::array();
+    for (const PlatformSpec& p : s.placement.platforms) {
+      platforms.push_back({{"Architecture", p.architecture}, {"OS", p.os}});
+    }
+    placement["Platforms"] = std::move(platforms);
+  }
   j["Placement"] = std::move(placement);
   if (!s.networks.empty()) j["Networks"] = NetworkAttachmentsJson(s.networks);
   j["ForceUpdate"] = s.force_update;

@@ -91,8 +91,16 @@ struct RestartPolicy {
   bool present = false;  // the spec carried a RestartPolicy (rendered only then)
 };
 
+// Placement.Platforms entry (Docker's swarm.Platform): the CLI fills them from the image's
+// platforms when it resolves the image on its registry; "" matches any.
+struct PlatformSpec {
+  std::string architecture;  // "amd64", "arm64", ...
+  std::string os;            // "linux"
+};
+
 struct Placement {
   std::vector<std::string> constraints;  // "node.hostname==w1", "node.labels.x!=y", ...
+  std::vector<PlatformSpec> platforms;   // tasks go only to nodes of one of these
 };
 
 // TaskTemplate.Resources.Limits (Docker's swarm.Limit); 0 = not set. Enforced by the agent

@@ -282,6 +282,29 @@ TEST(ServiceObject, ResourcesRenderAsDocker) {
   EXPECT_FALSE(TaskSpecJson(*none).contains("Resources"));
 }
 
+// Placement.Platforms, as the CLI sends them after resolving the image: rendered as Docker's
+// swarm.Platform list after Constraints, and kept through the store.
+TEST(ServiceObject, PlacementPlatformsRenderAsDockerAndSurviveTheStore) {
+  const char* in =
+      R"({"ContainerSpec":{"Image":"busybox"},"Placement":{"Constraints":["node.role==worker"],)"
+      R"("Platforms":[{"Architecture":"amd64","OS":"linux"},{"Architecture":"","OS":"linux"}]}})";
+  StatusOr<TaskSpec> t = ParseTaskSpec(Json::parse(in));
+  ASSERT_TRUE(t.ok()) << t.status();
+  ASSERT_EQ(t->placement.platforms.size(), 2u);
+  EXPECT_EQ(t->placement.platforms[0].architecture, "amd64");
+  EXPECT_EQ(t->placement.platforms[1].os, "linux");
+  EXPECT_EQ(TaskSpecJson(*t)["Placement"].dump(),
+            R"({"Constraints":["node.role==worker"],"Platforms":[{"Architecture":"amd64",)"
+            R"("OS":"linux"},{"Architecture":"","OS":"linux"}]})");
+  Task task;
+  task.id = "t1";
+  task.spec = *t;
+  StatusOr<Task> back = DecodeTaskMeta(EncodeTaskMeta(task));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(TaskSpecJson(back->spec)["Placement"], TaskSpecJson(*t)["Placement"]);
+  EXPECT_FALSE(ParseTaskSpec(Json::parse(R"({"Placement":{"Platforms":{}}})")).ok());
+}
+
 TEST(ServiceObject, ResourcesSurviveTheStore) {
   Task t;
   t.id = "t1";

@@ -525,5 +525,37 @@ TEST_F(ImageStoreTest, PulledImageWhoseLayerFailsLeavesNothing) {
   EXPECT_EQ(Entries(root_ + "/images/sha256"), 0u);
 }
 
+// A service pinned by `docker service create` names its image "name:tag@sha256:<manifest>"
+// (issue 16 part 4): the pulled image is found by that reference, the digest deciding (the tag
+// may since point elsewhere, or be gone), with Docker Hub's long form too; another digest of
+// the same name is not this image.
+TEST_F(ImageStoreTest, PulledImageIsFoundByTagAndDigestReferenceTheDigestDeciding) {
+  const std::string layer = TarBuilder().File("etc/pinned", "yes").Finish();
+  const std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers",)"
+                             R"("diff_ids":["sha256:)" +
+                             Sha256Hex(layer) + R"("]}})";
+  const std::string digest = "sha256:" + std::string(64, 'd');
+  PulledImage image;
+  image.config_json = config;
+  image.layer_count = 1;
+  image.open_layer = [&](size_t) -> StatusOr<ChunkSource> { return Source(layer); };
+  image.digests = {"reg.test:5000/team/app@" + digest, "app@" + digest};
+  auto pulled = store_->AddPulled(std::move(image));
+  ASSERT_TRUE(pulled.ok()) << pulled.status();
+  for (const std::string& ref :
+       {"reg.test:5000/team/app:1@" + digest, "reg.test:5000/team/app@" + digest,
+        "reg.test:5000/team/app:gone@" + digest, "docker.io/library/app:1@" + digest}) {
+    auto info = store_->Inspect(ref);
+    ASSERT_TRUE(info.ok()) << ref << ": " << info.status();
+    EXPECT_EQ(info->id, pulled->id) << ref;
+    auto root = store_->RootfsPath(ref);
+    ASSERT_TRUE(root.ok()) << ref << ": " << root.status();
+    EXPECT_EQ(Slurp(*root + "/etc/pinned"), "yes");
+  }
+  const std::string other = "reg.test:5000/team/app:1@sha256:" + std::string(64, 'e');
+  EXPECT_TRUE(absl::IsNotFound(store_->Inspect(other).status()));
+  EXPECT_TRUE(absl::IsNotFound(store_->RootfsPath(other).status()));
+}
+
 }  // namespace
 }  // namespace capsule::agent

@@ -1,6 +1,7 @@
 #include "manager/scheduler/scheduler.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <tuple>
 
@@ -15,7 +16,7 @@ std::string Plural(int n, const char* what) {
   return std::to_string(n) + (n == 1 ? " node " : " nodes ") + what;
 }
 
-constexpr int kFilters = 3;  // ready, resources, constraints
+constexpr int kFilters = 4;  // ready, resources, constraints, platform
 
 std::string ExplainFilter(int filter, int n) {
   if (filter == 0) return Plural(n, "not available for new tasks");
@@ -23,9 +24,37 @@ std::string ExplainFilter(int filter, int n) {
     return std::string("insufficient resources on ") + std::to_string(n) +
            (n == 1 ? " node" : " nodes");
   }
-  // "scheduling constraints not satisfied on 2 nodes"
-  return std::string("scheduling constraints not satisfied on ") + std::to_string(n) +
+  if (filter == 2) {
+    // "scheduling constraints not satisfied on 2 nodes"
+    return std::string("scheduling constraints not satisfied on ") + std::to_string(n) +
+           (n == 1 ? " node" : " nodes");
+  }
+  return std::string("unsupported platform on ") + std::to_string(n) +
          (n == 1 ? " node" : " nodes");
+}
+
+// swarmkit's PlatformFilter: "x86_64" is "amd64" and "aarch64" is "arm64" on either side;
+// an empty architecture or OS in the spec matches any.
+std::string NormalArch(const std::string& arch) {
+  if (arch == "x86_64") return "amd64";
+  if (arch == "aarch64") return "arm64";
+  return arch;
+}
+
+bool PlatformMatches(const std::vector<PlatformSpec>& platforms, const Node& node) {
+  if (platforms.empty()) return true;
+  for (const PlatformSpec& p : platforms) {
+    const bool arch =
+        p.architecture.empty() || NormalArch(p.architecture) == NormalArch(node.architecture);
+    const bool os =
+        p.os.empty() ||
+        std::equal(p.os.begin(), p.os.end(), node.os.begin(), node.os.end(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        });
+    if (arch && os) return true;
+  }
+  return false;
 }
 
 ResourceReservations ReservationsOf(const TaskSpec& spec) {
@@ -83,6 +112,7 @@ int NodeSet::FirstFailure(const Info& info, const TaskSpec& spec,
     return 1;
   }
   if (!NodeMatches(constraints, info.node)) return 2;
+  if (!PlatformMatches(spec.placement.platforms, info.node)) return 3;
   return -1;
 }
 
@@ -94,7 +124,7 @@ static std::vector<Constraint> ConstraintsOf(const TaskSpec& spec) {
 
 Decision NodeSet::NoNode(const std::vector<int>& failures) const {
   // Most failures first; ties keep the filter order (ready, resources, constraints).
-  std::vector<int> order = {0, 1, 2};
+  std::vector<int> order = {0, 1, 2, 3};
   std::stable_sort(order.begin(), order.end(),
                    [&](int a, int b) { return failures[a] > failures[b]; });
   std::string explanation;

@@ -1,5 +1,6 @@
 // The scheduler's decision for one task: which node gets it. Filters (in swarmkit's order):
-// the node is Ready with availability active, then the task's placement constraints. Among
+// the node is Ready with availability active, has room for the task's reservations, matches
+// the task's placement constraints, then one of its Placement.Platforms (when any). Among
 // the nodes that pass, it picks the one with the fewest recent failures of this service
 // (so a task that failed on a node — e.g. "No such image" — is retried elsewhere), then the
 // fewest active tasks of this service, then the fewest active tasks overall, then the

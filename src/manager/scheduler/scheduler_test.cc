@@ -194,5 +194,24 @@ TEST(SchedulerResources, LimitsAloneReserveNothing) {
   EXPECT_EQ(set.Pick(t).node_id, "a");
 }
 
+// Placement.Platforms (set by the CLI from the image's registry platforms): swarmkit's
+// PlatformFilter, with "x86_64"/"amd64" and "aarch64"/"arm64" the same and "" matching any.
+TEST(SchedulerPlatforms, TasksGoOnlyToNodesOfAListedPlatform) {
+  Node amd = MakeNode("a");  // reports x86_64, as nodes do
+  Node arm = MakeNode("b");
+  arm.architecture = "aarch64";
+  NodeSet set({amd, arm}, kNow);
+  Task t = Unassigned("s1");
+  t.spec.placement.platforms = {{"arm64", "linux"}};
+  EXPECT_EQ(set.Pick(t).node_id, "b");
+  t.spec.placement.platforms = {{"amd64", "Linux"}};
+  EXPECT_EQ(set.Pick(t).node_id, "a");
+  t.spec.placement.platforms = {{"", "linux"}};
+  EXPECT_FALSE(set.Pick(t).node_id.empty());
+  t.spec.placement.platforms = {{"s390x", "linux"}, {"amd64", "windows"}};
+  Decision none = set.Pick(t);
+  EXPECT_TRUE(none.node_id.empty());
+  EXPECT_EQ(none.explanation, "no suitable node (unsupported platform on 2 nodes)");
+}
 }  // namespace
 }  // namespace capsule::scheduler
