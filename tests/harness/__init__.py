@@ -45,6 +45,7 @@ module uses its own last octet:
   127.0.42.x test_networks
   127.0.43.x test_ha_join
   127.0.44.x test_pull (its own docker-registry on .1, a throttling relay on .2)
+  127.0.48.x test_service_pull (its own docker-registry on .1; a manager and two workers)
 127.0.0.1 is left to the Docker oracle (bench/compare_oracle.sh).
 """
 

@@ -1,7 +1,8 @@
 // What one session has been sent, and the diff that brings it up to date: the node's tasks
 // (by version) plus exactly the secrets referenced by its tasks in ASSIGNED…RUNNING, each sent
 // once however many tasks share it and withdrawn when no such task is left (configs travel the
-// same way, as AssignedSecret items under their own IDs). The first Next()
+// same way, as AssignedSecret items under their own IDs, and so do the registry credentials
+// of the services of those tasks, under Service::pull_auth_id). The first Next()
 // sends the complete set. Not thread-safe: one dispatcher thread owns each instance.
 #pragma once
 
