@@ -65,7 +65,7 @@ class FakeFetcher : public ImageFetcher {
   int in_pull = 0;
 };
 
-TaskRun Run(const std::string& task, const std::string& image, const SecretBytes* auth) {
+TaskRun MakeRun(const std::string& task, const std::string& image, const SecretBytes* auth) {
   TaskRun r;
   r.task_id = task;
   r.image = image;
@@ -87,14 +87,14 @@ class PullingExecutorTest : public ::testing::Test {
 
 TEST_F(PullingExecutorTest, APresentImageIsNeverPulled) {
   fetcher_.images.insert("local:1");
-  ASSERT_TRUE(executor_->Prepare(Run("t1", "local:1", nullptr)).ok());
+  ASSERT_TRUE(executor_->Prepare(MakeRun("t1", "local:1", nullptr)).ok());
   EXPECT_TRUE(fetcher_.Pulls().empty());
   EXPECT_TRUE(fake_->Has("t1"));
 }
 
 TEST_F(PullingExecutorTest, AMissingImageIsPulledWithTheTaskCredentialsBeforePrepare) {
   SecretBytes auth = SecretBytes::CopyFrom("eyJ1c2VybmFtZSI6InUifQ");
-  ASSERT_TRUE(executor_->Prepare(Run("t1", "127.0.0.1:5000/app:1", &auth)).ok());
+  ASSERT_TRUE(executor_->Prepare(MakeRun("t1", "127.0.0.1:5000/app:1", &auth)).ok());
   EXPECT_EQ(fetcher_.Pulls(),
             std::vector<std::string>{"127.0.0.1:5000/app:1 eyJ1c2VybmFtZSI6InUifQ"});
   EXPECT_TRUE(fake_->Has("t1"));
@@ -103,7 +103,7 @@ TEST_F(PullingExecutorTest, AMissingImageIsPulledWithTheTaskCredentialsBeforePre
 TEST_F(PullingExecutorTest, AFailedPullEndsInDockersNoSuchImage) {
   fetcher_.fail = absl::UnavailableError("registry unreachable");
   fake_->SetImageMissing("127.0.0.1:5000/app:1");
-  Status s = executor_->Prepare(Run("t1", "127.0.0.1:5000/app:1", nullptr));
+  Status s = executor_->Prepare(MakeRun("t1", "127.0.0.1:5000/app:1", nullptr));
   EXPECT_EQ(s.code(), StatusCode::kNotFound);
   EXPECT_EQ(s.message(), "No such image: 127.0.0.1:5000/app:1");
   EXPECT_EQ(fetcher_.Pulls().size(), 1u);
@@ -116,7 +116,7 @@ TEST_F(PullingExecutorTest, ConcurrentTasksNeedingOneImageShareOnePull) {
   std::vector<Status> results(3);
   for (int i = 0; i < 3; ++i) {
     threads.emplace_back([&, i] {
-      results[i] = executor_->Prepare(Run("t" + std::to_string(i), "reg:5000/app:1", &auth));
+      results[i] = executor_->Prepare(MakeRun("t" + std::to_string(i), "reg:5000/app:1", &auth));
     });
   }
   ASSERT_TRUE(fetcher_.AwaitInPull(1));
@@ -133,8 +133,8 @@ TEST_F(PullingExecutorTest, AFailedPullWithOtherCredentialsIsTriedAgainWithOwn) 
   SecretBytes wrong = SecretBytes::CopyFrom("wrong");
   SecretBytes right = SecretBytes::CopyFrom("right");
   fake_->SetImageMissing("reg:5000/app:1");
-  EXPECT_FALSE(executor_->Prepare(Run("t1", "reg:5000/app:1", &wrong)).ok());
-  EXPECT_FALSE(executor_->Prepare(Run("t2", "reg:5000/app:1", &right)).ok());
+  EXPECT_FALSE(executor_->Prepare(MakeRun("t1", "reg:5000/app:1", &wrong)).ok());
+  EXPECT_FALSE(executor_->Prepare(MakeRun("t2", "reg:5000/app:1", &right)).ok());
   EXPECT_EQ(fetcher_.Pulls(),
             (std::vector<std::string>{"reg:5000/app:1 wrong", "reg:5000/app:1 right"}));
 }

@@ -36,8 +36,13 @@ class PullAuthTest : public ::testing::Test {
   // Every object's meta (what lists, watches and the read model see).
   std::string AllMeta() {
     std::string all;
-    for (const store::ObjectMeta& m : env_.store.ListMeta()->objects) all += m.meta + "\n";
+    for (const store::ObjectMeta& m : Objects()) all += m.meta + "\n";
     return all;
+  }
+  std::vector<store::ObjectMeta> Objects() {
+    StatusOr<store::MetaSnapshot> snap = env_.store.ListMeta();
+    EXPECT_TRUE(snap.ok());
+    return snap.ok() ? snap->objects : std::vector<store::ObjectMeta>{};
   }
   Status Update(const std::string& id, const std::string& image, const char* header,
                 PullAuthFrom from = PullAuthFrom::kSpec, bool rollback = false) {
@@ -144,9 +149,7 @@ TEST_F(PullAuthTest, AFailedCreateLeavesNoCredentialsBehind) {
   ASSERT_TRUE(env_.services.Create(Spec("a:1")).ok());
   StatusOr<Service> dup = env_.services.Create(Spec("a:1"), SecretBytes::CopyFrom(kCanary));
   EXPECT_TRUE(absl::IsAlreadyExists(dup.status()));
-  for (const store::ObjectMeta& m : env_.store.ListMeta()->objects) {
-    EXPECT_NE(m.kind, kPullAuthsKind);
-  }
+  for (const store::ObjectMeta& m : Objects()) EXPECT_NE(m.kind, kPullAuthsKind);
 }
 
 }  // namespace
