@@ -50,7 +50,12 @@ dispatcher::ServiceAnnotations ReadModelAssignmentSource::ServiceOf(
     const std::string& service_id) const {
   store::ServiceEntry e = reads_.ServiceById(service_id);
   if (!e) return {};
-  return {e->object.spec.name, e->object.spec.labels, e->object.pull_auth_id};
+  return {e->object.spec.name, e->object.spec.labels};
+}
+
+std::string ReadModelAssignmentSource::PullAuthOf(const std::string& service_id) const {
+  store::ServiceEntry e = reads_.ServiceById(service_id);
+  return e ? e->object.pull_auth_id : "";
 }
 
 uint64_t ReadModelAssignmentSource::Subscribe(std::function<void()> fn) {

@@ -211,11 +211,14 @@ auth:
         if not harness.wait_until(fn, timeout, 0.3):
             self.fail((msg() if callable(msg) else msg) + "\n" + self.m.log_tail(12))
 
-    def create(self, cli, name, image, *flags):
+    def create(self, cli, name, image, *flags, keep=False):
+        """`docker service create`; the service is removed after this test (keep: after the
+        class, so later tests find it)."""
         r = self.m.docker(["service", "create", "-d", "--name", name, *flags, image,
                            "sleep", "600"], cli=cli)
         self.assertEqual(r.returncode, 0, out(r))
-        self.addCleanup(self.m.docker, ["service", "rm", name])
+        cleanup = type(self).addClassCleanup if keep else self.addCleanup
+        cleanup(self.m.docker, ["service", "rm", name])
 
     def scan_node(self, name, include_cli_config=False):
         """Every file under the node's temp dir (data root with etcd's data dir, exec root,
@@ -236,10 +239,11 @@ auth:
                 priv = self.push(f"team/priv:{label}")
                 self.login(BOB, BOB_PW, cli)
                 self.create(cli, f"glob-{label}", glob, "--mode", "global",
-                            "--with-registry-auth")
+                            "--with-registry-auth", keep=True)
                 self.login(CAROL, CANARY, cli)
                 self.create(cli, f"priv-{label}", priv, "--mode", "global",
-                            "--with-registry-auth", "--constraint", "node.hostname!=w2")
+                            "--with-registry-auth", "--constraint", "node.hostname!=w2",
+                            keep=True)
                 self.wait(lambda: self.running_on(f"glob-{label}") == ["mgr", "w1", "w2"], 90,
                           lambda: f"glob-{label}: {self.tasks(f'glob-{label}')}")
                 self.wait(lambda: self.running_on(f"priv-{label}") == ["mgr", "w1"], 90,

@@ -27,8 +27,6 @@ struct SecretPayload {
 struct ServiceAnnotations {
   std::string name;
   std::map<std::string, std::string> labels;
-  // The ID of the service's registry credentials (Service::pull_auth_id; "" = none).
-  std::string pull_auth_id = {};
 };
 
 // Thread-safe.
@@ -48,6 +46,12 @@ class AssignmentSource {
   // doubles).
   virtual StatusOr<SecretPayload> ReadPullAuth(const std::string& pull_auth_id) {
     return absl::NotFoundError("registry credentials " + pull_auth_id + " not found");
+  }
+  // The ID of the registry credentials of service `service_id` (Service::pull_auth_id; ""
+  // when it has none or is gone; the default, for test doubles, is "").
+  virtual std::string PullAuthOf(const std::string& service_id) const {
+    (void)service_id;
+    return "";
   }
   // The annotations of the service `service_id` (empty when it is gone; the default, for
   // test doubles, is empty).

@@ -35,8 +35,9 @@ class SessionAssignments {
 
  private:
   bool sent_full_ = false;
-  std::map<std::string, int64_t> tasks_;  // task ID → version sent
-  std::set<std::string> secrets_;         // secret IDs sent (and not withdrawn)
+  std::map<std::string, int64_t> tasks_;           // task ID → version sent
+  std::map<std::string, std::string> task_auths_;  // task ID → registry credentials ID sent
+  std::set<std::string> secrets_;                  // secret IDs sent (and not withdrawn)
 };
 
 }  // namespace capsule::dispatcher

@@ -20,16 +20,16 @@ class FakeSource : public AssignmentSource {
   }
   StatusOr<SecretPayload> ReadPullAuth(const std::string& id) override {
     ++pull_auth_reads;
-    if (id != "auth1") return absl::NotFoundError(id);
-    return SecretPayload{"", SecretBytes::CopyFrom("header-bytes")};
+    if (id != "auth1" && id != "auth2") return absl::NotFoundError(id);
+    return SecretPayload{"", SecretBytes::CopyFrom("header-bytes-" + id)};
   }
-  ServiceAnnotations ServiceOf(const std::string& service_id) const override {
-    if (service_id == "private") return {"private", {}, "auth1"};
-    return {"public", {}};
+  std::string PullAuthOf(const std::string& service_id) const override {
+    return service_id == "private" ? auth : "";
   }
   uint64_t Subscribe(std::function<void()>) override { return 1; }
   void Unsubscribe(uint64_t) override {}
   int pull_auth_reads = 0;
+  std::string auth = "auth1";
 };
 
 store::TaskEntry MakeTask(const std::string& id, const std::string& service, TaskState state,
@@ -61,7 +61,7 @@ TEST(SessionAssignmentsPullAuth, ANodeWithAPrivateServiceTaskGetsTheCredentialsS
   EXPECT_EQ(out.tasks(0).registry_auth_id(), "auth1");
   ASSERT_EQ(out.secrets_size(), 1);
   EXPECT_EQ(out.secrets(0).id(), "auth1");
-  EXPECT_EQ(out.secrets(0).sealed_data(), "sealed(auth1:header-bytes)");
+  EXPECT_EQ(out.secrets(0).sealed_data(), "sealed(auth1:header-bytes-auth1)");
 }
 
 TEST(SessionAssignmentsPullAuth, ANodeWithoutTheServiceTasksNeverGetsThem) {
@@ -106,6 +106,23 @@ TEST(SessionAssignmentsPullAuth, TheCredentialsAreSentOnceAndWithdrawnWithTheLas
   ASSERT_EQ(out.removed_secret_ids_size(), 1);
   EXPECT_EQ(out.removed_secret_ids(0), "auth1");
   EXPECT_EQ(source.pull_auth_reads, 1);
+}
+
+TEST(SessionAssignmentsPullAuth, NewCredentialsAreSentWithTheTaskAndTheOldOnesWithdrawn) {
+  FakeSource source;
+  SessionAssignments a;
+  api::AssignmentChanges out;
+  bool retry = false;
+  a.Next({MakeTask("t1", "private", TaskState::kAssigned)}, source, Seal, &out, &retry);
+  source.auth = "auth2";  // `service update --with-registry-auth` with new credentials
+  ASSERT_TRUE(
+      a.Next({MakeTask("t1", "private", TaskState::kAssigned)}, source, Seal, &out, &retry));
+  ASSERT_EQ(out.tasks_size(), 1);
+  EXPECT_EQ(out.tasks(0).registry_auth_id(), "auth2");
+  ASSERT_EQ(out.secrets_size(), 1);
+  EXPECT_EQ(out.secrets(0).sealed_data(), "sealed(auth2:header-bytes-auth2)");
+  ASSERT_EQ(out.removed_secret_ids_size(), 1);
+  EXPECT_EQ(out.removed_secret_ids(0), "auth1");
 }
 
 }  // namespace
