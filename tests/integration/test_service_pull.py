@@ -268,6 +268,19 @@ auth:
             hits, files = self.scan_node(name, include_cli_config=(name == "w2"))
             self.assertGreater(files, 10, name)
             self.assertEqual(hits, [], f"{name}: the registry password in plaintext")
+        # w2's processes (capsuled, its shims and tasks) hold no form of it in memory either.
+        # Control: this test process holds the canary, and the same scan finds it there.
+        self.assertTrue(leakscan.scan_memory(os.getpid(), self.needles)[0],
+                        "positive control: the test's own memory holds the canary")
+        scanned = 0
+        for pid in leakscan.proc_tree(self.w2.pid):
+            try:
+                hits = leakscan.scan_memory(pid, self.needles)[0]
+            except OSError:  # exited meanwhile
+                continue
+            scanned += 1
+            self.assertEqual(hits, [], f"w2 process {pid} holds the registry password")
+        self.assertGreaterEqual(scanned, 1)
         # The credentials travel like secrets (the agent lists what it holds by ID): w2, with
         # only the global services' tasks, holds bob's but none of carol's, which mgr and w1
         # (with the private tasks) both hold.
