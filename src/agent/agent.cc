@@ -68,7 +68,9 @@ void Agent::OnAssignments(const api::AssignmentChanges& changes, const SessionKe
                     task.ok() ? "ID mismatch" : task.status().ToString());
       continue;
     }
-    TaskService service{t.service_name(), {t.service_labels().begin(), t.service_labels().end()}};
+    TaskService service{t.service_name(),
+                        {t.service_labels().begin(), t.service_labels().end()},
+                        t.registry_auth_id()};
     tasks.push_back({*std::move(task), t.version(), std::move(service)});
   }
   std::vector<std::string> removed(changes.removed_task_ids().begin(),

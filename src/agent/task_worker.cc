@@ -375,6 +375,20 @@ class TaskWorker::Runner {
         return not_prepared();
       }
     }
+    if (!service.registry_auth_id.empty()) {
+      // Delivered with the task (sealed like a secret); wait for it as for a secret.
+      std::shared_ptr<const SecretBytes> auth = w_.secrets_.Get(service.registry_auth_id);
+      if (!auth) {
+        const SteadyTime now = w_.clock_.SteadyNow();
+        if (!waiting_since_) waiting_since_ = now;
+        if (now - *waiting_since_ < w_.options_.secret_wait) return false;
+        Report(TaskState::kRejected, "preparing",
+               "registry credentials are not available on this node");
+        return false;
+      }
+      run.registry_auth = auth.get();
+      held.push_back(std::move(auth));
+    }
     Status prepared = Call([&](Executor& e) { return e.Prepare(run); });
     held.clear();
     if (!prepared.ok()) {

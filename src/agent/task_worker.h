@@ -3,8 +3,9 @@
 //   ASSIGNED: the spec's Env values and Hostname are expanded as templates first
 //     (spec_templating.h); an error → REJECTED "resolving controller failed" (as swarmkit).
 //   ASSIGNED, desired READY or RUNNING → ACCEPTED → PREPARING (Executor::Prepare with the
-//     task's secrets from the SecretCache) → READY ("prepared"); Prepare NotFound "No such
-//     image: x" (or any Prepare error) → REJECTED with that error.
+//     task's secrets from the SecretCache, and its service's registry credentials when it has
+//     them: Prepare pulls a missing image, see pulling_executor.h) → READY ("prepared");
+//     Prepare NotFound "No such image: x" (or any Prepare error) → REJECTED with that error.
 //   READY, desired RUNNING → STARTING (Start) → RUNNING ("started", PID, container ID);
 //     Start error → FAILED. A task whose desired state is READY stays prepared: the manager
 //     holds a replacement there for its restart delay, and in a stop-first update until the
@@ -47,6 +48,9 @@ namespace capsule::agent {
 struct TaskService {
   std::string name;
   std::map<std::string, std::string> labels;
+  // The SecretCache ID of the service's registry credentials (`--with-registry-auth`; ""
+  // = none): handed to Executor::Prepare for a pull (TaskRun::registry_auth).
+  std::string registry_auth_id = {};
 };
 
 struct TaskAssignment {

@@ -63,6 +63,14 @@ controlapi::ServiceFilters ServiceFiltersOf(const http::Filters& f) {
   return out;
 }
 
+// The X-Registry-Auth header of `--with-registry-auth` ("" when absent), copied into wiped
+// memory; kept with the service like a secret (controlapi/pull_auth.h).
+SecretBytes RegistryAuthHeader(const Request& req) {
+  auto it = req.headers.find("x-registry-auth");
+  if (it == req.headers.end()) return SecretBytes();
+  return SecretBytes::CopyFrom(it->second);
+}
+
 Response CreateService(Backend& backend, const Request& req) {
   StatusOr<ServiceSpec> spec = ReadServiceSpec(req.body);
   if (!spec.ok()) return ErrorResponse(spec.status());
@@ -71,7 +79,7 @@ Response CreateService(Backend& backend, const Request& req) {
   if ((*mgr)->networks != nullptr) {  // network names → IDs (messages final: network.h)
     if (Status n = (*mgr)->networks->ResolveAttachments(&*spec); !n.ok()) return ErrorResponse(n);
   }
-  StatusOr<Service> s = (*mgr)->services->Create(*std::move(spec));
+  StatusOr<Service> s = (*mgr)->services->Create(*std::move(spec), RegistryAuthHeader(req));
   if (!s.ok()) return ErrorResponse(RpcError(s.status()));
   return JsonResponse(201, Json{{"ID", s->id}}.dump());
 }
@@ -158,8 +166,11 @@ Response UpdateService(Backend& backend, const Request& req, const Params& param
   if ((*mgr)->networks != nullptr) {  // network names → IDs (messages final: network.h)
     if (Status n = (*mgr)->networks->ResolveAttachments(&*spec); !n.ok()) return ErrorResponse(n);
   }
+  controlapi::PullAuthUpdate auth;
+  auth.header = RegistryAuthHeader(req);
+  if (auth_from == "previous-spec") auth.from = controlapi::PullAuthFrom::kPreviousSpec;
   Status s = (*mgr)->services->Update((*e)->object.id, static_cast<int64_t>(*version), *spec,
-                                      rollback == "previous");
+                                      rollback == "previous", auth);
   if (!s.ok()) return ErrorResponse(RpcError(s));
   return JsonResponse(200, "{}");
 }

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <thread>
 
+#include "agent/pulling_executor.h"
+#include "agent/registry/image_fetcher.h"
 #include "agent/registry/loopback_guard.h"
 #include "ca/unlock_key.h"
 #include "common/ids.h"
@@ -84,6 +86,7 @@ Status Daemon::EnsureExecutor() {
     resolver_ = std::make_unique<agent::registry::DistributionResolver>(*images_, *transport,
                                                                         options_.registries);
     api_images_ = NewApiImages(*images_, puller_.get(), resolver_.get());
+    image_fetcher_ = agent::registry::NewRegistryImageFetcher(*images_, *puller_);
   }
   if (!logs_) {
     logs_ = agent::NewTaskLogs(options_.data_root);
@@ -94,7 +97,7 @@ Status Daemon::EnsureExecutor() {
   config.data_root = options_.data_root;
   config.shim_binary = ShimPath();
   config.runc_binary = options_.runc_binary;
-  executor_ = agent::NewRuncExecutor(config, *images_);
+  executor_ = agent::NewPullingExecutor(agent::NewRuncExecutor(config, *images_), *image_fetcher_);
   image_users_.Attach(*executor_);
   sweeper_ = std::make_unique<agent::TaskSweeper>(*executor_, RealClock());
   return absl::OkStatus();

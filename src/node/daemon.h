@@ -11,6 +11,7 @@
 #include "agent/agent.h"
 #include "agent/executor/executor.h"
 #include "agent/executor/task_logs.h"
+#include "agent/image_fetcher.h"
 #include "agent/images/image_store.h"
 #include "agent/registry/distribution_inspect.h"
 #include "agent/registry/puller.h"
@@ -100,6 +101,8 @@ class Daemon : public dockerapi::Backend {
   std::unique_ptr<agent::registry::HttpTransport> registry_guard_;  // with loopback_only
   std::unique_ptr<agent::registry::Puller> puller_;
   std::unique_ptr<agent::registry::DistributionResolver> resolver_;  // GET /distribution
+  // images_ + puller_ for the executor: a task's missing image is pulled on this node.
+  std::unique_ptr<agent::ImageFetcher> image_fetcher_;
   std::unique_ptr<agent::Executor> executor_;
   // Removes executor_'s tasks on leave (declared after it: destroyed first, waiting for its
   // threads).

@@ -1,6 +1,7 @@
 #include "node/dispatcher_backends.h"
 
 #include "manager/controlapi/object_update.h"
+#include "manager/controlapi/pull_auth.h"
 #include "manager/dispatcher/task_status_limits.h"
 
 namespace capsule::node {
@@ -39,11 +40,22 @@ StatusOr<dispatcher::SecretPayload> ReadModelAssignmentSource::ReadConfig(
   return ReadPayload(store_, kConfigsKind, config_id, DecodeConfigMeta);
 }
 
+StatusOr<dispatcher::SecretPayload> ReadModelAssignmentSource::ReadPullAuth(
+    const std::string& pull_auth_id) {
+  ASSIGN_OR_RETURN(SecretBytes header, controlapi::ReadPullAuth(store_, pull_auth_id));
+  return dispatcher::SecretPayload{"", std::move(header)};
+}
+
 dispatcher::ServiceAnnotations ReadModelAssignmentSource::ServiceOf(
     const std::string& service_id) const {
   store::ServiceEntry e = reads_.ServiceById(service_id);
   if (!e) return {};
   return {e->object.spec.name, e->object.spec.labels};
+}
+
+std::string ReadModelAssignmentSource::PullAuthOf(const std::string& service_id) const {
+  store::ServiceEntry e = reads_.ServiceById(service_id);
+  return e ? e->object.pull_auth_id : "";
 }
 
 uint64_t ReadModelAssignmentSource::Subscribe(std::function<void()> fn) {

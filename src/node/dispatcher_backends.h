@@ -19,7 +19,9 @@ class ReadModelAssignmentSource final : public dispatcher::AssignmentSource {
   store::TaskEntry TaskById(const std::string& task_id) const override;
   StatusOr<dispatcher::SecretPayload> ReadSecret(const std::string& secret_id) override;
   dispatcher::ServiceAnnotations ServiceOf(const std::string& service_id) const override;
+  std::string PullAuthOf(const std::string& service_id) const override;
   StatusOr<dispatcher::SecretPayload> ReadConfig(const std::string& config_id) override;
+  StatusOr<dispatcher::SecretPayload> ReadPullAuth(const std::string& pull_auth_id) override;
   uint64_t Subscribe(std::function<void()> fn) override;
   void Unsubscribe(uint64_t id) override;
 

@@ -102,6 +102,8 @@ std::string EncodeServiceMeta(const Service& s) {
   j.erase("Version");
   if (s.spec_version != 0) j["SpecVersion"] = s.spec_version;
   if (s.previous_spec_version != 0) j["PreviousSpecVersion"] = s.previous_spec_version;
+  if (!s.pull_auth_id.empty()) j["PullAuthID"] = s.pull_auth_id;
+  if (!s.previous_pull_auth_id.empty()) j["PreviousPullAuthID"] = s.previous_pull_auth_id;
   return j.dump();
 }
 
@@ -129,6 +131,8 @@ StatusOr<Service> DecodeServiceMeta(std::string_view meta) {
     }
     RETURN_IF_ERROR(r.Int("SpecVersion", &s.spec_version));
     RETURN_IF_ERROR(r.Int("PreviousSpecVersion", &s.previous_spec_version));
+    RETURN_IF_ERROR(r.String("PullAuthID", &s.pull_auth_id));
+    RETURN_IF_ERROR(r.String("PreviousPullAuthID", &s.previous_pull_auth_id));
     RETURN_IF_ERROR(ParseVirtualIps(r, &s.virtual_ips));
     return absl::OkStatus();
   }();

@@ -178,6 +178,12 @@ struct Service {
   int64_t spec_version = 0;
   int64_t previous_spec_version = 0;
   std::vector<VirtualIp> virtual_ips;  // Endpoint.VirtualIPs (written by the orchestrator)
+  // The registry credentials of `docker service create|update --with-registry-auth` (Docker
+  // keeps them in ContainerSpec.PullOptions of Spec and PreviousSpec): the IDs of the sealed
+  // store objects that hold them (manager/controlapi/pull_auth.h), "" = none. Stored, never
+  // rendered: the credentials themselves are never in the service's meta.
+  std::string pull_auth_id;
+  std::string previous_pull_auth_id;
 };
 
 // Docker's task states, in order (a task only moves forward).

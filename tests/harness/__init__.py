@@ -45,6 +45,7 @@ module uses its own last octet:
   127.0.42.x test_networks
   127.0.43.x test_ha_join
   127.0.44.x test_pull (its own docker-registry on .1, a throttling relay on .2)
+  127.0.48.x test_service_pull (its own docker-registry on .1; a manager and two workers)
   127.0.49.x test_resolve_image (its own docker-registry on .1, nothing on .2: a registry down)
   127.0.50.x test_ha_election
   127.0.51.x test_autolock

@@ -57,6 +57,9 @@ struct TaskRun {
   std::vector<SecretFile> secrets;
   std::chrono::nanoseconds stop_grace_period{std::chrono::seconds(10)};
   TaskLimits limits;
+  // The service's registry credentials (the X-Registry-Auth value of `--with-registry-auth`)
+  // for pulling a missing image; null = none. Only read during Prepare.
+  const SecretBytes* registry_auth = nullptr;
 };
 
 struct RunStatus {

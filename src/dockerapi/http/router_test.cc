@@ -125,6 +125,13 @@ TEST(UrlTest, WipeRequestEmptiesTargetQueryAndBody) {
   EXPECT_EQ(r.method, "POST");
 }
 
+TEST(UrlTest, WipeRequestEmptiesHeaderValues) {
+  Request r = Req("POST", "/services/create");
+  r.headers["x-registry-auth"] = "eyJwYXNzd29yZCI6InB3In0";
+  WipeRequest(&r);
+  EXPECT_TRUE(r.headers.at("x-registry-auth").empty());
+}
+
 TEST(UrlTest, StripApiVersion) {
   std::string p = "/v1.41/secrets";
   EXPECT_EQ(StripApiVersion(&p), "1.41");

@@ -274,6 +274,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void ResetParser() {
     if (!parser_) return;
     WipeTarget(parser_->get().target());
+    // Header values too: X-Registry-Auth carries registry credentials.
+    for (const auto& field : parser_->get()) WipeTarget(field.value());
     parser_.reset();
   }
   // The target is held in the message's own (heap) storage.

@@ -97,6 +97,7 @@ void WipeRequest(Request* request) {
   WipeString(request->target);
   WipeString(request->path);
   WipeQuery(request);
+  for (auto& [name, value] : request->headers) WipeString(value);
   WipeString(request->body);
 }
 

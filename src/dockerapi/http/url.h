@@ -18,7 +18,8 @@ bool PercentDecode(std::string_view in, bool plus_as_space, std::string* out);
 // pair (bad escape, or containing ';' as Go >= 1.17 rejects) is skipped, as Go does.
 Status ParseTarget(Request* request);
 
-// Wipes what a request carried in place: target, path, query, query_all, body (secret data
+// Wipes what a request carried in place: target, path, query, query_all, header values
+// (X-Registry-Auth carries registry credentials), body (secret data
 // may arrive in a query string: dockerode sends a secret's Data there as well as in the body).
 // The server calls it once the handler has returned.
 void WipeRequest(Request* request);

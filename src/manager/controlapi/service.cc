@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/ids.h"
+#include "manager/controlapi/pull_auth.h"
 #include "manager/controlapi/resolve.h"
 #include "manager/controlapi/validation/service_validate.h"
 #include "store/read_modify_write.h"
@@ -68,7 +69,7 @@ Status ServiceApi::CheckReferencedObjects(const ServiceSpec& spec) const {
       [](const ConfigReference& r) { return std::pair(r.config_id, r.config_name); });
 }
 
-StatusOr<Service> ServiceApi::Create(ServiceSpec spec) {
+StatusOr<Service> ServiceApi::Create(ServiceSpec spec, const SecretBytes& registry_auth) {
   if (spec.name.empty()) spec.name = RandomServiceName();
   RETURN_IF_ERROR(ValidateServiceSpec(spec));
   RETURN_IF_ERROR(CheckReferencedObjects(spec));
@@ -77,22 +78,33 @@ StatusOr<Service> ServiceApi::Create(ServiceSpec spec) {
   s.created_at = s.updated_at = clock_.Now();
   s.spec = std::move(spec);
   s.spec_version = 0;  // = the revision of this write
+  if (!registry_auth.empty()) {
+    ASSIGN_OR_RETURN(s.pull_auth_id, CreatePullAuth(store_, s.id, registry_auth));
+  }
   StatusOr<int64_t> rev =
       store_.Create({kServicesKind, s.id, s.spec.name}, {EncodeServiceMeta(s), {}});
+  if (!rev.ok()) DeletePullAuth(store_, s.pull_auth_id);
   if (absl::IsAlreadyExists(rev.status())) {
     return absl::AlreadyExistsError("name conflicts with an existing object: service " +
                                     s.spec.name + " already exists");
   }
   RETURN_IF_ERROR(rev.status());
   s.spec_version = *rev;
-  spdlog::info("service created: id={} name={}", s.id, s.spec.name);
+  spdlog::info("service created: id={} name={}{}", s.id, s.spec.name,
+               s.pull_auth_id.empty() ? "" : " (with registry credentials)");
   return s;
 }
 
 Status ServiceApi::Update(const std::string& id, int64_t version, const ServiceSpec& spec,
-                          bool rollback) {
+                          bool rollback, const PullAuthUpdate& auth) {
   RETURN_IF_ERROR(ValidateServiceSpec(spec));
   std::string name;
+  // New credentials are stored first; the service then names them (or, on failure, they go).
+  std::string new_auth;
+  if (!auth.header.empty() && !rollback) {
+    ASSIGN_OR_RETURN(new_auth, CreatePullAuth(store_, id, auth.header));
+  }
+  std::vector<std::string> unreferenced;  // credentials the written service no longer names
   StatusOr<int64_t> rev = store::UpdateAtVersion(
       store_, kServicesKind, id, version,
       [&](store::StoredRecord& cur) -> StatusOr<store::Mutation> {
@@ -115,12 +127,25 @@ Status ServiceApi::Update(const std::string& id, int64_t version, const ServiceS
           }
           std::swap(s.spec, *s.previous_spec);
           std::swap(s.spec_version, s.previous_spec_version);
+          std::swap(s.pull_auth_id, s.previous_pull_auth_id);
           if (s.spec_version == 0) s.spec_version = cur.mod_revision;  // should not happen
           s.update_status =
               UpdateStatus{"rollback_started", now, {}, "manually requested rollback"};
         } else {
           s.previous_spec = std::move(s.spec);
           s.previous_spec_version = s.spec_version;
+          // As the engine: the header's credentials, else those of registryAuthFrom's spec
+          // (the current one by default), so an update without the header keeps them.
+          const std::string old_previous = std::exchange(s.previous_pull_auth_id, s.pull_auth_id);
+          if (!new_auth.empty()) {
+            s.pull_auth_id = new_auth;
+          } else if (auth.from == PullAuthFrom::kPreviousSpec) {
+            s.pull_auth_id = old_previous;
+          }
+          unreferenced.clear();
+          if (old_previous != s.pull_auth_id && old_previous != s.previous_pull_auth_id) {
+            unreferenced.push_back(old_previous);
+          }
           s.spec = spec;
           s.spec_version = 0;  // = the revision of this write
           s.update_status.reset();
@@ -130,23 +155,28 @@ Status ServiceApi::Update(const std::string& id, int64_t version, const ServiceS
         name = s.spec.name;
         return store::Mutation::kWrite;
       });
+  if (!rev.ok()) DeletePullAuth(store_, new_auth);
   if (absl::IsNotFound(rev.status())) return NotFound(id);
   RETURN_IF_ERROR(rev.status());
+  for (const std::string& gone : unreferenced) DeletePullAuth(store_, gone);
   spdlog::info("service {}: id={} name={}", rollback ? "rolled back" : "updated", id, name);
   return absl::OkStatus();
 }
 
 Status ServiceApi::Remove(const std::string& id) {
   std::string name;
+  std::vector<std::string> auths;
   StatusOr<int64_t> rev = store::RetryOnConflict([&]() -> StatusOr<int64_t> {
     ASSIGN_OR_RETURN(store::StoredRecord cur, store_.Get(kServicesKind, id));
     ASSIGN_OR_RETURN(Service s, DecodeServiceMeta(cur.record.meta));
     name = s.spec.name;
+    auths = {s.pull_auth_id, s.previous_pull_auth_id};
     // Aborted if a status write came in between: read again.
     return store_.Delete({kServicesKind, id, s.spec.name}, cur.mod_revision);
   });
   if (absl::IsNotFound(rev.status())) return NotFound(id);
   RETURN_IF_ERROR(rev.status());
+  for (const std::string& a : auths) DeletePullAuth(store_, a);
   spdlog::info("service removed: id={} name={}", id, name);
   return absl::OkStatus();
 }

@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "manager/controlapi/list_filters.h"
+#include "manager/controlapi/pull_auth.h"
 #include "objects/service.h"
 #include "store/read_model.h"
 #include "store/store.h"
@@ -33,16 +34,21 @@ class ServiceApi {
   //   "config not found: <name>" / "configs not found: a, b" likewise.
   // Unknown: constraint syntax (swarmkit's plain errors).
   // AlreadyExists: "name conflicts with an existing object: service <name> already exists".
-  StatusOr<Service> Create(ServiceSpec spec);
+  // `registry_auth` (X-Registry-Auth, may be empty) is kept sealed with the service
+  // (pull_auth.h) and never returned.
+  StatusOr<Service> Create(ServiceSpec spec, const SecretBytes& registry_auth = SecretBytes());
 
   // `id` is a full ID. Replaces the spec (the old one becomes PreviousSpec, UpdateStatus is
   // cleared), or with `rollback` swaps Spec and PreviousSpec (`spec` is then ignored) and sets
   // UpdateStatus rollback_started "manually requested rollback".
   // NotFound "service <id> not found"; the Create validation errors; Unimplemented
   // "service mode change is not allowed" / "renaming services is not supported";
+  // Registry credentials: `auth` as the engine takes them (pull_auth.h); a rollback swaps them
+  // with the spec.
   // FailedPrecondition "service <id> does not have a previous spec" (rollback);
   // Unknown "update out of sequence" (version is not the current Version.Index).
-  Status Update(const std::string& id, int64_t version, const ServiceSpec& spec, bool rollback);
+  Status Update(const std::string& id, int64_t version, const ServiceSpec& spec, bool rollback,
+                const PullAuthUpdate& auth = {});
 
   // NotFound "service <id> not found"; Unknown "update out of sequence" (changed
   // concurrently on every attempt).

@@ -41,6 +41,18 @@ class AssignmentSource {
   virtual StatusOr<SecretPayload> ReadSecret(const std::string& secret_id) = 0;
   // The same for a config: configs travel to nodes exactly as secrets do (sealed per node).
   virtual StatusOr<SecretPayload> ReadConfig(const std::string& config_id) = 0;
+  // The registry credentials `pull_auth_id` names (X-Registry-Auth bytes as data; name
+  // empty), read from the store like a secret. NotFound when gone (the default, for test
+  // doubles).
+  virtual StatusOr<SecretPayload> ReadPullAuth(const std::string& pull_auth_id) {
+    return absl::NotFoundError("registry credentials " + pull_auth_id + " not found");
+  }
+  // The ID of the registry credentials of service `service_id` (Service::pull_auth_id; ""
+  // when it has none or is gone; the default, for test doubles, is "").
+  virtual std::string PullAuthOf(const std::string& service_id) const {
+    (void)service_id;
+    return "";
+  }
   // The annotations of the service `service_id` (empty when it is gone; the default, for
   // test doubles, is empty).
   virtual ServiceAnnotations ServiceOf(const std::string& service_id) const {

@@ -1,7 +1,8 @@
 // What one session has been sent, and the diff that brings it up to date: the node's tasks
 // (by version) plus exactly the secrets referenced by its tasks in ASSIGNED…RUNNING, each sent
 // once however many tasks share it and withdrawn when no such task is left (configs travel the
-// same way, as AssignedSecret items under their own IDs). The first Next()
+// same way, as AssignedSecret items under their own IDs, and so do the registry credentials
+// of the services of those tasks, under Service::pull_auth_id). The first Next()
 // sends the complete set. Not thread-safe: one dispatcher thread owns each instance.
 #pragma once
 
@@ -34,8 +35,9 @@ class SessionAssignments {
 
  private:
   bool sent_full_ = false;
-  std::map<std::string, int64_t> tasks_;  // task ID → version sent
-  std::set<std::string> secrets_;         // secret IDs sent (and not withdrawn)
+  std::map<std::string, int64_t> tasks_;           // task ID → version sent
+  std::map<std::string, std::string> task_auths_;  // task ID → registry credentials ID sent
+  std::set<std::string> secrets_;                  // secret IDs sent (and not withdrawn)
 };
 
 }  // namespace capsule::dispatcher

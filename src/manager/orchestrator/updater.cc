@@ -254,6 +254,9 @@ bool Updater::Rollback(WorkingSet& ws, const std::string& service_id, const std:
   s.spec_version = s.previous_spec_version;
   s.previous_spec.reset();
   s.previous_spec_version = 0;
+  // The previous spec's registry credentials come back with it; the replaced ones stay
+  // named (not delivered: only pull_auth_id is) so the next update or removal deletes them.
+  std::swap(s.pull_auth_id, s.previous_pull_auth_id);
   UpdateStatus u = s.update_status.value_or(UpdateStatus{});
   u.state = "rollback_started";
   u.message = message;
