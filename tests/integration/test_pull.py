@@ -53,15 +53,16 @@ def run(args, **kw):
     return r
 
 
-def make_ca(d):
-    """A test CA and a server certificate for both loopback addresses (openssl CLI)."""
+def make_ca(d, ips=(REGISTRY_IP, RELAY_IP)):
+    """A test CA (d/ca.crt) and a server certificate for these addresses (openssl CLI); the other
+    registry modules use it too."""
     run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
          "-nodes", "-keyout", f"{d}/ca.key", "-out", f"{d}/ca.crt", "-days", "2",
          "-subj", "/CN=capsule test registry CA"])
     run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
          "-keyout", f"{d}/server.key", "-out", f"{d}/server.csr", "-subj", "/CN=registry"])
     with open(f"{d}/ext.cnf", "w") as f:
-        f.write(f"subjectAltName=IP:{REGISTRY_IP},IP:{RELAY_IP}\n")
+        f.write("subjectAltName=" + ",".join("IP:" + ip for ip in ips) + "\n")
     run(["openssl", "x509", "-req", "-in", f"{d}/server.csr", "-CA", f"{d}/ca.crt",
          "-CAkey", f"{d}/ca.key", "-CAcreateserial", "-out", f"{d}/server.crt", "-days", "2",
          "-extfile", f"{d}/ext.cnf"])

@@ -27,7 +27,7 @@ import urllib.request
 
 import harness
 from harness import busybox_image
-from test_pull import docker_archive, htpasswd_line, layer_tar, out, run
+from test_pull import docker_archive, htpasswd_line, layer_tar, make_ca, out, run
 
 REGISTRY_IP = "127.0.49.1"
 DEAD_IP = "127.0.49.2"
@@ -63,16 +63,7 @@ class TestRegistry:
 
     def __init__(self, tmp):
         self.tmp = tmp
-        run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-             "-nodes", "-keyout", f"{tmp}/ca.key", "-out", f"{tmp}/ca.crt", "-days", "2",
-             "-subj", "/CN=capsule resolve test CA"])
-        run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-             "-keyout", f"{tmp}/server.key", "-out", f"{tmp}/server.csr", "-subj", "/CN=reg"])
-        with open(f"{tmp}/ext.cnf", "w") as f:
-            f.write(f"subjectAltName=IP:{REGISTRY_IP}\n")
-        run(["openssl", "x509", "-req", "-in", f"{tmp}/server.csr", "-CA", f"{tmp}/ca.crt",
-             "-CAkey", f"{tmp}/ca.key", "-CAcreateserial", "-out", f"{tmp}/server.crt",
-             "-days", "2", "-extfile", f"{tmp}/ext.cnf"])
+        make_ca(tmp, [REGISTRY_IP])
         self.certs = os.path.join(tmp, "certs.d")
         for reg in (REGISTRY, DEAD):
             os.makedirs(os.path.join(self.certs, reg))

@@ -28,7 +28,7 @@ import urllib.request
 
 import harness
 from harness import busybox_image, leakscan
-from test_pull import docker_archive, htpasswd_line
+from test_pull import docker_archive, htpasswd_line, make_ca, out, run
 
 REGISTRY_IP = "127.0.48.1"
 MGR_IP, W1_IP, W2_IP = "127.0.48.2", "127.0.48.3", "127.0.48.4"
@@ -43,30 +43,6 @@ CAROL = "carol"
 CANARY = "regcanary-" + base64.urlsafe_b64encode(os.urandom(39)).decode()
 
 
-def out(r):
-    return r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
-
-
-def run(args, **kw):
-    r = subprocess.run(args, capture_output=True, timeout=120, **kw)
-    if r.returncode != 0:
-        raise AssertionError(f"{args[0]} failed ({r.returncode}): {out(r)}")
-    return r
-
-
-def make_ca(d):
-    run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-         "-nodes", "-keyout", f"{d}/ca.key", "-out", f"{d}/ca.crt", "-days", "2",
-         "-subj", "/CN=capsule test registry CA"])
-    run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-         "-keyout", f"{d}/server.key", "-out", f"{d}/server.csr", "-subj", "/CN=registry"])
-    with open(f"{d}/ext.cnf", "w") as f:
-        f.write(f"subjectAltName=IP:{REGISTRY_IP}\n")
-    run(["openssl", "x509", "-req", "-in", f"{d}/server.csr", "-CA", f"{d}/ca.crt",
-         "-CAkey", f"{d}/ca.key", "-CAcreateserial", "-out", f"{d}/server.crt", "-days", "2",
-         "-extfile", f"{d}/ext.cnf"])
-
-
 class ServicePull(unittest.TestCase):
     checks = {}
 
@@ -78,7 +54,7 @@ class ServicePull(unittest.TestCase):
         harness.require_docker_cli(harness.DOCKER_20)
         cls.tmp = tempfile.mkdtemp(prefix="csvp-", dir="/tmp")
         cls.addClassCleanup(shutil.rmtree, cls.tmp, ignore_errors=True)
-        make_ca(cls.tmp)
+        make_ca(cls.tmp, [REGISTRY_IP])
         cls.certs = os.path.join(cls.tmp, "certs.d")
         os.makedirs(os.path.join(cls.certs, REGISTRY))
         shutil.copy(f"{cls.tmp}/ca.crt", os.path.join(cls.certs, REGISTRY, "ca.crt"))
