@@ -223,10 +223,18 @@ class Images(unittest.TestCase):
                 self.assertIn('Get "https://127.0.15.9:1/v2/x/manifests/1": dial tcp '
                               "127.0.15.9:1: connect: connection refused", err)
 
-    def test_distribution_answers_without_a_digest(self):
-        r = self.d.api("GET", "/distribution/127.0.0.1:5000/capsule/busybox:1/json")
-        self.assertEqual(r.status, 200)
+    def test_distribution_of_an_imported_name_answers_without_a_digest(self):
+        # A name imported on this node is its own: no registry is asked (docs/features.md);
+        # names resolved through a registry are test_resolve_image.py's.
+        self.ok(self.d.docker(["import", self.rootfs, "127.0.15.9:1/capsule/dist:1"]))
+        r = self.d.api("GET", "/distribution/127.0.15.9:1/capsule/dist:1/json")
+        self.assertEqual(r.status, 200, r.message())
         self.assertEqual(r.json(), {"Descriptor": {}, "Platforms": []})
+        # Control: a name the node does not hold goes to its registry (a dead port in this
+        # module's own block).
+        r = self.d.api("GET", "/distribution/127.0.15.9:1/capsule/other:1/json")
+        self.assertEqual(r.status, 500)
+        self.assertIn("connection refused", r.message())
 
     def test_bad_uploads_leave_nothing(self):
         before = sorted(os.listdir(os.path.join(self.images_dir(), "sha256")))
