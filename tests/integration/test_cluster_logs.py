@@ -238,6 +238,11 @@ class ClusterLogs(unittest.TestCase):
             self.ok(self.m.docker(["service", "scale", "-d", f"{SERVICE}=2"]))
         self.assertTrue(harness.wait_until(lambda: len(self.running_nodes()) == 2, 60),
                         self.tasks())
+        # The scaled-in task is deleted once it has stopped. Until then a `service logs` can
+        # stream its lines and then fail to resolve its ID ("No such task", the CLI's lookup,
+        # as with Docker): later tests start after it is gone.
+        self.assertTrue(harness.wait_until(
+            lambda: all(t.get("Slot") != 3 for t in self.tasks()), 60), self.tasks())
 
     def test_4_task_logs_of_a_task_on_another_node(self):
         self.wait_ticks(5)

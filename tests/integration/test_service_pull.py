@@ -15,6 +15,7 @@ scan has a positive control that shows it finds the canary where it is expected.
 import base64
 import json
 import os
+import re
 import shutil
 import signal
 import ssl
@@ -197,6 +198,21 @@ auth:
         cleanup = type(self).addClassCleanup if keep else self.addCleanup
         cleanup(self.m.docker, ["service", "rm", name])
 
+    def spec_image(self, service):
+        r = self.m.api("GET", f"/services/{service}")
+        self.assertEqual(r.status, 200, r.message())
+        return r.json()["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+
+    def has_image(self, d, ref):
+        """Whether node d's image store answers for `ref` (name:tag@digest: its RepoDigests)."""
+        r = d.api("GET", f"/images/{ref}/json")
+        self.assertIn(r.status, (200, 404), r.message())
+        if r.status == 200:
+            named, digest = ref.split("@", 1)
+            self.assertIn(named.rsplit(":", 1)[0] + "@" + digest,
+                          r.json().get("RepoDigests") or [], ref)
+        return r.status == 200
+
     def scan_node(self, name, include_cli_config=False):
         """Every file under the node's temp dir (data root with etcd's data dir, exec root,
         capsuled log): [(path, needles)]; the docker CLI's config dir only when asked."""
@@ -225,12 +241,16 @@ auth:
                           lambda: f"glob-{label}: {self.tasks(f'glob-{label}')}")
                 self.wait(lambda: self.running_on(f"priv-{label}") == ["mgr", "w1"], 90,
                           lambda: f"priv-{label}: {self.tasks(f'priv-{label}')}")
-                # Pulled on each node that runs a task, not loaded: the nodes have the images.
+                # The CLI pinned each image to its digest through the registry (as Docker's
+                # does with the credentials); each node that runs a task pulled exactly that
+                # reference (not loaded), w2 never the private one.
+                glob_ref, priv_ref = self.spec_image(f"glob-{label}"), self.spec_image(
+                    f"priv-{label}")
+                self.assertRegex(glob_ref, "^" + re.escape(glob) + "@sha256:[0-9a-f]{64}$")
+                self.assertRegex(priv_ref, "^" + re.escape(priv) + "@sha256:[0-9a-f]{64}$")
                 for name, d in self.nodes.items():
-                    tags = [t for i in d.api("GET", "/images/json").json()
-                            for t in (i.get("RepoTags") or [])]
-                    self.assertIn(glob, tags, name)
-                    self.assertEqual(priv in tags, name != "w2", (name, tags))
+                    self.assertEqual(self.has_image(d, glob_ref), True, name)
+                    self.assertEqual(self.has_image(d, priv_ref), name != "w2", name)
         self.__class__.private_service = f"priv-{harness.cli_label(harness.DOCKER_20)}"
 
     def test_2_the_password_is_nowhere_in_plaintext_and_not_at_all_on_w2(self):

@@ -306,8 +306,10 @@ class SwarmPort(unittest.TestCase):
     def test_certless_join_calls_with_15_mib_are_rate_limited_and_memory_bounded(self):
         # RESOURCE_EXHAUSTED (8): over the cert-less call rate (transport::CertlessLimits:
         # burst 8, 8 a second), or cancelled by gRPC's memory quota; INVALID_ARGUMENT (3) or
-        # UNAUTHENTICATED (16): an admitted call, answered by NodeCA (no token, no CSR).
-        self.run_attack(ISSUE, {3, 8, 16}, admitted_rate=(8, 8))
+        # UNAUTHENTICATED (16): an admitted call, answered by NodeCA (no token, no CSR);
+        # CANCELLED (1): an admitted call cut off mid-upload by gRPC's memory quota (seen with
+        # the machine's CPU contended). Never OK: no call is served.
+        self.run_attack(ISSUE, {1, 3, 8, 16}, admitted_rate=(8, 8))
 
     def test_certless_dispatcher_calls_with_15_mib_are_refused_at_the_headers(self):
         self.run_attack(UPDATE, {16})  # UNAUTHENTICATED
