@@ -302,7 +302,10 @@ class HaJoin(unittest.TestCase):
         self.wait(lambda: m1.api("GET", "/secrets/after-restart").status == 200, 2,
                   "after-restart not on m1")
         self.assertEqual(m1.api("GET", "/secrets/after-restart").json()["ID"], sid)
-        self.wait(lambda: "m2 Ready Reachable" in self.node_rows(m1, harness.DOCKER_20), 20,
+        # Back as a manager: Reachable, or Leader if it won an election since (it resigned on
+        # the restart; a later campaign may go its way).
+        self.wait(lambda: {"m2 Ready Reachable", "m2 Ready Leader"} & set(
+            self.node_rows(m1, harness.DOCKER_20)), 20,
                   lambda: self.node_rows(m1, harness.DOCKER_20))
         self.assertEqual(len(etcd_members(m1)), len(etcd_members(m2)))
 
