@@ -73,6 +73,32 @@ def htpasswd_line(user, password):
     return f"{user}:{crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))}\n"
 
 
+def write_registry_config(tmp, addr, storage, delete=False):
+    """tmp/config.yml for docker-registry: TLS with tmp/server.{crt,key} (make_ca), htpasswd auth
+    from tmp/htpasswd, blobs under storage; the other registry modules use it too."""
+    deletion = "  delete:\n    enabled: true\n" if delete else ""
+    with open(f"{tmp}/config.yml", "w") as f:
+        f.write(f"""version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: {storage}
+{deletion}http:
+  addr: {addr}
+  secret: capsule-test-secret
+  tls:
+    certificate: {tmp}/server.crt
+    key: {tmp}/server.key
+auth:
+  htpasswd:
+    realm: capsule-test
+    path: {tmp}/htpasswd
+""")
+
+
 def layer_tar(files):
     """An uncompressed layer tar: files = {path: bytes}."""
     import io
@@ -209,28 +235,7 @@ class Pull(unittest.TestCase):
         with open(f"{cls.tmp}/htpasswd", "w") as f:
             f.write(htpasswd_line(USER, PASSWORD))
         cls.storage = os.path.join(cls.tmp, "storage")
-        with open(f"{cls.tmp}/config.yml", "w") as f:
-            f.write(f"""version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: {cls.storage}
-  delete:
-    enabled: true
-http:
-  addr: {REGISTRY}
-  secret: capsule-test-secret
-  tls:
-    certificate: {cls.tmp}/server.crt
-    key: {cls.tmp}/server.key
-auth:
-  htpasswd:
-    realm: capsule-test
-    path: {cls.tmp}/htpasswd
-""")
+        write_registry_config(cls.tmp, REGISTRY, cls.storage, delete=True)
         env = {"PATH": "/usr/bin:/bin", "HOME": cls.tmp}
         cls.registry_log = open(f"{cls.tmp}/registry.log", "wb")
         cls.registry = subprocess.Popen([REGISTRY_BIN, "serve", f"{cls.tmp}/config.yml"],

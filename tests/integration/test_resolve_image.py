@@ -27,7 +27,8 @@ import urllib.request
 
 import harness
 from harness import busybox_image
-from test_pull import docker_archive, htpasswd_line, layer_tar, make_ca, out, run
+from test_pull import (docker_archive, htpasswd_line, layer_tar, make_ca, out, run,
+                       write_registry_config)
 
 REGISTRY_IP = "127.0.49.1"
 DEAD_IP = "127.0.49.2"
@@ -73,26 +74,7 @@ class TestRegistry:
         shutil.copy(f"{tmp}/ca.crt", self.push_certs)
         with open(f"{tmp}/htpasswd", "w") as f:
             f.write(htpasswd_line(USER, PASSWORD))
-        with open(f"{tmp}/config.yml", "w") as f:
-            f.write(f"""version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: {tmp}/storage
-http:
-  addr: {REGISTRY}
-  secret: capsule-resolve-secret
-  tls:
-    certificate: {tmp}/server.crt
-    key: {tmp}/server.key
-auth:
-  htpasswd:
-    realm: capsule-resolve
-    path: {tmp}/htpasswd
-""")
+        write_registry_config(tmp, REGISTRY, f"{tmp}/storage")
         self.log = open(f"{tmp}/registry.log", "wb")
         self.proc = subprocess.Popen([REGISTRY_BIN, "serve", f"{tmp}/config.yml"],
                                      stdout=self.log, stderr=self.log,

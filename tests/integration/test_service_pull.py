@@ -29,7 +29,7 @@ import urllib.request
 
 import harness
 from harness import busybox_image, leakscan
-from test_pull import docker_archive, htpasswd_line, make_ca, out, run
+from test_pull import docker_archive, htpasswd_line, make_ca, out, run, write_registry_config
 
 REGISTRY_IP = "127.0.48.1"
 MGR_IP, W1_IP, W2_IP = "127.0.48.2", "127.0.48.3", "127.0.48.4"
@@ -64,26 +64,7 @@ class ServicePull(unittest.TestCase):
         shutil.copy(f"{cls.tmp}/ca.crt", cls.push_certs)
         with open(f"{cls.tmp}/htpasswd", "w") as f:
             f.write(htpasswd_line(BOB, BOB_PW) + htpasswd_line(CAROL, CANARY))
-        with open(f"{cls.tmp}/config.yml", "w") as f:
-            f.write(f"""version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: {cls.tmp}/storage
-http:
-  addr: {REGISTRY}
-  secret: capsule-test-secret
-  tls:
-    certificate: {cls.tmp}/server.crt
-    key: {cls.tmp}/server.key
-auth:
-  htpasswd:
-    realm: capsule-test
-    path: {cls.tmp}/htpasswd
-""")
+        write_registry_config(cls.tmp, REGISTRY, f"{cls.tmp}/storage")
         cls.registry = None
         cls.addClassCleanup(cls.stop_registry)
         cls.start_registry()
