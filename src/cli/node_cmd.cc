@@ -1,5 +1,7 @@
-// `capsule node ls|inspect|update|rm` — flags only; the work is in node_ops.
+// `capsule node ls|inspect|update|promote|demote|rm` — flags only; the work is in node_ops.
 #include <memory>
+#include <string>
+#include <tuple>
 
 #include "cli/commands.h"
 #include "cli/node_ops.h"
@@ -51,6 +53,19 @@ void AddNodeCommands(CLI::App& root, CommandContext& ctx) {
       if (s.ok()) opts->node = args->front();
       ctx.SetResult(s.ok() ? NodeUpdate(ctx, *opts) : s);
     });
+  }
+  for (const auto& [verb, role, help] :
+       {std::tuple{"promote", "manager", "Promote one or more nodes to manager in the swarm"},
+        std::tuple{"demote", "worker", "Demote one or more nodes from manager in the swarm"}}) {
+    auto refs = std::make_shared<std::vector<std::string>>();
+    CLI::App* cmd = node->add_subcommand(verb, help);
+    cmd->add_option("nodes", *refs, "NODE [NODE...]");
+    cmd->callback(
+        [&ctx, refs, verb = std::string(verb), role = std::string(role), help = std::string(help)] {
+          const CommandUsage usage{"node " + verb, "NODE [NODE...]", help};
+          Status s = CheckArgCount(usage, refs->size(), 1, -1);
+          ctx.SetResult(s.ok() ? NodeSetRole(ctx, *refs, role) : s);
+        });
   }
   {
     auto force = std::make_shared<bool>(false);

@@ -143,6 +143,33 @@ Status NodeUpdate(CommandContext& ctx, const NodeUpdateOptions& options) {
   return absl::OkStatus();
 }
 
+Status NodeSetRole(CommandContext& ctx, const std::vector<std::string>& refs,
+                   const std::string& role) {
+  ASSIGN_OR_RETURN(HttpClient * client, ctx.Client());
+  const bool promote = role == "manager";
+  for (const std::string& ref : refs) {
+    ASSIGN_OR_RETURN(Json node, GetJson(*client, "/nodes/" + PathEscape(ref)));
+    Json spec = node.contains("Spec") && node["Spec"].is_object() ? node["Spec"] : Json::object();
+    const std::string id = StringAt(node, {"ID"});
+    if (StringAt(spec, {"Role"}) == role) {
+      ctx.out() << "Node " << id << " is already a " << role << ".\n";
+      continue;
+    }
+    spec["Role"] = role;
+    HttpRequest request{"POST", "/nodes/" + id + "/update", {}, spec.dump(), ""};
+    const Json& index = node["Version"]["Index"];
+    request.query["version"] = index.is_number() ? std::to_string(index.get<uint64_t>()) : "0";
+    ASSIGN_OR_RETURN(HttpResponse response, Call(*client, request));
+    (void)response;
+    if (promote) {
+      ctx.out() << "Node " << ref << " promoted to a manager in the swarm.\n";
+    } else {
+      ctx.out() << "Manager " << ref << " demoted in the swarm.\n";
+    }
+  }
+  return absl::OkStatus();
+}
+
 Status NodeRemove(CommandContext& ctx, const std::vector<std::string>& refs, bool force) {
   ASSIGN_OR_RETURN(HttpClient * client, ctx.Client());
   ErrorList errors;

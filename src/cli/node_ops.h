@@ -36,6 +36,14 @@ struct NodeUpdateOptions {
 // GET /nodes/{ref}, changes the spec, POST /nodes/{id}/update?version=N; prints the ref.
 Status NodeUpdate(CommandContext& ctx, const NodeUpdateOptions& options);
 
+// `node promote` (role "manager") / `node demote` (role "worker"), as the docker CLI: for each
+// ref in turn GET /nodes/{ref}; a node already in that role prints "Node <ID> is already a
+// manager." / "... worker." and is skipped; otherwise POST /nodes/{id}/update?version=N with
+// the spec's Role changed, then "Node <ref> promoted to a manager in the swarm." / "Manager
+// <ref> demoted in the swarm.". Stops at the first error.
+Status NodeSetRole(CommandContext& ctx, const std::vector<std::string>& refs,
+                   const std::string& role);
+
 // DELETE /nodes/{ref}[?force=1] for each; prints each ref; continues past failures.
 Status NodeRemove(CommandContext& ctx, const std::vector<std::string>& refs, bool force);
 

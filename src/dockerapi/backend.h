@@ -4,6 +4,7 @@
 // interfaces declared here (node_images.h, task_logs.h).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,6 +79,9 @@ struct ManagerServices {
   const RemoteTaskLogSource* remote_logs = nullptr;
   controlapi::NetworkApi* networks = nullptr;
   AutolockControl* autolock = nullptr;  // nullptr: autolock is not available (fakes)
+  // A manager's ManagerStatus.Reachability by node ID (membership/presence.h); empty: every
+  // manager is "reachable" (fakes).
+  std::function<std::string(const std::string& node_id)> reachability;
 };
 
 // The node's local swarm membership as /info and /_ping report it.

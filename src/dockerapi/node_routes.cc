@@ -37,6 +37,15 @@ controlapi::NodeFilters NodeFiltersOf(const http::Filters& f) {
   return out;
 }
 
+// NodeJson with ManagerStatus.Reachability as this manager sees it (membership/presence.h).
+Json NodeWithReachability(const ManagerServices& mgr, const Node& n, int64_t version) {
+  Json j = NodeJson(n, version);
+  if (j.contains("ManagerStatus") && mgr.reachability) {
+    j["ManagerStatus"]["Reachability"] = mgr.reachability(n.id);
+  }
+  return j;
+}
+
 Response ListNodes(Backend& backend, const Request& req) {
   http::Filters filters;
   if (auto it = req.query.find("filters"); it != req.query.end()) {
@@ -52,9 +61,10 @@ Response ListNodes(Backend& backend, const Request& req) {
   StatusOr<std::vector<store::NodeEntry>> nodes = (*mgr)->nodes->List(NodeFiltersOf(filters));
   if (!nodes.ok()) return ErrorResponse(nodes.status());
   auto snapshot = std::make_shared<const std::vector<store::NodeEntry>>(*std::move(nodes));
-  return JsonArrayResponse(snapshot->size(), [snapshot](size_t i, std::string* out) {
+  std::shared_ptr<const ManagerServices> services = *mgr;
+  return JsonArrayResponse(snapshot->size(), [snapshot, services](size_t i, std::string* out) {
     const store::NodeEntry& n = (*snapshot)[i];
-    out->append(NodeJson(n->object, n->mod_revision).dump());
+    out->append(NodeWithReachability(*services, n->object, n->mod_revision).dump());
   });
 }
 
@@ -63,7 +73,7 @@ Response InspectNode(Backend& backend, const Params& params) {
   if (!mgr.ok()) return ErrorResponse(mgr.status());
   StatusOr<store::NodeEntry> n = (*mgr)->nodes->Resolve(params.at("id"));
   if (!n.ok()) return ErrorResponse(n.status());
-  return JsonResponse(200, NodeJson((*n)->object, (*n)->mod_revision).dump());
+  return JsonResponse(200, NodeWithReachability(**mgr, (*n)->object, (*n)->mod_revision).dump());
 }
 
 Response UpdateNode(Backend& backend, const Request& req, const Params& params) {
@@ -82,9 +92,10 @@ Response UpdateNode(Backend& backend, const Request& req, const Params& params) 
   spec.availability = StringField(*body, "Availability");
   Status s = (*mgr)->nodes->Update((*n)->object.id, static_cast<int64_t>(*version), spec);
   if (!s.ok()) {
-    // Spec conversion errors come from the engine (no prefix); the rest from swarm.
-    bool engine = absl::IsInvalidArgument(s) || absl::IsNotFound(s);
-    return ErrorResponse(engine ? s : RpcError(s));
+    // Spec conversion errors come from the engine (no prefix); the rest, the demotion guards
+    // included, from swarm (swarmkit's UpdateNode: "rpc error: code = NotFound desc = can't
+    // find manager in raft memberlist").
+    return ErrorResponse(absl::IsInvalidArgument(s) ? s : RpcError(s));
   }
   return Response{200, {}, ""};
 }

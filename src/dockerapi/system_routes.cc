@@ -18,6 +18,14 @@ using http::Request;
 using http::Response;
 using OJson = nlohmann::ordered_json;
 
+// moby daemon/cluster/swarm.go Info(), with exactly two managers; the router adds Swarm.Warnings
+// to the top-level Warnings, which the CLI prints.
+constexpr char kTwoManagersWarning[] =
+    "WARNING: Running Swarm in a two-manager configuration. This configuration provides\n"
+    "         no fault tolerance, and poses a high risk to lose control over the cluster.\n"
+    "         Refer to https://docs.docker.com/engine/swarm/admin_guide/ to configure the\n"
+    "         Swarm for fault-tolerance.";
+
 std::string KernelVersion() {
   struct utsname u;
   return uname(&u) == 0 ? std::string(u.release) : std::string();
@@ -78,6 +86,14 @@ OJson SwarmInfoJson(Backend& backend) {
   const controlapi::SwarmSummary summary = (*mgr)->cluster->Summary();
   swarm["Nodes"] = summary.nodes;
   swarm["Managers"] = summary.managers;
+  // On a manager: every manager (moby lists the node's known remotes, which on a manager are
+  // the Raft members).
+  OJson remotes = OJson::array();
+  for (const auto& [id, addr] : summary.manager_addrs) {
+    remotes.push_back({{"NodeID", id}, {"Addr", addr}});
+  }
+  swarm["RemoteManagers"] = std::move(remotes);
+  if (summary.managers == 2) swarm["Warnings"] = OJson::array({kTwoManagersWarning});
   if (const store::ClusterEntry& c = summary.cluster) {
     swarm["Cluster"] = ClusterJson(c->object, c->mod_revision, /*with_tokens=*/false);
   }
@@ -153,6 +169,7 @@ Response Info(Backend& backend) {
              // No AppArmor, SELinux, user namespace or rootless mode, so none of those.
              {"SecurityOptions", OJson::array({"name=seccomp,profile=default", "name=cgroupns"})},
              {"Warnings", nullptr}};
+  if (j["Swarm"].contains("Warnings")) j["Warnings"] = j["Swarm"]["Warnings"];
   return JsonResponse(200, j.dump());
 }
 

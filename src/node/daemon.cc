@@ -183,6 +183,27 @@ std::optional<dockerapi::AgentInfo> Daemon::Agent() const {
 namespace {
 
 // Waits (bounded) until in-flight requests have released the manager.
+// moby's managerStats, from this manager's node list and its view of reachability; nullopt
+// when the list cannot be read.
+std::optional<membership::ManagerStats> ManagerStatsOf(const node::Manager& m) {
+  const dockerapi::ManagerServices& s = m.services();
+  if (s.nodes == nullptr) return std::nullopt;
+  StatusOr<std::vector<store::NodeEntry>> nodes = s.nodes->List({});
+  if (!nodes.ok()) return std::nullopt;
+  membership::ManagerStats stats;
+  for (const store::NodeEntry& n : *nodes) {
+    if (n->object.role != "manager") continue;
+    const std::string r = s.reachability ? s.reachability(n->object.id) : "reachable";
+    if (r == "reachable") {
+      ++stats.reachable;
+      stats.self_reachable = stats.self_reachable || n->object.id == s.node_id;
+    } else if (r == "unreachable") {
+      ++stats.unreachable;
+    }
+  }
+  return stats;
+}
+
 void WaitSoleOwner(const std::shared_ptr<node::Manager>& m) {
   for (int i = 0; i < 1000 && m.use_count() > 1; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -280,6 +301,11 @@ Status Daemon::LeaveSwarm(bool force) {
   std::shared_ptr<node::Manager> m;
   std::unique_ptr<agent::Agent> session;
   std::unique_ptr<CertRenewer> renewer;
+  std::optional<membership::ManagerStats> stats;  // counted before the lock: it reads
+  if (!force) {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    if (manager_) stats = ManagerStatsOf(*manager_);
+  }
   {
     std::unique_lock<std::shared_mutex> lock(mu_);
     if (!state_) return absl::UnavailableError("This node is not part of a swarm");
@@ -288,12 +314,11 @@ Status Daemon::LeaveSwarm(bool force) {
           "Swarm is encrypted and locked. Please unlock it first or use `--force` to ignore "
           "this message.");
     }
-    if (state_->role == "manager" && !force) {
-      // Capsule has one manager per swarm for now, so a manager is always the last one.
-      return absl::UnavailableError(
-          "You are attempting to leave the swarm on a node that is participating as a manager. "
-          "Removing the last manager erases all current state of the swarm. Use `--force` to "
-          "ignore this message. ");
+    if (!force) {
+      if (std::optional<std::string> refusal =
+              membership::ManagerLeaveRefusal(state_->role == "manager", stats)) {
+        return absl::UnavailableError(*refusal);
+      }
     }
     m = std::move(manager_);
     session = std::move(agent_);

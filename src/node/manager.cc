@@ -110,14 +110,19 @@ Status Manager::StartServices(bool joined) {
   reads_ = std::make_unique<store::ReadModel>(*store_);
   RETURN_IF_ERROR(reads_->Start());
   RETURN_IF_ERROR(StartElection());
+  membership::PresenceOptions po;
+  po.node_id = state_.node_id;
+  presence_ = std::make_unique<membership::Presence>(*election_client_, RealClock(), po);
+  presence_->Start();
   secrets_ = std::make_unique<controlapi::SecretApi>(*store_, *reads_, RealClock());
   configs_ = std::make_unique<controlapi::ConfigApi>(*store_, *reads_, RealClock());
   // Set before any request can remove a node: the swarm server starts later.
-  nodes_ = std::make_unique<controlapi::NodeApi>(*store_, *reads_, RealClock(),
-                                                 [this](const std::string& node_id) {
-                                                   if (swarm_server_)
-                                                     swarm_server_->EndSession(node_id);
-                                                 });
+  nodes_ = std::make_unique<controlapi::NodeApi>(
+      *store_, *reads_, RealClock(),
+      [this](const std::string& node_id) {
+        if (swarm_server_) swarm_server_->EndSession(node_id);
+      },
+      controlapi::ManagerRoster{state_.node_id, [this] { return ManagerMembers(); }});
   cluster_ = std::make_unique<controlapi::ClusterApi>(*store_, *reads_, RealClock());
   service_api_ = std::make_unique<controlapi::ServiceApi>(*store_, *reads_, RealClock());
   task_api_ = std::make_unique<controlapi::TaskApi>(*reads_);
@@ -133,7 +138,20 @@ Status Manager::StartServices(bool joined) {
   services_.tasks = task_api_.get();
   services_.networks = network_api_.get();
   services_.autolock = this;
+  services_.reachability = [this](const std::string& node_id) {
+    return presence_->Reachability(node_id);
+  };
   return absl::OkStatus();
+}
+
+StatusOr<std::vector<membership::ManagerMember>> Manager::ManagerMembers() const {
+  ASSIGN_OR_RETURN(std::vector<etcd::Member> members, client_->MemberList());
+  std::vector<membership::ManagerMember> out;
+  for (const etcd::Member& m : members) {
+    if (m.is_learner) continue;  // no vote: neither counts for the quorum nor is a manager yet
+    out.push_back({m.name, !m.name.empty() && presence_->IsReachable(m.name)});
+  }
+  return out;
 }
 
 Status Manager::StartElection() {
@@ -382,10 +400,13 @@ StatusOr<std::unique_ptr<Manager>> Manager::Join(const ManagerConfig& config,
 
 void Manager::Stop() {
   services_ = {};
+  // Unreachable at once for the others (its lease is revoked).
+  if (presence_) presence_->Stop();
   // Leader work first: it writes through the store and follows the read model. Stopping the
   // elector stops it (on_lost) and resigns, so another manager leads at once.
   if (elector_) elector_->Stop();
   elector_.reset();
+  presence_.reset();
   election_client_.reset();
   // The renewer signs with the swarm server's root CA.
   if (renewer_) renewer_->Stop();

@@ -32,6 +32,8 @@
 #include "manager/controlapi/task.h"
 #include "manager/election/elector.h"
 #include "manager/membership/learner_sweeper.h"
+#include "manager/membership/manager_quorum.h"
+#include "manager/membership/presence.h"
 #include "manager/orchestrator/orchestrator.h"
 #include "node/cert_renewer.h"
 #include "node/identity_vault.h"
@@ -141,6 +143,9 @@ class Manager : public dockerapi::AutolockControl {
   void StartLeaderWork(const store::Fence& fence);
   void StopLeaderWork();
   Status CreateClusterObjects(const ClusterSpec& spec, const ca::RootCa& root);
+  // The voting etcd members (named after their managers' node IDs) and whether each is
+  // reachable, for the demotion guards.
+  StatusOr<std::vector<membership::ManagerMember>> ManagerMembers() const;
   // The swarm port (gRPC: NodeCA + Dispatcher); needs a fresh read model.
   Status StartSwarmServer();
   // Renews this manager's own certificate locally with the root CA (see cert_renewer.h).
@@ -173,6 +178,8 @@ class Manager : public dockerapi::AutolockControl {
   std::unique_ptr<etcd::Client> election_client_;
   std::unique_ptr<election::Elector> elector_;
   std::unique_ptr<store::Store> leader_store_;
+  // This manager's presence key and its view of the others' (ManagerStatus.Reachability).
+  std::unique_ptr<membership::Presence> presence_;
   std::thread leader_thread_;  // catches the read model up, starts the work, marks the node
   Mutex leader_mu_;
   bool leader_stopping_ ABSL_GUARDED_BY(leader_mu_) = false;

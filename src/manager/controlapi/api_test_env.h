@@ -52,7 +52,12 @@ class ApiTestEnv {
   SecretApi secrets{store, reads, clock};
   ConfigApi configs{store, reads, clock};
   ServiceApi services{store, reads, clock};
-  NodeApi nodes{store, reads, clock, nullptr};
+  // The store members the demotion guards see; the manager serving the calls is "m1".
+  std::vector<membership::ManagerMember> members;
+  NodeApi nodes{store, reads, clock, nullptr,
+                ManagerRoster{"m1", [this]() -> StatusOr<std::vector<membership::ManagerMember>> {
+                                return members;
+                              }}};
   ClusterApi cluster{store, reads, clock};
 
  private:

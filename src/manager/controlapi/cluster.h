@@ -3,6 +3,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/clock.h"
 #include "objects/objects.h"
@@ -21,6 +23,8 @@ struct ClusterUpdate {
 struct SwarmSummary {
   size_t nodes = 0;
   int managers = 0;
+  // Every manager's node ID and ManagerStatus.Addr (ip:port), in ID order.
+  std::vector<std::pair<std::string, std::string>> manager_addrs;
   store::ClusterEntry cluster;  // null until the cluster object exists
 };
 

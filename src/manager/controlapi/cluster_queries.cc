@@ -15,7 +15,11 @@ SwarmSummary ClusterApi::Summary() const {
   SwarmSummary out;
   const std::vector<store::NodeEntry> nodes = reads_.Nodes();
   out.nodes = nodes.size();
-  for (const store::NodeEntry& n : nodes) out.managers += n->object.role == "manager" ? 1 : 0;
+  for (const store::NodeEntry& n : nodes) {
+    if (n->object.role != "manager") continue;
+    ++out.managers;
+    out.manager_addrs.emplace_back(n->object.id, n->object.manager_addr);
+  }
   out.cluster = reads_.GetCluster();
   return out;
 }

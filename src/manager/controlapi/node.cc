@@ -40,13 +40,32 @@ StatusOr<std::optional<Node>> WriteIfChanged(store::Store& store, const Clock& c
 }  // namespace
 
 NodeApi::NodeApi(store::Store& store, const store::ReadModel& reads, const Clock& clock,
-                 OnRemovedFn on_removed)
-    : store_(store), reads_(reads), clock_(clock), on_removed_(std::move(on_removed)) {}
+                 OnRemovedFn on_removed, ManagerRoster roster)
+    : store_(store),
+      reads_(reads),
+      clock_(clock),
+      on_removed_(std::move(on_removed)),
+      roster_(std::move(roster)) {}
+
+Status NodeApi::CheckDemotion(const std::string& id) const {
+  RETURN_IF_ERROR(reads_.WaitFresh());
+  int managers = 0;
+  for (const store::NodeEntry& n : reads_.Nodes()) managers += n->object.role == "manager";
+  std::vector<membership::ManagerMember> members;
+  if (roster_.members) {
+    ASSIGN_OR_RETURN(members, roster_.members());
+  } else if (managers != 1) {
+    return absl::OkStatus();  // no roster (tests of other rules): only the last-manager rule
+  }
+  return membership::CheckDemotion(managers, members, id, roster_.self);
+}
 
 Status NodeApi::Update(const std::string& id, int64_t version, const NodeSpecUpdate& in) {
   std::string availability;
+  Status refused;  // a demotion guard's answer, kept apart from the store's NotFound
   StatusOr<int64_t> rev = store::UpdateAtVersion(
       store_, kNodesKind, id, version, [&](store::StoredRecord& cur) -> StatusOr<store::Mutation> {
+        refused = absl::OkStatus();
         ASSIGN_OR_RETURN(Node n, DecodeNodeMeta(cur.record.meta));
         NodeSpecUpdate spec = in;  // empty role/availability: unchanged
         if (spec.role.empty()) spec.role = n.role;
@@ -57,6 +76,10 @@ Status NodeApi::Update(const std::string& id, int64_t version, const NodeSpecUpd
         }
         if (spec.role != "worker" && spec.role != "manager") {
           return absl::InvalidArgumentError("invalid Role: \"" + spec.role + "\"");
+        }
+        if (n.role == "manager" && spec.role == "worker") {
+          refused = CheckDemotion(id);
+          if (!refused.ok()) return refused;
         }
         if (spec.role != n.role) {
           return absl::InvalidArgumentError("promotion/demotion is not supported yet");
@@ -69,6 +92,7 @@ Status NodeApi::Update(const std::string& id, int64_t version, const NodeSpecUpd
         availability = n.availability;
         return store::Mutation::kWrite;
       });
+  if (!refused.ok()) return refused;
   if (absl::IsNotFound(rev.status())) return NodeNotFound(id);
   RETURN_IF_ERROR(rev.status());
   spdlog::info("node updated: id={} availability={}", id, availability);

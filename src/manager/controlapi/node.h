@@ -9,6 +9,7 @@
 
 #include "common/clock.h"
 #include "manager/controlapi/list_filters.h"
+#include "manager/membership/manager_quorum.h"
 #include "objects/objects.h"
 #include "store/read_model.h"
 #include "store/store.h"
@@ -23,17 +24,29 @@ struct NodeSpecUpdate {
   std::string availability;  // "active" | "pause" | "drain"
 };
 
+// What the demotion guards need to know of the managers (membership/manager_quorum.h).
+struct ManagerRoster {
+  std::string self;  // the node ID of the manager serving the call
+  // The voting store members (named after their nodes) with their reachability.
+  std::function<StatusOr<std::vector<membership::ManagerMember>>()> members;
+};
+
 class NodeApi {
  public:
   // Called after a node was removed (e.g. to end its session). May be empty.
   using OnRemovedFn = std::function<void(const std::string& node_id)>;
 
+  // `roster.members` empty: the demotion guards after "last manager" are skipped.
   NodeApi(store::Store& store, const store::ReadModel& reads, const Clock& clock,
-          OnRemovedFn on_removed);
+          OnRemovedFn on_removed, ManagerRoster roster = {});
 
   // `id` is a full ID. InvalidArgument "invalid Availability: \"x\"" / "invalid Role: \"x\"";
-  // InvalidArgument "promotion/demotion is not supported yet" (role change); NotFound
-  // "node <id> not found"; Unknown "update out of sequence".
+  // a demotion (manager → worker) first passes Docker's guards (membership::CheckDemotion:
+  // FailedPrecondition "attempting to demote the last manager of the swarm", NotFound "can't
+  // find manager in raft memberlist", FailedPrecondition "can't remove member from the raft:
+  // this would result in a loss of quorum"); then any role change is InvalidArgument
+  // "promotion/demotion is not supported yet"; NotFound "node <id> not found"; Unknown
+  // "update out of sequence".
   Status Update(const std::string& id, int64_t version, const NodeSpecUpdate& spec);
 
   // NotFound "node <id> not found"; FailedPrecondition "node <id> is a cluster manager and is
@@ -63,10 +76,14 @@ class NodeApi {
   StatusOr<store::NodeEntry> Resolve(const std::string& ref) const;
 
  private:
+  // Docker's demotion guards for manager `id`.
+  Status CheckDemotion(const std::string& id) const;
+
   store::Store& store_;
   const store::ReadModel& reads_;
   const Clock& clock_;
   const OnRemovedFn on_removed_;
+  const ManagerRoster roster_;
 };
 
 // Docker's lookup: full ID, then hostname (or spec name), then unique ID prefix.

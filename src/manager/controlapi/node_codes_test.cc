@@ -61,6 +61,70 @@ TEST(NodeCodes, Update) {
   });
 }
 
+// Managers m1 (serving the calls), m2, m3 as nodes and store members; `reachable` says which
+// of m2, m3 are reachable. → the version of `target`.
+int64_t ThreeManagers(ApiTestEnv& env, bool m2_reachable, bool m3_reachable,
+                      const std::string& target) {
+  int64_t version = 0;
+  for (const std::string id : {"m1", "m2", "m3"}) {
+    const int64_t v = env.PutNode(MakeNode(id, "manager", "ready"));
+    if (id == target) version = v;
+  }
+  env.members = {{"m1", true}, {"m2", m2_reachable}, {"m3", m3_reachable}};
+  return version;
+}
+
+TEST(NodeCodes, DemotionGuards) {
+  constexpr auto kPrecondition = StatusCode::kFailedPrecondition;
+  RunCases({
+      {"the last manager",
+       [](ApiTestEnv& env) {
+         const int64_t v = env.PutNode(MakeNode("m1", "manager", "ready"));
+         env.members = {{"m1", true}};
+         return env.nodes.Update("m1", v, Spec("worker", ""));
+       },
+       kPrecondition, "attempting to demote the last manager of the swarm"},
+      {"a manager without a store member",
+       [](ApiTestEnv& env) {
+         const int64_t v = ThreeManagers(env, true, true, "m3");
+         env.members = {{"m1", true}, {"m2", true}};
+         return env.nodes.Update("m3", v, Spec("worker", ""));
+       },
+       StatusCode::kNotFound, "can't find manager in raft memberlist"},
+      {"a reachable manager while another is unreachable (2 of 3 would be left, 1 reachable)",
+       [](ApiTestEnv& env) {
+         const int64_t v = ThreeManagers(env, true, false, "m2");
+         return env.nodes.Update("m2", v, Spec("worker", ""));
+       },
+       kPrecondition, "can't remove member from the raft: this would result in a loss of quorum"},
+      {"the unreachable manager itself (the other two are reachable): past the guards",
+       [](ApiTestEnv& env) {
+         const int64_t v = ThreeManagers(env, true, false, "m3");
+         return env.nodes.Update("m3", v, Spec("worker", ""));
+       },
+       kInvalid, "promotion/demotion is not supported yet"},
+      {"a manager of three, all reachable: past the guards",
+       [](ApiTestEnv& env) {
+         const int64_t v = ThreeManagers(env, true, true, "m2");
+         return env.nodes.Update("m2", v, Spec("worker", ""));
+       },
+       kInvalid, "promotion/demotion is not supported yet"},
+      {"the manager serving the call (counts itself reachable)",
+       [](ApiTestEnv& env) {
+         const int64_t v = ThreeManagers(env, true, true, "m1");
+         return env.nodes.Update("m1", v, Spec("worker", ""));
+       },
+       kInvalid, "promotion/demotion is not supported yet"},
+      {"no role change on the last manager: no guard",
+       [](ApiTestEnv& env) {
+         const int64_t v = env.PutNode(MakeNode("m1", "manager", "ready"));
+         env.members = {{"m1", true}};
+         return env.nodes.Update("m1", v, Spec("manager", "drain"));
+       },
+       kOk, ""},
+  });
+}
+
 TEST(NodeCodes, Remove) {
   RunCases({
       {"a down worker",
