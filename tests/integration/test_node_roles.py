@@ -115,8 +115,9 @@ class NodeRoles(unittest.TestCase):
         return names[0] if len(names) == 1 else None
 
     def fails_with(self, r, text):
+        # (The CLIs print the message without its trailing space.)
         self.assertNotEqual(r.returncode, 0, out(r))
-        self.assertIn(DAEMON_ERR + text, out(r))
+        self.assertIn(DAEMON_ERR + text.rstrip() + "\n", out(r))
 
     # ---- tests -----------------------------------------------------------------------------
     def test_01_manager_status_leader_reachable_reachable_on_every_manager(self):
@@ -213,6 +214,9 @@ class NodeRoles(unittest.TestCase):
             self.fails_with(s1.docker(["swarm", "leave"], cli=cli),
                             LEAVE_FIRST + LAST_MANAGER_LEAVE)
         self.fails_with(s1.capsule(["node", "demote", "s1"]), LAST_DEMOTE)
+        r = s1.api("POST", "/swarm/leave")
+        self.assertEqual((r.status, r.json()["message"]), (503, LEAVE_FIRST + LAST_MANAGER_LEAVE))
+        self.assertEqual(s1.api("GET", "/info").json()["Swarm"]["LocalNodeState"], "active")
         r = s1.capsule(["node", "promote", "s1"])
         self.assertEqual((r.returncode, r.stdout.decode()),
                          (0, f"Node {self.ids['s1']} is already a manager.\n"), out(r))
