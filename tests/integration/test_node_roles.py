@@ -239,6 +239,28 @@ class NodeRoles(unittest.TestCase):
                         LEAVE_FIRST + "Removing this node leaves 1 managers out of 2. Without "
                         "a Raft quorum your swarm will be inaccessible. " + LEAVE_LAST)
 
+    def test_08_a_manager_that_leaves_with_force_stays_a_member_unreachable_as_in_docker(self):
+        m3 = self.d["m3"]
+        self.wait(lambda: self.leader() not in (None, "m3"), 20, "m3 leads")
+        for cli in harness.DOCKER_CLIS:
+            self.wait(lambda: self.rows(self.d["m1"], cli).get("m3") == "Reachable", 30,
+                      lambda: self.rows(self.d["m1"], cli))
+        r = m3.docker(["swarm", "leave", "--force"])
+        self.assertEqual((r.returncode, r.stdout.decode()), (0, "Node left the swarm.\n"), out(r))
+        self.assertEqual(m3.api("GET", "/info").json()["Swarm"]["LocalNodeState"], "inactive")
+        # Its lease was revoked on the way out: Unreachable at once (well within one read).
+        for name in ("m1", "m2"):
+            self.wait(lambda: self.rows(self.d[name], harness.DOCKER_20).get("m3") ==
+                      "Unreachable", 5, lambda: self.rows(self.d[name], harness.DOCKER_20))
+        # Still a manager of the swarm (Docker keeps its raft member until demote and rm).
+        swarm = self.d["m1"].api("GET", "/info").json()["Swarm"]
+        self.assertEqual(swarm["Managers"], 3)
+        self.assertIn(self.ids["m3"], [p["NodeID"] for p in swarm["RemoteManagers"]])
+        # The other two keep the quorum: writes go on.
+        self.d["m2"].create_secret("after-m3-left", b"x")
+        self.wait(lambda: self.d["m1"].api("GET", "/secrets/after-m3-left").status == 200, 5,
+                  "secret not on m1")
+
 
 if __name__ == "__main__":
     unittest.main()
