@@ -18,6 +18,7 @@
 #include "manager/controlapi/network.h"
 #include "manager/controlapi/node.h"
 #include "manager/controlapi/secret.h"
+#include "manager/controlapi/secret_versions.h"
 #include "manager/controlapi/service.h"
 #include "manager/controlapi/task.h"
 #include "objects/objects.h"
@@ -78,6 +79,8 @@ struct ManagerServices {
   const RemoteTaskLogSource* remote_logs = nullptr;
   controlapi::NetworkApi* networks = nullptr;
   AutolockControl* autolock = nullptr;  // nullptr: autolock is not available (fakes)
+  // Capsule's secret versions (/capsule/secrets/…); nullptr: not served (fakes).
+  controlapi::SecretVersionApi* secret_versions = nullptr;
 };
 
 // The node's local swarm membership as /info and /_ping report it.

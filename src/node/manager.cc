@@ -111,6 +111,7 @@ Status Manager::StartServices(bool joined) {
   RETURN_IF_ERROR(reads_->Start());
   RETURN_IF_ERROR(StartElection());
   secrets_ = std::make_unique<controlapi::SecretApi>(*store_, *reads_, RealClock());
+  secret_versions_ = std::make_unique<controlapi::SecretVersionApi>(*store_, *reads_, RealClock());
   configs_ = std::make_unique<controlapi::ConfigApi>(*store_, *reads_, RealClock());
   // Set before any request can remove a node: the swarm server starts later.
   nodes_ = std::make_unique<controlapi::NodeApi>(*store_, *reads_, RealClock(),
@@ -133,6 +134,7 @@ Status Manager::StartServices(bool joined) {
   services_.tasks = task_api_.get();
   services_.networks = network_api_.get();
   services_.autolock = this;
+  services_.secret_versions = secret_versions_.get();
   return absl::OkStatus();
 }
 
@@ -395,6 +397,7 @@ void Manager::Stop() {
   swarm_server_.reset();
   if (reads_) reads_->Stop();
   secrets_.reset();
+  secret_versions_.reset();
   configs_.reset();
   nodes_.reset();
   cluster_.reset();

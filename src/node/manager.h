@@ -179,6 +179,7 @@ class Manager : public dockerapi::AutolockControl {
   std::unique_ptr<orchestrator::Orchestrator> orchestrator_;
   std::unique_ptr<membership::LearnerSweeper> sweeper_;
   std::unique_ptr<controlapi::SecretApi> secrets_;
+  std::unique_ptr<controlapi::SecretVersionApi> secret_versions_;
   std::unique_ptr<controlapi::ConfigApi> configs_;
   std::unique_ptr<controlapi::NodeApi> nodes_;
   std::unique_ptr<controlapi::ClusterApi> cluster_;
