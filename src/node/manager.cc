@@ -205,6 +205,9 @@ void Manager::StartLeaderWork(const store::Fence& fence) {
       orchestrator_->Start();
       sweeper_ = std::make_unique<membership::LearnerSweeper>(*client_, RealClock());
       sweeper_->Start(std::chrono::seconds(5));
+      version_sweeper_ =
+          std::make_unique<controlapi::SecretVersionSweeper>(*leader_store_, *reads_, RealClock());
+      version_sweeper_->Start(std::chrono::seconds(10));
     }
     spdlog::info("leader work started (orchestrator, scheduler, reaper, learner sweeper)");
     (void)ClearOtherLeaders(*leader_store_, *reads_, state_.node_id, stopping);
@@ -219,6 +222,7 @@ void Manager::StopLeaderWork() {
   if (leader_thread_.joinable()) leader_thread_.join();
   if (sweeper_) sweeper_->Stop();
   sweeper_.reset();
+  version_sweeper_.reset();  // joins its thread
   // Stop() returns once its worker exited: no leader write after this.
   if (orchestrator_) orchestrator_->Stop();
   orchestrator_.reset();
