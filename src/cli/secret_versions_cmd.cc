@@ -67,6 +67,17 @@ void AddSecretVersionCommands(CLI::App& secret, CommandContext& ctx) {
       ctx.SetResult(s.ok() ? SecretVerify(ctx, (*args)[0], (*args)[1]) : s);
     });
   }
+  {
+    auto args = std::make_shared<std::vector<std::string>>();
+    const std::string about =
+        "Show or set how many old versions each secret keeps besides its current one";
+    CLI::App* cmd = secret.add_subcommand("versions-kept", about);
+    cmd->add_option("args", *args, "[N]");
+    cmd->callback([&ctx, args, about] {
+      Status s = CheckArgCount({"secret versions-kept", "[N]", about}, args->size(), 0, 1);
+      ctx.SetResult(s.ok() ? SecretVersionsKept(ctx, args->empty() ? "" : (*args)[0]) : s);
+    });
+  }
 }
 
 }  // namespace capsule::cli

@@ -139,4 +139,16 @@ Status SecretVerify(CommandContext& ctx, const std::string& name, const std::str
   return absl::FailedPreconditionError("");
 }
 
+Status SecretVersionsKept(CommandContext& ctx, const std::string& value) {
+  HttpRequest request;
+  request.path = "/capsule/secret-versions-kept";
+  if (!value.empty()) {
+    request.method = "POST";
+    request.query["value"] = value;
+  }
+  ASSIGN_OR_RETURN(Json a, Send(ctx, request, "secret versions-kept"));
+  ctx.out() << a.value("VersionsKept", int64_t{0}) << "\n";
+  return absl::OkStatus();
+}
+
 }  // namespace capsule::cli

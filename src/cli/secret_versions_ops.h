@@ -43,4 +43,8 @@ Status SecretHistory(CommandContext& ctx, const std::string& name);
 // on stderr).
 Status SecretVerify(CommandContext& ctx, const std::string& name, const std::string& file);
 
+// GET (value empty) or POST /capsule/secret-versions-kept[?value=N]: prints the number of old
+// versions each secret keeps besides its current one (the swarm's setting; default 2).
+Status SecretVersionsKept(CommandContext& ctx, const std::string& value);
+
 }  // namespace capsule::cli

@@ -6,10 +6,14 @@
 //   POST /capsule/secrets/{id}/rollback  → {"Version","Services"}
 //   POST /capsule/secrets/{id}/verify    body = the candidate (raw bytes) →
 //                                        {"Match","Version","CurrentVersion"}
+//   GET  /capsule/secret-versions-kept   {"VersionsKept": n}
+//   POST /capsule/secret-versions-kept?value=N   sets it (0…100) → {"VersionsKept": n}
 // {id} is a full ID, a name or a unique ID prefix (as Docker's /secrets/{id}). Errors map as
 // Docker's (error_table.h): 404 not found; 400 bad data or no previous version.
 // The caller's uid is recorded as -1 (not known): the HTTP layer does not carry the socket's
 // peer credentials yet.
+#include <algorithm>
+
 #include "common/clock.h"
 #include "dockerapi/error_table.h"
 #include "dockerapi/route_helpers.h"
@@ -104,6 +108,25 @@ Response Verify(Backend& backend, const Request& req, const Params& params) {
                                .dump());
 }
 
+Response VersionsKept(Backend& backend, const Request& req, bool set) {
+  StatusOr<std::shared_ptr<const ManagerServices>> mgr = backend.Manager();
+  if (!mgr.ok()) return ErrorResponse(mgr.status());
+  controlapi::SecretVersionApi* api = (*mgr)->secret_versions;
+  if (api == nullptr) return ErrorResponse(absl::UnimplementedError("secret versions"));
+  if (set) {
+    auto it = req.query.find("value");
+    uint64_t n = 0;
+    if (it == req.query.end() || !ParseUint64(it->second, &n)) {
+      return ErrorResponse(absl::InvalidArgumentError("value: a number of versions is required"));
+    }
+    if (Status s = api->SetVersionsKept(static_cast<int64_t>(std::min<uint64_t>(n, 1000)));
+        !s.ok()) {
+      return ErrorResponse(s);
+    }
+  }
+  return JsonResponse(200, Json{{"VersionsKept", api->VersionsKept()}}.dump());
+}
+
 }  // namespace
 
 void RegisterCapsuleSecretRoutes(http::Router& router, Backend& backend) {
@@ -117,6 +140,10 @@ void RegisterCapsuleSecretRoutes(http::Router& router, Backend& backend) {
            [&backend](const Request&, const Params& p) { return Rollback(backend, p); });
   AddRoute(router, "POST", "/capsule/secrets/{id}/verify",
            [&backend](const Request& r, const Params& p) { return Verify(backend, r, p); });
+  AddRoute(router, "GET", "/capsule/secret-versions-kept",
+           [&backend](const Request& r, const Params&) { return VersionsKept(backend, r, false); });
+  AddRoute(router, "POST", "/capsule/secret-versions-kept",
+           [&backend](const Request& r, const Params&) { return VersionsKept(backend, r, true); });
 }
 
 }  // namespace capsule::dockerapi

@@ -61,6 +61,27 @@ int64_t SecretVersionApi::VersionsKept() const {
   return c ? c->object.spec.secret_versions_kept : kDefaultSecretVersionsKept;
 }
 
+Status SecretVersionApi::SetVersionsKept(int64_t kept) {
+  if (kept < 0 || kept > 100) {
+    return absl::InvalidArgumentError("versions kept must be between 0 and 100");
+  }
+  RETURN_IF_ERROR(reads_.WaitFresh());
+  store::ClusterEntry c = reads_.GetCluster();
+  if (!c) return absl::NotFoundError("cluster not found");
+  StatusOr<int64_t> rev =
+      store::UpdateLatest(store_, kClusterKind, c->object.id,
+                          [&](store::StoredRecord& cur) -> StatusOr<store::Mutation> {
+                            ASSIGN_OR_RETURN(Cluster cl, DecodeClusterMeta(cur.record.meta));
+                            if (cl.spec.secret_versions_kept == kept) return store::Mutation::kKeep;
+                            cl.spec.secret_versions_kept = kept;
+                            cur.record.meta = EncodeClusterMeta(cl);
+                            return store::Mutation::kWrite;
+                          });
+  RETURN_IF_ERROR(rev.status());
+  spdlog::info("secret versions kept: {}", kept);
+  return reads_.WaitFor(*rev, std::chrono::seconds(10));
+}
+
 StatusOr<VersionChange> SecretVersionApi::Rotate(const std::string& id, const SecretBytes& data,
                                                  int64_t uid) {
   RETURN_IF_ERROR(ValidateSecretData(data.size()));

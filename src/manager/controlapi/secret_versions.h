@@ -102,6 +102,9 @@ class SecretVersionApi {
 
   // ClusterSpec::secret_versions_kept of the swarm (the default without a cluster object).
   int64_t VersionsKept() const;
+  // Sets it (stored with the cluster object; Docker's swarm JSON never shows it).
+  // InvalidArgument "versions kept must be between 0 and 100"; NotFound "cluster not found".
+  Status SetVersionsKept(int64_t kept);
 
  private:
   StatusOr<std::vector<std::string>> PinServices(const std::string& id, int64_t version);

@@ -272,6 +272,26 @@ TEST_F(SecretVersionsTest, RemovingTheSecretRemovesEveryVersion) {
   EXPECT_EQ(env_.store.Get(kSecretsKind, id_).status().code(), StatusCode::kNotFound);
 }
 
+TEST_F(SecretVersionsTest, TheWindowFollowsTheClusterSetting) {
+  Cluster c;
+  c.id = "cluster1";
+  env_.PutCluster(c);
+  EXPECT_EQ(versions_.SetVersionsKept(-1).message(), "versions kept must be between 0 and 100");
+  ASSERT_TRUE(versions_.SetVersionsKept(1).ok());
+  EXPECT_EQ(versions_.VersionsKept(), 1);
+  for (const char* d : {"two", "three"}) Rotate(d);
+  std::vector<int64_t> kept;
+  for (const SecretVersion& v : Stored().versions) kept.push_back(v.number);
+  EXPECT_EQ(kept, (std::vector<int64_t>{2, 3}));
+  // A Docker swarm update keeps it.
+  ClusterUpdate u;
+  u.spec.name = "default";
+  ASSERT_TRUE(env_.reads.WaitFresh().ok());
+  ASSERT_TRUE(env_.cluster.Update(env_.reads.GetCluster()->mod_revision, u).ok());
+  ASSERT_TRUE(env_.reads.WaitFresh().ok());
+  EXPECT_EQ(versions_.VersionsKept(), 1);
+}
+
 TEST(SecretWindow, KeepsTheCurrentAndTheNewestOthers) {
   Secret s;
   for (int64_t n = 1; n <= 5; ++n) s.versions.push_back({n, {}, -1, ""});
