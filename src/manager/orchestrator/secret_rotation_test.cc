@@ -130,5 +130,36 @@ TEST_F(SecretRotationTest, StopFirstRotationReplacesEveryTask) {
   EXPECT_EQ(TaskSpecJson(runnable[0].spec), TaskSpecJson(cluster_.service(svc).spec.task_template));
 }
 
+TEST_F(SecretRotationTest, AFailedRotationWithFailureActionRollbackBringsTheOldVersionBack) {
+  ServiceSpec spec = WithSecret(Replicated(1));
+  spec.update_config = UpdateConfig{};
+  spec.update_config->failure_action = "rollback";
+  const std::string svc = cluster_.CreateService(spec);
+  cluster_.Settle(planner_);
+
+  cluster_.PinSecretVersion(svc, kSecret, 2);
+  for (int i = 0; i < 60; ++i) {
+    cluster_.Pass(planner_);
+    // Every task of the new version fails as soon as its node has it.
+    for (const Task& t : cluster_.TasksOf(svc)) {
+      if (PinnedVersion(t.secret_versions, kSecret) == 2 &&
+          t.status.state >= TaskState::kAssigned && !IsTerminal(t.status.state)) {
+        cluster_.SetTaskState(t.id, TaskState::kFailed, "task: non-zero exit (1)");
+      }
+    }
+    cluster_.AgentsFollow();
+    clock_.Advance(std::chrono::seconds(1));
+  }
+  const Service& s = cluster_.service(svc);
+  EXPECT_EQ(PinnedVersion(s.secret_versions, kSecret), 1);
+  EXPECT_FALSE(s.previous_secret_versions.has_value());
+  ASSERT_TRUE(s.update_status.has_value());
+  EXPECT_EQ(s.update_status->state, "rollback_completed");
+  std::vector<Task> runnable = cluster_.Runnable(svc);
+  ASSERT_EQ(runnable.size(), 1u);
+  EXPECT_EQ(PinnedVersion(runnable[0].secret_versions, kSecret), 1);
+  EXPECT_EQ(runnable[0].status.state, TaskState::kRunning);
+}
+
 }  // namespace
 }  // namespace capsule::orchestrator
