@@ -231,6 +231,23 @@ class SecretVersions(unittest.TestCase):
         self.assertIn("secret data must be larger than 0", out(r))
         self.ok(d.docker(["secret", "rm", "single"]))
 
+    def test_versions_kept_setting(self):
+        d = self.d
+        self.assertEqual(self.ok(d.capsule(["secret", "versions-kept"])).strip(), "2")
+        self.assertEqual(self.ok(d.capsule(["secret", "versions-kept", "3"])).strip(), "3")
+        r = d.capsule(["secret", "versions-kept", "101"])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("versions kept must be between 0 and 100", out(r))
+        # Docker's swarm JSON never shows it, and a Docker swarm update keeps it.
+        for cli in harness.DOCKER_CLIS:
+            r = d.docker(["swarm", "update", "--task-history-limit", "6"], cli=cli)
+            self.assertEqual(r.returncode, 0, out(r))
+        swarm = d.api("GET", "/swarm")
+        self.assertEqual(swarm.status, 200, swarm)
+        self.assertNotIn(b"Capsule", swarm.body)
+        self.assertEqual(self.ok(d.capsule(["secret", "versions-kept"])).strip(), "3")
+        self.ok(d.capsule(["secret", "versions-kept", "2"]))
+
 
 if __name__ == "__main__":
     unittest.main()
