@@ -1,6 +1,9 @@
 #include "agent/secret_templating.h"
 
 #include <algorithm>
+#include <map>
+
+#include "objects/secret_versions.h"
 
 namespace capsule::agent {
 
@@ -41,9 +44,19 @@ tmpl::DependencyLookup LookupAmong(const SecretCache& cache, std::string kind,
 }  // namespace
 
 tmpl::DependencyLookup TaskSecretLookup(const SecretCache& cache, const Task& task) {
-  std::vector<std::string> ids;
-  for (const SecretReference& ref : task.spec.container.secrets) ids.push_back(ref.secret_id);
-  return LookupAmong(cache, "secret", std::move(ids));
+  // Secret ID → the delivery ID of the version this task mounts (objects/secret_versions.h).
+  std::map<std::string, std::string> versions;
+  for (const SecretReference& ref : task.spec.container.secrets) {
+    versions[ref.secret_id] =
+        DeliveryId(ref.secret_id, PinnedVersion(task.secret_versions, ref.secret_id));
+  }
+  return
+      [&cache, versions = std::move(versions)](const std::string& id) -> absl::StatusOr<tmpl::Str> {
+        std::shared_ptr<const SecretBytes> data;
+        if (auto it = versions.find(id); it != versions.end()) data = cache.Get(it->second);
+        if (!data) return absl::NotFoundError("secret " + id + " not found");
+        return tmpl::Str(data->view());
+      };
 }
 
 tmpl::DependencyLookup TaskConfigLookup(const SecretCache& cache, const Task& task) {

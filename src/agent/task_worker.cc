@@ -12,6 +12,7 @@
 #include "agent/config_files.h"
 #include "agent/secret_templating.h"
 #include "agent/spec_templating.h"
+#include "objects/secret_versions.h"
 
 namespace capsule::agent {
 namespace {
@@ -320,9 +321,12 @@ class TaskWorker::Runner {
     std::vector<std::shared_ptr<const SecretBytes>> held;  // alive through Prepare
     // A secret's or a config's file on the task's secret tmpfs; false: not prepared (the
     // data has not arrived yet, or the task was rejected).
-    auto add_file = [&](const std::string& kind, const std::string& id, const std::string& what,
-                        std::shared_ptr<const SecretBytes> data, const std::string& target,
-                        const std::string& uid_text, const std::string& gid_text, uint32_t mode) {
+    // `cache_id`: the item's ID in the secret cache (a secret's delivery ID, which names its
+    // version: objects/secret_versions.h); `id` names the file on the tmpfs.
+    auto add_file = [&](const std::string& kind, const std::string& id, const std::string& cache_id,
+                        const std::string& what, std::shared_ptr<const SecretBytes> data,
+                        const std::string& target, const std::string& uid_text,
+                        const std::string& gid_text, uint32_t mode) {
       if (!data) {
         const SteadyTime now = w_.clock_.SteadyNow();
         if (!waiting_since_) waiting_since_ = now;
@@ -340,7 +344,7 @@ class TaskWorker::Runner {
                std::string((uid.ok() ? gid.status() : uid.status()).message()));
         return false;
       }
-      if (std::optional<std::string> driver = w_.secrets_.TemplatingOf(id)) {
+      if (std::optional<std::string> driver = w_.secrets_.TemplatingOf(cache_id)) {
         StatusOr<SecretBytes> expanded = ExpandTemplatedPayload(
             kind, id, *driver, *data, PayloadTaskContext(task, service),
             TaskSecretLookup(w_.secrets_, task), TaskConfigLookup(w_.secrets_, task));
@@ -362,16 +366,19 @@ class TaskWorker::Runner {
       return true;
     };
     for (const SecretReference& ref : c.secrets) {
-      if (!add_file("secret", ref.secret_id, absl::StrCat("secret ", ref.secret_name),
-                    w_.secrets_.Get(ref.secret_id), ref.target, ref.uid, ref.gid, ref.mode)) {
+      // The version this task was created with (1 for tasks made before versions existed).
+      const std::string cache_id =
+          DeliveryId(ref.secret_id, PinnedVersion(task.secret_versions, ref.secret_id));
+      if (!add_file("secret", ref.secret_id, cache_id, absl::StrCat("secret ", ref.secret_name),
+                    w_.secrets_.Get(cache_id), ref.target, ref.uid, ref.gid, ref.mode)) {
         return not_prepared();
       }
     }
     for (const ConfigReference& ref : c.configs) {
       if (!ref.has_file) continue;  // a Runtime config is for the runtime, not a file
-      if (!add_file("config", ref.config_id, absl::StrCat("config ", ref.config_name),
-                    ConfigData(w_.secrets_, task, ref), ConfigDestination(ref), ref.uid, ref.gid,
-                    ref.mode)) {
+      if (!add_file("config", ref.config_id, ref.config_id,
+                    absl::StrCat("config ", ref.config_name), ConfigData(w_.secrets_, task, ref),
+                    ConfigDestination(ref), ref.uid, ref.gid, ref.mode)) {
         return not_prepared();
       }
     }

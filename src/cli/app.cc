@@ -75,7 +75,8 @@ int RunCli(const std::vector<std::string>& args, CliIo io, const Clock& clock, E
     return 0;
   }
   if (ctx.result().ok()) return 0;
-  io.err << ctx.result().message() << "\n";
+  // An empty message: the command said all it had to on stdout (`secret verify`).
+  if (!ctx.result().message().empty()) io.err << ctx.result().message() << "\n";
   return ctx.flag_error() ? 125 : 1;
 }
 

@@ -11,6 +11,8 @@
 namespace capsule::cli {
 
 void AddSecretCommands(CLI::App& root, CommandContext& ctx);
+// rotate|rollback|history|verify under `secret` (secret_versions_cmd.cc).
+void AddSecretVersionCommands(CLI::App& secret, CommandContext& ctx);
 void AddConfigCommands(CLI::App& root, CommandContext& ctx);
 void AddNodeCommands(CLI::App& root, CommandContext& ctx);
 void AddSwarmCommands(CLI::App& root, CommandContext& ctx);

@@ -88,6 +88,7 @@ void AddDataObjectCommands(CLI::App& root, CommandContext& ctx, const ObjectKind
 
 void AddSecretCommands(CLI::App& root, CommandContext& ctx) {
   AddDataObjectCommands(root, ctx, kSecretKind);
+  AddSecretVersionCommands(*root.get_subcommand("secret"), ctx);
 }
 
 void AddConfigCommands(CLI::App& root, CommandContext& ctx) {

@@ -184,6 +184,16 @@ Status SecretRemove(CommandContext& ctx, const std::vector<std::string>& names) 
   return DataObjectRemove(ctx, kSecretKind, names);
 }
 
+StatusOr<SecretBytes> ReadSecretInput(CommandContext& ctx, const std::string& file) {
+  if (file == "-") return ReadStream(ctx.in());
+  StatusOr<SecretBytes> read = ReadFile(file);
+  if (!read.ok()) {
+    return absl::Status(read.status().code(), absl::StrCat("Error reading content from \"", file,
+                                                           "\": ", read.status().message()));
+  }
+  return read;
+}
+
 Status DataObjectCreate(CommandContext& ctx, const ObjectKind& kind,
                         const SecretCreateOptions& options) {
   if (!options.driver.empty() && !options.file.empty()) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/context.h"
+#include "common/secret_bytes.h"
 #include "common/status.h"
 
 namespace capsule::cli {
@@ -47,6 +48,10 @@ Status SecretInspect(CommandContext& ctx, const SecretInspectOptions& options);
 // DELETE /secrets/{name} for each; prints each removed name; continues past failures and
 // returns their messages joined by '\n'.
 Status SecretRemove(CommandContext& ctx, const std::vector<std::string>& names);
+
+// The bytes of `file` ("-": stdin), held in SecretBytes only. Errors: "Error reading content
+// from \"<file>\": <why>".
+StatusOr<SecretBytes> ReadSecretInput(CommandContext& ctx, const std::string& file);
 
 // Parses --label values like docker (split at the first '='; "k" → "k":"").
 std::map<std::string, std::string> ParseLabels(const std::vector<std::string>& labels);

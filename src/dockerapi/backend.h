@@ -19,6 +19,7 @@
 #include "manager/controlapi/network.h"
 #include "manager/controlapi/node.h"
 #include "manager/controlapi/secret.h"
+#include "manager/controlapi/secret_versions.h"
 #include "manager/controlapi/service.h"
 #include "manager/controlapi/task.h"
 #include "objects/objects.h"
@@ -82,6 +83,8 @@ struct ManagerServices {
   // A manager's ManagerStatus.Reachability by node ID (membership/presence.h); empty: every
   // manager is "reachable" (fakes).
   std::function<std::string(const std::string& node_id)> reachability;
+  // Capsule's secret versions (/capsule/secrets/…); nullptr: not served (fakes).
+  controlapi::SecretVersionApi* secret_versions = nullptr;
 };
 
 // The node's local swarm membership as /info and /_ping report it.

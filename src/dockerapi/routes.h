@@ -19,6 +19,9 @@ void RegisterImageRoutes(http::Router& router, Backend& backend);
 void RegisterLogRoutes(http::Router& router, Backend& backend);
 // /networks (create, list, inspect, delete); network_routes.cc.
 void RegisterNetworkRoutes(http::Router& router, Backend& backend);
+// /capsule/secrets/{id}[/history|/rotate|/rollback|/verify]: Capsule's secret versions
+// (capsule_secret_routes.cc); never a Docker route.
+void RegisterCapsuleSecretRoutes(http::Router& router, Backend& backend);
 
 // All of the above, plus Docker's 404 "page not found" fallback.
 void RegisterAllRoutes(http::Router& router, Backend& backend);

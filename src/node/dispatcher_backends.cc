@@ -3,6 +3,7 @@
 #include "manager/controlapi/object_update.h"
 #include "manager/controlapi/pull_auth.h"
 #include "manager/dispatcher/task_status_limits.h"
+#include "objects/secret_versions.h"
 
 namespace capsule::node {
 
@@ -32,7 +33,17 @@ StatusOr<dispatcher::SecretPayload> ReadPayload(store::Store& store, const char*
 
 StatusOr<dispatcher::SecretPayload> ReadModelAssignmentSource::ReadSecret(
     const std::string& secret_id) {
-  return ReadPayload(store_, kSecretsKind, secret_id, DecodeSecretMeta);
+  std::optional<SecretVersionRef> ref = ParseDeliveryId(secret_id);
+  if (!ref) return absl::NotFoundError("secret " + secret_id + " not found");
+  if (ref->version == 1) return ReadPayload(store_, kSecretsKind, secret_id, DecodeSecretMeta);
+  // Version n >= 2: the name and templating are the secret's, the data its version object's.
+  ASSIGN_OR_RETURN(store::StoredRecord meta, store_.Get(kSecretsKind, ref->secret_id));
+  ASSIGN_OR_RETURN(Secret s, DecodeSecretMeta(meta.record.meta));
+  ASSIGN_OR_RETURN(store::StoredRecord data,
+                   store_.Get(kSecretVersionsKind, VersionObjectId(ref->secret_id, ref->version)));
+  std::optional<std::string> templating;
+  if (s.templating) templating = s.templating->name;
+  return dispatcher::SecretPayload{s.name, std::move(data.record.data), templating};
 }
 
 StatusOr<dispatcher::SecretPayload> ReadModelAssignmentSource::ReadConfig(

@@ -115,6 +115,7 @@ Status Manager::StartServices(bool joined) {
   presence_ = std::make_unique<membership::Presence>(*election_client_, RealClock(), po);
   presence_->Start();
   secrets_ = std::make_unique<controlapi::SecretApi>(*store_, *reads_, RealClock());
+  secret_versions_ = std::make_unique<controlapi::SecretVersionApi>(*store_, *reads_, RealClock());
   configs_ = std::make_unique<controlapi::ConfigApi>(*store_, *reads_, RealClock());
   // Set before any request can remove a node: the swarm server starts later.
   nodes_ = std::make_unique<controlapi::NodeApi>(
@@ -141,6 +142,7 @@ Status Manager::StartServices(bool joined) {
   services_.reachability = [this](const std::string& node_id) {
     return presence_->Reachability(node_id);
   };
+  services_.secret_versions = secret_versions_.get();
   return absl::OkStatus();
 }
 
@@ -221,6 +223,9 @@ void Manager::StartLeaderWork(const store::Fence& fence) {
       orchestrator_->Start();
       sweeper_ = std::make_unique<membership::LearnerSweeper>(*client_, RealClock());
       sweeper_->Start(std::chrono::seconds(5));
+      version_sweeper_ =
+          std::make_unique<controlapi::SecretVersionSweeper>(*leader_store_, *reads_, RealClock());
+      version_sweeper_->Start(std::chrono::seconds(10));
     }
     spdlog::info("leader work started (orchestrator, scheduler, reaper, learner sweeper)");
     (void)ClearOtherLeaders(*leader_store_, *reads_, state_.node_id, stopping);
@@ -235,6 +240,7 @@ void Manager::StopLeaderWork() {
   if (leader_thread_.joinable()) leader_thread_.join();
   if (sweeper_) sweeper_->Stop();
   sweeper_.reset();
+  version_sweeper_.reset();  // joins its thread
   // Stop() returns once its worker exited: no leader write after this.
   if (orchestrator_) orchestrator_->Stop();
   orchestrator_.reset();
@@ -416,6 +422,7 @@ void Manager::Stop() {
   swarm_server_.reset();
   if (reads_) reads_->Stop();
   secrets_.reset();
+  secret_versions_.reset();
   configs_.reset();
   nodes_.reset();
   cluster_.reset();

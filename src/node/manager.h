@@ -29,6 +29,7 @@
 #include "manager/controlapi/network.h"
 #include "manager/controlapi/node.h"
 #include "manager/controlapi/secret.h"
+#include "manager/controlapi/secret_version_sweeper.h"
 #include "manager/controlapi/task.h"
 #include "manager/election/elector.h"
 #include "manager/membership/learner_sweeper.h"
@@ -185,7 +186,9 @@ class Manager : public dockerapi::AutolockControl {
   bool leader_stopping_ ABSL_GUARDED_BY(leader_mu_) = false;
   std::unique_ptr<orchestrator::Orchestrator> orchestrator_;
   std::unique_ptr<membership::LearnerSweeper> sweeper_;
+  std::unique_ptr<controlapi::SecretVersionSweeper> version_sweeper_;
   std::unique_ptr<controlapi::SecretApi> secrets_;
+  std::unique_ptr<controlapi::SecretVersionApi> secret_versions_;
   std::unique_ptr<controlapi::ConfigApi> configs_;
   std::unique_ptr<controlapi::NodeApi> nodes_;
   std::unique_ptr<controlapi::ClusterApi> cluster_;

@@ -78,11 +78,43 @@ std::string RenderDataObject(const T& o, int64_t version, const std::optional<Dr
 
 }  // namespace
 
-std::string EncodeSecretMeta(const Secret& s) { return EncodeDataObjectMeta(s, s.driver); }
+std::string EncodeSecretMeta(const Secret& s) {
+  std::string meta = EncodeDataObjectMeta(s, s.driver);
+  if (s.versions.empty() && s.current_version == 1) return meta;  // as before versions existed
+  Json j = Json::parse(meta);
+  Json versions = Json::array();
+  for (const SecretVersion& v : s.versions) {
+    versions.push_back({{"Number", v.number},
+                        {"CreatedAt", ToUnixNanos(v.created_at)},
+                        {"CreatedBy", v.created_by_uid},
+                        {"Digest", v.digest}});
+  }
+  j["CapsuleVersions"] = {{"Current", s.current_version}, {"Versions", versions}};
+  return j.dump();
+}
 
 StatusOr<Secret> DecodeSecretMeta(std::string_view meta) {
   Secret s;
   ASSIGN_OR_RETURN(s.driver, DecodeDataObjectMeta(meta, "secret", &s));
+  Json j = Json::parse(meta, nullptr, /*allow_exceptions=*/false);
+  if (!j.contains("CapsuleVersions")) return s;
+  const Json& cv = j["CapsuleVersions"];
+  if (!cv.is_object() || !cv.contains("Current") || !cv["Current"].is_number_integer() ||
+      !cv.contains("Versions") || !cv["Versions"].is_array()) {
+    return Corrupt("secret");
+  }
+  s.current_version = cv["Current"].get<int64_t>();
+  for (const Json& v : cv["Versions"]) {
+    if (!v.is_object() || !v.contains("Number") || !v["Number"].is_number_integer()) {
+      return Corrupt("secret");
+    }
+    SecretVersion sv;
+    sv.number = v["Number"].get<int64_t>();
+    sv.created_at = FromUnixNanos(v.value("CreatedAt", int64_t{0}));
+    sv.created_by_uid = v.value("CreatedBy", int64_t{-1});
+    sv.digest = v.value("Digest", "");
+    s.versions.push_back(std::move(sv));
+  }
   return s;
 }
 
@@ -126,6 +158,7 @@ std::string EncodeClusterMeta(const Cluster& c) {
             {"ManagerJoinToken", c.manager_join_token},
             {"DefaultAddrPool", s.default_addr_pool},
             {"SubnetSize", s.subnet_size}};
+  if (s.secret_versions_kept != 2) j["CapsuleSecretVersionsKept"] = s.secret_versions_kept;
   return j.dump();
 }
 
@@ -157,6 +190,7 @@ StatusOr<Cluster> DecodeClusterMeta(std::string_view meta) {
     c.spec.default_addr_pool = j["DefaultAddrPool"].get<std::vector<std::string>>();
   }
   c.spec.subnet_size = j.value("SubnetSize", uint32_t{24});
+  c.spec.secret_versions_kept = j.value("CapsuleSecretVersionsKept", int64_t{2});
   return c;
 }
 

@@ -31,6 +31,18 @@ struct Driver {
   std::map<std::string, std::string> options;
 };
 
+// One version of a secret's data (Capsule's extension, never in Docker's JSON; see
+// docs/secret-versions.md). The data of version 1 is the secret record's own data part (where
+// it always was); version n >= 2 is the store object secretversions/<secret ID>.<n>.
+struct SecretVersion {
+  int64_t number = 1;
+  TimePoint created_at;
+  int64_t created_by_uid = -1;  // the caller's uid; -1 = not known
+  // Hex HMAC-SHA256 of the data under the cluster's digest key; "" = not computed yet (a
+  // version 1 made before versions existed).
+  std::string digest;
+};
+
 struct Secret {
   std::string id;
   TimePoint created_at;
@@ -39,6 +51,11 @@ struct Secret {
   Labels labels;
   std::optional<Driver> driver;
   std::optional<Driver> templating;
+  // Capsule's extension (stored, never rendered by RenderSecret): the version tasks get now,
+  // and the versions kept, oldest first. Empty `versions` = a secret that was never rotated
+  // (only version 1, its data in the record).
+  int64_t current_version = 1;
+  std::vector<SecretVersion> versions;
 };
 
 // Docker's swarm config: a secret's sibling (name, labels, data kept with the object and sealed
@@ -69,6 +86,9 @@ struct ClusterSpec {
   // subnets of networks created without IPAM configs come from. A swarm update keeps them.
   std::vector<std::string> default_addr_pool = {"10.0.0.0/8"};
   uint32_t subnet_size = 24;
+  // Capsule's extension (stored, never in Docker's JSON; a Docker swarm update keeps it): how
+  // many old versions of each secret are kept besides the current one (docs/secret-versions.md).
+  int64_t secret_versions_kept = 2;
 };
 
 struct Cluster {

@@ -95,6 +95,20 @@ Status ParseNetworksAttachments(const JsonReader& r, std::vector<NetworkAttachme
   return absl::OkStatus();
 }
 
+// Capsule's secret version pins, {"<secret ID>": <version>, ...} under `field` (absent =
+// none recorded).
+Status ReadSecretVersions(const Json& j, const std::string& field,
+                          std::map<std::string, int64_t>* out) {
+  auto it = j.find(field);
+  if (it == j.end()) return absl::OkStatus();
+  if (!it->is_object()) return absl::InvalidArgumentError(field + ": not an object");
+  for (const auto& [id, v] : it->items()) {
+    if (!v.is_number_integer()) return absl::InvalidArgumentError(field + ": not an integer");
+    (*out)[id] = v.get<int64_t>();
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string EncodeServiceMeta(const Service& s) {
@@ -104,6 +118,13 @@ std::string EncodeServiceMeta(const Service& s) {
   if (s.previous_spec_version != 0) j["PreviousSpecVersion"] = s.previous_spec_version;
   if (!s.pull_auth_id.empty()) j["PullAuthID"] = s.pull_auth_id;
   if (!s.previous_pull_auth_id.empty()) j["PreviousPullAuthID"] = s.previous_pull_auth_id;
+  if (!s.secret_versions.empty()) j["CapsuleSecretVersions"] = s.secret_versions;
+  if (s.previous_secret_versions) {
+    j["CapsulePreviousSecretVersions"] = Json::object();
+    for (const auto& [id, v] : *s.previous_secret_versions) {
+      j["CapsulePreviousSecretVersions"][id] = v;
+    }
+  }
   return j.dump();
 }
 
@@ -133,6 +154,12 @@ StatusOr<Service> DecodeServiceMeta(std::string_view meta) {
     RETURN_IF_ERROR(r.Int("PreviousSpecVersion", &s.previous_spec_version));
     RETURN_IF_ERROR(r.String("PullAuthID", &s.pull_auth_id));
     RETURN_IF_ERROR(r.String("PreviousPullAuthID", &s.previous_pull_auth_id));
+    RETURN_IF_ERROR(ReadSecretVersions(j, "CapsuleSecretVersions", &s.secret_versions));
+    if (j.contains("CapsulePreviousSecretVersions")) {
+      std::map<std::string, int64_t> prev;
+      RETURN_IF_ERROR(ReadSecretVersions(j, "CapsulePreviousSecretVersions", &prev));
+      s.previous_secret_versions = std::move(prev);
+    }
     RETURN_IF_ERROR(ParseVirtualIps(r, &s.virtual_ips));
     return absl::OkStatus();
   }();
@@ -144,6 +171,7 @@ std::string EncodeTaskMeta(const Task& t) {
   Json j = TaskJson(t, 0);
   j.erase("Version");
   j["SpecVersion"] = t.spec_version;
+  if (!t.secret_versions.empty()) j["CapsuleSecretVersions"] = t.secret_versions;
   return j.dump();
 }
 
@@ -168,6 +196,7 @@ StatusOr<Task> DecodeTaskMeta(std::string_view meta) {
     RETURN_IF_ERROR(ReadTaskState(r, "DesiredState", &t.desired_state));
     RETURN_IF_ERROR(r.Int("SpecVersion", &t.spec_version));
     RETURN_IF_ERROR(ParseNetworksAttachments(r, &t.networks_attachments));
+    RETURN_IF_ERROR(ReadSecretVersions(j, "CapsuleSecretVersions", &t.secret_versions));
     return absl::OkStatus();
   }();
   if (!st.ok()) return Corrupt("task", st);

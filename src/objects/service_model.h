@@ -184,6 +184,16 @@ struct Service {
   // rendered: the credentials themselves are never in the service's meta.
   std::string pull_auth_id;
   std::string previous_pull_auth_id;
+  // Capsule's secret versions (stored, never rendered; objects/secret_versions.h): the version
+  // of each referenced secret that this service's tasks mount (secret ID → version; a secret
+  // not named here = version 1). Set to the secrets' current versions when the service is
+  // created or updated, and by `capsule secret rotate|rollback`; a task whose own
+  // Task::secret_versions differ is out of date (orchestrator::IsTaskDirty).
+  std::map<std::string, int64_t> secret_versions;
+  // Set by a rotation or secret rollback: the pins before it, which the updater's
+  // FailureAction "rollback" brings back (the Spec stays: a rotation did not change it).
+  // Cleared by every service update.
+  std::optional<std::map<std::string, int64_t>> previous_secret_versions;
 };
 
 // Docker's task states, in order (a task only moves forward).
@@ -236,6 +246,9 @@ struct Task {
   // tasks filter "_up-to-date" and rolling updates compare the two).
   int64_t spec_version = 0;
   std::vector<NetworkAttachment> networks_attachments;  // NetworksAttachments
+  // The secret versions this task was created with and mounts (stored, never rendered; a
+  // secret not named here = version 1, which covers tasks made before versions existed).
+  std::map<std::string, int64_t> secret_versions;
 };
 
 }  // namespace capsule

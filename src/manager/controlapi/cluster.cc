@@ -28,6 +28,7 @@ Status ClusterApi::Update(int64_t version, const ClusterUpdate& update) {
                                c.spec = spec;
                                c.spec.default_addr_pool = before.default_addr_pool;
                                c.spec.subnet_size = before.subnet_size;
+                               c.spec.secret_versions_kept = before.secret_versions_kept;
                                if (c.spec.name.empty()) c.spec.name = "default";
                                if (update.rotate_worker_token)
                                  c.worker_join_token = ca::NewJoinToken(c.root_ca_cert_pem);

@@ -8,6 +8,7 @@
 #include "common/ids.h"
 #include "manager/controlapi/pull_auth.h"
 #include "manager/controlapi/resolve.h"
+#include "manager/controlapi/secret_versions.h"
 #include "manager/controlapi/validation/service_validate.h"
 #include "store/read_modify_write.h"
 
@@ -78,6 +79,7 @@ StatusOr<Service> ServiceApi::Create(ServiceSpec spec, const SecretBytes& regist
   s.created_at = s.updated_at = clock_.Now();
   s.spec = std::move(spec);
   s.spec_version = 0;  // = the revision of this write
+  s.secret_versions = CurrentSecretVersions(reads_, s.spec);
   if (!registry_auth.empty()) {
     ASSIGN_OR_RETURN(s.pull_auth_id, CreatePullAuth(store_, s.id, registry_auth));
   }
@@ -150,6 +152,10 @@ Status ServiceApi::Update(const std::string& id, int64_t version, const ServiceS
           s.spec_version = 0;  // = the revision of this write
           s.update_status.reset();
         }
+        // Capsule's secret versions: the tasks of the new (or restored) spec mount the
+        // current version of each secret it references.
+        s.secret_versions = CurrentSecretVersions(reads_, s.spec);
+        s.previous_secret_versions.reset();
         s.updated_at = now;
         cur.record.meta = EncodeServiceMeta(s);
         name = s.spec.name;

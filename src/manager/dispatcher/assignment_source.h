@@ -37,7 +37,8 @@ class AssignmentSource {
   virtual std::vector<store::TaskEntry> TasksOnNode(const std::string& node_id) const = 0;
   virtual store::TaskEntry TaskById(const std::string& task_id) const = 0;
   // Reads one secret with its data (from the store; the data is never cached by the source).
-  // NotFound when it is gone.
+  // `secret_id` is a delivery ID (objects/secret_versions.h): the secret's ID for version 1,
+  // "<ID>@<n>" for version n. NotFound when it (or that version) is gone.
   virtual StatusOr<SecretPayload> ReadSecret(const std::string& secret_id) = 0;
   // The same for a config: configs travel to nodes exactly as secrets do (sealed per node).
   virtual StatusOr<SecretPayload> ReadConfig(const std::string& config_id) = 0;

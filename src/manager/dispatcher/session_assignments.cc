@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "objects/secret_versions.h"
+
 namespace capsule::dispatcher {
 
 bool SessionAssignments::Next(const std::vector<store::TaskEntry>& tasks, AssignmentSource& source,
@@ -45,8 +47,11 @@ bool SessionAssignments::Next(const std::vector<store::TaskEntry>& tasks, Assign
       at->set_registry_auth_id(auth);
     }
     if (NeedsSecrets(t.status.state)) {
+      // Each (secret, version) a task mounts is its own item (objects/secret_versions.h):
+      // version 1 under the secret's ID, as before versions existed.
       for (const SecretReference& ref : t.spec.container.secrets) {
-        wanted[ref.secret_id] = Kind::kSecret;
+        wanted[DeliveryId(ref.secret_id, PinnedVersion(t.secret_versions, ref.secret_id))] =
+            Kind::kSecret;
       }
       for (const ConfigReference& ref : t.spec.container.configs) {
         wanted[ref.config_id] = Kind::kConfig;

@@ -68,6 +68,16 @@ void FakeCluster::RollbackService(const std::string& id) {
   v.mod_revision = ++revision_;
 }
 
+void FakeCluster::PinSecretVersion(const std::string& id, const std::string& secret_id,
+                                   int64_t version) {
+  store::Versioned<Service>& v = services_.at(id);
+  v.object.previous_secret_versions = v.object.secret_versions;
+  v.object.secret_versions[secret_id] = version;
+  v.object.update_status.reset();
+  v.object.updated_at = clock_.Now();
+  v.mod_revision = ++revision_;
+}
+
 void FakeCluster::RemoveService(const std::string& id) {
   services_.erase(id);
   ++revision_;

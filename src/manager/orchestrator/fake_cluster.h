@@ -35,6 +35,9 @@ class FakeCluster {
   // UpdateStatus "rollback_started" ("manually requested rollback").
   void RollbackService(const std::string& id);
   void RemoveService(const std::string& id);
+  // As controlapi's secret rotation/rollback: the service pins `version` of `secret_id` (the
+  // old pins kept for a failure rollback), the Spec unchanged, UpdateStatus reset.
+  void PinSecretVersion(const std::string& id, const std::string& secret_id, int64_t version);
   void SetRetention(int64_t limit) { retention_ = limit; }
 
   // An agent's report for one task (timestamped now).

@@ -2,8 +2,23 @@
 
 #include "common/ids.h"
 #include "manager/scheduler/constraint.h"
+#include "objects/secret_versions.h"
 
 namespace capsule::orchestrator {
+namespace {
+
+// The versions the service pins for the secrets its TaskTemplate references (1 = not pinned
+// is left out, so a task made before versions existed compares equal).
+std::map<std::string, int64_t> WantedSecretVersions(const Service& service) {
+  std::map<std::string, int64_t> out;
+  for (const SecretReference& ref : service.spec.task_template.container.secrets) {
+    const int64_t v = PinnedVersion(service.secret_versions, ref.secret_id);
+    if (v != 1) out[ref.secret_id] = v;
+  }
+  return out;
+}
+
+}  // namespace
 
 Task NewTask(const Service& service, int64_t spec_version, uint64_t slot,
              const std::string& node_id, TimePoint now) {
@@ -19,10 +34,23 @@ Task NewTask(const Service& service, int64_t spec_version, uint64_t slot,
   // The service's own spec version (it does not move when only UpdateStatus is written, so
   // the tasks filter _up-to-date stays true); `spec_version` only when the service has none.
   t.spec_version = service.spec_version != 0 ? service.spec_version : spec_version;
+  t.secret_versions = WantedSecretVersions(service);
   return t;
 }
 
+bool SecretVersionsDiffer(const Service& service, const Task& task) {
+  for (const SecretReference& ref : service.spec.task_template.container.secrets) {
+    if (PinnedVersion(service.secret_versions, ref.secret_id) !=
+        PinnedVersion(task.secret_versions, ref.secret_id)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 bool IsTaskDirty(const Service& service, const Task& task, const Node* node) {
+  // A rotated (or rolled back) secret: the task mounts another version than the service pins.
+  if (SecretVersionsDiffer(service, task)) return true;
   // Runtime is part of a service's TaskTemplate but not of a stored task (Docker's task JSON
   // has none), so it does not count.
   TaskSpec have = task.spec;

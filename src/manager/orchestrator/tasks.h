@@ -15,7 +15,8 @@ namespace capsule::orchestrator {
 // A new task for `service` as swarmkit's NewTask makes it: state NEW ("created"), desired
 // RUNNING, Spec = the service's TaskTemplate, SpecVersion = the service's spec_version (the
 // revision its spec was last written at), or `spec_version` when that is unset. Replicated tasks
-// get a slot; global tasks a node (slot 0).
+// get a slot; global tasks a node (slot 0). The task records the secret versions the service
+// pins (Service::secret_versions, for the secrets its TaskTemplate references).
 Task NewTask(const Service& service, int64_t spec_version, uint64_t slot,
              const std::string& node_id, TimePoint now);
 
@@ -23,7 +24,11 @@ Task NewTask(const Service& service, int64_t spec_version, uint64_t slot,
 // TaskTemplate (a changed ForceUpdate included) — except when only the placement constraints
 // changed and the task's node (may be null) still satisfies them. A change of Replicas alone
 // leaves tasks clean. controlapi's tasks filter "_up-to-date" is !IsTaskDirty (as swarmkit).
+// Capsule's addition: a task is also dirty when, for a secret the service references, it
+// mounts another version than the service pins (SecretVersionsDiffer) — how `capsule secret
+// rotate|rollback` rolls tasks through the ordinary updater.
 bool IsTaskDirty(const Service& service, const Task& task, const Node* node);
+bool SecretVersionsDiffer(const Service& service, const Task& task);
 
 // Desired state READY or RUNNING: the task is meant to run (or to start once delayed).
 inline bool IsRunnable(const Task& t) { return t.desired_state <= TaskState::kRunning; }

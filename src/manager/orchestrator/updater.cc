@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <limits>
+#include <utility>
 
 #include "manager/orchestrator/tasks.h"
 
@@ -247,7 +248,24 @@ std::string Updater::CheckWatched(const WorkingSet& ws, std::chrono::nanoseconds
 
 bool Updater::Rollback(WorkingSet& ws, const std::string& service_id, const std::string& message) {
   Service s = ws.services().at(service_id).service;
-  if (!s.previous_spec) return false;
+  if (s.previous_secret_versions) {
+    // A rotation (or secret rollback) failed: its secret versions come back, the Spec stays.
+    s.secret_versions = *std::exchange(s.previous_secret_versions, std::nullopt);
+  } else if (!s.previous_spec) {
+    return false;
+  } else {
+    RollbackSpec(s);
+  }
+  UpdateStatus u = s.update_status.value_or(UpdateStatus{});
+  u.state = "rollback_started";
+  u.message = message;
+  s.update_status = u;
+  s.updated_at = clock_.Now();
+  ws.UpdateService(s);
+  return true;
+}
+
+void Updater::RollbackSpec(Service& s) {
   // As swarmkit's rollbackUpdate: the previous spec (and its version) comes back, and there
   // is no previous spec any more.
   s.spec = *s.previous_spec;
@@ -257,13 +275,6 @@ bool Updater::Rollback(WorkingSet& ws, const std::string& service_id, const std:
   // The previous spec's registry credentials come back with it; the replaced ones stay
   // named (not delivered: only pull_auth_id is) so the next update or removal deletes them.
   std::swap(s.pull_auth_id, s.previous_pull_auth_id);
-  UpdateStatus u = s.update_status.value_or(UpdateStatus{});
-  u.state = "rollback_started";
-  u.message = message;
-  s.update_status = u;
-  s.updated_at = clock_.Now();
-  ws.UpdateService(s);
-  return true;
 }
 
 void Updater::WriteStatus(WorkingSet& ws, const std::string& service_id, const std::string& state,

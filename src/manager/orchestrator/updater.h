@@ -72,8 +72,11 @@ class Updater {
                      const Instance& inst, const std::vector<const Task*>& dirty, State& st);
   // A watched task that failed, if any (removes tasks that passed the monitor period).
   std::string CheckWatched(const WorkingSet& ws, std::chrono::nanoseconds monitor, State& st);
-  // FailureAction "rollback": the previous spec comes back. False when there is none.
+  // FailureAction "rollback": the previous spec comes back — or, after a secret rotation
+  // (Service::previous_secret_versions), the previous secret versions. False when there is
+  // neither.
   bool Rollback(WorkingSet& ws, const std::string& service_id, const std::string& message);
+  static void RollbackSpec(Service& s);
   void WriteStatus(WorkingSet& ws, const std::string& service_id, const std::string& state,
                    const std::string& message, bool completed);
 

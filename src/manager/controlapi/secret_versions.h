@@ -1,0 +1,121 @@
+// Capsule's secret versions (issue 14 parts 1, 2 and 4; design in docs/secret-versions.md):
+// rotate, rollback, history, verify, and the wiping of versions that fell out of the window.
+// None of this is reachable through a Docker route: dockerapi serves it on /capsule/secrets/….
+//
+// Store layout (objects/secret_versions.h): the secret's record keeps its meta and, as before,
+// version 1's data; version n >= 2 is its own object secretversions/<id>.<n>. A secret is up to
+// 500 KB and one etcd request is limited to ~1.5 MiB, so versions never share one record: a
+// rotation writes the new version's object, then the secret's record (meta: current version
+// and the list of versions), each well under the limit.
+//
+// Rotation and rollback move the secret's current version, then pin it on every service that
+// references the secret (Service::secret_versions, the old pins kept in
+// previous_secret_versions, UpdateStatus cleared): the orchestrator's updater then replaces the
+// tasks under each service's own UpdateConfig, as for a spec update (orchestrator/tasks.h
+// IsTaskDirty). Not one transaction with the service writes: a service that cannot be written
+// (removed meanwhile) is skipped.
+//
+// No call returns secret data. Thread-safe (the store and read model are).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/secret_bytes.h"
+#include "objects/objects.h"
+#include "objects/service.h"
+#include "store/read_model.h"
+#include "store/store.h"
+
+namespace capsule::controlapi {
+
+// The current version of every secret `spec` references (1s left out), from the read model:
+// what a service pins when it is created or updated.
+std::map<std::string, int64_t> CurrentSecretVersions(const store::ReadModel& reads,
+                                                     const ServiceSpec& spec);
+
+// The versions of `s` (a secret never rotated: its version 1, made when it was created).
+std::vector<SecretVersion> VersionsOf(const Secret& s);
+
+struct VersionChange {
+  int64_t version = 0;                   // the secret's current version now
+  std::vector<std::string> service_ids;  // services that now roll to it
+};
+
+struct VersionUsage {
+  std::vector<std::string> services;  // names of the services that pin it
+  uint64_t tasks = 0;                 // tasks that may still run and mount it
+};
+
+struct VersionRow {
+  SecretVersion version;  // digest always filled
+  bool current = false;
+  VersionUsage usage;
+};
+
+struct SecretHistory {
+  std::string id;
+  std::string name;
+  int64_t current_version = 1;
+  int64_t versions_kept = 0;     // old versions the window keeps (the cluster's setting)
+  std::vector<VersionRow> rows;  // oldest first
+};
+
+struct VerifyAnswer {
+  int64_t matched = 0;  // the version the candidate equals (the current one first); 0 = none
+  int64_t current_version = 1;
+};
+
+class SecretVersionApi {
+ public:
+  SecretVersionApi(store::Store& store, const store::ReadModel& reads, const Clock& clock);
+
+  // `id` is a full ID (resolved by the caller); `uid` the caller's (-1: not known).
+  // A new version with `data`, made current and pinned on every service using the secret.
+  // InvalidArgument "secret data must be larger than 0 and less than 512000 bytes";
+  // NotFound "secret <id> not found"; Unknown "update out of sequence" (lost every race).
+  StatusOr<VersionChange> Rotate(const std::string& id, const SecretBytes& data, int64_t uid);
+
+  // The current version goes back to the highest kept version below it, pinned likewise.
+  // NotFound; FailedPrecondition "secret <name> has no previous version"; Unknown as Rotate.
+  StatusOr<VersionChange> Rollback(const std::string& id);
+
+  // NotFound "secret <id> not found".
+  StatusOr<SecretHistory> History(const std::string& id);
+
+  // Which kept version `candidate` equals, compared by keyed digest (never by data).
+  // NotFound.
+  StatusOr<VerifyAnswer> Verify(const std::string& id, const SecretBytes& candidate);
+
+  // Wipes the versions of secret `id` that are outside the window and unused
+  // (secret_window.h); a missing secret is OK. → the versions wiped.
+  StatusOr<std::set<int64_t>> Sweep(const std::string& id);
+  // Sweep for every secret with more than one version (errors are logged).
+  void SweepAll();
+
+  // Deletes the data objects of every version of `s` (after `s` itself was removed).
+  void RemoveVersions(const Secret& s);
+
+  // ClusterSpec::secret_versions_kept of the swarm (the default without a cluster object).
+  int64_t VersionsKept() const;
+  // Sets it (stored with the cluster object; Docker's swarm JSON never shows it).
+  // InvalidArgument "versions kept must be between 0 and 100"; NotFound "cluster not found".
+  Status SetVersionsKept(int64_t kept);
+
+ private:
+  StatusOr<std::vector<std::string>> PinServices(const std::string& id, int64_t version);
+  std::map<int64_t, VersionUsage> Usage(const std::string& id) const;
+  // The digest of version `v` of secret `id` (computed from its data when not recorded).
+  StatusOr<std::string> DigestOf(const std::string& id, const SecretVersion& v,
+                                 const SecretBytes& key);
+
+  store::Store& store_;
+  const store::ReadModel& reads_;
+  const Clock& clock_;
+};
+
+}  // namespace capsule::controlapi
