@@ -17,9 +17,13 @@ constexpr std::chrono::milliseconds kDefaultPeriod{5000};
 // The RPC deadline of a status report, and the longest of a heartbeat. gRPC's deadlines are
 // real time (the network is real), whatever clock the client was given.
 constexpr std::chrono::milliseconds kHeartbeatTimeout{10000};
-// A heartbeat's deadline is one period, within these bounds: a manager that stopped answering
-// is left after about a period, not ten seconds, but a busy one gets a fair chance.
+// A heartbeat's deadline is two periods, within these bounds: with a short period a manager
+// that stopped answering is left within seconds; with Docker's 5 s it stays 10 s as before, so
+// a busy manager gets a fair chance.
 constexpr std::chrono::milliseconds kMinHeartbeatTimeout{2000};
+// With a single manager known there is nowhere else to go: its connect may take as long as
+// gRPC's own connect timeout (a manager restarting under the load of many nodes).
+constexpr std::chrono::milliseconds kSoleManagerConnectTimeout{20000};
 // How often a pending connect looks whether Stop() was called.
 constexpr std::chrono::milliseconds kConnectPoll{200};
 
@@ -148,7 +152,12 @@ void SessionClient::Run() {
 Status SessionClient::Connect(grpc::Channel& channel, const std::string& addr) {
   // gRPC takes system_clock deadlines.
   using SysTime = std::chrono::system_clock::time_point;
-  const SysTime deadline = std::chrono::system_clock::now() + config_.connect_timeout;
+  std::chrono::milliseconds budget = config_.connect_timeout;
+  {
+    MutexLock lock(mu_);
+    if (managers_.size() <= 1) budget = std::max(budget, kSoleManagerConnectTimeout);
+  }
+  const SysTime deadline = std::chrono::system_clock::now() + budget;
   grpc_connectivity_state state = channel.GetState(/*try_to_connect=*/true);
   while (state != GRPC_CHANNEL_READY) {
     if (state == GRPC_CHANNEL_TRANSIENT_FAILURE || state == GRPC_CHANNEL_SHUTDOWN) {
@@ -161,7 +170,7 @@ Status SessionClient::Connect(grpc::Channel& channel, const std::string& addr) {
     const SysTime now = std::chrono::system_clock::now();
     if (now >= deadline) {
       return absl::UnavailableError("no connection to manager " + addr + " within " +
-                                    std::to_string(config_.connect_timeout.count()) + " ms");
+                                    std::to_string(budget.count()) + " ms");
     }
     channel.WaitForStateChange(state, std::min<SysTime>(deadline, now + kConnectPoll));
     state = channel.GetState(/*try_to_connect=*/true);
@@ -275,7 +284,7 @@ Status SessionClient::RunSession(const std::string& addr, bool* opened) {
     grpc::ClientContext hctx;
     hctx.set_deadline(
         std::chrono::system_clock::now() +
-        std::clamp<std::chrono::milliseconds>(period, kMinHeartbeatTimeout, kHeartbeatTimeout));
+        std::clamp<std::chrono::milliseconds>(2 * period, kMinHeartbeatTimeout, kHeartbeatTimeout));
     grpc::Status hs = stub->Heartbeat(&hctx, hreq, &hresp);
     if (!hs.ok()) return finish(transport::FromGrpcStatus(hs), true);
     if (hresp.period_ms() > 0) period = std::chrono::milliseconds(hresp.period_ms());

@@ -72,7 +72,8 @@ struct SessionConfig {
   std::chrono::milliseconds max_backoff{5000};
   // The pause before dialling another manager after one failed.
   std::chrono::milliseconds switch_delay{50};
-  // A manager whose connection is not up within this is given up (a dead host, a black hole).
+  // A manager whose connection is not up within this is given up (a dead host, a black hole)
+  // when another manager is known (with only one, 20 s: nowhere else to go).
   std::chrono::milliseconds connect_timeout{3000};
   AssignmentsFn on_assignments;  // may be empty (assignments are then ignored)
   // Called with the managers (the current one first) at every session start and whenever the
