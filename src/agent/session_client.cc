@@ -1,5 +1,6 @@
 #include "agent/session_client.h"
 
+#include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
 #include <spdlog/spdlog.h>
 
@@ -13,17 +14,31 @@ namespace capsule::agent {
 namespace {
 
 constexpr std::chrono::milliseconds kDefaultPeriod{5000};
-// The RPC deadline of a heartbeat or status report. gRPC's deadlines are real time (the
-// network is real), whatever clock the client was given.
-constexpr std::chrono::seconds kHeartbeatTimeout{10};
+// The RPC deadline of a status report, and the longest of a heartbeat. gRPC's deadlines are
+// real time (the network is real), whatever clock the client was given.
+constexpr std::chrono::milliseconds kHeartbeatTimeout{10000};
+// A heartbeat's deadline is two periods, within these bounds: with a short period a manager
+// that stopped answering is left within seconds; with Docker's 5 s it stays 10 s as before, so
+// a busy manager gets a fair chance.
+constexpr std::chrono::milliseconds kMinHeartbeatTimeout{2000};
+// With a single manager known there is nowhere else to go: its connect may take as long as
+// gRPC's own connect timeout (a manager restarting under the load of many nodes).
+constexpr std::chrono::milliseconds kSoleManagerConnectTimeout{20000};
+// How often a pending connect looks whether Stop() was called.
+constexpr std::chrono::milliseconds kConnectPoll{200};
+
+std::vector<RemoteManager> ConfiguredManagers(const SessionConfig& c) {
+  std::vector<RemoteManager> out = {{"", c.manager_addr}};
+  out.insert(out.end(), c.other_managers.begin(), c.other_managers.end());
+  return out;
+}
 // A session that lasted this long was healthy: the next reconnect starts at min_backoff.
 constexpr std::chrono::seconds kHealthySession{10};
 
 }  // namespace
 
 SessionClient::SessionClient(SessionConfig config, const Clock& clock)
-    : config_(std::move(config)), clock_(clock) {
-  managers_ = {{"", config_.manager_addr}};
+    : config_(std::move(config)), clock_(clock), managers_(ConfiguredManagers(config_)) {
   identity_ = {config_.identity.cert_pem, SecretBytes::CopyFrom(config_.identity.key_pem.view())};
   thread_ = std::thread([this] { Run(); });
 }
@@ -43,7 +58,26 @@ void SessionClient::Stop() {
 
 std::vector<RemoteManager> SessionClient::Managers() const {
   MutexLock lock(mu_);
-  return managers_;
+  return managers_.Ordered(current_addr_);
+}
+
+std::string SessionClient::CurrentManager() const {
+  MutexLock lock(mu_);
+  return current_addr_;
+}
+
+void SessionClient::TakeManagers(const google::protobuf::RepeatedPtrField<api::ManagerInfo>& sent,
+                                 bool always) {
+  std::vector<RemoteManager> list;
+  for (const api::ManagerInfo& m : sent) list.push_back({m.node_id(), m.addr()});
+  bool changed = false;
+  {
+    MutexLock lock(mu_);
+    changed = managers_.Replace(list);
+  }
+  if (!config_.on_managers || !(changed || always)) return;
+  MutexLock notify(notify_mu_);
+  config_.on_managers(Managers());
 }
 
 void SessionClient::SetIdentity(transport::ClientIdentity identity) {
@@ -65,33 +99,83 @@ bool SessionClient::Sleep(std::chrono::milliseconds d) {
 
 void SessionClient::Run() {
   std::chrono::milliseconds backoff = config_.min_backoff;
+  std::string addr;
+  {
+    MutexLock lock(mu_);
+    addr = managers_.Pick("");
+  }
+  size_t failed_in_row = 0;  // dials and sessions that failed since the last good session
   while (true) {
     const SteadyTime started = clock_.SteadyNow();
-    Status s = RunSession();
+    bool opened = false;
+    Status s = RunSession(addr, &opened);
     connected_ = false;
     bool renewed = false;
+    std::string next;
+    size_t known = 0;
     {
       MutexLock lock(mu_);
       if (stopping_) return;
       renewed = reconnect_;
+      if (!renewed) {
+        managers_.ObserveFailure(addr);
+        next = managers_.Pick(addr);
+        known = managers_.size();
+      }
     }
     if (renewed) {
-      spdlog::info("reconnecting to manager {} with the renewed certificate", config_.manager_addr);
+      spdlog::info("reconnecting to manager {} with the renewed certificate", addr);
       backoff = config_.min_backoff;
       continue;
     }
     // A session that lasted a while was healthy: reconnect quickly.
-    if (clock_.SteadyNow() - started > kHealthySession) {
-      backoff = config_.min_backoff;
+    if (clock_.SteadyNow() - started > kHealthySession) backoff = config_.min_backoff;
+    if (opened) failed_in_row = 0;
+    ++failed_in_row;
+    std::chrono::milliseconds wait = backoff;
+    if (failed_in_row < known) {
+      wait = config_.switch_delay;  // another manager not tried yet: at once
+    } else {
+      failed_in_row = 0;  // a whole round failed: back off before the next
+      backoff = std::min(backoff * 2, config_.max_backoff);
     }
-    spdlog::warn("session with manager {} ended: {}; reconnecting in {} ms", config_.manager_addr,
-                 s.ToString(), backoff.count());
-    if (!Sleep(backoff)) {
+    spdlog::warn("session with manager {} ended: {}; connecting to {} in {} ms", addr, s.ToString(),
+                 next, wait.count());
+    addr = next;
+    if (!Sleep(wait)) {
       MutexLock lock(mu_);
       if (stopping_) return;
     }
-    backoff = std::min(backoff * 2, config_.max_backoff);
   }
+}
+
+Status SessionClient::Connect(grpc::Channel& channel, const std::string& addr) {
+  // gRPC takes system_clock deadlines.
+  using SysTime = std::chrono::system_clock::time_point;
+  std::chrono::milliseconds budget = config_.connect_timeout;
+  {
+    MutexLock lock(mu_);
+    if (managers_.size() <= 1) budget = std::max(budget, kSoleManagerConnectTimeout);
+  }
+  const SysTime deadline = std::chrono::system_clock::now() + budget;
+  grpc_connectivity_state state = channel.GetState(/*try_to_connect=*/true);
+  while (state != GRPC_CHANNEL_READY) {
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE || state == GRPC_CHANNEL_SHUTDOWN) {
+      return absl::UnavailableError("cannot connect to manager " + addr);
+    }
+    {
+      MutexLock lock(mu_);
+      if (stopping_) return absl::CancelledError("stopping");
+    }
+    const SysTime now = std::chrono::system_clock::now();
+    if (now >= deadline) {
+      return absl::UnavailableError("no connection to manager " + addr + " within " +
+                                    std::to_string(budget.count()) + " ms");
+    }
+    channel.WaitForStateChange(state, std::min<SysTime>(deadline, now + kConnectPoll));
+    state = channel.GetState(/*try_to_connect=*/true);
+  }
+  return absl::OkStatus();
 }
 
 std::shared_ptr<grpc::Channel> SessionClient::SessionChannel() const {
@@ -99,16 +183,21 @@ std::shared_ptr<grpc::Channel> SessionClient::SessionChannel() const {
   return channel_;
 }
 
-Status SessionClient::RunSession() {
+Status SessionClient::RunSession(const std::string& addr, bool* opened) {
   transport::ClientIdentity identity;
   {
     MutexLock lock(mu_);
     identity = {identity_.cert_pem, SecretBytes::CopyFrom(identity_.key_pem.view())};
     reconnect_ = false;
     stream_ended_ = false;
+    current_addr_ = addr;
   }
   std::shared_ptr<grpc::Channel> channel =
-      transport::NodeChannel(config_.manager_addr, config_.root_ca_pem, &identity);
+      transport::NodeChannel(addr, config_.root_ca_pem, &identity);
+  if (Status up = Connect(*channel, addr); !up.ok()) {
+    MutexLock lock(mu_);
+    return stopping_ ? absl::OkStatus() : up;
+  }
   std::unique_ptr<api::Dispatcher::Stub> stub = api::Dispatcher::NewStub(channel);
   grpc::ClientContext ctx;
   {
@@ -146,15 +235,14 @@ Status SessionClient::RunSession() {
                                          : kDefaultPeriod;
   {
     MutexLock lock(mu_);
-    if (msg.managers_size() > 0) {
-      managers_.clear();
-      for (const api::ManagerInfo& m : msg.managers()) managers_.push_back({m.node_id(), m.addr()});
-    }
+    managers_.ObserveSuccess(addr);
     channel_ = channel;
   }
+  *opened = true;
   connected_ = true;
-  spdlog::info("session {} with manager {} open (heartbeat every {} ms)", session_id,
-               config_.manager_addr, period.count());
+  TakeManagers(msg.managers(), /*always=*/true);  // kept on disk with this manager first
+  spdlog::info("session {} with manager {} open (heartbeat every {} ms)", session_id, addr,
+               period.count());
   // Assignments arrive on the stream while this thread sends heartbeats.
   reader_thread = std::thread([&] {
     api::SessionMessage m;
@@ -163,6 +251,7 @@ Status SessionClient::RunSession() {
     AssignmentAssembler parts;
     api::AssignmentChanges change;
     while (reader->Read(&m)) {
+      if (m.managers_size() > 0) TakeManagers(m.managers(), /*always=*/false);
       if (m.has_assignments() && config_.on_assignments) {
         StatusOr<bool> complete = parts.Add(std::move(*m.mutable_assignments()), &change);
         if (!complete.ok()) {
@@ -193,7 +282,9 @@ Status SessionClient::RunSession() {
     hreq.set_session_id(session_id);
     api::HeartbeatResponse hresp;
     grpc::ClientContext hctx;
-    hctx.set_deadline(std::chrono::system_clock::now() + kHeartbeatTimeout);
+    hctx.set_deadline(
+        std::chrono::system_clock::now() +
+        std::clamp<std::chrono::milliseconds>(2 * period, kMinHeartbeatTimeout, kHeartbeatTimeout));
     grpc::Status hs = stub->Heartbeat(&hctx, hreq, &hresp);
     if (!hs.ok()) return finish(transport::FromGrpcStatus(hs), true);
     if (hresp.period_ms() > 0) period = std::chrono::milliseconds(hresp.period_ms());

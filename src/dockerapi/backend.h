@@ -102,6 +102,7 @@ struct LocalSwarmInfo {
 struct AgentInfo {
   std::string node_id;
   bool connected = false;               // its dispatcher session is open
+  std::string manager_addr;             // the manager of that session (or the one it dials)
   std::vector<std::string> secret_ids;  // in its secret cache
   std::vector<std::string> task_ids;    // assigned to it
 };

@@ -179,6 +179,7 @@ Response AgentState(Backend& backend) {
   if (!a) return ErrorResponse(absl::UnavailableError("this node runs no agent (not in a swarm)"));
   OJson j = {{"NodeID", a->node_id},
              {"Connected", a->connected},
+             {"Manager", a->manager_addr},
              {"Secrets", a->secret_ids},
              {"Tasks", a->task_ids}};
   return JsonResponse(200, j.dump());

@@ -175,6 +175,7 @@ std::optional<dockerapi::AgentInfo> Daemon::Agent() const {
   dockerapi::AgentInfo info;
   info.node_id = agent_->node_id();
   info.connected = agent_->session().connected();
+  info.manager_addr = agent_->session().CurrentManager();
   info.secret_ids = agent_->SecretIds();
   info.task_ids = agent_->TaskIds();
   return info;
@@ -340,6 +341,7 @@ Status Daemon::LeaveSwarm(bool force) {
   // Forget membership first: a crash after this point restarts outside the swarm.
   std::error_code ec;
   std::filesystem::remove(StatePath(), ec);
+  std::filesystem::remove(ManagerListPath(options_.data_root), ec);
   const bool worker = m == nullptr;
   if (session) {
     session->Stop();  // ends the session: the manager marks this node Down after its window

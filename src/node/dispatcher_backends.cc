@@ -1,5 +1,7 @@
 #include "node/dispatcher_backends.h"
 
+#include <algorithm>
+
 #include "manager/controlapi/object_update.h"
 #include "manager/controlapi/pull_auth.h"
 #include "manager/dispatcher/task_status_limits.h"
@@ -67,6 +69,17 @@ dispatcher::ServiceAnnotations ReadModelAssignmentSource::ServiceOf(
 std::string ReadModelAssignmentSource::PullAuthOf(const std::string& service_id) const {
   store::ServiceEntry e = reads_.ServiceById(service_id);
   return e ? e->object.pull_auth_id : "";
+}
+
+std::vector<dispatcher::ManagerAddr> ReadModelAssignmentSource::Managers() const {
+  std::vector<dispatcher::ManagerAddr> out;
+  for (const store::NodeEntry& n : reads_.Nodes()) {
+    if (n->object.role != "manager" || n->object.manager_addr.empty()) continue;
+    out.push_back({n->object.id, n->object.manager_addr});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.node_id < b.node_id; });
+  return out;
 }
 
 uint64_t ReadModelAssignmentSource::Subscribe(std::function<void()> fn) {

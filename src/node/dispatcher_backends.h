@@ -2,6 +2,7 @@
 // model (indexed by node), secret data is read from the store on demand (never kept in the
 // read model), and task status reports are read-modify-write transactions on the task object;
 // a report equal to the stored status (dispatcher::SameReportedStatus) writes nothing.
+// The managers sent to nodes are the read model's manager node objects.
 // Thread-safe. `store` and `reads` must outlive them.
 #pragma once
 
@@ -19,6 +20,8 @@ class ReadModelAssignmentSource final : public dispatcher::AssignmentSource {
   store::TaskEntry TaskById(const std::string& task_id) const override;
   StatusOr<dispatcher::SecretPayload> ReadSecret(const std::string& secret_id) override;
   dispatcher::ServiceAnnotations ServiceOf(const std::string& service_id) const override;
+  // The node objects of role manager with their ManagerStatus.Addr, by node ID.
+  std::vector<dispatcher::ManagerAddr> Managers() const override;
   std::string PullAuthOf(const std::string& service_id) const override;
   StatusOr<dispatcher::SecretPayload> ReadConfig(const std::string& config_id) override;
   StatusOr<dispatcher::SecretPayload> ReadPullAuth(const std::string& pull_auth_id) override;

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "ca/authorizer.h"
 #include "ca/root_ca.h"
@@ -15,6 +16,7 @@
 #include "manager/membership/membership_service.h"
 #include "node/dispatcher_backends.h"
 #include "node/node_status_writer.h"
+#include "node/session_liveness.h"
 #include "transport/grpc_server.h"
 
 namespace capsule::node {
@@ -108,6 +110,24 @@ std::string ReadFileOrEmpty(const std::string& path) {
   return out;
 }
 
+// RecordNodeLiveness, tried again for a while when the store is briefly unavailable (a Raft
+// election after a manager died: the moment nodes fail over here), so the session's manager
+// is recorded.
+Status RecordLivenessRetrying(store::Store& store, const std::string& id, const std::string& state,
+                              const std::string& self) {
+  constexpr int kAttempts = 15;
+  constexpr std::chrono::milliseconds kPause{200};
+  Status s;
+  for (int i = 0; i < kAttempts; ++i) {
+    s = RecordNodeLiveness(store, RealClock(), id, state, self).status();
+    const bool transient = absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s) ||
+                           absl::IsAborted(s) || absl::IsResourceExhausted(s);
+    if (!transient) return s;
+    std::this_thread::sleep_for(kPause);
+  }
+  return s;
+}
+
 }  // namespace
 
 struct SwarmServer::Parts {
@@ -123,11 +143,14 @@ struct SwarmServer::Parts {
             [this](const std::string& id) { return reads.NodeById(id) == nullptr; }, RealClock()),
         tokens(reads),
         registry(nodes, RealClock()),
-        writer([this](const std::string& id,
-                      const std::string& state) { return nodes.SetState(id, state); },
-               [this](const std::string& id, const dispatcher::NodeResources& r) {
-                 return nodes.SetResources(id, r.nano_cpus, r.memory_bytes);
-               }),
+        // Liveness names this manager as the session's holder (node/session_liveness.h).
+        writer(
+            [&store, self = config.node_id](const std::string& id, const std::string& state) {
+              return RecordLivenessRetrying(store, id, state, self);
+            },
+            [this](const std::string& id, const dispatcher::NodeResources& r) {
+              return nodes.SetResources(id, r.nano_cpus, r.memory_bytes);
+            }),
         ca(root, {config.cluster_id, config.cert_validity}, tokens, registry, authorizer,
            RealClock()),
         dispatcher(authorizer, down_ends_logs, RealClock(),
@@ -198,7 +221,8 @@ StatusOr<std::unique_ptr<SwarmServer>> SwarmServer::Start(const SwarmServerConfi
 }
 
 // Nodes recorded Ready by a previous run that have not opened a session within the
-// expiry window are Down (the dispatcher only judges nodes it has seen).
+// expiry window are Down (the dispatcher only judges nodes it has seen); a node whose session
+// is with another manager is left to that one (the writer skips it: session_liveness.h).
 void SwarmServer::ReconcileAfterStart(std::chrono::milliseconds wait) {
   {
     MutexLock lock(mu_);

@@ -104,6 +104,27 @@ StatusOr<std::unique_ptr<agent::Agent>> StartNodeAgent(const SwarmState& state,
   config.node_id = state.node_id;
   config.manager_addr = manager_addr;
   config.hostname = hostname;
+  // The managers the last session named, kept on disk: a worker dials the one it was last
+  // connected to first (the manager it joined through may be long gone), a manager its own
+  // swarm port; the others are there to fail over to.
+  const std::string list_path = ManagerListPath(data_root);
+  StatusOr<std::vector<agent::RemoteManager>> known =
+      agent::LoadManagerList(list_path, state.cluster_id);
+  if (!known.ok()) {
+    spdlog::warn("ignoring the manager list: {}", known.status().ToString());
+  } else {
+    if (state.role == "worker" && !known->empty()) {
+      config.manager_addr = known->front().addr;
+      known->push_back({"", manager_addr});
+    }
+    config.other_managers = *std::move(known);
+  }
+  config.on_managers = [list_path,
+                        cluster_id = state.cluster_id](const std::vector<agent::RemoteManager>& m) {
+    if (Status s = agent::SaveManagerList(list_path, cluster_id, m); !s.ok()) {
+      spdlog::warn("could not keep the manager list: {}", s.ToString());
+    }
+  };
   // Read at every start, so a machine that changed reports its new figures.
   const MachineResources machine = ReadMachineResources();
   config.resources.emplace();
@@ -118,6 +139,10 @@ StatusOr<std::unique_ptr<agent::Agent>> StartNodeAgent(const SwarmState& state,
                                         std::move(options));
 }
 
+std::string ManagerListPath(const std::string& data_root) {
+  return SwarmDir(data_root) + "/managers.json";
+}
+
 std::string ManagerAgentAddr(const SwarmState& state) {
   const std::string& ip = state.advertise_addr;
   const bool v6 = ip.find(':') != std::string::npos;
@@ -129,9 +154,11 @@ std::unique_ptr<CertRenewer> StartWorkerRenewer(const SwarmState& state,
                                                 agent::SessionClient* session,
                                                 std::chrono::milliseconds check_period) {
   const CertificatePaths paths = CertificatesIn(data_root);
-  const std::string manager = state.remote_manager;
-  auto sign = [manager,
+  // Through the manager the session is with (the one joined through may be gone).
+  auto sign = [session, fallback = state.remote_manager,
                root_path = paths.root_ca](const CertRenewalRequest& req) -> StatusOr<std::string> {
+    std::string manager = session->CurrentManager();
+    if (manager.empty()) manager = fallback;
     ASSIGN_OR_RETURN(std::string root_ca_pem, ReadTextFile(root_path));
     transport::ClientIdentity identity{req.current_cert_pem,
                                        SecretBytes::CopyFrom(req.key_pem.view())};

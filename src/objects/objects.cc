@@ -246,6 +246,7 @@ std::string EncodeNodeMeta(const Node& n) {
             {"Architecture", n.architecture}};
   if (n.nano_cpus != 0) j["NanoCPUs"] = n.nano_cpus;
   if (n.memory_bytes != 0) j["MemoryBytes"] = n.memory_bytes;
+  if (!n.session_manager.empty()) j["SessionManager"] = n.session_manager;
   return j.dump();
 }
 
@@ -270,6 +271,7 @@ StatusOr<Node> DecodeNodeMeta(std::string_view meta) {
   n.architecture = j.value("Architecture", "x86_64");
   n.nano_cpus = j.value("NanoCPUs", int64_t{0});
   n.memory_bytes = j.value("MemoryBytes", int64_t{0});
+  n.session_manager = j.value("SessionManager", "");
   return n;
 }
 

@@ -123,6 +123,9 @@ struct Node {
   // 0 = not reported.
   int64_t nano_cpus = 0;
   int64_t memory_bytes = 0;
+  // Capsule's own, not in the Docker API: the manager whose dispatcher holds the node's session
+  // ("" = none known); see node/session_liveness.h.
+  std::string session_manager;
 };
 
 // Store encodings (Meta JSON). Decode errors are DataLoss: stored data is ours.

@@ -83,6 +83,17 @@ class FakeSource : public dispatcher::AssignmentSource, public dispatcher::TaskS
     std::lock_guard<std::mutex> lock(mu_);
     return reads_;
   }
+  std::vector<dispatcher::ManagerAddr> Managers() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return managers_;
+  }
+  void SetManagers(std::vector<dispatcher::ManagerAddr> managers) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      managers_ = std::move(managers);
+    }
+    Notify();
+  }
 
  private:
   void PutLocked(Task t) {
@@ -107,6 +118,7 @@ class FakeSource : public dispatcher::AssignmentSource, public dispatcher::TaskS
   uint64_t next_sub_ = 0;
   int64_t revision_ = 100;
   int reads_ = 0;
+  std::vector<dispatcher::ManagerAddr> managers_;
 };
 
 inline Task MakeTask(const std::string& id, const std::string& node, TaskState state,

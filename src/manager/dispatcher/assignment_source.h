@@ -29,6 +29,13 @@ struct ServiceAnnotations {
   std::map<std::string, std::string> labels;
 };
 
+// A manager as nodes dial it: its node ID and swarm address.
+struct ManagerAddr {
+  std::string node_id;
+  std::string addr;  // ip:port
+  bool operator==(const ManagerAddr&) const = default;
+};
+
 // Thread-safe.
 class AssignmentSource {
  public:
@@ -60,7 +67,11 @@ class AssignmentSource {
     (void)service_id;
     return {};
   }
-  // `fn` runs (quickly: note and wake) whenever tasks or secrets may have changed.
+  // Every manager of the swarm (sent to the nodes in their sessions, so they can fail over),
+  // in a stable order. Empty (the default, for test doubles) = the dispatcher's configured
+  // list (DispatcherOptions::managers) is kept.
+  virtual std::vector<ManagerAddr> Managers() const { return {}; }
+  // `fn` runs (quickly: note and wake) whenever tasks, secrets or managers may have changed.
   virtual uint64_t Subscribe(std::function<void()> fn) = 0;
   virtual void Unsubscribe(uint64_t id) = 0;  // fn never runs after it returns
 };

@@ -359,8 +359,37 @@ void DispatcherService::RunAssignments() {
     if (!woken && !retry) continue;
     assignments_dirty_ = false;
     lock.Unlock();
+    RefreshManagers();
     retry = SendAssignments();
     lock.Lock();
+  }
+}
+
+void DispatcherService::RefreshManagers() {
+  std::vector<ManagerAddr> fresh = backends_.assignments->Managers();
+  if (fresh.empty()) return;
+  std::vector<std::shared_ptr<SessionHandle>> open;
+  {
+    // Under mu_ with the change: a session that starts after it has the new list in its first
+    // message; one open before it gets the message below.
+    MutexLock lock(mu_);
+    if (fresh == managers_) return;
+    managers_ = std::move(fresh);
+    for (const auto& [id, entry] : nodes_) {
+      if (entry.stream) open.push_back(entry.stream);
+    }
+    std::string names;
+    for (const ManagerAddr& m : managers_) names += (names.empty() ? "" : ", ") + m.addr;
+    spdlog::info("dispatcher: managers are now {}; telling {} session(s)", names, open.size());
+    for (const std::shared_ptr<SessionHandle>& h : open) {
+      auto msg = std::make_unique<api::SessionMessage>();
+      for (const ManagerAddr& m : managers_) {
+        api::ManagerInfo* info = msg->add_managers();
+        info->set_node_id(m.node_id);
+        info->set_addr(m.addr);
+      }
+      h->Write(std::move(msg));
+    }
   }
 }
 

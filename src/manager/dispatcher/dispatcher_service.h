@@ -16,6 +16,11 @@
 //                 thread, woken by the source's change notifications, computes them. A
 //                 change larger than kAssignmentPartBudget is sent in parts
 //                 (assignment_parts.h).
+//                 The managers are the source's (AssignmentSource::Managers), else the
+//                 configured ones; when the source's list changes, every open session gets a
+//                 SessionMessage with the new list (and nothing else), so its node can fail
+//                 over to any manager (agent/session_client.h). Every manager runs a
+//                 dispatcher: a node's session may be with any of them.
 //   UpdateTaskStatus  worker or manager; see dispatcher.proto (needs a TaskStatusStore, else
 //                 UNIMPLEMENTED). At most status_budget.burst updates per call (else
 //                 INVALID_ARGUMENT); message/err cut to task_status_limits.h's bounds; a node
@@ -53,11 +58,6 @@
 namespace capsule::dispatcher {
 
 inline constexpr size_t kDeliveryPublicKeyBytes = 32;
-
-struct ManagerAddr {
-  std::string node_id;
-  std::string addr;  // ip:port
-};
 
 struct DispatcherOptions {
   std::chrono::milliseconds heartbeat_period{5000};  // Docker's default
@@ -137,6 +137,8 @@ class DispatcherService final : public api::Dispatcher::CallbackService {
   // The assignment thread: waits for a change, then brings every session up to date.
   void RunAssignments();
   bool SendAssignments();
+  // Takes the source's manager list; when it changed, sends it to every open session.
+  void RefreshManagers();
 
   const ca::Authorizer& authorizer_;
   NodeStatusSink& sink_;
