@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "audit/log.h"
+#include "audit/recorder.h"
 #include "common/secret_bytes.h"
 #include "common/status.h"
 #include "dockerapi/node_images.h"
@@ -78,6 +80,10 @@ struct ManagerServices {
   const RemoteTaskLogSource* remote_logs = nullptr;
   controlapi::NetworkApi* networks = nullptr;
   AutolockControl* autolock = nullptr;  // nullptr: autolock is not available (fakes)
+  // The secrets audit log: where routes record (secret create/remove) and what
+  // GET /capsule/audit reads. nullptr: nothing is recorded, and the route answers 501.
+  audit::Recorder* audit = nullptr;
+  const audit::Log* audit_log = nullptr;
 };
 
 // The node's local swarm membership as /info and /_ping report it.

@@ -19,6 +19,8 @@ void RegisterImageRoutes(http::Router& router, Backend& backend);
 void RegisterLogRoutes(http::Router& router, Backend& backend);
 // /networks (create, list, inspect, delete); network_routes.cc.
 void RegisterNetworkRoutes(http::Router& router, Backend& backend);
+// GET /capsule/audit (the secrets audit log; audit_routes.cc).
+void RegisterAuditRoutes(http::Router& router, Backend& backend);
 
 // All of the above, plus Docker's 404 "page not found" fallback.
 void RegisterAllRoutes(http::Router& router, Backend& backend);

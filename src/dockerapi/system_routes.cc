@@ -199,6 +199,7 @@ void RegisterAllRoutes(http::Router& router, Backend& backend) {
   RegisterImageRoutes(router, backend);
   RegisterLogRoutes(router, backend);
   RegisterNetworkRoutes(router, backend);
+  RegisterAuditRoutes(router, backend);
   router.SetNotFound([](const Request&, const Params&) {
     return ErrorResponse(absl::NotFoundError("page not found"));
   });
