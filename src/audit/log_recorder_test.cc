@@ -148,6 +148,7 @@ TEST(LogRecorder, TrimsAtStartSoALoweredLimitApplies) {
     for (int i = 0; i < 20; ++i) rec.Record(Created("s" + std::to_string(i)));
     ASSERT_TRUE(Eventually([&] { return log.size() == 20; }));
   }
+  clock.Advance(std::chrono::seconds(1));  // a restart comes later (same-instant order: by run ID)
   LogRecorder rec(log, clock, {.writer = "m", .max_entries = 5});
   rec.Start();
   rec.Record(Created("after"));
