@@ -49,6 +49,7 @@ module uses its own last octet:
   127.0.49.x test_resolve_image (its own docker-registry on .1, nothing on .2: a registry down)
   127.0.50.x test_ha_election
   127.0.51.x test_autolock
+  127.0.53.x test_secret_audit
 127.0.0.1 is left to the Docker oracle (bench/compare_oracle.sh).
 """
 
