@@ -107,12 +107,16 @@ class SecretAudit(unittest.TestCase):
     def test_1_create_delivery_and_remove_are_shown_with_who_did_them(self):
         value = b"audit-test-value-" + os.urandom(48).hex().encode()
         sid = self.ok(self.m.docker(["secret", "create", "pw", "-"], input=value)).strip()
+        # A config travels to the node as a secret does, but is not a secret: not recorded.
+        cid = self.ok(self.m.docker(["config", "create", "app-conf", "-"], input=b"c=1")).strip()
         self.ok(self.m.docker(["service", "create", "-d", "--name", "app", "--constraint",
-                               "node.role==worker", "--secret", "pw", IMAGE] + SLEEP))
+                               "node.role==worker", "--secret", "pw", "--config", "app-conf",
+                               IMAGE] + SLEEP))
         self.wait(lambda: self.running_nodes("app") == [self.w1_id], 90,
                   lambda: json.dumps(self.tasks("app"), indent=1)[:3000] + self.m.log_tail())
         self.rm_service("app")
         self.ok(self.m.docker(["secret", "rm", "pw"]))
+        self.ok(self.m.docker(["config", "rm", "app-conf"]))
 
         def actions():
             return [r["ACTION"] for r in self.table("--secret", "pw")[0]]
@@ -147,6 +151,8 @@ class SecretAudit(unittest.TestCase):
         for e in ev:
             self.assertLessEqual(set(e), {"Time", "Action", "SecretID", "SecretName", "Version",
                                           "Caller", "NodeID", "RecordedBy"}, e)
+        self.assertEqual(self.events(secret="app-conf"), [])
+        self.assertEqual(self.events(secret=cid), [])
         # The test's own API calls carry this process's credentials.
         own = self.m.create_secret("pw-own", b"x")
         self.wait(lambda: len(self.events(secret=own)) == 1, 20, lambda: self.events())
