@@ -72,6 +72,10 @@ int main(int argc, char** argv) {
                  "Seconds the previous unlock key still unlocks after a rotation (tests only)")
       ->group("")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--audit-max-entries", options.audit_max_entries,
+                 "Secrets audit log: newest events kept (trimmed in batches of a tenth)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, capsule::audit::kMaxMaxEntries));
   app.add_option("--insecure-registry", options.registries.insecure,
                  "Registry (host:port) spoken to in plain HTTP instead of HTTPS (repeatable)");
   // Hidden, for tests only: Docker's certs.d convention in a directory of the test's own, so

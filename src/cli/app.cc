@@ -54,6 +54,7 @@ int RunCli(const std::vector<std::string>& args, CliIo io, const Clock& clock, E
   AddSystemCommands(app, ctx);
   AddServiceCommands(app, ctx);
   AddImageCommands(app, ctx);
+  AddAuditCommands(app, ctx);
   app.parse_complete_callback([&ctx, &host] { ctx.set_host_flag(host); });
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());

@@ -20,6 +20,8 @@ void AddSystemCommands(CLI::App& root, CommandContext& ctx);
 void AddServiceCommands(CLI::App& root, CommandContext& ctx);
 void AddImageCommands(CLI::App& root, CommandContext& ctx);
 void AddNetworkCommands(CLI::App& root, CommandContext& ctx);
+// `capsule audit` (audit_cmd.cc).
+void AddAuditCommands(CLI::App& root, CommandContext& ctx);
 
 // Adds a repeatable single-value option (`--label a --label b`) that never swallows the
 // positional arguments after it.

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "audit/log.h"
+#include "audit/recorder.h"
 #include "common/secret_bytes.h"
 #include "common/status.h"
 #include "dockerapi/node_images.h"
@@ -85,6 +87,10 @@ struct ManagerServices {
   std::function<std::string(const std::string& node_id)> reachability;
   // Capsule's secret versions (/capsule/secrets/…); nullptr: not served (fakes).
   controlapi::SecretVersionApi* secret_versions = nullptr;
+  // The secrets audit log: where routes record (secret create/remove) and what
+  // GET /capsule/audit reads. nullptr: nothing is recorded, and the route answers 501.
+  audit::Recorder* audit = nullptr;
+  const audit::Log* audit_log = nullptr;
 };
 
 // The node's local swarm membership as /info and /_ping report it.

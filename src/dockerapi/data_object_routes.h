@@ -45,10 +45,11 @@ http::Response UpdateDataObjectRoute(Backend& backend, const ApiOf& api_of, cons
   return http::Response{200, {}, ""};
 }
 
-// DELETE /<kind>s/{id}: (on a manager) resolves {id} and calls Remove. 204.
-template <typename ApiOf>
+// DELETE /<kind>s/{id}: (on a manager) resolves {id} and calls Remove. 204; once removed,
+// `removed(services, id, name)` runs (the secrets audit log).
+template <typename ApiOf, typename Removed>
 http::Response DeleteDataObjectRoute(Backend& backend, const ApiOf& api_of,
-                                     const http::Params& params) {
+                                     const http::Params& params, const Removed& removed) {
   auto mgr = backend.Manager();
   if (!mgr.ok()) return ErrorResponse(mgr.status());
   auto& api = *api_of(**mgr);
@@ -56,7 +57,16 @@ http::Response DeleteDataObjectRoute(Backend& backend, const ApiOf& api_of,
   if (!e.ok()) return ErrorResponse(e.status());
   Status s = api.Remove((*e)->object.id);
   if (!s.ok()) return ErrorResponse(RpcError(s));
+  removed(**mgr, (*e)->object.id, (*e)->object.name);
   return http::Response{204, {}, ""};
+}
+
+template <typename ApiOf>
+http::Response DeleteDataObjectRoute(Backend& backend, const ApiOf& api_of,
+                                     const http::Params& params) {
+  return DeleteDataObjectRoute(
+      backend, api_of, params,
+      [](const ManagerServices&, const std::string&, const std::string&) {});
 }
 
 }  // namespace capsule::dockerapi

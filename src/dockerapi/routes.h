@@ -22,6 +22,8 @@ void RegisterNetworkRoutes(http::Router& router, Backend& backend);
 // /capsule/secrets/{id}[/history|/rotate|/rollback|/verify]: Capsule's secret versions
 // (capsule_secret_routes.cc); never a Docker route.
 void RegisterCapsuleSecretRoutes(http::Router& router, Backend& backend);
+// GET /capsule/audit (the secrets audit log; audit_routes.cc).
+void RegisterAuditRoutes(http::Router& router, Backend& backend);
 
 // All of the above, plus Docker's 404 "page not found" fallback.
 void RegisterAllRoutes(http::Router& router, Backend& backend);

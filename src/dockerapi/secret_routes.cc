@@ -1,4 +1,5 @@
 // /secrets: create, list (filters), inspect, update (labels only), delete.
+#include "dockerapi/audit_routes.h"
 #include "dockerapi/data_object_routes.h"
 #include "dockerapi/error_table.h"
 #include "dockerapi/http/filters.h"
@@ -22,6 +23,7 @@ Response CreateSecret(Backend& backend, const Request& req) {
   if (!mgr.ok()) return ErrorResponse(mgr.status());
   StatusOr<std::string> id = (*mgr)->secrets->Create(*spec);
   if (!id.ok()) return ErrorResponse(RpcError(id.status()));
+  RecordSecretEvent(**mgr, req, audit::Action::kCreate, *id, spec->name);
   return JsonResponse(201, nlohmann::json{{"ID", *id}}.dump());
 }
 
@@ -49,8 +51,12 @@ Response UpdateSecret(Backend& backend, const Request& req, const Params& params
   return UpdateDataObjectRoute(backend, SecretsOf, ParseSecretSpec, "secret", req, params);
 }
 
-Response DeleteSecret(Backend& backend, const Params& params) {
-  return DeleteDataObjectRoute(backend, SecretsOf, params);
+Response DeleteSecret(Backend& backend, const Request& req, const Params& params) {
+  return DeleteDataObjectRoute(
+      backend, SecretsOf, params,
+      [&req](const ManagerServices& m, const std::string& id, const std::string& name) {
+        RecordSecretEvent(m, req, audit::Action::kRemove, id, name);
+      });
 }
 
 }  // namespace
@@ -65,7 +71,7 @@ void RegisterSecretRoutes(http::Router& router, Backend& backend) {
   AddRoute(router, "POST", "/secrets/{id}/update",
            [&backend](const Request& r, const Params& p) { return UpdateSecret(backend, r, p); });
   AddRoute(router, "DELETE", "/secrets/{id}",
-           [&backend](const Request&, const Params& p) { return DeleteSecret(backend, p); });
+           [&backend](const Request& r, const Params& p) { return DeleteSecret(backend, r, p); });
 }
 
 }  // namespace capsule::dockerapi

@@ -218,6 +218,7 @@ void RegisterAllRoutes(http::Router& router, Backend& backend) {
   RegisterLogRoutes(router, backend);
   RegisterNetworkRoutes(router, backend);
   RegisterCapsuleSecretRoutes(router, backend);
+  RegisterAuditRoutes(router, backend);
   router.SetNotFound([](const Request&, const Params&) {
     return ErrorResponse(absl::NotFoundError("page not found"));
   });

@@ -55,6 +55,7 @@ ManagerConfig Daemon::MakeManagerConfig() const {
   c.cert_check_period = options_.cert_check_period;
   c.etcd_maintenance = options_.etcd_maintenance;
   c.unlock_key_grace = options_.unlock_key_grace;
+  c.audit_max_entries = options_.audit_max_entries;
   return c;
 }
 

@@ -43,6 +43,8 @@ struct DaemonOptions {
   agent::registry::RegistryOptions registries;
   // Tests only (a hidden flag): how long a rotated-out unlock key still unlocks.
   std::chrono::seconds unlock_key_grace = kDefaultUnlockKeyGrace;
+  // The secrets audit log's retention on this manager (--audit-max-entries).
+  size_t audit_max_entries = audit::kDefaultMaxEntries;
 };
 
 class Daemon : public dockerapi::Backend {

@@ -114,6 +114,11 @@ Status Manager::StartServices(bool joined) {
   po.node_id = state_.node_id;
   presence_ = std::make_unique<membership::Presence>(*election_client_, RealClock(), po);
   presence_->Start();
+  audit_log_ = std::make_unique<audit::EtcdLog>(*client_, keyring_);
+  audit_ = std::make_unique<audit::LogRecorder>(
+      *audit_log_, RealClock(),
+      audit::RecorderOptions{.writer = state_.node_id, .max_entries = config_.audit_max_entries});
+  audit_->Start();
   secrets_ = std::make_unique<controlapi::SecretApi>(*store_, *reads_, RealClock());
   secret_versions_ = std::make_unique<controlapi::SecretVersionApi>(*store_, *reads_, RealClock());
   configs_ = std::make_unique<controlapi::ConfigApi>(*store_, *reads_, RealClock());
@@ -143,6 +148,8 @@ Status Manager::StartServices(bool joined) {
     return presence_->Reachability(node_id);
   };
   services_.secret_versions = secret_versions_.get();
+  services_.audit = audit_.get();
+  services_.audit_log = audit_log_.get();
   return absl::OkStatus();
 }
 
@@ -265,6 +272,7 @@ Status Manager::StartSwarmServer() {
   sc.cert_validity = CertValidityFor(spec, config_.node_cert_validity);
   sc.cert_refresh_interval = std::max(std::chrono::seconds(1), config_.cert_check_period);
   sc.reconcile_liveness = state_.runs_leader_work;
+  sc.audit = audit_.get();
   ASSIGN_OR_RETURN(swarm_server_,
                    SwarmServer::Start(sc, *store_, *reads_, *nodes_, {*client_, kek_}));
   remote_logs_ = NewApiRemoteLogs(swarm_server_->log_broker());
@@ -420,6 +428,11 @@ void Manager::Stop() {
   // The swarm port first: its handlers use the store and the read model.
   if (swarm_server_) swarm_server_->Stop();
   swarm_server_.reset();
+  // After the swarm port (deliveries) and the API (services_ cleared above); before the
+  // client it writes through. Stop writes what is still queued.
+  if (audit_) audit_->Stop();
+  audit_.reset();
+  audit_log_.reset();
   if (reads_) reads_->Stop();
   secrets_.reset();
   secret_versions_.reset();

@@ -19,6 +19,8 @@
 #include <string>
 #include <thread>
 
+#include "audit/etcd_log.h"
+#include "audit/log_recorder.h"
 #include "ca/root_ca.h"
 #include "common/mutex.h"
 #include "common/status.h"
@@ -67,6 +69,10 @@ struct ManagerConfig {
   // How long the previous unlock key still unlocks after a rotation (crypto/autolock_box.h);
   // tests shorten it (capsuled's hidden --unlock-key-grace).
   std::chrono::seconds unlock_key_grace{kDefaultUnlockKeyGrace};
+  // The secrets audit log keeps at least this many newest events (capsuled
+  // --audit-max-entries; audit/log_recorder.h). Set it alike on every manager: each trims to
+  // its own.
+  size_t audit_max_entries = audit::kDefaultMaxEntries;
 };
 
 class Manager : public dockerapi::AutolockControl {
@@ -187,6 +193,9 @@ class Manager : public dockerapi::AutolockControl {
   std::unique_ptr<orchestrator::Orchestrator> orchestrator_;
   std::unique_ptr<membership::LearnerSweeper> sweeper_;
   std::unique_ptr<controlapi::SecretVersionSweeper> version_sweeper_;
+  // The secrets audit log (in etcd) and this manager's recorder of it.
+  std::unique_ptr<audit::EtcdLog> audit_log_;
+  std::unique_ptr<audit::LogRecorder> audit_;
   std::unique_ptr<controlapi::SecretApi> secrets_;
   std::unique_ptr<controlapi::SecretVersionApi> secret_versions_;
   std::unique_ptr<controlapi::ConfigApi> configs_;

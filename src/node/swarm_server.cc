@@ -128,6 +128,25 @@ Status RecordLivenessRetrying(store::Store& store, const std::string& id, const 
   return s;
 }
 
+// The dispatcher's report of each item it sent, as audit events: only secrets (configs and
+// registry credentials travel the same way under IDs of their own; a secret's ID names no
+// other object). Every secret's data is version 1 until secret versions exist.
+std::function<void(const std::string&, const std::string&, const std::string&)> DeliveryRecorder(
+    const store::ReadModel& reads, audit::Recorder* recorder) {
+  if (recorder == nullptr) return nullptr;
+  return [&reads, recorder](const std::string& node_id, const std::string& id,
+                            const std::string& name) {
+    if (reads.SecretById(id) == nullptr) return;
+    audit::Event e;
+    e.action = audit::Action::kDeliver;
+    e.secret_id = id;
+    e.secret_name = name;
+    e.version = audit::kFirstVersion;
+    e.node_id = node_id;
+    recorder->Record(std::move(e));
+  };
+}
+
 }  // namespace
 
 struct SwarmServer::Parts {
@@ -154,7 +173,11 @@ struct SwarmServer::Parts {
         ca(root, {config.cluster_id, config.cert_validity}, tokens, registry, authorizer,
            RealClock()),
         dispatcher(authorizer, down_ends_logs, RealClock(),
-                   {config.heartbeat_period, 3, {{config.node_id, config.manager_addr}}, {}},
+                   {config.heartbeat_period,
+                    3,
+                    {{config.node_id, config.manager_addr}},
+                    {},
+                    DeliveryRecorder(reads_in, config.audit)},
                    {&assignment_source, &task_status}),
         membership(deps.etcd),
         membership_service(membership, authorizer, deps.kek, config.cluster_id,

@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "audit/recorder.h"
 #include "ca/root_ca.h"
 #include "common/mutex.h"
 #include "common/secret_bytes.h"
@@ -40,6 +41,9 @@ struct SwarmServerConfig {
   // expiry window. Only the manager that runs leader work does it: workers whose sessions
   // are on another manager would be marked Down otherwise.
   bool reconcile_liveness = true;
+  // Where the dispatcher's secret deliveries are recorded (nullptr: not recorded). Must
+  // outlive the server.
+  audit::Recorder* audit = nullptr;
 };
 
 // What ManagerMembership (managers joining) needs: this manager's etcd client and the KEK.

@@ -10,6 +10,7 @@
 #include "grpc_test_env.h"
 #include "manager/dispatcher/assignment_parts.h"
 #include "session_util.h"
+#include "testing/eventually.h"
 
 namespace capsule::grpctest {
 namespace {
@@ -209,6 +210,51 @@ TEST_F(AssignmentsTest, SecretSentWhenATaskIsAssignedAndOnlyItsOwn) {
   EXPECT_EQ(c2->tasks_size(), 1);
   EXPECT_EQ(c2->secrets_size(), 0);
   EXPECT_EQ(source_.reads(), reads);
+}
+
+// The audit log's hook: every item sent is reported once, with the node it went to; an
+// item already held is not reported again; a reconnect's complete set is a new delivery.
+TEST_F(AssignmentsTest, EachSentSecretIsReportedWithItsNode) {
+  std::mutex mu;
+  std::vector<std::string> reports;  // "node/id/name"
+  StopServer();
+  dispatcher_options_.on_sent = [&](const std::string& node, const std::string& id,
+                                    const std::string& name) {
+    std::lock_guard<std::mutex> lock(mu);
+    reports.push_back(node + "/" + id + "/" + name);
+  };
+  StartServer();
+  const auto reported = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return reports;
+  };
+  TestNode w1 = MakeNode(ca::NodeRole::kWorker);
+  TestNode w2 = MakeNode(ca::NodeRole::kWorker);
+  source_.PutTask(MakeTask("t1", w1.node_id, TaskState::kAssigned, {"s1"}));
+  {
+    NodeSession n2(Channel(&w2), w2.node_id);
+    ASSERT_TRUE(n2.open());
+    ASSERT_TRUE(n2.Next().has_value());
+    NodeSession n1(Channel(&w1), w1.node_id);
+    ASSERT_TRUE(n1.open());
+    auto full = n1.Next();
+    ASSERT_TRUE(full.has_value());
+    ASSERT_EQ(full->secrets_size(), 1);
+    // Reported once queued on the stream: maybe just after the node read it.
+    EXPECT_TRUE(capsule::testing::Eventually([&] { return reported().size() == 1; }));
+    EXPECT_EQ(reported(), (std::vector<std::string>{w1.node_id + "/s1/pw"}));
+
+    source_.PutTask(MakeTask("t1", w1.node_id, TaskState::kRunning, {"s1"}));
+    auto c = n1.Next();
+    ASSERT_TRUE(c.has_value());
+    EXPECT_EQ(c->secrets_size(), 0);
+    EXPECT_EQ(reported().size(), 1u);  // already held: not sent, not reported
+  }
+  NodeSession again(Channel(&w1), w1.node_id);
+  ASSERT_TRUE(again.open());
+  ASSERT_TRUE(again.Next().has_value());
+  EXPECT_TRUE(capsule::testing::Eventually([&] { return reported().size() == 2; }));
+  EXPECT_EQ(reported(), (std::vector<std::string>{w1.node_id + "/s1/pw", w1.node_id + "/s1/pw"}));
 }
 
 TEST_F(AssignmentsTest, ReconnectGetsTheCompleteSet) {

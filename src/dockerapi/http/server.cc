@@ -74,6 +74,19 @@ std::string HttpDate() {
   return std::string(buf, n);
 }
 
+// SO_PEERCRED of an accepted unix socket: who connected (for the audit log). nullopt if the
+// kernel refuses (never for a unix stream socket).
+std::optional<PeerCredentials> ReadPeerCredentials(int fd) {
+  struct ucred cred {};
+  socklen_t len = sizeof(cred);
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof(cred)) {
+    spdlog::warn("http: SO_PEERCRED: {}", std::strerror(errno));
+    return std::nullopt;
+  }
+  return PeerCredentials{static_cast<uint32_t>(cred.uid), static_cast<uint32_t>(cred.gid),
+                         static_cast<int32_t>(cred.pid)};
+}
+
 std::string Lower(std::string s) {
   for (char& c : s) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
@@ -152,7 +165,10 @@ struct ServerCore {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(ServerCore* impl, stream_protocol::socket socket)
-      : impl_(impl), socket_(std::move(socket)), timer_(socket_.get_executor()) {}
+      : impl_(impl),
+        socket_(std::move(socket)),
+        timer_(socket_.get_executor()),
+        peer_(ReadPeerCredentials(socket_.native_handle())) {}
   ~Session() {
     ResetParser();
     if (body_parser_) WipeTarget(body_parser_->get().target());
@@ -226,6 +242,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto request = std::make_shared<Request>();
     request->method = std::string(msg.method_string());
     request->target = std::string(msg.target());
+    request->peer = peer_;
     for (const auto& field : msg) {
       std::string key = Lower(std::string(field.name_string()));
       auto [it, inserted] = request->headers.emplace(key, std::string(field.value()));
@@ -637,6 +654,7 @@ class Session : public std::enable_shared_from_this<Session> {
   ServerCore* impl_;
   stream_protocol::socket socket_;
   net::steady_timer timer_;
+  const std::optional<PeerCredentials> peer_;  // of the connection, read once at accept
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<WipingStringBody>> parser_;
   std::optional<bhttp::response<bhttp::string_body>> res_;

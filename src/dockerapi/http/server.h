@@ -10,9 +10,11 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +23,14 @@
 #include "dockerapi/http/body_source.h"
 
 namespace capsule::http {
+
+// The client process of a connection, read with SO_PEERCRED when the server accepts it (the
+// credentials of the process that connected, as the kernel recorded them at connect()).
+struct PeerCredentials {
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  int32_t pid = 0;
+};
 
 struct Request {
   std::string method;  // "GET", "HEAD", "POST", "DELETE", ...
@@ -31,6 +41,8 @@ struct Request {
   std::map<std::string, std::string> headers;  // keys lower-cased
   std::string body;             // wiped (WipeString) by the server after the handler returns
   bool body_too_large = false;  // never reaches handlers: the server answers 413 itself
+  // The connection's peer (unset when the kernel gave none; requests built by tests).
+  std::optional<PeerCredentials> peer;
 };
 
 struct Response {

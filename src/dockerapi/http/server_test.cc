@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -92,6 +93,12 @@ class ServerTest : public ::testing::Test {
     });
     router_.Add("DELETE", "/secrets/{id}",
                 [](const Request&, const Params&) { return Text("", 204); });
+    router_.Add("GET", "/peer", [](const Request& req, const Params&) {
+      if (!req.peer) return Text("none");
+      return Text(
+          nlohmann::json{{"uid", req.peer->uid}, {"gid", req.peer->gid}, {"pid", req.peer->pid}}
+              .dump());
+    });
     router_.Add("GET", "/gated", [this](const Request&, const Params&) {
       return Text(gate_.Wait() ? "opened" : "gate timeout");
     });
@@ -149,6 +156,64 @@ TEST_F(ServerTest, RoutesWithAndWithoutVersionPrefix) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "OK");
   EXPECT_EQ(r->headers["content-type"], "text/plain; charset=utf-8");
+}
+
+TEST_F(ServerTest, HandlersSeeTheClientsPeerCredentials) {
+  StartServer();
+  Client c(options_.socket_path);
+  ASSERT_TRUE(c.connected());
+  for (int i = 0; i < 2; ++i) {  // every request of a keep-alive connection
+    ASSERT_TRUE(c.Send(std::string("GET /peer HTTP/1.1\r\n") + kHost + "\r\n"));
+    auto r = c.Read();
+    ASSERT_TRUE(r);
+    ASSERT_NE(r->body, "none");
+    auto j = nlohmann::json::parse(r->body);
+    EXPECT_EQ(j["uid"], ::getuid());
+    EXPECT_EQ(j["gid"], ::getgid());
+    EXPECT_EQ(j["pid"], ::getpid());
+  }
+}
+
+TEST_F(ServerTest, PeerCredentialsAreThoseOfTheConnectingProcess) {
+  StartServer();
+  // A child process connects and asks: the handler sees the child's PID, not ours. The child
+  // makes only system calls (this process has threads: no malloc after fork).
+  const std::string request =
+      std::string("GET /peer HTTP/1.1\r\n") + kHost + "Connection: close\r\n\r\n";
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, options_.socket_path.c_str(), sizeof(addr.sun_path) - 1);
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) _exit(1);
+    if (::write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
+      _exit(1);
+    }
+    char buf[4096];
+    ssize_t got;
+    while ((got = ::read(fd, buf, sizeof(buf))) > 0) {
+      if (::write(fds[1], buf, static_cast<size_t>(got)) != got) _exit(1);
+    }
+    _exit(0);
+  }
+  ::close(fds[1]);
+  std::string body;
+  char buf[256];
+  ssize_t n;
+  while ((n = ::read(fds[0], buf, sizeof(buf))) > 0) body.append(buf, static_cast<size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << body;
+  const size_t json_at = body.find("\r\n\r\n");
+  ASSERT_NE(json_at, std::string::npos) << body;
+  auto j = nlohmann::json::parse(body.substr(json_at + 4));
+  EXPECT_EQ(j["pid"], child);
+  EXPECT_EQ(j["uid"], ::getuid());
 }
 
 TEST_F(ServerTest, UnknownRouteAndWrongMethodAre404) {

@@ -417,12 +417,24 @@ bool DispatcherService::SendAssignments() {
                   changes.full_set() ? " (complete set)" : "", changes.tasks_size(),
                   changes.removed_task_ids_size(), changes.secrets_size(),
                   changes.removed_secret_ids_size());
+    std::vector<std::pair<std::string, std::string>> sent;  // (ID, name) of each item
+    if (options_.on_sent) {
+      for (const api::AssignedSecret& item : changes.secrets())
+        sent.emplace_back(item.id(), item.name());
+    }
     // A large change goes in several consecutive messages (queued together, so nothing
     // interleaves); the node applies it once the last part is in.
+    bool queued = true;
     for (api::AssignmentChanges& part : SplitAssignments(std::move(changes))) {
       auto msg = std::make_unique<api::SessionMessage>();
       *msg->mutable_assignments() = std::move(part);
-      if (!h->Write(std::move(msg))) break;
+      if (!h->Write(std::move(msg))) {
+        queued = false;
+        break;
+      }
+    }
+    if (queued) {
+      for (const auto& [id, name] : sent) options_.on_sent(h->node_id, id, name);
     }
   }
   return retry;

@@ -40,6 +40,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -64,6 +65,12 @@ struct DispatcherOptions {
   int down_after_periods = 3;
   std::vector<ManagerAddr> managers;
   ReportBudgetOptions status_budget;  // task status updates per node (report_budget.h)
+  // Told of every item sent in a session's assignments (secrets, and also configs and
+  // registry credentials, which travel as AssignedSecret items): the node, the item's ID and
+  // name. Runs on the assignment thread once the change is queued on the node's stream; it
+  // must return quickly (the secrets audit log records deliveries through it). May be empty.
+  std::function<void(const std::string& node_id, const std::string& id, const std::string& name)>
+      on_sent;
 };
 
 // Where assignments come from and task status goes (both optional: without them the service

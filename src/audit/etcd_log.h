@@ -1,0 +1,34 @@
+// The audit log in etcd: one key per event under /capsule/v1/audit/<EventKey>, its value the
+// event's JSON sealed under the cluster DEK with the etcd key as associated data (as every
+// object value, store/etcd_store.h), so it is replicated to every manager, survives restarts
+// and failover, and never lies in clear on disk. Keys hold no name: only time, the writing
+// manager's node ID and a sequence number.
+//
+// Append is one Txn of puts (at most kMaxAppend events); Trim reads the keys only (no
+// values) and deletes the oldest with one range delete. Not object keys: the store's
+// watch and read model never see audit events. Thread-safe; `client` and `keyring` must
+// outlive the log.
+#pragma once
+
+#include "audit/log.h"
+#include "crypto/keyring.h"
+#include "store/etcd/etcd_client.h"
+
+namespace capsule::audit {
+
+inline constexpr char kAuditPrefix[] = "/capsule/v1/audit/";
+class EtcdLog : public Log {
+ public:
+  EtcdLog(etcd::Client& client, const crypto::Keyring& keyring);
+
+  // InvalidArgument for more than kMaxAppend events or an event without a key.
+  Status Append(const std::vector<Event>& events) override;
+  StatusOr<std::vector<Event>> ReadSince(TimePoint since) const override;
+  StatusOr<size_t> Trim(size_t keep) override;
+
+ private:
+  etcd::Client& client_;
+  const crypto::Keyring& keyring_;
+};
+
+}  // namespace capsule::audit
