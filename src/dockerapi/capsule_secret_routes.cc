@@ -10,11 +10,14 @@
 //   POST /capsule/secret-versions-kept?value=N   sets it (0…100) → {"VersionsKept": n}
 // {id} is a full ID, a name or a unique ID prefix (as Docker's /secrets/{id}). Errors map as
 // Docker's (error_table.h): 404 not found; 400 bad data or no previous version.
-// The caller's uid is recorded as -1 (not known): the HTTP layer does not carry the socket's
-// peer credentials yet.
+// A rotation records the caller's uid (its connection's peer credentials; -1 when the kernel
+// gave none) as the new version's creator; rotate and rollback are written to the audit log
+// (dockerapi/audit_routes.h) once they succeeded.
 #include <algorithm>
 
+#include "audit/event.h"
 #include "common/clock.h"
+#include "dockerapi/audit_routes.h"
 #include "dockerapi/error_table.h"
 #include "dockerapi/route_helpers.h"
 #include "dockerapi/routes.h"
@@ -77,8 +80,11 @@ Response History(Backend& backend, const Params& params) {
   return JsonResponse(200, HistoryJson(*h).dump());
 }
 
-Response ChangeResponse(const StatusOr<controlapi::VersionChange>& c) {
+// The answer to a rotate/rollback; a success is recorded in the audit log as `action`.
+Response ChangeResponse(const Target& t, const Request& req, audit::Action action,
+                        const StatusOr<controlapi::VersionChange>& c) {
   if (!c.ok()) return ErrorResponse(c.status());
+  RecordSecretEvent(*t.mgr, req, action, t.secret->object.id, t.secret->object.name, c->version);
   return JsonResponse(200, Json{{"Version", c->version}, {"Services", c->service_ids}}.dump());
 }
 
@@ -86,13 +92,16 @@ Response Rotate(Backend& backend, const Request& req, const Params& params) {
   StatusOr<Target> t = Resolve(backend, params);
   if (!t.ok()) return ErrorResponse(t.status());
   SecretBytes data = SecretBytes::CopyFrom(std::string_view(req.body));
-  return ChangeResponse(t->mgr->secret_versions->Rotate(t->secret->object.id, data, kUnknownUid));
+  const int64_t uid = req.peer ? static_cast<int64_t>(req.peer->uid) : kUnknownUid;
+  return ChangeResponse(*t, req, audit::Action::kRotate,
+                        t->mgr->secret_versions->Rotate(t->secret->object.id, data, uid));
 }
 
-Response Rollback(Backend& backend, const Params& params) {
+Response Rollback(Backend& backend, const Request& req, const Params& params) {
   StatusOr<Target> t = Resolve(backend, params);
   if (!t.ok()) return ErrorResponse(t.status());
-  return ChangeResponse(t->mgr->secret_versions->Rollback(t->secret->object.id));
+  return ChangeResponse(*t, req, audit::Action::kRollback,
+                        t->mgr->secret_versions->Rollback(t->secret->object.id));
 }
 
 Response Verify(Backend& backend, const Request& req, const Params& params) {
@@ -137,7 +146,7 @@ void RegisterCapsuleSecretRoutes(http::Router& router, Backend& backend) {
   AddRoute(router, "POST", "/capsule/secrets/{id}/rotate",
            [&backend](const Request& r, const Params& p) { return Rotate(backend, r, p); });
   AddRoute(router, "POST", "/capsule/secrets/{id}/rollback",
-           [&backend](const Request&, const Params& p) { return Rollback(backend, p); });
+           [&backend](const Request& r, const Params& p) { return Rollback(backend, r, p); });
   AddRoute(router, "POST", "/capsule/secrets/{id}/verify",
            [&backend](const Request& r, const Params& p) { return Verify(backend, r, p); });
   AddRoute(router, "GET", "/capsule/secret-versions-kept",

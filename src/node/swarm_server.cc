@@ -17,6 +17,7 @@
 #include "node/dispatcher_backends.h"
 #include "node/node_status_writer.h"
 #include "node/session_liveness.h"
+#include "objects/secret_versions.h"
 #include "transport/grpc_server.h"
 
 namespace capsule::node {
@@ -130,18 +131,21 @@ Status RecordLivenessRetrying(store::Store& store, const std::string& id, const 
 
 // The dispatcher's report of each item it sent, as audit events: only secrets (configs and
 // registry credentials travel the same way under IDs of their own; a secret's ID names no
-// other object). Every secret's data is version 1 until secret versions exist.
+// other object). A secret's version n >= 2 travels as "<id>@<n>" (objects/secret_versions.h);
+// the event names the secret's own ID and that version.
 std::function<void(const std::string&, const std::string&, const std::string&)> DeliveryRecorder(
     const store::ReadModel& reads, audit::Recorder* recorder) {
   if (recorder == nullptr) return nullptr;
   return [&reads, recorder](const std::string& node_id, const std::string& id,
                             const std::string& name) {
-    if (reads.SecretById(id) == nullptr) return;
+    SecretVersionRef ref{id, audit::kFirstVersion};
+    if (std::optional<SecretVersionRef> parsed = ParseDeliveryId(id)) ref = *parsed;
+    if (reads.SecretById(ref.secret_id) == nullptr) return;
     audit::Event e;
     e.action = audit::Action::kDeliver;
-    e.secret_id = id;
+    e.secret_id = ref.secret_id;
     e.secret_name = name;
-    e.version = audit::kFirstVersion;
+    e.version = ref.version;
     e.node_id = node_id;
     recorder->Record(std::move(e));
   };

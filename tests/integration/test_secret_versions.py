@@ -205,6 +205,32 @@ class SecretVersions(unittest.TestCase):
         r = d.capsule(["secret", "verify", "pw", "-"], input=a)
         self.assertEqual(r.returncode, 0, out(r))
 
+        # Who made version 2 (the capsule CLI's uid, from its socket's peer credentials), and
+        # the audit log: create, rotate to 2 and rollback to 1 by this uid, deliveries of both
+        # versions to the node. Never data.
+        cv = d.api("GET", "/capsule/secrets/pw").json()["CapsuleVersions"]
+        self.assertEqual([v["CreatedByUID"] for v in cv["Versions"] if v["Number"] == 2],
+                         [os.getuid()])
+
+        def audit():
+            r = d.api("GET", "/capsule/audit", query={"secret": "pw"}, version=None)
+            self.assertEqual(r.status, 200, r)
+            return r.json()
+
+        def seen():
+            got = {(e["Action"], e["Version"]) for e in audit()}
+            return {("create", 1), ("rotate", 2), ("rollback", 1), ("deliver", 1),
+                    ("deliver", 2)} <= got
+        self.assertTrue(harness.wait_until(seen, 30), audit())
+        for e in audit():
+            if e["Action"] in ("create", "rotate", "rollback"):
+                self.assertEqual(e["Caller"]["UID"], os.getuid(), e)
+            if e["Action"] == "deliver":
+                self.assertTrue(e.get("NodeID"), e)
+        raw = d.api("GET", "/capsule/audit", version=None).body
+        for needle in (a, b, harness.b64(a).encode(), harness.b64(b).encode()):
+            self.assertNotIn(needle, raw)
+
         # Docker's way still works beside versions: swap the secret on `so`.
         self.ok(d.docker(["secret", "create", "pw2", "-"], input=c))
         self.ok(d.docker(["service", "update", "--secret-rm", "pw", "--secret-add",
