@@ -44,7 +44,8 @@ class OrphanedNodesTest : public ::testing::Test {
   store::MemoryStore store_;
   testing::FakeClock clock_;
   std::set<std::string> dead_;  // managers that are unreachable
-  OrphanedNodeSweeper sweeper_{store_, clock_,
+  OrphanedNodeSweeper sweeper_{store_,
+                               clock_,
                                [this](const std::string& m) { return dead_.count(m) == 0; },
                                {"leader", kGrace}};
 };
