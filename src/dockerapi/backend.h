@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "audit/log.h"
@@ -101,7 +102,11 @@ struct LocalSwarmInfo {
   std::string node_addr;        // advertise IP
   std::string manager_addr;     // "IP:PORT" of the manager (this node on a manager)
   std::string manager_node_id;  // that manager's node ID ("" if not known yet)
-  std::string error;            // Swarm.Error (the locked message while locked)
+  // On a worker: every manager it knows, {node ID, "IP:PORT"}, the current one first (the list
+  // it keeps in managers.json); empty: only manager_node_id/manager_addr (managers list their
+  // own from the store).
+  std::vector<std::pair<std::string, std::string>> remote_managers;
+  std::string error;  // Swarm.Error (the locked message while locked)
 };
 
 // What this node's agent holds, for GET /capsule/agent (IDs only, never secret data).

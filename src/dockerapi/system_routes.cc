@@ -79,8 +79,17 @@ OJson SwarmInfoJson(Backend& backend) {
                  {"LocalNodeState", info.state}, {"ControlAvailable", info.control_available},
                  {"Error", info.error},          {"RemoteManagers", nullptr}};
   if (info.state != "active") return swarm;
-  swarm["RemoteManagers"] =
-      OJson::array({{{"NodeID", info.manager_node_id}, {"Addr", info.manager_addr}}});
+  if (info.remote_managers.empty()) {
+    swarm["RemoteManagers"] =
+        OJson::array({{{"NodeID", info.manager_node_id}, {"Addr", info.manager_addr}}});
+  } else {
+    // A worker: every manager it knows (moby: the node's remotes).
+    OJson known = OJson::array();
+    for (const auto& [id, addr] : info.remote_managers) {
+      known.push_back({{"NodeID", id}, {"Addr", addr}});
+    }
+    swarm["RemoteManagers"] = std::move(known);
+  }
   auto mgr = backend.Manager();
   if (!mgr.ok()) return swarm;
   const controlapi::SwarmSummary summary = (*mgr)->cluster->Summary();

@@ -253,6 +253,9 @@ dockerapi::LocalSwarmInfo Daemon::SwarmInfo() const {
     if (!managers.empty()) {
       info.manager_node_id = managers.front().node_id;
       info.manager_addr = managers.front().addr;
+      for (const agent::RemoteManager& m : managers) {
+        info.remote_managers.emplace_back(m.node_id, m.addr);
+      }
     }
     return info;
   }

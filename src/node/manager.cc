@@ -109,11 +109,7 @@ Status Manager::StartServices(bool joined) {
   store_ = store::NewEtcdStore(*client_, keyring_);
   reads_ = std::make_unique<store::ReadModel>(*store_);
   RETURN_IF_ERROR(reads_->Start());
-  RETURN_IF_ERROR(StartElection());
-  membership::PresenceOptions po;
-  po.node_id = state_.node_id;
-  presence_ = std::make_unique<membership::Presence>(*election_client_, RealClock(), po);
-  presence_->Start();
+  RETURN_IF_ERROR(StartElection());  // starts presence_ too
   audit_log_ = std::make_unique<audit::EtcdLog>(*client_, keyring_);
   audit_ = std::make_unique<audit::LogRecorder>(
       *audit_log_, RealClock(),
@@ -170,6 +166,11 @@ Status Manager::StartElection() {
   co.endpoint = supervisor_->ClientEndpoint();
   co.call_timeout = std::chrono::milliseconds(500);
   ASSIGN_OR_RETURN(election_client_, etcd::Client::Connect(co, std::chrono::seconds(10)));
+  // Before the elector: leader work asks it (OrphanedNodeSweeper).
+  membership::PresenceOptions po;
+  po.node_id = state_.node_id;
+  presence_ = std::make_unique<membership::Presence>(*election_client_, RealClock(), po);
+  presence_->Start();
   election::ElectorOptions eo;
   eo.key = store::kLeaderKey;
   eo.candidate = state_.node_id;
@@ -233,8 +234,21 @@ void Manager::StartLeaderWork(const store::Fence& fence) {
       version_sweeper_ =
           std::make_unique<controlapi::SecretVersionSweeper>(*leader_store_, *reads_, RealClock());
       version_sweeper_->Start(std::chrono::seconds(10));
+      // Docker's grace for a node's heartbeats: 3 periods, checked every period.
+      const store::ClusterEntry cluster = reads_->GetCluster();
+      std::chrono::milliseconds heartbeat{5000};
+      if (cluster && cluster->object.spec.heartbeat_period_ns > 0) {
+        heartbeat = std::chrono::milliseconds(cluster->object.spec.heartbeat_period_ns / 1000000);
+      }
+      orphan_sweeper_ = std::make_unique<OrphanedNodeSweeper>(
+          *leader_store_, RealClock(),
+          [this](const std::string& manager) { return presence_->IsReachable(manager); },
+          OrphanedNodeOptions{state_.node_id, heartbeat * 3});
+      orphan_sweeper_->Start(heartbeat);
     }
-    spdlog::info("leader work started (orchestrator, scheduler, reaper, learner sweeper)");
+    spdlog::info(
+        "leader work started (orchestrator, scheduler, reaper, learner sweeper, "
+        "orphaned nodes)");
     (void)ClearOtherLeaders(*leader_store_, *reads_, state_.node_id, stopping);
   });
 }
@@ -248,6 +262,7 @@ void Manager::StopLeaderWork() {
   if (sweeper_) sweeper_->Stop();
   sweeper_.reset();
   version_sweeper_.reset();  // joins its thread
+  orphan_sweeper_.reset();   // likewise
   // Stop() returns once its worker exited: no leader write after this.
   if (orchestrator_) orchestrator_->Stop();
   orchestrator_.reset();

@@ -40,6 +40,7 @@
 #include "manager/orchestrator/orchestrator.h"
 #include "node/cert_renewer.h"
 #include "node/identity_vault.h"
+#include "node/orphaned_nodes.h"
 #include "node/swarm_server.h"
 #include "node/swarm_state.h"
 #include "store/etcd/etcd_client.h"
@@ -193,6 +194,7 @@ class Manager : public dockerapi::AutolockControl {
   std::unique_ptr<orchestrator::Orchestrator> orchestrator_;
   std::unique_ptr<membership::LearnerSweeper> sweeper_;
   std::unique_ptr<controlapi::SecretVersionSweeper> version_sweeper_;
+  std::unique_ptr<OrphanedNodeSweeper> orphan_sweeper_;  // nodes whose session manager died
   // The secrets audit log (in etcd) and this manager's recorder of it.
   std::unique_ptr<audit::EtcdLog> audit_log_;
   std::unique_ptr<audit::LogRecorder> audit_;

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <functional>
+#include <optional>
+
 #include "objects/objects.h"
 #include "store/read_modify_write.h"
 
@@ -32,17 +35,16 @@ bool Apply(Node& n, const std::string& state, const std::string& self) {
   return true;
 }
 
-}  // namespace
-
-StatusOr<bool> RecordNodeLiveness(store::Store& store, const Clock& clock,
-                                  const std::string& node_id, const std::string& state,
-                                  const std::string& self) {
+// The one transaction of both writers: `apply` decides on the node read, the write carries
+// the revision read.
+StatusOr<bool> Write(store::Store& store, const Clock& clock, const std::string& node_id,
+                     const std::string& state, const std::function<bool(Node&)>& apply) {
   std::optional<Node> written;
   StatusOr<int64_t> rev = store::UpdateLatest(
       store, kNodesKind, node_id, [&](store::StoredRecord& cur) -> StatusOr<store::Mutation> {
         written.reset();
         ASSIGN_OR_RETURN(Node n, DecodeNodeMeta(cur.record.meta));
-        if (!Apply(n, state, self)) return store::Mutation::kKeep;
+        if (!apply(n)) return store::Mutation::kKeep;
         n.updated_at = clock.Now();
         cur.record.meta = EncodeNodeMeta(n);
         written = std::move(n);
@@ -52,6 +54,27 @@ StatusOr<bool> RecordNodeLiveness(store::Store& store, const Clock& clock,
   RETURN_IF_ERROR(rev.status());
   if (written) spdlog::info("node {} ({}) is {}", node_id, written->hostname, state);
   return written.has_value();
+}
+
+}  // namespace
+
+StatusOr<bool> RecordNodeLiveness(store::Store& store, const Clock& clock,
+                                  const std::string& node_id, const std::string& state,
+                                  const std::string& self) {
+  return Write(store, clock, node_id, state, [&](Node& n) { return Apply(n, state, self); });
+}
+
+StatusOr<bool> RecordOrphanedNodeDown(store::Store& store, const Clock& clock,
+                                      const std::string& node_id,
+                                      const std::string& session_manager) {
+  return Write(store, clock, node_id, "down", [&](Node& n) {
+    if (n.state != "ready" || n.session_manager != session_manager) return false;
+    spdlog::warn("node {} ({}): its session manager {} is unreachable", n.id, n.hostname,
+                 session_manager);
+    n.state = "down";
+    n.session_manager.clear();
+    return true;
+  });
 }
 
 }  // namespace capsule::node

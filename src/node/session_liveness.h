@@ -8,6 +8,9 @@
 //   "down":  only while session_manager is `self` or "" (a node whose session is with another
 //            manager is that manager's to judge); state down, session_manager cleared.
 //   other:   the state alone, as before.
+// RecordOrphanedNodeDown is the leader's Down for a node whose session manager is unreachable
+// (node/orphaned_nodes.h): written only while the node is still Ready with that session
+// manager, checked in the same transaction.
 // A removed node is not an error (nothing to write). Thread-safe as the store is.
 #pragma once
 
@@ -23,5 +26,11 @@ namespace capsule::node {
 StatusOr<bool> RecordNodeLiveness(store::Store& store, const Clock& clock,
                                   const std::string& node_id, const std::string& state,
                                   const std::string& self);
+
+// → whether it was written (false: the node moved to another manager, is no longer Ready, or
+// was removed).
+StatusOr<bool> RecordOrphanedNodeDown(store::Store& store, const Clock& clock,
+                                      const std::string& node_id,
+                                      const std::string& session_manager);
 
 }  // namespace capsule::node

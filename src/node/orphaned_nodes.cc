@@ -1,0 +1,90 @@
+#include "node/orphaned_nodes.h"
+
+#include <spdlog/spdlog.h>
+
+#include <set>
+#include <vector>
+
+#include "node/session_liveness.h"
+#include "objects/objects.h"
+
+namespace capsule::node {
+
+OrphanedNodeSweeper::OrphanedNodeSweeper(store::Store& store, const Clock& clock,
+                                         ReachableFn is_reachable, OrphanedNodeOptions options)
+    : store_(store),
+      clock_(clock),
+      is_reachable_(std::move(is_reachable)),
+      options_(std::move(options)) {}
+
+OrphanedNodeSweeper::~OrphanedNodeSweeper() { Stop(); }
+
+StatusOr<int> OrphanedNodeSweeper::Tick() {
+  ASSIGN_OR_RETURN(store::MetaSnapshot snapshot, store_.ListMeta());
+  // Ready nodes whose session is with another manager that is unreachable now.
+  std::set<std::pair<std::string, std::string>> orphaned;
+  std::map<std::string, bool> reachable;  // asked once per manager and pass
+  for (const store::ObjectMeta& o : snapshot.objects) {
+    if (o.kind != kNodesKind) continue;
+    StatusOr<Node> n = DecodeNodeMeta(o.meta);
+    if (!n.ok() || n->state != "ready") continue;
+    const std::string& manager = n->session_manager;
+    if (manager.empty() || manager == options_.self) continue;
+    auto [it, asked] = reachable.emplace(manager, false);
+    if (asked) it->second = is_reachable_(manager);
+    if (!it->second) orphaned.emplace(n->id, manager);
+  }
+  const SteadyTime now = clock_.SteadyNow();
+  std::vector<std::pair<std::string, std::string>> overdue;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // A node that moved, went down or whose manager came back is forgotten.
+    std::erase_if(noticed_, [&](const auto& e) { return orphaned.count(e.first) == 0; });
+    for (const auto& key : orphaned) {
+      auto [it, inserted] = noticed_.emplace(key, now);
+      if (inserted) {
+        spdlog::info(
+            "node {}: its session manager {} is unreachable; Down in {} ms unless it "
+            "reconnects",
+            key.first, key.second, options_.grace.count());
+      } else if (now - it->second >= options_.grace) {
+        overdue.push_back(key);
+      }
+    }
+  }
+  int marked = 0;
+  for (const auto& [node_id, manager] : overdue) {
+    StatusOr<bool> w = RecordOrphanedNodeDown(store_, clock_, node_id, manager);
+    if (!w.ok()) return w.status();  // a fenced write refused: not the leader any more
+    if (*w) ++marked;
+    std::lock_guard<std::mutex> lock(mu_);
+    noticed_.erase({node_id, manager});
+  }
+  return marked;
+}
+
+void OrphanedNodeSweeper::Start(std::chrono::milliseconds period) {
+  thread_ = std::thread([this, period] {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      const SteadyTime next = clock_.SteadyNow() + period;
+      if (clock_.WaitUntil(cv_, lock, next, [this] { return stop_; })) return;
+      lock.unlock();
+      if (StatusOr<int> r = Tick(); !r.ok()) {
+        spdlog::warn("orphaned nodes: {}", r.status().ToString());
+      }
+      lock.lock();
+    }
+  });
+}
+
+void OrphanedNodeSweeper::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace capsule::node
