@@ -114,6 +114,8 @@ Status Manager::StartServices(bool joined) {
   po.node_id = state_.node_id;
   presence_ = std::make_unique<membership::Presence>(*election_client_, RealClock(), po);
   presence_->Start();
+  quorum_ = std::make_unique<membership::QuorumWatch>(
+      RealClock(), [this] { return election_client_->Range(store::kLeaderKey, "").status(); });
   secrets_ = std::make_unique<controlapi::SecretApi>(*store_, *reads_, RealClock());
   secret_versions_ = std::make_unique<controlapi::SecretVersionApi>(*store_, *reads_, RealClock());
   configs_ = std::make_unique<controlapi::ConfigApi>(*store_, *reads_, RealClock());
@@ -145,6 +147,8 @@ Status Manager::StartServices(bool joined) {
   services_.secret_versions = secret_versions_.get();
   return absl::OkStatus();
 }
+
+Status Manager::Quorum() const { return quorum_ ? quorum_->Check() : absl::OkStatus(); }
 
 StatusOr<std::vector<membership::ManagerMember>> Manager::ManagerMembers() const {
   ASSIGN_OR_RETURN(std::vector<etcd::Member> members, client_->MemberList());
@@ -413,6 +417,7 @@ void Manager::Stop() {
   if (elector_) elector_->Stop();
   elector_.reset();
   presence_.reset();
+  quorum_.reset();
   election_client_.reset();
   // The renewer signs with the swarm server's root CA.
   if (renewer_) renewer_->Stop();
