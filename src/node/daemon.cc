@@ -261,6 +261,11 @@ dockerapi::LocalSwarmInfo Daemon::SwarmInfo() const {
   }
   info.manager_node_id = state_->node_id;
   info.manager_addr = state_->advertise_addr + ":" + std::to_string(state_->swarm_port);
+  // Without quorum Docker keeps ControlAvailable and reports the inspect error.
+  if (std::shared_ptr<node::Manager> m = manager_) {
+    lock.unlock();  // the check may wait for etcd
+    if (Status q = m->Quorum(); !q.ok()) info.error = std::string(q.message());
+  }
   return info;
 }
 
@@ -420,7 +425,12 @@ StatusOr<std::shared_ptr<const dockerapi::ManagerServices>> Daemon::Manager() co
   }
   if (locked_) return absl::UnavailableError(dockerapi::kSwarmLockedMessage);
   if (!manager_) return absl::UnavailableError(dockerapi::kNotManagerMessage);
-  return std::shared_ptr<const dockerapi::ManagerServices>(manager_, &manager_->services());
+  std::shared_ptr<node::Manager> m = manager_;
+  lock.unlock();  // the quorum check may wait for etcd; a leave must not wait behind it
+  // The one place every manager call, reads included, learns that there is no quorum (Docker
+  // proxies them all to the leader and fails them alike).
+  RETURN_IF_ERROR(m->Quorum());
+  return std::shared_ptr<const dockerapi::ManagerServices>(m, &m->services());
 }
 
 Status Daemon::UnlockSwarm(const SecretBytes& key_text) {

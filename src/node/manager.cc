@@ -115,6 +115,8 @@ Status Manager::StartServices(bool joined) {
       *audit_log_, RealClock(),
       audit::RecorderOptions{.writer = state_.node_id, .max_entries = config_.audit_max_entries});
   audit_->Start();
+  quorum_ = std::make_unique<membership::QuorumWatch>(
+      RealClock(), [this] { return election_client_->Range(store::kLeaderKey, "").status(); });
   secrets_ = std::make_unique<controlapi::SecretApi>(*store_, *reads_, RealClock());
   secret_versions_ = std::make_unique<controlapi::SecretVersionApi>(*store_, *reads_, RealClock());
   configs_ = std::make_unique<controlapi::ConfigApi>(*store_, *reads_, RealClock());
@@ -148,6 +150,8 @@ Status Manager::StartServices(bool joined) {
   services_.audit_log = audit_log_.get();
   return absl::OkStatus();
 }
+
+Status Manager::Quorum() const { return quorum_ ? quorum_->Check() : absl::OkStatus(); }
 
 StatusOr<std::vector<membership::ManagerMember>> Manager::ManagerMembers() const {
   ASSIGN_OR_RETURN(std::vector<etcd::Member> members, client_->MemberList());
@@ -436,6 +440,7 @@ void Manager::Stop() {
   if (elector_) elector_->Stop();
   elector_.reset();
   presence_.reset();
+  quorum_.reset();
   election_client_.reset();
   // The renewer signs with the swarm server's root CA.
   if (renewer_) renewer_->Stop();

@@ -37,6 +37,7 @@
 #include "manager/membership/learner_sweeper.h"
 #include "manager/membership/manager_quorum.h"
 #include "manager/membership/presence.h"
+#include "manager/membership/quorum_watch.h"
 #include "manager/orchestrator/orchestrator.h"
 #include "node/cert_renewer.h"
 #include "node/identity_vault.h"
@@ -127,6 +128,11 @@ class Manager : public dockerapi::AutolockControl {
   // that keeps the Manager alive).
   const dockerapi::ManagerServices& services() const { return services_; }
 
+  // OK while the store has a quorum; else, after a bounded wait (about 2 s for the first call,
+  // one 500 ms probe for later ones), Unknown with Docker's "The swarm does not have a
+  // leader…" text (membership/quorum_watch.h). Every manager API call asks it first.
+  Status Quorum() const;
+
  private:
   Manager(ManagerConfig config, SwarmState state);
   Status StartStore(bool new_cluster);
@@ -188,6 +194,8 @@ class Manager : public dockerapi::AutolockControl {
   std::unique_ptr<store::Store> leader_store_;
   // This manager's presence key and its view of the others' (ManagerStatus.Reachability).
   std::unique_ptr<membership::Presence> presence_;
+  // Whether the store has a quorum: linearizable reads through election_client_.
+  std::unique_ptr<membership::QuorumWatch> quorum_;
   std::thread leader_thread_;  // catches the read model up, starts the work, marks the node
   Mutex leader_mu_;
   bool leader_stopping_ ABSL_GUARDED_BY(leader_mu_) = false;

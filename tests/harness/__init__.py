@@ -53,6 +53,7 @@ module uses its own last octet:
   127.0.53.x test_secret_audit
   127.0.54.x test_worker_failover
   127.0.55.x test_node_roles
+  127.0.56.x test_quorum_loss
   127.0.57.x test_ha_down
 127.0.0.1 is left to the Docker oracle (bench/compare_oracle.sh).
 """
