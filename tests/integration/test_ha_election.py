@@ -27,6 +27,7 @@ import time
 import unittest
 
 import harness
+from harness import ha_swarm
 
 IP = {"m1": "127.0.50.1", "m2": "127.0.50.2", "m3": "127.0.50.3"}
 IMAGE = "capsule/busybox:1"
@@ -38,29 +39,11 @@ def out(r):
     return r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
 
 
-def addr(name):
-    return f"{IP[name]}:{harness.SWARM_PORT}"
-
-
 class HaElection(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="cpel-", dir="/tmp")
-        cls.d = {}
-        for name in ("m1", "m2", "m3"):
-            cls.d[name] = harness.Daemon(IP[name], name=name, extra_args=["--hostname", name])
-            cls.addClassCleanup(cls.d[name].close)
-        m1 = cls.d["m1"]
-        r = m1.docker(["swarm", "init", "--advertise-addr", IP["m1"], "--listen-addr",
-                       addr("m1"), "--dispatcher-heartbeat", "1s"])
-        if r.returncode != 0:
-            raise AssertionError(f"swarm init: {out(r)}\n{m1.log_tail()}")
-        token = m1.docker(["swarm", "join-token", "-q", "manager"]).stdout.decode().strip()
-        for name in ("m2", "m3"):
-            r = cls.d[name].docker(["swarm", "join", "--token", token, "--advertise-addr",
-                                    IP[name], "--listen-addr", addr(name), addr("m1")])
-            if r.returncode != 0:
-                raise AssertionError(f"join {name}: {out(r)}\n{cls.d[name].log_tail()}")
+        cls.d = ha_swarm.start(cls, IP, ("m1", "m2", "m3"), heartbeat="1s")
         cls.ids = {n: cls.d[n].api("GET", "/info").json()["Swarm"]["NodeID"] for n in cls.d}
         cls.names = {v: k for k, v in cls.ids.items()}
         cls.failover_ms = []

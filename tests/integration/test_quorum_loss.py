@@ -22,6 +22,7 @@ import time
 import unittest
 
 import harness
+from harness import ha_swarm
 
 IP = {"m1": "127.0.56.1", "m2": "127.0.56.2", "m3": "127.0.56.3"}
 NO_LEADER = ("rpc error: code = Unknown desc = The swarm does not have a leader. It's possible "
@@ -35,28 +36,10 @@ def out(r):
     return r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
 
 
-def addr(name):
-    return f"{IP[name]}:{harness.SWARM_PORT}"
-
-
 class QuorumLoss(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.d = {}
-        for name in ("m1", "m2", "m3"):
-            cls.d[name] = harness.Daemon(IP[name], name=name, extra_args=["--hostname", name])
-            cls.addClassCleanup(cls.d[name].close)
-        m1 = cls.d["m1"]
-        r = m1.docker(["swarm", "init", "--advertise-addr", IP["m1"], "--listen-addr",
-                       addr("m1")])
-        if r.returncode != 0:
-            raise AssertionError(f"swarm init: {out(r)}\n{m1.log_tail()}")
-        token = m1.docker(["swarm", "join-token", "-q", "manager"]).stdout.decode().strip()
-        for name in ("m2", "m3"):
-            r = cls.d[name].docker(["swarm", "join", "--token", token, "--advertise-addr",
-                                    IP[name], "--listen-addr", addr(name), addr("m1")])
-            if r.returncode != 0:
-                raise AssertionError(f"join {name}: {out(r)}\n{cls.d[name].log_tail()}")
+        cls.d = ha_swarm.start(cls, IP, ("m1", "m2", "m3"))
 
     # ---- helpers ---------------------------------------------------------------------------
     def ok(self, r, d):

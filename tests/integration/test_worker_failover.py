@@ -28,7 +28,7 @@ import time
 import unittest
 
 import harness
-from harness import busybox_image
+from harness import busybox_image, ha_swarm
 
 IP = {"m1": "127.0.54.1", "m2": "127.0.54.2", "m3": "127.0.54.3", "w1": "127.0.54.4"}
 IMAGE = "capsule/busybox:1"
@@ -53,27 +53,8 @@ def host_mounts():
 class WorkerFailover(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.d = {}
-        for name in ("m1", "m2", "m3", "w1"):
-            cls.d[name] = harness.Daemon(IP[name], name=name, extra_args=["--hostname", name])
-            cls.addClassCleanup(cls.d[name].close)
-        m1 = cls.d["m1"]
-        r = m1.docker(["swarm", "init", "--advertise-addr", IP["m1"], "--listen-addr",
-                       addr("m1"), "--dispatcher-heartbeat", "1s"])
-        if r.returncode != 0:
-            raise AssertionError(f"swarm init: {out(r)}\n{m1.log_tail()}")
-        token = m1.docker(["swarm", "join-token", "-q", "manager"]).stdout.decode().strip()
-        for name in ("m2", "m3"):
-            r = cls.d[name].docker(["swarm", "join", "--token", token, "--advertise-addr",
-                                    IP[name], "--listen-addr", addr(name), addr("m1")])
-            if r.returncode != 0:
-                raise AssertionError(f"join {name}: {out(r)}\n{cls.d[name].log_tail()}")
-        wtoken = m1.docker(["swarm", "join-token", "-q", "worker"]).stdout.decode().strip()
+        cls.d = ha_swarm.start(cls, IP, ("m1", "m2", "m3"), workers=("w1",), heartbeat="1s")
         w1 = cls.d["w1"]
-        r = w1.docker(["swarm", "join", "--token", wtoken, "--advertise-addr", IP["w1"],
-                       "--listen-addr", addr("w1"), addr("m1")])
-        if r.returncode != 0:
-            raise AssertionError(f"join w1: {out(r)}\n{w1.log_tail()}")
         _, rootfs = busybox_image.class_rootfs_tar(cls, "cpwf-")
         r = w1.docker(["import", rootfs, IMAGE])  # tasks run on the worker only
         if r.returncode != 0:

@@ -1,0 +1,53 @@
+"""A swarm of several managers (and workers) on loopback, for the HA test modules.
+
+start(test_cls, ips, managers, workers=(), ...) starts one Daemon per name (each its own
+capsuled, etcd and data root on ips[name], `--hostname <name>`), runs `swarm init` on the first
+manager, joins the other managers with the manager token and the workers with the worker token,
+and registers every daemon's close as a class cleanup (so a failure half-way still stops what
+was started). Any step that fails raises AssertionError with the CLI's output and the daemon's
+log tail. Python 3 stdlib only.
+"""
+
+from .daemon import SWARM_PORT, Daemon
+
+
+def output(r):
+    return r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
+
+
+def swarm_addr(ips, name):
+    return f"{ips[name]}:{SWARM_PORT}"
+
+
+def _ok(r, what, daemon):
+    if r.returncode != 0:
+        raise AssertionError(f"{what}: {output(r)}\n{daemon.log_tail()}")
+
+
+def start(test_cls, ips, managers, workers=(), join_workers_via=None, heartbeat=None):
+    """→ {name: Daemon} for every name in managers + workers, the swarm formed.
+
+    managers[0] runs `swarm init` (with `--dispatcher-heartbeat <heartbeat>` when given); the
+    other managers join through it; workers join through `join_workers_via` (default: the
+    first manager)."""
+    daemons = {}
+    for name in list(managers) + list(workers):
+        daemons[name] = Daemon(ips[name], name=name, extra_args=["--hostname", name])
+        test_cls.addClassCleanup(daemons[name].close)
+    first = daemons[managers[0]]
+    init = ["swarm", "init", "--advertise-addr", ips[managers[0]], "--listen-addr",
+            swarm_addr(ips, managers[0])]
+    if heartbeat:
+        init += ["--dispatcher-heartbeat", heartbeat]
+    _ok(first.docker(init), "swarm init", first)
+    for role, names in (("manager", managers[1:]), ("worker", workers)):
+        if not names:
+            continue
+        token = first.docker(["swarm", "join-token", "-q", role]).stdout.decode().strip()
+        via = managers[0] if role == "manager" else (join_workers_via or managers[0])
+        for name in names:
+            r = daemons[name].docker(["swarm", "join", "--token", token, "--advertise-addr",
+                                      ips[name], "--listen-addr", swarm_addr(ips, name),
+                                      swarm_addr(ips, via)])
+            _ok(r, f"join {name}", daemons[name])
+    return daemons
