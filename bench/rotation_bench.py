@@ -8,7 +8,7 @@ replicas on W simulated workers and time until every task runs the new version.
 Machinery of scale_bench.py: one real capsuled manager (harness Daemon on 127.0.58.1,
 `swarm init`, drained) and one `swarm_load W 86400 --agents` process (real join, real agent and
 dispatcher session, simulated executor printing a JSON line with a sha256 prefix of each secret
-handed to a task). Run it inside a fresh network namespace (/work/logs/netns-run.sh) so the
+handed to a task). Run it inside a fresh network namespace (`unshare --net`, then `ip link set lo up`) so the
 loopback addresses clash with nothing.
 
 Variants (each: S fresh services referencing the secret, all tasks RUNNING, then `reps`
