@@ -103,9 +103,14 @@ TEST_F(MaintenanceTest, DefragmentsAtMostOncePerGap) {
   o.defrag_min_bytes = 4 << 20;
   o.defrag_min_gap = 10min;
   Maintainer m(*client_, clock_, o);
-  WriteGarbage(8);
+  // As above: 16 MiB written (the file keeps 7-16 MiB of it), and the backend committed before
+  // each check, so the file is over the threshold when the Maintainer looks (CI once saw the
+  // first check find the file not yet grown).
+  WriteGarbage(16);
+  WaitForBackendOf(o.defrag_min_bytes);
   ASSERT_TRUE(m.RunOnce()->defragmented);
-  WriteGarbage(8);
+  WriteGarbage(16);
+  WaitForBackendOf(o.defrag_min_bytes);
   clock_.Advance(9min);
   StatusOr<Maintainer::Check> soon = m.RunOnce();
   ASSERT_TRUE(soon.ok());
