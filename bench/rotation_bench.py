@@ -31,7 +31,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import threading
 import time
 
@@ -229,30 +228,14 @@ class Bench:
         self.remove_services()
 
     def run(self):
-        tmp = tempfile.mkdtemp(prefix="rot-")
         self.svc_ids = set()
-        try:
-            self.setup(tmp)
-            for v in self.args.variants.split(","):
-                self.run_variant(v)
-            self.out["machine"]["loadavg_end"] = list(os.getloadavg())
-            self.out["live_refresh"] = "not measured: live refresh (issue 14 part 3) not built"
-            self.out["ok"] = True
-        except Failed as e:
-            self.out["ok"] = False
-            self.out["failure"] = str(e)
-            print(f"FAILED: {e}", file=sys.stderr)
-            if self.m is not None:
-                print(self.m.log_tail(30), file=sys.stderr)
-        finally:
-            if self.workers is not None:
-                self.workers.stop()
-            if self.m is not None:
-                self.m.close()
-            for f in os.listdir(tmp):
-                os.unlink(os.path.join(tmp, f))
-            os.rmdir(tmp)
-        return self.out
+        self.out["live_refresh"] = "not measured: live refresh (issue 14 part 3) not built"
+        return sb.run_guarded(self, "rot-", self.phases)
+
+    def phases(self, tmp):
+        self.setup(tmp)
+        for v in self.args.variants.split(","):
+            self.run_variant(v)
 
 
 def main():

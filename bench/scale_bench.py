@@ -486,31 +486,41 @@ class Bench:
         self.mem("end")
 
     def run(self):
-        tmp = tempfile.mkdtemp(prefix="scale-")
-        try:
-            self.setup(tmp)
-            self.phase_secrets()
-            if not self.args.secrets_only:
-                self.start_workers(tmp)
-                self.phase_services()
-                self.phase_fanout()
-            self.out["machine"]["loadavg_end"] = list(os.getloadavg())
-            self.out["ok"] = True
-        except Failed as e:
-            self.out["ok"] = False
-            self.out["failure"] = str(e)
-            print(f"FAILED: {e}", file=sys.stderr)
-            if self.m is not None:
-                print(self.m.log_tail(30), file=sys.stderr)
-        finally:
-            if self.workers is not None:
-                self.workers.stop()
-            if self.m is not None:
-                self.m.close()
-            for f in os.listdir(tmp):
-                os.unlink(os.path.join(tmp, f))
-            os.rmdir(tmp)
-        return self.out
+        return run_guarded(self, "scale-", self.phases)
+
+    def phases(self, tmp):
+        self.setup(tmp)
+        self.phase_secrets()
+        if not self.args.secrets_only:
+            self.start_workers(tmp)
+            self.phase_services()
+            self.phase_fanout()
+
+
+def run_guarded(bench, prefix, body):
+    """Runs body(tmp) with a fresh temp dir, then records in bench.out whether it passed ("ok",
+    "failure", the end load average), always stops bench.workers and bench.m, and removes the
+    dir. Shared by this bench and rotation_bench.py. → bench.out"""
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    try:
+        body(tmp)
+        bench.out["machine"]["loadavg_end"] = list(os.getloadavg())
+        bench.out["ok"] = True
+    except Failed as e:
+        bench.out["ok"] = False
+        bench.out["failure"] = str(e)
+        print(f"FAILED: {e}", file=sys.stderr)
+        if bench.m is not None:
+            print(bench.m.log_tail(30), file=sys.stderr)
+    finally:
+        if bench.workers is not None:
+            bench.workers.stop()
+        if bench.m is not None:
+            bench.m.close()
+        for f in os.listdir(tmp):
+            os.unlink(os.path.join(tmp, f))
+        os.rmdir(tmp)
+    return bench.out
 
 
 def main():
