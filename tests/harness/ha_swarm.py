@@ -51,3 +51,19 @@ def start(test_cls, ips, managers, workers=(), join_workers_via=None, heartbeat=
                                       swarm_addr(ips, via)])
             _ok(r, f"join {name}", daemons[name])
     return daemons
+
+
+def agent_status(daemon):
+    """The node's GET /capsule/agent ({} while it does not answer)."""
+    try:
+        r = daemon.api("GET", "/capsule/agent", version=None, retry=False)
+    except OSError:
+        return {}
+    return r.json() if r.status == 200 else {}
+
+
+def session_manager(daemon, by_addr):
+    """by_addr[the swarm address of the manager the node's session is with]; None when the
+    node is not connected (or the address is not in by_addr)."""
+    a = agent_status(daemon)
+    return by_addr.get(a.get("Manager")) if a.get("Connected") else None

@@ -55,17 +55,11 @@ class HaDown(unittest.TestCase):
         self.assertTrue(harness.wait_until(fn, timeout, 0.05), msg() if callable(msg) else msg)
 
     def agent(self):
-        """The worker's GET /capsule/agent ({} while it does not answer)."""
-        try:
-            r = self.d["w1"].api("GET", "/capsule/agent", version=None, retry=False)
-        except OSError:
-            return {}
-        return r.json() if r.status == 200 else {}
+        return ha_swarm.agent_status(self.d["w1"])
 
     def worker_manager(self):
         """The name of the manager the worker's session is with, None when not connected."""
-        a = self.agent()
-        return self.by_addr.get(a.get("Manager")) if a.get("Connected") else None
+        return ha_swarm.session_manager(self.d["w1"], self.by_addr)
 
     def remote_managers(self):
         r = self.d["w1"].api("GET", "/info")

@@ -74,17 +74,11 @@ class WorkerFailover(unittest.TestCase):
         return [self.d[n] for n in ("m1", "m2", "m3") if self.d[n].running()]
 
     def agent(self):
-        """The worker's GET /capsule/agent ({} while it does not answer)."""
-        try:
-            r = self.d["w1"].api("GET", "/capsule/agent", version=None, retry=False)
-        except OSError:
-            return {}
-        return r.json() if r.status == 200 else {}
+        return ha_swarm.agent_status(self.d["w1"])
 
     def worker_manager(self):
         """The name of the manager the worker's session is with, None when not connected."""
-        a = self.agent()
-        return self.by_addr.get(a.get("Manager")) if a.get("Connected") else None
+        return ha_swarm.session_manager(self.d["w1"], self.by_addr)
 
     def list_file(self):
         return os.path.join(self.d["w1"].data_root, "swarm", "managers.json")
