@@ -45,6 +45,8 @@ if [[ $short == 1 ]]; then
 else
   step "crash safety" python3 "$root/tests/fault/crash_safety.py" \
     --capsuled-rounds 20 --etcd-rounds 20 --worker-rounds 3
+  step "HA faults" python3 "$root/tests/fault/ha_faults.py" \
+    --kill-rounds 10 --stop-rounds 5 --restart-all-rounds 1
   step "hostile input" bash -c "cd '$root/tests/integration' && python3 -m unittest -v test_hostile_input"
   step "leaks" bash -c "cd '$root/tests/integration' && python3 -m unittest -v test_leaks"
   step "fuzz ${FUZZ_SECONDS:-300} s per target" "$root/scripts/fuzz.sh" \

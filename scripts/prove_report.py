@@ -2,7 +2,7 @@
 """Renders the proof suite's results (the JSON files scripts/prove.sh collects) as one
 markdown report: faults injected and what survived, hostile input, leaks, fuzzing, load.
 
-    python3 scripts/prove_report.py DIR      # DIR holds faults.json, hostile.json, leaks.json,
+    python3 scripts/prove_report.py DIR      # DIR holds faults.json, ha_faults.json, hostile.json, leaks.json,
                                              # fuzz.json, scale.json (any may be missing)
 A part that did not run is listed as "not run" — never as passed.
 """
@@ -147,6 +147,28 @@ def scale_rows(s):
     ]
 
 
+def ha_rows(h):
+    if h is None:
+        return [("HA faults (3 managers)", "not run", "—", "—")]
+    serve = h.get("serve_again_ms") or {}
+    return [
+        ("3 managers, 16 clients through the followers: `kill -9` of the leader's whole node",
+         fmt(h.get("kill_rounds")) + " rounds",
+         f"acknowledged writes lost: **{fmt(h.get('lost_acknowledged_writes'))}**; deletes "
+         f"resurrected: {fmt(h.get('resurrected_deletes'))}; slots with two tasks: "
+         f"**{fmt(h.get('duplicate_slots'))}** of {fmt(h.get('slot_samples'))} looks",
+         "serves again " + spread(serve.get("kill"))),
+        ("SIGSTOP of the leader (capsuled and etcd), SIGCONT later",
+         fmt(h.get("stop_rounds")) + " rounds", "(counted with the row above)",
+         "serves again " + spread(serve.get("stop"))),
+        ("`kill -9` of every manager at once, all restarted",
+         fmt(h.get("restart_all_rounds")) + " rounds",
+         f"corrupt: {fmt(h.get('corrupt'))}; "
+         f"{fmt(h.get('verified_through_task'))} secrets verified by a task",
+         "serves again " + spread(serve.get("restart-all"))),
+    ]
+
+
 def table(title, rows):
     out = [f"### {title}", "", "| what | runs | result | figures |", "|---|---|---|---|"]
     for r in rows:
@@ -165,7 +187,7 @@ def main():
     where = machine(scale)
     if where:
         lines += [f"Machine: {where}", ""]
-    lines += table("Faults injected", faults_rows(load(d, "faults")))
+    lines += table("Faults injected", faults_rows(load(d, "faults")) + ha_rows(load(d, "ha_faults")))
     lines += table("Hostile input", hostile_rows(load(d, "hostile")) + fuzz_rows(load(d, "fuzz")))
     lines += table("Leak checks (canary secret used by a running service)",
                    leaks_rows(load(d, "leaks")))

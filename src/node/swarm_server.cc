@@ -17,25 +17,12 @@
 #include "node/dispatcher_backends.h"
 #include "node/node_status_writer.h"
 #include "node/session_liveness.h"
+#include "node/store_token_source.h"
 #include "objects/secret_versions.h"
 #include "transport/grpc_server.h"
 
 namespace capsule::node {
 namespace {
-
-// The join tokens of the cluster object, as the read model has them.
-class StoreTokenSource final : public caserver::TokenSource {
- public:
-  explicit StoreTokenSource(const store::ReadModel& reads) : reads_(reads) {}
-  caserver::JoinTokens CurrentTokens() const override {
-    store::ClusterEntry c = reads_.GetCluster();
-    if (!c) return {};
-    return {c->object.worker_join_token, c->object.manager_join_token};
-  }
-
- private:
-  const store::ReadModel& reads_;
-};
 
 bool IsIp(const std::string& s) {
   unsigned char buf[16];
@@ -164,7 +151,7 @@ struct SwarmServer::Parts {
         authorizer(
             root.cert_pem(), config.cluster_id,
             [this](const std::string& id) { return reads.NodeById(id) == nullptr; }, RealClock()),
-        tokens(reads),
+        tokens(store, config.cluster_id),
         registry(nodes, RealClock()),
         // Liveness names this manager as the session's holder (node/session_liveness.h).
         writer(

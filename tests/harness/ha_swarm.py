@@ -67,3 +67,40 @@ def session_manager(daemon, by_addr):
     node is not connected (or the address is not in by_addr)."""
     a = agent_status(daemon)
     return by_addr.get(a.get("Manager")) if a.get("Connected") else None
+
+
+# ---- who leads -------------------------------------------------------------------------------
+def run_log(daemon):
+    """The log of the daemon's current run (the harness marks each start)."""
+    log = daemon.log_bytes().decode(errors="replace")
+    return log[log.rfind("===== harness: start #"):]
+
+
+def log_says_leader(daemon):
+    """Whether the daemon's latest election line says it leads (the elector's own word)."""
+    log = run_log(daemon)
+    won = log.rfind("election: this manager")
+    return won >= 0 and "is the leader" in log[won:log.find("\n", won)]
+
+
+def leader_seen_by(daemon, names):
+    """names[the node ID `daemon` shows with ManagerStatus.Leader], or None (no single leader
+    shown, or the daemon does not answer)."""
+    try:
+        nodes = daemon.api("GET", "/nodes").json()
+    except Exception:  # noqa: BLE001 — a manager restarting answers nothing for a moment
+        return None
+    leaders = [n["ID"] for n in nodes if (n.get("ManagerStatus") or {}).get("Leader")]
+    return names.get(leaders[0]) if len(leaders) == 1 else None
+
+
+def current_leader(among, up, names):
+    """The one daemon of `among` whose log says it leads and whom every daemon of `up` shows as
+    Leader (names: node ID → daemon name); None until they agree."""
+    claim = [d for d in among if log_says_leader(d)]
+    if len(claim) != 1:
+        return None
+    name = claim[0].name
+    if all(leader_seen_by(d, names) == name for d in up):
+        return claim[0]
+    return None

@@ -67,35 +67,18 @@ class HaElection(unittest.TestCase):
 
     def leader_seen_by(self, d):
         """The name of the node `d` shows with ManagerStatus.Leader, or None."""
-        try:
-            nodes = d.api("GET", "/nodes").json()
-        except Exception:  # noqa: BLE001 — a manager restarting answers nothing for a moment
-            return None
-        leaders = [n["ID"] for n in nodes if (n.get("ManagerStatus") or {}).get("Leader")]
-        return self.names.get(leaders[0]) if len(leaders) == 1 else None
+        return ha_swarm.leader_seen_by(d, self.names)
 
     def run_log(self, d):
-        """The log of d's current run (the harness marks each start)."""
-        log = d.log_bytes().decode(errors="replace")
-        return log[log.rfind("===== harness: start #"):]
+        return ha_swarm.run_log(d)
 
     def log_says_leader(self, d):
-        """Whether d's latest election line says it leads (the log is the elector's own word)."""
-        log = self.run_log(d)
-        won = log.rfind("election: this manager")
-        return won >= 0 and "is the leader" in log[won:log.find("\n", won)]
+        return ha_swarm.log_says_leader(d)
 
     def current_leader(self, among=None):
         """The one manager (of `among`, default every running one) whose log says it leads and
         whom every running manager shows as Leader; None until they agree."""
-        among = among or self.up()
-        claim = [d for d in among if self.log_says_leader(d)]
-        if len(claim) != 1:
-            return None
-        name = claim[0].name
-        if all(self.leader_seen_by(d) == name for d in self.up()):
-            return claim[0]
-        return None
+        return ha_swarm.current_leader(among or self.up(), self.up(), self.names)
 
     def tasks(self, d, service):
         r = d.api("GET", "/tasks", query={"filters": json.dumps({"service": [service]})})

@@ -10,7 +10,8 @@ fails after its etcd member was added (its peer port is taken) leaves no member 
 and the same node then joins once the port is free.
 
 Run: PYTHONPATH=.. python3 -m unittest -v test_ha_join   (from tests/integration)
-Addresses: 127.0.43.1 (m1), .2 (m2), .3 (m3), .4 (worker w), .5 (wrong token), .6 (failed join).
+Addresses: 127.0.43.1 (m1), .2 (m2), .3 (m3), .4 (worker w), .5 (wrong token), .6 (failed join),
+.7 (join right after a token rotation on another manager).
 """
 
 import hashlib
@@ -26,7 +27,7 @@ import harness
 from harness import busybox_image
 
 IP = {"m1": "127.0.43.1", "m2": "127.0.43.2", "m3": "127.0.43.3", "w": "127.0.43.4",
-      "bad": "127.0.43.5", "late": "127.0.43.6"}
+      "bad": "127.0.43.5", "late": "127.0.43.6", "rot": "127.0.43.7"}
 IMAGE = "capsule/busybox:1"
 BAD_TOKEN = "A valid join token is necessary to join this cluster"
 JOINED_MANAGER = "This node joined a swarm as a manager."
@@ -308,6 +309,28 @@ class HaJoin(unittest.TestCase):
             self.node_rows(m1, harness.DOCKER_20)), 20,
                   lambda: self.node_rows(m1, harness.DOCKER_20))
         self.assertEqual(len(etcd_members(m1)), len(etcd_members(m2)))
+
+    def test_09_a_token_rotated_on_one_manager_stops_working_on_every_manager_at_once(self):
+        # Issue 13 part 4: each manager checks a join against the tokens in etcd itself (a
+        # linearizable read per join), not against its read model, so the join through m3
+        # right after the rotation through m2 already sees the new token.
+        m2, m3 = self.d["m2"], self.d["m3"]
+        old = m2.docker(["swarm", "join-token", "-q", "worker"]).stdout.decode().strip()
+        rot = m2.docker(["swarm", "join-token", "-q", "--rotate", "worker"])
+        new = self.ok(rot, m2).strip()
+        self.assertNotEqual(new, old)
+        rot2 = harness.Daemon(IP["rot"], name="rot", extra_args=["--hostname", "rot"])
+        self.addCleanup(rot2.close)
+        for via in ("m3", "m1"):
+            r = rot2.docker(["swarm", "join", "--token", old, "--advertise-addr", IP["rot"],
+                             "--listen-addr", addr("rot"), addr(via)])
+            self.assertNotEqual(r.returncode, 0, out(r))
+            self.assertIn(BAD_TOKEN, out(r))
+        self.assertEqual(rot2.api("GET", "/info").json()["Swarm"]["LocalNodeState"], "inactive")
+        r = rot2.docker(["swarm", "join", "--token", new, "--advertise-addr", IP["rot"],
+                         "--listen-addr", addr("rot"), addr("m3")])
+        self.assertEqual(r.returncode, 0, f"{out(r)}\n{rot2.log_tail()}\n{m3.log_tail()}")
+        self.assertIn("This node joined a swarm as a worker.", out(r))
 
 
 if __name__ == "__main__":
