@@ -63,9 +63,10 @@ def remove_service(d, sid, timeout=60):
     harness.wait_until(gone, timeout, 0.2)
 
 
-def _one_batch(d, batch, tag, timeout):
+def _one_batch(d, batch, tag, timeout, constraints=None):
     """Returns ({secret name: hash read}, error or None)."""
-    r = d.api("POST", "/services/create", service_spec(f"verify-{tag}", batch))
+    r = d.api("POST", "/services/create",
+              service_spec(f"verify-{tag}", batch, constraints=constraints))
     if r.status != 201:
         return {}, f"service create: {r!r}"
     sid = r.json()["ID"]
@@ -94,14 +95,14 @@ def _one_batch(d, batch, tag, timeout):
         remove_service(d, sid)
 
 
-def hashes_through_task(d, secrets, tag, timeout=120):
+def hashes_through_task(d, secrets, tag, timeout=120, constraints=None):
     """Verifies every secret's bytes through tasks. Returns (verified, corrupt) where corrupt
     is a list of (name, why)."""
     verified, corrupt = 0, []
     secrets = list(secrets)
     for i in range(0, len(secrets), BATCH):
         batch = secrets[i:i + BATCH]
-        got, err = _one_batch(d, batch, f"{tag}-{i // BATCH}", timeout)
+        got, err = _one_batch(d, batch, f"{tag}-{i // BATCH}", timeout, constraints)
         if err:
             corrupt += [(s.name, err) for s in batch]
             continue

@@ -78,6 +78,15 @@ class Daemon:
                 "--registries-loopback-only"] + self.extra_args
 
     def start(self, timeout=30):
+        self.launch()
+        self.wait_ready(timeout)
+
+    def launch(self):
+        """Starts capsuled without waiting for its API (start = launch + wait_ready). Call it
+        from a thread that outlives the daemon: the child gets SIGTERM when the thread that
+        started it ends (PR_SET_PDEATHSIG follows the thread). So several managers that need
+        each other's etcd members to serve are launched one after another from the main
+        thread, then waited for."""
         if not os.access(CAPSULED, os.X_OK):
             raise DaemonError(f"capsuled binary not found at {CAPSULED} (set CAPSULED)")
         self.starts += 1
@@ -91,6 +100,8 @@ class Daemon:
         log.close()
         _live.add(self)
         self.client = ApiClient(self.sock)
+
+    def wait_ready(self, timeout=30):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
