@@ -36,6 +36,9 @@ std::chrono::seconds CertValidityFor(const ClusterSpec& spec,
 
 namespace {
 
+// How long a starting manager waits for its own etcd member to answer (see StartMember).
+constexpr std::chrono::seconds kMemberReadyWait{60};
+
 std::string KekPath(const std::string& data_root) { return SwarmDir(data_root) + "/kek"; }
 
 }  // namespace
@@ -73,7 +76,10 @@ Status Manager::StartMember(bool new_cluster, const std::string& initial_cluster
 
   etcd::ClientOptions co;
   co.endpoint = supervisor_->ClientEndpoint();
-  ASSIGN_OR_RETURN(client_, etcd::Client::Connect(co, std::chrono::seconds(10)));
+  // The member accepts on its socket at once but answers only once it is ready: it has
+  // replayed its WAL and published itself through Raft. A restarted member with a long log,
+  // on a busy machine, took more than 10 s (the HA fault suite saw it), so wait up to a minute.
+  ASSIGN_OR_RETURN(client_, etcd::Client::Connect(co, kMemberReadyWait));
   return absl::OkStatus();
 }
 
