@@ -87,9 +87,12 @@ def leader_seen_by(daemon, names):
     """names[the node ID `daemon` shows with ManagerStatus.Leader], or None (no single leader
     shown, or the daemon does not answer)."""
     try:
-        nodes = daemon.api("GET", "/nodes").json()
+        r = daemon.api("GET", "/nodes")
     except Exception:  # noqa: BLE001 — a manager restarting answers nothing for a moment
         return None
+    if r.status != 200:  # e.g. 500 while the swarm has no quorum
+        return None
+    nodes = r.json()
     leaders = [n["ID"] for n in nodes if (n.get("ManagerStatus") or {}).get("Leader")]
     return names.get(leaders[0]) if len(leaders) == 1 else None
 
