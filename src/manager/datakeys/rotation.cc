@@ -83,10 +83,15 @@ StatusOr<DataKeyState> DataKeyRotation::Begin() {
   // Staged first: a manager that reloads now can open what the new key will seal before any
   // manager seals with it (the miss handler covers one that has not reloaded yet).
   const uint32_t id = stored.keyring.Stage();
-  ASSIGN_OR_RETURN(int64_t staged,
-                   WriteKeyring(client_, kek_, stored.keyring, stored.mod_revision, nullptr));
+  StatusOr<int64_t> staged =
+      WriteKeyring(client_, kek_, stored.keyring, stored.mod_revision, nullptr);
+  if (staged.status().code() == absl::StatusCode::kAborted) {
+    // Another manager changed the keyring first: it began a rotation.
+    return absl::AlreadyExistsError(kRotationInProgress);
+  }
+  RETURN_IF_ERROR(staged.status());
   RETURN_IF_ERROR(stored.keyring.Activate(id));
-  StatusOr<int64_t> active = WriteKeyring(client_, kek_, stored.keyring, staged, nullptr);
+  StatusOr<int64_t> active = WriteKeyring(client_, kek_, stored.keyring, *staged, nullptr);
   if (!active.ok()) {
     // Staged but not active: the leader's Resealer activates it (resealer.h).
     spdlog::warn("data key {} staged, not activated: {}", id, active.status().ToString());

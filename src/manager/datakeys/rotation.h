@@ -24,8 +24,8 @@ class DataKeyRotation {
 
   // Stages a new key, makes it the active one and reloads this manager's keyring (its next
   // writes seal under the new key). Returns the state after. AlreadyExists
-  // kRotationInProgress (with the progress) while the keyring holds more than one key;
-  // Aborted if another manager changed the keyring meanwhile; store errors as they come.
+  // kRotationInProgress (with the progress) while the keyring holds more than one key, or
+  // when another manager changed the keyring first; store errors as they come.
   StatusOr<DataKeyState> Begin();
 
   // The keyring's ids and the leader's progress record, read from etcd (linearizable).
