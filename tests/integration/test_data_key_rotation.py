@@ -23,7 +23,7 @@ import time
 import unittest
 
 import harness
-from harness import busybox_image, leakscan
+from harness import busybox_image, ha_swarm, leakscan
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fault"))
 import verify  # noqa: E402  (tests/fault: hashes through a task)
@@ -283,6 +283,91 @@ class DataKeyRotationTest(unittest.TestCase):
         self.assertEqual((verified, corrupt), (len(ledger.live), []))
         ids = sealed_key_ids(d)
         self.assertEqual({i for i in ids.values()}, {2}, ids)
+
+    def test_another_manager_resumes_after_the_leader_is_killed_mid_reseal(self):
+        """Three managers: the rotation begins on a follower, the leader is killed -9 in the
+        middle of the re-seal, another manager becomes leader, resumes and finishes; every
+        manager (the killed one after its restart) holds only the new key."""
+        names = ("dm1", "dm2", "dm3")
+        ips = {n: f"127.0.60.{11 + i}" for i, n in enumerate(names)}
+        ds = ha_swarm.start(type(self), ips, names)
+        first = ds["dm1"]
+        for d in ds.values():
+            self.import_image(d)
+        ledger = Ledger(3360)
+        rng = random.Random(3360)
+        stop, threads = self.start_load(first, ledger, "ha", rng)
+        harness.wait_until(lambda: len(ledger.live) >= 800, 180, 0.2)
+        self.stop_load(stop, threads)
+        nodes = first.api("GET", "/nodes").json()
+        leader_id = [n["ID"] for n in nodes if n.get("ManagerStatus", {}).get("Leader")][0]
+        by_id = {first.api("GET", "/info").json()["Swarm"]["NodeID"]: "dm1"}
+        for n in names[1:]:
+            by_id[ds[n].api("GET", "/info").json()["Swarm"]["NodeID"]] = n
+        leader = ds[by_id[leader_id]]
+        follower = ds[[n for n in names if ds[n] is not leader][0]]
+        _, before_keys = stored_keyring(follower)
+        old_key = before_keys[1]
+        r = follower.capsule(["swarm", "rotate-data-key", "--detach"])
+        self.assertEqual(r.returncode, 0, out(r) + follower.log_tail())
+        self.assertIn("Data key 2 is now current", r.stdout.decode())
+        seen = {}
+
+        def resealing():
+            s = state(follower)
+            seen["s"] = s
+            rot = s["Rotation"]
+            return (rot is not None and rot["Phase"] == "resealing"
+                    and rot["Done"] >= max(32, rot["Total"] // 4))
+        self.assertTrue(harness.wait_until(resealing, 60, 0.02),
+                        f"no re-seal progress: {seen.get('s')}\n{leader.log_tail()}")
+        at_kill = state(follower)["Rotation"]
+        leader.kill9()
+        self.assertLess(at_kill["Done"], at_kill["Total"], at_kill)
+        # Another manager leads and resumes at the recorded cursor.
+        others = [ds[n] for n in names if ds[n] is not leader]
+        self.assertTrue(harness.wait_until(
+            lambda: any(b"data key rotation to key 2: resuming" in d.log_bytes()
+                        for d in others), 60, 0.5),
+            "\n".join(d.log_tail() for d in others))
+        # It finishes while the killed manager is down: that manager had loaded the keyring
+        # with key 2 before it died (its /capsule/v1/keys/loaded record says so), and it loads
+        # the keyring again when it starts, so nothing it writes can use key 1.
+        self.wait_done(follower, 2)
+        self.assertFalse(leader.running())
+        leader.start(timeout=60)
+        # Every manager: the keyring holds key 2 only, the secrets read, the old key is wiped.
+        listed = {x["ID"]: x["Spec"]["Name"] for x in follower.api("GET", "/secrets").json()}
+        self.assertEqual(ledger.reconcile(listed), ([], [], []))
+        for name in names:
+            d = ds[name]
+            self.assertTrue(harness.wait_until(
+                lambda: state(d)["KeyIDs"] == [2], 30, 0.2), name)
+            for sname, sec in rng.sample(sorted(ledger.live.items()), 20):
+                r = d.api("GET", f"/secrets/{sname}")
+                self.assertEqual((r.status, r.json()["ID"]), (200, sec.id), f"{name}: {r!r}")
+        # A sample's bytes through a task on the follower (its own logs: no log broker).
+        sample = rng.sample(sorted(ledger.live.values(), key=lambda x: x.name), 30)
+        name = [n for n in names if ds[n] is follower][0]
+        r = follower.api("POST", "/services/create",
+                         verify.service_spec("dek-ha", sample,
+                                             constraints=[f"node.hostname=={name}"]))
+        self.assertEqual(r.status, 201, r)
+        sid, got = r.json()["ID"], {}
+
+        def logged():
+            for t in verify.tasks_of(follower, sid):
+                log = verify.task_log(follower, t["ID"])
+                if verify.END in log:
+                    got.update(verify.parse_hashes(log))
+                    return True
+            return False
+        self.assertTrue(harness.wait_until(logged, 120, 0.5), verify.tasks_of(follower, sid))
+        self.assertEqual({x.id: got.get(x.id) for x in sample}, {x.id: x.sha for x in sample})
+        self.assertEqual({i for i in sealed_key_ids(follower).values()}, {2})
+        active, keys = stored_keyring(follower)
+        for name in names:
+            self.assert_not_in_memory(ds[name], old_key, keys[2])
 
 
 if __name__ == "__main__":
