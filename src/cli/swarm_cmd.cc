@@ -1,8 +1,9 @@
-// `capsule swarm init|join|join-token|leave|update|unlock|unlock-key` — flags only; the work is in
-// swarm_ops.
+// `capsule swarm init|join|join-token|leave|update|unlock|unlock-key|rotate-data-key` — flags
+// only; the work is in swarm_ops (and data_key_ops).
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/data_key_ops.h"
 #include "cli/swarm_ops.h"
 
 namespace capsule::cli {
@@ -121,6 +122,23 @@ void AddSwarmCommands(CLI::App& root, CommandContext& ctx) {
       Status s = CheckArgCount({"swarm unlock-key", "[OPTIONS]", "Manage the unlock key"},
                                stray->size(), 0, 0);
       ctx.SetResult(s.ok() ? SwarmUnlockKey(ctx, *quiet, *rotate) : s);
+    });
+  }
+  {
+    auto opts = std::make_shared<RotateDataKeyOptions>();
+    auto stray = std::make_shared<std::vector<std::string>>();
+    CLI::App* cmd = swarm->add_subcommand(
+        "rotate-data-key",
+        "Make a new data key current and re-seal every stored value under it (Capsule)");
+    cmd->add_flag("-d,--detach", opts->detach,
+                  "Exit once the new key is current, without waiting for the re-seal");
+    AddStrayArgs(*cmd, *stray);
+    cmd->callback([&ctx, opts, stray] {
+      Status s = CheckArgCount({"swarm rotate-data-key", "[OPTIONS]",
+                                "Make a new data key current and re-seal every stored value "
+                                "under it"},
+                               stray->size(), 0, 0);
+      ctx.SetResult(s.ok() ? RotateDataKey(ctx, *opts) : s);
     });
   }
 }

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/daemon_error.h"
+#include "cli/data_key_ops.h"
 
 namespace capsule::cli {
 namespace {
@@ -63,6 +64,7 @@ Status Info(CommandContext& ctx) {
       if (cluster.is_object()) ctx.out() << "  ClusterID: " << Str(cluster, "ID") << "\n";
       ctx.out() << "  Managers: " << swarm.value("Managers", 0) << "\n"
                 << "  Nodes: " << swarm.value("Nodes", 0) << "\n";
+      if (state == "active") ctx.out() << DataKeyInfoLines(ctx);
     }
     if (std::string addr = Str(swarm, "NodeAddr"); !addr.empty()) {
       ctx.out() << "  Node Address: " << addr << "\n";

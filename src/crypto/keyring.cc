@@ -69,13 +69,19 @@ StatusOr<std::string> Keyring::Seal(std::string_view aad,
 
 StatusOr<SecretBytes> Keyring::Open(std::string_view aad, std::string_view sealed) const {
   ASSIGN_OR_RETURN(uint32_t id, SealedKeyId(sealed));
-  std::shared_lock lock(mu_);
-  if (keys_.empty()) return absl::FailedPreconditionError("keyring is empty");
-  auto it = keys_.find(id);
-  if (it == keys_.end()) {
-    return absl::DataLossError(absl::StrCat("sealed value: unknown key id ", id));
+  for (int attempt = 0;; ++attempt) {
+    {
+      std::shared_lock lock(mu_);
+      if (keys_.empty()) return absl::FailedPreconditionError("keyring is empty");
+      auto it = keys_.find(id);
+      if (it != keys_.end()) return crypto::Open(it->second, aad, sealed);
+    }
+    if (attempt > 0) break;
+    std::shared_lock lock(miss_mu_);
+    if (!miss_) break;
+    miss_(id);  // e.g. reloads the keyring from etcd (another manager added the key)
   }
-  return crypto::Open(it->second, aad, sealed);
+  return absl::DataLossError(absl::StrCat("sealed value: unknown key id ", id));
 }
 
 std::string Keyring::NameIndex(std::string_view name) const {
@@ -108,6 +114,51 @@ uint32_t Keyring::Rotate() {
   active_ = id;
   if (index_key_.empty()) index_key_ = RandomKey(crypto_auth_hmacsha256_KEYBYTES);
   return id;
+}
+
+uint32_t Keyring::Stage() {
+  std::unique_lock lock(mu_);
+  uint32_t id = keys_.empty() ? 1 : keys_.rbegin()->first + 1;
+  keys_.emplace(id, RandomKey(kKeySize));
+  if (index_key_.empty()) index_key_ = RandomKey(crypto_auth_hmacsha256_KEYBYTES);
+  return id;
+}
+
+Status Keyring::Activate(uint32_t id) {
+  std::unique_lock lock(mu_);
+  if (!keys_.contains(id)) return absl::NotFoundError(absl::StrCat("no data key ", id));
+  active_ = id;
+  return absl::OkStatus();
+}
+
+Status Keyring::Remove(uint32_t id) {
+  std::unique_lock lock(mu_);
+  auto it = keys_.find(id);
+  if (it == keys_.end()) return absl::NotFoundError(absl::StrCat("no data key ", id));
+  if (id == active_) {
+    return absl::FailedPreconditionError(absl::StrCat("data key ", id, " is the active one"));
+  }
+  keys_.erase(it);  // ~SecretBytes wipes the key
+  return absl::OkStatus();
+}
+
+Status Keyring::Adopt(Keyring&& newer) {
+  if (&newer == this) return absl::OkStatus();
+  std::map<uint32_t, SecretBytes> dropped;  // wiped when this returns, outside the locks
+  std::scoped_lock lock(mu_, newer.mu_);
+  if (newer.keys_.empty()) return absl::FailedPreconditionError("keyring is empty");
+  dropped.swap(keys_);
+  keys_ = std::move(newer.keys_);
+  newer.keys_.clear();
+  active_ = newer.active_;
+  newer.active_ = 0;
+  index_key_ = std::move(newer.index_key_);
+  return absl::OkStatus();
+}
+
+void Keyring::SetMissHandler(std::function<void(uint32_t id)> handler) {
+  std::unique_lock lock(miss_mu_);
+  miss_ = std::move(handler);
 }
 
 std::vector<uint32_t> Keyring::key_ids() const {

@@ -25,6 +25,7 @@
 #include "manager/controlapi/secret_versions.h"
 #include "manager/controlapi/service.h"
 #include "manager/controlapi/task.h"
+#include "manager/datakeys/rotation.h"
 #include "objects/objects.h"
 
 namespace capsule::dockerapi {
@@ -92,6 +93,9 @@ struct ManagerServices {
   // GET /capsule/audit reads. nullptr: nothing is recorded, and the route answers 501.
   audit::Recorder* audit = nullptr;
   const audit::Log* audit_log = nullptr;
+  // Data-key rotation (POST /capsule/swarm/rotate-data-key, GET /capsule/swarm/data-key);
+  // nullptr: not served (fakes).
+  datakeys::DataKeyRotation* data_keys = nullptr;
 };
 
 // The node's local swarm membership as /info and /_ping report it.

@@ -24,6 +24,8 @@ void RegisterNetworkRoutes(http::Router& router, Backend& backend);
 void RegisterCapsuleSecretRoutes(http::Router& router, Backend& backend);
 // GET /capsule/audit (the secrets audit log; audit_routes.cc).
 void RegisterAuditRoutes(http::Router& router, Backend& backend);
+// POST /capsule/swarm/rotate-data-key, GET /capsule/swarm/data-key (data_key_routes.cc).
+void RegisterDataKeyRoutes(http::Router& router, Backend& backend);
 
 // All of the above, plus Docker's 404 "page not found" fallback.
 void RegisterAllRoutes(http::Router& router, Backend& backend);

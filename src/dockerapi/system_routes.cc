@@ -228,6 +228,7 @@ void RegisterAllRoutes(http::Router& router, Backend& backend) {
   RegisterNetworkRoutes(router, backend);
   RegisterCapsuleSecretRoutes(router, backend);
   RegisterAuditRoutes(router, backend);
+  RegisterDataKeyRoutes(router, backend);
   router.SetNotFound([](const Request&, const Params&) {
     return ErrorResponse(absl::NotFoundError("page not found"));
   });

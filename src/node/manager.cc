@@ -112,6 +112,10 @@ Status Manager::StartServices(bool joined) {
     ASSIGN_OR_RETURN(keyring_,
                      store::LoadOrStoreKeyring(*client_, kek_, crypto::Keyring::Generate()));
   }
+  keyring_sync_ = std::make_unique<datakeys::KeyringSync>(*client_, keyring_, kek_, state_.node_id,
+                                                          RealClock());
+  RETURN_IF_ERROR(keyring_sync_->Start());
+  data_keys_ = std::make_unique<datakeys::DataKeyRotation>(*client_, kek_, *keyring_sync_);
   store_ = store::NewEtcdStore(*client_, keyring_);
   reads_ = std::make_unique<store::ReadModel>(*store_);
   RETURN_IF_ERROR(reads_->Start());
@@ -154,6 +158,7 @@ Status Manager::StartServices(bool joined) {
   services_.secret_versions = secret_versions_.get();
   services_.audit = audit_.get();
   services_.audit_log = audit_log_.get();
+  services_.data_keys = data_keys_.get();
   return absl::OkStatus();
 }
 
@@ -222,7 +227,7 @@ void Manager::StartLeaderWork(const store::Fence& fence) {
   // Off the elector's thread (it must keep the lease alive meanwhile): first this term's own
   // write (node/manager_leadership.h) and the read model past it, so the first pass plans from
   // every decision of every earlier leader and never duplicates a task an old leader created.
-  leader_thread_ = std::thread([this] {
+  leader_thread_ = std::thread([this, fence] {
     const auto stopping = [this] {
       MutexLock lock(leader_mu_);
       return leader_stopping_;
@@ -244,6 +249,18 @@ void Manager::StartLeaderWork(const store::Fence& fence) {
       version_sweeper_ =
           std::make_unique<controlapi::SecretVersionSweeper>(*leader_store_, *reads_, RealClock());
       version_sweeper_->Start(std::chrono::seconds(10));
+      resealer_ = std::make_unique<datakeys::Resealer>(
+          *client_, keyring_, *keyring_sync_, kek_, fence,
+          [this]() -> StatusOr<std::vector<std::string>> {
+            ASSIGN_OR_RETURN(std::vector<membership::ManagerMember> members, ManagerMembers());
+            std::vector<std::string> ids;
+            for (const membership::ManagerMember& m : members) {
+              if (!m.node_id.empty()) ids.push_back(m.node_id);
+            }
+            return ids;
+          },
+          RealClock());
+      resealer_->Start();
       // Docker's grace for a node's heartbeats: 3 periods, checked every period.
       const store::ClusterEntry cluster = reads_->GetCluster();
       std::chrono::milliseconds heartbeat{5000};
@@ -272,6 +289,7 @@ void Manager::StopLeaderWork() {
   if (sweeper_) sweeper_->Stop();
   sweeper_.reset();
   version_sweeper_.reset();  // joins its thread
+  resealer_.reset();         // likewise
   orphan_sweeper_.reset();   // likewise
   // Stop() returns once its worker exited: no leader write after this.
   if (orchestrator_) orchestrator_->Stop();
@@ -469,6 +487,8 @@ void Manager::Stop() {
   task_api_.reset();
   reads_.reset();
   store_.reset();
+  data_keys_.reset();
+  keyring_sync_.reset();  // after the read model (its miss handler reloads through client_)
   if (maintainer_) maintainer_->Stop();
   maintainer_.reset();
   client_.reset();

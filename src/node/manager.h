@@ -33,6 +33,9 @@
 #include "manager/controlapi/secret.h"
 #include "manager/controlapi/secret_version_sweeper.h"
 #include "manager/controlapi/task.h"
+#include "manager/datakeys/keyring_sync.h"
+#include "manager/datakeys/resealer.h"
+#include "manager/datakeys/rotation.h"
 #include "manager/election/elector.h"
 #include "manager/membership/learner_sweeper.h"
 #include "manager/membership/manager_quorum.h"
@@ -183,6 +186,9 @@ class Manager : public dockerapi::AutolockControl {
   SecretBytes unlock_key_ ABSL_GUARDED_BY(autolock_mu_);
   std::unique_ptr<IdentityVault> identity_ ABSL_GUARDED_BY(autolock_mu_);
   crypto::Keyring keyring_;
+  // Keeps keyring_ equal to the keyring in etcd; begins data-key rotations (API).
+  std::unique_ptr<datakeys::KeyringSync> keyring_sync_;
+  std::unique_ptr<datakeys::DataKeyRotation> data_keys_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<store::ReadModel> reads_;
   // Leader work (services → tasks → nodes, unfinished joins' learners): only while this
@@ -202,6 +208,7 @@ class Manager : public dockerapi::AutolockControl {
   std::unique_ptr<orchestrator::Orchestrator> orchestrator_;
   std::unique_ptr<membership::LearnerSweeper> sweeper_;
   std::unique_ptr<controlapi::SecretVersionSweeper> version_sweeper_;
+  std::unique_ptr<datakeys::Resealer> resealer_;         // finishes data-key rotations
   std::unique_ptr<OrphanedNodeSweeper> orphan_sweeper_;  // nodes whose session manager died
   // The secrets audit log (in etcd) and this manager's recorder of it.
   std::unique_ptr<audit::EtcdLog> audit_log_;
