@@ -68,6 +68,7 @@ Status Manager::StartMember(bool new_cluster, const std::string& initial_cluster
   mc.initial_cluster = initial_cluster;
   mc.cluster_token = state_.cluster_id;
   mc.log_level = config_.etcd_log_level;
+  mc.force_new_cluster = force_new_cluster_;
   supervisor_ = std::make_unique<etcd::Supervisor>(mc, RealClock());
   RETURN_IF_ERROR(supervisor_->Start(std::chrono::seconds(30)));
 
@@ -394,16 +395,45 @@ StatusOr<std::unique_ptr<Manager>> Manager::Bootstrap(const ManagerConfig& confi
 StatusOr<std::unique_ptr<Manager>> Manager::Open(const ManagerConfig& config,
                                                  const SwarmState& state,
                                                  std::optional<crypto::UnlockedKeys> unlocked) {
+  return OpenExisting(config, state, std::move(unlocked), /*force_new_cluster=*/false);
+}
+
+StatusOr<std::unique_ptr<Manager>> Manager::ForceNewCluster(
+    const ManagerConfig& config, const SwarmState& state,
+    std::optional<crypto::UnlockedKeys> unlocked) {
+  return OpenExisting(config, state, std::move(unlocked), /*force_new_cluster=*/true);
+}
+
+StatusOr<std::unique_ptr<Manager>> Manager::OpenExisting(
+    const ManagerConfig& config, const SwarmState& state,
+    std::optional<crypto::UnlockedKeys> unlocked, bool force_new_cluster) {
   std::unique_ptr<Manager> m(new Manager(config, state));
   m->unlocked_ = std::move(unlocked);
+  m->force_new_cluster_ = force_new_cluster;
   Status s = m->StartStore(/*new_cluster=*/false);
   if (s.ok()) s = m->StartSwarmServer();
   if (s.ok()) s = m->ReconcileAutolock();
   if (!s.ok()) {
+    if (m->MemberWasRemoved()) s = absl::FailedPreconditionError(kMemberRemovedMessage);
     m->Stop();
     return s;
   }
   return m;
+}
+
+bool IsMemberRemoved(const Status& status) {
+  return status.code() == StatusCode::kFailedPrecondition &&
+         status.message() == kMemberRemovedMessage;
+}
+
+bool Manager::MemberWasRemoved() const {
+  if (!supervisor_) return false;
+  // The store calls may fail before the supervisor has reaped the member that stopped itself.
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (!supervisor_->removed() && std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return supervisor_->removed();
 }
 
 StatusOr<std::unique_ptr<Manager>> Manager::Join(const ManagerConfig& config,

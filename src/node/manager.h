@@ -52,6 +52,17 @@
 
 namespace capsule::node {
 
+// Why a manager whose etcd member was removed from the store's cluster does not start (Open's
+// FailedPrecondition): typically another manager ran `swarm init --force-new-cluster` while
+// this one was down. Its data is a stale copy that must not come back as a second swarm.
+inline constexpr char kMemberRemovedMessage[] =
+    "this manager's store member was removed from the swarm's store cluster (another manager "
+    "ran `swarm init --force-new-cluster`, or removed it) and its copy of the swarm's state is "
+    "stale, so it does not start as a manager: leave the swarm (`docker swarm leave --force`) "
+    "and join it again";
+
+bool IsMemberRemoved(const Status& status);
+
 // Docker's docs advise keeping the previous unlock key "for a few minutes".
 inline constexpr std::chrono::seconds kDefaultUnlockKeyGrace{600};
 
@@ -110,6 +121,15 @@ class Manager : public dockerapi::AutolockControl {
       const ManagerConfig& config, const SwarmState& state,
       std::optional<crypto::UnlockedKeys> unlocked = std::nullopt);
 
+  // `swarm init --force-new-cluster` on a manager (its previous Manager stopped first): starts
+  // its etcd member with etcd's --force-new-cluster on the same data, member and cluster ID, so
+  // it is the only member of the store's cluster and has the quorum alone, then serves as Open
+  // does (the same keyring, cluster, CA, tokens and objects). An autolocked manager passes the
+  // keys its previous Manager ran with (AutolockKeys), as an unlock would.
+  static StatusOr<std::unique_ptr<Manager>> ForceNewCluster(
+      const ManagerConfig& config, const SwarmState& state,
+      std::optional<crypto::UnlockedKeys> unlocked);
+
   ~Manager() override;  // Stop()
   void Stop();
 
@@ -122,6 +142,9 @@ class Manager : public dockerapi::AutolockControl {
 
   // dockerapi::AutolockControl (manager_autolock.cc).
   StatusOr<SecretBytes> UnlockKey() const override;
+  // While autolock is on: copies of the KEK and the current unlock key, as an unlock yields
+  // them (for restarting this manager without asking for the key again); nullopt when off.
+  std::optional<crypto::UnlockedKeys> AutolockKeys() const;
   Status ApplyAutolock(bool autolock, bool rotate) override;
 
   // Valid while this Manager lives (the daemon hands it out through an aliasing shared_ptr
@@ -135,6 +158,13 @@ class Manager : public dockerapi::AutolockControl {
 
  private:
   Manager(ManagerConfig config, SwarmState state);
+  // Open and ForceNewCluster.
+  static StatusOr<std::unique_ptr<Manager>> OpenExisting(
+      const ManagerConfig& config, const SwarmState& state,
+      std::optional<crypto::UnlockedKeys> unlocked, bool force_new_cluster);
+  // Whether the etcd member stopped itself because the store's cluster removed it (waits up
+  // to 2 s for the supervisor to see it exit).
+  bool MemberWasRemoved() const;
   Status StartStore(bool new_cluster);
   // kek_ (and unlock_key_) at start: from unlocked_ keys, new ones for `swarm init
   // --autolock`, else the KEK file (manager_autolock.cc).
@@ -170,6 +200,7 @@ class Manager : public dockerapi::AutolockControl {
   ManagerConfig config_;
   SwarmState state_;
   std::unique_ptr<etcd::Supervisor> supervisor_;
+  bool force_new_cluster_ = false;  // the member starts with --force-new-cluster
   std::unique_ptr<etcd::Client> client_;
   std::unique_ptr<etcd::Maintainer> maintainer_;  // compacts and defragments the member
   // The swarm's key-encryption key (the KEK file's content), kept to hand to managers that

@@ -55,6 +55,7 @@ module uses its own last octet:
   127.0.55.x test_node_roles
   127.0.56.x test_quorum_loss
   127.0.57.x test_ha_down
+  127.0.62.x test_force_new_cluster
 127.0.0.1 is left to the Docker oracle (bench/compare_oracle.sh).
 """
 
