@@ -15,7 +15,9 @@ m1 runs `swarm init`, m2 and m3 join as managers, w1 as a worker (tasks run ther
      the task started for it on w1 prints both secrets' digests (the bytes written before the
      loss, read back through the keyring after it).
   2. m2 restarted on its old data (its store member was removed) does not come back as a
-     manager of the swarm, says why in its log, and m1 and m4 go on.
+     manager of the swarm and says why (log, /info); m1 and m4 go on. `swarm leave --force`
+     clears m2's stale state and it joins again as a new manager; its old node object is
+     removed with `docker node rm`.
   3. A second round with the other docker CLI (docker 28.x when present): m5 joins, m4 and m5
      are killed, `swarm init --force-new-cluster` on m1 again; the secrets are still there.
   4. `capsule swarm init --force-new-cluster` on m1 when the swarm is healthy (m6 joined): m1
@@ -237,6 +239,22 @@ class ForceNewCluster(unittest.TestCase):
         self.wait(lambda: self.d["m4"].api("GET", "/secrets/fnc-split").status == 200, 15,
                   self.d["m4"].log_tail)
         self.assertEqual(self.node(m1, "m2")["Status"]["State"], "down")
+        if not started:
+            return
+        # `swarm leave --force` clears the stale state; m2 joins again as a new manager, and its
+        # old node object (a manager no longer in the store's cluster) can be removed.
+        r = m2.api("GET", "/info").json()["Swarm"]
+        self.assertIn("store member was removed", r["Error"])
+        self.ok(m2.docker(["swarm", "leave", "--force"]), m2)
+        old_id = self.ids["m2"]
+        token = self.ok(m1.docker(["swarm", "join-token", "-q", "manager"]), m1).strip()
+        r = m2.docker(["swarm", "join", "--token", token, "--advertise-addr", IP["m2"],
+                       "--listen-addr", addr("m2"), addr("m1")])
+        self.assertEqual(out(r).strip(), "This node joined a swarm as a manager.", m2.log_tail())
+        self.assertEqual(m2.api("GET", "/secrets/fnc-split").status, 200)
+        self.assertNotEqual(m2.api("GET", "/info").json()["Swarm"]["NodeID"], old_id)
+        self.ok(m1.docker(["node", "rm", old_id]), m1)
+        self.assertEqual(m1.api("GET", f"/nodes/{old_id}").status, 404)
         m2.stop()
 
     def test_03_second_round_with_the_other_cli(self):

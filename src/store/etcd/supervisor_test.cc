@@ -500,7 +500,10 @@ TEST(SupervisorTest, RemovedMemberIsNotRestarted) {
   TwoMembers cluster(tmp.path());
   StatusOr<uint64_t> m2 = cluster.Start();
   ASSERT_OK(m2.status());
-  ASSERT_OK(cluster.c1->MemberRemove(*m2).status());
+  // etcd refuses the removal ("unhealthy cluster") until the new member has published itself.
+  StatusOr<std::vector<Member>> removed = absl::UnknownError("not tried");
+  ASSERT_TRUE(WaitFor([&] { return (removed = cluster.c1->MemberRemove(*m2)).ok(); }, 20s))
+      << removed.status();
   ASSERT_TRUE(WaitFor([&] { return cluster.two->removed(); }, 20s));
   EXPECT_EQ(cluster.two->pid(), -1);
   EXPECT_EQ(cluster.two->restarts(), 0);
