@@ -33,12 +33,19 @@ StatusOr<std::string> Daemon::ForceNewClusterLocked(const dockerapi::InitRequest
   // An autolocked manager restarts with the keys it runs with (no unlock key is asked again).
   std::optional<crypto::UnlockedKeys> keys = old->AutolockKeys();
   std::optional<crypto::UnlockedKeys> fallback_keys = old->AutolockKeys();
+  // The member first: without a quorum every store call of the stopping manager would wait
+  // for its timeout; with the member gone they fail at once.
+  old->StopStoreMember();
   old->SetCertificateRenewedCallback(nullptr);  // before its agent's session goes
   if (session) session->Stop();                 // tasks keep running; the new agent adopts them
   session.reset();
   WaitSoleOwner(old);
   old->Stop();
   old.reset();
+  spdlog::info("swarm init --force-new-cluster: the manager stopped in {} ms",
+               std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - began)
+                   .count());
 
   // The only manager now: it also does the one-time liveness reconciliation after a start.
   SwarmState forced_state = state;

@@ -461,6 +461,10 @@ StatusOr<std::unique_ptr<Manager>> Manager::Join(const ManagerConfig& config,
   return m;
 }
 
+void Manager::StopStoreMember() {
+  if (supervisor_) supervisor_->Stop();
+}
+
 void Manager::Stop() {
   services_ = {};
   // Unreachable at once for the others (its lease is revoked).
