@@ -1,7 +1,7 @@
 // Daemon::ForceNewClusterLocked: `swarm init --force-new-cluster` on a manager of a swarm,
 // typically the survivor of a quorum loss. As Docker does (moby Cluster.Init), the node's
 // manager stops and starts again in force-new-cluster mode; here that is etcd's own
-// --force-new-cluster on the member's data (node/manager.h ForceNewCluster), so the member
+// --force-new-cluster on the member's data (Manager::RestartStoreMemberAlone), so the member
 // becomes the only one of the store's cluster with every object, the same cluster ID, CA,
 // tokens and keys. The other managers' members are removed; their node objects stay (as in
 // swarmkit, where only the Raft membership changes) and show Unreachable, then Down.
@@ -26,59 +26,55 @@ StatusOr<std::string> Daemon::ForceNewClusterLocked(const dockerapi::InitRequest
     session = std::move(agent_);
   }
   const auto began = std::chrono::steady_clock::now();
+  const auto ms_since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 t)
+        .count();
+  };
   spdlog::warn(
       "swarm init --force-new-cluster: this manager's store member restarts as the only member "
       "of swarm {}; every other manager is removed from it",
       state.cluster_id);
   // An autolocked manager restarts with the keys it runs with (no unlock key is asked again).
   std::optional<crypto::UnlockedKeys> keys = old->AutolockKeys();
-  std::optional<crypto::UnlockedKeys> fallback_keys = old->AutolockKeys();
-  // The member first: without a quorum every store call of the stopping manager would wait
-  // for its timeout; with the member gone they fail at once.
-  old->StopStoreMember();
+  // The member first: the stopping manager's store calls, waiting for the lost quorum, then
+  // complete against the member that has the quorum alone.
+  Status forced = old->RestartStoreMemberAlone();
   old->SetCertificateRenewedCallback(nullptr);  // before its agent's session goes
   if (session) session->Stop();                 // tasks keep running; the new agent adopts them
   session.reset();
   WaitSoleOwner(old);
   old->Stop();
   old.reset();
-  spdlog::info("swarm init --force-new-cluster: the manager stopped in {} ms",
-               std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::steady_clock::now() - began)
-                   .count());
+  spdlog::info("swarm init --force-new-cluster: store member {} ({} ms); opening the manager",
+               forced.ok() ? "alone" : forced.ToString(), ms_since(began));
 
   // The only manager now: it also does the one-time liveness reconciliation after a start.
   SwarmState forced_state = state;
-  forced_state.runs_leader_work = true;
-  StatusOr<std::unique_ptr<node::Manager>> forced =
-      node::Manager::ForceNewCluster(MakeManagerConfig(), forced_state, std::move(keys));
-  if (!forced.ok()) {
-    spdlog::error("swarm init --force-new-cluster failed: {}; starting the manager as before",
-                  forced.status().ToString());
-    StatusOr<std::unique_ptr<node::Manager>> again =
-        node::Manager::Open(MakeManagerConfig(), state, std::move(fallback_keys));
+  if (forced.ok()) forced_state.runs_leader_work = true;
+  StatusOr<std::unique_ptr<node::Manager>> opened =
+      node::Manager::Open(MakeManagerConfig(), forced_state, std::move(keys));
+  if (!forced.ok() || !opened.ok()) {
+    Status error = forced.ok() ? opened.status() : forced;
+    spdlog::error("swarm init --force-new-cluster failed: {}", error.ToString());
     std::unique_lock<std::shared_mutex> lock(mu_);
-    if (!again.ok()) {
-      spdlog::error("the manager did not start again: {}", again.status().ToString());
-      return forced.status();
+    if (opened.ok()) {  // the member did not restart alone: the manager runs as before
+      manager_ = *std::move(opened);
+      if (Status a = StartManagerAgentLocked(*state_); !a.ok()) {
+        spdlog::error("the manager's own agent did not start: {}", a.ToString());
+      }
     }
-    manager_ = *std::move(again);
-    if (Status a = StartManagerAgentLocked(*state_); !a.ok()) {
-      spdlog::error("the manager's own agent did not start: {}", a.ToString());
-    }
-    return forced.status();
+    return error;
   }
   if (Status saved = SaveSwarmState(StatePath(), forced_state); !saved.ok()) {
     spdlog::error("saving the swarm state after --force-new-cluster: {}", saved.ToString());
   }
-  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - began);
   spdlog::info(
       "swarm init --force-new-cluster: swarm {} serves again with this manager alone ({} ms)",
-      state.cluster_id, took.count());
+      state.cluster_id, ms_since(began));
   std::unique_lock<std::shared_mutex> lock(mu_);
   state_ = forced_state;
-  manager_ = *std::move(forced);
+  manager_ = *std::move(opened);
   if (Status a = StartManagerAgentLocked(*state_); !a.ok()) {
     spdlog::error("the manager's own agent did not start: {}", a.ToString());
   }

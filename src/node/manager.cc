@@ -51,7 +51,8 @@ std::string PeerUrl(const SwarmState& state) {
   return "https://" + (v6 ? "[" + ip + "]" : ip) + ":" + std::to_string(state.etcd_peer_port);
 }
 
-Status Manager::StartMember(bool new_cluster, const std::string& initial_cluster) {
+Status Manager::StartSupervisor(bool new_cluster, const std::string& initial_cluster,
+                                bool force_new_cluster) {
   RETURN_IF_ERROR(EnsureDir(SwarmDir(config_.data_root), 0700));
   etcd::MemberConfig mc;
   mc.etcd_binary = config_.etcd_binary;
@@ -68,10 +69,13 @@ Status Manager::StartMember(bool new_cluster, const std::string& initial_cluster
   mc.initial_cluster = initial_cluster;
   mc.cluster_token = state_.cluster_id;
   mc.log_level = config_.etcd_log_level;
-  mc.force_new_cluster = force_new_cluster_;
+  mc.force_new_cluster = force_new_cluster;
   supervisor_ = std::make_unique<etcd::Supervisor>(mc, RealClock());
-  RETURN_IF_ERROR(supervisor_->Start(std::chrono::seconds(30)));
+  return supervisor_->Start(std::chrono::seconds(30));
+}
 
+Status Manager::StartMember(bool new_cluster, const std::string& initial_cluster) {
+  RETURN_IF_ERROR(StartSupervisor(new_cluster, initial_cluster, /*force_new_cluster=*/false));
   etcd::ClientOptions co;
   co.endpoint = supervisor_->ClientEndpoint();
   ASSIGN_OR_RETURN(client_, etcd::Client::Connect(co, std::chrono::seconds(10)));
@@ -395,21 +399,8 @@ StatusOr<std::unique_ptr<Manager>> Manager::Bootstrap(const ManagerConfig& confi
 StatusOr<std::unique_ptr<Manager>> Manager::Open(const ManagerConfig& config,
                                                  const SwarmState& state,
                                                  std::optional<crypto::UnlockedKeys> unlocked) {
-  return OpenExisting(config, state, std::move(unlocked), /*force_new_cluster=*/false);
-}
-
-StatusOr<std::unique_ptr<Manager>> Manager::ForceNewCluster(
-    const ManagerConfig& config, const SwarmState& state,
-    std::optional<crypto::UnlockedKeys> unlocked) {
-  return OpenExisting(config, state, std::move(unlocked), /*force_new_cluster=*/true);
-}
-
-StatusOr<std::unique_ptr<Manager>> Manager::OpenExisting(
-    const ManagerConfig& config, const SwarmState& state,
-    std::optional<crypto::UnlockedKeys> unlocked, bool force_new_cluster) {
   std::unique_ptr<Manager> m(new Manager(config, state));
   m->unlocked_ = std::move(unlocked);
-  m->force_new_cluster_ = force_new_cluster;
   Status s = m->StartStore(/*new_cluster=*/false);
   if (s.ok()) s = m->StartSwarmServer();
   if (s.ok()) s = m->ReconcileAutolock();
@@ -461,8 +452,10 @@ StatusOr<std::unique_ptr<Manager>> Manager::Join(const ManagerConfig& config,
   return m;
 }
 
-void Manager::StopStoreMember() {
-  if (supervisor_) supervisor_->Stop();
+Status Manager::RestartStoreMemberAlone() {
+  if (!supervisor_) return absl::FailedPreconditionError("the store member is not running");
+  supervisor_->Stop();
+  return StartSupervisor(/*new_cluster=*/false, "", /*force_new_cluster=*/true);
 }
 
 void Manager::Stop() {

@@ -121,20 +121,14 @@ class Manager : public dockerapi::AutolockControl {
       const ManagerConfig& config, const SwarmState& state,
       std::optional<crypto::UnlockedKeys> unlocked = std::nullopt);
 
-  // `swarm init --force-new-cluster` on a manager (its previous Manager stopped first): starts
-  // its etcd member with etcd's --force-new-cluster on the same data, member and cluster ID, so
-  // it is the only member of the store's cluster and has the quorum alone, then serves as Open
-  // does (the same keyring, cluster, CA, tokens and objects). An autolocked manager passes the
-  // keys its previous Manager ran with (AutolockKeys), as an unlock would.
-  static StatusOr<std::unique_ptr<Manager>> ForceNewCluster(
-      const ManagerConfig& config, const SwarmState& state,
-      std::optional<crypto::UnlockedKeys> unlocked);
-
   ~Manager() override;  // Stop()
   void Stop();
-  // Stops the etcd member only (Stop stops it too): afterwards every store call fails at once
-  // instead of waiting for a quorum that is gone, so a Stop() that follows is quick.
-  void StopStoreMember();
+  // `swarm init --force-new-cluster`: restarts the etcd member with etcd's --force-new-cluster
+  // on the same data, member and cluster ID, so it is the only member of the store's cluster
+  // and has the quorum alone. The running services' store calls (waiting for the lost quorum)
+  // then complete against it, so a Stop() that follows is quick; the daemon then Opens the
+  // manager again (docs/force-new-cluster.md).
+  Status RestartStoreMemberAlone();
 
   // Called (on the renewer's thread) after this manager renewed its own certificate, e.g. to
   // hand it to this node's agent session. nullptr clears it; once that returns, the previous
@@ -161,10 +155,6 @@ class Manager : public dockerapi::AutolockControl {
 
  private:
   Manager(ManagerConfig config, SwarmState state);
-  // Open and ForceNewCluster.
-  static StatusOr<std::unique_ptr<Manager>> OpenExisting(
-      const ManagerConfig& config, const SwarmState& state,
-      std::optional<crypto::UnlockedKeys> unlocked, bool force_new_cluster);
   // Whether the etcd member stopped itself because the store's cluster removed it (waits up
   // to 2 s for the supervisor to see it exit).
   bool MemberWasRemoved() const;
@@ -180,6 +170,9 @@ class Manager : public dockerapi::AutolockControl {
   void OnIdentityRenewed();
   // The supervised etcd member and the client to it.
   Status StartMember(bool new_cluster, const std::string& initial_cluster);
+  // The supervised etcd member alone (etcd's --force-new-cluster when asked).
+  Status StartSupervisor(bool new_cluster, const std::string& initial_cluster,
+                         bool force_new_cluster);
   // Until the member serves linearizable reads (a new member: once promoted and caught up).
   Status WaitMemberServes(std::chrono::milliseconds timeout);
   // Keyring (joined: it must exist), store, read model, the election, control API.
@@ -203,7 +196,6 @@ class Manager : public dockerapi::AutolockControl {
   ManagerConfig config_;
   SwarmState state_;
   std::unique_ptr<etcd::Supervisor> supervisor_;
-  bool force_new_cluster_ = false;  // the member starts with --force-new-cluster
   std::unique_ptr<etcd::Client> client_;
   std::unique_ptr<etcd::Maintainer> maintainer_;  // compacts and defragments the member
   // The swarm's key-encryption key (the KEK file's content), kept to hand to managers that
