@@ -155,8 +155,18 @@ Status Daemon::Start() {
     locked_ = true;
     return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<node::Manager> m,
-                   node::Manager::Open(MakeManagerConfig(), *state));
+  StatusOr<std::unique_ptr<node::Manager>> opened =
+      node::Manager::Open(MakeManagerConfig(), *state);
+  if (!opened.ok() && IsMemberRemoved(opened.status())) {
+    // Up without a manager, so that `swarm leave --force` can clear the stale state.
+    spdlog::error("{}", std::string(opened.status().message()));
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    state_ = std::move(state);
+    member_removed_ = true;
+    return absl::OkStatus();
+  }
+  RETURN_IF_ERROR(opened.status());
+  std::unique_ptr<node::Manager> m = *std::move(opened);
   std::unique_lock<std::shared_mutex> lock(mu_);
   state_ = std::move(state);
   manager_ = std::move(m);
@@ -206,13 +216,13 @@ std::optional<membership::ManagerStats> ManagerStatsOf(const node::Manager& m) {
   return stats;
 }
 
+}  // namespace
+
 void WaitSoleOwner(const std::shared_ptr<node::Manager>& m) {
   for (int i = 0; i < 1000 && m.use_count() > 1; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 }
-
-}  // namespace
 
 void Daemon::Stop() {
   std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
@@ -261,6 +271,7 @@ dockerapi::LocalSwarmInfo Daemon::SwarmInfo() const {
   }
   info.manager_node_id = state_->node_id;
   info.manager_addr = state_->advertise_addr + ":" + std::to_string(state_->swarm_port);
+  if (member_removed_) info.error = kMemberRemovedMessage;
   // Without quorum Docker keeps ControlAvailable and reports the inspect error.
   if (std::shared_ptr<node::Manager> m = manager_) {
     lock.unlock();  // the check may wait for etcd
@@ -273,10 +284,14 @@ StatusOr<std::string> Daemon::InitSwarm(const dockerapi::InitRequest& request) {
   std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
   {
     std::shared_lock<std::shared_mutex> lock(mu_);
-    if (state_) {
+    if (state_ && !request.force_new_cluster) {
       return absl::UnavailableError(
           "This node is already part of a swarm. Use \"docker swarm leave\" to leave this "
           "swarm and join another one.");
+    }
+    if (state_) {
+      lock.unlock();
+      return ForceNewClusterLocked(request);
     }
   }
   RETURN_IF_ERROR(EnsureExecutor());
@@ -334,9 +349,11 @@ Status Daemon::LeaveSwarm(bool force) {
     session = std::move(agent_);
     renewer = std::move(renewer_);
     state_.reset();
-    if (locked_) {
-      // A locked manager runs nothing: its swarm's files go as Destroy removes them.
+    if (locked_ || member_removed_) {
+      // A locked manager (or one whose store member was removed) runs nothing: its swarm's
+      // files go as Destroy removes them.
       locked_ = false;
+      member_removed_ = false;
       std::error_code ec;
       std::filesystem::remove(StatePath(), ec);
       std::filesystem::remove_all(EtcdDir(options_.data_root), ec);
@@ -424,6 +441,7 @@ StatusOr<std::shared_ptr<const dockerapi::ManagerServices>> Daemon::Manager() co
     return absl::UnavailableError(dockerapi::kWorkerNotManagerMessage);
   }
   if (locked_) return absl::UnavailableError(dockerapi::kSwarmLockedMessage);
+  if (member_removed_) return absl::UnavailableError(kMemberRemovedMessage);
   if (!manager_) return absl::UnavailableError(dockerapi::kNotManagerMessage);
   std::shared_ptr<node::Manager> m = manager_;
   lock.unlock();  // the quorum check may wait for etcd; a leave must not wait behind it

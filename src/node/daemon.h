@@ -82,6 +82,9 @@ class Daemon : public dockerapi::Backend {
   // After leaving: every task this node still has is stopped and removed (no orphans). Waits
   // at most kTaskSweepBudget: a task whose executor call is stuck is left to its sweep thread.
   void RemoveAllTasks();
+  // `swarm init --force-new-cluster` on a node in a swarm (lifecycle_mu_ held;
+  // daemon_force_new_cluster.cc).
+  StatusOr<std::string> ForceNewClusterLocked(const dockerapi::InitRequest& request);
 
   DaemonOptions options_;
   std::string hostname_;
@@ -90,6 +93,9 @@ class Daemon : public dockerapi::Backend {
   mutable std::shared_mutex mu_;
   std::optional<SwarmState> state_;
   bool locked_ = false;  // an autolocked manager waiting for its unlock key (no manager_)
+  // A manager whose store member was removed (kMemberRemovedMessage): no manager_, until
+  // `swarm leave --force`.
+  bool member_removed_ = false;
   // Requests hold the manager through aliasing shared_ptrs to its services, so leave waits
   // for them before tearing it down.
   std::shared_ptr<node::Manager> manager_;
@@ -120,6 +126,9 @@ class Daemon : public dockerapi::Backend {
   std::unique_ptr<dockerapi::NodeImages> api_images_;
   std::unique_ptr<dockerapi::TaskLogSource> api_logs_;
 };
+
+// Waits (bounded, ~10 s) until in-flight requests have released m.
+void WaitSoleOwner(const std::shared_ptr<node::Manager>& m);
 
 // Parses Docker's ListenAddr / AdvertiseAddr forms; fills state's addresses and ports.
 // InvalidArgument with Docker-like messages on bad input.

@@ -54,7 +54,8 @@ std::string PeerUrl(const SwarmState& state) {
   return "https://" + (v6 ? "[" + ip + "]" : ip) + ":" + std::to_string(state.etcd_peer_port);
 }
 
-Status Manager::StartMember(bool new_cluster, const std::string& initial_cluster) {
+Status Manager::StartSupervisor(bool new_cluster, const std::string& initial_cluster,
+                                bool force_new_cluster) {
   RETURN_IF_ERROR(EnsureDir(SwarmDir(config_.data_root), 0700));
   etcd::MemberConfig mc;
   mc.etcd_binary = config_.etcd_binary;
@@ -71,9 +72,13 @@ Status Manager::StartMember(bool new_cluster, const std::string& initial_cluster
   mc.initial_cluster = initial_cluster;
   mc.cluster_token = state_.cluster_id;
   mc.log_level = config_.etcd_log_level;
+  mc.force_new_cluster = force_new_cluster;
   supervisor_ = std::make_unique<etcd::Supervisor>(mc, RealClock());
-  RETURN_IF_ERROR(supervisor_->Start(std::chrono::seconds(30)));
+  return supervisor_->Start(std::chrono::seconds(30));
+}
 
+Status Manager::StartMember(bool new_cluster, const std::string& initial_cluster) {
+  RETURN_IF_ERROR(StartSupervisor(new_cluster, initial_cluster, /*force_new_cluster=*/false));
   etcd::ClientOptions co;
   co.endpoint = supervisor_->ClientEndpoint();
   // The member accepts on its socket at once but answers only once it is ready: it has
@@ -424,10 +429,26 @@ StatusOr<std::unique_ptr<Manager>> Manager::Open(const ManagerConfig& config,
   if (s.ok()) s = m->StartSwarmServer();
   if (s.ok()) s = m->ReconcileAutolock();
   if (!s.ok()) {
+    if (m->MemberWasRemoved()) s = absl::FailedPreconditionError(kMemberRemovedMessage);
     m->Stop();
     return s;
   }
   return m;
+}
+
+bool IsMemberRemoved(const Status& status) {
+  return status.code() == StatusCode::kFailedPrecondition &&
+         status.message() == kMemberRemovedMessage;
+}
+
+bool Manager::MemberWasRemoved() const {
+  if (!supervisor_) return false;
+  // The store calls may fail before the supervisor has reaped the member that stopped itself.
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (!supervisor_->removed() && std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return supervisor_->removed();
 }
 
 StatusOr<std::unique_ptr<Manager>> Manager::Join(const ManagerConfig& config,
@@ -453,6 +474,12 @@ StatusOr<std::unique_ptr<Manager>> Manager::Join(const ManagerConfig& config,
     return s;
   }
   return m;
+}
+
+Status Manager::RestartStoreMemberAlone() {
+  if (!supervisor_) return absl::FailedPreconditionError("the store member is not running");
+  supervisor_->Stop();
+  return StartSupervisor(/*new_cluster=*/false, "", /*force_new_cluster=*/true);
 }
 
 void Manager::Stop() {

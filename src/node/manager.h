@@ -55,6 +55,17 @@
 
 namespace capsule::node {
 
+// Why a manager whose etcd member was removed from the store's cluster does not start (Open's
+// FailedPrecondition): typically another manager ran `swarm init --force-new-cluster` while
+// this one was down. Its data is a stale copy that must not come back as a second swarm.
+inline constexpr char kMemberRemovedMessage[] =
+    "this manager's store member was removed from the swarm's store cluster (another manager "
+    "ran `swarm init --force-new-cluster`, or removed it) and its copy of the swarm's state is "
+    "stale, so it does not start as a manager: leave the swarm (`docker swarm leave --force`) "
+    "and join it again";
+
+bool IsMemberRemoved(const Status& status);
+
 // Docker's docs advise keeping the previous unlock key "for a few minutes".
 inline constexpr std::chrono::seconds kDefaultUnlockKeyGrace{600};
 
@@ -115,6 +126,12 @@ class Manager : public dockerapi::AutolockControl {
 
   ~Manager() override;  // Stop()
   void Stop();
+  // `swarm init --force-new-cluster`: restarts the etcd member with etcd's --force-new-cluster
+  // on the same data, member and cluster ID, so it is the only member of the store's cluster
+  // and has the quorum alone. The running services' store calls (waiting for the lost quorum)
+  // then complete against it, so a Stop() that follows is quick; the daemon then Opens the
+  // manager again (docs/force-new-cluster.md).
+  Status RestartStoreMemberAlone();
 
   // Called (on the renewer's thread) after this manager renewed its own certificate, e.g. to
   // hand it to this node's agent session. nullptr clears it; once that returns, the previous
@@ -125,6 +142,9 @@ class Manager : public dockerapi::AutolockControl {
 
   // dockerapi::AutolockControl (manager_autolock.cc).
   StatusOr<SecretBytes> UnlockKey() const override;
+  // While autolock is on: copies of the KEK and the current unlock key, as an unlock yields
+  // them (for restarting this manager without asking for the key again); nullopt when off.
+  std::optional<crypto::UnlockedKeys> AutolockKeys() const;
   Status ApplyAutolock(bool autolock, bool rotate) override;
 
   // Valid while this Manager lives (the daemon hands it out through an aliasing shared_ptr
@@ -138,6 +158,9 @@ class Manager : public dockerapi::AutolockControl {
 
  private:
   Manager(ManagerConfig config, SwarmState state);
+  // Whether the etcd member stopped itself because the store's cluster removed it (waits up
+  // to 2 s for the supervisor to see it exit).
+  bool MemberWasRemoved() const;
   Status StartStore(bool new_cluster);
   // kek_ (and unlock_key_) at start: from unlocked_ keys, new ones for `swarm init
   // --autolock`, else the KEK file (manager_autolock.cc).
@@ -150,6 +173,9 @@ class Manager : public dockerapi::AutolockControl {
   void OnIdentityRenewed();
   // The supervised etcd member and the client to it.
   Status StartMember(bool new_cluster, const std::string& initial_cluster);
+  // The supervised etcd member alone (etcd's --force-new-cluster when asked).
+  Status StartSupervisor(bool new_cluster, const std::string& initial_cluster,
+                         bool force_new_cluster);
   // Until the member serves linearizable reads (a new member: once promoted and caught up).
   Status WaitMemberServes(std::chrono::milliseconds timeout);
   // Keyring (joined: it must exist), store, read model, the election, control API.

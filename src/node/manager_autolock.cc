@@ -66,6 +66,13 @@ StatusOr<SecretBytes> Manager::UnlockKey() const {
   return ca::FormatUnlockKey(unlock_key_);
 }
 
+std::optional<crypto::UnlockedKeys> Manager::AutolockKeys() const {
+  MutexLock lock(autolock_mu_);
+  if (unlock_key_.empty()) return std::nullopt;
+  return crypto::UnlockedKeys{SecretBytes::CopyFrom(kek_.view()),
+                              SecretBytes::CopyFrom(unlock_key_.view())};
+}
+
 Status Manager::ApplyAutolock(bool autolock, bool rotate) {
   MutexLock lock(autolock_mu_);
   if (!identity_) identity_ = std::make_unique<IdentityVault>(CertificatesIn(config_.data_root));

@@ -56,6 +56,7 @@ module uses its own last octet:
   127.0.56.x test_quorum_loss
   127.0.57.x test_ha_down
   127.0.60.x test_data_key_rotation
+  127.0.62.x test_force_new_cluster
   127.0.63.x test_rotation_worker_down
   127.0.64.x tests/fault/ha_faults
   127.0.65.x bench/ha_bench.py (.1-.3 capsuled, .11-.13 the Docker oracle's dockerd)

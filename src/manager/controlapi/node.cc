@@ -60,6 +60,18 @@ Status NodeApi::CheckDemotion(const std::string& id) const {
   return membership::CheckDemotion(managers, members, id, roster_.self);
 }
 
+bool NodeApi::IsStoreMember(const std::string& id) const {
+  if (!roster_.members) return true;
+  StatusOr<std::vector<membership::ManagerMember>> members = roster_.members();
+  if (!members.ok()) return true;
+  bool self = false, found = false;
+  for (const membership::ManagerMember& m : *members) {
+    self = self || m.node_id == roster_.self;
+    found = found || m.node_id == id;
+  }
+  return found || !self;  // a list without the serving manager itself is not trusted
+}
+
 Status NodeApi::Update(const std::string& id, int64_t version, const NodeSpecUpdate& in) {
   std::string availability;
   Status refused;  // a demotion guard's answer, kept apart from the store's NotFound
@@ -103,7 +115,9 @@ Status NodeApi::Remove(const std::string& id, bool force) {
   RETURN_IF_ERROR(reads_.WaitFresh());
   store::NodeEntry e = reads_.NodeById(id);
   if (!e) return NodeNotFound(id);
-  if (e->object.role == "manager") {
+  // swarmkit refuses a Raft member; a manager node whose member is gone (removed by
+  // `swarm init --force-new-cluster`) may be removed like a worker.
+  if (e->object.role == "manager" && IsStoreMember(id)) {
     return absl::FailedPreconditionError(
         "node " + id +
         " is a cluster manager and is a member of the raft cluster. It must be demoted to "

@@ -51,7 +51,9 @@ class NodeApi {
 
   // NotFound "node <id> not found"; FailedPrecondition "node <id> is a cluster manager and is
   // a member of the raft cluster. It must be demoted to worker before removal" / "node <id> is
-  // not down and can't be removed" (Ready and !force).
+  // not down and can't be removed" (Ready and !force). A manager node is refused only while
+  // it is a voting store member (as swarmkit refuses Raft members): the managers a `swarm init
+  // --force-new-cluster` removed from the store can be removed like workers.
   Status Remove(const std::string& id, bool force);
 
   // Admits a node (the CA's registry): creates its object and waits until the read model has
@@ -78,6 +80,8 @@ class NodeApi {
  private:
   // Docker's demotion guards for manager `id`.
   Status CheckDemotion(const std::string& id) const;
+  // Whether `id` is a voting store member (true when the roster cannot tell).
+  bool IsStoreMember(const std::string& id) const;
 
   store::Store& store_;
   const store::ReadModel& reads_;

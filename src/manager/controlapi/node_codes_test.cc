@@ -158,6 +158,39 @@ TEST(NodeCodes, Remove) {
   });
 }
 
+// After `swarm init --force-new-cluster` on m1, m2 is still a manager node but no longer a
+// store member: it may be removed like a worker (swarmkit refuses only Raft members).
+TEST(NodeCodes, RemoveOfAManagerWhoseStoreMemberIsGone) {
+  RunCases({
+      {"down, not forced",
+       [](ApiTestEnv& env) {
+         env.PutNode(MakeNode("m1", "manager", "ready"));
+         env.PutNode(MakeNode("m2", "manager", "down"));
+         env.members = {{"m1", true}};
+         return env.nodes.Remove("m2", false);
+       },
+       kOk, ""},
+      {"ready, not forced",
+       [](ApiTestEnv& env) {
+         env.PutNode(MakeNode("m1", "manager", "ready"));
+         env.PutNode(MakeNode("m2", "manager", "ready"));
+         env.members = {{"m1", true}};
+         return env.nodes.Remove("m2", false);
+       },
+       StatusCode::kFailedPrecondition, "node m2 is not down and can't be removed"},
+      {"still a member",
+       [](ApiTestEnv& env) {
+         env.PutNode(MakeNode("m1", "manager", "ready"));
+         env.PutNode(MakeNode("m2", "manager", "down"));
+         env.members = {{"m1", true}, {"m2", false}};
+         return env.nodes.Remove("m2", true);
+       },
+       StatusCode::kFailedPrecondition,
+       "node m2 is a cluster manager and is a member of the raft cluster. It must be demoted to "
+       "worker before removal"},
+  });
+}
+
 TEST(NodeCodes, RemoveTellsTheCallbackOnceTheReadModelHasIt) {
   ApiTestEnv env;
   env.PutNode(MakeNode("n1", "worker", "down"));

@@ -163,6 +163,7 @@ std::vector<std::string> EtcdArgs(const MemberConfig& config) {
       "--election-timeout",
       "500",
   };
+  if (config.force_new_cluster) args.push_back("--force-new-cluster");
   if (!config.peer_tls.cert_file.empty()) {
     args.insert(args.end(), {"--peer-cert-file", config.peer_tls.cert_file, "--peer-key-file",
                              config.peer_tls.key_file, "--peer-trusted-ca-file",

@@ -89,6 +89,8 @@ struct Supervisor::Impl {
   bool spawned = false;  // the current monitor has spawned at least once
   bool ready = false;    // Start() saw the socket accept connections
   bool stopping = false;
+  bool force_pending = false;           // the next spawn passes --force-new-cluster
+  bool removed = false;                 // the child exited 0 by itself: not restarted
   std::optional<Status> startup_error;  // the first child could not start or died early
   int restarts = 0;
   std::thread monitor;
@@ -117,7 +119,17 @@ Status Supervisor::Impl::Validate() const {
 StatusOr<pid_t> Supervisor::Impl::SpawnOnce() {
   ASSIGN_OR_RETURN(int removed, UnlinkStaleSockets(dir));
   if (removed > 0) spdlog::info("etcd supervisor: removed {} stale socket(s) in {}", removed, dir);
-  ASSIGN_OR_RETURN(pid_t child, SpawnProcess(EtcdArgs(config), dir, /*parent_death_signal=*/true));
+  MemberConfig spawn_config = config;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    spawn_config.force_new_cluster = force_pending;
+    force_pending = false;
+  }
+  if (spawn_config.force_new_cluster) {
+    spdlog::warn("etcd supervisor: starting member {} with --force-new-cluster", config.name);
+  }
+  ASSIGN_OR_RETURN(pid_t child,
+                   SpawnProcess(EtcdArgs(spawn_config), dir, /*parent_death_signal=*/true));
   Status written = WritePidfile(pidfile, child);
   if (!written.ok()) spdlog::warn("etcd supervisor: {}", written.ToString());
   return child;
@@ -159,9 +171,19 @@ void Supervisor::Impl::Monitor() {
       pid = -1;
       cv.notify_all();
       if (stopping) return;
+      // etcd exits 0 unasked only when its server stopped itself: its member was removed.
+      removed = WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
       if (!ready) {
         startup_error = absl::UnavailableError(absl::StrCat(
-            "etcd ", DescribeWaitStatus(wait_status), " before serving (see its log above)"));
+            "etcd ", DescribeWaitStatus(wait_status), " before serving",
+            removed ? ": its member was removed from the cluster" : "", " (see its log above)"));
+        return;
+      }
+      if (removed) {
+        spdlog::error(
+            "etcd supervisor: etcd (pid {}) stopped by itself (exit status 0): its member {} was "
+            "removed from the cluster; not restarting it",
+            *child, config.name);
         return;
       }
       spdlog::error("etcd supervisor: etcd (pid {}) {}; restarting in {} ms", *child,
@@ -207,6 +229,8 @@ Status Supervisor::Impl::StartLocked(std::chrono::milliseconds timeout) {
   {
     std::lock_guard<std::mutex> lock(s.mu);
     s.stopping = false;
+    s.force_pending = s.config.force_new_cluster;
+    s.removed = false;
     s.ready = false;
     s.spawned = false;
     s.startup_error.reset();
@@ -263,6 +287,11 @@ std::string Supervisor::ClientEndpoint() const { return absl::StrCat("unix:", im
 int Supervisor::pid() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->pid;
+}
+
+bool Supervisor::removed() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->removed;
 }
 
 int Supervisor::restarts() const {

@@ -10,7 +10,11 @@
 // <dir> (before every start and restart). etcd's own log goes to our stderr.
 //
 // If the child dies unexpectedly the supervisor logs it and restarts it after a backoff
-// (200 ms doubling to 5 s; reset after 10 s of healthy running) until Stop().
+// (200 ms doubling to 5 s; reset after 10 s of healthy running) until Stop(). A child that
+// exits with status 0 by itself is not restarted: etcd does that only when its server stopped
+// on its own, i.e. when it learned that its member was removed from the cluster (e.g. another
+// member ran with --force-new-cluster); restarting it on the same data would only repeat that,
+// or split the cluster if enough removed members found each other. removed() then says so.
 // The child is forked by a monitor thread that lives until Stop(), because
 // PR_SET_PDEATHSIG fires when the forking *thread* exits. The process must not set SIGCHLD
 // to SIG_IGN (the monitor reaps the child with waitpid).
@@ -49,6 +53,11 @@ struct MemberConfig {
   std::string cluster_token;    // --initial-cluster-token (the swarm's cluster ID)
   PeerTls peer_tls;             // empty cert_file → plain http peer URL
   std::string log_level = "warn";
+  // etcd's --force-new-cluster on the first child of a Start(): the member keeps its data and
+  // identity and becomes the only member of its cluster (every other member is removed). The
+  // supervisor's restarts after a crash run without it, since a restart with it would remove
+  // the members added since.
+  bool force_new_cluster = false;
 };
 
 class Supervisor {
@@ -60,7 +69,8 @@ class Supervisor {
   Supervisor& operator=(const Supervisor&) = delete;
 
   // Starts the member and waits until its client socket accepts connections (or the timeout
-  // → DeadlineExceeded). Returns OK at once if already started. Errors: InvalidArgument for
+  // → DeadlineExceeded). Returns OK at once if already started (also when its child
+  // was removed: Stop() first). Errors: InvalidArgument for
   // an empty dir/name/peer URL, a 0.0.0.0 peer URL, or an absolute socket path longer than
   // 107 bytes (sun_path; use a shorter data root); Unavailable if etcd exits before serving
   // (its reason is in its log on stderr); errno-based errors for the dir and the spawn.
@@ -75,6 +85,9 @@ class Supervisor {
   int pid() const;
   // Number of times the child was restarted after an unexpected exit.
   int restarts() const;
+  // The child exited with status 0 without being asked to (its member was removed from the
+  // cluster) and was not restarted. Cleared by the next Start().
+  bool removed() const;
 
  private:
   struct Impl;

@@ -412,6 +412,114 @@ TEST(SupervisorTest, EtcdThatExitsAtStartupFailsStartQuickly) {
   EXPECT_EQ(supervisor.restarts(), 0);
 }
 
+// The command line of a running process, one argument per element.
+std::vector<std::string> Cmdline(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+  std::vector<std::string> out;
+  std::string arg;
+  while (std::getline(in, arg, '\0')) out.push_back(arg);
+  return out;
+}
+
+bool HasArg(const std::vector<std::string>& args, const std::string& arg) {
+  return std::find(args.begin(), args.end(), arg) != args.end();
+}
+
+// m1 and m2 (a learner promoted to a voter), as a two-member cluster holding /replicated.
+struct TwoMembers {
+  explicit TwoMembers(const std::string& root) {
+    first = TestMemberConfig(root + "/m1");
+    second = TestMemberConfig(root + "/m2");
+    second.name = "m2";
+    second.new_cluster = false;
+    second.initial_cluster = "m1=" + first.peer_url + ",m2=" + second.peer_url;
+  }
+  // Starts both and returns m2's member ID.
+  StatusOr<uint64_t> Start() {
+    one = std::make_unique<Supervisor>(first, RealClock());
+    RETURN_IF_ERROR(one->Start(20s));
+    ASSIGN_OR_RETURN(c1, ConnectTo(*one));
+    RETURN_IF_ERROR(c1->Put("/replicated", "yes").status());
+    ASSIGN_OR_RETURN(MemberAddResult added, c1->MemberAdd({second.peer_url}, true));
+    two = std::make_unique<Supervisor>(second, RealClock());
+    RETURN_IF_ERROR(two->Start(20s));
+    StatusOr<std::vector<Member>> promoted = absl::UnknownError("not tried");
+    WaitFor([&] { return (promoted = c1->MemberPromote(added.member.id)).ok(); }, 20s);
+    RETURN_IF_ERROR(promoted.status());
+    return added.member.id;
+  }
+  MemberConfig first, second;
+  std::unique_ptr<Supervisor> one, two;
+  std::unique_ptr<Client> c1;
+};
+
+// A member of a cluster that lost its quorum restarts with --force-new-cluster: alone, with its
+// data; a crash restart after that runs without the flag.
+TEST(SupervisorTest, ForceNewClusterLeavesTheSurvivorAloneWithItsData) {
+  TempDir tmp;
+  TwoMembers cluster(tmp.path());
+  ASSERT_OK(cluster.Start().status());
+  cluster.two->Stop();  // quorum lost: 1 of 2
+  cluster.c1.reset();
+  cluster.one->Stop();
+
+  MemberConfig forced = cluster.first;
+  forced.force_new_cluster = true;
+  Supervisor survivor(forced, RealClock());
+  ASSERT_OK(survivor.Start(20s));
+  EXPECT_TRUE(HasArg(Cmdline(survivor.pid()), "--force-new-cluster"));
+  auto client = ConnectTo(survivor);
+  ASSERT_OK(client.status());
+  StatusOr<RangeResult> got = absl::UnknownError("not tried");
+  ASSERT_TRUE(WaitFor([&] { return (got = (*client)->Range("/replicated", "")).ok(); }, 20s))
+      << got.status();
+  ASSERT_EQ(got->kvs.size(), 1u);
+  EXPECT_EQ(got->kvs[0].value, "yes");
+  ASSERT_OK((*client)->Put("/after", "force").status());
+  auto members = (*client)->MemberList();
+  ASSERT_OK(members.status());
+  ASSERT_EQ(members->size(), 1u);
+  EXPECT_EQ((*members)[0].name, "m1");
+
+  const int forced_pid = survivor.pid();
+  ASSERT_EQ(kill(forced_pid, SIGKILL), 0);
+  ASSERT_TRUE(WaitFor([&] { return survivor.pid() > 0 && survivor.pid() != forced_pid; }, 20s));
+  EXPECT_FALSE(HasArg(Cmdline(survivor.pid()), "--force-new-cluster"));
+  EXPECT_FALSE(survivor.removed());
+  got = absl::UnknownError("not tried");
+  ASSERT_TRUE(WaitFor([&] { return (got = (*client)->Range("/after", "")).ok(); }, 20s))
+      << got.status();
+  EXPECT_EQ(got->kvs.size(), 1u);
+  survivor.Stop();
+}
+
+// A member removed from its cluster stops itself (exit 0): it is not restarted, and a start on
+// its old data stops again as soon as it hears from the cluster that removed it.
+TEST(SupervisorTest, RemovedMemberIsNotRestarted) {
+  TempDir tmp;
+  TwoMembers cluster(tmp.path());
+  StatusOr<uint64_t> m2 = cluster.Start();
+  ASSERT_OK(m2.status());
+  // etcd refuses the removal ("unhealthy cluster") until the new member has published itself.
+  StatusOr<std::vector<Member>> removed = absl::UnknownError("not tried");
+  ASSERT_TRUE(WaitFor([&] { return (removed = cluster.c1->MemberRemove(*m2)).ok(); }, 20s))
+      << removed.status();
+  ASSERT_TRUE(WaitFor([&] { return cluster.two->removed(); }, 20s));
+  EXPECT_EQ(cluster.two->pid(), -1);
+  EXPECT_EQ(cluster.two->restarts(), 0);
+  cluster.two->Stop();
+
+  // Restarted on its old data (it still lists m1 and itself), it learns of its removal again.
+  Status restarted = cluster.two->Start(20s);
+  ASSERT_TRUE(WaitFor([&] { return cluster.two->removed(); }, 20s)) << restarted;
+  EXPECT_EQ(cluster.two->pid(), -1);
+  EXPECT_EQ(cluster.two->restarts(), 0);
+  cluster.two->Stop();
+  // The cluster that removed it goes on alone.
+  ASSERT_OK(cluster.c1->Put("/still", "here").status());
+  cluster.one->Stop();
+}
+
 // The peer port's role check is etcd's: the flag must be on the command line whenever peers
 // use TLS and a hostname is required (tests/integration/test_peer_port.py attacks it for real).
 TEST(EtcdArgsTest, PeerTlsRequiresTheAllowedHostname) {
@@ -430,6 +538,15 @@ TEST(EtcdArgsTest, PeerTlsRequiresTheAllowedHostname) {
   const std::vector<std::string> open_args = EtcdArgs(config);
   EXPECT_EQ(std::find(open_args.begin(), open_args.end(), "--peer-cert-allowed-hostname"),
             open_args.end());
+}
+
+TEST(EtcdArgsTest, ForceNewClusterOnlyWhenAsked) {
+  MemberConfig config;
+  config.name = "m1";
+  config.peer_url = "http://127.0.0.1:2380";
+  EXPECT_FALSE(HasArg(EtcdArgs(config), "--force-new-cluster"));
+  config.force_new_cluster = true;
+  EXPECT_TRUE(HasArg(EtcdArgs(config), "--force-new-cluster"));
 }
 
 }  // namespace
