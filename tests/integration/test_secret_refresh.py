@@ -203,10 +203,13 @@ class SecretRefresh(unittest.TestCase):
             finally:
                 os.close(old_fd)
             # No older version in w1's capsuled memory; the current one is (positive control).
+            # Each round looks for the raw bytes and fragments of every older version (the
+            # agent only ever holds a version's raw bytes); the last round for every form.
             older = set()
             for v in values[:-1]:
                 if v != values[i]:
-                    older |= leakscan.needles(v)
+                    older |= ({v} | leakscan.fragments(v) if i < ROTATIONS
+                              else leakscan.needles(v))
             hits, regions, nbytes, _ = leakscan.scan_memory(w1.pid, older)
             scanned += nbytes
             regions_total += regions

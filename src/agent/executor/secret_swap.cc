@@ -59,7 +59,11 @@ void Wipe(int fd) {
   if (::ftruncate(fd, 0) != 0) return;  // the zeros are in place already
 }
 
-// Read-write for the swap; read-only again when destroyed.
+// Writable for the swap; read-only again when destroyed. The host's mount of the tmpfs is
+// made read-only per mount (always possible once our own fds are closed); the superblock is
+// made read-only too when it can be — an old inode still open in the task (unlinked, not yet
+// closed) makes that EBUSY, and then every mount of it is read-only anyway (the task's bind
+// is, per mount, from runc's "ro").
 class WritableWhileAlive {
  public:
   explicit WritableWhileAlive(std::string dir) : dir_(std::move(dir)) {}
@@ -68,13 +72,23 @@ class WritableWhileAlive {
       return ErrnoStatus("remount read-write", dir_, errno);
     }
     open_ = true;
+    if (::mount(nullptr, dir_.c_str(), nullptr, MS_BIND | MS_REMOUNT | kSecretMountFlags,
+                nullptr) != 0) {
+      return ErrnoStatus("remount read-write (mount)", dir_, errno);
+    }
     return absl::OkStatus();
   }
   ~WritableWhileAlive() {
-    if (open_ && ::mount(nullptr, dir_.c_str(), nullptr, MS_REMOUNT | MS_RDONLY | kSecretMountFlags,
-                         nullptr) != 0) {
-      // Only open writable fds prevent it, and none outlive the swap: not expected.
-      spdlog::error("secret swap: {}", ErrnoStatus("remount read-only", dir_, errno).ToString());
+    if (!open_) return;
+    if (::mount(nullptr, dir_.c_str(), nullptr,
+                MS_BIND | MS_REMOUNT | MS_RDONLY | kSecretMountFlags, nullptr) != 0) {
+      spdlog::error("secret swap: {}",
+                    ErrnoStatus("remount read-only (mount)", dir_, errno).ToString());
+    }
+    if (::mount(nullptr, dir_.c_str(), nullptr, MS_REMOUNT | MS_RDONLY | kSecretMountFlags,
+                nullptr) != 0 &&
+        errno != EBUSY) {
+      spdlog::warn("secret swap: {}", ErrnoStatus("remount read-only", dir_, errno).ToString());
     }
   }
 

@@ -126,16 +126,20 @@ TEST_F(SecretSwapTest, AReaderInATightLoopSeesOnlyCompleteOldOrNewValues) {
   BindView();
 
   std::atomic<bool> stop{false};
-  std::atomic<long> reads{0}, bad{0};
+  std::atomic<long> reads{0}, bad{0}, bad_size{-1};
   std::thread reader([&] {
     while (!stop.load()) {
       std::string got = ReadWhole(view_ + "/pw");
-      if (expected.count(got) == 0) bad.fetch_add(1);
+      if (expected.count(got) == 0) {
+        bad.fetch_add(1);
+        bad_size = static_cast<long>(got.size());
+      }
       reads.fetch_add(1);
     }
   });
   int signals = 0;
-  for (int round = 1; round <= 30; ++round) {
+  constexpr int kRounds = 20;
+  for (int round = 1; round <= kRounds; ++round) {
     const SecretBytes& next = values[round % values.size()];
     StatusOr<bool> swapped = SwapSecretFile(
         dir_, Ref("pw1", "pw", &next),
@@ -145,7 +149,7 @@ TEST_F(SecretSwapTest, AReaderInATightLoopSeesOnlyCompleteOldOrNewValues) {
           std::ofstream probe(view_ + "/intruder");
           EXPECT_FALSE(probe.good());
         },
-        milliseconds(2));
+        milliseconds(250));  // a reader that opened the old file finishes with it
     ASSERT_TRUE(swapped.ok()) << swapped.status();
     EXPECT_TRUE(*swapped);
     EXPECT_EQ(ReadWhole(view_ + "/pw"), std::string(next.view()));
@@ -153,8 +157,9 @@ TEST_F(SecretSwapTest, AReaderInATightLoopSeesOnlyCompleteOldOrNewValues) {
   }
   stop = true;
   reader.join();
-  EXPECT_EQ(signals, 30);
-  EXPECT_EQ(bad.load(), 0) << "of " << reads.load() << " reads";
+  EXPECT_EQ(signals, kRounds);
+  EXPECT_EQ(bad.load(), 0) << "of " << reads.load() << " reads; a bad one had " << bad_size.load()
+                           << " bytes";
   EXPECT_GT(reads.load(), 100);
   struct stat st;
   EXPECT_NE(::lstat((dir_ + "/.swap").c_str(), &st), 0);  // no temporary file left
@@ -174,6 +179,8 @@ TEST_F(SecretSwapTest, AnOldDescriptorReadsNothingOnceTheGracePassed) {
   struct stat st;
   ASSERT_EQ(::fstat(held, &st), 0);
   EXPECT_EQ(st.st_size, 0);
+  // Read-only again although the held old inode keeps the superblock from it.
+  EXPECT_EQ(MountOptions(dir_).rfind("ro,", 0), 0u) << MountOptions(dir_);
   ::close(held);
   EXPECT_EQ(ReadWhole(view_ + "/pw"), "version-two");
 }
