@@ -203,10 +203,11 @@ class SecretRefresh(unittest.TestCase):
             finally:
                 os.close(old_fd)
             # No older version in w1's capsuled memory; the current one is (positive control).
-            # Each round looks for the raw bytes and fragments of every older version (the
-            # agent only ever holds a version's raw bytes); the last round for every form.
+            # Each round looks for the raw bytes and fragments of the version it replaced (the
+            # agent only ever holds a version's raw bytes); the last round for every form of
+            # every older version.
             older = set()
-            for v in values[:-1]:
+            for v in (values[:-1] if i == ROTATIONS else [values[i - 1]]):
                 if v != values[i]:
                     older |= ({v} | leakscan.fragments(v) if i < ROTATIONS
                               else leakscan.needles(v))
