@@ -3,7 +3,7 @@
 replicas on W simulated workers and time until every task runs the new version.
 
   rotation_bench.py [--services 100] [--replicas 2] [--workers 3] [--reps 3]
-                    [--variants start-first,stop-first]
+                    [--variants start-first,stop-first,live-refresh]
 
 Machinery of scale_bench.py: one real capsuled manager (harness Daemon on 127.0.58.1,
 `swarm init`, drained) and one `swarm_load W 86400 --agents` process (real join, real agent and
@@ -23,7 +23,15 @@ call's own duration; and when the first new task ran. The simulated executor sta
 instantly, so the figures are the control plane's (orchestrator, dispatcher, agent, status
 reports), not container start time. Asserted: every
 new running task was handed the new value (sha prefix from the simulated executor), the rotate
-answer names all S services. Live refresh (issue 14 part 3) does not exist yet: not measured.
+answer names all S services.
+  live-refresh  (issue 14 part 3) the services are created on /capsule/services/create with
+                `secretRefresh {"rot-secret": "signal:HUP"}`: a rotation moves every task's
+                version in place and each node swaps the file (the simulated executor
+                reports each swap as a "refresh" event with the new value's sha prefix and its
+                wall-clock time). Measured per rotation: ms from the rotate request until
+                every one of the S*R tasks reported the swap of the new value (all_refreshed),
+                and each task's own rotate-request-to-swap time (per-task p50/p95 over every
+                rotation). Asserted: no task was replaced (same IDs, all RUNNING).
 Python 3 stdlib only; everything started is stopped by PID.
 """
 
@@ -55,6 +63,7 @@ class Workers(sb.Workers):
 
     def __init__(self, *a, **kw):
         self.task_sha = {}  # task ID -> [sha prefixes handed to it]
+        self.refreshed = {}  # (task ID, sha prefix) -> wall-clock ms of its live refresh
         super().__init__(*a, **kw)
 
     def _read(self):
@@ -69,6 +78,8 @@ class Workers(sb.Workers):
                         self.node_ids[ev["node"]] = ev["node_id"]
                     elif ev["event"] == "secret":
                         self.task_sha.setdefault(ev["task"], []).append(ev["sha"])
+                    elif ev["event"] == "refresh":
+                        self.refreshed[(ev["task"], ev["sha"])] = ev["t_ms"]
                     elif ev["event"] == "start":
                         self.starts += 1
                 self.cond.notify_all()
@@ -78,7 +89,10 @@ class Workers(sb.Workers):
 
 
 VARIANTS = {"start-first": {"Order": "start-first", "Parallelism": 0},
-            "stop-first": {"Order": "stop-first", "Parallelism": 1}}
+            "stop-first": {"Order": "stop-first", "Parallelism": 1},
+            "live-refresh": {"Order": "stop-first", "Parallelism": 1}}
+LIVE = "live-refresh"
+REFRESH = json.dumps({"rot-secret": "signal:HUP"})
 
 
 class Bench:
@@ -130,7 +144,11 @@ class Bench:
             spec = sb.service_spec(f"rot-{variant}-{i}", [ref],
                                    {"Replicated": {"Replicas": reps}})
             spec["UpdateConfig"].update(VARIANTS[variant])
-            r = client.request("POST", "/services/create", spec)
+            if variant == LIVE:
+                r = client.request("POST", "/capsule/services/create", spec,
+                                   query={"secretRefresh": REFRESH})
+            else:
+                r = client.request("POST", "/services/create", spec)
             check(r.status == 201, f"create service {i}: {r!r}")
             return r.json()["ID"]
 
@@ -199,6 +217,57 @@ class Bench:
                 "all_new_from_request_ms": round((done - t_req) * 1000, 1),
                 "first_new_ms": round((first_new - t0) * 1000, 1)}
 
+    def rotate_live(self):
+        """One rotation of live-refresh services: until every task swapped the new value."""
+        want = self.args.services * self.args.replicas
+        before = {t["ID"] for t in self.tasks() if t["Status"]["State"] == "running"}
+        check(len(before) == want, f"{len(before)} tasks running before the rotation")
+        value = os.urandom(32)
+        sha = sb.sha16(value)
+        wall_req = time.time() * 1000
+        t_req = time.monotonic()
+        r = self.api("POST", f"/capsule/secrets/{self.sid}/rotate", bytes(value),
+                     headers={"Content-Type": "application/octet-stream"})
+        t0 = time.monotonic()
+        check(r.status == 200, f"rotate: {r!r}")
+
+        def swapped():
+            with self.workers.cond:
+                return sum((tid, sha) in self.workers.refreshed for tid in before)
+
+        deadline = t0 + 120
+        while swapped() < want:
+            check(time.monotonic() < deadline,
+                  f"after 120 s only {swapped()} of {want} tasks refreshed")
+            time.sleep(0.01)
+        with self.workers.cond:
+            times = [self.workers.refreshed[(tid, sha)] - wall_req for tid in before]
+        after = {t["ID"] for t in self.tasks() if t["Status"]["State"] == "running"
+                 and t["DesiredState"] == "running"}
+        check(after == before, "live refresh replaced tasks")
+        return {"version": r.json()["Version"], "rotate_call_ms": round((t0 - t_req) * 1000, 1),
+                "all_refreshed_ms": round(max(times), 1),
+                "per_task_ms": [round(x, 1) for x in times]}
+
+    def run_live(self):
+        create_s = self.create_services(LIVE)
+        runs, per_task = [], []
+        for rep in range(self.args.reps):
+            self.settle()
+            time.sleep(1)
+            res = self.rotate_live()
+            per_task += res.pop("per_task_ms")
+            runs.append(res)
+            print(f"# {LIVE} rep {rep}: {json.dumps(res)}", flush=True)
+        alls = [x["all_refreshed_ms"] for x in runs]
+        self.out["variants"][LIVE] = {
+            "create_s": create_s, "runs": runs, "all_refreshed_ms_p50": pct(alls, 50),
+            "all_refreshed_ms_p95": pct(alls, 95), "all_refreshed_ms_max": max(alls),
+            "per_task_ms_p50": pct(per_task, 50), "per_task_ms_p95": pct(per_task, 95),
+            "per_task_samples": len(per_task)}
+        print(f"# {LIVE}: {json.dumps(self.out['variants'][LIVE])}", flush=True)
+        self.remove_services()
+
     def remove_services(self):
         for sid in sorted(self.svc_ids):
             r = self.api("DELETE", f"/services/{sid}")
@@ -229,13 +298,15 @@ class Bench:
 
     def run(self):
         self.svc_ids = set()
-        self.out["live_refresh"] = "not measured: live refresh (issue 14 part 3) not built"
         return sb.run_guarded(self, "rot-", self.phases)
 
     def phases(self, tmp):
         self.setup(tmp)
         for v in self.args.variants.split(","):
-            self.run_variant(v)
+            if v == LIVE:
+                self.run_live()
+            else:
+                self.run_variant(v)
 
 
 def main():
@@ -244,7 +315,7 @@ def main():
     p.add_argument("--replicas", type=int, default=2)
     p.add_argument("--workers", type=int, default=3)
     p.add_argument("--reps", type=int, default=3)
-    p.add_argument("--variants", default="start-first,stop-first")
+    p.add_argument("--variants", default="start-first,stop-first,live-refresh")
     p.add_argument("--swarm-load", default=os.environ.get(
         "SWARM_LOAD", os.path.join(HERE, "..", "build", "bin", "swarm_load")))
     args = p.parse_args()

@@ -41,6 +41,10 @@ class PullingExecutor final : public Executor {
   StatusOr<std::string> ImageOf(const std::string& task_id) const override {
     return inner_->ImageOf(task_id);
   }
+  StatusOr<bool> RefreshSecret(const std::string& task_id, const SecretFile& file,
+                               int signal) override {
+    return inner_->RefreshSecret(task_id, file, signal);
+  }
 
  private:
   // One pull under way (or just finished) of an image.

@@ -101,6 +101,21 @@ TEST_F(PullingExecutorTest, AMissingImageIsPulledWithTheTaskCredentialsBeforePre
   EXPECT_TRUE(fake_->Has("t1"));
 }
 
+TEST_F(PullingExecutorTest, ALiveRefreshGoesToTheInnerExecutor) {
+  TaskRun run = MakeRun("t1", "local:1", nullptr);
+  run.refresh_layout = true;
+  ASSERT_TRUE(executor_->Prepare(run).ok());
+  SecretBytes v2 = SecretBytes::CopyFrom(std::string_view("v2"));
+  SecretFile f;
+  f.secret_id = "s1";
+  f.target = "pw";
+  f.data = &v2;
+  StatusOr<bool> r = executor_->RefreshSecret("t1", f, 1);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(*r);
+  EXPECT_TRUE(fake_->Called("refresh t1 pw 1"));
+}
+
 TEST_F(PullingExecutorTest, AFailedPullEndsInDockersNoSuchImage) {
   fetcher_.fail = absl::UnavailableError("registry unreachable");
   fake_->SetImageMissing("127.0.0.1:5000/app:1");

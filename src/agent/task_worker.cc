@@ -12,6 +12,7 @@
 #include "agent/config_files.h"
 #include "agent/secret_templating.h"
 #include "agent/spec_templating.h"
+#include "objects/secret_refresh.h"
 #include "objects/secret_versions.h"
 
 namespace capsule::agent {
@@ -278,7 +279,62 @@ class TaskWorker::Runner {
       StartTask();
       return;
     }
+    if (!task.secret_refresh.empty()) RefreshSecrets(task, service);
     Poll();
+  }
+
+  // Live refresh (objects/secret_refresh.h): each refreshed secret whose version (delivery ID)
+  // differs from the one in the task's tmpfs is swapped in place and the task signalled
+  // (Executor::RefreshSecret). A version not delivered yet is tried again at the next step.
+  // After a capsuled restart nothing is known to be in place: the executor then compares
+  // contents and swaps (and signals) only what differs.
+  void RefreshSecrets(const Task& task, const TaskService& service) {
+    for (const SecretReference& ref : task.spec.container.secrets) {
+      auto policy = task.secret_refresh.find(ref.secret_id);
+      if (policy == task.secret_refresh.end()) continue;
+      const int64_t version = PinnedVersion(task.secret_versions, ref.secret_id);
+      const std::string cache_id = DeliveryId(ref.secret_id, version);
+      auto in_place = in_place_.find(ref.target);
+      if (in_place != in_place_.end() && in_place->second == cache_id) continue;
+      std::shared_ptr<const SecretBytes> data = w_.secrets_.Get(cache_id);
+      if (!data) continue;  // on its way
+      StatusOr<uint32_t> uid = ParseId(ref.uid, "uid");
+      StatusOr<uint32_t> gid = ParseId(ref.gid, "gid");
+      if (!uid.ok() || !gid.ok()) continue;  // the task was prepared with them: not reached
+      if (std::optional<std::string> driver = w_.secrets_.TemplatingOf(cache_id)) {
+        StatusOr<SecretBytes> expanded = ExpandTemplatedPayload(
+            "secret", ref.secret_id, *driver, *data, PayloadTaskContext(task, service),
+            TaskSecretLookup(w_.secrets_, task), TaskConfigLookup(w_.secrets_, task));
+        if (!expanded.ok()) {
+          spdlog::warn("task {}: secret {} version {} not refreshed: {}", id_, ref.secret_name,
+                       version, expanded.status().ToString());
+          in_place_[ref.target] = cache_id;  // not again for this version
+          continue;
+        }
+        data = std::make_shared<const SecretBytes>(*std::move(expanded));
+      }
+      const SecretFile file{ref.secret_id, ref.target, *uid, *gid, ref.mode, data.get()};
+      const int signal = RefreshSignal(policy->second);
+      StatusOr<bool> swapped =
+          Call([&](Executor& e) { return e.RefreshSecret(id_, file, signal); });
+      if (gone_) return;
+      data.reset();  // the old version's bytes go with the cache entry the dispatcher withdraws
+      if (!swapped.ok()) {
+        spdlog::warn("task {}: secret {} version {} not refreshed: {}", id_, ref.secret_name,
+                     version, swapped.status().ToString());
+        // A layout or target that cannot be refreshed will not become one: not again.
+        if (absl::IsFailedPrecondition(swapped.status()) ||
+            absl::IsInvalidArgument(swapped.status()) || absl::IsUnimplemented(swapped.status())) {
+          in_place_[ref.target] = cache_id;
+        }
+        continue;
+      }
+      in_place_[ref.target] = cache_id;
+      if (*swapped) {
+        spdlog::info("task {}: secret {} refreshed to version {}{}", id_, ref.secret_name, version,
+                     signal == 0 ? "" : absl::StrCat(", signal ", signal));
+      }
+    }
   }
 
   // ACCEPTED → PREPARING → READY: secrets, bundle, rootfs. Returns whether the task is
@@ -365,6 +421,8 @@ class TaskWorker::Runner {
       Report(TaskState::kReady, "prepared");
       return true;
     };
+    run.refresh_layout = !task.secret_refresh.empty();
+    std::map<std::string, std::string> in_place;  // target → delivery ID mounted there
     for (const SecretReference& ref : c.secrets) {
       // The version this task was created with (1 for tasks made before versions existed).
       const std::string cache_id =
@@ -373,6 +431,7 @@ class TaskWorker::Runner {
                     w_.secrets_.Get(cache_id), ref.target, ref.uid, ref.gid, ref.mode)) {
         return not_prepared();
       }
+      in_place[ref.target] = cache_id;
     }
     for (const ConfigReference& ref : c.configs) {
       if (!ref.has_file) continue;  // a Runtime config is for the runtime, not a file
@@ -403,6 +462,7 @@ class TaskWorker::Runner {
       return false;
     }
     has_container_ = true;
+    in_place_ = std::move(in_place);
     Report(TaskState::kReady, "prepared");
     return true;
   }
@@ -460,6 +520,9 @@ class TaskWorker::Runner {
   std::optional<ContainerStatus> last_container_;
   std::optional<SteadyTime> waiting_since_;
   std::optional<std::string> start_error_;  // the task fails with it when started
+  // Live refresh: secret target → the delivery ID (version) its file holds; empty after a
+  // re-adoption (RefreshSecrets then lets the executor compare contents).
+  std::map<std::string, std::string> in_place_;
   bool gone_ = false;  // abandoned by Stop(): touch nothing of the worker's again
 
   mutable Mutex mu_;

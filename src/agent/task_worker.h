@@ -11,6 +11,9 @@
 //     holds a replacement there for its restart delay, and in a stop-first update until the
 //     task it replaces has stopped (swarmkit's agent does the same).
 //   RUNNING: polled (Inspect) → COMPLETE "finished" (exit 0) / FAILED "task: non-zero exit (N)".
+//     A task with live-refresh policies (Task::secret_refresh) whose version of such a secret
+//     changed in place gets the new version's file swapped and its signal
+//     (Executor::RefreshSecret) — same task, same container, same PID.
 //   desired SHUTDOWN or later → Stop → SHUTDOWN "shutdown". A terminal task's container and
 //     secret tmpfs are removed at once (its logs stay).
 //   gone from the assignment set → Stop + Remove + RemoveLogs.

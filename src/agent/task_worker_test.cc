@@ -5,10 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <thread>
 
 #include "testing/eventually.h"
 #include "testing/fake_clock.h"
@@ -537,6 +539,65 @@ TEST_F(TaskWorkerTest, RestartReadoptsAssignedTasksAndRemovesOrphans) {
   EXPECT_FALSE(executor_.Called("stop t1"));
   executor_.Exit("t1", 0);
   ASSERT_TRUE(ReachesState("t1", TaskState::kComplete));
+}
+
+// Live refresh: a running task whose refreshed secret moved to a new version in place gets
+// the new file and its signal — same container, never prepared or stopped again.
+TEST_F(TaskWorkerTest, ARefreshedSecretsNewVersionIsSwappedInPlaceWithItsSignal) {
+  MakeWorker();
+  cache_.Put("s1", SecretBytes::CopyFrom(std::string_view("v1")));
+  Task t = MakeTask("t1");
+  t.spec.container.secrets = {Ref("s1", "pw", "0", "0", 0400)};
+  t.secret_refresh = {{"s1", "signal:1"}};
+  Full({t});
+  ASSERT_TRUE(ReachesState("t1", TaskState::kRunning));
+  ASSERT_TRUE(executor_.Get("t1")->run.refresh_layout);
+
+  cache_.Put("s1@2", SecretBytes::CopyFrom(std::string_view("v2")));
+  t.status.state = TaskState::kRunning;
+  t.secret_versions = {{"s1", 2}};
+  Change(t);
+  EXPECT_TRUE(Eventually([&] { return executor_.SecretData("t1", "pw") == "v2"; }));
+  EXPECT_TRUE(executor_.Called("refresh t1 pw 1"));
+
+  cache_.Put("s1@3", SecretBytes::CopyFrom(std::string_view("v3")));
+  t.secret_versions = {{"s1", 3}};
+  t.secret_refresh = {{"s1", "none"}};
+  Change(t);
+  EXPECT_TRUE(Eventually([&] { return executor_.SecretData("t1", "pw") == "v3"; }));
+  EXPECT_TRUE(executor_.Called("refresh t1 pw 0"));
+  const std::vector<std::string> calls = executor_.calls();
+  EXPECT_EQ(std::count(calls.begin(), calls.end(), "prepare t1"), 1);
+  EXPECT_FALSE(executor_.Called("stop t1"));
+  EXPECT_EQ(reporter_.Last("t1")->state, TaskState::kRunning);
+}
+
+TEST_F(TaskWorkerTest, ARefreshWaitsForTheNewVersionToArrive) {
+  MakeWorker();
+  cache_.Put("s1", SecretBytes::CopyFrom(std::string_view("v1")));
+  Task t = MakeTask("t1");
+  t.spec.container.secrets = {Ref("s1", "pw", "0", "0", 0400)};
+  t.secret_refresh = {{"s1", "signal:10"}};
+  Full({t});
+  ASSERT_TRUE(ReachesState("t1", TaskState::kRunning));
+  t.status.state = TaskState::kRunning;
+  t.secret_versions = {{"s1", 2}};
+  Change(t);
+  std::this_thread::sleep_for(kPoll * 5);
+  EXPECT_EQ(executor_.SecretData("t1", "pw"), "v1");
+  cache_.Put("s1@2", SecretBytes::CopyFrom(std::string_view("v2")));
+  EXPECT_TRUE(Eventually([&] { return executor_.SecretData("t1", "pw") == "v2"; }));
+  EXPECT_TRUE(executor_.Called("refresh t1 pw 10"));
+}
+
+TEST_F(TaskWorkerTest, ATaskWithoutPoliciesIsNotLaidOutForRefresh) {
+  MakeWorker();
+  cache_.Put("s1", SecretBytes::CopyFrom(std::string_view("v1")));
+  Task t = MakeTask("t1");
+  t.spec.container.secrets = {Ref("s1", "pw", "0", "0", 0400)};
+  Full({t});
+  ASSERT_TRUE(ReachesState("t1", TaskState::kRunning));
+  EXPECT_FALSE(executor_.Get("t1")->run.refresh_layout);
 }
 
 TEST_F(TaskWorkerTest, AdoptedTaskTheManagerOrphanedIsStoppedAndRemoved) {

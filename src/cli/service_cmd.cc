@@ -61,6 +61,11 @@ void AddCommonFlags(CLI::App* cmd, EditState& st) {
                "Limit maximum number of processes (default 0 = Capsule's default, 4096)");
   OptionalFlag(cmd, "--reserve-cpu", st.raw.reserve_cpu, "Reserve CPUs");
   OptionalFlag(cmd, "--reserve-memory", st.raw.reserve_memory, "Reserve Memory");
+  AddListOption(*cmd, "--secret-refresh", st.raw.secret_refresh,
+                "Capsule: refresh a secret in running tasks when it is rotated, instead of "
+                "replacing them: NAME=signal:SIG (swap the file in /run/secrets, then send SIG, "
+                "e.g. signal:SIGHUP) or NAME=none (swap only); NAME= removes the policy. The "
+                "secret's target must be inside /run/secrets; the task should re-open the file");
 }
 
 // Parses the typed flags; a bad value is a flag error (exit 125, as docker).

@@ -710,3 +710,48 @@ TEST(ServiceRemoveTest, RemovesEachAndReportsMissing) {
 
 }  // namespace
 }  // namespace capsule::cli
+
+namespace capsule::cli {
+namespace {
+
+// Capsule's --secret-refresh: sent on the /capsule/services routes as a secretRefresh query
+// (the daemon checks the values); without it the Docker routes are used exactly as before.
+TEST(ServiceSecretRefreshTest, CreateSendsThePoliciesOnTheCapsuleRoute) {
+  FakeDaemon daemon;
+  daemon.On("GET", "/secrets", {200, kSecrets});
+  daemon.On("POST", "/capsule/services/create", {201, R"({"ID":"tomo5fhyqk4uexqfgl48kgxn1"})"});
+  CliResult r = RunAgainst(daemon, {"service", "create", "-d", "--name", "t", "--secret", "pw",
+                                    "--secret-refresh", "pw=signal:SIGHUP", "capsule/busybox:1"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "tomo5fhyqk4uexqfgl48kgxn1\n");
+  auto reqs = daemon.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[1].query["secretRefresh"], R"({"pw":"signal:SIGHUP"})");
+  EXPECT_NE(reqs[1].target.find("/capsule/services/create?"), std::string::npos);
+}
+
+TEST(ServiceSecretRefreshTest, UpdateSendsThePoliciesAndAnEmptyValueRemoves) {
+  FakeDaemon daemon;
+  daemon.On("GET", "/services/t", {200, kService});
+  daemon.On("GET", "/secrets", {200, kSecrets});
+  daemon.On("POST", "/capsule/services/tomo5fhyqk4uexqfgl48kgxn1/update", {200, "{}"});
+  CliResult r = RunAgainst(daemon, {"service", "update", "-d", "--secret-refresh", "pw=", "t"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  auto reqs = daemon.requests();
+  ASSERT_FALSE(reqs.empty());
+  EXPECT_EQ(reqs.back().query["secretRefresh"], R"({"pw":""})");
+  EXPECT_EQ(reqs.back().query["version"], "37");
+}
+
+TEST(ServiceSecretRefreshTest, AValueWithoutANameIsAFlagError) {
+  FakeDaemon daemon;
+  CliResult r = RunAgainst(daemon, {"service", "create", "--secret-refresh", "signal:HUP", "img"});
+  EXPECT_EQ(r.code, 125);
+  EXPECT_NE(r.err.find("for \"--secret-refresh\" flag: expected NAME=signal:SIG"),
+            std::string::npos)
+      << r.err;
+  EXPECT_TRUE(daemon.requests().empty());
+}
+
+}  // namespace
+}  // namespace capsule::cli

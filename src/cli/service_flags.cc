@@ -137,6 +137,16 @@ Status ParseServiceFlags(const RawServiceFlags& raw, const std::string& command_
     if (!ref.ok()) return FlagError(secret_flag, s, ref.status(), command_path);
     flags->secrets.push_back(*std::move(ref));
   }
+  for (const std::string& s : raw.secret_refresh) {
+    const size_t eq = s.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return FlagError("--secret-refresh", s,
+                       absl::InvalidArgumentError(
+                           "expected NAME=signal:SIG, NAME=none, or NAME= to remove the policy"),
+                       command_path);
+    }
+    flags->secret_refresh[s.substr(0, eq)] = s.substr(eq + 1);
+  }
   return absl::OkStatus();
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +41,7 @@ struct RawServiceFlags {
   std::optional<std::string> limit_pids;
   std::optional<std::string> reserve_cpu;
   std::optional<std::string> reserve_memory;
+  std::vector<std::string> secret_refresh;  // --secret-refresh NAME=POLICY (create, update)
 };
 
 struct ServiceFlags {
@@ -66,6 +68,9 @@ struct ServiceFlags {
   std::optional<int64_t> reserve_memory;
   bool detach = false;
   bool quiet = false;
+  // Capsule's live refresh (docs/secret-versions.md): secret name → "signal:SIG", "none", or
+  // "" to remove (checked by the daemon; sent on the /capsule/services routes).
+  std::map<std::string, std::string> secret_refresh;
 
   // create only
   std::string name;

@@ -37,11 +37,22 @@ void PrintWarnings(CommandContext& ctx, const std::string& body) {
   }
 }
 
-// POST /services/{id}/update?version=N with `spec`.
+// Capsule's secretRefresh query ({"name": "policy"}), or "" when there is none.
+std::string RefreshQuery(const std::map<std::string, std::string>& refresh) {
+  if (refresh.empty()) return "";
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [name, policy] : refresh) j[name] = policy;
+  return j.dump();
+}
+
+// POST /services/{id}/update?version=N with `spec` (with live-refresh policies: the same on
+// /capsule/services/{id}/update).
 Status PostUpdate(CommandContext& ctx, HttpClient& client, const OrderedJson& service,
-                  const OrderedJson& spec, bool registry_auth_from_spec) {
-  HttpRequest request{
-      "POST", "/services/" + StringAt(service, {"ID"}) + "/update", {}, spec.dump(), ""};
+                  const OrderedJson& spec, bool registry_auth_from_spec,
+                  const std::map<std::string, std::string>& refresh = {}) {
+  const std::string prefix = refresh.empty() ? "/services/" : "/capsule/services/";
+  HttpRequest request{"POST", prefix + StringAt(service, {"ID"}) + "/update", {}, spec.dump(), ""};
+  if (!refresh.empty()) request.query["secretRefresh"] = RefreshQuery(refresh);
   OrderedJson index = 0;
   if (service.contains("Version") && service["Version"].is_object()) {
     index = service["Version"].value("Index", OrderedJson(0));
@@ -64,8 +75,12 @@ Status ServiceCreate(CommandContext& ctx, const ServiceFlags& flags) {
     ASSIGN_OR_RETURN(OrderedJson refs, ResolveSecrets(*client, flags.secrets));
     ASSIGN_OR_RETURN(spec, BuildCreateSpec(flags, refs, env));
   }
-  ASSIGN_OR_RETURN(HttpResponse response,
-                   Call(*client, {"POST", "/services/create", {}, spec.dump(), ""}));
+  HttpRequest create{"POST", "/services/create", {}, spec.dump(), ""};
+  if (!flags.secret_refresh.empty()) {
+    create.path = "/capsule/services/create";
+    create.query["secretRefresh"] = RefreshQuery(flags.secret_refresh);
+  }
+  ASSIGN_OR_RETURN(HttpResponse response, Call(*client, create));
   nlohmann::json j = nlohmann::json::parse(response.body, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object() || !j.contains("ID") || !j["ID"].is_string()) {
     return absl::InternalError(
@@ -88,7 +103,8 @@ Status ServiceUpdate(CommandContext& ctx, const std::string& ref, const ServiceF
   ASSIGN_OR_RETURN(std::vector<std::string> env_add, NormalizeEnv(flags.env, ctx.env()));
   ASSIGN_OR_RETURN(OrderedJson added, ResolveSecrets(*client, flags.secrets));
   RETURN_IF_ERROR(ApplyUpdate(flags, added, env_add, &spec));
-  RETURN_IF_ERROR(PostUpdate(ctx, *client, service, spec, /*registry_auth_from_spec=*/true));
+  RETURN_IF_ERROR(PostUpdate(ctx, *client, service, spec, /*registry_auth_from_spec=*/true,
+                             flags.secret_refresh));
   ctx.out() << ref << "\n";
   ctx.out().flush();
   if (flags.detach) return absl::OkStatus();

@@ -1,6 +1,12 @@
 // /services: create, list (filters, status), inspect (insertDefaults), update (version,
 // rollback, registryAuthFrom), delete. Spec conversion errors are the engine's own (400, no
 // prefix); control API errors carry the swarm layer's "rpc error" prefix.
+// Capsule's live refresh (docs/secret-versions.md) adds, beside Docker's routes (unchanged):
+//   POST /capsule/services/create?secretRefresh={"pw":"signal:HUP"}        as /services/create
+//   POST /capsule/services/{id}/update?version=N&secretRefresh={"pw":""}   as …/update
+//   GET  /capsule/services/{id}   Docker's JSON plus "CapsuleSecretRefresh" {name: policy}
+// secretRefresh maps a secret's name (as the service references it) to "signal:SIG", "none",
+// or "" (remove); a bad value or name is refused (400) with nothing written.
 #include <set>
 
 #include "dockerapi/error_table.h"
@@ -10,6 +16,7 @@
 #include "dockerapi/route_helpers.h"
 #include "dockerapi/routes.h"
 #include "dockerapi/service_schema.h"
+#include "manager/controlapi/secret_refresh.h"
 #include "manager/controlapi/service.h"
 
 namespace capsule::dockerapi {
@@ -71,7 +78,33 @@ SecretBytes RegistryAuthHeader(const Request& req) {
   return SecretBytes::CopyFrom(it->second);
 }
 
-Response CreateService(Backend& backend, const Request& req) {
+// The secretRefresh query of the /capsule/services routes (empty when absent).
+StatusOr<controlapi::RefreshChanges> RefreshQuery(const Request& req) {
+  controlapi::RefreshChanges out;
+  auto it = req.query.find("secretRefresh");
+  if (it == req.query.end() || it->second.empty()) return out;
+  nlohmann::json j = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) {
+    return absl::InvalidArgumentError(
+        "secretRefresh: a JSON object {\"secret\": \"policy\"} is required");
+  }
+  for (const auto& [name, v] : j.items()) {
+    if (!v.is_string()) {
+      return absl::InvalidArgumentError("secretRefresh: the policy of " + name +
+                                        " is not a string");
+    }
+    out[name] = v.get<std::string>();
+  }
+  return out;
+}
+
+Response CreateService(Backend& backend, const Request& req, bool capsule = false) {
+  controlapi::RefreshChanges refresh;
+  if (capsule) {
+    StatusOr<controlapi::RefreshChanges> q = RefreshQuery(req);
+    if (!q.ok()) return ErrorResponse(q.status());
+    refresh = *std::move(q);
+  }
   StatusOr<ServiceSpec> spec = ReadServiceSpec(req.body);
   if (!spec.ok()) return ErrorResponse(spec.status());
   auto mgr = backend.Manager();
@@ -79,7 +112,8 @@ Response CreateService(Backend& backend, const Request& req) {
   if ((*mgr)->networks != nullptr) {  // network names → IDs (messages final: network.h)
     if (Status n = (*mgr)->networks->ResolveAttachments(&*spec); !n.ok()) return ErrorResponse(n);
   }
-  StatusOr<Service> s = (*mgr)->services->Create(*std::move(spec), RegistryAuthHeader(req));
+  StatusOr<Service> s =
+      (*mgr)->services->Create(*std::move(spec), RegistryAuthHeader(req), refresh);
   if (!s.ok()) return ErrorResponse(RpcError(s.status()));
   return JsonResponse(201, Json{{"ID", s->id}}.dump());
 }
@@ -131,7 +165,14 @@ Response InspectService(Backend& backend, const Request& req, const Params& para
   return JsonResponse(200, (*e)->json);
 }
 
-Response UpdateService(Backend& backend, const Request& req, const Params& params) {
+Response UpdateService(Backend& backend, const Request& req, const Params& params,
+                       bool capsule = false) {
+  controlapi::RefreshChanges refresh;
+  if (capsule) {
+    StatusOr<controlapi::RefreshChanges> q = RefreshQuery(req);
+    if (!q.ok()) return ErrorResponse(q.status());
+    refresh = *std::move(q);
+  }
   StatusOr<nlohmann::json> body = ReadJsonBody(req.body, ServiceSpecSchema());
   if (!body.ok()) return ErrorResponse(body.status());
   StatusOr<uint64_t> version = VersionQuery(req, "service");
@@ -170,9 +211,21 @@ Response UpdateService(Backend& backend, const Request& req, const Params& param
   auth.header = RegistryAuthHeader(req);
   if (auth_from == "previous-spec") auth.from = controlapi::PullAuthFrom::kPreviousSpec;
   Status s = (*mgr)->services->Update((*e)->object.id, static_cast<int64_t>(*version), *spec,
-                                      rollback == "previous", auth);
+                                      rollback == "previous", auth, refresh);
   if (!s.ok()) return ErrorResponse(RpcError(s));
   return JsonResponse(200, "{}");
+}
+
+// GET /capsule/services/{id}: Docker's JSON plus the refresh policies by secret name.
+Response InspectCapsuleService(Backend& backend, const Params& params) {
+  auto mgr = backend.Manager();
+  if (!mgr.ok()) return ErrorResponse(mgr.status());
+  StatusOr<store::ServiceEntry> e = (*mgr)->services->Resolve(params.at("id"));
+  if (!e.ok()) return ErrorResponse(e.status());
+  nlohmann::ordered_json j = nlohmann::ordered_json::parse((*e)->json);
+  j["CapsuleSecretRefresh"] =
+      controlapi::RefreshPoliciesByName((*e)->object.spec, (*e)->object.secret_refresh);
+  return JsonResponse(200, j.dump());
 }
 
 Response DeleteService(Backend& backend, const Params& params) {
@@ -198,6 +251,16 @@ void RegisterServiceRoutes(http::Router& router, Backend& backend) {
            [&backend](const Request& r, const Params& p) { return UpdateService(backend, r, p); });
   AddRoute(router, "DELETE", "/services/{id}",
            [&backend](const Request&, const Params& p) { return DeleteService(backend, p); });
+  AddRoute(router, "POST", "/capsule/services/create", [&backend](const Request& r, const Params&) {
+    return CreateService(backend, r, /*capsule=*/true);
+  });
+  AddRoute(router, "POST", "/capsule/services/{id}/update",
+           [&backend](const Request& r, const Params& p) {
+             return UpdateService(backend, r, p, /*capsule=*/true);
+           });
+  AddRoute(router, "GET", "/capsule/services/{id}", [&backend](const Request&, const Params& p) {
+    return InspectCapsuleService(backend, p);
+  });
 }
 
 }  // namespace capsule::dockerapi

@@ -109,6 +109,18 @@ Status ReadSecretVersions(const Json& j, const std::string& field,
   return absl::OkStatus();
 }
 
+Status ReadSecretRefresh(const Json& j, std::map<std::string, std::string>* out) {
+  constexpr char kField[] = "CapsuleSecretRefresh";
+  auto it = j.find(kField);
+  if (it == j.end()) return absl::OkStatus();
+  if (!it->is_object()) return absl::InvalidArgumentError(std::string(kField) + ": not an object");
+  for (const auto& [id, v] : it->items()) {
+    if (!v.is_string()) return absl::InvalidArgumentError(std::string(kField) + ": not a string");
+    (*out)[id] = v.get<std::string>();
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string EncodeServiceMeta(const Service& s) {
@@ -125,6 +137,7 @@ std::string EncodeServiceMeta(const Service& s) {
       j["CapsulePreviousSecretVersions"][id] = v;
     }
   }
+  if (!s.secret_refresh.empty()) j["CapsuleSecretRefresh"] = s.secret_refresh;
   return j.dump();
 }
 
@@ -160,6 +173,7 @@ StatusOr<Service> DecodeServiceMeta(std::string_view meta) {
       RETURN_IF_ERROR(ReadSecretVersions(j, "CapsulePreviousSecretVersions", &prev));
       s.previous_secret_versions = std::move(prev);
     }
+    RETURN_IF_ERROR(ReadSecretRefresh(j, &s.secret_refresh));
     RETURN_IF_ERROR(ParseVirtualIps(r, &s.virtual_ips));
     return absl::OkStatus();
   }();
@@ -172,6 +186,7 @@ std::string EncodeTaskMeta(const Task& t) {
   j.erase("Version");
   j["SpecVersion"] = t.spec_version;
   if (!t.secret_versions.empty()) j["CapsuleSecretVersions"] = t.secret_versions;
+  if (!t.secret_refresh.empty()) j["CapsuleSecretRefresh"] = t.secret_refresh;
   return j.dump();
 }
 
@@ -197,6 +212,7 @@ StatusOr<Task> DecodeTaskMeta(std::string_view meta) {
     RETURN_IF_ERROR(r.Int("SpecVersion", &t.spec_version));
     RETURN_IF_ERROR(ParseNetworksAttachments(r, &t.networks_attachments));
     RETURN_IF_ERROR(ReadSecretVersions(j, "CapsuleSecretVersions", &t.secret_versions));
+    RETURN_IF_ERROR(ReadSecretRefresh(j, &t.secret_refresh));
     return absl::OkStatus();
   }();
   if (!st.ok()) return Corrupt("task", st);

@@ -194,6 +194,11 @@ struct Service {
   // FailureAction "rollback" brings back (the Spec stays: a rotation did not change it).
   // Cleared by every service update.
   std::optional<std::map<std::string, int64_t>> previous_secret_versions;
+  // Capsule's live refresh (stored, never rendered; objects/secret_refresh.h): secret ID →
+  // its refresh policy ("none" or "signal:<n>"), set by `capsule service create|update
+  // --secret-refresh`. A rotation of such a secret moves its tasks' versions in place
+  // instead of replacing them.
+  std::map<std::string, std::string> secret_refresh;
 };
 
 // Docker's task states, in order (a task only moves forward).
@@ -249,6 +254,10 @@ struct Task {
   // The secret versions this task was created with and mounts (stored, never rendered; a
   // secret not named here = version 1, which covers tasks made before versions existed).
   std::map<std::string, int64_t> secret_versions;
+  // The refresh policies this task was created with, moved in place with its service's
+  // (stored, never rendered; objects/secret_refresh.h). Non-empty: the task's secrets are
+  // laid out for refresh.
+  std::map<std::string, std::string> secret_refresh;
 };
 
 }  // namespace capsule

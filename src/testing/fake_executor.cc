@@ -43,6 +43,24 @@ Status FakeExecutor::Start(const std::string& task_id) {
   return absl::OkStatus();
 }
 
+StatusOr<bool> FakeExecutor::RefreshSecret(const std::string& task_id,
+                                           const agent::SecretFile& file, int signal) {
+  {
+    MutexLock lock(mu_);
+    auto it = tasks_.find(task_id);
+    if (it == tasks_.end()) return absl::NotFoundError("no task " + task_id);
+    if (!it->second.run.refresh_layout) {
+      return absl::FailedPreconditionError("task " + task_id + " is not laid out for refresh");
+    }
+    std::string& have = it->second.secret_data[file.target];
+    if (have == file.data->view()) return false;
+    have = std::string(file.data->view());
+    calls_.push_back("refresh " + task_id + " " + file.target + " " + std::to_string(signal));
+  }
+  if (hooks_.refreshed) hooks_.refreshed(task_id, file, signal);
+  return true;
+}
+
 StatusOr<RunStatus> FakeExecutor::Inspect(const std::string& task_id) const {
   MutexLock lock(mu_);
   auto it = tasks_.find(task_id);

@@ -5,6 +5,9 @@
 //   Start    the task runs (pid 4242, started_at from the clock); NotFound for an unknown task.
 //   Stop     a running task exits with 143; NotFound for an unknown task.
 //   Remove   forgets the task (idempotent); RemoveLogs only records the call.
+//   RefreshSecret  (live refresh) replaces the recorded data of the file at the target, as
+//            "refresh <task ID> <target> <signal>"; false when it was the same data;
+//            FailedPrecondition for a task prepared without refresh_layout.
 // Every call is recorded as "<call> <task ID>" (Called, calls). Exit() ends a task as if its
 // process exited; Put() plants a task a previous agent left behind (Known lists it).
 // Hooks observe Prepare (with the secrets' data) and Start after they succeed — a load
@@ -36,6 +39,9 @@ class FakeExecutor : public agent::Executor {
   struct Hooks {
     std::function<void(const agent::TaskRun&)> prepared;  // secrets' data valid during the call
     std::function<void(const std::string& task_id)> started;
+    // After a RefreshSecret that changed the file (its data valid during the call).
+    std::function<void(const std::string& task_id, const agent::SecretFile& file, int signal)>
+        refreshed;
   };
 
   // `clock` (timestamps) must outlive the executor.
@@ -48,6 +54,8 @@ class FakeExecutor : public agent::Executor {
   Status Remove(const std::string& task_id) override;
   Status RemoveLogs(const std::string& task_id) override;
   std::vector<std::string> Known() const override;
+  StatusOr<bool> RefreshSecret(const std::string& task_id, const agent::SecretFile& file,
+                               int signal) override;
 
   // What the test controls.
   void SetImageMissing(const std::string& image);

@@ -67,11 +67,12 @@ TEST(FakeExecutorTest, PlantedTasksAreKnownAndExitWhenTold) {
 TEST(FakeExecutorTest, HooksSeePrepareWithTheDataAndStart) {
   FakeClock clock;
   std::vector<std::string> seen;
-  FakeExecutor executor(clock, {[&](const agent::TaskRun& run) {
-                                  seen.push_back("prepared " + run.task_id + " " +
-                                                 std::string(run.secrets.at(0).data->view()));
-                                },
-                                [&](const std::string& id) { seen.push_back("started " + id); }});
+  FakeExecutor executor(clock,
+                        {[&](const agent::TaskRun& run) {
+                           seen.push_back("prepared " + run.task_id + " " +
+                                          std::string(run.secrets.at(0).data->view()));
+                         },
+                         [&](const std::string& id) { seen.push_back("started " + id); }, nullptr});
   SecretBytes pw = SecretBytes::CopyFrom(std::string_view("x"));
   agent::TaskRun run = MakeRun("t1");
   run.secrets.push_back({"s1", "pw", 0, 0, 0444, &pw});

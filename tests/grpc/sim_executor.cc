@@ -54,6 +54,13 @@ std::unique_ptr<testing::FakeExecutor> NewSimExecutor(int node, EventSink& event
                       Sha256Prefix(*f.data) + "\"");
     }
   };
+  hooks.refreshed = [node, &events](const std::string& task_id, const agent::SecretFile& f,
+                                    int signal) {
+    events.Emit(node, "refresh",
+                "\"id\":\"" + Plain(f.secret_id) + "\",\"task\":\"" + Plain(task_id) +
+                    "\",\"sha\":\"" + Sha256Prefix(*f.data) +
+                    "\",\"signal\":" + std::to_string(signal));
+  };
   hooks.started = [node, &events](const std::string& task_id) {
     events.Emit(node, "start", "\"task\":\"" + Plain(task_id) + "\"");
   };

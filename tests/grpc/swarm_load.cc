@@ -8,7 +8,9 @@
 // UpdateTaskStatus) over a simulated executor that runs no containers (sim_executor.h), and stdout
 // carries one JSON line per event after "connected N": {"node":i,"event":"joined","node_id":..},
 // {"node":i,"event":"secret","id":..,"task":..,"service":..,"sha":..} (a secret handed to a
-// task's Prepare), {"node":i,"event":"start","task":..}, each with "t_ms" (wall clock).
+// task's Prepare), {"node":i,"event":"refresh","id":..,"task":..,"sha":..,"signal":n} (a live
+// refresh swapped a running task's secret), {"node":i,"event":"start","task":..}, each with
+// "t_ms" (wall clock).
 #include <spdlog/spdlog.h>
 
 #include <chrono>

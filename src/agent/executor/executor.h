@@ -55,6 +55,9 @@ struct TaskRun {
   std::string hostname;
   std::map<std::string, std::string> labels;
   std::vector<SecretFile> secrets;
+  // Live refresh (objects/secret_refresh.h): the task has refresh policies, so its secrets
+  // inside /run/secrets are laid out as one bound directory (secret_mount.h).
+  bool refresh_layout = false;
   std::chrono::nanoseconds stop_grace_period{std::chrono::seconds(10)};
   TaskLimits limits;
   // The service's registry credentials (the X-Registry-Auth value of `--with-registry-auth`)
@@ -96,6 +99,18 @@ class Executor {
   virtual Status RemoveLogs(const std::string& task_id) = 0;
   // Tasks this node has on disk (prepared, running or exited), e.g. after a capsuled restart.
   virtual std::vector<std::string> Known() const = 0;
+  // Live refresh: replaces one secret file of a prepared or running task prepared with
+  // refresh_layout, atomically (secret_swap.h), then sends `signal` (0 = none) to the task's
+  // main process; the old data is wiped after a short grace. → false when the file already
+  // held exactly this (nothing done, no signal). NotFound for an unknown task;
+  // FailedPrecondition without the refresh layout; InvalidArgument for a target outside
+  // /run/secrets. (The default, for test doubles: Unimplemented.)
+  virtual StatusOr<bool> RefreshSecret(const std::string& task_id, const SecretFile& file,
+                                       int signal) {
+    (void)file;
+    (void)signal;
+    return absl::UnimplementedError("secret refresh on task " + task_id);
+  }
   // The image a prepared task's rootfs is built on: its ID ("sha256:<hex>"), or the reference
   // its spec named for a task prepared before IDs were recorded. NotFound for a task this node
   // does not have. (The default, for test doubles: NotFound.)
@@ -109,6 +124,9 @@ struct ExecutorConfig {
   std::string data_root;  // task logs
   std::string runc_binary = "/usr/bin/runc";
   std::string shim_binary;  // the capsule-shim executable; empty = beside the running binary
+  // How long a refreshed secret's old file stays readable through descriptors opened before
+  // the swap, before it is wiped (secret_swap.h).
+  std::chrono::milliseconds refresh_grace{500};
 };
 
 std::unique_ptr<Executor> NewRuncExecutor(const ExecutorConfig& config, ImageStore& images);

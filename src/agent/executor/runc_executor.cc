@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <poll.h>
+#include <spdlog/spdlog.h>
 #include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -29,6 +30,7 @@
 #include "agent/executor/rootfs_mount.h"
 #include "agent/executor/seccomp_profile.h"
 #include "agent/executor/secret_mount.h"
+#include "agent/executor/secret_swap.h"
 #include "agent/executor/shim_status.h"
 #include "agent/executor/subprocess.h"
 #include "agent/executor/task_meta.h"
@@ -327,11 +329,32 @@ class RuncExecutor : public Executor {
     if (!run.secrets.empty()) {
       // A stale mount from a crash in an earlier attempt would hide the new one.
       RETURN_IF_ERROR(UnmountSecrets(p.secrets));
-      ASSIGN_OR_RETURN(in.secrets, MountSecrets(p.secrets, run.secrets));
+      ASSIGN_OR_RETURN(in.secrets, MountSecrets(p.secrets, run.secrets, run.refresh_layout));
     }
     const std::string spec =
         BuildOciSpec(in).dump(1, ' ', false, nlohmann::json::error_handler_t::replace);
     return WriteFileAtomic(p.config, spec, 0600);
+  }
+
+  StatusOr<bool> RefreshSecret(const std::string& task_id, const SecretFile& file,
+                               int signal) override {
+    RETURN_IF_ERROR(ValidateTaskId(task_id));
+    auto lock = TaskLock(task_id);
+    absl::MutexLock l(lock.get());
+    const TaskPaths p = Paths(task_id);
+    if (!Exists(p.bundle)) return absl::NotFoundError("no such task: " + task_id);
+    return SwapSecretFile(
+        p.secrets, file,
+        [&] {
+          if (signal == 0) return;
+          auto r = RunCommand({config_.runc_binary, "--root", RuncRoot(config_.exec_root), "kill",
+                               task_id, std::to_string(signal)});
+          if (!r.ok() || r->exit_code != 0) {
+            spdlog::warn("task {}: signal {} after a secret refresh not delivered: {}", task_id,
+                         signal, r.ok() ? r->err : r.status().ToString());
+          }
+        },
+        config_.refresh_grace);
   }
 
   // Unmounts the secrets and the rootfs and removes the bundle; each step runs even when an

@@ -26,8 +26,22 @@ StatusOr<std::vector<std::string>> SecretDestinations(const std::vector<SecretFi
 
 // Mounts the tmpfs at `dir` (created 0700; must not be mounted already), writes the files and
 // remounts read-only. Returns one bind per reference, in order. On error nothing is left.
+//
+// With `refresh_layout` (a task with live-refresh policies, objects/secret_refresh.h), every
+// item whose destination is inside /run/secrets is written instead at its relative path under
+// the directory kRefreshDir of the tmpfs (0755, subdirectories 0755), and that directory is
+// bound read-only at /run/secrets as one bind (returned first): a rename in it
+// (secret_swap.h) is then seen inside the task, which a per-file bind (it pins the inode)
+// would not show. Items elsewhere keep their per-file binds. The tmpfs is sized so that each
+// file of the directory can be replaced by a maximal secret while its old version still
+// exists.
 StatusOr<std::vector<SecretBind>> MountSecrets(const std::string& dir,
-                                               const std::vector<SecretFile>& secrets);
+                                               const std::vector<SecretFile>& secrets,
+                                               bool refresh_layout = false);
+
+// The directory of the refresh layout inside a task's tmpfs, and where it is bound.
+inline constexpr char kRefreshDir[] = "run-secrets";
+inline constexpr char kRunSecrets[] = "/run/secrets";
 
 // Unmounts the tmpfs (lazily when busy) and removes its mount point. Idempotent: a missing
 // or unmounted `dir` is fine.

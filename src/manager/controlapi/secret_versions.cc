@@ -173,6 +173,14 @@ StatusOr<std::vector<std::string>> SecretVersionApi::PinServices(const std::stri
           ASSIGN_OR_RETURN(Service s, DecodeServiceMeta(cur.record.meta));
           if (!References(s.spec, id)) return store::Mutation::kKeep;
           if (s.spec_version == 0) s.spec_version = cur.mod_revision;
+          if (s.secret_refresh.count(id) > 0) {
+            // Live refresh (objects/secret_refresh.h): no rolling update; the orchestrator
+            // moves each task's version in place and the nodes swap the file.
+            s.secret_versions[id] = version;
+            s.updated_at = clock_.Now();
+            cur.record.meta = EncodeServiceMeta(s);
+            return store::Mutation::kWrite;
+          }
           s.previous_secret_versions = s.secret_versions;
           s.secret_versions[id] = version;
           // A new update: the updater starts it ("updating") under the service's UpdateConfig.

@@ -70,11 +70,13 @@ Status ServiceApi::CheckReferencedObjects(const ServiceSpec& spec) const {
       [](const ConfigReference& r) { return std::pair(r.config_id, r.config_name); });
 }
 
-StatusOr<Service> ServiceApi::Create(ServiceSpec spec, const SecretBytes& registry_auth) {
+StatusOr<Service> ServiceApi::Create(ServiceSpec spec, const SecretBytes& registry_auth,
+                                     const RefreshChanges& refresh) {
   if (spec.name.empty()) spec.name = RandomServiceName();
   RETURN_IF_ERROR(ValidateServiceSpec(spec));
   RETURN_IF_ERROR(CheckReferencedObjects(spec));
   Service s;
+  RETURN_IF_ERROR(ApplyRefreshChanges(spec, refresh, &s.secret_refresh));
   s.id = NewId();
   s.created_at = s.updated_at = clock_.Now();
   s.spec = std::move(spec);
@@ -98,7 +100,8 @@ StatusOr<Service> ServiceApi::Create(ServiceSpec spec, const SecretBytes& regist
 }
 
 Status ServiceApi::Update(const std::string& id, int64_t version, const ServiceSpec& spec,
-                          bool rollback, const PullAuthUpdate& auth) {
+                          bool rollback, const PullAuthUpdate& auth,
+                          const RefreshChanges& refresh) {
   RETURN_IF_ERROR(ValidateServiceSpec(spec));
   std::string name;
   // New credentials are stored first; the service then names them (or, on failure, they go).
@@ -156,6 +159,12 @@ Status ServiceApi::Update(const std::string& id, int64_t version, const ServiceS
         // current version of each secret it references.
         s.secret_versions = CurrentSecretVersions(reads_, s.spec);
         s.previous_secret_versions.reset();
+        // Live refresh: policies follow the secrets the spec (still) mounts in /run/secrets.
+        if (size_t n = PruneRefreshPolicies(s.spec, &s.secret_refresh); n > 0) {
+          spdlog::info("service {}: {} secret refresh policy(ies) dropped with their secrets", id,
+                       n);
+        }
+        RETURN_IF_ERROR(ApplyRefreshChanges(s.spec, refresh, &s.secret_refresh));
         s.updated_at = now;
         cur.record.meta = EncodeServiceMeta(s);
         name = s.spec.name;

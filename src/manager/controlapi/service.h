@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "manager/controlapi/list_filters.h"
 #include "manager/controlapi/pull_auth.h"
+#include "manager/controlapi/secret_refresh.h"
 #include "objects/service.h"
 #include "store/read_model.h"
 #include "store/store.h"
@@ -36,7 +37,11 @@ class ServiceApi {
   // AlreadyExists: "name conflicts with an existing object: service <name> already exists".
   // `registry_auth` (X-Registry-Auth, may be empty) is kept sealed with the service
   // (pull_auth.h) and never returned.
-  StatusOr<Service> Create(ServiceSpec spec, const SecretBytes& registry_auth = SecretBytes());
+  // `refresh`: Capsule's live-refresh policies by secret name (secret_refresh.h; only from
+  // /capsule/services/create), checked before anything is written (its InvalidArgument
+  // errors).
+  StatusOr<Service> Create(ServiceSpec spec, const SecretBytes& registry_auth = SecretBytes(),
+                           const RefreshChanges& refresh = {});
 
   // `id` is a full ID. Replaces the spec (the old one becomes PreviousSpec, UpdateStatus is
   // cleared), or with `rollback` swaps Spec and PreviousSpec (`spec` is then ignored) and sets
@@ -47,8 +52,11 @@ class ServiceApi {
   // with the spec.
   // FailedPrecondition "service <id> does not have a previous spec" (rollback);
   // Unknown "update out of sequence" (version is not the current Version.Index).
+  // Live refresh: the policies of secrets the new spec no longer references (or mounts
+  // outside /run/secrets) are dropped; `refresh` (by secret name, from
+  // /capsule/services/{id}/update) then changes them, its errors refusing the whole update.
   Status Update(const std::string& id, int64_t version, const ServiceSpec& spec, bool rollback,
-                const PullAuthUpdate& auth = {});
+                const PullAuthUpdate& auth = {}, const RefreshChanges& refresh = {});
 
   // NotFound "service <id> not found"; Unknown "update out of sequence" (changed
   // concurrently on every attempt).

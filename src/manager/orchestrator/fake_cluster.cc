@@ -71,9 +71,23 @@ void FakeCluster::RollbackService(const std::string& id) {
 void FakeCluster::PinSecretVersion(const std::string& id, const std::string& secret_id,
                                    int64_t version) {
   store::Versioned<Service>& v = services_.at(id);
-  v.object.previous_secret_versions = v.object.secret_versions;
+  if (v.object.secret_refresh.count(secret_id) == 0) {
+    v.object.previous_secret_versions = v.object.secret_versions;
+    v.object.update_status.reset();
+  }
   v.object.secret_versions[secret_id] = version;
-  v.object.update_status.reset();
+  v.object.updated_at = clock_.Now();
+  v.mod_revision = ++revision_;
+}
+
+void FakeCluster::SetSecretRefresh(const std::string& id, const std::string& secret_id,
+                                   const std::string& policy) {
+  store::Versioned<Service>& v = services_.at(id);
+  if (policy.empty()) {
+    v.object.secret_refresh.erase(secret_id);
+  } else {
+    v.object.secret_refresh[secret_id] = policy;
+  }
   v.object.updated_at = clock_.Now();
   v.mod_revision = ++revision_;
 }

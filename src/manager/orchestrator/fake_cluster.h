@@ -37,7 +37,11 @@ class FakeCluster {
   void RemoveService(const std::string& id);
   // As controlapi's secret rotation/rollback: the service pins `version` of `secret_id` (the
   // old pins kept for a failure rollback), the Spec unchanged, UpdateStatus reset.
+  // A secret with a live-refresh policy is pinned without an update (no UpdateStatus reset).
   void PinSecretVersion(const std::string& id, const std::string& secret_id, int64_t version);
+  // As controlapi's `--secret-refresh`: sets (or with "" removes) the service's policy.
+  void SetSecretRefresh(const std::string& id, const std::string& secret_id,
+                        const std::string& policy);
   void SetRetention(int64_t limit) { retention_ = limit; }
 
   // An agent's report for one task (timestamped now).

@@ -22,6 +22,17 @@ void Shutdown(WorkingSet& ws, Task t, TimePoint now) {
   ws.UpdateTask(t);
 }
 
+// Live refresh: the service's tasks take new versions of refreshed secrets in place
+// (tasks.h MoveSecretsInPlace), before the updater looks for tasks to replace.
+void RefreshInPlace(WorkingSet& ws, const std::string& service_id, TimePoint now) {
+  const Service& service = ws.services().at(service_id).service;
+  if (service.secret_refresh.empty()) return;
+  for (const std::string& id : ws.TaskIdsOfService(service_id)) {
+    Task t = *ws.task(id);
+    if (MoveSecretsInPlace(service, t, now)) ws.UpdateTask(t);
+  }
+}
+
 std::vector<std::string> ServiceIds(const WorkingSet& ws) {
   std::vector<std::string> ids;
   for (const auto& [id, svc] : ws.services()) ids.push_back(id);
@@ -114,6 +125,7 @@ void Planner::ReconcileReplicated(WorkingSet& ws, const std::string& service_id)
       }
     }
   }
+  RefreshInPlace(ws, service_id, now);
   updater_.Step(ws, service_id, InstancesOf(ws, service_id, false));
 }
 
@@ -152,6 +164,7 @@ void Planner::ReconcileGlobal(WorkingSet& ws, const std::string& service_id,
   for (auto& [key, inst] : InstancesOf(ws, service_id, true)) {
     if (eligible.count(key) > 0) updatable[key] = inst;
   }
+  RefreshInPlace(ws, service_id, now);
   updater_.Step(ws, service_id, updatable);
 }
 

@@ -2,6 +2,7 @@
 
 #include "common/ids.h"
 #include "manager/scheduler/constraint.h"
+#include "objects/secret_refresh.h"
 #include "objects/secret_versions.h"
 
 namespace capsule::orchestrator {
@@ -35,6 +36,7 @@ Task NewTask(const Service& service, int64_t spec_version, uint64_t slot,
   // the tasks filter _up-to-date stays true); `spec_version` only when the service has none.
   t.spec_version = service.spec_version != 0 ? service.spec_version : spec_version;
   t.secret_versions = WantedSecretVersions(service);
+  t.secret_refresh = service.secret_refresh;
   return t;
 }
 
@@ -48,9 +50,34 @@ bool SecretVersionsDiffer(const Service& service, const Task& task) {
   return false;
 }
 
+bool MoveSecretsInPlace(const Service& service, Task& task, TimePoint now) {
+  if (!IsRunnable(task) || IsTerminal(task.status.state)) return false;
+  if (task.secret_refresh.empty() ||
+      !SameRefreshLayout(task.secret_refresh, service.secret_refresh)) {
+    return false;
+  }
+  bool changed = task.secret_refresh != service.secret_refresh;
+  task.secret_refresh = service.secret_refresh;
+  for (const SecretReference& ref : task.spec.container.secrets) {
+    if (service.secret_refresh.count(ref.secret_id) == 0) continue;
+    const int64_t want = PinnedVersion(service.secret_versions, ref.secret_id);
+    if (PinnedVersion(task.secret_versions, ref.secret_id) == want) continue;
+    if (want == 1) {
+      task.secret_versions.erase(ref.secret_id);
+    } else {
+      task.secret_versions[ref.secret_id] = want;
+    }
+    changed = true;
+  }
+  if (changed) task.updated_at = now;
+  return changed;
+}
+
 bool IsTaskDirty(const Service& service, const Task& task, const Node* node) {
   // A rotated (or rolled back) secret: the task mounts another version than the service pins.
   if (SecretVersionsDiffer(service, task)) return true;
+  // Live refresh needs its own layout of the task's secrets (made when the task is created).
+  if (!SameRefreshLayout(task.secret_refresh, service.secret_refresh)) return true;
   // Runtime is part of a service's TaskTemplate but not of a stored task (Docker's task JSON
   // has none), so it does not count.
   TaskSpec have = task.spec;

@@ -27,8 +27,16 @@ Task NewTask(const Service& service, int64_t spec_version, uint64_t slot,
 // Capsule's addition: a task is also dirty when, for a secret the service references, it
 // mounts another version than the service pins (SecretVersionsDiffer) — how `capsule secret
 // rotate|rollback` rolls tasks through the ordinary updater.
+// Live refresh: a task is also dirty when it lacks the refresh layout its service's policies
+// need, or has it without any policy (objects/secret_refresh.h SameRefreshLayout).
 bool IsTaskDirty(const Service& service, const Task& task, const Node* node);
 bool SecretVersionsDiffer(const Service& service, const Task& task);
+
+// Live refresh (issue 14 part 3): for a task that may still run (desired RUNNING or READY,
+// not ended) and has the refresh layout, takes its service's refresh policies and, for each
+// secret with a policy, the version the service pins — in place: same task ID, slot and
+// container; the node swaps the file. Returns whether `task` changed (the caller writes it).
+bool MoveSecretsInPlace(const Service& service, Task& task, TimePoint now);
 
 // Desired state READY or RUNNING: the task is meant to run (or to start once delayed).
 inline bool IsRunnable(const Task& t) { return t.desired_state <= TaskState::kRunning; }
