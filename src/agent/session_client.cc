@@ -66,6 +66,18 @@ std::string SessionClient::CurrentManager() const {
   return current_addr_;
 }
 
+void SessionClient::TakeRole(const std::string& role) {
+  if (role.empty()) return;
+  MutexLock lock(mu_);
+  if (role != desired_role_) spdlog::info("the swarm wants this node to be a {}", role);
+  desired_role_ = role;
+}
+
+std::string SessionClient::DesiredRole() const {
+  MutexLock lock(mu_);
+  return desired_role_;
+}
+
 void SessionClient::TakeManagers(const google::protobuf::RepeatedPtrField<api::ManagerInfo>& sent,
                                  bool always) {
   std::vector<RemoteManager> list;
@@ -241,6 +253,7 @@ Status SessionClient::RunSession(const std::string& addr, bool* opened) {
   *opened = true;
   connected_ = true;
   TakeManagers(msg.managers(), /*always=*/true);  // kept on disk with this manager first
+  TakeRole(msg.node_role());
   spdlog::info("session {} with manager {} open (heartbeat every {} ms)", session_id, addr,
                period.count());
   // Assignments arrive on the stream while this thread sends heartbeats.
@@ -252,6 +265,7 @@ Status SessionClient::RunSession(const std::string& addr, bool* opened) {
     api::AssignmentChanges change;
     while (reader->Read(&m)) {
       if (m.managers_size() > 0) TakeManagers(m.managers(), /*always=*/false);
+      TakeRole(m.node_role());
       if (m.has_assignments() && config_.on_assignments) {
         StatusOr<bool> complete = parts.Add(std::move(*m.mutable_assignments()), &change);
         if (!complete.ok()) {

@@ -96,6 +96,9 @@ class SessionClient {
   // The managers known (the last list a dispatcher sent; the configured ones until then), the
   // current manager first.
   std::vector<RemoteManager> Managers() const;
+  // The role the swarm wants this node to have, as a dispatcher last said
+  // (SessionMessage.node_role: "manager" | "worker"); "" until one said it.
+  std::string DesiredRole() const;
   // The manager of the open session, or the one being dialled.
   std::string CurrentManager() const;
   bool connected() const { return connected_.load(); }
@@ -121,6 +124,7 @@ class SessionClient {
   Status Connect(grpc::Channel& channel, const std::string& addr);
   // Takes the managers a dispatcher sent; calls on_managers when the list changed or `always`.
   void TakeManagers(const google::protobuf::RepeatedPtrField<api::ManagerInfo>& sent, bool always);
+  void TakeRole(const std::string& role);  // a non-empty SessionMessage.node_role
   // Waits `d`; false when stopped or a reconnect was asked for (SetIdentity) meanwhile.
   bool Sleep(std::chrono::milliseconds d);
 
@@ -134,6 +138,7 @@ class SessionClient {
   grpc::ClientContext* stream_ctx_ ABSL_GUARDED_BY(mu_) = nullptr;  // the open stream's context
   ManagerList managers_ ABSL_GUARDED_BY(mu_);
   std::string current_addr_ ABSL_GUARDED_BY(mu_);
+  std::string desired_role_ ABSL_GUARDED_BY(mu_);
   Mutex notify_mu_;  // serializes on_managers calls (each with the list of its moment)
   std::shared_ptr<grpc::Channel> channel_ ABSL_GUARDED_BY(mu_);  // the open session's channel
   bool stream_ended_ ABSL_GUARDED_BY(mu_) = false;               // the reader saw the end

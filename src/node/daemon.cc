@@ -124,6 +124,7 @@ Status Daemon::Start() {
   if (!data_root_lock_.valid()) {
     ASSIGN_OR_RETURN(data_root_lock_, LockDataRoot(options_.data_root));
   }
+  if (!role_watch_.joinable()) role_watch_ = std::thread([this] { WatchRole(); });
   RETURN_IF_ERROR(EnsureDir(options_.exec_root, 0711));
   // An autolocked manager killed with -9 leaves its key's tmpfs mounted (identity_vault.h).
   RETURN_IF_ERROR(IdentityVault::ClearStale(CertificatesIn(options_.data_root)));
@@ -194,7 +195,6 @@ std::optional<dockerapi::AgentInfo> Daemon::Agent() const {
 
 namespace {
 
-// Waits (bounded) until in-flight requests have released the manager.
 // moby's managerStats, from this manager's node list and its view of reachability; nullopt
 // when the list cannot be read.
 std::optional<membership::ManagerStats> ManagerStatsOf(const node::Manager& m) {
@@ -225,6 +225,12 @@ void WaitSoleOwner(const std::shared_ptr<node::Manager>& m) {
 }
 
 void Daemon::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(role_watch_mu_);
+    role_watch_stop_ = true;
+  }
+  role_watch_cv_.notify_all();
+  if (role_watch_.joinable()) role_watch_.join();
   std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
   std::shared_ptr<node::Manager> m;
   std::unique_ptr<agent::Agent> session;

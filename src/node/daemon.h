@@ -3,10 +3,13 @@
 // Thread-safe: requests run concurrently; init and leave are serialised.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 
 #include "agent/agent.h"
 #include "agent/executor/executor.h"
@@ -86,6 +89,18 @@ class Daemon : public dockerapi::Backend {
   // daemon_force_new_cluster.cc).
   StatusOr<std::string> ForceNewClusterLocked(const dockerapi::InitRequest& request);
 
+  // `node promote|demote` on this node (node/role_change.h; daemon_role_change.cc): the role
+  // watch thread (from Start until Stop) runs CheckRole every kRoleWatchPeriod.
+  void WatchRole();
+  void CheckRole();  // takes lifecycle_mu_
+  Status Promote(const SwarmState& state, agent::SessionClient& session);
+  Status Demote(const SwarmState& state, agent::SessionClient& session,
+                std::shared_ptr<node::Manager> m);
+  // A worker's certificate through the session's manager (tried for `budget`), handed to the
+  // session; then the worker's renewer starts.
+  Status RenewToWorker(const SwarmState& state, agent::SessionClient& session,
+                       std::chrono::milliseconds budget);
+
   DaemonOptions options_;
   std::string hostname_;
   UniqueFd data_root_lock_;  // held from the first Start on (data_root_lock.h)
@@ -125,6 +140,14 @@ class Daemon : public dockerapi::Backend {
   // images_ and logs_ as the Docker API routes see them (built with them).
   std::unique_ptr<dockerapi::NodeImages> api_images_;
   std::unique_ptr<dockerapi::TaskLogSource> api_logs_;
+  // The role watch (see WatchRole).
+  std::thread role_watch_;
+  std::mutex role_watch_mu_;
+  std::condition_variable role_watch_cv_;
+  bool role_watch_stop_ = false;
+  std::chrono::steady_clock::time_point next_role_try_;        // after a failed role change
+  std::chrono::steady_clock::time_point member_silent_since_;  // a demoted member not answering
+  bool member_silent_ = false;
 };
 
 // Waits (bounded, ~10 s) until in-flight requests have released m.

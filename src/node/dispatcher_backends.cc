@@ -82,6 +82,12 @@ std::vector<dispatcher::ManagerAddr> ReadModelAssignmentSource::Managers() const
   return out;
 }
 
+std::string ReadModelAssignmentSource::DesiredRoleOf(const std::string& node_id) const {
+  store::NodeEntry n = reads_.NodeById(node_id);
+  if (!n) return "";
+  return n->object.desired_role.empty() ? n->object.role : n->object.desired_role;
+}
+
 uint64_t ReadModelAssignmentSource::Subscribe(std::function<void()> fn) {
   return reads_.Subscribe([fn = std::move(fn)](int64_t) { fn(); });
 }

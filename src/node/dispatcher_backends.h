@@ -22,6 +22,7 @@ class ReadModelAssignmentSource final : public dispatcher::AssignmentSource {
   dispatcher::ServiceAnnotations ServiceOf(const std::string& service_id) const override;
   // The node objects of role manager with their ManagerStatus.Addr, by node ID.
   std::vector<dispatcher::ManagerAddr> Managers() const override;
+  std::string DesiredRoleOf(const std::string& node_id) const override;
   std::string PullAuthOf(const std::string& service_id) const override;
   StatusOr<dispatcher::SecretPayload> ReadConfig(const std::string& config_id) override;
   StatusOr<dispatcher::SecretPayload> ReadPullAuth(const std::string& pull_auth_id) override;

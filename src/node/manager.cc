@@ -202,6 +202,9 @@ Status Manager::StartElection() {
   eo.ttl = std::chrono::seconds(1);
   eo.keepalive_period = std::chrono::milliseconds(200);
   eo.defer_campaign = [this] {
+    // A demoted manager lets the others lead (role_reconciler.h).
+    store::NodeEntry self = reads_->NodeById(state_.node_id);
+    if (self && self->object.desired_role == "worker") return true;
     StatusOr<etcd::EndpointStatus> st = election_client_->GetStatus();
     if (!st.ok() || st->leader != st->member_id) return false;
     StatusOr<std::vector<etcd::Member>> members = election_client_->MemberList();
@@ -277,6 +280,19 @@ void Manager::StartLeaderWork(const store::Fence& fence) {
           [this](const std::string& manager) { return presence_->IsReachable(manager); },
           OrphanedNodeOptions{state_.node_id, heartbeat * 3});
       orphan_sweeper_->Start(heartbeat);
+      role_reconciler_ = std::make_unique<RoleReconciler>(
+          RoleReconcilerDeps{*leader_store_, *client_,
+                             [this] {
+                               std::vector<Node> out;
+                               for (const store::NodeEntry& n : reads_->Nodes()) {
+                                 out.push_back(n->object);
+                               }
+                               return out;
+                             },
+                             [this](const std::string& id) { return presence_->IsReachable(id); },
+                             [this] { elector_->StepDown(); }, state_.node_id},
+          RealClock());
+      role_reconciler_->Start(std::chrono::milliseconds(500));
     }
     spdlog::info(
         "leader work started (orchestrator, scheduler, reaper, learner sweeper, "
@@ -296,6 +312,7 @@ void Manager::StopLeaderWork() {
   version_sweeper_.reset();  // joins its thread
   resealer_.reset();         // likewise
   orphan_sweeper_.reset();   // likewise
+  role_reconciler_.reset();  // likewise
   // Stop() returns once its worker exited: no leader write after this.
   if (orchestrator_) orchestrator_->Stop();
   orchestrator_.reset();
@@ -467,10 +484,19 @@ StatusOr<std::unique_ptr<Manager>> Manager::Join(const ManagerConfig& config,
   if (s.ok()) s = m->reads_->WaitFresh();
   if (s.ok()) s = m->StartSwarmServer();
   if (s.ok()) s = m->ReconcileAutolock();  // an autolocked swarm: locks this manager too
+  if (s.ok()) {
+    // ManagerStatus.Addr; a promoted worker's object has none yet (the same for a join).
+    s = m->nodes_->SetManagerAddr(state.node_id,
+                                  state.advertise_addr + ":" + std::to_string(state.swarm_port));
+  }
   if (!s.ok()) {
     spdlog::error("joining as a manager failed: {}", s.ToString());
     if (plan.abort) plan.abort();
-    m->Destroy();
+    if (plan.promotion) {
+      m->Retire();
+    } else {
+      m->Destroy();
+    }
     return s;
   }
   return m;
@@ -526,13 +552,27 @@ void Manager::Stop() {
 }
 
 void Manager::Destroy() {
+  Retire();
+  std::error_code ec;
+  std::filesystem::remove_all(CertificatesIn(config_.data_root).dir, ec);
+}
+
+void Manager::Retire() {
   Stop();
   std::error_code ec;
   std::filesystem::remove_all(EtcdDir(config_.data_root), ec);
   if (ec) spdlog::error("removing {}: {}", EtcdDir(config_.data_root), ec.message());
   std::filesystem::remove(KekPath(config_.data_root), ec);
   std::filesystem::remove(AutolockBoxPath(config_.data_root), ec);
-  std::filesystem::remove_all(CertificatesIn(config_.data_root).dir, ec);
+}
+
+StatusOr<bool> Manager::MemberRemoved() const {
+  if (!client_) return absl::FailedPreconditionError("the manager is stopped");
+  ASSIGN_OR_RETURN(std::vector<etcd::Member> members, client_->MemberList());
+  for (const etcd::Member& m : members) {
+    if (m.name == state_.node_id) return false;
+  }
+  return true;
 }
 
 }  // namespace capsule::node

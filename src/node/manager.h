@@ -45,6 +45,7 @@
 #include "node/cert_renewer.h"
 #include "node/identity_vault.h"
 #include "node/orphaned_nodes.h"
+#include "node/role_reconciler.h"
 #include "node/swarm_server.h"
 #include "node/swarm_state.h"
 #include "store/etcd/etcd_client.h"
@@ -107,6 +108,8 @@ class Manager : public dockerapi::AutolockControl {
     // Rolls the member back on the existing manager (AbortJoin). Called on failure while
     // this node's member still runs, so even a promoted member's removal has its vote.
     std::function<void()> abort;
+    // A promoted worker: a failure keeps its certificates (Retire, not Destroy).
+    bool promotion = false;
   };
   // A manager joining an existing swarm (its manager certificate is on disk and its etcd
   // member was added as a learner): writes the KEK file, starts the member with the existing
@@ -139,6 +142,12 @@ class Manager : public dockerapi::AutolockControl {
   void SetCertificateRenewedCallback(CertRenewer::RenewedFn fn);
   // Stops, then removes the etcd member's data and the KEK (leave --force of the last manager).
   void Destroy();
+  // Destroy, but this node's certificates stay: a demoted manager becomes a worker with them
+  // (node/role_change.h), a promotion that failed leaves the worker as it was.
+  void Retire();
+  // Whether this node's etcd member is gone from the cluster (a demotion removed it): the
+  // member list its own member serves no longer names it. An error when it cannot be read.
+  StatusOr<bool> MemberRemoved() const;
 
   // dockerapi::AutolockControl (manager_autolock.cc).
   StatusOr<SecretBytes> UnlockKey() const override;
@@ -236,6 +245,7 @@ class Manager : public dockerapi::AutolockControl {
   std::unique_ptr<controlapi::SecretVersionSweeper> version_sweeper_;
   std::unique_ptr<datakeys::Resealer> resealer_;         // finishes data-key rotations
   std::unique_ptr<OrphanedNodeSweeper> orphan_sweeper_;  // nodes whose session manager died
+  std::unique_ptr<RoleReconciler> role_reconciler_;      // `node promote|demote`
   // The secrets audit log (in etcd) and this manager's recorder of it.
   std::unique_ptr<audit::EtcdLog> audit_log_;
   std::unique_ptr<audit::LogRecorder> audit_;

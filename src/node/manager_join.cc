@@ -27,8 +27,8 @@ StatusOr<std::string> ReadText(const std::string& path) {
   return out;
 }
 
-void Abort(transport::MembershipClient& client, uint64_t member_id) {
-  if (Status s = client.AbortJoin(member_id, kAbortTimeout); !s.ok()) {
+void Abort(transport::MembershipClient& client, uint64_t member_id, bool keep_node) {
+  if (Status s = client.AbortJoin(member_id, kAbortTimeout, keep_node); !s.ok()) {
     spdlog::error(
         "rolling back the manager join failed ({}); the existing managers remove the "
         "unpromoted member themselves",
@@ -39,7 +39,7 @@ void Abort(transport::MembershipClient& client, uint64_t member_id) {
 }  // namespace
 
 StatusOr<std::unique_ptr<Manager>> JoinAsManager(const ManagerConfig& config,
-                                                 const SwarmState& state) {
+                                                 const SwarmState& state, bool promotion) {
   const CertificatePaths paths = CertificatesIn(config.data_root);
   ASSIGN_OR_RETURN(std::string root_ca_pem, ReadText(paths.root_ca));
   transport::ClientIdentity identity;
@@ -51,13 +51,13 @@ StatusOr<std::unique_ptr<Manager>> JoinAsManager(const ManagerConfig& config,
   StatusOr<transport::AddedMember> added =
       client.AddMember(PeerUrl(state), keys.public_key, kAddTimeout);
   if (!added.ok()) {
-    Abort(client, 0);  // the node object the CA made
+    if (!promotion) Abort(client, 0, false);  // the node object the CA made
     return dockerapi::RpcError(added.status());
   }
   StatusOr<SecretBytes> kek = crypto::OpenFromDispatcher(
       keys, membership::KekDeliveryAad(state.cluster_id, state.node_id), added->sealed_kek);
   if (!kek.ok()) {
-    Abort(client, added->member_id);
+    Abort(client, added->member_id, promotion);
     return absl::DataLossError("the swarm's key-encryption key did not open: " +
                                std::string(kek.status().message()));
   }
@@ -68,7 +68,8 @@ StatusOr<std::unique_ptr<Manager>> JoinAsManager(const ManagerConfig& config,
   plan.kek = *std::move(kek);
   const uint64_t member_id = added->member_id;
   plan.promote = [&client, member_id] { return client.PromoteMember(member_id, kPromoteTimeout); };
-  plan.abort = [&client, member_id] { Abort(client, member_id); };
+  plan.abort = [&client, member_id, promotion] { Abort(client, member_id, promotion); };
+  plan.promotion = promotion;
   StatusOr<std::unique_ptr<Manager>> m = Manager::Join(config, state, std::move(plan));
   if (!m.ok()) return m.status();  // rolled back by Manager::Join
   spdlog::info("joined swarm {} as manager node {}", state.cluster_id, state.node_id);

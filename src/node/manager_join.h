@@ -20,7 +20,10 @@
 
 namespace capsule::node {
 
+// `promotion` (`node promote` of this worker, node/role_change.h): the same steps, but a
+// failure keeps the node object and this node's certificates (it stays a worker and tries
+// again later); only the member, the etcd dir and the KEK are rolled back.
 StatusOr<std::unique_ptr<Manager>> JoinAsManager(const ManagerConfig& config,
-                                                 const SwarmState& state);
+                                                 const SwarmState& state, bool promotion = false);
 
 }  // namespace capsule::node

@@ -45,8 +45,8 @@ std::string AdvertisedIp(const std::string& addr) {
 // through ManagerMembership; if that fails its object is removed again by AbortJoin).
 class StoreNodeRegistry final : public caserver::NodeRegistry {
  public:
-  StoreNodeRegistry(controlapi::NodeApi& nodes, const Clock& clock)
-      : nodes_(nodes), clock_(clock) {}
+  StoreNodeRegistry(controlapi::NodeApi& nodes, const store::ReadModel& reads, const Clock& clock)
+      : nodes_(nodes), reads_(reads), clock_(clock) {}
   Status Register(const caserver::NewNode& nn) override {
     Node n;
     n.id = nn.node_id;
@@ -65,9 +65,17 @@ class StoreNodeRegistry final : public caserver::NodeRegistry {
     n.engine_version = "capsule";
     return nodes_.Register(n);
   }
+  std::optional<caserver::RenewalFacts> RenewalOf(const std::string& node_id) const override {
+    store::NodeEntry e = reads_.NodeById(node_id);
+    if (!e) return std::nullopt;
+    const Node& n = e->object;
+    const bool manager = n.role == "manager" || n.desired_role == "manager";
+    return caserver::RenewalFacts{manager ? ca::NodeRole::kManager : ca::NodeRole::kWorker, n.addr};
+  }
 
  private:
   controlapi::NodeApi& nodes_;
+  const store::ReadModel& reads_;
   const Clock& clock_;
 };
 
@@ -152,7 +160,7 @@ struct SwarmServer::Parts {
             root.cert_pem(), config.cluster_id,
             [this](const std::string& id) { return reads.NodeById(id) == nullptr; }, RealClock()),
         tokens(store, config.cluster_id),
-        registry(nodes, RealClock()),
+        registry(nodes, reads_in, RealClock()),
         // Liveness names this manager as the session's holder (node/session_liveness.h).
         writer(
             [&store, self = config.node_id](const std::string& id, const std::string& state) {
@@ -171,10 +179,13 @@ struct SwarmServer::Parts {
                     DeliveryRecorder(reads_in, config.audit)},
                    {&assignment_source, &task_status}),
         membership(deps.etcd),
-        membership_service(membership, authorizer, deps.kek, config.cluster_id,
-                           [&store, &reads_in](const std::string& id) {
-                             return ForgetNode(store, reads_in, id);
-                           }) {}
+        membership_service(
+            membership, authorizer, deps.kek, config.cluster_id,
+            [&store, &reads_in](const std::string& id) { return ForgetNode(store, reads_in, id); },
+            [&reads_in](const std::string& id) {
+              store::NodeEntry n = reads_in.NodeById(id);
+              return n && (n->object.role == "manager" || n->object.desired_role == "manager");
+            }) {}
 
   ca::RootCa root;
   const store::ReadModel& reads;

@@ -247,6 +247,7 @@ std::string EncodeNodeMeta(const Node& n) {
   if (n.nano_cpus != 0) j["NanoCPUs"] = n.nano_cpus;
   if (n.memory_bytes != 0) j["MemoryBytes"] = n.memory_bytes;
   if (!n.session_manager.empty()) j["SessionManager"] = n.session_manager;
+  if (!n.desired_role.empty() && n.desired_role != n.role) j["DesiredRole"] = n.desired_role;
   return j.dump();
 }
 
@@ -272,11 +273,13 @@ StatusOr<Node> DecodeNodeMeta(std::string_view meta) {
   n.nano_cpus = j.value("NanoCPUs", int64_t{0});
   n.memory_bytes = j.value("MemoryBytes", int64_t{0});
   n.session_manager = j.value("SessionManager", "");
+  n.desired_role = j.value("DesiredRole", n.role);
   return n;
 }
 
 Json NodeJson(const Node& n, int64_t version) {
-  Json spec = {{"Labels", n.labels}, {"Role", n.role}, {"Availability", n.availability}};
+  const std::string& desired = n.desired_role.empty() ? n.role : n.desired_role;
+  Json spec = {{"Labels", n.labels}, {"Role", desired}, {"Availability", n.availability}};
   if (!n.spec_name.empty()) spec["Name"] = n.spec_name;
   Json resources = Json::object();  // omitempty, as Docker's swarm.Resources
   if (n.nano_cpus != 0) resources["NanoCPUs"] = n.nano_cpus;

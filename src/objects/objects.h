@@ -108,8 +108,12 @@ struct Node {
   TimePoint created_at;
   TimePoint updated_at;
   std::string hostname;
-  std::string spec_name;                // Spec.Name (optional)
-  std::string role = "manager";         // manager | worker
+  std::string spec_name;         // Spec.Name (optional)
+  std::string role = "manager";  // manager | worker: the observed role
+  // Spec.Role (swarmkit's Spec.DesiredRole): what `node promote|demote` asked for; the leader's
+  // role reconciler (manager/membership/role_reconciler.h) makes `role` follow it. "" = `role`
+  // (objects stored before role changes existed).
+  std::string desired_role;
   std::string availability = "active";  // active | pause | drain
   Labels labels;
   std::string state = "ready";  // unknown | down | ready | disconnected

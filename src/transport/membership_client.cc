@@ -64,9 +64,11 @@ Status MembershipClient::PromoteMember(uint64_t member_id, std::chrono::millisec
   });
 }
 
-Status MembershipClient::AbortJoin(uint64_t member_id, std::chrono::milliseconds timeout) {
+Status MembershipClient::AbortJoin(uint64_t member_id, std::chrono::milliseconds timeout,
+                                   bool keep_node) {
   api::AbortJoinRequest req;
   req.set_member_id(member_id);
+  req.set_keep_node(keep_node);
   api::AbortJoinResponse resp;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + timeout);

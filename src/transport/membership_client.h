@@ -30,7 +30,7 @@ class MembershipClient {
                                   std::chrono::milliseconds timeout);
   // Retries while the learner has not caught up (FailedPrecondition), within `timeout`.
   Status PromoteMember(uint64_t member_id, std::chrono::milliseconds timeout);
-  Status AbortJoin(uint64_t member_id, std::chrono::milliseconds timeout);
+  Status AbortJoin(uint64_t member_id, std::chrono::milliseconds timeout, bool keep_node = false);
 
  private:
   struct Stub;

@@ -109,6 +109,17 @@ TEST_F(AgentFailoverTest, NodeLearnsEveryManagerWhenTheListChanges) {
   EXPECT_TRUE(Eventually([&] { return a.session().Managers().size() == 1; }));
 }
 
+TEST_F(AgentFailoverTest, NodeLearnsItsDesiredRoleAtSessionStartAndWhenItChanges) {
+  TestNode w1 = MakeNode(ca::NodeRole::kWorker);
+  source_.SetDesiredRole(w1.node_id, "worker");
+  agent::Agent& a = StartAgent(w1);
+  ASSERT_TRUE(Eventually([&] { return a.session().DesiredRole() == "worker"; }));
+  source_.SetDesiredRole(w1.node_id, "manager");  // `node promote`
+  EXPECT_TRUE(Eventually([&] { return a.session().DesiredRole() == "manager"; }));
+  source_.SetDesiredRole(w1.node_id, "worker");  // `node demote`
+  EXPECT_TRUE(Eventually([&] { return a.session().DesiredRole() == "worker"; }));
+}
+
 TEST_F(AgentFailoverTest, NodeFailsOverToTheSurvivorKeepingItsRunningTaskAndSecret) {
   source_.SetManagers({{"mA", addr_}, {"mB", addr_b_}});
   TestNode w1 = MakeNode(ca::NodeRole::kWorker);

@@ -94,6 +94,18 @@ class FakeSource : public dispatcher::AssignmentSource, public dispatcher::TaskS
     }
     Notify();
   }
+  std::string DesiredRoleOf(const std::string& node_id) const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = roles_.find(node_id);
+    return it == roles_.end() ? "" : it->second;
+  }
+  void SetDesiredRole(const std::string& node_id, const std::string& role) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      roles_[node_id] = role;
+    }
+    Notify();
+  }
 
  private:
   void PutLocked(Task t) {
@@ -115,6 +127,7 @@ class FakeSource : public dispatcher::AssignmentSource, public dispatcher::TaskS
   std::map<std::string, store::TaskEntry> tasks_;
   std::map<std::string, std::pair<std::string, std::string>> secrets_;
   std::map<uint64_t, std::function<void()>> subs_;
+  std::map<std::string, std::string> roles_;  // DesiredRoleOf
   uint64_t next_sub_ = 0;
   int64_t revision_ = 100;
   int reads_ = 0;

@@ -44,8 +44,15 @@ class FakeRegistry : public caserver::NodeRegistry {
     std::lock_guard<std::mutex> lock(mu);
     return nodes.size();
   }
-  std::mutex mu;
+  std::optional<caserver::RenewalFacts> RenewalOf(const std::string& node_id) const override {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = renewals.find(node_id);
+    if (it == renewals.end()) return std::nullopt;
+    return it->second;
+  }
+  mutable std::mutex mu;
   std::vector<caserver::NewNode> nodes;
+  std::map<std::string, caserver::RenewalFacts> renewals;  // RenewalOf (none: the cert's role)
 };
 
 class FakeSink : public dispatcher::NodeStatusSink {

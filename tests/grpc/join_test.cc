@@ -1,6 +1,8 @@
 // Joining through NodeCA: tokens decide the role, the client pins the CA by the token's digest.
 #include <grpcpp/client_context.h>
 
+#include <algorithm>
+
 #include "ca/cert_info.h"
 #include "ca/join_token.h"
 #include "ca/node_key.h"
@@ -179,6 +181,39 @@ TEST_F(JoinTest, RenewKeepsNodeIdAndRoleAndNeedsACertificate) {
   api::IssueNodeCertificateResponse resp;
   EXPECT_EQ(stub->RenewNodeCertificate(&ctx, req, &resp).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(JoinTest, RenewalTakesTheRoleTheNodeObjectSays) {
+  ca::NodeKeyAndCsr key = Key();
+  auto issued = JoinSwarm(addr_, tokens_.tokens.worker, key.csr_pem, "w1", "");
+  ASSERT_TRUE(issued.ok()) << issued.status();
+  transport::ClientIdentity me{issued->cert_pem, SecretBytes::CopyFrom(key.key_pem.view())};
+  {
+    // `node promote`: a manager's certificate, naming the node's advertised IP too.
+    std::lock_guard<std::mutex> lock(registry_.mu);
+    registry_.renewals[issued->node_id] = {ca::NodeRole::kManager, "127.0.0.77"};
+  }
+  auto promoted = transport::RenewCertificate(addr_, root_->cert_pem(), me, key.csr_pem);
+  ASSERT_TRUE(promoted.ok()) << promoted.status();
+  EXPECT_EQ(promoted->role, "swarm-manager");
+  auto info = ca::ParseCertInfo(promoted->cert_pem);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->role, ca::NodeRole::kManager);
+  EXPECT_NE(std::find(info->ip_sans.begin(), info->ip_sans.end(), "127.0.0.77"),
+            info->ip_sans.end());
+  {
+    // `node demote` done: the manager certificate renews to a worker's.
+    std::lock_guard<std::mutex> lock(registry_.mu);
+    registry_.renewals[issued->node_id] = {ca::NodeRole::kWorker, "127.0.0.77"};
+  }
+  transport::ClientIdentity as_manager{promoted->cert_pem,
+                                       SecretBytes::CopyFrom(key.key_pem.view())};
+  auto demoted = transport::RenewCertificate(addr_, root_->cert_pem(), as_manager, key.csr_pem);
+  ASSERT_TRUE(demoted.ok()) << demoted.status();
+  EXPECT_EQ(demoted->role, "swarm-worker");
+  info = ca::ParseCertInfo(demoted->cert_pem);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->ip_sans, std::vector<std::string>{"127.0.0.1"});  // only the observed one
 }
 
 }  // namespace

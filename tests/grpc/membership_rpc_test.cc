@@ -3,6 +3,8 @@
 // KEK reaches the caller sealed to the key it sent. etcd is faked (membership/fake_member_etcd.h).
 #include <grpcpp/client_context.h>
 
+#include <set>
+
 #include "capsule/membership.grpc.pb.h"
 #include "crypto/node_seal.h"
 #include "crypto/random.h"
@@ -25,10 +27,12 @@ class MembershipRpcTest : public GrpcTestEnv {
     ASSERT_TRUE(crypto::InitCrypto().ok());
     membership_ = std::make_unique<membership::Membership>(etcd_);
     service_ = std::make_unique<membership::MembershipService>(
-        *membership_, *authorizer_, kek_, cluster_id_, [this](const std::string& id) {
+        *membership_, *authorizer_, kek_, cluster_id_,
+        [this](const std::string& id) {
           forgotten_.push_back(id);
           return absl::OkStatus();
-        });
+        },
+        [this](const std::string& id) { return not_managers_.count(id) == 0; });
     transport::GrpcServerOptions options;
     options.listen_addr = "127.0.0.1:0";
     options.tls = files_;
@@ -48,6 +52,7 @@ class MembershipRpcTest : public GrpcTestEnv {
   membership::testing::FakeMemberEtcd etcd_;
   const SecretBytes kek_ = SecretBytes::CopyFrom(std::string(32, 'K'));
   std::vector<std::string> forgotten_;
+  std::set<std::string> not_managers_;  // nodes whose object is no manager (demoted)
   std::unique_ptr<membership::Membership> membership_;
   std::unique_ptr<membership::MembershipService> service_;
   std::unique_ptr<transport::GrpcServer> membership_server_;
@@ -83,6 +88,25 @@ TEST_F(MembershipRpcTest, AbortRemovesTheLearnerAndTheNode) {
   ASSERT_TRUE(client.AbortJoin(added->member_id, 5s).ok());
   EXPECT_EQ(etcd_.List().size(), 1u);
   EXPECT_EQ(forgotten_, std::vector<std::string>{node.node_id});
+}
+
+TEST_F(MembershipRpcTest, AbortOfAPromotionKeepsTheNode) {
+  TestNode node = MakeNode(ca::NodeRole::kManager);
+  transport::MembershipClient client = ClientFor(node);
+  auto added = client.AddMember(kPeerUrl, crypto::NewDeliveryKeyPair().public_key, 5s);
+  ASSERT_TRUE(added.ok()) << added.status();
+  ASSERT_TRUE(client.AbortJoin(added->member_id, 5s, /*keep_node=*/true).ok());
+  EXPECT_EQ(etcd_.List().size(), 1u);
+  EXPECT_TRUE(forgotten_.empty());  // a promoted worker stays a worker
+}
+
+TEST_F(MembershipRpcTest, DemotedManagersOldCertificateCannotAddAMember) {
+  TestNode node = MakeNode(ca::NodeRole::kManager);
+  not_managers_.insert(node.node_id);  // its object says worker now
+  transport::MembershipClient client = ClientFor(node);
+  auto added = client.AddMember(kPeerUrl, crypto::NewDeliveryKeyPair().public_key, 5s);
+  EXPECT_EQ(added.status().code(), absl::StatusCode::kPermissionDenied) << added.status();
+  EXPECT_EQ(etcd_.List().size(), 1u);
 }
 
 TEST_F(MembershipRpcTest, WorkerCertificateIsRefused) {

@@ -2,6 +2,7 @@
 // knows nothing about the store. src/node/ wires real implementations; tests use fakes.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "ca/node_role.h"
@@ -31,12 +32,26 @@ struct NewNode {
   std::string observed_ip;     // the address the join call came from (in the cert's IP SAN)
 };
 
+// What a renewal issues for an admitted node, from its object: the role it is to have now
+// (manager while it is or is to become one: `node promote` before its join, `node demote`
+// until its store member is gone) and its advertised IP (a manager's certificate names it:
+// its peers dial it).
+struct RenewalFacts {
+  ca::NodeRole role = ca::NodeRole::kWorker;
+  std::string advertise_ip;
+};
+
 // Persists admitted nodes. Register is called before the certificate is returned; an error
 // fails the join (the node gets no certificate). Thread-safe.
 class NodeRegistry {
  public:
   virtual ~NodeRegistry() = default;
   virtual Status Register(const NewNode& node) = 0;
+  // nullopt (the default, for test doubles): a renewal keeps the certificate's role.
+  virtual std::optional<RenewalFacts> RenewalOf(const std::string& node_id) const {
+    (void)node_id;
+    return std::nullopt;
+  }
 };
 
 }  // namespace capsule::caserver

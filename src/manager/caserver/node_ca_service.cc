@@ -109,10 +109,20 @@ Status NodeCaService::Renew(grpc::ServerContext* ctx, const api::RenewNodeCertif
   ASSIGN_OR_RETURN(ca::PeerIdentity who, authorizer_.Authorize(*ctx, ca::kAnyNodeRole));
   if (req.csr_pem().size() > kMaxCsrBytes) return absl::InvalidArgumentError("CSR too large");
   ASSIGN_OR_RETURN(std::string peer_ip, transport::PeerIp(ctx->peer()));
-  ASSIGN_OR_RETURN(std::string cert, SignFor(req.csr_pem(), who.node_id, who.role, {peer_ip}));
-  spdlog::info("NodeCA: renewed the certificate of node {} ({})", who.node_id,
-               ca::RoleName(who.role));
-  FillResponse(who.node_id, who.role, std::move(cert), resp);
+  // The role is the node object's (a promotion or demotion changes it), not the old
+  // certificate's.
+  ca::NodeRole role = who.role;
+  std::vector<std::string> ip_sans = {peer_ip};
+  if (std::optional<caserver::RenewalFacts> facts = registry_.RenewalOf(who.node_id)) {
+    role = facts->role;
+    if (role == ca::NodeRole::kManager && !facts->advertise_ip.empty() &&
+        facts->advertise_ip != peer_ip) {
+      ip_sans.push_back(facts->advertise_ip);
+    }
+  }
+  ASSIGN_OR_RETURN(std::string cert, SignFor(req.csr_pem(), who.node_id, role, ip_sans));
+  spdlog::info("NodeCA: renewed the certificate of node {} ({})", who.node_id, ca::RoleName(role));
+  FillResponse(who.node_id, role, std::move(cert), resp);
   return absl::OkStatus();
 }
 

@@ -9,8 +9,10 @@
 //                         peers dial and verify that). Wrong token → INVALID_ARGUMENT "A valid join
 //                         token is necessary to join this cluster"; bad CSR → INVALID_ARGUMENT;
 //                         registry failure → its code.
-//   RenewNodeCertificate  worker or manager certificate (Authorizer); same node ID and role
-//                         as the presented certificate.
+//   RenewNodeCertificate  worker or manager certificate (Authorizer); same node ID as the
+//                         presented certificate, the role the registry says the node has now
+//                         (NodeRegistry::RenewalOf: a promotion or demotion changes it; a
+//                         manager's also names its advertised IP), else the certificate's.
 //
 // Thread-safe (sync gRPC service; calls run concurrently). Collaborators must outlive it.
 #pragma once

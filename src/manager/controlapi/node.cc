@@ -74,13 +74,15 @@ bool NodeApi::IsStoreMember(const std::string& id) const {
 
 Status NodeApi::Update(const std::string& id, int64_t version, const NodeSpecUpdate& in) {
   std::string availability;
+  bool role_change = false;
   Status refused;  // a demotion guard's answer, kept apart from the store's NotFound
   StatusOr<int64_t> rev = store::UpdateAtVersion(
       store_, kNodesKind, id, version, [&](store::StoredRecord& cur) -> StatusOr<store::Mutation> {
         refused = absl::OkStatus();
         ASSIGN_OR_RETURN(Node n, DecodeNodeMeta(cur.record.meta));
         NodeSpecUpdate spec = in;  // empty role/availability: unchanged
-        if (spec.role.empty()) spec.role = n.role;
+        if (n.desired_role.empty()) n.desired_role = n.role;
+        if (spec.role.empty()) spec.role = n.desired_role;
         if (spec.availability.empty()) spec.availability = n.availability;
         if (spec.availability != "active" && spec.availability != "pause" &&
             spec.availability != "drain") {
@@ -89,13 +91,13 @@ Status NodeApi::Update(const std::string& id, int64_t version, const NodeSpecUpd
         if (spec.role != "worker" && spec.role != "manager") {
           return absl::InvalidArgumentError("invalid Role: \"" + spec.role + "\"");
         }
-        if (n.role == "manager" && spec.role == "worker") {
+        if (n.desired_role == "manager" && spec.role == "worker") {
           refused = CheckDemotion(id);
           if (!refused.ok()) return refused;
         }
-        if (spec.role != n.role) {
-          return absl::InvalidArgumentError("promotion/demotion is not supported yet");
-        }
+        // Asynchronous, as Docker: the leader's role reconciler makes the observed role follow.
+        role_change = spec.role != n.desired_role;
+        n.desired_role = spec.role;
         n.spec_name = spec.name;
         n.labels = spec.labels;
         n.availability = spec.availability;
@@ -107,8 +109,19 @@ Status NodeApi::Update(const std::string& id, int64_t version, const NodeSpecUpd
   if (!refused.ok()) return refused;
   if (absl::IsNotFound(rev.status())) return NodeNotFound(id);
   RETURN_IF_ERROR(rev.status());
-  spdlog::info("node updated: id={} availability={}", id, availability);
+  spdlog::info("node updated: id={} availability={}{}", id, availability,
+               role_change ? " role=" + in.role + " (desired)" : "");
   return absl::OkStatus();
+}
+
+Status NodeApi::SetManagerAddr(const std::string& id, const std::string& manager_addr) {
+  return WriteIfChanged(store_, clock_, id,
+                        [&](Node& n) {
+                          if (n.manager_addr == manager_addr) return false;
+                          n.manager_addr = manager_addr;
+                          return true;
+                        })
+      .status();
 }
 
 Status NodeApi::Remove(const std::string& id, bool force) {

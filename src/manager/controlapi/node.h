@@ -44,9 +44,10 @@ class NodeApi {
   // a demotion (manager → worker) first passes Docker's guards (membership::CheckDemotion:
   // FailedPrecondition "attempting to demote the last manager of the swarm", NotFound "can't
   // find manager in raft memberlist", FailedPrecondition "can't remove member from the raft:
-  // this would result in a loss of quorum"); then any role change is InvalidArgument
-  // "promotion/demotion is not supported yet"; NotFound "node <id> not found"; Unknown
-  // "update out of sequence".
+  // this would result in a loss of quorum"); a role change then writes only the desired role
+  // (Spec.Role) and returns: the leader's role reconciler carries it out
+  // (membership/role_reconciler.h). NotFound "node <id> not found"; Unknown "update out of
+  // sequence".
   Status Update(const std::string& id, int64_t version, const NodeSpecUpdate& spec);
 
   // NotFound "node <id> not found"; FailedPrecondition "node <id> is a cluster manager and is
@@ -59,6 +60,10 @@ class NodeApi {
   // Admits a node (the CA's registry): creates its object and waits until the read model has
   // it, so the node's first authorized call finds it.
   Status Register(const Node& node);
+
+  // Records a manager's swarm address (ManagerStatus.Addr; a promoted node's, once it serves).
+  // A node removed meanwhile is ignored.
+  Status SetManagerAddr(const std::string& id, const std::string& manager_addr);
 
   // Records a liveness transition ("ready" | "down"). A node removed meanwhile is ignored.
   Status SetState(const std::string& id, const std::string& state);

@@ -46,8 +46,8 @@ TEST(NodeCodes, Update) {
        "invalid Availability: \"x\""},
       {"an unknown role", [](ApiTestEnv& env) { return UpdateWorker(env, Spec("boss", "")); },
        kInvalid, "invalid Role: \"boss\""},
-      {"a promotion", [](ApiTestEnv& env) { return UpdateWorker(env, Spec("manager", "")); },
-       kInvalid, "promotion/demotion is not supported yet"},
+      {"a promotion (asynchronous: only the desired role is written)",
+       [](ApiTestEnv& env) { return UpdateWorker(env, Spec("manager", "")); }, kOk, ""},
       {"a missing node",
        [](ApiTestEnv& env) { return env.nodes.Update("nope", 1, Spec("", "drain")); },
        StatusCode::kNotFound, "node nope not found"},
@@ -102,19 +102,19 @@ TEST(NodeCodes, DemotionGuards) {
          const int64_t v = ThreeManagers(env, true, false, "m3");
          return env.nodes.Update("m3", v, Spec("worker", ""));
        },
-       kInvalid, "promotion/demotion is not supported yet"},
+       kOk, ""},
       {"a manager of three, all reachable: past the guards",
        [](ApiTestEnv& env) {
          const int64_t v = ThreeManagers(env, true, true, "m2");
          return env.nodes.Update("m2", v, Spec("worker", ""));
        },
-       kInvalid, "promotion/demotion is not supported yet"},
+       kOk, ""},
       {"the manager serving the call (counts itself reachable)",
        [](ApiTestEnv& env) {
          const int64_t v = ThreeManagers(env, true, true, "m1");
          return env.nodes.Update("m1", v, Spec("worker", ""));
        },
-       kInvalid, "promotion/demotion is not supported yet"},
+       kOk, ""},
       {"no role change on the last manager: no guard",
        [](ApiTestEnv& env) {
          const int64_t v = env.PutNode(MakeNode("m1", "manager", "ready"));
@@ -123,6 +123,20 @@ TEST(NodeCodes, DemotionGuards) {
        },
        kOk, ""},
   });
+}
+
+TEST(NodeUpdate, RoleChangeWritesTheDesiredRoleOnly) {
+  ApiTestEnv env;
+  const int64_t v = env.PutNode(MakeNode("n1", "worker", "ready"));
+  ASSERT_TRUE(env.nodes.Update("n1", v, Spec("manager", "")).ok());
+  StatusOr<store::StoredRecord> rec = env.store.Get(kNodesKind, "n1");
+  ASSERT_TRUE(rec.ok());
+  StatusOr<Node> n = DecodeNodeMeta(rec->record.meta);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n->desired_role, "manager");
+  EXPECT_EQ(n->role, "worker");  // the reconciler's to change
+  EXPECT_EQ(NodeJson(*n, 1)["Spec"]["Role"], "manager");
+  EXPECT_FALSE(NodeJson(*n, 1).contains("ManagerStatus"));
 }
 
 TEST(NodeCodes, Remove) {

@@ -71,6 +71,12 @@ class AssignmentSource {
   // in a stable order. Empty (the default, for test doubles) = the dispatcher's configured
   // list (DispatcherOptions::managers) is kept.
   virtual std::vector<ManagerAddr> Managers() const { return {}; }
+  // The role the swarm wants node `node_id` to have (its desired role: "manager" | "worker"),
+  // sent to it in its session; "" (the default, for test doubles) = none sent.
+  virtual std::string DesiredRoleOf(const std::string& node_id) const {
+    (void)node_id;
+    return "";
+  }
   // `fn` runs (quickly: note and wake) whenever tasks, secrets or managers may have changed.
   virtual uint64_t Subscribe(std::function<void()> fn) = 0;
   virtual void Unsubscribe(uint64_t id) = 0;  // fn never runs after it returns

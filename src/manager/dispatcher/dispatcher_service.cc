@@ -55,8 +55,9 @@ struct DispatcherService::SessionHandle {
   bool finished ABSL_GUARDED_BY(mu) = false;
   bool writing ABSL_GUARDED_BY(mu) = false;  // queue.front() is being written
   std::deque<std::unique_ptr<api::SessionMessage>> queue ABSL_GUARDED_BY(mu);
-  // Only the assignment thread touches this.
+  // Only the assignment thread touches these (role_sent: set before the handle is shared).
   SessionAssignments assignments;
+  std::string role_sent;  // the desired role last sent to the node
 
   // Queues `msg`; false once finished.
   bool Write(std::unique_ptr<api::SessionMessage> msg);
@@ -160,6 +161,9 @@ grpc::ServerWriteReactor<api::SessionMessage>* DispatcherService::Session(
   handle->node_id = who->node_id;
   handle->delivery_public_key = req->delivery_public_key();
   auto* reactor = new SessionReactor(this, handle);
+  // Read before mu_: the read model calls KickAssignments (which takes mu_) under its own lock.
+  const std::string role =
+      backends_.assignments != nullptr ? backends_.assignments->DesiredRoleOf(who->node_id) : "";
   std::shared_ptr<SessionHandle> replaced;
   {
     MutexLock lock(mu_);
@@ -182,6 +186,8 @@ grpc::ServerWriteReactor<api::SessionMessage>* DispatcherService::Session(
       info->set_node_id(m.node_id);
       info->set_addr(m.addr);
     }
+    handle->role_sent = role;
+    first->set_node_role(role);
     // Queued before the assignment thread can see the handle: the first message goes first.
     handle->Write(std::move(first));
     // The node's resources before its Ready, so the scheduler never sees it ready with the
@@ -360,6 +366,7 @@ void DispatcherService::RunAssignments() {
     assignments_dirty_ = false;
     lock.Unlock();
     RefreshManagers();
+    SendRoleChanges();
     retry = SendAssignments();
     lock.Lock();
   }
@@ -390,6 +397,25 @@ void DispatcherService::RefreshManagers() {
       }
       h->Write(std::move(msg));
     }
+  }
+}
+
+void DispatcherService::SendRoleChanges() {
+  std::vector<std::shared_ptr<SessionHandle>> open;
+  {
+    MutexLock lock(mu_);
+    for (const auto& [id, entry] : nodes_) {
+      if (entry.stream) open.push_back(entry.stream);
+    }
+  }
+  for (const std::shared_ptr<SessionHandle>& h : open) {
+    std::string role = backends_.assignments->DesiredRoleOf(h->node_id);
+    if (role.empty() || role == h->role_sent) continue;
+    spdlog::info("dispatcher: node {} is to be a {} now; telling it", h->node_id, role);
+    auto msg = std::make_unique<api::SessionMessage>();
+    msg->set_node_role(role);
+    h->role_sent = std::move(role);
+    h->Write(std::move(msg));
   }
 }
 

@@ -20,7 +20,9 @@
 //                 configured ones; when the source's list changes, every open session gets a
 //                 SessionMessage with the new list (and nothing else), so its node can fail
 //                 over to any manager (agent/session_client.h). Every manager runs a
-//                 dispatcher: a node's session may be with any of them.
+//                 dispatcher: a node's session may be with any of them. The node's desired
+//                 role (AssignmentSource::DesiredRoleOf) is in the first message and, when it
+//                 changes, in a message of its own (`node promote|demote`).
 //   UpdateTaskStatus  worker or manager; see dispatcher.proto (needs a TaskStatusStore, else
 //                 UNIMPLEMENTED). At most status_budget.burst updates per call (else
 //                 INVALID_ARGUMENT); message/err cut to task_status_limits.h's bounds; a node
@@ -146,6 +148,8 @@ class DispatcherService final : public api::Dispatcher::CallbackService {
   bool SendAssignments();
   // Takes the source's manager list; when it changed, sends it to every open session.
   void RefreshManagers();
+  // Sends each open session whose node's desired role changed a message with the new role.
+  void SendRoleChanges();
 
   const ca::Authorizer& authorizer_;
   NodeStatusSink& sink_;

@@ -51,18 +51,23 @@ Status ValidatePeerUrl(const std::string& url) {
 
 MembershipService::MembershipService(Membership& membership, const ca::Authorizer& authorizer,
                                      const SecretBytes& kek, std::string cluster_id,
-                                     ForgetNodeFn forget_node)
+                                     ForgetNodeFn forget_node, MayBeMemberFn may_be_member)
     : membership_(membership),
       authorizer_(authorizer),
       kek_(kek),
       cluster_id_(std::move(cluster_id)),
-      forget_node_(std::move(forget_node)) {}
+      forget_node_(std::move(forget_node)),
+      may_be_member_(std::move(may_be_member)) {}
 
 grpc::Status MembershipService::AddMember(grpc::ServerContext* ctx,
                                           const api::AddMemberRequest* req,
                                           api::AddMemberResponse* resp) {
   StatusOr<ca::PeerIdentity> who = authorizer_.Authorize(*ctx, {ca::NodeRole::kManager});
   if (!who.ok()) return ToGrpcStatus(who.status());
+  if (may_be_member_ && !may_be_member_(who->node_id)) {
+    spdlog::warn("membership: node {} asked for a store member but is not a manager", who->node_id);
+    return ToGrpcStatus(absl::PermissionDeniedError("node " + who->node_id + " is not a manager"));
+  }
   return ToGrpcStatus(Add(who->node_id, *req, resp));
 }
 
@@ -79,7 +84,7 @@ grpc::Status MembershipService::AbortJoin(grpc::ServerContext* ctx,
                                           api::AbortJoinResponse*) {
   StatusOr<ca::PeerIdentity> who = authorizer_.Authorize(*ctx, {ca::NodeRole::kManager});
   if (!who.ok()) return ToGrpcStatus(who.status());
-  return ToGrpcStatus(Abort(who->node_id, req->member_id()));
+  return ToGrpcStatus(Abort(who->node_id, req->member_id(), req->keep_node()));
 }
 
 Status MembershipService::Add(const std::string& node_id, const api::AddMemberRequest& req,
@@ -98,9 +103,9 @@ Status MembershipService::Add(const std::string& node_id, const api::AddMemberRe
   return absl::OkStatus();
 }
 
-Status MembershipService::Abort(const std::string& node_id, uint64_t member_id) {
+Status MembershipService::Abort(const std::string& node_id, uint64_t member_id, bool keep_node) {
   if (member_id != 0) RETURN_IF_ERROR(membership_.RemoveJoining(member_id, node_id));
-  Status forgotten = forget_node_ ? forget_node_(node_id) : absl::OkStatus();
+  Status forgotten = forget_node_ && !keep_node ? forget_node_(node_id) : absl::OkStatus();
   if (!forgotten.ok() && !absl::IsNotFound(forgotten)) return forgotten;
   spdlog::info("membership: the join of node {} was rolled back", node_id);
   return absl::OkStatus();
