@@ -93,23 +93,8 @@ def summarize_failover(ms):
 
 
 # ---- Capsule -----------------------------------------------------------------------------------
-class Cleanups:
-    def __init__(self):
-        self.fns = []
-
-    def addClassCleanup(self, fn, *args, **kwargs):  # noqa: N802 — unittest's name
-        self.fns.append((fn, args, kwargs))
-
-    def run(self):
-        for fn, args, kwargs in reversed(self.fns):
-            try:
-                fn(*args, **kwargs)
-            except Exception as e:  # noqa: BLE001 — cleanup goes on
-                log(f"cleanup: {e}")
-
-
 def capsule_side(args):
-    cleanups = Cleanups()
+    cleanups = ha_swarm.Cleanups()
     try:
         d = ha_swarm.start(cleanups, CAPSULE_IPS, ("m1", "m2", "m3"), heartbeat="1s")
         names = {x.api("GET", "/info").json()["Swarm"]["NodeID"]: n for n, x in d.items()}

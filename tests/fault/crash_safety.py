@@ -279,10 +279,16 @@ def main():
                 "worker_kill_rounds": args.worker_rounds, "seed": args.seed,
                 "wall_s": round(time.monotonic() - t0, 1), "problems": problems,
                 "passed": not problems})
+    return report(out, problems, "faults.json")
+
+
+def report(out, problems, name):
+    """Prints the run's JSON, writes it to $PROVE_OUT/<name> when set, logs the verdict;
+    returns the exit status (0 only without problems)."""
     print(json.dumps(out, indent=1))
     if os.environ.get("PROVE_OUT"):
         os.makedirs(os.environ["PROVE_OUT"], exist_ok=True)
-        with open(os.path.join(os.environ["PROVE_OUT"], "faults.json"), "w") as f:
+        with open(os.path.join(os.environ["PROVE_OUT"], name), "w") as f:
             json.dump(out, f, indent=1)
     if problems:
         log("FAILED:\n  " + "\n  ".join(problems))

@@ -36,7 +36,7 @@ import time
 import harness
 import verify
 import worker_kill
-from crash_safety import listed, serve_again
+from crash_safety import listed, report, serve_again
 from harness import busybox_image, ha_swarm
 from ledger import Ledger
 
@@ -51,29 +51,12 @@ def log(msg):
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-class Cleanups:
-    """ha_swarm.start registers its daemons' close here (it expects a test class)."""
-
-    def __init__(self):
-        self.fns = []
-
-    def addClassCleanup(self, fn, *args, **kwargs):  # noqa: N802 — unittest's name
-        self.fns.append((fn, args, kwargs))
-
-    def run(self):
-        for fn, args, kwargs in reversed(self.fns):
-            try:
-                fn(*args, **kwargs)
-            except Exception as e:  # noqa: BLE001 — cleanup goes on
-                log(f"cleanup: {type(e).__name__}: {e}")
-
-
 class HaRounds:
     def __init__(self, args, tmp):
         self.args = args
         self.rng = random.Random(args.seed)
         self.ledger = Ledger(args.seed)
-        self.cleanups = Cleanups()
+        self.cleanups = ha_swarm.Cleanups()
         self.d = ha_swarm.start(self.cleanups, IPS, ("m1", "m2", "m3"), heartbeat="1s")
         self.names = {d.api("GET", "/info").json()["Swarm"]["NodeID"]: n
                       for n, d in self.d.items()}
@@ -381,16 +364,7 @@ def main():
                 "restart_all_rounds": args.restart_all_rounds, "seed": args.seed,
                 "wall_s": round(time.monotonic() - t0, 1), "problems": problems,
                 "passed": not problems})
-    print(json.dumps(out, indent=1))
-    if os.environ.get("PROVE_OUT"):
-        os.makedirs(os.environ["PROVE_OUT"], exist_ok=True)
-        with open(os.path.join(os.environ["PROVE_OUT"], "ha_faults.json"), "w") as f:
-            json.dump(out, f, indent=1)
-    if problems:
-        log("FAILED:\n  " + "\n  ".join(problems))
-        return 1
-    log("passed")
-    return 0
+    return report(out, problems, "ha_faults.json")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,24 @@ def _ok(r, what, daemon):
         raise AssertionError(f"{what}: {output(r)}\n{daemon.log_tail()}")
 
 
+class Cleanups:
+    """Stands in for a test class outside unittest (fault suites, benchmarks): start() registers
+    every daemon's close here; run() calls them in reverse order, going on past errors."""
+
+    def __init__(self):
+        self.fns = []
+
+    def addClassCleanup(self, fn, *args, **kwargs):  # noqa: N802 — unittest's name
+        self.fns.append((fn, args, kwargs))
+
+    def run(self):
+        for fn, args, kwargs in reversed(self.fns):
+            try:
+                fn(*args, **kwargs)
+            except Exception as e:  # noqa: BLE001 — cleanup goes on
+                print(f"cleanup: {type(e).__name__}: {e}", flush=True)
+
+
 def start(test_cls, ips, managers, workers=(), join_workers_via=None, heartbeat=None):
     """→ {name: Daemon} for every name in managers + workers, the swarm formed.
 
