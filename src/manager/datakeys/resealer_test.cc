@@ -104,6 +104,11 @@ TEST_F(ResealerTest, NamesStillGuardUniquenessAfterTheRotation) {
 TEST_F(ResealerTest, AConcurrentClientWriteWinsAndIsNotLost) {
   FillEveryKeyspace(*m1_, 2);
   BeginRotation();
+  // The client writes on m2, which follows the keyring through its watch: wait until it seals
+  // under key 2, as every manager does before the pass may finish (else its write is sealed
+  // under key 1 and rightly re-sealed, which this test does not look at; CI saw that race).
+  ASSERT_TRUE(etcd::testing::WaitFor([&] { return m2_->keyring.active_key_id() == 2u; },
+                                     std::chrono::seconds(5)));
   const std::string target = store::ObjectKey(kSecretsKind, "secrets-1");
   ResealerOptions o = FastOptions();
   int writes = 0;
