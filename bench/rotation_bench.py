@@ -322,14 +322,7 @@ def main():
     for v in args.variants.split(","):
         if v not in VARIANTS:
             p.error(f"unknown variant {v}")
-    out = Bench(args).run()
-    text = json.dumps(out, indent=2)
-    print(text)
-    if os.environ.get("PROVE_OUT"):
-        os.makedirs(os.environ["PROVE_OUT"], exist_ok=True)
-        with open(os.path.join(os.environ["PROVE_OUT"], "rotation.json"), "w") as f:
-            f.write(text + "\n")
-    return 0 if out.get("ok") else 1
+    return sb.emit(Bench(args).run(), "rotation.json")
 
 
 if __name__ == "__main__":

@@ -523,6 +523,18 @@ def run_guarded(bench, prefix, body):
     return bench.out
 
 
+def emit(out, json_name):
+    """Prints the figures as JSON, also to $PROVE_OUT/<json_name> when set; the exit status.
+    Shared by this bench and rotation_bench.py."""
+    text = json.dumps(out, indent=2)
+    print(text)
+    if os.environ.get("PROVE_OUT"):
+        os.makedirs(os.environ["PROVE_OUT"], exist_ok=True)
+        with open(os.path.join(os.environ["PROVE_OUT"], json_name), "w") as f:
+            f.write(text + "\n")
+    return 0 if out.get("ok") else 1
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--secrets", type=int, default=10000)
@@ -538,14 +550,7 @@ def main():
     args = p.parse_args()
     if args.short:
         args.secrets, args.services, args.workers = 500, 50, 20
-    out = Bench(args).run()
-    text = json.dumps(out, indent=2)
-    print(text)
-    if os.environ.get("PROVE_OUT"):
-        os.makedirs(os.environ["PROVE_OUT"], exist_ok=True)
-        with open(os.path.join(os.environ["PROVE_OUT"], "scale.json"), "w") as f:
-            f.write(text + "\n")
-    return 0 if out.get("ok") else 1
+    return emit(Bench(args).run(), "scale.json")
 
 
 if __name__ == "__main__":

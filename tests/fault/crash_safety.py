@@ -77,6 +77,40 @@ def serve_again(d, ledger, kill_t, timeout=90):
     raise AssertionError(f"not serving {timeout}s after the kill\n{d.log_tail()}")
 
 
+def reconcile_and_verify(ledger, via, rng, figures, problems, rnd, *, final, old_sample, tag,
+                         by_name=0, constraints=None):
+    """One round's check through `via`, shared by the fault scripts: every acknowledged create
+    is listed with its ID, no acknowledged delete is listed, `by_name` sampled names answer
+    their acknowledged ID, and the secrets not yet verified (plus `old_sample` older ones;
+    all of them when `final`) read back with their exact bytes through a task. Adds to
+    `figures`, appends to `problems`; returns (secrets read through a task, live secrets)."""
+    lost, resurrected, wrong = ledger.reconcile(listed(via))
+    figures["lost_acknowledged_writes"] += len(lost) + len(wrong)
+    figures["resurrected_deletes"] += len(resurrected)
+    for what, names in (("lost", lost), ("wrong name/ID", wrong), ("resurrected", resurrected)):
+        if names:
+            problems.append(f"round {rnd}: {len(names)} {what}: {names[:5]}")
+    live = dict(ledger.live)
+    for name in rng.sample(sorted(live), min(by_name, len(live))):
+        r = via.api("GET", f"/secrets/{name}")
+        if r.status != 200 or r.json()["ID"] != live[name].id:
+            figures["lost_acknowledged_writes"] += 1
+            problems.append(f"round {rnd}: GET by name {name}: {r!r}")
+    todo = [live[n] for n in sorted(ledger.unverified) if n in live]
+    if final:
+        todo = list(live.values())
+    else:
+        old = [s for n, s in live.items() if n not in ledger.unverified]
+        todo += rng.sample(old, min(old_sample, len(old)))
+    verified, corrupt = verify.hashes_through_task(via, todo, tag, constraints=constraints)
+    figures["verified_through_task"] += verified
+    figures["corrupt"] += len(corrupt)
+    if corrupt:
+        problems.append(f"round {rnd}: {len(corrupt)} corrupt: {corrupt[:3]}")
+    ledger.unverified.clear()
+    return len(todo), len(live)
+
+
 class ManagerRounds:
     def __init__(self, args, tmp):
         self.args = args
@@ -145,34 +179,10 @@ class ManagerRounds:
         return ms
 
     def check(self, rnd, final=False):
-        lost, resurrected, wrong = self.ledger.reconcile(listed(self.d))
         f = self.figures
-        f["lost_acknowledged_writes"] += len(lost) + len(wrong)
-        f["resurrected_deletes"] += len(resurrected)
-        for what, names in (("lost", lost), ("wrong name/ID", wrong),
-                            ("resurrected", resurrected)):
-            if names:
-                self.problems.append(f"round {rnd}: {len(names)} {what}: {names[:5]}")
-        # By name too (a sample): GET /secrets/<name> answers the acknowledged ID.
-        live = dict(self.ledger.live)
-        for name in self.rng.sample(sorted(live), min(20, len(live))):
-            r = self.d.api("GET", f"/secrets/{name}")
-            if r.status != 200 or r.json()["ID"] != live[name].id:
-                f["lost_acknowledged_writes"] += 1
-                self.problems.append(f"round {rnd}: GET by name {name}: {r!r}")
-        # Exact bytes through a task: everything not yet read, plus a sample of older ones.
-        todo = [live[n] for n in sorted(self.ledger.unverified) if n in live]
-        if final:
-            todo = list(live.values())
-        else:
-            old = [s for n, s in live.items() if n not in self.ledger.unverified]
-            todo += self.rng.sample(old, min(OLD_SAMPLE, len(old)))
-        verified, corrupt = verify.hashes_through_task(self.d, todo, f"r{rnd}")
-        f["verified_through_task"] += verified
-        f["corrupt"] += len(corrupt)
-        if corrupt:
-            self.problems.append(f"round {rnd}: {len(corrupt)} corrupt: {corrupt[:3]}")
-        self.ledger.unverified.clear()
+        checked, live = reconcile_and_verify(
+            self.ledger, self.d, self.rng, f, self.problems, rnd, final=final,
+            old_sample=OLD_SAMPLE, tag=f"r{rnd}", by_name=20)
         # The daemon log holds none of the values (a sample each round, all at the end).
         values = self.ledger.values() + [s.data for s in self.ledger.deleted_values]
         sample = values if final else self.rng.sample(values, min(LOG_SAMPLE, len(values)))
@@ -182,7 +192,7 @@ class ManagerRounds:
         f["log_leaks"] += leaks
         if leaks:
             self.problems.append(f"round {rnd}: {leaks} secret values found in capsuled.log")
-        return len(todo), len(live)
+        return checked, live
 
     def positive_controls(self):
         """The checks can fail: a planted value is found in a log copy; a wrong expected hash

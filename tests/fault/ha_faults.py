@@ -36,7 +36,7 @@ import time
 import harness
 import verify
 import worker_kill
-from crash_safety import listed, report, serve_again
+from crash_safety import listed, reconcile_and_verify, report, serve_again
 from harness import busybox_image, ha_swarm
 from ledger import Ledger
 
@@ -253,30 +253,10 @@ class HaRounds:
     def check(self, rnd, via, final=False):
         # A write through `via` first: its list then includes everything written before it.
         serve_again(via, self.ledger, time.monotonic())
-        lost, resurrected, wrong = self.ledger.reconcile(listed(via))
-        f = self.figures
-        f["lost_acknowledged_writes"] += len(lost) + len(wrong)
-        f["resurrected_deletes"] += len(resurrected)
-        for what, names in (("lost", lost), ("wrong name/ID", wrong),
-                            ("resurrected", resurrected)):
-            if names:
-                self.problems.append(f"round {rnd}: {len(names)} {what}: {names[:5]}")
-        live = dict(self.ledger.live)
-        todo = [live[n] for n in sorted(self.ledger.unverified) if n in live]
-        if final:
-            todo = list(live.values())
-        else:
-            old = [s for n, s in live.items() if n not in self.ledger.unverified]
-            todo += self.rng.sample(old, min(OLD_SAMPLE, len(old)))
         # On via's own node: a task's log is read through the manager its node reports to.
-        verified, corrupt = verify.hashes_through_task(
-            via, todo, f"h{rnd}", constraints=[f"node.hostname=={via.name}"])
-        f["verified_through_task"] += verified
-        f["corrupt"] += len(corrupt)
-        if corrupt:
-            self.problems.append(f"round {rnd}: {len(corrupt)} corrupt: {corrupt[:3]}")
-        self.ledger.unverified.clear()
-        return len(todo), len(live)
+        return reconcile_and_verify(
+            self.ledger, via, self.rng, self.figures, self.problems, rnd, final=final,
+            old_sample=OLD_SAMPLE, tag=f"h{rnd}", constraints=[f"node.hostname=={via.name}"])
 
     def positive_controls(self, via):
         """The checks can fail: a missing ID is reported lost, a wrong hash corrupt, and a slot
