@@ -15,52 +15,70 @@ StatusOr<int64_t> GroupCommitter::Commit(TxnWrite write) {
 }
 
 std::vector<StatusOr<int64_t>> GroupCommitter::CommitAll(std::vector<TxnWrite> writes) {
+  Caller self;
+  self.unanswered = writes.size();
   std::vector<Pending> mine(writes.size());
-  for (size_t i = 0; i < writes.size(); ++i) mine[i].write = std::move(writes[i]);
-  const auto all_done = [&mine] {
-    return std::all_of(mine.begin(), mine.end(), [](const Pending& p) { return p.done; });
-  };
+  for (size_t i = 0; i < writes.size(); ++i) {
+    mine[i].write = std::move(writes[i]);
+    mine[i].caller = &self;
+  }
 
   std::unique_lock<std::mutex> lock(mu_);
   for (Pending& p : mine) waiting_.push_back(&p);
-  while (!all_done()) {
+  while (self.unanswered > 0) {
     // While any of ours waits, this thread sends a batch whenever a Txn slot is free — ours
     // or others' writes, whichever PickBatch takes first.
-    std::vector<Pending*> batch;
-    if (in_flight_ < options_.max_in_flight && !waiting_.empty()) {
-      std::vector<const TxnWrite*> candidates;
-      candidates.reserve(waiting_.size());
-      for (const Pending* p : waiting_) candidates.push_back(&p->write);
-      const std::vector<size_t> picked = PickBatch(candidates, busy_, options_.limits);
-      for (auto it = picked.rbegin(); it != picked.rend(); ++it) {
-        batch.push_back(waiting_[*it]);
-        waiting_.erase(waiting_.begin() + static_cast<std::ptrdiff_t>(*it));
-      }
-      std::reverse(batch.begin(), batch.end());
-    }
+    std::vector<Pending*> batch = TakeBatch();
     if (batch.empty()) {
-      cv_.wait(lock);
+      self.cv.wait(lock);
       continue;
     }
-    for (const Pending* p : batch) {
-      const std::set<std::string> keys = p->write.Keys();
-      busy_.insert(keys.begin(), keys.end());
-    }
-    ++in_flight_;
+    WakeNextSender(&self);  // a second slot may still be free
     lock.unlock();
     Run(batch);
     lock.lock();
     --in_flight_;
     for (Pending* p : batch) {
       for (const std::string& k : p->write.Keys()) busy_.erase(k);
-      p->done = true;
+      // Notified under mu_: the caller's cv lives on its stack until it sees 0 here.
+      if (--p->caller->unanswered == 0 && p->caller != &self) p->caller->cv.notify_one();
     }
-    cv_.notify_all();
+    if (self.unanswered == 0) WakeNextSender(&self);  // we leave: someone takes the slot
   }
   std::vector<StatusOr<int64_t>> results;
   results.reserve(mine.size());
   for (Pending& p : mine) results.push_back(std::move(p.result));
   return results;
+}
+
+std::vector<GroupCommitter::Pending*> GroupCommitter::TakeBatch() {
+  std::vector<Pending*> batch;
+  if (in_flight_ >= options_.max_in_flight || waiting_.empty()) return batch;
+  std::vector<const TxnWrite*> candidates;
+  candidates.reserve(waiting_.size());
+  for (const Pending* p : waiting_) candidates.push_back(&p->write);
+  const std::vector<size_t> picked = PickBatch(candidates, busy_, options_.limits);
+  for (auto it = picked.rbegin(); it != picked.rend(); ++it) {
+    batch.push_back(waiting_[*it]);
+    waiting_.erase(waiting_.begin() + static_cast<std::ptrdiff_t>(*it));
+  }
+  std::reverse(batch.begin(), batch.end());
+  for (const Pending* p : batch) {
+    const std::set<std::string> keys = p->write.Keys();
+    busy_.insert(keys.begin(), keys.end());
+  }
+  if (!batch.empty()) ++in_flight_;
+  return batch;
+}
+
+void GroupCommitter::WakeNextSender(const Caller* self) {
+  if (in_flight_ >= options_.max_in_flight) return;
+  for (Pending* p : waiting_) {
+    if (p->caller != self) {
+      p->caller->cv.notify_one();
+      return;
+    }
+  }
 }
 
 void GroupCommitter::Run(const std::vector<Pending*>& batch) {

@@ -8,6 +8,12 @@
 // that Txn), or exactly the error it would have got alone. An error of the Txn call itself
 // (Unavailable, DeadlineExceeded, …) is the answer of every write that was in it.
 //
+// Wake-ups are targeted (they are most of the cost of a hand-off): a finished batch wakes only
+// the callers it answered completely, and a freed Txn slot wakes one caller — the one whose
+// write waits longest — to send the next batch (unless the finishing thread still has writes
+// waiting and sends it itself). A caller that takes a batch while a slot is still free wakes
+// the next one likewise.
+//
 // Thread-safe; Commit blocks until all of the caller's writes are answered. The client must
 // outlive the committer.
 #pragma once
@@ -46,11 +52,21 @@ class GroupCommitter {
   size_t waiting() const;
 
  private:
+  struct Caller {  // one CommitAll call, on its stack
+    std::condition_variable cv;
+    size_t unanswered = 0;
+  };
   struct Pending {
     TxnWrite write;
+    Caller* caller = nullptr;
     StatusOr<int64_t> result = absl::UnknownError("not committed");
-    bool done = false;
   };
+
+  // With mu_ held: takes the next batch from waiting_ if a Txn slot is free (empty if not).
+  std::vector<Pending*> TakeBatch();
+  // With mu_ held: if a slot is free, wakes the caller of the oldest waiting write that is
+  // not `self`'s (self is awake).
+  void WakeNextSender(const Caller* self);
 
   // Sends `batch` until each write has its answer; called without mu_ held.
   void Run(const std::vector<Pending*>& batch);
@@ -58,7 +74,6 @@ class GroupCommitter {
   etcd::Client& client_;
   const GroupCommitOptions options_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;    // a batch finished
   std::deque<Pending*> waiting_;  // arrival order
   std::set<std::string> busy_;    // keys of the writes in flight
   int in_flight_ = 0;
