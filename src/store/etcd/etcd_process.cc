@@ -162,6 +162,13 @@ std::vector<std::string> EtcdArgs(const MemberConfig& config) {
       "100",
       "--election-timeout",
       "500",
+      // etcd 3.4's strict reconfig check refuses every member add, learners included, unless
+      // this member has been connected to every voter for the last 5 s ("unhealthy cluster"),
+      // so one manager that is down blocked every manager join. Swarm's raft needs a quorum
+      // only, and so does Capsule: a learner never counts for quorum, a promotion still needs
+      // the learner in sync (checked by etcd either way), and voter removals are guarded by
+      // our own quorum check (membership::CanRemoveMember, swarmkit's rule).
+      "--strict-reconfig-check=false",
   };
   if (config.force_new_cluster) args.push_back("--force-new-cluster");
   if (!config.peer_tls.cert_file.empty()) {
