@@ -172,6 +172,66 @@ class DemotedManager(unittest.TestCase):
         self.assert_control_passes(certs_of(self.d["m1"]), "m2")
         self.assertEqual(len(etcd_members(self.d["m1"])), 3)
 
+    def test_02_a_manager_demoted_while_down_becomes_a_worker(self):
+        m1, m3 = self.d["m1"], self.d["m3"]
+        old = self.keep_certs("m3")
+        m3.stop()
+        r = m1.docker(["node", "demote", "m3"])
+        self.assertEqual((r.returncode, r.stdout.decode()),
+                         (0, "Manager m3 demoted in the swarm.\n"), out(r))
+        # The leader removes its member although it is down (2 of 3 keep the quorum).
+        self.wait(lambda: etcd_members(m1) == sorted([self.ids["m1"], self.ids["m2"]]), 30,
+                  lambda: f"{etcd_members(m1)}\n{m1.log_tail()}")
+        started = time.monotonic()
+        m3.start(timeout=WORKER_BOUND_S)
+        self.wait(lambda: self.node_rows(m1).get("m3") == ("Ready", ""), WORKER_BOUND_S,
+                  lambda: f"{self.node_rows(m1)}\n{m3.log_tail()}")
+        print(f"\nm3 back up to a Ready worker: {time.monotonic() - started:.1f} s", flush=True)
+        info = self.swarm_info(m3)
+        self.assertIs(info["ControlAvailable"], False, info)
+        self.assertEqual(info["LocalNodeState"], "active", info)
+        self.assertEqual(info.get("Error", ""), "", info)
+        r = m3.docker(["info", "--format", "{{.Swarm.ControlAvailable}}"])
+        self.assertEqual(self.ok(r, m3).strip(), "false")
+        self.assertEqual(cert_ou(certs_of(m3)[0]), "swarm-worker")
+        for gone in ("etcd", os.path.join("swarm", "kek"), os.path.join("swarm", "autolock")):
+            self.assertFalse(os.path.exists(os.path.join(m3.data_root, gone)), gone)
+        self.assertIsNone(m3.etcd_pid())
+        with open(os.path.join(m3.data_root, "swarm", "state.json")) as f:
+            self.assertEqual(json.load(f)["Role"], "worker")
+        n = self.node(m1, "m3")
+        self.assertEqual((n["Spec"]["Role"], n["Status"]["State"]), ("worker", "ready"))
+        self.assertNotIn("ManagerStatus", n)
+        self.assertEqual(self.swarm_info(m1)["Managers"], 2)
+        # It runs tasks as a worker.
+        self.ok(m1.docker(["service", "create", "-d", "--name", "on-m3", "--constraint",
+                           "node.hostname==m3", IMAGE, "sleep", "1d"]), m1)
+        self.wait(lambda: [t for t in m1.api("GET", "/tasks").json()
+                           if t["Status"]["State"] == "running"
+                           and t["NodeID"] == self.ids["m3"]], 60,
+                  lambda: f"{m1.api('GET', '/tasks').json()}\n{m3.log_tail()}")
+        self.assertTrue(os.path.exists(old[0]))
+
+    def test_03_the_demoted_managers_old_certificate_is_refused(self):
+        old = self.old.get("m3")
+        if old is None or self.node_rows(self.d["m1"]).get("m3") != ("Ready", ""):
+            self.skipTest("m3 was not demoted (test_02 failed)")
+        self.assert_refused_everywhere(old, "demoted m3")
+        self.assertEqual(self.node(self.d["m1"], "m3")["Spec"]["Role"], "worker")
+        # Control: a current manager's certificate, the same calls.
+        self.assert_control_passes(certs_of(self.d["m2"]), "m1")
+
+    def test_04_the_removed_managers_old_certificate_is_refused(self):
+        old = self.old.get("m3")
+        m1 = self.d["m1"]
+        if old is None or self.node(m1, "m3")["Spec"]["Role"] != "worker":
+            self.skipTest("m3 was not demoted (test_02 failed)")
+        m1.docker(["service", "rm", "on-m3"])
+        self.ok(m1.docker(["node", "rm", "--force", "m3"]), m1)
+        self.assertEqual(m1.api("GET", f"/nodes/{self.ids['m3']}").status, 404)
+        self.assert_refused_everywhere(old, "removed m3")
+        self.assert_control_passes(certs_of(self.d["m1"]), "m2")
+
     def test_05_a_manager_that_left_with_force_is_demoted_then_removed(self):
         m1, w1 = self.d["m1"], self.d["w1"]
         r = m1.docker(["node", "promote", "w1"])
