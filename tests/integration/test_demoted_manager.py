@@ -206,10 +206,11 @@ class DemotedManager(unittest.TestCase):
         # It runs tasks as a worker.
         self.ok(m1.docker(["service", "create", "-d", "--name", "on-m3", "--constraint",
                            "node.hostname==m3", IMAGE, "sleep", "1d"]), m1)
-        self.wait(lambda: [t for t in m1.api("GET", "/tasks").json()
-                           if t["Status"]["State"] == "running"
-                           and t["NodeID"] == self.ids["m3"]], 60,
-                  lambda: f"{m1.api('GET', '/tasks').json()}\n{m3.log_tail()}")
+        def tasks():
+            return [(t["NodeID"], t["Status"]) for t in m1.api("GET", "/tasks").json()]
+
+        self.wait(lambda: (self.ids["m3"], "running") in [(n, st["State"]) for n, st in tasks()],
+                  60, lambda: f"{tasks()}\n{m3.log_tail()}")
         self.assertTrue(os.path.exists(old[0]))
 
     def test_03_the_demoted_managers_old_certificate_is_refused(self):
