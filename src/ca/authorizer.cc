@@ -13,10 +13,11 @@
 namespace capsule::ca {
 
 Authorizer::Authorizer(std::string root_ca_pem, std::string cluster_id, IsNodeRemovedFn is_removed,
-                       const Clock& clock)
+                       const Clock& clock, StoreRolesFn store_roles)
     : root_ca_pem_(std::move(root_ca_pem)),
       cluster_id_(std::move(cluster_id)),
       is_removed_(std::move(is_removed)),
+      store_roles_(std::move(store_roles)),
       clock_(clock) {}
 
 std::string Authorizer::PeerCertPem(const grpc::ServerContextBase& ctx) {
@@ -80,6 +81,24 @@ StatusOr<PeerIdentity> Authorizer::AuthorizeCert(std::string_view peer_cert_pem,
         absl::StrCat("permission denied: unauthorized peer role: ", RoleName(info->role)));
   }
   return PeerIdentity{info->node_id, info->role, info->cluster_id};
+}
+
+StatusOr<PeerIdentity> Authorizer::AuthorizeManager(const grpc::ServerContextBase& ctx,
+                                                    ManagerCall call, RoleRead read) const {
+  return AuthorizeManagerCert(PeerCertPem(ctx), call, read);
+}
+
+StatusOr<PeerIdentity> Authorizer::AuthorizeManagerCert(std::string_view peer_cert_pem,
+                                                        ManagerCall call, RoleRead read) const {
+  ASSIGN_OR_RETURN(PeerIdentity who, AuthorizeCert(peer_cert_pem, {NodeRole::kManager}));
+  if (!store_roles_) return who;
+  StatusOr<std::optional<StoreRoles>> roles = store_roles_(who.node_id, read);
+  if (!roles.ok()) {
+    return absl::UnavailableError(absl::StrCat("cannot check the role of node ", who.node_id, ": ",
+                                               std::string(roles.status().message())));
+  }
+  RETURN_IF_ERROR(CheckStoreManager(who.node_id, *roles, call));
+  return who;
 }
 
 void Authorizer::SetRootCa(std::string root_ca_pem) {

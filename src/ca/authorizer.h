@@ -1,6 +1,6 @@
 // Authorization for every gRPC call on the swarm port, in one place. Each handler starts
 // with exactly one of:
-//   ASSIGN_OR_RETURN(PeerIdentity who, authorizer.Authorize(*ctx, {NodeRole::kManager}));
+//   ASSIGN_OR_RETURN(PeerIdentity who, authorizer.AuthorizeManager(*ctx));  // manager-only
 //   ASSIGN_OR_RETURN(PeerIdentity who, authorizer.Authorize(*ctx, kAnyNodeRole));
 //   Authorizer::AllowUnauthenticated(*ctx);  // only NodeCA.GetRootCACertificate / Issue...
 // The server accepts certificate-less TLS clients (GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY,
@@ -11,6 +11,9 @@
 // that has not been removed. Codes:
 //   no certificate / not verifiable / other cluster / unparsable → UNAUTHENTICATED
 //   removed node, role not allowed                               → PERMISSION_DENIED
+// A manager-only call (AuthorizeManager) also needs the node to be a manager in the store
+// (ca/manager_check.h): a demoted or removed manager's old certificate is refused
+// (PERMISSION_DENIED); a store that cannot answer refuses too (UNAVAILABLE).
 //
 // Thread-safe; SetRootCa may be called while calls are being authorized.
 #pragma once
@@ -19,12 +22,14 @@
 #include <functional>
 #include <initializer_list>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "ca/cert_info.h"
+#include "ca/manager_check.h"
 #include "ca/node_role.h"
 #include "common/clock.h"
 #include "common/mutex.h"
@@ -52,10 +57,15 @@ class Authorizer {
   // at once, before it expires). Called on every authorized call; must be cheap and
   // thread-safe.
   using IsNodeRemovedFn = std::function<bool(const std::string& node_id)>;
+  // The node object's roles as the store holds them, read as `read` says (nullopt: no such
+  // node); an error when the store cannot say. Called on every manager-only call.
+  using StoreRolesFn =
+      std::function<StatusOr<std::optional<StoreRoles>>(const std::string& node_id, RoleRead read)>;
 
-  // `clock` must outlive the Authorizer.
+  // `clock` must outlive the Authorizer. `store_roles` empty: manager-only calls go by the
+  // certificate's role alone (tests that have no store).
   Authorizer(std::string root_ca_pem, std::string cluster_id, IsNodeRemovedFn is_removed,
-             const Clock& clock);
+             const Clock& clock, StoreRolesFn store_roles = {});
 
   // The one check: see the file comment.
   StatusOr<PeerIdentity> Authorize(const grpc::ServerContextBase& ctx,
@@ -65,6 +75,16 @@ class Authorizer {
   // for tests and for callers that are not gRPC handlers.
   StatusOr<PeerIdentity> AuthorizeCert(std::string_view peer_cert_pem,
                                        std::initializer_list<NodeRole> allowed) const;
+
+  // The check of every manager-only call: Authorize(ctx, {NodeRole::kManager}), then the
+  // node the certificate names must be a manager in the store (CheckStoreManager with `call`,
+  // the node read as `read` says; ca/manager_check.h).
+  StatusOr<PeerIdentity> AuthorizeManager(const grpc::ServerContextBase& ctx,
+                                          ManagerCall call = ManagerCall::kManagersOnly,
+                                          RoleRead read = RoleRead::kReadModel) const;
+  StatusOr<PeerIdentity> AuthorizeManagerCert(std::string_view peer_cert_pem,
+                                              ManagerCall call = ManagerCall::kManagersOnly,
+                                              RoleRead read = RoleRead::kReadModel) const;
 
   // Marks a handler that deliberately needs no certificate. Does nothing; it exists so every
   // handler visibly states its policy (grep for it: only the two NodeCA join calls use it).
@@ -96,6 +116,7 @@ class Authorizer {
   mutable std::unordered_map<std::string, VerifiedCert> verified_ ABSL_GUARDED_BY(mu_);
   const std::string cluster_id_;
   const IsNodeRemovedFn is_removed_;
+  const StoreRolesFn store_roles_;
   const Clock& clock_;
 };
 

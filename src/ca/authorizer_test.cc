@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
+#include <vector>
 
 #include "ca/node_key.h"
 #include "ca/root_ca.h"
@@ -146,6 +148,82 @@ TEST_F(AuthorizerTest, RememberedCertificateIsReverifiedAfterAMinute) {
   clock_.SetNow(clock_.Now() - std::chrono::hours(1));               // before not_before: not used
   EXPECT_EQ(authorizer_->AuthorizeCert(cert, kAnyNodeRole).status().code(),
             StatusCode::kUnauthenticated);
+}
+
+// AuthorizeManager: the certificate, then the node's standing in the store.
+class ManagerAuthorizerTest : public AuthorizerTest {
+ protected:
+  void SetUp() override {
+    AuthorizerTest::SetUp();
+    authorizer_ = std::make_unique<Authorizer>(
+        root_->cert_pem(), "cluster1",
+        [this](const std::string& id) { return removed_.count(id) > 0; }, clock_,
+        [this](const std::string& id, RoleRead read) -> StatusOr<std::optional<StoreRoles>> {
+          reads_.push_back(read);
+          if (!store_error_.ok()) return store_error_;
+          auto it = roles_.find(id);
+          if (it == roles_.end()) return std::nullopt;
+          return it->second;
+        });
+  }
+  std::map<std::string, StoreRoles> roles_;
+  std::vector<RoleRead> reads_;
+  Status store_error_;
+};
+
+TEST_F(ManagerAuthorizerTest, CurrentManagerPasses) {
+  roles_[id_] = {"manager", ""};
+  auto who = authorizer_->AuthorizeManagerCert(Cert(*root_, NodeRole::kManager, id_));
+  ASSERT_TRUE(who.ok()) << who.status();
+  EXPECT_EQ(who->node_id, id_);
+  EXPECT_EQ(reads_, std::vector<RoleRead>{RoleRead::kReadModel});
+}
+
+TEST_F(ManagerAuthorizerTest, DemotedManagersOldCertificateIsRefused) {
+  const std::string old_cert = Cert(*root_, NodeRole::kManager, id_);
+  roles_[id_] = {"manager", ""};
+  ASSERT_TRUE(authorizer_->AuthorizeManagerCert(old_cert).ok());
+  roles_[id_] = {"worker", ""};
+  auto who = authorizer_->AuthorizeManagerCert(old_cert);
+  EXPECT_EQ(who.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(who.status().message(), "node " + id_ + " is not a manager");
+  // Calls open to every node still take the certificate.
+  EXPECT_TRUE(authorizer_->AuthorizeCert(old_cert, kAnyNodeRole).ok());
+}
+
+TEST_F(ManagerAuthorizerTest, NodeMissingFromTheStoreIsRefused) {
+  auto who = authorizer_->AuthorizeManagerCert(Cert(*root_, NodeRole::kManager, id_));
+  EXPECT_EQ(who.status().code(), StatusCode::kPermissionDenied);
+}
+
+TEST_F(ManagerAuthorizerTest, WorkerCertificateIsRefusedBeforeTheStoreIsAsked) {
+  roles_[id_] = {"manager", ""};
+  auto who = authorizer_->AuthorizeManagerCert(Cert(*root_, NodeRole::kWorker, id_));
+  EXPECT_EQ(who.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_TRUE(reads_.empty());
+}
+
+TEST_F(ManagerAuthorizerTest, PromotionStepReadsAsAskedAndAdmitsAPendingPromotion) {
+  roles_[id_] = {"worker", "manager"};
+  const std::string cert = Cert(*root_, NodeRole::kManager, id_);
+  EXPECT_TRUE(
+      authorizer_->AuthorizeManagerCert(cert, ManagerCall::kPromotionStep, RoleRead::kLinearizable)
+          .ok());
+  EXPECT_EQ(reads_, std::vector<RoleRead>{RoleRead::kLinearizable});
+  EXPECT_EQ(authorizer_->AuthorizeManagerCert(cert).status().code(), StatusCode::kPermissionDenied);
+}
+
+TEST_F(ManagerAuthorizerTest, StoreThatCannotAnswerRefusesTheCall) {
+  roles_[id_] = {"manager", ""};
+  store_error_ = absl::UnavailableError("no quorum");
+  auto who = authorizer_->AuthorizeManagerCert(Cert(*root_, NodeRole::kManager, id_));
+  EXPECT_EQ(who.status().code(), StatusCode::kUnavailable);
+}
+
+TEST_F(AuthorizerTest, WithoutStoreRolesManagerCallsGoByTheCertificate) {
+  EXPECT_TRUE(authorizer_->AuthorizeManagerCert(Cert(*root_, NodeRole::kManager, id_)).ok());
+  EXPECT_EQ(authorizer_->AuthorizeManagerCert(Cert(*root_, NodeRole::kWorker, id_)).status().code(),
+            StatusCode::kPermissionDenied);
 }
 
 }  // namespace

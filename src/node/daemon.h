@@ -100,6 +100,12 @@ class Daemon : public dockerapi::Backend {
   // session; then the worker's renewer starts.
   Status RenewToWorker(const SwarmState& state, agent::SessionClient& session,
                        std::chrono::milliseconds budget);
+  // A manager that started with its store member removed (member_removed_) asks another
+  // manager for a worker's certificate: issued only when its node object is a worker (it was
+  // demoted while it was down). Then its manager state goes (etcd dir, KEK, autolock box) and
+  // it runs on as a worker (agent, renewer). FailedPrecondition: the store still names it a
+  // manager (e.g. `--force-new-cluster` elsewhere), nothing changed.
+  Status RetireRemovedManager(const SwarmState& state);
 
   DaemonOptions options_;
   std::string hostname_;
@@ -148,6 +154,7 @@ class Daemon : public dockerapi::Backend {
   std::chrono::steady_clock::time_point next_role_try_;        // after a failed role change
   std::chrono::steady_clock::time_point member_silent_since_;  // a demoted member not answering
   bool member_silent_ = false;
+  std::chrono::seconds removed_retry_{0};  // RetireRemovedManager's back-off
 };
 
 // Waits (bounded, ~10 s) until in-flight requests have released m.

@@ -1,8 +1,13 @@
 // Daemon: this node's side of `node promote|demote` (node/role_change.h).
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <filesystem>
+
+#include "agent/manager_list.h"
 #include "ca/node_key.h"
 #include "ca/node_role.h"
+#include "node/autolock_paths.h"
 #include "node/certificates.h"
 #include "node/daemon.h"
 #include "node/manager_join.h"
@@ -22,6 +27,51 @@ std::string RenewalManager(const SwarmState& state, agent::SessionClient& sessio
     if (m.node_id != state.node_id && m.addr != ManagerAgentAddr(state)) return m.addr;
   }
   return state.remote_manager;
+}
+
+// The other managers a node whose own manager cannot start may ask: those of its manager list
+// on disk (the last session's), then the manager it joined through; never itself.
+std::vector<std::string> OtherManagers(const SwarmState& state, const std::string& data_root) {
+  std::vector<std::string> addrs;
+  const std::string self = ManagerAgentAddr(state);
+  auto add = [&](const std::string& addr) {
+    if (addr.empty() || addr == self) return;
+    if (std::find(addrs.begin(), addrs.end(), addr) == addrs.end()) addrs.push_back(addr);
+  };
+  StatusOr<std::vector<agent::RemoteManager>> known =
+      agent::LoadManagerList(ManagerListPath(data_root), state.cluster_id);
+  if (known.ok()) {
+    for (const agent::RemoteManager& m : *known) {
+      if (m.node_id != state.node_id) add(m.addr);
+    }
+  }
+  add(state.remote_manager);
+  return addrs;
+}
+
+// The manager list on disk without this node itself (a worker dials the first one listed).
+void DropSelfFromManagerList(const SwarmState& state, const std::string& data_root) {
+  const std::string path = ManagerListPath(data_root);
+  StatusOr<std::vector<agent::RemoteManager>> known =
+      agent::LoadManagerList(path, state.cluster_id);
+  if (!known.ok() || known->empty()) return;
+  const std::string self = ManagerAgentAddr(state);
+  std::erase_if(*known, [&](const agent::RemoteManager& m) {
+    return m.node_id == state.node_id || m.addr == self;
+  });
+  if (Status s = agent::SaveManagerList(path, state.cluster_id, *known); !s.ok()) {
+    spdlog::warn("could not rewrite the manager list: {}", s.ToString());
+  }
+}
+
+// What Manager::Retire removes, for a manager that never started: its etcd member's data,
+// the KEK and the autolock box (the certificates stay).
+void RemoveManagerState(const std::string& data_root) {
+  std::error_code ec;
+  std::filesystem::remove_all(EtcdDir(data_root), ec);
+  if (ec) spdlog::error("removing {}: {}", EtcdDir(data_root), ec.message());
+  std::filesystem::remove(KekFilePath(data_root), ec);
+  std::filesystem::remove(AutolockBoxPath(data_root), ec);
 }
 
 transport::ClientIdentity IdentityOnDisk(const std::string& data_root, const std::string& cert) {
@@ -45,15 +95,33 @@ void Daemon::CheckRole() {
   SwarmState state;
   agent::SessionClient* session = nullptr;
   std::shared_ptr<node::Manager> m;
+  bool member_removed = false;
   {
     std::shared_lock<std::shared_mutex> lock(mu_);
-    if (!state_ || locked_ || !agent_) return;
+    if (!state_ || locked_) return;
+    member_removed = member_removed_;
+    if (!member_removed && !agent_) return;
     state = *state_;
-    session = &agent_->session();
+    if (agent_) session = &agent_->session();
     m = manager_;
   }
-  const std::string desired = session->DesiredRole();
   const SteadyClock::time_point now = SteadyClock::now();
+  if (member_removed) {
+    // Demoted while it was down? Asked at once, then after 5 s, 10 s, ... at most every 60 s.
+    if (now < next_role_try_) return;
+    if (Status s = RetireRemovedManager(state); !s.ok()) {
+      removed_retry_ = std::min<std::chrono::seconds>(
+          std::max<std::chrono::seconds>(removed_retry_ * 2, kRoleRetryAfter),
+          std::chrono::seconds(60));
+      spdlog::warn(
+          "this manager's store member was removed and it is not a worker: {}; asking "
+          "again in {} s",
+          s.ToString(), removed_retry_.count());
+      next_role_try_ = SteadyClock::now() + removed_retry_;
+    }
+    return;
+  }
+  const std::string desired = session->DesiredRole();
   if (state.role == "worker") {
     if (now < next_role_try_) return;
     Status s;
@@ -169,6 +237,51 @@ Status Daemon::RenewToWorker(const SwarmState& state, agent::SessionClient& sess
   if (!renewer_) {
     renewer_ = StartWorkerRenewer(state, options_.data_root, &session, options_.cert_check_period);
   }
+  spdlog::info("this node is a worker now");
+  return absl::OkStatus();
+}
+
+Status Daemon::RetireRemovedManager(const SwarmState& state) {
+  // The certificate first: the CA issues a worker's only when the node object says worker,
+  // which is the proof that this node was demoted (and not, say, cut off by a
+  // `--force-new-cluster` elsewhere).
+  const std::vector<std::string> managers = OtherManagers(state, options_.data_root);
+  Status last = absl::UnavailableError("no other manager is known");
+  std::string via;
+  for (const std::string& addr : managers) {
+    StatusOr<std::string> cert = RenewToRole(options_.data_root, addr, ca::kWorkerRoleName);
+    if (cert.ok()) {
+      via = addr;
+      break;
+    }
+    last = cert.status();
+    if (absl::IsFailedPrecondition(last)) return last;  // a manager answered: not demoted
+  }
+  if (via.empty()) return last;
+  spdlog::info("this manager was demoted while it was down: becoming a worker (through {})", via);
+  SwarmState demoted = state;
+  demoted.role = "worker";
+  demoted.runs_leader_work = false;
+  demoted.remote_manager = via;
+  // The state first: a crash after it starts a worker (with stale files at worst), never a
+  // manager without its store.
+  RETURN_IF_ERROR(SaveSwarmState(StatePath(), demoted));
+  RemoveManagerState(options_.data_root);
+  DropSelfFromManagerList(demoted, options_.data_root);
+  StatusOr<std::unique_ptr<agent::Agent>> a =
+      StartNodeAgent(demoted, via, options_.data_root, hostname_, *executor_);
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  state_ = demoted;
+  member_removed_ = false;
+  removed_retry_ = std::chrono::seconds(0);
+  if (!a.ok()) {
+    // As a worker whose agent did not start at Start: the next capsuled start retries it.
+    spdlog::error("the worker's agent did not start: {}", a.status().ToString());
+    return absl::OkStatus();
+  }
+  agent_ = *std::move(a);
+  renewer_ = StartWorkerRenewer(demoted, options_.data_root, &agent_->session(),
+                                options_.cert_check_period);
   spdlog::info("this node is a worker now");
   return absl::OkStatus();
 }

@@ -83,9 +83,17 @@ Status Manager::StartMember(bool new_cluster, const std::string& initial_cluster
   co.endpoint = supervisor_->ClientEndpoint();
   // The member accepts on its socket at once but answers only once it is ready: it has
   // replayed its WAL and published itself through Raft. A restarted member with a long log,
-  // on a busy machine, took more than 10 s (the HA fault suite saw it), so wait up to a minute.
-  ASSIGN_OR_RETURN(client_, etcd::Client::Connect(co, kMemberReadyWait));
-  return absl::OkStatus();
+  // on a busy machine, took more than 10 s (the HA fault suite saw it), so wait up to a minute,
+  // in slices: a member that stopped itself (removed from the cluster) ends the wait at once.
+  const auto end = std::chrono::steady_clock::now() + kMemberReadyWait;
+  while (true) {
+    StatusOr<std::unique_ptr<etcd::Client>> c = etcd::Client::Connect(co, std::chrono::seconds(1));
+    if (c.ok()) {
+      client_ = *std::move(c);
+      return absl::OkStatus();
+    }
+    if (supervisor_->removed() || std::chrono::steady_clock::now() >= end) return c.status();
+  }
 }
 
 Status Manager::StartStore(bool new_cluster) {

@@ -16,11 +16,16 @@
 //     kept and fails over to another manager of its list; the certificate is renewed there
 //     (a worker's once the reconciler wrote role = worker) and the state saved as a worker.
 //   a worker still holding a manager certificate after a demotion: renewed to a worker's.
+//   demoted while it was down (its member was removed, so its Manager does not start:
+//     kMemberRemovedMessage): it asks another manager of its list for a worker's certificate,
+//     which the CA issues only when its node object is a worker; then its manager state goes
+//     (etcd dir, KEK, autolock box) and it starts as a worker (Daemon::RetireRemovedManager).
+//     Refused (still a manager in the store): asked again after 5 s, doubling up to 60 s.
 //
 // The old manager certificate cannot bring the node back onto the peer port: its member ID
 // is removed (etcd refuses a removed member's peer traffic), and a new member needs
 // ManagerMembership.AddMember, which the Authorizer grants only to a manager's certificate of a
-// node whose object is a manager or is to become one.
+// node whose object is a manager or is to become one (ca/manager_check.h).
 #pragma once
 
 #include <chrono>

@@ -18,6 +18,7 @@
 #include "node/node_status_writer.h"
 #include "node/session_liveness.h"
 #include "node/store_token_source.h"
+#include "objects/objects.h"
 #include "objects/secret_versions.h"
 #include "transport/grpc_server.h"
 
@@ -84,6 +85,23 @@ Status ForgetNode(store::Store& store, store::ReadModel& reads, const std::strin
   StatusOr<int64_t> rev = store.Delete({kNodesKind, node_id, ""}, 0);
   RETURN_IF_ERROR(rev.status());
   return reads.WaitFor(*rev, std::chrono::seconds(10));
+}
+
+// A node's roles for the manager-only check (ca/manager_check.h says which read is for what).
+StatusOr<std::optional<ca::StoreRoles>> StoreRolesOf(store::Store& store,
+                                                     const store::ReadModel& reads,
+                                                     const std::string& node_id,
+                                                     ca::RoleRead read) {
+  if (read == ca::RoleRead::kReadModel) {
+    store::NodeEntry e = reads.NodeById(node_id);
+    if (!e) return std::nullopt;
+    return ca::StoreRoles{e->object.role, e->object.desired_role};
+  }
+  StatusOr<store::StoredRecord> rec = store.Get(kNodesKind, node_id);
+  if (absl::IsNotFound(rec.status())) return std::nullopt;
+  RETURN_IF_ERROR(rec.status());
+  ASSIGN_OR_RETURN(Node n, DecodeNodeMeta(rec->record.meta));
+  return ca::StoreRoles{n.role, n.desired_role};
 }
 
 StatusOr<ca::RootCa> LoadRootCa(store::Store& store) {
@@ -158,7 +176,10 @@ struct SwarmServer::Parts {
         task_status(store),
         authorizer(
             root.cert_pem(), config.cluster_id,
-            [this](const std::string& id) { return reads.NodeById(id) == nullptr; }, RealClock()),
+            [this](const std::string& id) { return reads.NodeById(id) == nullptr; }, RealClock(),
+            [this, &store](const std::string& id, ca::RoleRead read) {
+              return StoreRolesOf(store, reads, id, read);
+            }),
         tokens(store, config.cluster_id),
         registry(nodes, reads_in, RealClock()),
         // Liveness names this manager as the session's holder (node/session_liveness.h).
@@ -179,13 +200,10 @@ struct SwarmServer::Parts {
                     DeliveryRecorder(reads_in, config.audit)},
                    {&assignment_source, &task_status}),
         membership(deps.etcd),
-        membership_service(
-            membership, authorizer, deps.kek, config.cluster_id,
-            [&store, &reads_in](const std::string& id) { return ForgetNode(store, reads_in, id); },
-            [&reads_in](const std::string& id) {
-              store::NodeEntry n = reads_in.NodeById(id);
-              return n && (n->object.role == "manager" || n->object.desired_role == "manager");
-            }) {}
+        membership_service(membership, authorizer, deps.kek, config.cluster_id,
+                           [&store, &reads_in](const std::string& id) {
+                             return ForgetNode(store, reads_in, id);
+                           }) {}
 
   ca::RootCa root;
   const store::ReadModel& reads;

@@ -38,7 +38,13 @@ void GrpcTestEnv::SetUp() {
         std::lock_guard<std::mutex> lock(removed_mu_);
         return removed_.count(id) > 0;
       },
-      RealClock());
+      RealClock(),
+      [this](const std::string& id, ca::RoleRead) -> StatusOr<std::optional<ca::StoreRoles>> {
+        std::lock_guard<std::mutex> lock(removed_mu_);
+        if (removed_.count(id) > 0) return std::nullopt;
+        auto it = store_roles_.find(id);
+        return it == store_roles_.end() ? ca::StoreRoles{"manager", ""} : it->second;
+      });
   dispatcher_options_.heartbeat_period = std::chrono::milliseconds(5000);
   StartServer();
 }

@@ -110,6 +110,9 @@ class GrpcTestEnv : public ::testing::Test {
   FakeSink sink_;
   std::mutex removed_mu_;
   std::set<std::string> removed_;
+  // Node objects' roles for manager-only calls (guarded by removed_mu_): a node not listed
+  // here (nor removed) is a manager in the store; the certificate's role is checked first.
+  std::map<std::string, ca::StoreRoles> store_roles_;
   std::unique_ptr<ca::Authorizer> authorizer_;
   dispatcher::DispatcherOptions dispatcher_options_;
   dispatcher::DispatcherBackends dispatcher_backends_;  // none unless a test sets them

@@ -11,6 +11,7 @@
 #include "grpc_test_env.h"
 #include "manager/membership/fake_member_etcd.h"
 #include "manager/membership/membership_service.h"
+#include "session_util.h"
 #include "transport/membership_client.h"
 
 namespace capsule::grpctest {
@@ -27,12 +28,10 @@ class MembershipRpcTest : public GrpcTestEnv {
     ASSERT_TRUE(crypto::InitCrypto().ok());
     membership_ = std::make_unique<membership::Membership>(etcd_);
     service_ = std::make_unique<membership::MembershipService>(
-        *membership_, *authorizer_, kek_, cluster_id_,
-        [this](const std::string& id) {
+        *membership_, *authorizer_, kek_, cluster_id_, [this](const std::string& id) {
           forgotten_.push_back(id);
           return absl::OkStatus();
-        },
-        [this](const std::string& id) { return not_managers_.count(id) == 0; });
+        });
     transport::GrpcServerOptions options;
     options.listen_addr = "127.0.0.1:0";
     options.tls = files_;
@@ -52,7 +51,6 @@ class MembershipRpcTest : public GrpcTestEnv {
   membership::testing::FakeMemberEtcd etcd_;
   const SecretBytes kek_ = SecretBytes::CopyFrom(std::string(32, 'K'));
   std::vector<std::string> forgotten_;
-  std::set<std::string> not_managers_;  // nodes whose object is no manager (demoted)
   std::unique_ptr<membership::Membership> membership_;
   std::unique_ptr<membership::MembershipService> service_;
   std::unique_ptr<transport::GrpcServer> membership_server_;
@@ -102,11 +100,60 @@ TEST_F(MembershipRpcTest, AbortOfAPromotionKeepsTheNode) {
 
 TEST_F(MembershipRpcTest, DemotedManagersOldCertificateCannotAddAMember) {
   TestNode node = MakeNode(ca::NodeRole::kManager);
-  not_managers_.insert(node.node_id);  // its object says worker now
+  {
+    std::lock_guard<std::mutex> lock(removed_mu_);
+    store_roles_[node.node_id] = {"worker", ""};  // its object says worker now
+  }
   transport::MembershipClient client = ClientFor(node);
   auto added = client.AddMember(kPeerUrl, crypto::NewDeliveryKeyPair().public_key, 5s);
   EXPECT_EQ(added.status().code(), absl::StatusCode::kPermissionDenied) << added.status();
+  EXPECT_EQ(client.PromoteMember(1, 5s).code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(client.AbortJoin(1, 5s).code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(ListSessions(Channel(&node)).error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(etcd_.List().size(), 1u);
+  EXPECT_TRUE(forgotten_.empty());
+}
+
+TEST_F(MembershipRpcTest, ManagerWhoseDemotionIsPendingIsRefused) {
+  TestNode node = MakeNode(ca::NodeRole::kManager);
+  {
+    std::lock_guard<std::mutex> lock(removed_mu_);
+    store_roles_[node.node_id] = {"manager", "worker"};
+  }
+  transport::MembershipClient client = ClientFor(node);
+  auto added = client.AddMember(kPeerUrl, crypto::NewDeliveryKeyPair().public_key, 5s);
+  EXPECT_EQ(added.status().code(), absl::StatusCode::kPermissionDenied) << added.status();
+  grpc::Status listed = ListSessions(Channel(&node));
+  EXPECT_EQ(listed.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(listed.error_message(), "node " + node.node_id + " is not a manager");
+  EXPECT_EQ(etcd_.List().size(), 1u);
+}
+
+TEST_F(MembershipRpcTest, RemovedManagersOldCertificateIsRefused) {
+  TestNode node = MakeNode(ca::NodeRole::kManager);
+  {
+    std::lock_guard<std::mutex> lock(removed_mu_);
+    removed_.insert(node.node_id);
+  }
+  transport::MembershipClient client = ClientFor(node);
+  auto added = client.AddMember(kPeerUrl, crypto::NewDeliveryKeyPair().public_key, 5s);
+  EXPECT_EQ(added.status().code(), absl::StatusCode::kPermissionDenied) << added.status();
+  EXPECT_EQ(client.AbortJoin(1, 5s).code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(ListSessions(Channel(&node)).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(etcd_.List().size(), 1u);
+}
+
+TEST_F(MembershipRpcTest, PromotedWorkerWithAManagerCertificateMayJoinButNotListSessions) {
+  TestNode node = MakeNode(ca::NodeRole::kManager);  // renewed from the desired role
+  {
+    std::lock_guard<std::mutex> lock(removed_mu_);
+    store_roles_[node.node_id] = {"worker", "manager"};
+  }
+  transport::MembershipClient client = ClientFor(node);
+  auto added = client.AddMember(kPeerUrl, crypto::NewDeliveryKeyPair().public_key, 5s);
+  ASSERT_TRUE(added.ok()) << added.status();
+  EXPECT_TRUE(client.AbortJoin(added->member_id, 5s, /*keep_node=*/true).ok());
+  EXPECT_EQ(ListSessions(Channel(&node)).error_code(), grpc::StatusCode::PERMISSION_DENIED);
 }
 
 TEST_F(MembershipRpcTest, WorkerCertificateIsRefused) {

@@ -24,6 +24,12 @@
 //     renew                              NodeCA.RenewNodeCertificate with a new key whose CSR
 //                                        asks for CN=swarm-manager
 //                                          + "node_id", "role"
+//     add-member PEER_URL                ManagerMembership.AddMember (manager-only) with a fresh
+//                                        delivery key
+//                                          + "member_id", "sealed_kek": bool (one came back)
+//     promote-member MEMBER_ID           ManagerMembership.PromoteMember (manager-only)
+//     abort-join MEMBER_ID keep|forget   ManagerMembership.AbortJoin (manager-only); keep =
+//                                        keep_node (a current manager's "0 keep" changes nothing)
 #include <grpcpp/client_context.h>
 #include <openssl/evp.h>
 
@@ -39,6 +45,7 @@
 #include "ca/node_key.h"
 #include "capsule/ca.grpc.pb.h"
 #include "capsule/dispatcher.grpc.pb.h"
+#include "capsule/membership.grpc.pb.h"
 #include "crypto/node_seal.h"
 #include "crypto/random.h"
 #include "transport/channels.h"
@@ -185,12 +192,48 @@ json Renew(const std::shared_ptr<grpc::Channel>& channel) {
   return out;
 }
 
+json AddMember(const std::shared_ptr<grpc::Channel>& channel, const std::string& peer_url) {
+  auto stub = api::ManagerMembership::NewStub(channel);
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  api::AddMemberRequest req;
+  req.set_peer_url(peer_url);
+  req.set_kek_delivery_public_key(crypto::NewDeliveryKeyPair().public_key);
+  api::AddMemberResponse resp;
+  json out = Outcome(stub->AddMember(&ctx, req, &resp));
+  out["member_id"] = resp.member_id();
+  out["sealed_kek"] = !resp.sealed_kek().empty();
+  return out;
+}
+
+json PromoteMember(const std::shared_ptr<grpc::Channel>& channel, uint64_t member_id) {
+  auto stub = api::ManagerMembership::NewStub(channel);
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  api::PromoteMemberRequest req;
+  req.set_member_id(member_id);
+  api::PromoteMemberResponse resp;
+  return Outcome(stub->PromoteMember(&ctx, req, &resp));
+}
+
+json AbortJoin(const std::shared_ptr<grpc::Channel>& channel, uint64_t member_id, bool keep) {
+  auto stub = api::ManagerMembership::NewStub(channel);
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  api::AbortJoinRequest req;
+  req.set_member_id(member_id);
+  req.set_keep_node(keep);
+  api::AbortJoinResponse resp;
+  return Outcome(stub->AbortJoin(&ctx, req, &resp));
+}
+
 int Usage() {
   std::fprintf(stderr,
                "usage: redteam_swarm_client ADDR CERT KEY ROOT_CA "
                "list-sessions | list-sessions-after SECONDS | update-status TASK STATE MESSAGE | "
                "session WAIT_MS [HOSTNAME] | "
-               "renew\n");
+               "renew | add-member PEER_URL | promote-member MEMBER_ID | "
+               "abort-join MEMBER_ID keep|forget\n");
   return 2;
 }
 
@@ -229,6 +272,13 @@ int main(int argc, char** argv) {
                   argc == 8 ? argv[7] : "redteam");
   } else if (command == "renew" && argc == 6) {
     out = Renew(channel);
+  } else if (command == "add-member" && argc == 7) {
+    out = AddMember(channel, argv[6]);
+  } else if (command == "promote-member" && argc == 7) {
+    out = PromoteMember(channel, std::stoull(argv[6]));
+  } else if (command == "abort-join" && argc == 8 &&
+             (std::string(argv[7]) == "keep" || std::string(argv[7]) == "forget")) {
+    out = AbortJoin(channel, std::stoull(argv[6]), std::string(argv[7]) == "keep");
   } else {
     return Usage();
   }

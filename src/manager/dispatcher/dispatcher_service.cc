@@ -240,7 +240,7 @@ grpc::ServerUnaryReactor* DispatcherService::ListSessions(grpc::CallbackServerCo
                                                           const api::ListSessionsRequest*,
                                                           api::ListSessionsResponse* resp) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  StatusOr<ca::PeerIdentity> who = authorizer_.Authorize(*ctx, {ca::NodeRole::kManager});
+  StatusOr<ca::PeerIdentity> who = authorizer_.AuthorizeManager(*ctx);
   if (!who.ok()) {
     reactor->Finish(ToGrpcStatus(who.status()));
     return reactor;

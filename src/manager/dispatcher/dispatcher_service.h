@@ -29,7 +29,7 @@
 //                 over its update budget (report_budget.h) → RESOURCE_EXHAUSTED, nothing written.
 //   Heartbeat     worker or manager; must name the node's open session → else NOT_FOUND.
 //                 Refreshes the node's last-seen time and returns the period.
-//   ListSessions  manager only.
+//   ListSessions  manager only: Authorizer::AuthorizeManager (a manager in the read model too).
 // A node with no heartbeat for down_after_periods × heartbeat_period is reported Down and its
 // stream is closed with UNAVAILABLE "node heartbeat expired" (the agent then reconnects).
 // Heartbeat expiry, the expiry timer and the assignment retry all run on the injected Clock.

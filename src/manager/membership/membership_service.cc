@@ -51,22 +51,21 @@ Status ValidatePeerUrl(const std::string& url) {
 
 MembershipService::MembershipService(Membership& membership, const ca::Authorizer& authorizer,
                                      const SecretBytes& kek, std::string cluster_id,
-                                     ForgetNodeFn forget_node, MayBeMemberFn may_be_member)
+                                     ForgetNodeFn forget_node)
     : membership_(membership),
       authorizer_(authorizer),
       kek_(kek),
       cluster_id_(std::move(cluster_id)),
-      forget_node_(std::move(forget_node)),
-      may_be_member_(std::move(may_be_member)) {}
+      forget_node_(std::move(forget_node)) {}
 
 grpc::Status MembershipService::AddMember(grpc::ServerContext* ctx,
                                           const api::AddMemberRequest* req,
                                           api::AddMemberResponse* resp) {
-  StatusOr<ca::PeerIdentity> who = authorizer_.Authorize(*ctx, {ca::NodeRole::kManager});
-  if (!who.ok()) return ToGrpcStatus(who.status());
-  if (may_be_member_ && !may_be_member_(who->node_id)) {
-    spdlog::warn("membership: node {} asked for a store member but is not a manager", who->node_id);
-    return ToGrpcStatus(absl::PermissionDeniedError("node " + who->node_id + " is not a manager"));
+  StatusOr<ca::PeerIdentity> who = authorizer_.AuthorizeManager(
+      *ctx, ca::ManagerCall::kPromotionStep, ca::RoleRead::kLinearizable);
+  if (!who.ok()) {
+    spdlog::warn("membership: AddMember refused: {}", who.status().ToString());
+    return ToGrpcStatus(who.status());
   }
   return ToGrpcStatus(Add(who->node_id, *req, resp));
 }
@@ -74,7 +73,8 @@ grpc::Status MembershipService::AddMember(grpc::ServerContext* ctx,
 grpc::Status MembershipService::PromoteMember(grpc::ServerContext* ctx,
                                               const api::PromoteMemberRequest* req,
                                               api::PromoteMemberResponse*) {
-  StatusOr<ca::PeerIdentity> who = authorizer_.Authorize(*ctx, {ca::NodeRole::kManager});
+  StatusOr<ca::PeerIdentity> who = authorizer_.AuthorizeManager(
+      *ctx, ca::ManagerCall::kPromotionStep, ca::RoleRead::kLinearizable);
   if (!who.ok()) return ToGrpcStatus(who.status());
   return ToGrpcStatus(membership_.Promote(req->member_id()));
 }
@@ -82,7 +82,8 @@ grpc::Status MembershipService::PromoteMember(grpc::ServerContext* ctx,
 grpc::Status MembershipService::AbortJoin(grpc::ServerContext* ctx,
                                           const api::AbortJoinRequest* req,
                                           api::AbortJoinResponse*) {
-  StatusOr<ca::PeerIdentity> who = authorizer_.Authorize(*ctx, {ca::NodeRole::kManager});
+  StatusOr<ca::PeerIdentity> who = authorizer_.AuthorizeManager(
+      *ctx, ca::ManagerCall::kPromotionStep, ca::RoleRead::kLinearizable);
   if (!who.ok()) return ToGrpcStatus(who.status());
   return ToGrpcStatus(Abort(who->node_id, req->member_id(), req->keep_node()));
 }

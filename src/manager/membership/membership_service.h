@@ -1,14 +1,17 @@
 // ManagerMembership (api/capsule/membership.proto) on a manager: a node holding a MANAGER
 // certificate of this swarm becomes an etcd member through it.
 //
-//   AddMember      manager certificate (Authorizer) of a node that may be a member
-//                  (MayBeMemberFn; else PERMISSION_DENIED). Validates the peer URL
+// Every call: Authorizer::AuthorizeManager(kPromotionStep, kLinearizable) — a manager
+// certificate of a node that is, or is being promoted to, a manager in the store, read
+// linearizably (a demoted or removed node's old manager certificate: PERMISSION_DENIED;
+// ca/manager_check.h).
+//   AddMember      Validates the peer URL
 //                  (https://<IP>:<port>) and the delivery key, adds the caller as a learner
 //                  (Membership::AddLearner) and answers with the member list and the KEK sealed to
 //                  the caller's key (crypto::SealForNode, associated data KekDeliveryAad(cluster,
 //                  node)).
-//   PromoteMember  manager certificate. FAILED_PRECONDITION until the learner has caught up.
-//   AbortJoin      manager certificate. Removes the caller's member (its learner, or its own
+//   PromoteMember  FAILED_PRECONDITION until the learner has caught up.
+//   AbortJoin      Removes the caller's member (its learner, or its own
 //                  member already promoted: Membership::RemoveJoining; never another voter)
 //                  and the caller's node object (forget_node): a failed join leaves nothing.
 //                  keep_node (a promoted worker's join): the node object stays.
@@ -40,15 +43,8 @@ class MembershipService final : public api::ManagerMembership::Service {
   // Removes the object of a node whose join failed. NotFound counts as done.
   using ForgetNodeFn = std::function<Status(const std::string& node_id)>;
 
-  // Whether node `node_id` may hold a store member: its object is a manager or is to become
-  // one. A manager certificate alone is not enough: a demoted manager keeps its old one
-  // until it expires.
-  using MayBeMemberFn = std::function<bool(const std::string& node_id)>;
-
-  // `may_be_member` empty: every manager certificate may (tests).
   MembershipService(Membership& membership, const ca::Authorizer& authorizer,
-                    const SecretBytes& kek, std::string cluster_id, ForgetNodeFn forget_node,
-                    MayBeMemberFn may_be_member = {});
+                    const SecretBytes& kek, std::string cluster_id, ForgetNodeFn forget_node);
 
   grpc::Status AddMember(grpc::ServerContext* ctx, const api::AddMemberRequest* req,
                          api::AddMemberResponse* resp) override;
@@ -68,7 +64,6 @@ class MembershipService final : public api::ManagerMembership::Service {
   const SecretBytes& kek_;
   const std::string cluster_id_;
   const ForgetNodeFn forget_node_;
-  const MayBeMemberFn may_be_member_;
 };
 
 }  // namespace capsule::membership
