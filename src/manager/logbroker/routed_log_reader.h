@@ -9,9 +9,11 @@
 // manager went away) while the reader still wants lines and the node is still Ready waits up
 // to `reroute_wait` for the node's session to show up with another manager, then reads on
 // there from just after the last line it passed on (since = that line's time + 1 ns, no tail;
-// before any line the original selector is kept). A node that is Down, removed or without a
-// session manager, or that stays with the same manager (e.g. it has no log for the task),
-// ends the read with the error, as before.
+// before any line the original selector is kept). A read at the new manager that fails before
+// any line (the node's log stream there is not up yet) is tried again every `reroute_poll`
+// within the same wait. A node that is Down, removed or without a session manager, or that
+// stays with the same manager (e.g. it has no log for the task), ends the read with the
+// error, as before.
 //
 // Thread-safe as the injected functions are; waits go through the injected Clock.
 #pragma once
@@ -72,9 +74,11 @@ class RoutedLogReader {
   Status ReadOnce(const std::string& route, const std::string& node_id, const std::string& task_id,
                   const api::LogSelector& selector, const std::function<bool()>& cancelled,
                   const LineSink& sink) const;
-  // Waits for `node_id`'s session to move away from `route`: its new route, or nullopt (the
-  // node is not Ready, the wait ran out, or the reader went away).
-  std::optional<std::string> AwaitMove(const std::string& node_id, const std::string& route,
+  // Waits until `deadline` for `node_id`'s session to be somewhere other than `leaving`: its
+  // route, or nullopt (the node is not Ready, the wait ran out, or the reader went away).
+  // `failed` (the route whose read just failed) is given again only after a poll period.
+  std::optional<std::string> AwaitMove(const std::string& node_id, const std::string& leaving,
+                                       const std::string& failed, SteadyTime deadline,
                                        const std::function<bool()>& cancelled) const;
 
   const std::string self_;

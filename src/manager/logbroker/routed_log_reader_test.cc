@@ -199,6 +199,35 @@ TEST(RoutedLogReader, FollowMovingBeforeAnyLineKeepsTheSelector) {
   EXPECT_EQ(f.calls[1].selector.since_unix_nanos(), 50);
 }
 
+TEST(RoutedLogReader, FollowRetriesTheNewManagerUntilTheNodesStreamIsUpThere) {
+  Fixture f;
+  f.SetSession("w1", ReadyWith("m2", "127.0.0.2:2377"));
+  f.script["127.0.0.2:2377"] = {{{Line(100, "a\n")}, absl::UnavailableError("m2 went away")}};
+  // w1's session moved here; its log stream is not up yet on the first try.
+  f.script[""] = {{{}, absl::UnavailableError("node w1 is not sending logs")},
+                  {{Line(200, "b\n")}, absl::OkStatus()}};
+  std::vector<api::LogLine> got;
+  Status s;
+  std::thread reader([&] {
+    s = f.Reader().Read("w1", "t1", Selector(true), nullptr, [&](const api::LogLine& l) {
+      got.push_back(l);
+      return true;
+    });
+  });
+  ASSERT_TRUE(f.clock.AwaitWaiters(1));
+  f.SetSession("w1", ReadyWith("m1", "127.0.0.1:2377"));
+  f.clock.Advance(f.options.reroute_poll);  // → read here, which fails at once
+  ASSERT_TRUE(f.clock.AwaitWaiters(1));     // → a pause before trying here again
+  f.clock.Advance(f.options.reroute_poll);
+  reader.join();
+  EXPECT_TRUE(s.ok()) << s;
+  ASSERT_EQ(f.calls.size(), 3u);
+  EXPECT_EQ(f.calls[1].route, "");
+  EXPECT_EQ(f.calls[2].route, "");
+  EXPECT_EQ(f.calls[2].selector.since_unix_nanos(), 101);
+  EXPECT_EQ(Texts(got), (std::vector<std::string>{"a\n", "b\n"}));
+}
+
 TEST(RoutedLogReader, FollowOfANodeThatWentDownEndsAtOnce) {
   Fixture f;
   f.SetSession("w1", NodeSession{true, false, "", ""});
