@@ -1,5 +1,6 @@
 #include "manager/logbroker/routed_log_reader.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 #include <utility>
