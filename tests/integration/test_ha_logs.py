@@ -10,7 +10,8 @@ runs one task on each of the five nodes, each printing "tick N" every second.
   - `docker service logs` (20.10 and 28.x) through EACH manager shows every node's task lines;
   - `--tail 2` gives 2 lines per task through each manager;
   - `-f` through a manager that does not hold w1's session shows w1's new lines as they come;
-  - GET /tasks/{id}/logs of every task through every manager;
+  - GET /tasks/{id}/logs of every task through every manager, and with since, timestamps and
+    details through a manager that does not hold the node's session;
   - the peer route refuses a worker's certificate (PERMISSION_DENIED) and serves a manager's;
   - a follow keeps following w1's task when w1's manager is killed and w1 fails over.
 
@@ -246,6 +247,29 @@ class HaLogs(unittest.TestCase):
                 got = self.peer_call(holder, worker, "w1", task["ID"])
                 self.assertEqual(got["code"], "PERMISSION_DENIED", got)
                 self.assertEqual(got["lines"], [], got)
+
+    def test_6_since_timestamps_and_details_through_a_manager_without_the_session(self):
+        holder = self.session_of("w1")
+        self.assertIsNotNone(holder)
+        via = next(m for m in MANAGERS if m != holder)
+        task = self.task_on("w1")
+        path = f"/tasks/{task['ID']}/logs"
+        self.wait_ticks(via, 6)
+        r = self.d[via].api("GET", path, query={"stdout": "1", "timestamps": "1",
+                                                "details": "1"})
+        self.assertEqual(r.status, 200, r)
+        lines = harness.demux_stream(r.body).decode().splitlines()
+        self.assertGreaterEqual(len(lines), 6, lines)
+        for line in lines:  # RFC 3339 stamp, Docker's swarm labels, then the line
+            self.assertRegex(line, r"^\d{4}-\d\d-\d\dT\S+Z \S+ tick \d+$")
+            self.assertIn(f"com.docker.swarm.node.id={self.ids['w1']}", line)
+            self.assertIn(f"com.docker.swarm.task.id={task['ID']}", line)
+        since = time.time() - 2.5
+        r = self.d[via].api("GET", path, query={"stdout": "1", "timestamps": "1",
+                                                "since": f"{since:.9f}"})
+        self.assertEqual(r.status, 200, r)
+        recent = harness.demux_stream(r.body).decode().splitlines()
+        self.assertTrue(0 < len(recent) < len(lines), (recent, len(lines)))
 
     def test_9_follow_goes_on_when_the_nodes_manager_dies(self):
         holder = self.session_of("w1")
