@@ -136,28 +136,30 @@ class ApiTaskLogs : public dockerapi::TaskLogSource {
 
 class ApiRemoteLogs : public dockerapi::RemoteTaskLogSource {
  public:
-  explicit ApiRemoteLogs(logbroker::LogBroker& broker) : broker_(broker) {}
+  explicit ApiRemoteLogs(std::unique_ptr<logbroker::RoutedLogReader> reader)
+      : reader_(std::move(reader)) {}
 
   Status Read(const std::string& node_id, const std::string& task_id,
               const dockerapi::LogQuery& query,
               const std::function<bool(const dockerapi::LogLine&)>& sink) const override {
     const api::LogSelector selector = logbroker::MakeSelector(
         query.stdout_lines, query.stderr_lines, query.follow, query.tail, query.since);
-    return broker_.Read(node_id, task_id, selector, query.cancelled,
-                        [&sink](const api::LogLine& l) {
-                          return sink(dockerapi::LogLine{FromUnixNanos(l.time_unix_nanos()),
-                                                         l.stream() == 2 ? 2 : 1, l.data()});
-                        });
+    return reader_->Read(node_id, task_id, selector, query.cancelled,
+                         [&sink](const api::LogLine& l) {
+                           return sink(dockerapi::LogLine{FromUnixNanos(l.time_unix_nanos()),
+                                                          l.stream() == 2 ? 2 : 1, l.data()});
+                         });
   }
 
  private:
-  logbroker::LogBroker& broker_;
+  const std::unique_ptr<logbroker::RoutedLogReader> reader_;
 };
 
 }  // namespace
 
-std::unique_ptr<dockerapi::RemoteTaskLogSource> NewApiRemoteLogs(logbroker::LogBroker& broker) {
-  return std::make_unique<ApiRemoteLogs>(broker);
+std::unique_ptr<dockerapi::RemoteTaskLogSource> NewApiRemoteLogs(
+    std::unique_ptr<logbroker::RoutedLogReader> reader) {
+  return std::make_unique<ApiRemoteLogs>(std::move(reader));
 }
 
 std::unique_ptr<dockerapi::NodeImages> NewApiImages(

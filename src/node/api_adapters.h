@@ -13,6 +13,7 @@
 #include "dockerapi/node_images.h"
 #include "dockerapi/task_logs.h"
 #include "manager/logbroker/log_broker.h"
+#include "manager/logbroker/routed_log_reader.h"
 
 namespace capsule::node {
 
@@ -25,7 +26,8 @@ std::unique_ptr<dockerapi::NodeImages> NewApiImages(
 
 std::unique_ptr<dockerapi::TaskLogSource> NewApiTaskLogs(const agent::TaskLogs& logs);
 
-// Other nodes' task logs through the manager's log broker.
-std::unique_ptr<dockerapi::RemoteTaskLogSource> NewApiRemoteLogs(logbroker::LogBroker& broker);
+// Other nodes' task logs through the routed reader (owned by the adapter).
+std::unique_ptr<dockerapi::RemoteTaskLogSource> NewApiRemoteLogs(
+    std::unique_ptr<logbroker::RoutedLogReader> reader);
 
 }  // namespace capsule::node

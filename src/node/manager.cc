@@ -17,6 +17,7 @@
 #include "node/certificates.h"
 #include "node/machine_resources.h"
 #include "node/manager_leadership.h"
+#include "node/routed_logs.h"
 #include "store/etcd_store.h"
 #include "store/keys.h"
 
@@ -348,7 +349,8 @@ Status Manager::StartSwarmServer() {
   sc.audit = audit_.get();
   ASSIGN_OR_RETURN(swarm_server_,
                    SwarmServer::Start(sc, *store_, *reads_, *nodes_, {*client_, kek_}));
-  remote_logs_ = NewApiRemoteLogs(swarm_server_->log_broker());
+  remote_logs_ = NewApiRemoteLogs(
+      NewRoutedLogReader(swarm_server_->log_broker(), *reads_, state_.node_id, sc.certs));
   services_.remote_logs = remote_logs_.get();
   StartCertRenewer();
   return absl::OkStatus();

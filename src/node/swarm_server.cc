@@ -13,6 +13,7 @@
 #include "manager/dispatcher/dispatcher_service.h"
 #include "manager/logbroker/log_broker_service.h"
 #include "manager/logbroker/node_down_sink.h"
+#include "manager/logbroker/peer_log_service.h"
 #include "manager/membership/membership_service.h"
 #include "node/dispatcher_backends.h"
 #include "node/node_status_writer.h"
@@ -219,6 +220,7 @@ struct SwarmServer::Parts {
   logbroker::NodeDownSink down_ends_logs{writer, log_broker};  // the dispatcher's sink
   dispatcher::DispatcherService dispatcher;
   logbroker::LogBrokerService log_service{authorizer, log_broker};
+  logbroker::PeerLogService peer_log_service{authorizer, log_broker};  // manager to manager
   membership::Membership membership;
   membership::MembershipService membership_service;
   std::unique_ptr<transport::GrpcServer> server;
@@ -243,7 +245,8 @@ StatusOr<std::unique_ptr<SwarmServer>> SwarmServer::Start(const SwarmServerConfi
   options.tls = {config.certs.cert, config.certs.key, config.certs.root_ca};
   options.cert_refresh_interval = config.cert_refresh_interval;
   StatusOr<std::unique_ptr<transport::GrpcServer>> server = transport::GrpcServer::Start(
-      options, {&parts->ca, &parts->dispatcher, &parts->membership_service, &parts->log_service});
+      options, {&parts->ca, &parts->dispatcher, &parts->membership_service, &parts->log_service,
+                &parts->peer_log_service});
   if (!server.ok()) {
     parts->log_service.Shutdown();
     parts->log_broker.Shutdown();
