@@ -8,7 +8,9 @@ namespace capsule::logbroker {
 
 StatusOr<ca::PeerIdentity> AuthorizePeerManager(const ca::Authorizer& authorizer,
                                                 const grpc::ServerContextBase& ctx) {
-  return authorizer.Authorize(ctx, {ca::NodeRole::kManager});
+  // A manager's certificate, and a manager in the store (a demoted or removed manager's old
+  // certificate is refused: ca/manager_check.h).
+  return authorizer.AuthorizeManager(ctx);
 }
 
 grpc::Status PeerLogService::SubscribeForPeer(grpc::ServerContext* ctx,

@@ -5,8 +5,8 @@
 // the stream one by one; the call's end carries Read's status. Never forwarded further: a node
 // whose session is not here → UNAVAILABLE.
 //
-// Manager certificates only (AuthorizePeerManager: a worker's → PERMISSION_DENIED), the one
-// authorization check of this service.
+// Managers only (AuthorizePeerManager: a worker's certificate, or a demoted or removed
+// manager's → PERMISSION_DENIED), the one authorization check of this service.
 //
 // A synchronous service: each open call holds one of the swarm port's handler threads
 // (GrpcServerOptions::max_threads), blocked in Write while the asking manager's reader is slow
