@@ -204,6 +204,7 @@ class AutolockHa(unittest.TestCase):
             return [n for n in names if stat.S_ISSOCK(os.lstat(os.path.join(where, n)).st_mode)]
         shutil.copytree(d.data_root, stolen, symlinks=True, ignore=sockets)
         dump = os.path.join(dst, "dump")
+        open(dump, "wb").close()  # the probe writes into it only what it opened
         r = subprocess.run([PROBE, stolen, "--dump", dump], capture_output=True, timeout=300)
         self.assertEqual(r.returncode, 0, out(r))
         print(f"disk probe of locked {d.name}: {r.stdout.decode().strip()}", file=sys.stderr)
