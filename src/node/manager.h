@@ -179,9 +179,10 @@ class Manager : public dockerapi::AutolockControl {
   // ConvergeAutolock (finishes a switch a crash interrupted, catches up with changes made
   // while this manager was down), then follows the swarm's unlock key (unlock_follower_).
   Status ReconcileAutolock();
-  // The swarm's unlock keys follow the stored spec (rotated when asked), then this manager's
-  // disk follows them (manager_autolock.cc).
-  Status ConvergeAutolock(bool rotate);
+  // The swarm's unlock keys follow the stored spec (rotated when asked; with no key stored,
+  // `adopt_own_key` keeps this manager's own), then this manager's disk follows them
+  // (manager_autolock.cc).
+  Status ConvergeAutolock(bool rotate, bool adopt_own_key);
   Status SyncDiskLocked(const std::optional<unlockkeys::ClusterUnlockKeys>& keys)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(autolock_mu_);
   // `swarm init --autolock`: covers the identity directory before the node's key exists.

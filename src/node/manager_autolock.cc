@@ -80,14 +80,18 @@ std::optional<crypto::UnlockedKeys> Manager::AutolockKeys() const {
 }
 
 Status Manager::ApplyAutolock(bool /*autolock: the spec just stored says it*/, bool rotate) {
-  return ConvergeAutolock(rotate);
+  return ConvergeAutolock(rotate, /*adopt_own_key=*/false);
 }
 
-Status Manager::ConvergeAutolock(bool rotate) {
+Status Manager::ConvergeAutolock(bool rotate, bool adopt_own_key) {
   MutexLock lock(autolock_mu_);
   if (!identity_) identity_ = std::make_unique<IdentityVault>(CertificatesIn(config_.data_root));
-  // A manager locked with a key of its own (before the keys were the swarm's) keeps it.
-  unlockkeys::ConvergeOptions options{rotate, config_.unlock_key_grace, &unlock_key_};
+  // At start only: a manager locked with a key of its own (`swarm init --autolock`, or a
+  // swarm from before the keys were the swarm's) makes it the swarm's if none is stored.
+  // Later, a key still held only because this manager has not followed an `--autolock=false`
+  // yet must not come back when autolock is turned on again.
+  unlockkeys::ConvergeOptions options{rotate, config_.unlock_key_grace,
+                                      adopt_own_key ? &unlock_key_ : nullptr};
   ASSIGN_OR_RETURN(
       std::optional<unlockkeys::ClusterUnlockKeys> keys,
       unlockkeys::ConvergeUnlockKeys(*store_, state_.cluster_id, RealClock(), options));
@@ -136,11 +140,12 @@ Status Manager::ReconcileAutolock() {
   store::ClusterEntry cluster = reads_->GetCluster();
   if (!cluster) return absl::FailedPreconditionError("the cluster object is missing");
   const int64_t seen = cluster->mod_revision;
-  RETURN_IF_ERROR(ConvergeAutolock(/*rotate=*/false));
+  RETURN_IF_ERROR(ConvergeAutolock(/*rotate=*/false, /*adopt_own_key=*/true));
   // From now on every change of the cluster object is followed (a rotation or a switch made
   // through another manager).
-  unlock_follower_ = std::make_unique<unlockkeys::UnlockKeyFollower>(
-      *reads_, RealClock(), [this] { return ConvergeAutolock(/*rotate=*/false); });
+  unlock_follower_ = std::make_unique<unlockkeys::UnlockKeyFollower>(*reads_, RealClock(), [this] {
+    return ConvergeAutolock(/*rotate=*/false, /*adopt_own_key=*/false);
+  });
   unlock_follower_->Start(seen);
   return absl::OkStatus();
 }
