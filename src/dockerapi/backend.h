@@ -63,10 +63,12 @@ class AutolockControl {
   virtual ~AutolockControl() = default;
   // "SWMKEY-1-…", or empty when autolock is off.
   virtual StatusOr<SecretBytes> UnlockKey() const = 0;
-  // Makes this manager's keys match `autolock` (on: the KEK file is replaced by the autolock
-  // box under a new unlock key; off: the KEK file is written back, the box removed); with
-  // `rotate` and autolock on, a new unlock key (the previous one keeps working for the grace
-  // period). rotate with autolock off does nothing, as Docker.
+  // After a spec update (`autolock` is what it stored): makes the swarm's one unlock key
+  // follow the stored spec (on: a key; off: none; with `rotate` and autolock on, a new key,
+  // the previous one keeps working for the grace period; rotate with autolock off does
+  // nothing, as Docker), then this manager's keys on disk (on: the autolock box under the
+  // swarm's key replaces the KEK file; off: the KEK file is written back, the box removed).
+  // Every other manager follows the same key by itself.
   virtual Status ApplyAutolock(bool autolock, bool rotate) = 0;
 };
 

@@ -439,6 +439,7 @@ StatusOr<std::unique_ptr<Manager>> Manager::Bootstrap(const ManagerConfig& confi
   if (s.ok()) s = m->CreateClusterObjects(spec, *root);
   if (s.ok()) s = m->reads_->WaitFresh();
   if (s.ok()) s = m->StartSwarmServer();
+  if (s.ok()) s = m->ReconcileAutolock();  // `--autolock`: this key becomes the swarm's
   if (!s.ok()) {
     spdlog::error("swarm init failed: {}", s.ToString());
     m->Destroy();
@@ -520,6 +521,7 @@ Status Manager::RestartStoreMemberAlone() {
 
 void Manager::Stop() {
   services_ = {};
+  unlock_follower_.reset();  // it converges through the store and the read model
   // Unreachable at once for the others (its lease is revoked).
   if (presence_) presence_->Stop();
   // Leader work first: it writes through the store and follows the read model. Stopping the

@@ -42,6 +42,8 @@
 #include "manager/membership/presence.h"
 #include "manager/membership/quorum_watch.h"
 #include "manager/orchestrator/orchestrator.h"
+#include "manager/unlockkeys/cluster_unlock_keys.h"
+#include "manager/unlockkeys/follower.h"
 #include "node/cert_renewer.h"
 #include "node/identity_vault.h"
 #include "node/orphaned_nodes.h"
@@ -117,7 +119,7 @@ class Manager : public dockerapi::AutolockControl {
   // keyring and the read model, campaigns for leadership like every manager, and starts the
   // swarm port. On failure the member is rolled back (plan.abort),
   // then everything local is removed (Destroy). In an autolocked swarm it then locks itself
-  // with an unlock key of its own (ReconcileAutolock; docs/features.md "Keys and locking").
+  // with the swarm's unlock key (ReconcileAutolock; docs/features.md "Keys and locking").
   static StatusOr<std::unique_ptr<Manager>> Join(const ManagerConfig& config,
                                                  const SwarmState& state, JoinPlan plan);
   // Starts the existing member and loads the keyring with the KEK file or, on an autolocked
@@ -174,8 +176,15 @@ class Manager : public dockerapi::AutolockControl {
   // kek_ (and unlock_key_) at start: from unlocked_ keys, new ones for `swarm init
   // --autolock`, else the KEK file (manager_autolock.cc).
   Status LoadKek(bool new_cluster);
-  // ApplyAutolock with the stored spec's setting (finishes a switch a crash interrupted).
+  // ConvergeAutolock (finishes a switch a crash interrupted, catches up with changes made
+  // while this manager was down), then follows the swarm's unlock key (unlock_follower_).
   Status ReconcileAutolock();
+  // The swarm's unlock keys follow the stored spec (rotated when asked; with no key stored,
+  // `adopt_own_key` keeps this manager's own), then this manager's disk follows them
+  // (manager_autolock.cc).
+  Status ConvergeAutolock(bool rotate, bool adopt_own_key);
+  Status SyncDiskLocked(const std::optional<unlockkeys::ClusterUnlockKeys>& keys)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(autolock_mu_);
   // `swarm init --autolock`: covers the identity directory before the node's key exists.
   Status PrepareAutolockedIdentity();
   // After a renewal: an autolocked manager's new key goes underneath sealed.
@@ -220,6 +229,7 @@ class Manager : public dockerapi::AutolockControl {
   mutable Mutex autolock_mu_;
   SecretBytes unlock_key_ ABSL_GUARDED_BY(autolock_mu_);
   std::unique_ptr<IdentityVault> identity_ ABSL_GUARDED_BY(autolock_mu_);
+  std::unique_ptr<unlockkeys::UnlockKeyFollower> unlock_follower_;  // stopped first in Stop()
   crypto::Keyring keyring_;
   // Keeps keyring_ equal to the keyring in etcd; begins data-key rotations (API).
   std::unique_ptr<datakeys::KeyringSync> keyring_sync_;

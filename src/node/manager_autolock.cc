@@ -1,6 +1,9 @@
 // Manager: autolock (dockerapi::AutolockControl), the KEK at start and the node key's form on
 // disk. The key-wrapping key W (kek_) never changes; autolock only changes how this manager
-// keeps it and its TLS key on disk (node/autolock_paths.h, node/identity_vault.h):
+// keeps it and its TLS key on disk (node/autolock_paths.h, node/identity_vault.h), following
+// the swarm's one unlock key stored with the cluster object (manager/unlockkeys/): whichever
+// manager a switch or rotation went through, every manager converges to the stored key (its
+// follower sees the cluster object change; a manager that was down, at its next start):
 //   off: the KEK file; swarm-node.key in the clear.
 //   on:  the autolock box (W under the unlock key); swarm-node.key.sealed (the key under W),
 //        the clear key only on a tmpfs over the certificates directory while running.
@@ -15,6 +18,7 @@
 #include "crypto/aead.h"
 #include "crypto/random.h"
 #include "crypto/secure_file.h"
+#include "manager/unlockkeys/unlock_key_store.h"
 #include "node/autolock_paths.h"
 #include "node/certificates.h"
 #include "node/manager.h"
@@ -61,9 +65,11 @@ Status Manager::LoadKek(bool new_cluster) {
 }
 
 StatusOr<SecretBytes> Manager::UnlockKey() const {
-  MutexLock lock(autolock_mu_);
-  if (unlock_key_.empty()) return SecretBytes();
-  return ca::FormatUnlockKey(unlock_key_);
+  // The swarm's key as stored (linearizable): every manager answers the same at once.
+  ASSIGN_OR_RETURN(std::optional<unlockkeys::ClusterUnlockKeys> keys,
+                   unlockkeys::ReadUnlockKeys(*store_, state_.cluster_id));
+  if (!keys) return SecretBytes();
+  return ca::FormatUnlockKey(keys->current);
 }
 
 std::optional<crypto::UnlockedKeys> Manager::AutolockKeys() const {
@@ -73,22 +79,35 @@ std::optional<crypto::UnlockedKeys> Manager::AutolockKeys() const {
                               SecretBytes::CopyFrom(unlock_key_.view())};
 }
 
-Status Manager::ApplyAutolock(bool autolock, bool rotate) {
+Status Manager::ApplyAutolock(bool /*autolock: the spec just stored says it*/, bool rotate) {
+  return ConvergeAutolock(rotate, /*adopt_own_key=*/false);
+}
+
+Status Manager::ConvergeAutolock(bool rotate, bool adopt_own_key) {
   MutexLock lock(autolock_mu_);
   if (!identity_) identity_ = std::make_unique<IdentityVault>(CertificatesIn(config_.data_root));
+  // At start only: a manager locked with a key of its own (`swarm init --autolock`, or a
+  // swarm from before the keys were the swarm's) makes it the swarm's if none is stored.
+  // Later, a key still held only because this manager has not followed an `--autolock=false`
+  // yet must not come back when autolock is turned on again.
+  unlockkeys::ConvergeOptions options{rotate, config_.unlock_key_grace,
+                                      adopt_own_key ? &unlock_key_ : nullptr};
+  ASSIGN_OR_RETURN(
+      std::optional<unlockkeys::ClusterUnlockKeys> keys,
+      unlockkeys::ConvergeUnlockKeys(*store_, state_.cluster_id, RealClock(), options));
+  return SyncDiskLocked(keys);
+}
+
+Status Manager::SyncDiskLocked(const std::optional<unlockkeys::ClusterUnlockKeys>& keys) {
   const std::string box_path = AutolockBoxPath(config_.data_root);
   const std::string kek_path = KekFilePath(config_.data_root);
-  if (autolock && (unlock_key_.empty() || rotate)) {
-    SecretBytes key = crypto::RandomKey(crypto::kKeySize);
-    StatusOr<crypto::AutolockBox> box = crypto::AutolockBox::New(key, kek_);
-    if (!unlock_key_.empty()) {
-      // Rotation: the previous key keeps opening the box for the grace period, or until the
-      // next rotation replaces it.
-      const int64_t until = std::chrono::duration_cast<std::chrono::seconds>(
-                                (RealClock().Now() + config_.unlock_key_grace).time_since_epoch())
-                                .count();
-      box = crypto::AutolockBox::Rotated(unlock_key_, key, kek_, until);
-    }
+  if (keys && (unlock_key_.empty() || !unlock_key_.Equals(keys->current.span()))) {
+    // On, or a new key: the box for the swarm's key (with its previous key and deadline, the
+    // same on every manager), then the node key sealed, then the KEK file goes.
+    StatusOr<crypto::AutolockBox> box =
+        keys->previous.empty() ? crypto::AutolockBox::New(keys->current, kek_)
+                               : crypto::AutolockBox::Rotated(keys->previous, keys->current, kek_,
+                                                              keys->previous_until);
     if (!box.ok()) return box.status();
     RETURN_IF_ERROR(crypto::WriteAutolockBox(box_path, *box));
     if (unlock_key_.empty()) {
@@ -96,11 +115,12 @@ Status Manager::ApplyAutolock(bool autolock, bool rotate) {
       RETURN_IF_ERROR(identity_->SyncUnderneath(kek_, /*sealed=*/true));
     }
     RETURN_IF_ERROR(RemoveFileDurably(kek_path));
-    spdlog::info(unlock_key_.empty() ? "autolock turned on" : "manager unlock key rotated");
-    unlock_key_ = std::move(key);
+    spdlog::info(unlock_key_.empty() ? "autolock turned on: sealed under the swarm's unlock key"
+                                     : "re-sealed under the swarm's new unlock key");
+    unlock_key_ = SecretBytes::CopyFrom(keys->current.span());
     return absl::OkStatus();
   }
-  if (autolock) return RemoveFileDurably(kek_path);  // a crash may have left it
+  if (keys) return RemoveFileDurably(kek_path);  // a crash may have left it
   // Off. Started from the KEK file with the key in the clear: only a box a crash left behind
   // may need removing.
   if (unlock_key_.empty() && !identity_->covered()) return RemoveFileDurably(box_path);
@@ -119,7 +139,15 @@ Status Manager::ApplyAutolock(bool autolock, bool rotate) {
 Status Manager::ReconcileAutolock() {
   store::ClusterEntry cluster = reads_->GetCluster();
   if (!cluster) return absl::FailedPreconditionError("the cluster object is missing");
-  return ApplyAutolock(cluster->object.spec.autolock_managers, /*rotate=*/false);
+  const int64_t seen = cluster->mod_revision;
+  RETURN_IF_ERROR(ConvergeAutolock(/*rotate=*/false, /*adopt_own_key=*/true));
+  // From now on every change of the cluster object is followed (a rotation or a switch made
+  // through another manager).
+  unlock_follower_ = std::make_unique<unlockkeys::UnlockKeyFollower>(*reads_, RealClock(), [this] {
+    return ConvergeAutolock(/*rotate=*/false, /*adopt_own_key=*/false);
+  });
+  unlock_follower_->Start(seen);
+  return absl::OkStatus();
 }
 
 void Manager::OnIdentityRenewed() {

@@ -58,11 +58,15 @@ module uses its own last octet:
   127.0.58.x bench/rotation_bench.py
   127.0.59.x test_secret_refresh
   127.0.60.x test_data_key_rotation
+  127.0.61.x test_role_change
   127.0.62.x test_force_new_cluster
   127.0.63.x test_rotation_worker_down
   127.0.64.x tests/fault/ha_faults
   127.0.65.x bench/ha_bench.py (.1-.3 capsuled, .11-.13 the Docker oracle's dockerd)
+  127.0.67.x test_autolock_ha
+  127.0.68.x test_ha_logs
   127.0.69.x test_demoted_manager
+  127.0.71.x bench/profile_create.py
 127.0.0.1 is left to the Docker oracle (bench/compare_oracle.sh).
 """
 
