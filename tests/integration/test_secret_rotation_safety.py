@@ -168,6 +168,12 @@ class SecretRotationSafety(unittest.TestCase):
               f"{len(hits)} of them (round, pins): {hits}", flush=True)
         self.assertTrue(hits, "no kill landed between the version and the last pin")
 
+        # Two plain rotations more, so that versions fall out of the window (current + 2).
+        for extra in range(2):
+            values.append(value(f"x{extra}"))
+            self.ok(d.capsule(["secret", "rotate", "-d", "cr", "-"], input=values[-1]))
+        last = len(values)
+
         # The running services' tasks run the last version (and only it).
         want = sha(values[-1])
         for n in names[:RUNNING]:
@@ -182,10 +188,10 @@ class SecretRotationSafety(unittest.TestCase):
         # kept versions >= 2 have objects (version 1 lives in the secret's record).
         def window_only():
             h = self.history("cr")
-            kept = sorted(r["Number"] for r in h["Versions"] if r["Number"] >= 2)
-            keys = self.version_keys(sid)
-            return (len(h["Versions"]) == 3
-                    and keys == sorted(f"{VERSIONS_PREFIX}{sid}.{n}" for n in kept))
+            kept = sorted(r["Number"] for r in h["Versions"])
+            return (kept == [last - 2, last - 1, last]
+                    and self.version_keys(sid) == sorted(f"{VERSIONS_PREFIX}{sid}.{n}"
+                                                         for n in kept))
         self.assertTrue(harness.wait_until(window_only, 60, 1),
                         json.dumps(self.history("cr"), indent=1)[:3000]
                         + str(self.version_keys(sid)))
@@ -193,7 +199,10 @@ class SecretRotationSafety(unittest.TestCase):
         # Removing the services and the secret leaves no version object of it.
         for n in names:
             self.ok(d.docker(["service", "rm", n]))
-        self.assertTrue(harness.wait_until(lambda: all(not self.tasks(n) for n in names[:RUNNING]),
+        def no_tasks(n):
+            r = d.api("GET", "/tasks", query={"filters": json.dumps({"service": [n]})})
+            return r.status == 404 or (r.status == 200 and r.json() == [])
+        self.assertTrue(harness.wait_until(lambda: all(no_tasks(n) for n in names[:RUNNING]),
                                            90, 0.5))
         self.ok(d.docker(["secret", "rm", "cr"]))
         self.assertTrue(harness.wait_until(lambda: not self.version_keys(sid), 30, 0.5),
