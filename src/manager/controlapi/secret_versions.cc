@@ -388,6 +388,14 @@ void SecretVersionApi::SweepAll() {
 
 StatusOr<int> SecretVersionApi::SweepOrphanVersions() {
   ASSIGN_OR_RETURN(store::MetaSnapshot snap, store_.ListMeta());
+  // Per secret, read once after the list: whether it exists, its record's revision and the
+  // versions it lists.
+  struct Owner {
+    bool exists = false;
+    int64_t mod_revision = 0;
+    std::set<int64_t> listed;
+  };
+  std::map<std::string, Owner> owners;
   int deleted = 0;
   for (const store::ObjectMeta& o : snap.objects) {
     if (o.kind != kSecretVersionsKind) continue;
@@ -398,16 +406,25 @@ StatusOr<int> SecretVersionApi::SweepOrphanVersions() {
     }
     const std::string sid = j["SecretID"].get<std::string>();
     const int64_t n = j["Number"].get<int64_t>();
-    // Read after the list: a rotation that made this object read the record before, so a
-    // record written since (mod_revision above the object's creation) that does not list it
-    // means that rotation's compare-and-swap failed or never came.
-    StatusOr<store::StoredRecord> cur = store_.Get(kSecretsKind, sid);
-    if (!cur.ok() && !absl::IsNotFound(cur.status())) return cur.status();
-    if (cur.ok()) {
-      ASSIGN_OR_RETURN(Secret s, DecodeSecretMeta(cur->record.meta));
-      const bool listed = std::any_of(s.versions.begin(), s.versions.end(),
-                                      [&](const SecretVersion& v) { return v.number == n; });
-      if (listed || o.create_revision >= cur->mod_revision) continue;
+    auto it = owners.find(sid);
+    if (it == owners.end()) {
+      // Read after the list: a rotation that made this object read the record before, so a
+      // record written since (mod_revision above the object's creation) that does not list
+      // it means that rotation's compare-and-swap failed or never came.
+      Owner owner;
+      StatusOr<store::StoredRecord> cur = store_.Get(kSecretsKind, sid);
+      if (!cur.ok() && !absl::IsNotFound(cur.status())) return cur.status();
+      if (cur.ok()) {
+        ASSIGN_OR_RETURN(Secret s, DecodeSecretMeta(cur->record.meta));
+        owner.exists = true;
+        owner.mod_revision = cur->mod_revision;
+        for (const SecretVersion& v : s.versions) owner.listed.insert(v.number);
+      }
+      it = owners.emplace(sid, std::move(owner)).first;
+    }
+    const Owner& owner = it->second;
+    if (owner.exists && (owner.listed.count(n) > 0 || o.create_revision >= owner.mod_revision)) {
+      continue;
     }
     StatusOr<int64_t> del = store_.Delete({kSecretVersionsKind, o.id, ""}, o.mod_revision);
     if (del.ok()) {
