@@ -558,6 +558,38 @@ TEST(ServicePsTest, UnknownServices) {
   EXPECT_EQ(r.err, "no such service: nosuch\nno such service: other\n");
 }
 
+// Capsule's live-refresh policies come from /capsule/services/{id}: shown in both forms when
+// the service has some, and the output stays Docker's when it has none.
+TEST(ServiceInspectTest, ShowsSecretRefreshPolicies) {
+  FakeDaemon daemon;
+  nlohmann::ordered_json s = nlohmann::ordered_json::parse(kService);
+  s["Spec"]["TaskTemplate"]["ContainerSpec"]["Secrets"].push_back(
+      {{"File", {{"Name", "pw"}, {"UID", "0"}, {"GID", "0"}, {"Mode", 292}}},
+       {"SecretID", "jag5shk58vngclfdckj5ibi3l"},
+       {"SecretName", "pw"}});
+  daemon.On("GET", "/services/t", {200, s.dump()});
+  nlohmann::ordered_json c = s;
+  c["CapsuleSecretRefresh"] = {{"pw", "signal:SIGHUP"}};
+  daemon.On("GET", "/capsule/services/tomo5fhyqk4uexqfgl48kgxn1", {200, c.dump()});
+  CliResult r = RunAgainst(daemon, {"service", "inspect", "t"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  nlohmann::json out = nlohmann::json::parse(r.out);
+  EXPECT_EQ(out[0]["CapsuleSecretRefresh"], nlohmann::json({{"pw", "signal:SIGHUP"}})) << r.out;
+  r = RunAgainst(daemon, {"service", "inspect", "--pretty", "t"});
+  EXPECT_NE(r.out.find("\n Target:\tpw\n  Source:\tpw\n  Refresh:\tsignal:SIGHUP\n"),
+            std::string::npos)
+      << r.out;
+
+  FakeDaemon plain;
+  plain.On("GET", "/services/t", {200, s.dump()});
+  c["CapsuleSecretRefresh"] = nlohmann::ordered_json::object();
+  plain.On("GET", "/capsule/services/tomo5fhyqk4uexqfgl48kgxn1", {200, c.dump()});
+  r = RunAgainst(plain, {"service", "inspect", "t"});
+  EXPECT_EQ(r.out.find("Capsule"), std::string::npos) << r.out;
+  r = RunAgainst(plain, {"service", "inspect", "--pretty", "t"});
+  EXPECT_EQ(r.out.find("Refresh"), std::string::npos) << r.out;
+}
+
 TEST(ServiceInspectTest, JsonArrayAndMissing) {
   FakeDaemon daemon;
   daemon.On("GET", "/services/t", {200, kService});

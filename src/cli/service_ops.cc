@@ -28,6 +28,25 @@ StatusOr<OrderedJson> GetService(HttpClient& client, const std::string& ref) {
   return j;
 }
 
+// `docker_json` (a service as GET /services/{id} gave it) with Capsule's live-refresh policies
+// added as "CapsuleSecretRefresh" {secret name: policy} when the service has any (from GET
+// /capsule/services/{id}; Docker's route never shows them). Unchanged when it has none or the
+// daemon does not answer that route.
+std::string WithRefreshPolicies(HttpClient& client, std::string docker_json) {
+  OrderedJson j = OrderedJson::parse(docker_json, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("ID") || !j["ID"].is_string()) return docker_json;
+  StatusOr<HttpResponse> r =
+      client.Do({"GET", "/capsule/services/" + PathEscape(j["ID"].get<std::string>()), {}, "", ""});
+  if (!r.ok() || r->status != 200) return docker_json;
+  OrderedJson c = OrderedJson::parse(r->body, nullptr, /*allow_exceptions=*/false);
+  if (!c.is_object() || !c.contains(kRefreshField) || !c[kRefreshField].is_object() ||
+      c[kRefreshField].empty()) {
+    return docker_json;
+  }
+  j[kRefreshField] = c[kRefreshField];
+  return j.dump();
+}
+
 // Prints the daemon's warnings ({"Warnings":[…]}) to stderr, as docker.
 void PrintWarnings(CommandContext& ctx, const std::string& body) {
   nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
@@ -187,7 +206,7 @@ Status ServiceInspect(CommandContext& ctx, const std::vector<std::string>& refs,
       } else if (response.status < 200 || response.status > 299) {
         error = DaemonError(response);
       } else {
-        raws.push_back(std::move(response.body));
+        raws.push_back(WithRefreshPolicies(*client, std::move(response.body)));
       }
     }
     if (!error.ok()) {

@@ -181,8 +181,10 @@ std::string PrettyService(const std::string& raw, const Clock& clock) {
   if (secrets.is_array() && !secrets.empty()) {
     out += "\nSecrets:";
     for (const Json& ref : secrets) {
-      absl::StrAppend(&out, "\n Target:\t", StringAt(ref, {"File", "Name"}), "\n  Source:\t",
-                      StringAt(ref, {"SecretName"}));
+      const std::string name = StringAt(ref, {"SecretName"});
+      absl::StrAppend(&out, "\n Target:\t", StringAt(ref, {"File", "Name"}), "\n  Source:\t", name);
+      const Json& policy = At(At(s, kRefreshField), name.c_str());
+      if (policy.is_string()) absl::StrAppend(&out, "\n  Refresh:\t", policy.get<std::string>());
     }
   }
   if (At(task, "Resources").is_object()) ResourcesBlock(out, At(task, "Resources"));

@@ -216,11 +216,14 @@ Response UpdateService(Backend& backend, const Request& req, const Params& param
   return JsonResponse(200, "{}");
 }
 
-// GET /capsule/services/{id}: Docker's JSON plus the refresh policies by secret name.
-Response InspectCapsuleService(Backend& backend, const Params& params) {
+// GET /capsule/services/{id}[?insertDefaults=]: Docker's JSON (as GET /services/{id}) plus
+// the refresh policies by secret name.
+Response InspectCapsuleService(Backend& backend, const Request& req, const Params& params) {
   auto mgr = backend.Manager();
   if (!mgr.ok()) return ErrorResponse(mgr.status());
-  StatusOr<store::ServiceEntry> e = (*mgr)->services->Resolve(params.at("id"));
+  StatusOr<bool> defaults = BoolQuery(req, "insertDefaults");
+  if (!defaults.ok()) return ErrorResponse(defaults.status());
+  StatusOr<store::ServiceEntry> e = (*mgr)->services->Inspect(params.at("id"), *defaults);
   if (!e.ok()) return ErrorResponse(e.status());
   nlohmann::ordered_json j = nlohmann::ordered_json::parse((*e)->json);
   j["CapsuleSecretRefresh"] =
@@ -258,8 +261,8 @@ void RegisterServiceRoutes(http::Router& router, Backend& backend) {
            [&backend](const Request& r, const Params& p) {
              return UpdateService(backend, r, p, /*capsule=*/true);
            });
-  AddRoute(router, "GET", "/capsule/services/{id}", [&backend](const Request&, const Params& p) {
-    return InspectCapsuleService(backend, p);
+  AddRoute(router, "GET", "/capsule/services/{id}", [&backend](const Request& r, const Params& p) {
+    return InspectCapsuleService(backend, r, p);
   });
 }
 

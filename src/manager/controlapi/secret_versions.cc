@@ -88,6 +88,7 @@ StatusOr<VersionChange> SecretVersionApi::Rotate(const std::string& id, const Se
   ASSIGN_OR_RETURN(SecretBytes key, SecretDigestKey(store_));
   const std::string digest = KeyedDigest(key, data.span());
   int64_t version = 0;
+  int64_t intent = 0;
   std::string name;
   for (int attempt = 0; attempt < store::kWriteAttempts && version == 0; ++attempt) {
     StatusOr<store::StoredRecord> cur = store_.Get(kSecretsKind, id);
@@ -106,6 +107,13 @@ StatusOr<VersionChange> SecretVersionApi::Rotate(const std::string& id, const Se
     StatusOr<int64_t> made = store_.Create(vref, vrec);
     if (absl::IsAlreadyExists(made.status())) continue;  // a concurrent rotation took n
     RETURN_IF_ERROR(made.status());
+    // The intent before the record: once n is current, the pins are sure to follow.
+    StatusOr<int64_t> intended = WriteIntent(id, n);
+    if (!intended.ok()) {
+      (void)store_.Delete(vref, 0);
+      return intended.status();
+    }
+    intent = *intended;
 
     const TimePoint now = clock_.Now();
     s.versions.push_back({n, now, uid, digest});
@@ -116,6 +124,8 @@ StatusOr<VersionChange> SecretVersionApi::Rotate(const std::string& id, const Se
         store_.Update({kSecretsKind, id, s.name}, cur->mod_revision, cur->record);
     if (!rev.ok()) {
       (void)store_.Delete(vref, 0);  // not referenced by anything
+      // The intent names a version that is not current: stale, whoever deletes it.
+      (void)store_.Delete({kSecretPinsKind, id, ""}, intent);
       if (absl::IsAborted(rev.status())) continue;
       if (absl::IsNotFound(rev.status())) return SecretNotFound(id);
       return rev.status();
@@ -125,7 +135,7 @@ StatusOr<VersionChange> SecretVersionApi::Rotate(const std::string& id, const Se
   }
   if (version == 0) return store::OutOfSequence();
   spdlog::info("secret rotated: id={} name={} version={}", id, name, version);
-  ASSIGN_OR_RETURN(std::vector<std::string> services, PinServices(id, version));
+  ASSIGN_OR_RETURN(std::vector<std::string> services, FinishPins(id, version, intent));
   if (StatusOr<std::set<int64_t>> swept = Sweep(id); !swept.ok()) {
     spdlog::warn("secret {}: versions not swept: {}", id, swept.status().ToString());
   }
@@ -134,44 +144,96 @@ StatusOr<VersionChange> SecretVersionApi::Rotate(const std::string& id, const Se
 
 StatusOr<VersionChange> SecretVersionApi::Rollback(const std::string& id) {
   int64_t target = 0;
+  int64_t intent = 0;
   std::string name;
-  StatusOr<int64_t> rev = store::UpdateLatest(
-      store_, kSecretsKind, id, [&](store::StoredRecord& cur) -> StatusOr<store::Mutation> {
-        ASSIGN_OR_RETURN(Secret s, DecodeSecretMeta(cur.record.meta));
-        target = 0;
-        for (const SecretVersion& v : s.versions) {
-          if (v.number < s.current_version) target = std::max(target, v.number);
-        }
-        if (target == 0) {
-          return absl::FailedPreconditionError("secret " + s.name + " has no previous version");
-        }
-        s.current_version = target;
-        s.updated_at = clock_.Now();
-        name = s.name;
-        cur.record.meta = EncodeSecretMeta(s);
-        return store::Mutation::kWrite;
-      });
-  if (absl::IsNotFound(rev.status())) return SecretNotFound(id);
-  RETURN_IF_ERROR(rev.status());
+  for (int attempt = 0; attempt < store::kWriteAttempts && name.empty(); ++attempt) {
+    StatusOr<store::StoredRecord> cur = store_.Get(kSecretsKind, id);
+    if (absl::IsNotFound(cur.status())) return SecretNotFound(id);
+    RETURN_IF_ERROR(cur.status());
+    ASSIGN_OR_RETURN(Secret s, DecodeSecretMeta(cur->record.meta));
+    target = 0;
+    for (const SecretVersion& v : s.versions) {
+      if (v.number < s.current_version) target = std::max(target, v.number);
+    }
+    if (target == 0) {
+      return absl::FailedPreconditionError("secret " + s.name + " has no previous version");
+    }
+    ASSIGN_OR_RETURN(intent, WriteIntent(id, target));
+    s.current_version = target;
+    s.updated_at = clock_.Now();
+    cur->record.meta = EncodeSecretMeta(s);
+    StatusOr<int64_t> rev =
+        store_.Update({kSecretsKind, id, s.name}, cur->mod_revision, cur->record);
+    if (!rev.ok()) {
+      (void)store_.Delete({kSecretPinsKind, id, ""}, intent);
+      if (absl::IsAborted(rev.status())) continue;
+      if (absl::IsNotFound(rev.status())) return SecretNotFound(id);
+      return rev.status();
+    }
+    name = s.name;
+  }
+  if (name.empty()) return store::OutOfSequence();
   spdlog::info("secret rolled back: id={} name={} version={}", id, name, target);
-  ASSIGN_OR_RETURN(std::vector<std::string> services, PinServices(id, target));
+  ASSIGN_OR_RETURN(std::vector<std::string> services, FinishPins(id, target, intent));
   if (StatusOr<std::set<int64_t>> swept = Sweep(id); !swept.ok()) {
     spdlog::warn("secret {}: versions not swept: {}", id, swept.status().ToString());
   }
   return VersionChange{target, std::move(services)};
 }
 
+StatusOr<int64_t> SecretVersionApi::WriteIntent(const std::string& id, int64_t version) {
+  const store::ObjectRef ref{kSecretPinsKind, id, ""};
+  const store::Record rec{Json{{"SecretID", id}, {"Version", version}}.dump(), SecretBytes()};
+  return store::RetryOnConflict([&]() -> StatusOr<int64_t> {
+    StatusOr<store::StoredRecord> cur = store_.Get(kSecretPinsKind, id);
+    if (!cur.ok() && !absl::IsNotFound(cur.status())) return cur.status();
+    return store_.Update(ref, cur.ok() ? cur->mod_revision : 0, rec);  // 0: creates it
+  });
+}
+
+StatusOr<std::vector<std::string>> SecretVersionApi::FinishPins(const std::string& id,
+                                                                int64_t version,
+                                                                int64_t intent_revision,
+                                                                int* written) {
+  ASSIGN_OR_RETURN(std::vector<std::string> pinned, PinServices(id, version, written));
+  StatusOr<int64_t> del = store_.Delete({kSecretPinsKind, id, ""}, intent_revision);
+  // Aborted: a later rotation's intent, that rotation's to finish.
+  if (!del.ok() && !absl::IsNotFound(del.status()) && !absl::IsAborted(del.status())) {
+    return del.status();
+  }
+  return pinned;
+}
+
 StatusOr<std::vector<std::string>> SecretVersionApi::PinServices(const std::string& id,
-                                                                 int64_t version) {
+                                                                 int64_t version, int* written) {
   RETURN_IF_ERROR(reads_.WaitFresh());
   std::vector<std::string> pinned;
   for (const store::ServiceEntry& e : reads_.Services()) {
     if (!References(e->object.spec, id)) continue;
     const std::string sid = e->object.id;
+    // What the last attempt found.
+    bool wrote = false, superseded = false, secret_gone = false;
     StatusOr<int64_t> rev = store::UpdateLatest(
         store_, kServicesKind, sid, [&](store::StoredRecord& cur) -> StatusOr<store::Mutation> {
+          wrote = superseded = secret_gone = false;
           ASSIGN_OR_RETURN(Service s, DecodeServiceMeta(cur.record.meta));
           if (!References(s.spec, id)) return store::Mutation::kKeep;
+          // Already on it (pinned by this rotation's caller, or by the leader finishing it).
+          if (PinnedVersion(s.secret_versions, id) == version) return store::Mutation::kKeep;
+          // Only while `version` is still current, read after the service (whose
+          // compare-and-swap follows): a later rotation's pins are never overwritten.
+          StatusOr<store::StoredRecord> secret = store_.Get(kSecretsKind, id);
+          if (absl::IsNotFound(secret.status())) {
+            secret_gone = true;
+            return store::Mutation::kKeep;
+          }
+          RETURN_IF_ERROR(secret.status());
+          ASSIGN_OR_RETURN(Secret now, DecodeSecretMeta(secret->record.meta));
+          if (now.current_version != version) {
+            superseded = true;
+            return store::Mutation::kKeep;
+          }
+          wrote = true;
           if (s.spec_version == 0) s.spec_version = cur.mod_revision;
           if (s.secret_refresh.count(id) > 0) {
             // Live refresh (objects/secret_refresh.h): no rolling update; the orchestrator
@@ -189,11 +251,77 @@ StatusOr<std::vector<std::string>> SecretVersionApi::PinServices(const std::stri
           cur.record.meta = EncodeServiceMeta(s);
           return store::Mutation::kWrite;
         });
-    if (absl::IsNotFound(rev.status())) continue;  // removed meanwhile
+    if (absl::IsNotFound(rev.status())) continue;  // the service was removed meanwhile
     RETURN_IF_ERROR(rev.status());
+    // The secret was removed, or a later rotation or rollback pins from here on.
+    if (secret_gone || superseded) break;
     pinned.push_back(sid);
+    if (written != nullptr && wrote) ++*written;
   }
   return pinned;
+}
+
+StatusOr<bool> SecretVersionApi::CompletePending(const std::string& id, int64_t intent_revision) {
+  StatusOr<store::StoredRecord> intent = store_.Get(kSecretPinsKind, id);
+  if (absl::IsNotFound(intent.status())) return false;
+  RETURN_IF_ERROR(intent.status());
+  if (intent_revision != 0 && intent->mod_revision != intent_revision) return false;
+  const Json j = Json::parse(intent->record.meta, nullptr, /*allow_exceptions=*/false);
+  const int64_t version = j.is_object() && j.contains("Version") && j["Version"].is_number_integer()
+                              ? j["Version"].get<int64_t>()
+                              : 0;
+  StatusOr<store::StoredRecord> cur = store_.Get(kSecretsKind, id);
+  if (!cur.ok() && !absl::IsNotFound(cur.status())) return cur.status();
+  int64_t current = 0;
+  if (cur.ok()) {
+    ASSIGN_OR_RETURN(Secret s, DecodeSecretMeta(cur->record.meta));
+    current = s.current_version;
+  }
+  if (version == 0 || version != current) {
+    // Its record write never happened, a later rotation moved on, or the secret is gone.
+    StatusOr<int64_t> del = store_.Delete({kSecretPinsKind, id, ""}, intent->mod_revision);
+    if (!del.ok() && !absl::IsNotFound(del.status()) && !absl::IsAborted(del.status())) {
+      return del.status();
+    }
+    return false;
+  }
+  int written = 0;
+  ASSIGN_OR_RETURN(std::vector<std::string> services,
+                   FinishPins(id, version, intent->mod_revision, &written));
+  spdlog::info(
+      "secret {}: rotation to version {} completed by the leader ({} of {} service(s) pinned "
+      "now)",
+      id, version, written, services.size());
+  return true;
+}
+
+StatusOr<std::vector<std::pair<std::string, int64_t>>> SecretVersionApi::PendingRotations(
+    bool all) {
+  std::vector<std::pair<std::string, int64_t>> out;
+  if (all) {
+    ASSIGN_OR_RETURN(store::MetaSnapshot snap, store_.ListMeta());
+    for (const store::ObjectMeta& o : snap.objects) {
+      if (o.kind == kSecretPinsKind) out.emplace_back(o.id, o.mod_revision);
+    }
+    return out;
+  }
+  std::set<std::string> candidates;
+  for (const store::ServiceEntry& e : reads_.Services()) {
+    for (const SecretReference& r : e->object.spec.task_template.container.secrets) {
+      store::SecretEntry secret = reads_.SecretById(r.secret_id);
+      if (secret &&
+          PinnedVersion(e->object.secret_versions, r.secret_id) != secret->object.current_version) {
+        candidates.insert(r.secret_id);
+      }
+    }
+  }
+  for (const std::string& id : candidates) {
+    StatusOr<store::StoredRecord> intent = store_.Get(kSecretPinsKind, id);
+    if (absl::IsNotFound(intent.status())) continue;  // not pinned on purpose (a rollback)
+    RETURN_IF_ERROR(intent.status());
+    out.emplace_back(id, intent->mod_revision);
+  }
+  return out;
 }
 
 std::map<int64_t, VersionUsage> SecretVersionApi::Usage(const std::string& id) const {
@@ -256,6 +384,57 @@ void SecretVersionApi::SweepAll() {
       spdlog::warn("secret {}: versions not swept: {}", e->object.id, s.status().ToString());
     }
   }
+}
+
+StatusOr<int> SecretVersionApi::SweepOrphanVersions() {
+  ASSIGN_OR_RETURN(store::MetaSnapshot snap, store_.ListMeta());
+  // Per secret, read once after the list: whether it exists, its record's revision and the
+  // versions it lists.
+  struct Owner {
+    bool exists = false;
+    int64_t mod_revision = 0;
+    std::set<int64_t> listed;
+  };
+  std::map<std::string, Owner> owners;
+  int deleted = 0;
+  for (const store::ObjectMeta& o : snap.objects) {
+    if (o.kind != kSecretVersionsKind) continue;
+    const Json j = Json::parse(o.meta, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object() || !j.contains("SecretID") || !j["SecretID"].is_string() ||
+        !j.contains("Number") || !j["Number"].is_number_integer()) {
+      continue;  // not ours to judge
+    }
+    const std::string sid = j["SecretID"].get<std::string>();
+    const int64_t n = j["Number"].get<int64_t>();
+    auto it = owners.find(sid);
+    if (it == owners.end()) {
+      // Read after the list: a rotation that made this object read the record before, so a
+      // record written since (mod_revision above the object's creation) that does not list
+      // it means that rotation's compare-and-swap failed or never came.
+      Owner owner;
+      StatusOr<store::StoredRecord> cur = store_.Get(kSecretsKind, sid);
+      if (!cur.ok() && !absl::IsNotFound(cur.status())) return cur.status();
+      if (cur.ok()) {
+        ASSIGN_OR_RETURN(Secret s, DecodeSecretMeta(cur->record.meta));
+        owner.exists = true;
+        owner.mod_revision = cur->mod_revision;
+        for (const SecretVersion& v : s.versions) owner.listed.insert(v.number);
+      }
+      it = owners.emplace(sid, std::move(owner)).first;
+    }
+    const Owner& owner = it->second;
+    if (owner.exists && (owner.listed.count(n) > 0 || o.create_revision >= owner.mod_revision)) {
+      continue;
+    }
+    StatusOr<int64_t> del = store_.Delete({kSecretVersionsKind, o.id, ""}, o.mod_revision);
+    if (del.ok()) {
+      ++deleted;
+      spdlog::info("secret {}: orphaned version {} deleted", sid, n);
+    } else if (!absl::IsNotFound(del.status()) && !absl::IsAborted(del.status())) {
+      return del.status();
+    }
+  }
+  return deleted;
 }
 
 void SecretVersionApi::RemoveVersions(const Secret& s) {

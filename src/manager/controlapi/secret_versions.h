@@ -12,8 +12,17 @@
 // references the secret (Service::secret_versions, the old pins kept in
 // previous_secret_versions, UpdateStatus cleared): the orchestrator's updater then replaces the
 // tasks under each service's own UpdateConfig, as for a spec update (orchestrator/tasks.h
-// IsTaskDirty). Not one transaction with the service writes: a service that cannot be written
-// (removed meanwhile) is skipped.
+// IsTaskDirty). A service removed meanwhile is skipped.
+//
+// Crash safety (docs/secret-versions.md): not one Txn for everything (a Txn holds at most 128
+// operations; a secret may be used by more services). Before the secret's record, the rotation
+// writes its intent, the object secretpins/<secret ID> {"SecretID", "Version"}; it deletes it
+// after the last pin. Pins are idempotent (a service already on the version is left as it is)
+// and each is written only while the secret's current version, read linearizably just before
+// the service's compare-and-swap, is still the version pinned — so the newest rotation wins
+// whatever the interleaving. An intent left by a crash or a failed write is finished by the
+// leader (SecretVersionSweeper → CompletePending); an intent whose version is not current any
+// more (its record write never happened, or a later rotation moved on) is deleted.
 //
 // No call returns secret data. Thread-safe (the store and read model are).
 #pragma once
@@ -22,6 +31,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -32,6 +42,10 @@
 #include "store/store.h"
 
 namespace capsule::controlapi {
+
+// The store kind of rotation intents: one object per secret (ID = the secret's), meta
+// {"SecretID", "Version"}, no data.
+inline constexpr char kSecretPinsKind[] = "secretpins";
 
 // The current version of every secret `spec` references (1s left out), from the read model:
 // what a service pins when it is created or updated.
@@ -91,11 +105,29 @@ class SecretVersionApi {
   // NotFound.
   StatusOr<VerifyAnswer> Verify(const std::string& id, const SecretBytes& candidate);
 
+  // Finishes the rotation or rollback whose intent secret `id` still has: pins the version on
+  // every referencing service not on it yet, then deletes the intent; an intent whose version
+  // is not the secret's current one (or whose secret is gone) is only deleted. With
+  // `intent_revision` != 0, only if the intent is still at that revision. → whether pins were
+  // finished (false: no intent, a stale one, or another revision).
+  StatusOr<bool> CompletePending(const std::string& id, int64_t intent_revision = 0);
+  // (secret ID, intent mod_revision) of the rotations left unfinished. Cheap form (`all`
+  // false): only secrets that a referencing service does not pin at their current version in
+  // the read model (one store read each); `all`: every intent in the store (a full listing).
+  StatusOr<std::vector<std::pair<std::string, int64_t>>> PendingRotations(bool all);
+
   // Wipes the versions of secret `id` that are outside the window and unused
   // (secret_window.h); a missing secret is OK. → the versions wiped.
   StatusOr<std::set<int64_t>> Sweep(const std::string& id);
   // Sweep for every secret with more than one version (errors are logged).
   void SweepAll();
+
+  // Deletes every version object that no secret lists: its secret is gone, or the secret's
+  // record was written after the object was made and does not list it (a rotation that
+  // failed or crashed between its two writes, a sweep or removal that crashed before its
+  // deletes). An object made after the record's last write is a rotation still under way
+  // and stays. → how many were deleted.
+  StatusOr<int> SweepOrphanVersions();
 
   // Deletes the data objects of every version of `s` (after `s` itself was removed).
   void RemoveVersions(const Secret& s);
@@ -107,7 +139,16 @@ class SecretVersionApi {
   Status SetVersionsKept(int64_t kept);
 
  private:
-  StatusOr<std::vector<std::string>> PinServices(const std::string& id, int64_t version);
+  // Pins `version` for rotation `seq` on every referencing service, then clears the intent.
+  // Writes the intent (version `version`) → its revision.
+  StatusOr<int64_t> WriteIntent(const std::string& id, int64_t version);
+  // Pins `version` on every referencing service, then deletes the intent if it is still at
+  // `intent_revision`. → the referencing services; `written` (optional) counts the pins
+  // written now.
+  StatusOr<std::vector<std::string>> FinishPins(const std::string& id, int64_t version,
+                                                int64_t intent_revision, int* written = nullptr);
+  StatusOr<std::vector<std::string>> PinServices(const std::string& id, int64_t version,
+                                                 int* written);
   std::map<int64_t, VersionUsage> Usage(const std::string& id) const;
   // The digest of version `v` of secret `id` (computed from its data when not recorded).
   StatusOr<std::string> DigestOf(const std::string& id, const SecretVersion& v,
