@@ -58,6 +58,7 @@ module uses its own last octet:
   127.0.58.x bench/rotation_bench.py
   127.0.59.x test_secret_refresh
   127.0.60.x test_data_key_rotation
+  127.0.66.x test_ca_rotation
   127.0.62.x test_force_new_cluster
   127.0.63.x test_rotation_worker_down
   127.0.64.x tests/fault/ha_faults
