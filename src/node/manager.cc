@@ -374,8 +374,11 @@ void Manager::StartCertRenewer() {
   renewer_->SetPoll([this]() -> StatusOr<bool> {
     const CertificatePaths paths = CertificatesIn(config_.data_root);
     ASSIGN_OR_RETURN(CaSyncResult r, ApplyCaView(paths, swarm_server_->CurrentCaView()));
-    RETURN_IF_ERROR(swarm_server_->RecordOwnTlsInfo(state_.node_id, ReadFileOrEmpty(paths.root_ca),
-                                                    ReadFileOrEmpty(paths.cert)));
+    if (Status s = swarm_server_->RecordOwnTlsInfo(state_.node_id, ReadFileOrEmpty(paths.root_ca),
+                                                   ReadFileOrEmpty(paths.cert));
+        !s.ok()) {
+      spdlog::warn("this manager's TLS info was not recorded: {}", s.ToString());
+    }
     return r.renew;
   });
   renewer_->Start(config_.cert_check_period);

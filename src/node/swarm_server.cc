@@ -159,11 +159,11 @@ struct SwarmServer::Parts {
   Parts(ca::RootCa root_ca, const SwarmServerConfig& config, store::Store& store_in,
         store::ReadModel& reads_in, controlapi::NodeApi& nodes_in, MembershipDeps deps)
       : signing(std::move(root_ca)),
-        store(store_in),
+        cluster_store(store_in),
         reads(reads_in),
         nodes(nodes_in),
-        assignment_source(store, reads_in),
-        task_status(store),
+        assignment_source(store_in, reads_in),
+        task_status(store_in),
         authorizer(
             signing.trusted_bundle_pem(), config.cluster_id,
             [this](const std::string& id) { return reads.NodeById(id) == nullptr; }, RealClock()),
@@ -200,7 +200,7 @@ struct SwarmServer::Parts {
   ca::SigningCa signing;
   CaMaterial material;           // what `signing` was loaded from (FollowCa)
   bool material_loaded = false;  // FollowCa ran once
-  store::Store& store;
+  store::Store& cluster_store;
   const store::ReadModel& reads;
   controlapi::NodeApi& nodes;
   ReadModelAssignmentSource assignment_source;
@@ -309,7 +309,7 @@ Status SwarmServer::RecordOwnTlsInfo(const std::string& node_id, const std::stri
                                      const std::string& cert_pem) {
   ASSIGN_OR_RETURN(ca::IssuerInfo issuer,
                    ca::LeafIssuerInfo(cert_pem, parts_->signing.trusted_bundle_pem()));
-  return RecordNodeTlsInfo(parts_->store, parts_->reads, node_id,
+  return RecordNodeTlsInfo(parts_->cluster_store, parts_->reads, node_id,
                            {trust_root_pem, issuer.subject_b64, issuer.public_key_b64});
 }
 
@@ -333,7 +333,8 @@ void SwarmServer::FollowCa() {
   if (!cluster) return;
   const CaMaterial wanted = MaterialOf(cluster->object);
   if (parts_->material_loaded && SameMaterial(wanted, parts_->material)) return;
-  StatusOr<ca::RootCa> signer = controlapi::LoadRootCa(parts_->store, wanted.signer_cert_pem);
+  StatusOr<ca::RootCa> signer =
+      controlapi::LoadRootCa(parts_->cluster_store, wanted.signer_cert_pem);
   if (!signer.ok()) {
     spdlog::warn("root CA: cannot load the signing root: {}", signer.status().ToString());
     return;
