@@ -119,8 +119,9 @@ void ParseSpec(const nlohmann::json& spec, ClusterSpec* out) {
   if (const nlohmann::json* ca = http::GoField(spec, "CAConfig");
       ca != nullptr && ca->is_object()) {
     const nlohmann::json* force = http::GoField(*ca, "ForceRotate");
-    if (force != nullptr && force->is_number_unsigned())
+    if (force != nullptr && force->is_number_integer() && force->get<int64_t>() >= 0) {
       out->ca_force_rotate = force->get<uint64_t>();
+    }
     out->signing_ca_cert = StringField(*ca, "SigningCACert");
   }
 }

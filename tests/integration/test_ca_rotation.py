@@ -185,9 +185,12 @@ class CaRotation(unittest.TestCase):
             self.assertFalse(chains_to(crt, old_root), f"{name}'s certificate is still old")
             self.wait(lambda: read(os.path.join(certs_dir(d), "swarm-root-ca.crt")) == new_root,
                       10, f"{name} does not trust the new root")
+        # Each node reports the root it trusts at its next sync (every second here).
+        self.wait(lambda: all(n["Description"]["TLSInfo"]["TrustRoot"] == new_root
+                              for n in m1.api("GET", "/nodes").json()), 10,
+                  lambda: [n["Description"]["TLSInfo"] for n in m1.api("GET", "/nodes").json()])
         for n in m1.api("GET", "/nodes").json():
             tls = n["Description"]["TLSInfo"]
-            self.assertEqual(tls["TrustRoot"], new_root, n["Description"]["Hostname"])
             self.assertEqual(tls["CertIssuerPublicKey"], s["TLSInfo"]["CertIssuerPublicKey"])
         now = {t["ID"]: (t["NodeID"], t["Status"]["ContainerStatus"]["PID"])
                for t in self.running_tasks(m1)}
