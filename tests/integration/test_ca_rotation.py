@@ -240,6 +240,10 @@ class CaRotation(unittest.TestCase):
                        "--listen-addr", addr("j1"), addr("m1")])
         self.assertEqual(r.returncode, 0, out(r) + "\n" + j1.log_tail())
         self.d["j1"] = j1
+        # Ready once its session is up (the next rotation watches it too).
+        self.wait(lambda: {n["Description"]["Hostname"]: n["Status"]["State"]
+                           for n in m1.api("GET", "/nodes").json()}.get("j1") == "ready", 30,
+                  lambda: j1.log_tail())
         type(self).rotations += 1
 
     def test_02_docker_28_rotation(self):
