@@ -25,6 +25,7 @@ class RootRotationTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(crypto::InitCrypto().ok());
+    ASSERT_TRUE(reads_.Start().ok());
     auto root = ca::RootCa::Generate(clock_.Now());
     ASSERT_TRUE(root.ok());
     old_root_ = root->cert_pem();
