@@ -40,6 +40,7 @@ constexpr std::chrono::seconds kHealthySession{10};
 SessionClient::SessionClient(SessionConfig config, const Clock& clock)
     : config_(std::move(config)), clock_(clock), managers_(ConfiguredManagers(config_)) {
   identity_ = {config_.identity.cert_pem, SecretBytes::CopyFrom(config_.identity.key_pem.view())};
+  root_ca_pem_ = config_.root_ca_pem;
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -100,6 +101,11 @@ void SessionClient::SetIdentity(transport::ClientIdentity identity) {
     if (stream_ctx_ != nullptr) stream_ctx_->TryCancel();
   }
   cv_.notify_all();
+}
+
+void SessionClient::SetRootCa(std::string root_ca_pem) {
+  MutexLock lock(mu_);
+  root_ca_pem_ = std::move(root_ca_pem);
 }
 
 bool SessionClient::Sleep(std::chrono::milliseconds d) {
@@ -197,15 +203,16 @@ std::shared_ptr<grpc::Channel> SessionClient::SessionChannel() const {
 
 Status SessionClient::RunSession(const std::string& addr, bool* opened) {
   transport::ClientIdentity identity;
+  std::string root_ca_pem;
   {
     MutexLock lock(mu_);
     identity = {identity_.cert_pem, SecretBytes::CopyFrom(identity_.key_pem.view())};
+    root_ca_pem = root_ca_pem_;
     reconnect_ = false;
     stream_ended_ = false;
     current_addr_ = addr;
   }
-  std::shared_ptr<grpc::Channel> channel =
-      transport::NodeChannel(addr, config_.root_ca_pem, &identity);
+  std::shared_ptr<grpc::Channel> channel = transport::NodeChannel(addr, root_ca_pem, &identity);
   if (Status up = Connect(*channel, addr); !up.ok()) {
     MutexLock lock(mu_);
     return stopping_ ? absl::OkStatus() : up;

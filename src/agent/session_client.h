@@ -113,6 +113,9 @@ class SessionClient {
   // Uses `identity` from now on (a renewed certificate): the open session, if any, is closed
   // and reopened with it at once.
   void SetIdentity(transport::ClientIdentity identity);
+  // Pins another swarm root from the next connection on (a finished root rotation: the open
+  // session stays, its manager was verified already).
+  void SetRootCa(std::string root_ca_pem);
 
  private:
   void Run();
@@ -135,6 +138,7 @@ class SessionClient {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool reconnect_ ABSL_GUARDED_BY(mu_) = false;  // SetIdentity asked for it
   transport::ClientIdentity identity_ ABSL_GUARDED_BY(mu_);
+  std::string root_ca_pem_ ABSL_GUARDED_BY(mu_);  // config_.root_ca_pem, then SetRootCa's
   grpc::ClientContext* stream_ctx_ ABSL_GUARDED_BY(mu_) = nullptr;  // the open stream's context
   ManagerList managers_ ABSL_GUARDED_BY(mu_);
   std::string current_addr_ ABSL_GUARDED_BY(mu_);

@@ -6,6 +6,8 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include <memory>
+
 #include "absl/strings/str_cat.h"
 #include "ca/openssl_util.h"
 
@@ -71,18 +73,30 @@ StatusOr<CertInfo> ParseCertInfo(std::string_view cert_pem) {
 }
 
 Status VerifyNodeCert(std::string_view cert_pem, std::string_view root_cert_pem, TimePoint now) {
-  ASSIGN_OR_RETURN(Owned<X509> root, internal::ParseCertPem(root_cert_pem, "root CA certificate"));
-  StatusOr<Owned<X509>> cert = internal::ParseCertPem(cert_pem, "certificate");
-  if (!cert.ok()) {
+  ASSIGN_OR_RETURN(std::vector<Owned<X509>> roots,
+                   internal::ParseCertsPem(root_cert_pem, "root CA certificate"));
+  StatusOr<std::vector<Owned<X509>>> chain = internal::ParseCertsPem(cert_pem, "certificate");
+  if (!chain.ok()) {
     return absl::PermissionDeniedError(
-        absl::StrCat("certificate verification failed: ", cert.status().message()));
+        absl::StrCat("certificate verification failed: ", chain.status().message()));
   }
   Owned<X509_STORE> store(X509_STORE_new());
-  if (!store || X509_STORE_add_cert(store.get(), root.get()) != 1) {
-    return OpenSslError(StatusCode::kInternal, "X509_STORE_add_cert");
+  if (!store) return OpenSslError(StatusCode::kInternal, "X509_STORE_new");
+  for (const Owned<X509>& root : roots) {
+    if (X509_STORE_add_cert(store.get(), root.get()) != 1) {
+      return OpenSslError(StatusCode::kInternal, "X509_STORE_add_cert");
+    }
   }
+  // The certificates after the leaf are untrusted intermediates (a cross-signed root).
+  struct StackFree {
+    void operator()(STACK_OF(X509) * s) const { sk_X509_free(s); }
+  };
+  std::unique_ptr<STACK_OF(X509), StackFree> untrusted(sk_X509_new_null());
+  if (!untrusted) return OpenSslError(StatusCode::kInternal, "sk_X509_new_null");
+  for (size_t i = 1; i < chain->size(); ++i) sk_X509_push(untrusted.get(), (*chain)[i].get());
   Owned<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
-  if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), cert->get(), nullptr) != 1) {
+  if (!ctx ||
+      X509_STORE_CTX_init(ctx.get(), store.get(), chain->front().get(), untrusted.get()) != 1) {
     return OpenSslError(StatusCode::kInternal, "X509_STORE_CTX_init");
   }
   X509_STORE_CTX_set_time(ctx.get(), 0, std::chrono::system_clock::to_time_t(now));

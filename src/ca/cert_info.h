@@ -27,9 +27,12 @@ struct CertInfo {
 // subject without exactly one CN / OU / O, or an OU that is not a role name → InvalidArgument.
 StatusOr<CertInfo> ParseCertInfo(std::string_view cert_pem);
 
-// OK when cert_pem chains to root_cert_pem (X509_verify_cert with only that root trusted,
-// at time `now`). Otherwise PermissionDenied("certificate verification failed: <reason>");
-// a root that is not valid PEM → InvalidArgument.
+// OK when cert_pem chains to root_cert_pem (X509_verify_cert with only those roots trusted,
+// at time `now`). root_cert_pem may be a bundle (every certificate in it is trusted: both roots
+// while a root rotation runs); cert_pem may carry intermediates after the leaf (the
+// cross-signed new root a rotation appends), which are used but not trusted. Otherwise
+// PermissionDenied("certificate verification failed: <reason>"); a root that is not valid PEM →
+// InvalidArgument.
 Status VerifyNodeCert(std::string_view cert_pem, std::string_view root_cert_pem, TimePoint now);
 
 // Verify, then parse: the identity of a peer presenting cert_pem.

@@ -1,5 +1,6 @@
 #include "ca/issuer_info.h"
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -38,6 +39,35 @@ StatusOr<IssuerInfo> ReadIssuerInfo(std::string_view cert_pem) {
   ASSIGN_OR_RETURN(info.public_key_b64,
                    DerBase64(X509_get_X509_PUBKEY(cert.get()), i2d_X509_PUBKEY));
   return info;
+}
+
+StatusOr<IssuerInfo> LeafIssuerInfo(std::string_view chain_pem, std::string_view candidates_pem) {
+  ASSIGN_OR_RETURN(std::vector<Owned<X509>> chain,
+                   internal::ParseCertsPem(chain_pem, "certificate"));
+  ASSIGN_OR_RETURN(std::vector<Owned<X509>> roots,
+                   internal::ParseCertsPem(candidates_pem, "root CA certificate"));
+  X509* leaf = chain.front().get();
+  std::vector<X509*> candidates;
+  for (size_t i = 1; i < chain.size(); ++i) candidates.push_back(chain[i].get());
+  for (const Owned<X509>& r : roots) candidates.push_back(r.get());
+  for (X509* c : candidates) {
+    if (X509_verify(leaf, X509_get0_pubkey(c)) != 1) continue;
+    IssuerInfo info;
+    ASSIGN_OR_RETURN(info.subject_b64, DerBase64(X509_get_issuer_name(leaf), i2d_X509_NAME));
+    ASSIGN_OR_RETURN(info.public_key_b64, DerBase64(X509_get_X509_PUBKEY(c), i2d_X509_PUBKEY));
+    return info;
+  }
+  ERR_clear_error();
+  return absl::NotFoundError("no known CA signed the certificate");
+}
+
+bool SignedDirectlyBy(std::string_view chain_pem, std::string_view root_pem) {
+  StatusOr<Owned<X509>> leaf = ParseCertPem(chain_pem, "certificate");
+  StatusOr<Owned<X509>> root = ParseCertPem(root_pem, "root CA certificate");
+  if (!leaf.ok() || !root.ok()) return false;
+  const bool ok = X509_verify(leaf->get(), X509_get0_pubkey(root->get())) == 1;
+  ERR_clear_error();
+  return ok;
 }
 
 }  // namespace capsule::ca

@@ -17,4 +17,14 @@ struct IssuerInfo {
 // InvalidArgument if cert_pem is not a certificate.
 StatusOr<IssuerInfo> ReadIssuerInfo(std::string_view cert_pem);
 
+// The issuer of a node certificate (the first certificate of `chain_pem`), as Docker shows it in
+// a node's Description.TLSInfo: the leaf's issuer name, and the public key of the certificate
+// that signed it, found among the certificates after the leaf and those of `candidates_pem`
+// (the roots it may come from). Not PEM → InvalidArgument; no candidate signed it → NotFound.
+StatusOr<IssuerInfo> LeafIssuerInfo(std::string_view chain_pem, std::string_view candidates_pem);
+
+// True when the first certificate of `chain_pem` was signed by the key of `root_pem` (its
+// first certificate) itself, not through an intermediate.
+bool SignedDirectlyBy(std::string_view chain_pem, std::string_view root_pem);
+
 }  // namespace capsule::ca

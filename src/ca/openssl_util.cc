@@ -54,6 +54,23 @@ StatusOr<Owned<X509>> ParseCertPem(std::string_view pem, const std::string& what
   return cert;
 }
 
+StatusOr<std::vector<Owned<X509>>> ParseCertsPem(std::string_view pem, const std::string& what) {
+  if (pem.empty() || pem.size() > 1 << 20) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " is not valid PEM"));
+  }
+  Owned<BIO> bio = ReadOnlyBio(pem);
+  if (!bio) return OpenSslError(StatusCode::kInternal, "BIO_new_mem_buf");
+  std::vector<Owned<X509>> out;
+  while (true) {
+    Owned<X509> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    if (!cert) break;
+    out.push_back(std::move(cert));
+  }
+  ERR_clear_error();  // the end of the input reads as an error
+  if (out.empty()) return absl::InvalidArgumentError(absl::StrCat(what, " is not valid PEM"));
+  return out;
+}
+
 StatusOr<Owned<X509_REQ>> ParseCsrPem(std::string_view pem) {
   if (pem.empty() || pem.size() > 1 << 20) {
     return absl::InvalidArgumentError("CSR is not valid PEM");

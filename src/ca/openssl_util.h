@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/secret_bytes.h"
@@ -40,6 +41,8 @@ Status OpenSslError(StatusCode code, const std::string& op);
 // PEM parsing. Bad input → InvalidArgument(what + " is not valid PEM"). The input is not copied.
 StatusOr<Owned<X509>> ParseCertPem(std::string_view pem, const std::string& what);
 StatusOr<Owned<X509_REQ>> ParseCsrPem(std::string_view pem);
+// Every certificate of a PEM bundle, in order. None, or bad input → InvalidArgument.
+StatusOr<std::vector<Owned<X509>>> ParseCertsPem(std::string_view pem, const std::string& what);
 StatusOr<Owned<EVP_PKEY>> ParsePrivateKeyPem(const SecretBytes& pem);
 
 // PEM writing. The private key goes through a BIO that wipes its memory when freed.

@@ -123,6 +123,10 @@ std::string RootCa::Digest() const {
   return out;
 }
 
+StatusOr<TimePoint> RootCa::NotAfter() const {
+  return internal::FromAsn1Time(X509_get0_notAfter(state_->cert.get()));
+}
+
 StatusOr<std::string> RootCa::Sign(const NodeCertRequest& req) const {
   return Sign(req, std::chrono::system_clock::now());
 }
@@ -176,6 +180,45 @@ StatusOr<std::string> RootCa::Sign(const NodeCertRequest& req, TimePoint now) co
   RETURN_IF_ERROR(
       internal::AddExtension(issuer, cert, NID_authority_key_identifier, "keyid:always"));
   RETURN_IF_ERROR(internal::AddExtension(issuer, cert, NID_subject_alt_name, san));
+  {
+    std::lock_guard lock(state_->sign_mu);
+    if (X509_sign(cert, state_->key.get(), EVP_sha256()) <= 0) {
+      return OpenSslError(StatusCode::kInternal, "X509_sign");
+    }
+  }
+  return internal::CertToPem(cert);
+}
+
+StatusOr<std::string> RootCa::CrossSign(std::string_view other_root_pem, TimePoint now) const {
+  ASSIGN_OR_RETURN(Owned<X509> other,
+                   internal::ParseCertPem(other_root_pem, "root CA certificate"));
+  if (X509_check_ca(other.get()) == 0) {
+    return absl::InvalidArgumentError("root CA certificate is not a CA certificate");
+  }
+  X509* issuer = state_->cert.get();
+  Owned<X509> owned(X509_new());
+  X509* cert = owned.get();
+  if (cert == nullptr || X509_set_version(cert, X509_VERSION_3) != 1) {
+    return OpenSslError(StatusCode::kInternal, "X509_new");
+  }
+  RETURN_IF_ERROR(internal::SetRandomSerial(cert));
+  if (X509_set_subject_name(cert, X509_get_subject_name(other.get())) != 1 ||
+      X509_set_issuer_name(cert, X509_get_subject_name(issuer)) != 1) {
+    return OpenSslError(StatusCode::kInternal, "X509_set_subject_name");
+  }
+  ASSIGN_OR_RETURN(TimePoint other_end, internal::FromAsn1Time(X509_get0_notAfter(other.get())));
+  ASSIGN_OR_RETURN(TimePoint issuer_end, internal::FromAsn1Time(X509_get0_notAfter(issuer)));
+  RETURN_IF_ERROR(internal::SetAsn1Time(X509_getm_notBefore(cert), now - kBackdate));
+  RETURN_IF_ERROR(internal::SetAsn1Time(X509_getm_notAfter(cert), std::min(other_end, issuer_end)));
+  if (X509_set_pubkey(cert, X509_get0_pubkey(other.get())) != 1) {
+    return OpenSslError(StatusCode::kInternal, "X509_set_pubkey");
+  }
+  RETURN_IF_ERROR(internal::AddExtension(issuer, cert, NID_basic_constraints, "critical,CA:TRUE"));
+  RETURN_IF_ERROR(
+      internal::AddExtension(issuer, cert, NID_key_usage, "critical,keyCertSign,cRLSign"));
+  RETURN_IF_ERROR(internal::AddExtension(issuer, cert, NID_subject_key_identifier, "hash"));
+  RETURN_IF_ERROR(
+      internal::AddExtension(issuer, cert, NID_authority_key_identifier, "keyid:always"));
   {
     std::lock_guard lock(state_->sign_mu);
     if (X509_sign(cert, state_->key.get(), EVP_sha256()) <= 0) {

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ca/node_role.h"
@@ -62,6 +63,8 @@ class RootCa {
   // sha256 of cert_pem() as 64 lower-case hex chars (join tokens carry the same digest in
   // base 36, see join_token.h).
   std::string Digest() const;
+  // The certificate's notAfter.
+  StatusOr<TimePoint> NotAfter() const;
 
   // Issues a node certificate: CN = node_id, OU = role name, O = cluster_id, DNS SANs =
   // role name and node_id, IP SANs = ip_sans, EKU serverAuth+clientAuth, KU
@@ -71,6 +74,13 @@ class RootCa {
   // non-positive validity → InvalidArgument.
   StatusOr<std::string> Sign(const NodeCertRequest& req, TimePoint now) const;
   StatusOr<std::string> Sign(const NodeCertRequest& req) const;  // now = system clock
+
+  // Root rotation: `other_root_pem`'s subject and public key, certified by this root (a CA
+  // certificate, as swarmkit's cross-signed intermediate). A node that trusts only this root
+  // accepts a certificate of the other root when this intermediate follows it in the chain.
+  // Valid [now - kBackdate, min(other's notAfter, this root's notAfter)). Not a CA certificate
+  // or not PEM → InvalidArgument.
+  StatusOr<std::string> CrossSign(std::string_view other_root_pem, TimePoint now) const;
 
  private:
   struct State;

@@ -1,9 +1,10 @@
-// `capsule swarm init|join|join-token|leave|update|unlock|unlock-key|rotate-data-key` — flags
-// only; the work is in swarm_ops (and data_key_ops).
+// `capsule swarm init|join|join-token|leave|update|unlock|unlock-key|ca|rotate-data-key` — flags
+// only; the work is in swarm_ops (and swarm_ca_ops, data_key_ops).
 #include <memory>
 
 #include "cli/commands.h"
 #include "cli/data_key_ops.h"
+#include "cli/swarm_ca_ops.h"
 #include "cli/swarm_ops.h"
 
 namespace capsule::cli {
@@ -122,6 +123,27 @@ void AddSwarmCommands(CLI::App& root, CommandContext& ctx) {
       Status s = CheckArgCount({"swarm unlock-key", "[OPTIONS]", "Manage the unlock key"},
                                stray->size(), 0, 0);
       ctx.SetResult(s.ok() ? SwarmUnlockKey(ctx, *quiet, *rotate) : s);
+    });
+  }
+  {
+    auto opts = std::make_shared<SwarmCaOptions>();
+    auto expiry = std::make_shared<std::string>();
+    auto stray = std::make_shared<std::vector<std::string>>();
+    CLI::App* cmd = swarm->add_subcommand("ca", "Display and rotate the root CA");
+    cmd->add_flag("--rotate", opts->rotate,
+                  "Rotate the swarm CA - if no certificate or key are provided, new ones will be "
+                  "generated");
+    CLI::Option* expiry_flag = cmd->add_option(
+        "--cert-expiry", *expiry, "Validity period for node certificates (ns|us|ms|s|m|h)");
+    cmd->add_flag("-d,--detach", opts->detach,
+                  "Exit immediately instead of waiting for the root rotation to converge");
+    cmd->add_flag("-q,--quiet", opts->quiet, "Suppress progress output");
+    AddStrayArgs(*cmd, *stray);
+    cmd->callback([&ctx, opts, expiry, expiry_flag, stray] {
+      Status s = CheckArgCount({"swarm ca", "[OPTIONS]", "Display and rotate the root CA"},
+                               stray->size(), 0, 0);
+      if (expiry_flag->count() > 0) opts->cert_expiry = *expiry;
+      ctx.SetResult(s.ok() ? SwarmCa(ctx, *opts) : s);
     });
   }
   {

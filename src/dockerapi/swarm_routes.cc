@@ -27,10 +27,13 @@ std::shared_ptr<const http::GoSchema> SpecSchema() {
         std::make_shared<S>(S{"DispatcherConfig",
                               "swarm.DispatcherConfig",
                               {{"HeartbeatPeriod", GoKind::kInt64, nullptr, "time.Duration"}}});
-    auto ca =
-        std::make_shared<S>(S{"CAConfig",
-                              "swarm.CAConfig",
-                              {{"NodeCertExpiry", GoKind::kInt64, nullptr, "time.Duration"}}});
+    auto ca = std::make_shared<S>(S{"CAConfig",
+                                    "swarm.CAConfig",
+                                    {{"NodeCertExpiry", GoKind::kInt64, nullptr, "time.Duration"},
+                                     {"ExternalCAs", GoKind::kAny, nullptr, ""},
+                                     {"SigningCACert", GoKind::kString, nullptr, ""},
+                                     {"SigningCAKey", GoKind::kString, nullptr, ""},
+                                     {"ForceRotate", GoKind::kUint64, nullptr, ""}}});
     auto encryption = std::make_shared<S>(S{"EncryptionConfig",
                                             "swarm.EncryptionConfig",
                                             {{"AutoLockManagers", GoKind::kBool, nullptr, ""}}});
@@ -113,6 +116,21 @@ void ParseSpec(const nlohmann::json& spec, ClusterSpec* out) {
     out->node_cert_expiry_ns = v;
   }
   out->autolock_managers = NestedBool(spec, "EncryptionConfig", "AutoLockManagers");
+  if (const nlohmann::json* ca = http::GoField(spec, "CAConfig");
+      ca != nullptr && ca->is_object()) {
+    const nlohmann::json* force = http::GoField(*ca, "ForceRotate");
+    if (force != nullptr && force->is_number_integer() && force->get<int64_t>() >= 0) {
+      out->ca_force_rotate = force->get<uint64_t>();
+    }
+    out->signing_ca_cert = StringField(*ca, "SigningCACert");
+  }
+}
+
+// CAConfig.SigningCAKey ("" when absent).
+SecretBytes SigningCaKey(const nlohmann::json& spec) {
+  const nlohmann::json* ca = http::GoField(spec, "CAConfig");
+  if (ca == nullptr || !ca->is_object()) return {};
+  return SecretBytes::CopyFrom(StringField(*ca, "SigningCAKey"));
 }
 
 const http::GoSchema& UnlockRequestSchema() {
@@ -177,6 +195,7 @@ Response Update(Backend& backend, const Request& req) {
   if (!body.ok()) return ErrorResponse(body.status());
   controlapi::ClusterUpdate update;
   ParseSpec(*body, &update.spec);
+  update.signing_ca_key = SigningCaKey(*body);
   update.rotate_worker_token = QueryBool(req, "rotateWorkerToken");
   update.rotate_manager_token = QueryBool(req, "rotateManagerToken");
   Status s = (*mgr)->cluster->Update(static_cast<int64_t>(*version), update);

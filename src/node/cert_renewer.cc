@@ -37,11 +37,11 @@ CertRenewer::CertRenewer(CertificatePaths paths, SignFn sign, RenewedFn on_renew
 
 CertRenewer::~CertRenewer() { Stop(); }
 
-StatusOr<bool> CertRenewer::CheckOnce() {
+StatusOr<bool> CertRenewer::CheckOnce(bool force) {
   MutexLock check(check_mu_);
   ASSIGN_OR_RETURN(std::string current, ReadCertFile(paths_.cert));
   ASSIGN_OR_RETURN(ca::CertInfo old_info, ca::ParseCertInfo(current));
-  if (clock_.Now() < RenewalDueAt(old_info.not_before, old_info.not_after)) return false;
+  if (!force && clock_.Now() < RenewalDueAt(old_info.not_before, old_info.not_after)) return false;
 
   CertRenewalRequest req;
   req.current_cert_pem = current;
@@ -75,7 +75,13 @@ void CertRenewer::Start(std::chrono::milliseconds period) {
                            [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; }))
           return;
       }
-      StatusOr<bool> r = CheckOnce();
+      bool force = false;
+      if (poll_) {
+        StatusOr<bool> p = poll_();
+        if (p.ok()) force = *p;
+        if (!p.ok()) spdlog::warn("root CA sync failed: {}", p.status().ToString());
+      }
+      StatusOr<bool> r = CheckOnce(force);
       if (!r.ok()) spdlog::warn("certificate renewal failed: {}", r.status().ToString());
     }
   });

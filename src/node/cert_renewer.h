@@ -42,6 +42,9 @@ class CertRenewer {
   using SignFn = std::function<StatusOr<std::string>(const CertRenewalRequest&)>;
   // Called after the new certificate file is in place (e.g. to reconnect with it).
   using RenewedFn = std::function<void(const std::string& cert_pem, const SecretBytes& key_pem)>;
+  // Called before each periodic check (a root rotation's sync, node/ca_sync.h): true = renew
+  // now, due or not. An error is logged and the check runs as usual.
+  using PollFn = std::function<StatusOr<bool>()>;
 
   // `clock` must outlive the renewer. Does not start the thread.
   CertRenewer(CertificatePaths paths, SignFn sign, RenewedFn on_renewed, const Clock& clock);
@@ -49,9 +52,12 @@ class CertRenewer {
   CertRenewer(const CertRenewer&) = delete;
   CertRenewer& operator=(const CertRenewer&) = delete;
 
-  // One check. Returns true when the certificate was renewed, false when it is not due.
-  // A failed renewal leaves the file unchanged and returns the error.
-  StatusOr<bool> CheckOnce();
+  // One check. Returns true when the certificate was renewed, false when it is not due (and
+  // not `force`d). A failed renewal leaves the file unchanged and returns the error.
+  StatusOr<bool> CheckOnce(bool force = false);
+
+  // Sets the poll run before each periodic check. Call before Start().
+  void SetPoll(PollFn poll) { poll_ = std::move(poll); }
 
   // Runs CheckOnce every `period` of the clock on a thread (errors are logged and retried next
   // period).
@@ -63,6 +69,7 @@ class CertRenewer {
   const CertificatePaths paths_;
   const SignFn sign_;
   const RenewedFn on_renewed_;
+  PollFn poll_;  // set before Start()
   const Clock& clock_;
   Mutex check_mu_;  // one check at a time
   Mutex mu_;

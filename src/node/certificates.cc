@@ -19,9 +19,10 @@ CertificatePaths CertificatesIn(const std::string& data_root) {
   return p;
 }
 
-StatusOr<std::string> SignLocalCertificate(const ca::RootCa& root, const SwarmState& state,
-                                           const std::string& csr_pem,
-                                           std::chrono::seconds validity, TimePoint now) {
+namespace {
+
+ca::NodeCertRequest LocalRequest(const SwarmState& state, const std::string& csr_pem,
+                                 std::chrono::seconds validity) {
   ca::NodeCertRequest req;
   req.csr_pem = csr_pem;
   req.node_id = state.node_id;
@@ -29,7 +30,21 @@ StatusOr<std::string> SignLocalCertificate(const ca::RootCa& root, const SwarmSt
   req.cluster_id = state.cluster_id;
   req.ip_sans = {state.advertise_addr};
   req.validity = validity;
-  return root.Sign(req, now);
+  return req;
+}
+
+}  // namespace
+
+StatusOr<std::string> SignLocalCertificate(const ca::RootCa& root, const SwarmState& state,
+                                           const std::string& csr_pem,
+                                           std::chrono::seconds validity, TimePoint now) {
+  return root.Sign(LocalRequest(state, csr_pem, validity), now);
+}
+
+StatusOr<std::string> SignLocalCertificate(const ca::SigningCa& ca, const SwarmState& state,
+                                           const std::string& csr_pem,
+                                           std::chrono::seconds validity, TimePoint now) {
+  return ca.Sign(LocalRequest(state, csr_pem, validity), now);
 }
 
 Status IssueLocalCertificates(const ca::RootCa& root, const SwarmState& state,

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "ca/root_ca.h"
+#include "ca/signing_ca.h"
 #include "common/status.h"
 #include "node/swarm_state.h"
 
@@ -26,6 +27,12 @@ CertificatePaths CertificatesIn(const std::string& data_root);
 // Signs a certificate for this node with `root` for the key in `csr_pem`: CN node ID, OU the
 // role in state, O cluster ID, IP SAN = advertise address, valid for `validity` from `now`.
 StatusOr<std::string> SignLocalCertificate(const ca::RootCa& root, const SwarmState& state,
+                                           const std::string& csr_pem,
+                                           std::chrono::seconds validity, TimePoint now);
+
+// The same, from the cluster's SigningCa (during a root rotation: the new root, with the
+// cross-signed intermediate after the leaf).
+StatusOr<std::string> SignLocalCertificate(const ca::SigningCa& ca, const SwarmState& state,
                                            const std::string& csr_pem,
                                            std::chrono::seconds validity, TimePoint now);
 

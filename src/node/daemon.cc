@@ -16,6 +16,7 @@
 #include "dockerapi/error_table.h"
 #include "node/api_adapters.h"
 #include "node/autolock_paths.h"
+#include "node/ca_sync.h"
 #include "node/certificates.h"
 #include "node/data_root_lock.h"
 #include "node/identity_vault.h"
@@ -111,7 +112,9 @@ Status Daemon::StartManagerAgentLocked(const SwarmState& state) {
   // (cleared before the agent stops: Stop, LeaveSwarm).
   agent::SessionClient* session = &agent_->session();
   manager_->SetCertificateRenewedCallback(
-      [session](const std::string& cert_pem, const SecretBytes& key_pem) {
+      [session, root = CertificatesIn(options_.data_root).root_ca](const std::string& cert_pem,
+                                                                   const SecretBytes& key_pem) {
+        session->SetRootCa(ReadFileOrEmpty(root));  // a finished root rotation (ca_sync.h)
         session->SetIdentity({cert_pem, SecretBytes::CopyFrom(key_pem.view())});
       });
   return absl::OkStatus();

@@ -302,6 +302,8 @@ void Manager::StartLeaderWork(const store::Fence& fence) {
                              [this] { elector_->StepDown(); }, state_.node_id},
           RealClock());
       role_reconciler_->Start(std::chrono::milliseconds(500));
+      root_rotation_ = std::make_unique<RootRotationFinisher>(*leader_store_, *reads_, RealClock());
+      root_rotation_->Start(std::chrono::seconds(1));
     }
     spdlog::info(
         "leader work started (orchestrator, scheduler, reaper, learner sweeper, "
@@ -322,6 +324,7 @@ void Manager::StopLeaderWork() {
   resealer_.reset();         // likewise
   orphan_sweeper_.reset();   // likewise
   role_reconciler_.reset();  // likewise
+  root_rotation_.reset();    // likewise
   // Stop() returns once its worker exited: no leader write after this.
   if (orchestrator_) orchestrator_->Stop();
   orchestrator_.reset();
@@ -377,6 +380,17 @@ void Manager::StartCertRenewer() {
         if (on_renewed_) on_renewed_(cert_pem, key_pem);
       },
       RealClock());
+  // A root rotation (ca_sync.h): trust the root the cluster names, renew from the new one.
+  renewer_->SetPoll([this]() -> StatusOr<bool> {
+    const CertificatePaths paths = CertificatesIn(config_.data_root);
+    ASSIGN_OR_RETURN(CaSyncResult r, ApplyCaView(paths, swarm_server_->CurrentCaView()));
+    if (Status s = swarm_server_->RecordOwnTlsInfo(state_.node_id, ReadFileOrEmpty(paths.root_ca),
+                                                   ReadFileOrEmpty(paths.cert));
+        !s.ok()) {
+      spdlog::warn("this manager's TLS info was not recorded: {}", s.ToString());
+    }
+    return r.renew;
+  });
   renewer_->Start(config_.cert_check_period);
 }
 

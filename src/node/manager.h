@@ -48,6 +48,7 @@
 #include "node/identity_vault.h"
 #include "node/orphaned_nodes.h"
 #include "node/role_reconciler.h"
+#include "node/root_rotation_finisher.h"
 #include "node/swarm_server.h"
 #include "node/swarm_state.h"
 #include "store/etcd/etcd_client.h"
@@ -256,6 +257,7 @@ class Manager : public dockerapi::AutolockControl {
   std::unique_ptr<datakeys::Resealer> resealer_;         // finishes data-key rotations
   std::unique_ptr<OrphanedNodeSweeper> orphan_sweeper_;  // nodes whose session manager died
   std::unique_ptr<RoleReconciler> role_reconciler_;      // `node promote|demote`
+  std::unique_ptr<RootRotationFinisher> root_rotation_;  // `swarm ca --rotate`
   // The secrets audit log (in etcd) and this manager's recorder of it.
   std::unique_ptr<audit::EtcdLog> audit_log_;
   std::unique_ptr<audit::LogRecorder> audit_;

@@ -7,14 +7,18 @@
 #include <thread>
 
 #include "ca/authorizer.h"
+#include "ca/issuer_info.h"
+#include "ca/node_key.h"
 #include "ca/root_ca.h"
 #include "common/clock.h"
 #include "manager/caserver/node_ca_service.h"
+#include "manager/controlapi/root_rotation.h"
 #include "manager/dispatcher/dispatcher_service.h"
 #include "manager/logbroker/log_broker_service.h"
 #include "manager/logbroker/node_down_sink.h"
 #include "manager/logbroker/peer_log_service.h"
 #include "manager/membership/membership_service.h"
+#include "node/ca_sync.h"
 #include "node/dispatcher_backends.h"
 #include "node/node_status_writer.h"
 #include "node/session_liveness.h"
@@ -47,8 +51,9 @@ std::string AdvertisedIp(const std::string& addr) {
 // through ManagerMembership; if that fails its object is removed again by AbortJoin).
 class StoreNodeRegistry final : public caserver::NodeRegistry {
  public:
-  StoreNodeRegistry(controlapi::NodeApi& nodes, const store::ReadModel& reads, const Clock& clock)
-      : nodes_(nodes), reads_(reads), clock_(clock) {}
+  StoreNodeRegistry(controlapi::NodeApi& nodes, store::Store& store, const store::ReadModel& reads,
+                    const Clock& clock)
+      : nodes_(nodes), store_(store), reads_(reads), clock_(clock) {}
   Status Register(const caserver::NewNode& nn) override {
     Node n;
     n.id = nn.node_id;
@@ -74,9 +79,13 @@ class StoreNodeRegistry final : public caserver::NodeRegistry {
     const bool manager = n.role == "manager" || n.desired_role == "manager";
     return caserver::RenewalFacts{manager ? ca::NodeRole::kManager : ca::NodeRole::kWorker, n.addr};
   }
+  Status RecordTlsInfo(const std::string& node_id, const caserver::NodeTlsInfo& info) override {
+    return RecordNodeTlsInfo(store_, reads_, node_id, info);
+  }
 
  private:
   controlapi::NodeApi& nodes_;
+  store::Store& store_;
   const store::ReadModel& reads_;
   const Clock& clock_;
 };
@@ -105,24 +114,22 @@ StatusOr<std::optional<ca::StoreRoles>> StoreRolesOf(store::Store& store,
   return ca::StoreRoles{n.role, n.desired_role};
 }
 
-StatusOr<ca::RootCa> LoadRootCa(store::Store& store) {
-  ASSIGN_OR_RETURN(store::StoredRecord rec, store.Get(kCaKind, "root"));
-  nlohmann::json meta = nlohmann::json::parse(rec.record.meta, nullptr, false);
-  if (!meta.is_object() || !meta.contains("CertPem") || !meta["CertPem"].is_string()) {
-    return absl::DataLossError("stored root CA record is malformed");
-  }
-  return ca::RootCa::FromPem(meta["CertPem"].get<std::string>(), rec.record.data);
+// The CA as the cluster object names it: the trust root, and during a rotation the new root
+// (signer) with its cross-signed intermediate (controlapi/root_rotation.h).
+struct CaMaterial {
+  std::string trust_root_pem;
+  std::string signer_cert_pem;
+  std::string intermediate_pem;
+};
+
+CaMaterial MaterialOf(const Cluster& c) {
+  if (c.rotation_cert_pem.empty()) return {c.root_ca_cert_pem, c.root_ca_cert_pem, ""};
+  return {c.root_ca_cert_pem, c.rotation_cert_pem, c.rotation_cross_signed_pem};
 }
 
-std::string ReadFileOrEmpty(const std::string& path) {
-  FILE* f = fopen(path.c_str(), "re");
-  if (f == nullptr) return "";
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
-  fclose(f);
-  return out;
+bool SameMaterial(const CaMaterial& a, const CaMaterial& b) {
+  return a.trust_root_pem == b.trust_root_pem && a.signer_cert_pem == b.signer_cert_pem &&
+         a.intermediate_pem == b.intermediate_pem;
 }
 
 // RecordNodeLiveness, tried again for a while when the store is briefly unavailable (a Raft
@@ -168,30 +175,31 @@ std::function<void(const std::string&, const std::string&, const std::string&)> 
 }  // namespace
 
 struct SwarmServer::Parts {
-  Parts(ca::RootCa root_ca, const SwarmServerConfig& config, store::Store& store,
+  Parts(ca::RootCa root_ca, const SwarmServerConfig& config, store::Store& store_in,
         store::ReadModel& reads_in, controlapi::NodeApi& nodes_in, MembershipDeps deps)
-      : root(std::move(root_ca)),
+      : signing(std::move(root_ca)),
+        cluster_store(store_in),
         reads(reads_in),
         nodes(nodes_in),
-        assignment_source(store, reads_in),
-        task_status(store),
+        assignment_source(store_in, reads_in),
+        task_status(store_in),
         authorizer(
-            root.cert_pem(), config.cluster_id,
+            signing.trusted_bundle_pem(), config.cluster_id,
             [this](const std::string& id) { return reads.NodeById(id) == nullptr; }, RealClock(),
-            [this, &store](const std::string& id, ca::RoleRead read) {
-              return StoreRolesOf(store, reads, id, read);
+            [this, &store_in](const std::string& id, ca::RoleRead read) {
+              return StoreRolesOf(store_in, reads, id, read);
             }),
-        tokens(store, config.cluster_id),
-        registry(nodes, reads_in, RealClock()),
+        tokens(store_in, config.cluster_id),
+        registry(nodes, store_in, reads_in, RealClock()),
         // Liveness names this manager as the session's holder (node/session_liveness.h).
         writer(
-            [&store, self = config.node_id](const std::string& id, const std::string& state) {
-              return RecordLivenessRetrying(store, id, state, self);
+            [&store_in, self = config.node_id](const std::string& id, const std::string& state) {
+              return RecordLivenessRetrying(store_in, id, state, self);
             },
             [this](const std::string& id, const dispatcher::NodeResources& r) {
               return nodes.SetResources(id, r.nano_cpus, r.memory_bytes);
             }),
-        ca(root, {config.cluster_id, config.cert_validity}, tokens, registry, authorizer,
+        ca(signing, {config.cluster_id, config.cert_validity}, tokens, registry, authorizer,
            RealClock()),
         dispatcher(authorizer, down_ends_logs, RealClock(),
                    {config.heartbeat_period,
@@ -202,11 +210,14 @@ struct SwarmServer::Parts {
                    {&assignment_source, &task_status}),
         membership(deps.etcd),
         membership_service(membership, authorizer, deps.kek, config.cluster_id,
-                           [&store, &reads_in](const std::string& id) {
-                             return ForgetNode(store, reads_in, id);
+                           [&store_in, &reads_in](const std::string& id) {
+                             return ForgetNode(store_in, reads_in, id);
                            }) {}
 
-  ca::RootCa root;
+  ca::SigningCa signing;
+  CaMaterial material;           // what `signing` was loaded from (FollowCa)
+  bool material_loaded = false;  // FollowCa ran once
+  store::Store& cluster_store;
   const store::ReadModel& reads;
   controlapi::NodeApi& nodes;
   ReadModelAssignmentSource assignment_source;
@@ -235,9 +246,14 @@ StatusOr<std::unique_ptr<SwarmServer>> SwarmServer::Start(const SwarmServerConfi
                                                           store::ReadModel& reads,
                                                           controlapi::NodeApi& nodes,
                                                           MembershipDeps membership) {
-  ASSIGN_OR_RETURN(ca::RootCa root, LoadRootCa(store));
-  if (ReadFileOrEmpty(config.certs.root_ca) != root.cert_pem()) {
-    return absl::FailedPreconditionError("the stored root CA differs from " + config.certs.root_ca);
+  store::ClusterEntry cluster = reads.GetCluster();
+  if (!cluster) return absl::FailedPreconditionError("the cluster object is missing");
+  const CaMaterial material = MaterialOf(cluster->object);
+  ASSIGN_OR_RETURN(ca::RootCa root, controlapi::LoadRootCa(store, material.trust_root_pem));
+  if (ReadFileOrEmpty(config.certs.root_ca) != material.trust_root_pem) {
+    // A root rotation finished while this manager was away: the store is the authority.
+    spdlog::warn("{} is not the cluster's root CA: replaced", config.certs.root_ca);
+    RETURN_IF_ERROR(ca::WriteCertFile(config.certs.root_ca, material.trust_root_pem));
   }
   auto parts = std::make_unique<Parts>(std::move(root), config, store, reads, nodes, membership);
   transport::GrpcServerOptions options;
@@ -259,6 +275,8 @@ StatusOr<std::unique_ptr<SwarmServer>> SwarmServer::Start(const SwarmServerConfi
   spdlog::info("swarm port serving on {} (heartbeat period {} ms)", parts->server->addr(),
                config.heartbeat_period.count());
   std::unique_ptr<SwarmServer> s(new SwarmServer(std::move(parts)));
+  s->FollowCa();  // a rotation running now: sign with its new root from the start
+  s->ca_follow_ = std::thread([p = s.get()] { p->FollowCaLoop(); });
   if (config.reconcile_liveness) {
     const auto wait = config.heartbeat_period * 3;
     s->reconcile_ = std::thread([p = s.get(), wait] { p->ReconcileAfterStart(wait); });
@@ -292,6 +310,7 @@ void SwarmServer::Stop() {
   }
   cv_.notify_all();
   if (reconcile_.joinable()) reconcile_.join();
+  if (ca_follow_.joinable()) ca_follow_.join();
   parts_->dispatcher.Shutdown();
   parts_->log_broker.Shutdown();
   parts_->log_service.Shutdown();
@@ -299,7 +318,56 @@ void SwarmServer::Stop() {
   parts_->writer.Stop();
 }
 
-const ca::RootCa& SwarmServer::root_ca() const { return parts_->root; }
+const ca::SigningCa& SwarmServer::root_ca() const { return parts_->signing; }
+
+CaView SwarmServer::CurrentCaView() const {
+  return {parts_->signing.trust_root_pem(), parts_->signing.signing_root_pem()};
+}
+
+Status SwarmServer::RecordOwnTlsInfo(const std::string& node_id, const std::string& trust_root_pem,
+                                     const std::string& cert_pem) {
+  ASSIGN_OR_RETURN(ca::IssuerInfo issuer,
+                   ca::LeafIssuerInfo(cert_pem, parts_->signing.trusted_bundle_pem()));
+  return RecordNodeTlsInfo(parts_->cluster_store, parts_->reads, node_id,
+                           {trust_root_pem, issuer.subject_b64, issuer.public_key_b64});
+}
+
+void SwarmServer::FollowCaLoop() {
+  while (true) {
+    {
+      MutexLock lock(mu_);
+      if (cv_.wait_for(lock.native(), kCaFollowPeriod,
+                       [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopped_; }))
+        return;
+    }
+    FollowCa();
+  }
+}
+
+// Loads the CA the cluster object names now when it changed (a rotation started, was
+// replaced or finished): the signer, and the Authorizer's roots (both while rotating).
+// Runs on Start's thread, then on ca_follow_ only.
+void SwarmServer::FollowCa() {
+  store::ClusterEntry cluster = parts_->reads.GetCluster();
+  if (!cluster) return;
+  const CaMaterial wanted = MaterialOf(cluster->object);
+  if (parts_->material_loaded && SameMaterial(wanted, parts_->material)) return;
+  StatusOr<ca::RootCa> signer =
+      controlapi::LoadRootCa(parts_->cluster_store, wanted.signer_cert_pem);
+  if (!signer.ok()) {
+    spdlog::warn("root CA: cannot load the signing root: {}", signer.status().ToString());
+    return;
+  }
+  parts_->signing.Set(wanted.trust_root_pem, *std::move(signer), wanted.intermediate_pem);
+  parts_->authorizer.SetRootCa(parts_->signing.trusted_bundle_pem());
+  if (parts_->material_loaded || !wanted.intermediate_pem.empty()) {
+    spdlog::info("root CA: {}", wanted.intermediate_pem.empty()
+                                    ? "rotation finished, the new root is the only one trusted"
+                                    : "rotation running, new certificates come from the new root");
+  }
+  parts_->material = wanted;
+  parts_->material_loaded = true;
+}
 
 logbroker::LogBroker& SwarmServer::log_broker() { return parts_->log_broker; }
 

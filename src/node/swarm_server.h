@@ -2,7 +2,9 @@
 // NodeCA (join, renewal), the Dispatcher (sessions, heartbeats), ManagerMembership (managers
 // joining: membership_service.h) and the LogBroker (task logs from the nodes), wired to the store:
 // tokens come from the cluster object, admitted nodes and liveness go into node objects,
-// and a node whose object is gone (removed) is refused by the Authorizer.
+// and a node whose object is gone (removed) is refused by the Authorizer. The CA follows the
+// cluster object (root rotation, docs/ca-rotation.md): every second the signer and the
+// Authorizer's roots are reloaded when the cluster names another root.
 // Built and stopped by node::Manager. Thread-safe.
 #pragma once
 
@@ -15,11 +17,13 @@
 
 #include "audit/recorder.h"
 #include "ca/root_ca.h"
+#include "ca/signing_ca.h"
 #include "common/mutex.h"
 #include "common/secret_bytes.h"
 #include "common/status.h"
 #include "manager/controlapi/node.h"
 #include "manager/logbroker/log_broker.h"
+#include "node/ca_sync.h"
 #include "node/certificates.h"
 #include "store/etcd/etcd_client.h"
 #include "store/read_model.h"
@@ -68,8 +72,14 @@ class SwarmServer {
   void Stop();
   // Closes a removed node's session (PERMISSION_DENIED).
   void EndSession(const std::string& node_id);
-  // The cluster's root CA (loaded from the store); valid while the server lives.
-  const ca::RootCa& root_ca() const;
+  // The cluster's CA (loaded from the store, following root rotations); valid while the server
+  // lives.
+  const ca::SigningCa& root_ca() const;
+  // The trust and signing roots now (node/ca_sync.h: this manager's own sync).
+  CaView CurrentCaView() const;
+  // This manager's own Description.TLSInfo: the root it trusts, the issuer of `cert_pem`.
+  Status RecordOwnTlsInfo(const std::string& node_id, const std::string& trust_root_pem,
+                          const std::string& cert_pem);
   // The log broker the LogBroker service feeds (cluster-wide task logs); valid while the
   // server lives.
   logbroker::LogBroker& log_broker();
@@ -79,12 +89,16 @@ class SwarmServer {
  private:
   explicit SwarmServer(std::unique_ptr<Parts> parts);
   void ReconcileAfterStart(std::chrono::milliseconds wait);
+  void FollowCa();
+  void FollowCaLoop();
+  static constexpr std::chrono::seconds kCaFollowPeriod{1};
 
   std::unique_ptr<Parts> parts_;
   Mutex mu_;
   std::condition_variable cv_;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   std::thread reconcile_;
+  std::thread ca_follow_;  // FollowCaLoop
 };
 
 }  // namespace capsule::node

@@ -9,6 +9,7 @@
 #include "ca/node_key.h"
 #include "common/clock.h"
 #include "dockerapi/error_table.h"
+#include "node/ca_sync.h"
 #include "node/certificates.h"
 #include "node/daemon.h"
 #include "node/machine_resources.h"
@@ -165,15 +166,28 @@ std::unique_ptr<CertRenewer> StartWorkerRenewer(const SwarmState& state,
     ASSIGN_OR_RETURN(transport::IssuedCertificate issued,
                      transport::RenewCertificate(manager, root_ca_pem, identity, req.csr_pem,
                                                  std::chrono::seconds(10)));
-    if (issued.root_ca_pem != root_ca_pem) {
-      return absl::FailedPreconditionError("the manager answered with another root CA");
-    }
+    // Another root answered means a root rotation finished: the sync (below) takes it.
     return issued.cert_pem;
   };
   auto renewed = [session](const std::string& cert_pem, const SecretBytes& key_pem) {
     session->SetIdentity({cert_pem, SecretBytes::CopyFrom(key_pem.view())});
   };
   auto renewer = std::make_unique<CertRenewer>(paths, sign, renewed, RealClock());
+  // A root rotation (ca_sync.h): report, learn the roots, trust the new one once it is the
+  // cluster's, renew from the signing root.
+  renewer->SetPoll([session, fallback = state.remote_manager, paths]() -> StatusOr<bool> {
+    std::string manager = session->CurrentManager();
+    if (manager.empty()) manager = fallback;
+    const std::string trusted = ReadFileOrEmpty(paths.root_ca);
+    ASSIGN_OR_RETURN(SecretBytes key, ca::ReadNodeKeyFile(paths.key));
+    transport::ClientIdentity identity{ReadFileOrEmpty(paths.cert), std::move(key)};
+    ASSIGN_OR_RETURN(transport::CaRoots roots,
+                     transport::SyncTls(manager, trusted, identity, std::chrono::seconds(10)));
+    ASSIGN_OR_RETURN(CaSyncResult r,
+                     ApplyCaView(paths, {roots.trust_root_pem, roots.signing_root_pem}));
+    if (r.trust_changed) session->SetRootCa(roots.trust_root_pem);
+    return r.renew;
+  });
   renewer->Start(check_period);
   return renewer;
 }

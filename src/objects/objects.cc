@@ -159,6 +159,12 @@ std::string EncodeClusterMeta(const Cluster& c) {
             {"DefaultAddrPool", s.default_addr_pool},
             {"SubnetSize", s.subnet_size}};
   if (s.secret_versions_kept != 2) j["CapsuleSecretVersionsKept"] = s.secret_versions_kept;
+  if (s.ca_force_rotate != 0) j["CAForceRotate"] = s.ca_force_rotate;
+  if (!s.signing_ca_cert.empty()) j["SigningCACert"] = s.signing_ca_cert;
+  if (!c.rotation_cert_pem.empty()) {
+    j["RotationCACert"] = c.rotation_cert_pem;
+    j["RotationCrossSignedCACert"] = c.rotation_cross_signed_pem;
+  }
   return j.dump();
 }
 
@@ -191,6 +197,10 @@ StatusOr<Cluster> DecodeClusterMeta(std::string_view meta) {
   }
   c.spec.subnet_size = j.value("SubnetSize", uint32_t{24});
   c.spec.secret_versions_kept = j.value("CapsuleSecretVersionsKept", int64_t{2});
+  c.spec.ca_force_rotate = j.value("CAForceRotate", uint64_t{0});
+  c.spec.signing_ca_cert = j.value("SigningCACert", "");
+  c.rotation_cert_pem = j.value("RotationCACert", "");
+  c.rotation_cross_signed_pem = j.value("RotationCrossSignedCACert", "");
   return c;
 }
 
@@ -209,6 +219,9 @@ Json ClusterJson(const Cluster& c, int64_t version, bool with_tokens) {
                {"CAConfig", {{"NodeCertExpiry", s.node_cert_expiry_ns}}},
                {"TaskDefaults", Json::object()},
                {"EncryptionConfig", {{"AutoLockManagers", s.autolock_managers}}}};
+  // Docker's omitempty fields; SigningCAKey is never shown.
+  if (!s.signing_ca_cert.empty()) spec["CAConfig"]["SigningCACert"] = s.signing_ca_cert;
+  if (s.ca_force_rotate != 0) spec["CAConfig"]["ForceRotate"] = s.ca_force_rotate;
   Json j = {{"ID", c.id},
             {"Version", {{"Index", version}}},
             {"CreatedAt", Time(c.created_at)},
@@ -218,7 +231,7 @@ Json ClusterJson(const Cluster& c, int64_t version, bool with_tokens) {
              {{"TrustRoot", c.root_ca_cert_pem},
               {"CertIssuerSubject", c.cert_issuer_subject},
               {"CertIssuerPublicKey", c.cert_issuer_public_key}}},
-            {"RootRotationInProgress", false},
+            {"RootRotationInProgress", !c.rotation_cert_pem.empty()},
             {"DefaultAddrPool", s.default_addr_pool},
             {"SubnetSize", s.subnet_size},
             {"DataPathPort", 4789}};
@@ -248,6 +261,11 @@ std::string EncodeNodeMeta(const Node& n) {
   if (n.memory_bytes != 0) j["MemoryBytes"] = n.memory_bytes;
   if (!n.session_manager.empty()) j["SessionManager"] = n.session_manager;
   if (!n.desired_role.empty() && n.desired_role != n.role) j["DesiredRole"] = n.desired_role;
+  if (!n.tls_issuer_public_key.empty()) {
+    j["TLSTrustRoot"] = n.tls_trust_root;
+    j["TLSIssuerSubject"] = n.tls_issuer_subject;
+    j["TLSIssuerPublicKey"] = n.tls_issuer_public_key;
+  }
   return j.dump();
 }
 
@@ -274,6 +292,9 @@ StatusOr<Node> DecodeNodeMeta(std::string_view meta) {
   n.memory_bytes = j.value("MemoryBytes", int64_t{0});
   n.session_manager = j.value("SessionManager", "");
   n.desired_role = j.value("DesiredRole", n.role);
+  n.tls_trust_root = j.value("TLSTrustRoot", "");
+  n.tls_issuer_subject = j.value("TLSIssuerSubject", "");
+  n.tls_issuer_public_key = j.value("TLSIssuerPublicKey", "");
   return n;
 }
 
@@ -293,7 +314,11 @@ Json NodeJson(const Node& n, int64_t version) {
              {{"Hostname", n.hostname},
               {"Platform", {{"Architecture", n.architecture}, {"OS", n.os}}},
               {"Resources", resources},
-              {"Engine", {{"EngineVersion", n.engine_version}}}}},
+              {"Engine", {{"EngineVersion", n.engine_version}}},
+              {"TLSInfo",
+               {{"TrustRoot", n.tls_trust_root},
+                {"CertIssuerSubject", n.tls_issuer_subject},
+                {"CertIssuerPublicKey", n.tls_issuer_public_key}}}}},
             {"Status", {{"State", n.state}, {"Addr", n.addr}}}};
   if (n.role == "manager") {
     j["ManagerStatus"] = {

@@ -89,6 +89,11 @@ struct ClusterSpec {
   // Capsule's extension (stored, never in Docker's JSON; a Docker swarm update keeps it): how
   // many old versions of each secret are kept besides the current one (docs/secret-versions.md).
   int64_t secret_versions_kept = 2;
+  // CAConfig.ForceRotate: a change starts a root rotation (docs/ca-rotation.md).
+  uint64_t ca_force_rotate = 0;
+  // CAConfig.SigningCACert: the root an operator supplied for the last rotation ("" = none).
+  // Its key (SigningCAKey) is never kept in the spec: it goes sealed into the CA record.
+  std::string signing_ca_cert;
 };
 
 struct Cluster {
@@ -101,6 +106,10 @@ struct Cluster {
   std::string cert_issuer_public_key;  // TLSInfo.CertIssuerPublicKey: base64 DER SPKI
   std::string worker_join_token;
   std::string manager_join_token;
+  // A root rotation in progress (RootRotationInProgress): the new root, and the new root
+  // cross-signed by the current one. Both empty when none runs.
+  std::string rotation_cert_pem;
+  std::string rotation_cross_signed_pem;
 };
 
 struct Node {
@@ -130,6 +139,11 @@ struct Node {
   // Capsule's own, not in the Docker API: the manager whose dispatcher holds the node's session
   // ("" = none known); see node/session_liveness.h.
   std::string session_manager;
+  // Description.TLSInfo as the node last reported it (node/ca_sync.h): the root it trusts and
+  // the issuer of the certificate it presents (base64 DER subject and public key).
+  std::string tls_trust_root;
+  std::string tls_issuer_subject;
+  std::string tls_issuer_public_key;
 };
 
 // Store encodings (Meta JSON). Decode errors are DataLoss: stored data is ours.

@@ -99,4 +99,16 @@ StatusOr<IssuedCertificate> RenewCertificate(const std::string& manager_addr,
   return FromResponse(resp);
 }
 
+StatusOr<CaRoots> SyncTls(const std::string& manager_addr, const std::string& root_ca_pem,
+                          const ClientIdentity& identity, std::chrono::milliseconds timeout) {
+  auto stub = api::NodeCA::NewStub(NodeChannel(manager_addr, root_ca_pem, &identity));
+  grpc::ClientContext ctx;
+  SetDeadline(ctx, timeout);
+  api::SyncTLSRequest req;
+  req.set_trust_root_pem(root_ca_pem);
+  api::SyncTLSResponse resp;
+  RETURN_IF_ERROR(FromGrpcStatus(stub->SyncTLS(&ctx, req, &resp)));
+  return CaRoots{resp.trust_root_pem(), resp.signing_root_pem()};
+}
+
 }  // namespace capsule::transport

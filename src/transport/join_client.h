@@ -44,4 +44,13 @@ StatusOr<IssuedCertificate> RenewCertificate(
     const std::string& manager_addr, const std::string& root_ca_pem, const ClientIdentity& identity,
     const std::string& csr_pem, std::chrono::milliseconds timeout = kDefaultJoinTimeout);
 
+// Root rotation: reports the root this node trusts (NodeCA.SyncTLS) and returns the cluster's
+// trust root and signing root, authenticating with `identity` against `root_ca_pem`.
+struct CaRoots {
+  std::string trust_root_pem;
+  std::string signing_root_pem;
+};
+StatusOr<CaRoots> SyncTls(const std::string& manager_addr, const std::string& root_ca_pem,
+                          const ClientIdentity& identity, std::chrono::milliseconds timeout);
+
 }  // namespace capsule::transport

@@ -19,6 +19,11 @@ void GrpcTestEnv::SetUp() {
   auto root = ca::RootCa::Generate();
   ASSERT_TRUE(root.ok()) << root.status();
   root_ = std::make_unique<ca::RootCa>(std::move(*root));
+  auto key = root_->KeyPem();
+  ASSERT_TRUE(key.ok());
+  auto copy = ca::RootCa::FromPem(root_->cert_pem(), *key);
+  ASSERT_TRUE(copy.ok());
+  signing_ = std::make_unique<ca::SigningCa>(std::move(*copy));
   tokens_.tokens.worker = ca::NewJoinToken(root_->cert_pem());
   tokens_.tokens.manager = ca::NewJoinToken(root_->cert_pem());
 
@@ -52,7 +57,7 @@ void GrpcTestEnv::SetUp() {
 void GrpcTestEnv::StartServer() {
   caserver::NodeCaOptions ca_options;
   ca_options.cluster_id = cluster_id_;
-  ca_service_ = std::make_unique<caserver::NodeCaService>(*root_, ca_options, tokens_, registry_,
+  ca_service_ = std::make_unique<caserver::NodeCaService>(*signing_, ca_options, tokens_, registry_,
                                                           *authorizer_, RealClock());
   dispatcher_ = std::make_unique<dispatcher::DispatcherService>(
       *authorizer_, sink_, fake_clock_, dispatcher_options_, dispatcher_backends_);

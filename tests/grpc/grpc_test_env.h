@@ -15,6 +15,7 @@
 
 #include "ca/authorizer.h"
 #include "ca/root_ca.h"
+#include "ca/signing_ca.h"
 #include "manager/caserver/node_ca_service.h"
 #include "manager/dispatcher/dispatcher_service.h"
 #include "testing/fake_clock.h"
@@ -101,6 +102,7 @@ class GrpcTestEnv : public ::testing::Test {
 
   std::string dir_;
   std::unique_ptr<ca::RootCa> root_;
+  std::unique_ptr<ca::SigningCa> signing_;  // root_ as the NodeCA signs with it
   std::string cluster_id_ = "testcluster1";
   std::string manager_id_;
   transport::ServerTlsFiles files_;

@@ -63,6 +63,7 @@ module uses its own last octet:
   127.0.63.x test_rotation_worker_down
   127.0.64.x tests/fault/ha_faults
   127.0.65.x bench/ha_bench.py (.1-.3 capsuled, .11-.13 the Docker oracle's dockerd)
+  127.0.66.x test_ca_rotation
   127.0.67.x test_autolock_ha
   127.0.68.x test_ha_logs
   127.0.69.x test_demoted_manager

@@ -41,6 +41,13 @@ struct RenewalFacts {
   std::string advertise_ip;
 };
 
+// A node's Description.TLSInfo: the root it trusts, the issuer of its certificate (base64 DER).
+struct NodeTlsInfo {
+  std::string trust_root_pem;
+  std::string issuer_subject_b64;
+  std::string issuer_public_key_b64;
+};
+
 // Persists admitted nodes. Register is called before the certificate is returned; an error
 // fails the join (the node gets no certificate). Thread-safe.
 class NodeRegistry {
@@ -51,6 +58,12 @@ class NodeRegistry {
   virtual std::optional<RenewalFacts> RenewalOf(const std::string& node_id) const {
     (void)node_id;
     return std::nullopt;
+  }
+  // Keeps what a node reported (NodeCA.SyncTLS). The default keeps nothing.
+  virtual Status RecordTlsInfo(const std::string& node_id, const NodeTlsInfo& info) {
+    (void)node_id;
+    (void)info;
+    return absl::OkStatus();
   }
 };
 

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "ca/issuer_info.h"
 #include "ca/join_token.h"
 #include "common/ids.h"
 #include "common/log.h"
@@ -39,10 +40,10 @@ std::string AdvertisedIp(std::string addr) {
 
 }  // namespace
 
-NodeCaService::NodeCaService(const ca::RootCa& root, NodeCaOptions options,
+NodeCaService::NodeCaService(const ca::SigningCa& ca, NodeCaOptions options,
                              const TokenSource& tokens, NodeRegistry& registry,
                              const ca::Authorizer& authorizer, const Clock& clock)
-    : root_(root),
+    : ca_(ca),
       options_(std::move(options)),
       tokens_(tokens),
       registry_(registry),
@@ -53,7 +54,7 @@ grpc::Status NodeCaService::GetRootCACertificate(grpc::ServerContext* ctx,
                                                  const api::GetRootCACertificateRequest*,
                                                  api::GetRootCACertificateResponse* resp) {
   ca::Authorizer::AllowUnauthenticated(*ctx);
-  resp->set_certificate_pem(root_.cert_pem());
+  resp->set_certificate_pem(ca_.trust_root_pem());
   return grpc::Status::OK;
 }
 
@@ -68,6 +69,26 @@ grpc::Status NodeCaService::RenewNodeCertificate(grpc::ServerContext* ctx,
                                                  const api::RenewNodeCertificateRequest* req,
                                                  api::IssueNodeCertificateResponse* resp) {
   return ToGrpcStatus(Renew(ctx, *req, resp));
+}
+
+grpc::Status NodeCaService::SyncTLS(grpc::ServerContext* ctx, const api::SyncTLSRequest* req,
+                                    api::SyncTLSResponse* resp) {
+  StatusOr<ca::PeerIdentity> who = authorizer_.Authorize(*ctx, ca::kAnyNodeRole);
+  if (!who.ok()) return ToGrpcStatus(who.status());
+  if (req->trust_root_pem().size() > kMaxCsrBytes) {
+    return ToGrpcStatus(absl::InvalidArgumentError("trust root too large"));
+  }
+  StatusOr<ca::IssuerInfo> issuer =
+      ca::LeafIssuerInfo(ca::Authorizer::PeerCertPem(*ctx), ca_.trusted_bundle_pem());
+  if (issuer.ok()) {
+    Status s = registry_.RecordTlsInfo(
+        who->node_id, {req->trust_root_pem(), issuer->subject_b64, issuer->public_key_b64});
+    if (!s.ok())
+      spdlog::warn("NodeCA: TLS info of node {} not kept: {}", who->node_id, s.ToString());
+  }
+  resp->set_trust_root_pem(ca_.trust_root_pem());
+  resp->set_signing_root_pem(ca_.signing_root_pem());
+  return grpc::Status::OK;
 }
 
 Status NodeCaService::Issue(grpc::ServerContext* ctx, const api::IssueNodeCertificateRequest& req,
@@ -136,7 +157,7 @@ StatusOr<std::string> NodeCaService::SignFor(const std::string& csr_pem, const s
   sign.cluster_id = options_.cluster_id;
   sign.ip_sans = std::move(ip_sans);
   sign.validity = options_.cert_validity;
-  return root_.Sign(sign, clock_.Now());
+  return ca_.Sign(sign, clock_.Now());
 }
 
 void NodeCaService::FillResponse(const std::string& node_id, ca::NodeRole role,
@@ -144,7 +165,7 @@ void NodeCaService::FillResponse(const std::string& node_id, ca::NodeRole role,
                                  api::IssueNodeCertificateResponse* resp) const {
   resp->set_node_id(node_id);
   resp->set_certificate_pem(std::move(cert_pem));
-  resp->set_root_ca_pem(root_.cert_pem());
+  resp->set_root_ca_pem(ca_.trust_root_pem());
   resp->set_role(ca::RoleName(role));
   resp->set_cluster_id(options_.cluster_id);
 }

@@ -13,6 +13,11 @@
 //                         presented certificate, the role the registry says the node has now
 //                         (NodeRegistry::RenewalOf: a promotion or demotion changes it; a
 //                         manager's also names its advertised IP), else the certificate's.
+//   SyncTLS               worker or manager certificate; records the caller's TLSInfo
+//                         (NodeRegistry::RecordTlsInfo) and answers the trust and signing roots.
+// Certificates come from the SigningCa: during a root rotation from the new root, with the
+// cross-signed intermediate after the leaf; root_ca_pem and GetRootCACertificate answer the
+// trust root (the old root until the rotation is done, as swarmkit).
 //
 // Thread-safe (sync gRPC service; calls run concurrently). Collaborators must outlive it.
 #pragma once
@@ -22,6 +27,7 @@
 
 #include "ca/authorizer.h"
 #include "ca/root_ca.h"
+#include "ca/signing_ca.h"
 #include "capsule/ca.grpc.pb.h"
 #include "common/clock.h"
 #include "manager/caserver/ca_interfaces.h"
@@ -38,7 +44,7 @@ struct NodeCaOptions {
 
 class NodeCaService final : public api::NodeCA::Service {
  public:
-  NodeCaService(const ca::RootCa& root, NodeCaOptions options, const TokenSource& tokens,
+  NodeCaService(const ca::SigningCa& ca, NodeCaOptions options, const TokenSource& tokens,
                 NodeRegistry& registry, const ca::Authorizer& authorizer, const Clock& clock);
 
   grpc::Status GetRootCACertificate(grpc::ServerContext* ctx,
@@ -50,6 +56,8 @@ class NodeCaService final : public api::NodeCA::Service {
   grpc::Status RenewNodeCertificate(grpc::ServerContext* ctx,
                                     const api::RenewNodeCertificateRequest* req,
                                     api::IssueNodeCertificateResponse* resp) override;
+  grpc::Status SyncTLS(grpc::ServerContext* ctx, const api::SyncTLSRequest* req,
+                       api::SyncTLSResponse* resp) override;
 
  private:
   Status Issue(grpc::ServerContext* ctx, const api::IssueNodeCertificateRequest& req,
@@ -61,7 +69,7 @@ class NodeCaService final : public api::NodeCA::Service {
   void FillResponse(const std::string& node_id, ca::NodeRole role, std::string cert_pem,
                     api::IssueNodeCertificateResponse* resp) const;
 
-  const ca::RootCa& root_;
+  const ca::SigningCa& ca_;
   const NodeCaOptions options_;
   const TokenSource& tokens_;
   NodeRegistry& registry_;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "ca/join_token.h"
+#include "manager/controlapi/root_rotation.h"
 #include "store/read_modify_write.h"
 
 namespace capsule::controlapi {
@@ -19,10 +20,18 @@ Status ClusterApi::Update(int64_t version, const ClusterUpdate& update) {
   RETURN_IF_ERROR(reads_.WaitFresh());
   store::ClusterEntry e = reads_.GetCluster();
   if (!e) return absl::NotFoundError("cluster not found");
+  // A root rotation (root_rotation.h): its new root's key is saved before the cluster names it.
+  ASSIGN_OR_RETURN(CaChange ca_change,
+                   PlanCaChange(store_, e->object, spec, update.signing_ca_key, clock_.Now()));
   StatusOr<int64_t> rev =
       store::UpdateAtVersion(store_, kClusterKind, e->object.id, version,
                              [&](store::StoredRecord& cur) -> StatusOr<store::Mutation> {
                                ASSIGN_OR_RETURN(Cluster c, DecodeClusterMeta(cur.record.meta));
+                               if (c.root_ca_cert_pem != e->object.root_ca_cert_pem ||
+                                   c.rotation_cert_pem != e->object.rotation_cert_pem) {
+                                 return store::OutOfSequence();  // the CA moved meanwhile
+                               }
+                               ApplyCaChange(ca_change, &c);
                                // The address pools are set at init only.
                                const ClusterSpec before = c.spec;
                                c.spec = spec;
@@ -43,8 +52,11 @@ Status ClusterApi::Update(int64_t version, const ClusterUpdate& update) {
   RETURN_IF_ERROR(rev.status());
   // The CA reads tokens from the read model: a rotated token must be refused from now on.
   RETURN_IF_ERROR(reads_.WaitFor(*rev, std::chrono::seconds(10)));
-  spdlog::info("cluster updated{}{}", update.rotate_worker_token ? " (worker token rotated)" : "",
-               update.rotate_manager_token ? " (manager token rotated)" : "");
+  spdlog::info("cluster updated{}{}{}", update.rotate_worker_token ? " (worker token rotated)" : "",
+               update.rotate_manager_token ? " (manager token rotated)" : "",
+               ca_change.kind == CaChange::Kind::kStart   ? " (root CA rotation started)"
+               : ca_change.kind == CaChange::Kind::kAbort ? " (root CA rotation aborted)"
+                                                          : "");
   return absl::OkStatus();
 }
 

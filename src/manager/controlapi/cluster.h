@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/secret_bytes.h"
 #include "objects/objects.h"
 #include "store/read_model.h"
 #include "store/store.h"
@@ -17,6 +18,8 @@ struct ClusterUpdate {
   ClusterSpec spec;  // replaces the stored spec (the node applies autolock: AutolockControl)
   bool rotate_worker_token = false;
   bool rotate_manager_token = false;
+  // CAConfig.SigningCAKey (never stored in the spec; see root_rotation.h).
+  SecretBytes signing_ca_key;
 };
 
 // The swarm's size and cluster object as GET /info shows them.
