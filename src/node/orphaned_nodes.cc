@@ -15,7 +15,8 @@ OrphanedNodeSweeper::OrphanedNodeSweeper(store::Store& store, const Clock& clock
     : store_(store),
       clock_(clock),
       is_reachable_(std::move(is_reachable)),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      loop_(clock) {}
 
 OrphanedNodeSweeper::~OrphanedNodeSweeper() { Stop(); }
 
@@ -64,27 +65,13 @@ StatusOr<int> OrphanedNodeSweeper::Tick() {
 }
 
 void OrphanedNodeSweeper::Start(std::chrono::milliseconds period) {
-  thread_ = std::thread([this, period] {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (true) {
-      const SteadyTime next = clock_.SteadyNow() + period;
-      if (clock_.WaitUntil(cv_, lock, next, [this] { return stop_; })) return;
-      lock.unlock();
-      if (StatusOr<int> r = Tick(); !r.ok()) {
-        spdlog::warn("orphaned nodes: {}", r.status().ToString());
-      }
-      lock.lock();
+  loop_.Start(period, [this] {
+    if (StatusOr<int> r = Tick(); !r.ok()) {
+      spdlog::warn("orphaned nodes: {}", r.status().ToString());
     }
   });
 }
 
-void OrphanedNodeSweeper::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void OrphanedNodeSweeper::Stop() { loop_.Stop(); }
 
 }  // namespace capsule::node

@@ -20,15 +20,14 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <utility>
 
 #include "common/clock.h"
+#include "common/periodic.h"
 #include "common/status.h"
 #include "store/store.h"
 
@@ -62,11 +61,9 @@ class OrphanedNodeSweeper {
   const OrphanedNodeOptions options_;
 
   std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
   // (node ID, session manager) → when this sweeper first saw that manager unreachable.
   std::map<std::pair<std::string, std::string>, SteadyTime> noticed_;
-  std::thread thread_;
+  Periodic loop_;
 };
 
 }  // namespace capsule::node

@@ -20,7 +20,7 @@ std::string DesiredRole(const Node& n) { return n.desired_role.empty() ? n.role 
 }  // namespace
 
 RoleReconciler::RoleReconciler(RoleReconcilerDeps deps, const Clock& clock)
-    : deps_(std::move(deps)), clock_(clock) {}
+    : deps_(std::move(deps)), clock_(clock), loop_(clock) {}
 
 RoleReconciler::~RoleReconciler() { Stop(); }
 
@@ -101,27 +101,13 @@ StatusOr<bool> RoleReconciler::WriteRole(const std::string& id, const std::strin
 }
 
 void RoleReconciler::Start(std::chrono::milliseconds period) {
-  thread_ = std::thread([this, period] {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (true) {
-      const SteadyTime next = clock_.SteadyNow() + period;
-      if (clock_.WaitUntil(cv_, lock, next, [this] { return stop_; })) return;
-      lock.unlock();
-      if (StatusOr<int> r = Tick(); !r.ok() && !absl::IsAborted(r.status())) {
-        spdlog::warn("role reconciler: {}", r.status().ToString());
-      }
-      lock.lock();
+  loop_.Start(period, [this] {
+    if (StatusOr<int> r = Tick(); !r.ok() && !absl::IsAborted(r.status())) {
+      spdlog::warn("role reconciler: {}", r.status().ToString());
     }
   });
 }
 
-void RoleReconciler::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void RoleReconciler::Stop() { loop_.Stop(); }
 
 }  // namespace capsule::node

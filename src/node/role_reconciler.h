@@ -23,14 +23,12 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common/clock.h"
+#include "common/periodic.h"
 #include "common/status.h"
 #include "objects/objects.h"
 #include "store/etcd/etcd_client.h"
@@ -67,10 +65,7 @@ class RoleReconciler {
 
   RoleReconcilerDeps deps_;
   const Clock& clock_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  Periodic loop_;
 };
 
 }  // namespace capsule::node

@@ -20,7 +20,7 @@ bool RotationConverged(const Cluster& c, const std::vector<Node>& nodes) {
 
 RootRotationFinisher::RootRotationFinisher(store::Store& store, const store::ReadModel& reads,
                                            const Clock& clock)
-    : store_(store), reads_(reads), clock_(clock) {}
+    : store_(store), reads_(reads), clock_(clock), loop_(clock) {}
 
 RootRotationFinisher::~RootRotationFinisher() { Stop(); }
 
@@ -57,27 +57,13 @@ StatusOr<bool> RootRotationFinisher::Tick() {
 }
 
 void RootRotationFinisher::Start(std::chrono::milliseconds period) {
-  thread_ = std::thread([this, period] {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (true) {
-      const SteadyTime next = clock_.SteadyNow() + period;
-      if (clock_.WaitUntil(cv_, lock, next, [this] { return stop_; })) return;
-      lock.unlock();
-      if (StatusOr<bool> r = Tick(); !r.ok()) {
-        spdlog::warn("root rotation finisher: {}", r.status().ToString());
-      }
-      lock.lock();
+  loop_.Start(period, [this] {
+    if (StatusOr<bool> r = Tick(); !r.ok()) {
+      spdlog::warn("root rotation finisher: {}", r.status().ToString());
     }
   });
 }
 
-void RootRotationFinisher::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void RootRotationFinisher::Stop() { loop_.Stop(); }
 
 }  // namespace capsule::node

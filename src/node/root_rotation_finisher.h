@@ -12,12 +12,10 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include "common/clock.h"
+#include "common/periodic.h"
 #include "common/status.h"
 #include "objects/objects.h"
 #include "store/read_model.h"
@@ -42,10 +40,7 @@ class RootRotationFinisher {
   store::Store& store_;
   const store::ReadModel& reads_;
   const Clock& clock_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  Periodic loop_;
 };
 
 }  // namespace capsule::node
