@@ -41,37 +41,22 @@ void SecretVersionSweeper::ResumeStalled(std::map<std::string, int64_t>& seen, b
 
 void SecretVersionSweeper::Start(std::chrono::milliseconds period) {
   const std::chrono::milliseconds tick = std::min(period, std::chrono::milliseconds(1000));
-  thread_ = std::thread([this, period, tick] {
-    std::map<std::string, int64_t> seen;
-    std::chrono::milliseconds since_sweep{0};
-    int sweeps = 0;
-    std::unique_lock lock(mu_);
-    while (!cv_.wait_for(lock, tick, [this] { return stop_; })) {
-      lock.unlock();
-      since_sweep += tick;
-      const bool full = since_sweep >= period;
-      ResumeStalled(seen, full);
-      if (full) {
-        since_sweep = std::chrono::milliseconds(0);
-        api_.SweepAll();
-        if (sweeps++ % kOrphanSweepEvery == 0) {
-          if (StatusOr<int> n = api_.SweepOrphanVersions(); !n.ok()) {
-            spdlog::warn("orphaned secret versions not swept: {}", n.status().ToString());
-          }
-        }
+  loop_.Start(tick, [this, period, tick, seen = std::map<std::string, int64_t>(),
+                     since_sweep = std::chrono::milliseconds(0), sweeps = 0]() mutable {
+    since_sweep += tick;
+    const bool full = since_sweep >= period;
+    ResumeStalled(seen, full);
+    if (!full) return;
+    since_sweep = std::chrono::milliseconds(0);
+    api_.SweepAll();
+    if (sweeps++ % kOrphanSweepEvery == 0) {
+      if (StatusOr<int> n = api_.SweepOrphanVersions(); !n.ok()) {
+        spdlog::warn("orphaned secret versions not swept: {}", n.status().ToString());
       }
-      lock.lock();
     }
   });
 }
 
-void SecretVersionSweeper::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void SecretVersionSweeper::Stop() { loop_.Stop(); }
 
 }  // namespace capsule::controlapi

@@ -15,13 +15,11 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <string>
-#include <thread>
 
+#include "common/periodic.h"
 #include "manager/controlapi/secret_versions.h"
 
 namespace capsule::controlapi {
@@ -32,7 +30,7 @@ class SecretVersionSweeper {
 
   // All three must outlive the sweeper.
   SecretVersionSweeper(store::Store& store, const store::ReadModel& reads, const Clock& clock)
-      : api_(store, reads, clock) {}
+      : api_(store, reads, clock), loop_(clock) {}
   ~SecretVersionSweeper() { Stop(); }
 
   void Start(std::chrono::milliseconds period);
@@ -45,10 +43,7 @@ class SecretVersionSweeper {
 
  private:
   SecretVersionApi api_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  Periodic loop_;
 };
 
 }  // namespace capsule::controlapi
