@@ -6,17 +6,11 @@
 
 namespace capsule::logbroker {
 
-StatusOr<ca::PeerIdentity> AuthorizePeerManager(const ca::Authorizer& authorizer,
-                                                const grpc::ServerContextBase& ctx) {
-  // A manager's certificate, and a manager in the store (a demoted or removed manager's old
-  // certificate is refused: ca/manager_check.h).
-  return authorizer.AuthorizeManager(ctx);
-}
-
 grpc::Status PeerLogService::SubscribeForPeer(grpc::ServerContext* ctx,
                                               const api::PeerLogsRequest* req,
                                               grpc::ServerWriter<api::LogLine>* writer) {
-  StatusOr<ca::PeerIdentity> who = AuthorizePeerManager(authorizer_, *ctx);
+  // A demoted or removed manager's old certificate is refused too (ca/manager_check.h).
+  StatusOr<ca::PeerIdentity> who = authorizer_.AuthorizeManager(*ctx);
   if (!who.ok()) return transport::ToGrpcStatus(who.status());
   if (req->node_id().empty() || req->task_id().empty()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "node_id and task_id are required");

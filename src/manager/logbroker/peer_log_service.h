@@ -5,8 +5,8 @@
 // the stream one by one; the call's end carries Read's status. Never forwarded further: a node
 // whose session is not here → UNAVAILABLE.
 //
-// Managers only (AuthorizePeerManager: a worker's certificate, or a demoted or removed
-// manager's → PERMISSION_DENIED), the one authorization check of this service.
+// Managers only (Authorizer::AuthorizeManager: a worker's certificate, or a demoted or
+// removed manager's → PERMISSION_DENIED), the one authorization check of this service.
 //
 // A synchronous service: each open call holds one of the swarm port's handler threads
 // (GrpcServerOptions::max_threads), blocked in Write while the asking manager's reader is slow
@@ -18,10 +18,6 @@
 #include "manager/logbroker/log_broker.h"
 
 namespace capsule::logbroker {
-
-// The peer route's policy, kept apart so it reads (and changes) in one place.
-StatusOr<ca::PeerIdentity> AuthorizePeerManager(const ca::Authorizer& authorizer,
-                                                const grpc::ServerContextBase& ctx);
 
 class PeerLogService final : public api::LogPeer::Service {
  public:
