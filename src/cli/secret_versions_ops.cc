@@ -43,6 +43,14 @@ StatusOr<Json> Send(CommandContext& ctx, HttpRequest request, const std::string&
 Status FollowChange(CommandContext& ctx, const SecretRotateOptions& options, const Json& answer) {
   const int64_t version = answer.value("Version", int64_t{0});
   ctx.out() << options.name << ": version " << version << "\n";
+  const int64_t superseded_by = answer.value("SupersededBy", int64_t{0});
+  if (superseded_by != 0) {
+    // Overtaken: the services roll to the newer version, which its own caller follows.
+    ctx.out() << options.name << ": superseded by version " << superseded_by
+              << " (a concurrent rotate or rollback); services roll to version " << superseded_by
+              << "\n";
+    return absl::OkStatus();
+  }
   if (options.detach) return absl::OkStatus();
   ASSIGN_OR_RETURN(HttpClient * client, ctx.Client());
   std::vector<std::string> failed;

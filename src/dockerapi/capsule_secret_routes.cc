@@ -85,7 +85,12 @@ Response ChangeResponse(const Target& t, const Request& req, audit::Action actio
                         const StatusOr<controlapi::VersionChange>& c) {
   if (!c.ok()) return ErrorResponse(c.status());
   RecordSecretEvent(*t.mgr, req, action, t.secret->object.id, t.secret->object.name, c->version);
-  return JsonResponse(200, Json{{"Version", c->version}, {"Services", c->service_ids}}.dump());
+  // SupersededBy: the version a concurrent rotation or rollback made current meanwhile (0 =
+  // none); Services then lists only the services this call had pinned.
+  return JsonResponse(200, Json{{"Version", c->version},
+                                {"Services", c->service_ids},
+                                {"SupersededBy", c->superseded_by}}
+                               .dump());
 }
 
 Response Rotate(Backend& backend, const Request& req, const Params& params) {

@@ -135,11 +135,11 @@ StatusOr<VersionChange> SecretVersionApi::Rotate(const std::string& id, const Se
   }
   if (version == 0) return store::OutOfSequence();
   spdlog::info("secret rotated: id={} name={} version={}", id, name, version);
-  ASSIGN_OR_RETURN(std::vector<std::string> services, FinishPins(id, version, intent));
+  ASSIGN_OR_RETURN(Pins pins, FinishPins(id, version, intent));
   if (StatusOr<std::set<int64_t>> swept = Sweep(id); !swept.ok()) {
     spdlog::warn("secret {}: versions not swept: {}", id, swept.status().ToString());
   }
-  return VersionChange{version, std::move(services)};
+  return VersionChange{version, std::move(pins.services), pins.superseded_by};
 }
 
 StatusOr<VersionChange> SecretVersionApi::Rollback(const std::string& id) {
@@ -174,11 +174,11 @@ StatusOr<VersionChange> SecretVersionApi::Rollback(const std::string& id) {
   }
   if (name.empty()) return store::OutOfSequence();
   spdlog::info("secret rolled back: id={} name={} version={}", id, name, target);
-  ASSIGN_OR_RETURN(std::vector<std::string> services, FinishPins(id, target, intent));
+  ASSIGN_OR_RETURN(Pins pins, FinishPins(id, target, intent));
   if (StatusOr<std::set<int64_t>> swept = Sweep(id); !swept.ok()) {
     spdlog::warn("secret {}: versions not swept: {}", id, swept.status().ToString());
   }
-  return VersionChange{target, std::move(services)};
+  return VersionChange{target, std::move(pins.services), pins.superseded_by};
 }
 
 StatusOr<int64_t> SecretVersionApi::WriteIntent(const std::string& id, int64_t version) {
@@ -191,11 +191,10 @@ StatusOr<int64_t> SecretVersionApi::WriteIntent(const std::string& id, int64_t v
   });
 }
 
-StatusOr<std::vector<std::string>> SecretVersionApi::FinishPins(const std::string& id,
-                                                                int64_t version,
-                                                                int64_t intent_revision,
-                                                                int* written) {
-  ASSIGN_OR_RETURN(std::vector<std::string> pinned, PinServices(id, version, written));
+StatusOr<SecretVersionApi::Pins> SecretVersionApi::FinishPins(const std::string& id,
+                                                              int64_t version,
+                                                              int64_t intent_revision) {
+  ASSIGN_OR_RETURN(Pins pinned, PinServices(id, version));
   StatusOr<int64_t> del = store_.Delete({kSecretPinsKind, id, ""}, intent_revision);
   // Aborted: a later rotation's intent, that rotation's to finish.
   if (!del.ok() && !absl::IsNotFound(del.status()) && !absl::IsAborted(del.status())) {
@@ -204,18 +203,20 @@ StatusOr<std::vector<std::string>> SecretVersionApi::FinishPins(const std::strin
   return pinned;
 }
 
-StatusOr<std::vector<std::string>> SecretVersionApi::PinServices(const std::string& id,
-                                                                 int64_t version, int* written) {
+StatusOr<SecretVersionApi::Pins> SecretVersionApi::PinServices(const std::string& id,
+                                                               int64_t version) {
   RETURN_IF_ERROR(reads_.WaitFresh());
-  std::vector<std::string> pinned;
+  Pins pinned;
   for (const store::ServiceEntry& e : reads_.Services()) {
     if (!References(e->object.spec, id)) continue;
     const std::string sid = e->object.id;
     // What the last attempt found.
-    bool wrote = false, superseded = false, secret_gone = false;
+    bool wrote = false, secret_gone = false;
+    int64_t superseded_by = 0;
     StatusOr<int64_t> rev = store::UpdateLatest(
         store_, kServicesKind, sid, [&](store::StoredRecord& cur) -> StatusOr<store::Mutation> {
-          wrote = superseded = secret_gone = false;
+          wrote = secret_gone = false;
+          superseded_by = 0;
           ASSIGN_OR_RETURN(Service s, DecodeServiceMeta(cur.record.meta));
           if (!References(s.spec, id)) return store::Mutation::kKeep;
           // Already on it (pinned by this rotation's caller, or by the leader finishing it).
@@ -230,7 +231,7 @@ StatusOr<std::vector<std::string>> SecretVersionApi::PinServices(const std::stri
           RETURN_IF_ERROR(secret.status());
           ASSIGN_OR_RETURN(Secret now, DecodeSecretMeta(secret->record.meta));
           if (now.current_version != version) {
-            superseded = true;
+            superseded_by = now.current_version;
             return store::Mutation::kKeep;
           }
           wrote = true;
@@ -254,9 +255,13 @@ StatusOr<std::vector<std::string>> SecretVersionApi::PinServices(const std::stri
     if (absl::IsNotFound(rev.status())) continue;  // the service was removed meanwhile
     RETURN_IF_ERROR(rev.status());
     // The secret was removed, or a later rotation or rollback pins from here on.
-    if (secret_gone || superseded) break;
-    pinned.push_back(sid);
-    if (written != nullptr && wrote) ++*written;
+    if (secret_gone) break;
+    if (superseded_by != 0) {
+      pinned.superseded_by = superseded_by;
+      break;
+    }
+    pinned.services.push_back(sid);
+    if (wrote) ++pinned.written;
   }
   return pinned;
 }
@@ -285,13 +290,11 @@ StatusOr<bool> SecretVersionApi::CompletePending(const std::string& id, int64_t 
     }
     return false;
   }
-  int written = 0;
-  ASSIGN_OR_RETURN(std::vector<std::string> services,
-                   FinishPins(id, version, intent->mod_revision, &written));
+  ASSIGN_OR_RETURN(Pins pins, FinishPins(id, version, intent->mod_revision));
   spdlog::info(
       "secret {}: rotation to version {} completed by the leader ({} of {} service(s) pinned "
       "now)",
-      id, version, written, services.size());
+      id, version, pins.written, pins.services.size());
   return true;
 }
 

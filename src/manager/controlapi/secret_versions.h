@@ -56,8 +56,12 @@ std::map<std::string, int64_t> CurrentSecretVersions(const store::ReadModel& rea
 std::vector<SecretVersion> VersionsOf(const Secret& s);
 
 struct VersionChange {
-  int64_t version = 0;                   // the secret's current version now
-  std::vector<std::string> service_ids;  // services that now roll to it
+  int64_t version = 0;                   // the version this call made current
+  std::vector<std::string> service_ids;  // services this call pinned to it (they roll to it)
+  // A concurrent rotation or rollback made another version current before this call had
+  // pinned every service: that version (the other call pins the rest, and re-pins these).
+  // 0 = not overtaken.
+  int64_t superseded_by = 0;
 };
 
 struct VersionUsage {
@@ -142,13 +146,15 @@ class SecretVersionApi {
   // Pins `version` for rotation `seq` on every referencing service, then clears the intent.
   // Writes the intent (version `version`) → its revision.
   StatusOr<int64_t> WriteIntent(const std::string& id, int64_t version);
+  struct Pins {
+    std::vector<std::string> services;  // pinned to the version (now or before)
+    int written = 0;                    // pins written by this pass
+    int64_t superseded_by = 0;          // the version a later rotation made current; 0 = none
+  };
   // Pins `version` on every referencing service, then deletes the intent if it is still at
-  // `intent_revision`. → the referencing services; `written` (optional) counts the pins
-  // written now.
-  StatusOr<std::vector<std::string>> FinishPins(const std::string& id, int64_t version,
-                                                int64_t intent_revision, int* written = nullptr);
-  StatusOr<std::vector<std::string>> PinServices(const std::string& id, int64_t version,
-                                                 int* written);
+  // `intent_revision`. Stops at the first service once another version is current.
+  StatusOr<Pins> FinishPins(const std::string& id, int64_t version, int64_t intent_revision);
+  StatusOr<Pins> PinServices(const std::string& id, int64_t version);
   std::map<int64_t, VersionUsage> Usage(const std::string& id) const;
   // The digest of version `v` of secret `id` (computed from its data when not recorded).
   StatusOr<std::string> DigestOf(const std::string& id, const SecretVersion& v,

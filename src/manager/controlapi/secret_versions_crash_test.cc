@@ -4,6 +4,7 @@
 // version objects no secret lists are deleted, one a rotation is still making is not.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -22,11 +23,15 @@ using testing::ApiTestEnv;
 SecretBytes Bytes(std::string_view s) { return SecretBytes::CopyFrom(s); }
 
 // The store as a caller sees it up to a crash: writes to services fail (Unavailable) once
-// `service_writes_left` reached 0; everything else goes to `inner`.
+// `service_writes_left` reached 0; everything else goes to `inner`. `after_service_writes`
+// (if set) runs once, after `hook_after` service writes went through: another manager acting
+// meanwhile.
 class CrashingStore : public store::Store {
  public:
   explicit CrashingStore(store::Store& inner) : inner_(inner) {}
   int service_writes_left = 1 << 30;
+  int hook_after = 0;
+  std::function<void()> after_service_writes;
 
   StatusOr<int64_t> Create(const store::ObjectRef& ref, const store::Record& record) override {
     return inner_.Create(ref, record);
@@ -36,6 +41,13 @@ class CrashingStore : public store::Store {
     if (ref.kind == kServicesKind) {
       if (service_writes_left <= 0) return absl::UnavailableError("killed");
       --service_writes_left;
+      StatusOr<int64_t> rev = inner_.Update(ref, expected_revision, record);
+      if (rev.ok() && after_service_writes && ++service_writes_ == hook_after) {
+        std::function<void()> hook = std::move(after_service_writes);
+        after_service_writes = nullptr;
+        hook();
+      }
+      return rev;
     }
     return inner_.Update(ref, expected_revision, record);
   }
@@ -54,6 +66,7 @@ class CrashingStore : public store::Store {
 
  private:
   store::Store& inner_;
+  int service_writes_ = 0;
 };
 
 class SecretRotationCrashTest : public ::testing::Test {
@@ -175,6 +188,32 @@ TEST_F(SecretRotationCrashTest, AStaleIntentNeverOverwritesANewerRotation) {
   EXPECT_FALSE(leader_.CompletePending(id_, first_intent).value());
   EXPECT_FALSE(leader_.CompletePending(id_).value());
   EXPECT_EQ(Pinning(3), kServices);
+}
+
+TEST_F(SecretRotationCrashTest, AnOvertakenRotationSaysWhichVersionSupersededIt) {
+  // The caller has pinned 2 services to version 2 when another manager rotates to version 3.
+  StatusOr<VersionChange> three;
+  crashing_.hook_after = 2;
+  crashing_.after_service_writes = [&] { three = leader_.Rotate(id_, Bytes("three"), 1001); };
+  StatusOr<VersionChange> two = caller_.Rotate(id_, Bytes("two"), 1000);
+  ASSERT_TRUE(two.ok()) << two.status();
+  ASSERT_TRUE(three.ok()) << three.status();
+  EXPECT_EQ(two->version, 2);
+  EXPECT_EQ(two->superseded_by, 3);
+  EXPECT_EQ(two->service_ids.size(), 2u);  // what it pinned before it was overtaken
+  EXPECT_EQ(three->version, 3);
+  EXPECT_EQ(three->superseded_by, 0);
+  EXPECT_EQ(three->service_ids.size(), static_cast<size_t>(kServices));
+  EXPECT_EQ(Pinning(3), kServices);
+  EXPECT_EQ(Stored().current_version, 3);
+  EXPECT_EQ(IntentVersion(), 0);
+}
+
+TEST_F(SecretRotationCrashTest, ARotationNotOvertakenSaysSo) {
+  StatusOr<VersionChange> two = caller_.Rotate(id_, Bytes("two"), 1000);
+  ASSERT_TRUE(two.ok()) << two.status();
+  EXPECT_EQ(two->superseded_by, 0);
+  EXPECT_EQ(two->service_ids.size(), static_cast<size_t>(kServices));
 }
 
 TEST_F(SecretRotationCrashTest, AnIntentWhoseVersionIsNotCurrentIsOnlyDeleted) {
