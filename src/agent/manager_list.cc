@@ -2,12 +2,11 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <span>
-#include <sstream>
 
 #include "common/errno_status.h"
+#include "common/file_read.h"
 #include "crypto/secure_file.h"
 
 namespace capsule::agent {
@@ -103,17 +102,13 @@ Status SaveManagerList(const std::string& path, const std::string& cluster_id,
 
 StatusOr<std::vector<RemoteManager>> LoadManagerList(const std::string& path,
                                                      const std::string& cluster_id) {
-  std::ifstream in(path);
-  if (!in) {
-    if (errno == ENOENT) return std::vector<RemoteManager>();
-    return ErrnoStatus("open", path, errno);
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (ss.str().size() > kMaxListFileBytes) {
+  StatusOr<std::string> text = ReadWholeFile(path);
+  if (absl::IsNotFound(text.status())) return std::vector<RemoteManager>();
+  RETURN_IF_ERROR(text.status());
+  if (text->size() > kMaxListFileBytes) {
     return absl::DataLossError("manager list " + path + " is too large");
   }
-  const nlohmann::json j = nlohmann::json::parse(ss.str(), nullptr, false);
+  const nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
   if (!j.is_object() || !j.contains("Managers") || !j["Managers"].is_array() ||
       !j.contains("ClusterID") || !j["ClusterID"].is_string()) {
     return absl::DataLossError("manager list " + path + " is malformed");

@@ -2,26 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cstdio>
-
 #include "ca/issuer_info.h"
 #include "ca/node_key.h"
 #include "common/clock.h"
+#include "common/file_read.h"
 #include "objects/objects.h"
 #include "store/read_modify_write.h"
 
 namespace capsule::node {
-
-std::string ReadFileOrEmpty(const std::string& path) {
-  FILE* f = fopen(path.c_str(), "re");
-  if (f == nullptr) return "";
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
-  fclose(f);
-  return out;
-}
 
 StatusOr<CaSyncResult> ApplyCaView(const CertificatePaths& paths, const CaView& view) {
   CaSyncResult out;

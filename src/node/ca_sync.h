@@ -38,7 +38,4 @@ StatusOr<CaSyncResult> ApplyCaView(const CertificatePaths& paths, const CaView& 
 Status RecordNodeTlsInfo(store::Store& store, const store::ReadModel& reads,
                          const std::string& node_id, const caserver::NodeTlsInfo& info);
 
-// The file's contents ("" when it cannot be read).
-std::string ReadFileOrEmpty(const std::string& path);
-
 }  // namespace capsule::node

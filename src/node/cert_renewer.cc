@@ -2,25 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "ca/cert_info.h"
 #include "ca/node_key.h"
 #include "ca/root_ca.h"
+#include "common/file_read.h"
 
 namespace capsule::node {
-namespace {
-
-StatusOr<std::string> ReadCertFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TimePoint RenewalDueAt(TimePoint not_before, TimePoint not_after) {
   TimePoint issued = not_before;
@@ -39,7 +27,7 @@ CertRenewer::~CertRenewer() { Stop(); }
 
 StatusOr<bool> CertRenewer::CheckOnce(bool force) {
   MutexLock check(check_mu_);
-  ASSIGN_OR_RETURN(std::string current, ReadCertFile(paths_.cert));
+  ASSIGN_OR_RETURN(std::string current, ReadWholeFile(paths_.cert));
   ASSIGN_OR_RETURN(ca::CertInfo old_info, ca::ParseCertInfo(current));
   if (!force && clock_.Now() < RenewalDueAt(old_info.not_before, old_info.not_after)) return false;
 

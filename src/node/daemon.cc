@@ -11,6 +11,7 @@
 #include "agent/registry/image_fetcher.h"
 #include "agent/registry/loopback_guard.h"
 #include "ca/unlock_key.h"
+#include "common/file_read.h"
 #include "common/ids.h"
 #include "crypto/autolock_box.h"
 #include "dockerapi/error_table.h"

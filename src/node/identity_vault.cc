@@ -8,11 +8,11 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <iterator>
 
 #include "ca/node_key.h"
 #include "common/errno_status.h"
+#include "common/file_read.h"
 #include "crypto/aead.h"
 #include "crypto/random.h"
 #include "crypto/secure_file.h"
@@ -38,12 +38,6 @@ StatusOr<bool> IsCovered(const std::string& dir) {
   const std::string parent = Parent(dir);
   if (::stat(parent.c_str(), &p) != 0) return ErrnoStatus("stat", parent, errno);
   return d.st_dev != p.st_dev;
-}
-
-StatusOr<std::string> ReadPublicFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return absl::NotFoundError("cannot read " + path);
-  return std::string(std::istreambuf_iterator<char>(f), {});
 }
 
 bool Exists(const std::string& path) {
@@ -91,8 +85,8 @@ Status IdentityVault::Cover(const SecretBytes& kek) {
   SecretBytes key;
   const bool has_identity = Exists(paths_.cert);
   if (has_identity) {
-    ASSIGN_OR_RETURN(root_ca, ReadPublicFile(paths_.root_ca));
-    ASSIGN_OR_RETURN(cert, ReadPublicFile(paths_.cert));
+    ASSIGN_OR_RETURN(root_ca, ReadWholeFile(paths_.root_ca));
+    ASSIGN_OR_RETURN(cert, ReadWholeFile(paths_.cert));
     const std::string sealed_path = paths_.dir + "/" + kSealedNodeKeyName;
     if (Exists(sealed_path)) {
       ASSIGN_OR_RETURN(SecretBytes sealed, crypto::ReadPrivateFile(sealed_path, kMaxSealedKeySize));
@@ -147,8 +141,8 @@ Status IdentityVault::RemoveUnder(const std::string& name) {
 
 Status IdentityVault::SyncUnderneath(const SecretBytes& kek, bool sealed) {
   if (!covered()) return absl::FailedPreconditionError("the identity directory is not covered");
-  ASSIGN_OR_RETURN(std::string root_ca, ReadPublicFile(paths_.root_ca));
-  ASSIGN_OR_RETURN(std::string cert, ReadPublicFile(paths_.cert));
+  ASSIGN_OR_RETURN(std::string root_ca, ReadWholeFile(paths_.root_ca));
+  ASSIGN_OR_RETURN(std::string cert, ReadWholeFile(paths_.cert));
   ASSIGN_OR_RETURN(SecretBytes key, ca::ReadNodeKeyFile(paths_.key));
   RETURN_IF_ERROR(WriteUnder(Base(paths_.root_ca), root_ca, 0644));
   RETURN_IF_ERROR(WriteUnder(Base(paths_.cert), cert, 0644));

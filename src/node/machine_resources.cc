@@ -4,9 +4,9 @@
 #include <unistd.h>
 
 #include <charconv>
-#include <fstream>
-#include <sstream>
 #include <string>
+
+#include "common/file_read.h"
 
 namespace capsule::node {
 
@@ -29,10 +29,7 @@ MachineResources ReadMachineResources() {
   int cpus = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 0;
   if (cpus <= 0) cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
   r.nano_cpus = static_cast<int64_t>(cpus > 0 ? cpus : 1) * 1000000000LL;
-  std::ifstream in("/proc/meminfo");
-  std::stringstream text;
-  text << in.rdbuf();
-  r.memory_bytes = ParseMemTotal(text.str());
+  r.memory_bytes = ParseMemTotal(ReadFileOrEmpty("/proc/meminfo"));
   return r;
 }
 

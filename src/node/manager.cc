@@ -11,6 +11,7 @@
 #include "ca/join_token.h"
 #include "ca/node_role.h"
 #include "common/clock.h"
+#include "common/file_read.h"
 #include "crypto/secure_file.h"
 #include "node/api_adapters.h"
 #include "node/autolock_paths.h"

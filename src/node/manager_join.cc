@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "ca/node_key.h"
+#include "common/file_read.h"
 #include "crypto/node_seal.h"
 #include "dockerapi/error_table.h"
 #include "manager/membership/membership_service.h"
@@ -15,17 +16,6 @@ namespace {
 constexpr std::chrono::seconds kAddTimeout{15};
 constexpr std::chrono::seconds kPromoteTimeout{30};
 constexpr std::chrono::seconds kAbortTimeout{5};
-
-StatusOr<std::string> ReadText(const std::string& path) {
-  FILE* f = fopen(path.c_str(), "re");
-  if (f == nullptr) return absl::NotFoundError("cannot read " + path);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
-  fclose(f);
-  return out;
-}
 
 void Abort(transport::MembershipClient& client, uint64_t member_id, bool keep_node) {
   if (Status s = client.AbortJoin(member_id, kAbortTimeout, keep_node); !s.ok()) {
@@ -41,9 +31,9 @@ void Abort(transport::MembershipClient& client, uint64_t member_id, bool keep_no
 StatusOr<std::unique_ptr<Manager>> JoinAsManager(const ManagerConfig& config,
                                                  const SwarmState& state, bool promotion) {
   const CertificatePaths paths = CertificatesIn(config.data_root);
-  ASSIGN_OR_RETURN(std::string root_ca_pem, ReadText(paths.root_ca));
+  ASSIGN_OR_RETURN(std::string root_ca_pem, ReadWholeFile(paths.root_ca));
   transport::ClientIdentity identity;
-  ASSIGN_OR_RETURN(identity.cert_pem, ReadText(paths.cert));
+  ASSIGN_OR_RETURN(identity.cert_pem, ReadWholeFile(paths.cert));
   ASSIGN_OR_RETURN(identity.key_pem, ca::ReadNodeKeyFile(paths.key));
   transport::MembershipClient client(state.remote_manager, root_ca_pem, identity);
 

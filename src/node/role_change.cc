@@ -2,33 +2,21 @@
 
 #include <spdlog/spdlog.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "ca/cert_info.h"
 #include "ca/node_key.h"
 #include "ca/node_role.h"
+#include "common/file_read.h"
 #include "node/certificates.h"
 #include "transport/join_client.h"
 
 namespace capsule::node {
-namespace {
-
-StatusOr<std::string> ReadText(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 StatusOr<std::string> RenewToRole(const std::string& data_root, const std::string& manager_addr,
                                   const std::string& role_name) {
   const CertificatePaths paths = CertificatesIn(data_root);
-  ASSIGN_OR_RETURN(std::string root_ca_pem, ReadText(paths.root_ca));
-  ASSIGN_OR_RETURN(std::string current, ReadText(paths.cert));
+  ASSIGN_OR_RETURN(std::string root_ca_pem, ReadWholeFile(paths.root_ca));
+  ASSIGN_OR_RETURN(std::string current, ReadWholeFile(paths.cert));
   ASSIGN_OR_RETURN(ca::CertInfo old_info, ca::ParseCertInfo(current));
   ASSIGN_OR_RETURN(SecretBytes key_pem, ca::ReadNodeKeyFile(paths.key));
   ASSIGN_OR_RETURN(std::string csr, ca::CsrForKey(key_pem, old_info.node_id));
@@ -57,7 +45,7 @@ StatusOr<std::string> RenewToRole(const std::string& data_root, const std::strin
 }
 
 std::string CertificateRoleName(const std::string& data_root) {
-  StatusOr<std::string> pem = ReadText(CertificatesIn(data_root).cert);
+  StatusOr<std::string> pem = ReadWholeFile(CertificatesIn(data_root).cert);
   if (!pem.ok()) return "";
   StatusOr<ca::CertInfo> info = ca::ParseCertInfo(*pem);
   return info.ok() ? ca::RoleName(info->role) : "";

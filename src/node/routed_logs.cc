@@ -1,22 +1,12 @@
 #include "node/routed_logs.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "ca/node_key.h"
 #include "common/clock.h"
+#include "common/file_read.h"
 #include "manager/logbroker/peer_log_client.h"
 
 namespace capsule::node {
 namespace {
-
-StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::UnavailableError("cannot read " + path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 StatusOr<logbroker::PeerCredentials> LoadCredentials(const CertificatePaths& certs) {
   logbroker::PeerCredentials c;

@@ -11,6 +11,7 @@
 #include "ca/node_key.h"
 #include "ca/root_ca.h"
 #include "common/clock.h"
+#include "common/file_read.h"
 #include "manager/caserver/node_ca_service.h"
 #include "manager/controlapi/root_rotation.h"
 #include "manager/dispatcher/dispatcher_service.h"

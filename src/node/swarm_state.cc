@@ -5,23 +5,18 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "common/errno_status.h"
+#include "common/file_read.h"
 
 namespace capsule::node {
 
 StatusOr<std::optional<SwarmState>> LoadSwarmState(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    if (errno == ENOENT) return std::optional<SwarmState>();
-    return ErrnoStatus("open", path, errno);
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  nlohmann::json j = nlohmann::json::parse(ss.str(), nullptr, false);
+  StatusOr<std::string> text = ReadWholeFile(path);
+  if (absl::IsNotFound(text.status())) return std::optional<SwarmState>();
+  RETURN_IF_ERROR(text.status());
+  nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
   if (!j.is_object() || !j.contains("NodeID")) {
     return absl::DataLossError("swarm state " + path + " is malformed");
   }

@@ -2,12 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "ca/join_token.h"
 #include "ca/node_key.h"
 #include "common/clock.h"
+#include "common/file_read.h"
 #include "dockerapi/error_table.h"
 #include "node/ca_sync.h"
 #include "node/certificates.h"
@@ -18,14 +16,6 @@
 
 namespace capsule::node {
 namespace {
-
-StatusOr<std::string> ReadTextFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // "IP" → "IP:2377"; "IP:PORT" kept.
 std::string WithDefaultPort(const std::string& addr) {
@@ -131,8 +121,8 @@ StatusOr<std::unique_ptr<agent::Agent>> StartNodeAgent(const SwarmState& state,
   config.resources.emplace();
   config.resources->set_nano_cpus(machine.nano_cpus);
   config.resources->set_memory_bytes(machine.memory_bytes);
-  ASSIGN_OR_RETURN(config.root_ca_pem, ReadTextFile(paths.root_ca));
-  ASSIGN_OR_RETURN(config.identity.cert_pem, ReadTextFile(paths.cert));
+  ASSIGN_OR_RETURN(config.root_ca_pem, ReadWholeFile(paths.root_ca));
+  ASSIGN_OR_RETURN(config.identity.cert_pem, ReadWholeFile(paths.cert));
   ASSIGN_OR_RETURN(config.identity.key_pem, ca::ReadNodeKeyFile(paths.key));
   agent::AgentOptions options;
   options.logs = agent::NewTaskLogs(data_root);  // serves the manager's log subscriptions
@@ -160,7 +150,7 @@ std::unique_ptr<CertRenewer> StartWorkerRenewer(const SwarmState& state,
                root_path = paths.root_ca](const CertRenewalRequest& req) -> StatusOr<std::string> {
     std::string manager = session->CurrentManager();
     if (manager.empty()) manager = fallback;
-    ASSIGN_OR_RETURN(std::string root_ca_pem, ReadTextFile(root_path));
+    ASSIGN_OR_RETURN(std::string root_ca_pem, ReadWholeFile(root_path));
     transport::ClientIdentity identity{req.current_cert_pem,
                                        SecretBytes::CopyFrom(req.key_pem.view())};
     ASSIGN_OR_RETURN(transport::IssuedCertificate issued,

@@ -6,29 +6,20 @@
 #include <grpcpp/security/tls_credentials_options.h>
 #include <grpcpp/server_builder.h>
 
-#include <fstream>
-#include <sstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "ca/cert_info.h"
 #include "ca/node_key.h"
 #include "common/clock.h"
+#include "common/file_read.h"
 
 namespace capsule::transport {
 namespace {
 
-StatusOr<std::string> ReadPublicFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 Status CheckTlsFiles(const ServerTlsFiles& tls) {
-  ASSIGN_OR_RETURN(std::string cert, ReadPublicFile(tls.cert_path));
-  ASSIGN_OR_RETURN(std::string root, ReadPublicFile(tls.root_ca_path));
+  ASSIGN_OR_RETURN(std::string cert, ReadWholeFile(tls.cert_path));
+  ASSIGN_OR_RETURN(std::string root, ReadWholeFile(tls.root_ca_path));
   ASSIGN_OR_RETURN(SecretBytes key, ca::ReadNodeKeyFile(tls.key_path));
   RETURN_IF_ERROR(ca::KeyMatchesCert(key, cert));
   return ca::VerifyNodeCert(cert, root, std::chrono::system_clock::now());

@@ -6,10 +6,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 
 #include "absl/strings/str_cat.h"
 #include "common/errno_status.h"
+#include "common/file_read.h"
 
 namespace capsule::agent {
 
@@ -28,22 +28,7 @@ Status WriteAll(int fd, std::string_view data, const std::string& path_for_error
   return absl::OkStatus();
 }
 
-StatusOr<std::string> ReadFile(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd.valid()) return ErrnoStatus("open", path, errno);
-  std::string out;
-  char buf[8192];
-  for (;;) {
-    ssize_t r = ::read(fd.get(), buf, sizeof(buf));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus("read", path, errno);
-    }
-    if (r == 0) break;
-    out.append(buf, static_cast<size_t>(r));
-  }
-  return out;
-}
+StatusOr<std::string> ReadFile(const std::string& path) { return ReadWholeFile(path, O_NOFOLLOW); }
 
 Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
   const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());

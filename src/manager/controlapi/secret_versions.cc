@@ -30,6 +30,23 @@ int64_t NewestNumber(const std::vector<SecretVersion>& versions) {
 }
 
 // A task that may still run (or start) holds its secrets: not yet in a terminal state.
+// Pins `version` of secret `id` on service `s` (stored at `mod_revision`).
+void ApplyPin(Service& s, const std::string& id, int64_t version, int64_t mod_revision,
+              TimePoint now) {
+  if (s.spec_version == 0) s.spec_version = mod_revision;
+  s.updated_at = now;
+  if (s.secret_refresh.count(id) > 0) {
+    // Live refresh (objects/secret_refresh.h): no rolling update; the orchestrator moves each
+    // task's version in place and the nodes swap the file.
+    s.secret_versions[id] = version;
+    return;
+  }
+  s.previous_secret_versions = s.secret_versions;
+  s.secret_versions[id] = version;
+  // A new update: the updater starts it ("updating") under the service's UpdateConfig.
+  s.update_status.reset();
+}
+
 bool MayRun(const Task& t) { return t.status.state <= TaskState::kRunning; }
 
 }  // namespace
@@ -206,64 +223,116 @@ StatusOr<SecretVersionApi::Pins> SecretVersionApi::FinishPins(const std::string&
 StatusOr<SecretVersionApi::Pins> SecretVersionApi::PinServices(const std::string& id,
                                                                int64_t version) {
   RETURN_IF_ERROR(reads_.WaitFresh());
-  Pins pinned;
+  std::vector<store::ServiceEntry> refs;
   for (const store::ServiceEntry& e : reads_.Services()) {
-    if (!References(e->object.spec, id)) continue;
-    const std::string sid = e->object.id;
-    // What the last attempt found.
-    bool wrote = false, secret_gone = false;
-    int64_t superseded_by = 0;
-    StatusOr<int64_t> rev = store::UpdateLatest(
-        store_, kServicesKind, sid, [&](store::StoredRecord& cur) -> StatusOr<store::Mutation> {
-          wrote = secret_gone = false;
-          superseded_by = 0;
-          ASSIGN_OR_RETURN(Service s, DecodeServiceMeta(cur.record.meta));
-          if (!References(s.spec, id)) return store::Mutation::kKeep;
-          // Already on it (pinned by this rotation's caller, or by the leader finishing it).
-          if (PinnedVersion(s.secret_versions, id) == version) return store::Mutation::kKeep;
-          // Only while `version` is still current, read after the service (whose
-          // compare-and-swap follows): a later rotation's pins are never overwritten.
-          StatusOr<store::StoredRecord> secret = store_.Get(kSecretsKind, id);
-          if (absl::IsNotFound(secret.status())) {
-            secret_gone = true;
-            return store::Mutation::kKeep;
-          }
-          RETURN_IF_ERROR(secret.status());
-          ASSIGN_OR_RETURN(Secret now, DecodeSecretMeta(secret->record.meta));
-          if (now.current_version != version) {
-            superseded_by = now.current_version;
-            return store::Mutation::kKeep;
-          }
-          wrote = true;
-          if (s.spec_version == 0) s.spec_version = cur.mod_revision;
-          if (s.secret_refresh.count(id) > 0) {
-            // Live refresh (objects/secret_refresh.h): no rolling update; the orchestrator
-            // moves each task's version in place and the nodes swap the file.
-            s.secret_versions[id] = version;
-            s.updated_at = clock_.Now();
-            cur.record.meta = EncodeServiceMeta(s);
-            return store::Mutation::kWrite;
-          }
-          s.previous_secret_versions = s.secret_versions;
-          s.secret_versions[id] = version;
-          // A new update: the updater starts it ("updating") under the service's UpdateConfig.
-          s.update_status.reset();
-          s.updated_at = clock_.Now();
-          cur.record.meta = EncodeServiceMeta(s);
-          return store::Mutation::kWrite;
-        });
-    if (absl::IsNotFound(rev.status())) continue;  // the service was removed meanwhile
-    RETURN_IF_ERROR(rev.status());
-    // The secret was removed, or a later rotation or rollback pins from here on.
-    if (secret_gone) break;
-    if (superseded_by != 0) {
-      pinned.superseded_by = superseded_by;
+    if (References(e->object.spec, id)) refs.push_back(e);
+  }
+  // Fast path: every pin in one WriteBatch (as few etcd Txns as its limits allow), each a
+  // compare-and-swap on the read model's copy of the service. The secret is read after those
+  // copies and before the swaps, as PinOne reads it: a later rotation's pins are never
+  // overwritten. A swap that loses (the service changed since) goes on one by one (PinOne).
+  std::vector<store::WriteRequest> writes;
+  std::vector<int> write_of(refs.size(), -1);
+  const TimePoint now = clock_.Now();
+  for (size_t i = 0; i < refs.size(); ++i) {
+    const auto& e = *refs[i];
+    if (PinnedVersion(e.object.secret_versions, id) == version) continue;
+    Service s = e.object;
+    ApplyPin(s, id, version, e.mod_revision, now);
+    write_of[i] = static_cast<int>(writes.size());
+    writes.push_back({store::WriteRequest::Kind::kUpdate,
+                      {kServicesKind, s.id, ""},
+                      e.mod_revision,
+                      {EncodeServiceMeta(s), SecretBytes()}});
+  }
+  Pins pinned;
+  std::vector<StatusOr<int64_t>> results;
+  if (!writes.empty()) {
+    StatusOr<store::StoredRecord> secret = store_.Get(kSecretsKind, id);
+    if (absl::IsNotFound(secret.status())) return pinned;  // removed: nothing to pin
+    RETURN_IF_ERROR(secret.status());
+    ASSIGN_OR_RETURN(Secret current, DecodeSecretMeta(secret->record.meta));
+    if (current.current_version != version) {
+      pinned.superseded_by = current.current_version;
+      return pinned;
+    }
+    results = store_.WriteBatch(std::move(writes));
+  }
+  for (size_t i = 0; i < refs.size(); ++i) {
+    const std::string& sid = refs[i]->object.id;
+    if (write_of[i] >= 0) {
+      const StatusOr<int64_t>& r = results[static_cast<size_t>(write_of[i])];
+      if (r.ok()) {
+        pinned.services.push_back(sid);
+        ++pinned.written;
+        continue;
+      }
+      if (absl::IsNotFound(r.status())) continue;  // the service was removed meanwhile
+      if (!absl::IsAborted(r.status())) return r.status();
+      // Changed since the read model's copy: this one and the rest one by one.
+      for (size_t j = i; j < refs.size(); ++j) {
+        if (j > i && write_of[j] >= 0 && results[static_cast<size_t>(write_of[j])].ok()) {
+          pinned.services.push_back(refs[j]->object.id);  // its swap in the batch went through
+          ++pinned.written;
+          continue;
+        }
+        bool done = false;
+        RETURN_IF_ERROR(PinOne(id, version, refs[j]->object.id, &pinned, &done));
+        if (done) break;
+      }
       break;
     }
-    pinned.services.push_back(sid);
-    if (wrote) ++pinned.written;
+    pinned.services.push_back(sid);  // already on it
   }
   return pinned;
+}
+
+Status SecretVersionApi::PinOne(const std::string& id, int64_t version, const std::string& sid,
+                                Pins* pinned, bool* stop) {
+  // What the last attempt found.
+  bool wrote = false, secret_gone = false;
+  int64_t superseded_by = 0;
+  StatusOr<int64_t> rev = store::UpdateLatest(
+      store_, kServicesKind, sid, [&](store::StoredRecord& cur) -> StatusOr<store::Mutation> {
+        wrote = secret_gone = false;
+        superseded_by = 0;
+        ASSIGN_OR_RETURN(Service s, DecodeServiceMeta(cur.record.meta));
+        if (!References(s.spec, id)) return store::Mutation::kKeep;
+        // Already on it (pinned by this rotation's caller, or by the leader finishing it).
+        if (PinnedVersion(s.secret_versions, id) == version) return store::Mutation::kKeep;
+        // Only while `version` is still current, read after the service (whose
+        // compare-and-swap follows): a later rotation's pins are never overwritten.
+        StatusOr<store::StoredRecord> secret = store_.Get(kSecretsKind, id);
+        if (absl::IsNotFound(secret.status())) {
+          secret_gone = true;
+          return store::Mutation::kKeep;
+        }
+        RETURN_IF_ERROR(secret.status());
+        ASSIGN_OR_RETURN(Secret now, DecodeSecretMeta(secret->record.meta));
+        if (now.current_version != version) {
+          superseded_by = now.current_version;
+          return store::Mutation::kKeep;
+        }
+        wrote = true;
+        ApplyPin(s, id, version, cur.mod_revision, clock_.Now());
+        cur.record.meta = EncodeServiceMeta(s);
+        return store::Mutation::kWrite;
+      });
+  if (absl::IsNotFound(rev.status())) return absl::OkStatus();  // removed meanwhile
+  RETURN_IF_ERROR(rev.status());
+  // The secret was removed, or a later rotation or rollback pins from here on.
+  if (secret_gone) {
+    *stop = true;
+    return absl::OkStatus();
+  }
+  if (superseded_by != 0) {
+    pinned->superseded_by = superseded_by;
+    *stop = true;
+    return absl::OkStatus();
+  }
+  pinned->services.push_back(sid);
+  if (wrote) ++pinned->written;
+  return absl::OkStatus();
 }
 
 StatusOr<bool> SecretVersionApi::CompletePending(const std::string& id, int64_t intent_revision) {

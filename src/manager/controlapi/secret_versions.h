@@ -155,6 +155,10 @@ class SecretVersionApi {
   // `intent_revision`. Stops at the first service once another version is current.
   StatusOr<Pins> FinishPins(const std::string& id, int64_t version, int64_t intent_revision);
   StatusOr<Pins> PinServices(const std::string& id, int64_t version);
+  // One service `sid`, read from the store, pinned by compare-and-swap (retried); adds it
+  // to `pinned`; sets `stop` when the secret is gone or another version is current.
+  Status PinOne(const std::string& id, int64_t version, const std::string& sid, Pins* pinned,
+                bool* stop);
   std::map<int64_t, VersionUsage> Usage(const std::string& id) const;
   // The digest of version `v` of secret `id` (computed from its data when not recorded).
   StatusOr<std::string> DigestOf(const std::string& id, const SecretVersion& v,

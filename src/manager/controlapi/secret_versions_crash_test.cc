@@ -63,6 +63,11 @@ class CrashingStore : public store::Store {
     return inner_.WatchObjects(start_revision, std::move(callbacks));
   }
   int64_t LastWrittenRevision() const override { return inner_.LastWrittenRevision(); }
+  std::vector<StatusOr<int64_t>> WriteBatch(std::vector<store::WriteRequest> writes) override {
+    ++batches;
+    return Store::WriteBatch(std::move(writes));  // one Update after another, as above
+  }
+  int batches = 0;
 
  private:
   store::Store& inner_;
@@ -214,6 +219,12 @@ TEST_F(SecretRotationCrashTest, ARotationNotOvertakenSaysSo) {
   ASSERT_TRUE(two.ok()) << two.status();
   EXPECT_EQ(two->superseded_by, 0);
   EXPECT_EQ(two->service_ids.size(), static_cast<size_t>(kServices));
+}
+
+TEST_F(SecretRotationCrashTest, EveryPinGoesInOneWriteBatch) {
+  ASSERT_TRUE(caller_.Rotate(id_, Bytes("two"), 1000).ok());
+  EXPECT_EQ(crashing_.batches, 1);  // not one store round trip per service
+  EXPECT_EQ(Pinning(2), kServices);
 }
 
 TEST_F(SecretRotationCrashTest, AnIntentWhoseVersionIsNotCurrentIsOnlyDeleted) {
