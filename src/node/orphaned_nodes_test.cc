@@ -50,7 +50,7 @@ class OrphanedNodesTest : public ::testing::Test {
   OrphanedNodeSweeper sweeper_{store_,
                                clock_,
                                [this](const std::string& m) { return dead_.count(m) == 0; },
-                               {"leader", kGrace}};
+                               {"leader", kGrace, nullptr}};
 };
 
 TEST_F(OrphanedNodesTest, ANodeWhoseSessionManagerDiedIsDownAfterTheGrace) {
