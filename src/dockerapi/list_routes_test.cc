@@ -4,6 +4,7 @@
 // filter must still be a plain 400 with nothing streamed.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "dockerapi/error_table.h"
@@ -207,6 +208,60 @@ TEST_F(ListRoutesTest, NodeListIsTheOldRenderingByteForByte) {
   Json old = Json::array();
   for (const store::NodeEntry& n : all) old.push_back(NodeJson(n->object, n->mod_revision));
   ExpectSameResponse(Get("/nodes"), JsonResponse(200, old.dump()));
+}
+
+// After `swarm init --force-new-cluster` the other managers' nodes stay (role manager) but
+// their store members are gone: as Docker (ManagerStatus from the Raft member list only), they
+// have no ManagerStatus and /info does not count or list them.
+TEST_F(ListRoutesTest, ManagersThatAreNotStoreMembersHaveNoManagerStatusAndAreNotCounted) {
+  class ActiveBackend : public ManagerBackend {
+   public:
+    using ManagerBackend::ManagerBackend;
+    LocalSwarmInfo SwarmInfo() const override {
+      LocalSwarmInfo info;
+      info.state = "active";
+      return info;
+    }
+  };
+  auto mgr = std::make_shared<ManagerServices>();
+  mgr->node_id = "node10";
+  mgr->nodes = &nodes_;
+  mgr->cluster = &cluster_;
+  // node10..node12 are the managers; node12's member was removed.
+  mgr->reachability = [](const std::string& id) -> std::string {
+    if (id == "node12") return "";
+    return id == "node11" ? "unreachable" : "reachable";
+  };
+  ActiveBackend backend(mgr);
+  http::Router router;
+  RegisterAllRoutes(router, backend);
+  const auto get = [&](const std::string& target) {
+    http::Request req;
+    req.method = "GET";
+    req.target = target;
+    EXPECT_TRUE(http::ParseTarget(&req).ok());
+    http::Response r = router.Dispatch(req);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return Json::parse(BodyOf(r));
+  };
+
+  std::map<std::string, Json> by_id;
+  for (const Json& n : get("/nodes")) by_id[n["ID"].get<std::string>()] = n;
+  ASSERT_EQ(by_id.size(), 12u);
+  EXPECT_EQ(by_id["node10"]["ManagerStatus"]["Reachability"], "reachable");
+  EXPECT_EQ(by_id["node11"]["ManagerStatus"]["Reachability"], "unreachable");
+  EXPECT_FALSE(by_id["node12"].contains("ManagerStatus"));
+  EXPECT_EQ(by_id["node12"]["Spec"]["Role"], "manager");
+  EXPECT_FALSE(get("/nodes/node12").contains("ManagerStatus"));
+  EXPECT_EQ(get("/nodes/node11")["ManagerStatus"]["Reachability"], "unreachable");
+
+  const Json swarm = get("/info")["Swarm"];
+  EXPECT_EQ(swarm["Managers"], 2);
+  EXPECT_EQ(swarm["Nodes"], 12);
+  ASSERT_EQ(swarm["RemoteManagers"].size(), 2u);
+  EXPECT_EQ(swarm["RemoteManagers"][0]["NodeID"], "node10");
+  EXPECT_EQ(swarm["RemoteManagers"][1]["NodeID"], "node11");
+  EXPECT_TRUE(swarm.contains("Warnings"));  // two managers now: Docker's warning
 }
 
 TEST_F(ListRoutesTest, BadFiltersAreA400WithNothingStreamed) {

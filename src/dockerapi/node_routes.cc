@@ -37,11 +37,18 @@ controlapi::NodeFilters NodeFiltersOf(const http::Filters& f) {
   return out;
 }
 
-// NodeJson with ManagerStatus.Reachability as this manager sees it (membership/presence.h).
+// NodeJson with ManagerStatus.Reachability as this manager sees it (membership/presence.h);
+// no ManagerStatus at all for a manager node that is not a member of the store cluster (as
+// swarmkit, which fills it from the Raft member list only).
 Json NodeWithReachability(const ManagerServices& mgr, const Node& n, int64_t version) {
   Json j = NodeJson(n, version);
   if (j.contains("ManagerStatus") && mgr.reachability) {
-    j["ManagerStatus"]["Reachability"] = mgr.reachability(n.id);
+    const std::string reachability = mgr.reachability(n.id);
+    if (reachability.empty()) {
+      j.erase("ManagerStatus");
+    } else {
+      j["ManagerStatus"]["Reachability"] = reachability;
+    }
   }
   return j;
 }

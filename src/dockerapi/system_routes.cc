@@ -93,16 +93,20 @@ OJson SwarmInfoJson(Backend& backend) {
   auto mgr = backend.Manager();
   if (!mgr.ok()) return swarm;
   const controlapi::SwarmSummary summary = (*mgr)->cluster->Summary();
-  swarm["Nodes"] = summary.nodes;
-  swarm["Managers"] = summary.managers;
-  // On a manager: every manager (moby lists the node's known remotes, which on a manager are
-  // the Raft members).
+  // On a manager: every manager that is a member of the store cluster — the nodes with a
+  // ManagerStatus, which moby counts; its remotes on a manager are the Raft members.
+  const ManagerServices& services = **mgr;
+  int managers = 0;
   OJson remotes = OJson::array();
   for (const auto& [id, addr] : summary.manager_addrs) {
+    if (services.reachability && services.reachability(id).empty()) continue;
+    ++managers;
     remotes.push_back({{"NodeID", id}, {"Addr", addr}});
   }
+  swarm["Nodes"] = summary.nodes;
+  swarm["Managers"] = managers;
   swarm["RemoteManagers"] = std::move(remotes);
-  if (summary.managers == 2) swarm["Warnings"] = OJson::array({kTwoManagersWarning});
+  if (managers == 2) swarm["Warnings"] = OJson::array({kTwoManagersWarning});
   if (const store::ClusterEntry& c = summary.cluster) {
     swarm["Cluster"] = ClusterJson(c->object, c->mod_revision, /*with_tokens=*/false);
   }

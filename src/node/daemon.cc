@@ -362,6 +362,7 @@ Status Daemon::LeaveSwarm(bool force) {
     if (locked_ || member_removed_) {
       // A locked manager (or one whose store member was removed) runs nothing: its swarm's
       // files go as Destroy removes them.
+      removed_identity_.reset();  // unmounts its tmpfs first
       locked_ = false;
       member_removed_ = false;
       std::error_code ec;
@@ -484,8 +485,24 @@ Status Daemon::UnlockSwarm(const SecretBytes& key_text) {
       std::chrono::duration_cast<std::chrono::seconds>(RealClock().Now().time_since_epoch())
           .count();
   ASSIGN_OR_RETURN(crypto::UnlockedKeys keys, box->Open(key, now));
+  SecretBytes kek = SecretBytes::CopyFrom(keys.kek.view());
   StatusOr<std::unique_ptr<node::Manager>> m =
       node::Manager::Open(MakeManagerConfig(), state, std::move(keys));
+  if (!m.ok() && IsMemberRemoved(m.status())) {
+    // Demoted while it was down (or removed by `--force-new-cluster` elsewhere): unlocked, it
+    // goes on as an unlocked manager does at start (Start): no manager, and the role watch asks
+    // another manager for a worker's certificate — with its key opened, in the tmpfs.
+    spdlog::error("{}", std::string(m.status().message()));
+    auto vault = std::make_unique<IdentityVault>(CertificatesIn(options_.data_root));
+    RETURN_IF_ERROR(vault->Cover(kek));
+    removed_identity_ = std::move(vault);
+    removed_kek_ = std::move(kek);
+    spdlog::info("swarm unlocked");
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    locked_ = false;
+    member_removed_ = true;
+    return absl::OkStatus();
+  }
   if (!m.ok()) {
     spdlog::error("unlocking: the manager did not start: {}", m.status().ToString());
     return absl::InternalError("swarm component could not be started: " +

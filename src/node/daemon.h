@@ -104,7 +104,8 @@ class Daemon : public dockerapi::Backend {
   // manager for a worker's certificate: issued only when its node object is a worker (it was
   // demoted while it was down). Then its manager state goes (etcd dir, KEK, autolock box) and
   // it runs on as a worker (agent, renewer). FailedPrecondition: the store still names it a
-  // manager (e.g. `--force-new-cluster` elsewhere), nothing changed.
+  // manager (e.g. `--force-new-cluster` elsewhere), nothing changed. An autolocked one does
+  // so once unlocked (removed_identity_), and its worker's key is then written in the clear.
   Status RetireRemovedManager(const SwarmState& state);
 
   DaemonOptions options_;
@@ -117,6 +118,11 @@ class Daemon : public dockerapi::Backend {
   // A manager whose store member was removed (kMemberRemovedMessage): no manager_, until
   // `swarm leave --force`.
   bool member_removed_ = false;
+  // An autolocked manager unlocked with its store member removed: its identity stays covered
+  // (its key opened with the KEK, in the tmpfs) until RetireRemovedManager or `swarm leave`.
+  // Guarded by lifecycle_mu_.
+  std::unique_ptr<IdentityVault> removed_identity_;
+  SecretBytes removed_kek_;
   // Requests hold the manager through aliasing shared_ptrs to its services, so leave waits
   // for them before tearing it down.
   std::shared_ptr<node::Manager> manager_;

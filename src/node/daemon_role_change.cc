@@ -258,6 +258,13 @@ Status Daemon::RetireRemovedManager(const SwarmState& state) {
     if (absl::IsFailedPrecondition(last)) return last;  // a manager answered: not demoted
   }
   if (via.empty()) return last;
+  if (removed_identity_) {
+    // Unlocked after the demotion: the worker's identity underneath, its key in the clear as
+    // every worker's (workers are not autolocked).
+    RETURN_IF_ERROR(removed_identity_->SyncUnderneath(removed_kek_, /*sealed=*/false));
+    removed_identity_.reset();
+    removed_kek_ = SecretBytes();
+  }
   spdlog::info("this manager was demoted while it was down: becoming a worker (through {})", via);
   SwarmState demoted = state;
   demoted.role = "worker";

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "ca/issuer_info.h"
@@ -167,7 +168,8 @@ Status Manager::StartServices(bool joined) {
   services_.tasks = task_api_.get();
   services_.networks = network_api_.get();
   services_.autolock = this;
-  services_.reachability = [this](const std::string& node_id) {
+  services_.reachability = [this](const std::string& node_id) -> std::string {
+    if (!presence_->IsMember(node_id)) return "";  // e.g. removed by --force-new-cluster
     return presence_->Reachability(node_id);
   };
   services_.secret_versions = secret_versions_.get();
@@ -262,7 +264,7 @@ void Manager::StartLeaderWork(const store::Fence& fence) {
       orchestrator_ =
           std::make_unique<orchestrator::Orchestrator>(*leader_store_, *reads_, RealClock());
       orchestrator_->Start();
-      sweeper_ = std::make_unique<membership::LearnerSweeper>(*client_, RealClock());
+      sweeper_ = std::make_unique<membership::LearnerSweeper>(*client_, RealClock(), fence);
       sweeper_->Start(std::chrono::seconds(5));
       version_sweeper_ =
           std::make_unique<controlapi::SecretVersionSweeper>(*leader_store_, *reads_, RealClock());
@@ -288,7 +290,13 @@ void Manager::StartLeaderWork(const store::Fence& fence) {
       orphan_sweeper_ = std::make_unique<OrphanedNodeSweeper>(
           *leader_store_, RealClock(),
           [this](const std::string& manager) { return presence_->IsReachable(manager); },
-          OrphanedNodeOptions{state_.node_id, heartbeat * 3});
+          OrphanedNodeOptions{state_.node_id, heartbeat * 3,
+                              [this]() -> StatusOr<std::set<std::string>> {
+                                SwarmServer* server = serving_.load();
+                                if (server == nullptr)
+                                  return absl::UnavailableError("the swarm port is not up");
+                                return server->SessionNodeIds();
+                              }});
       orphan_sweeper_->Start(heartbeat);
       role_reconciler_ = std::make_unique<RoleReconciler>(
           RoleReconcilerDeps{*leader_store_, *client_,
@@ -349,10 +357,10 @@ Status Manager::StartSwarmServer() {
   }
   sc.cert_validity = CertValidityFor(spec, config_.node_cert_validity);
   sc.cert_refresh_interval = std::max(std::chrono::seconds(1), config_.cert_check_period);
-  sc.reconcile_liveness = state_.runs_leader_work;
   sc.audit = audit_.get();
   ASSIGN_OR_RETURN(swarm_server_,
                    SwarmServer::Start(sc, *store_, *reads_, *nodes_, {*client_, kek_}));
+  serving_ = swarm_server_.get();
   remote_logs_ = NewApiRemoteLogs(
       NewRoutedLogReader(swarm_server_->log_broker(), *reads_, state_.node_id, sc.certs));
   services_.remote_logs = remote_logs_.get();
@@ -551,6 +559,7 @@ void Manager::Stop() {
   renewer_.reset();
   // The swarm port first: its handlers use the store and the read model.
   if (swarm_server_) swarm_server_->Stop();
+  serving_ = nullptr;
   swarm_server_.reset();
   // After the swarm port (deliveries) and the API (services_ cleared above); before the
   // client it writes through. Stop writes what is still queued.

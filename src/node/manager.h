@@ -12,6 +12,7 @@
 // The root CA's key is stored in etcd (sealed like every value), never on disk.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -270,6 +271,7 @@ class Manager : public dockerapi::AutolockControl {
   std::unique_ptr<controlapi::TaskApi> task_api_;
   std::unique_ptr<controlapi::NetworkApi> network_api_;
   std::unique_ptr<SwarmServer> swarm_server_;
+  std::atomic<SwarmServer*> serving_{nullptr};  // swarm_server_ once started (leader work reads it)
   std::unique_ptr<dockerapi::RemoteTaskLogSource> remote_logs_;  // swarm_server_'s log broker
   std::unique_ptr<CertRenewer> renewer_;
   Mutex renewed_mu_;

@@ -20,7 +20,46 @@ OrphanedNodeSweeper::OrphanedNodeSweeper(store::Store& store, const Clock& clock
 
 OrphanedNodeSweeper::~OrphanedNodeSweeper() { Stop(); }
 
+StatusOr<int> OrphanedNodeSweeper::ReconcileSessionless() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (reconciled_ || !options_.sessions) return 0;
+  }
+  StatusOr<std::set<std::string>> live = options_.sessions();
+  if (!live.ok()) return 0;  // not serving yet: counted from a later pass
+  const SteadyTime now = clock_.SteadyNow();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!sessions_seen_) sessions_seen_ = now;
+    if (now - *sessions_seen_ < options_.grace) return 0;
+  }
+  ASSIGN_OR_RETURN(store::MetaSnapshot snapshot, store_.ListMeta());
+  int marked = 0;
+  for (const store::ObjectMeta& o : snapshot.objects) {
+    if (o.kind != kNodesKind) continue;
+    StatusOr<Node> n = DecodeNodeMeta(o.meta);
+    if (!n.ok() || n->role == "manager" || n->state == "down" || live->count(n->id) > 0) continue;
+    if (!n->session_manager.empty() && n->session_manager != options_.self) continue;
+    // A refused fenced write (not the leader any more) ends the pass: the next term reconciles.
+    ASSIGN_OR_RETURN(bool down, RecordNodeLiveness(store_, clock_, n->id, "down", options_.self));
+    if (!down) continue;
+    ++marked;
+    // It opened a session here between the read of the sessions and the write: Ready again
+    // (its own Ready found it Ready already and wrote nothing).
+    StatusOr<std::set<std::string>> now_live = options_.sessions();
+    if (now_live.ok() && now_live->count(n->id) > 0) {
+      ASSIGN_OR_RETURN(bool ready,
+                       RecordNodeLiveness(store_, clock_, n->id, "ready", options_.self));
+      if (ready) --marked;
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  reconciled_ = true;
+  return marked;
+}
+
 StatusOr<int> OrphanedNodeSweeper::Tick() {
+  ASSIGN_OR_RETURN(int reconciled, ReconcileSessionless());
   ASSIGN_OR_RETURN(store::MetaSnapshot snapshot, store_.ListMeta());
   // Ready nodes whose session is with another manager that is unreachable now.
   std::set<std::pair<std::string, std::string>> orphaned;
@@ -53,7 +92,7 @@ StatusOr<int> OrphanedNodeSweeper::Tick() {
       }
     }
   }
-  int marked = 0;
+  int marked = reconciled;
   for (const auto& [node_id, manager] : overdue) {
     StatusOr<bool> w = RecordOrphanedNodeDown(store_, clock_, node_id, manager);
     if (!w.ok()) return w.status();  // a fenced write refused: not the leader any more

@@ -278,29 +278,13 @@ StatusOr<std::unique_ptr<SwarmServer>> SwarmServer::Start(const SwarmServerConfi
   std::unique_ptr<SwarmServer> s(new SwarmServer(std::move(parts)));
   s->FollowCa();  // a rotation running now: sign with its new root from the start
   s->ca_follow_ = std::thread([p = s.get()] { p->FollowCaLoop(); });
-  if (config.reconcile_liveness) {
-    const auto wait = config.heartbeat_period * 3;
-    s->reconcile_ = std::thread([p = s.get(), wait] { p->ReconcileAfterStart(wait); });
-  }
   return s;
 }
 
-// Nodes recorded Ready by a previous run that have not opened a session within the
-// expiry window are Down (the dispatcher only judges nodes it has seen); a node whose session
-// is with another manager is left to that one (the writer skips it: session_liveness.h).
-void SwarmServer::ReconcileAfterStart(std::chrono::milliseconds wait) {
-  {
-    MutexLock lock(mu_);
-    if (cv_.wait_for(lock.native(), wait,
-                     [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopped_; }))
-      return;
-  }
-  std::set<std::string> live;
-  for (const auto& s : parts_->dispatcher.Sessions()) live.insert(s.node_id);
-  for (const store::NodeEntry& n : parts_->reads.Nodes()) {
-    if (n->object.role == "manager" || live.count(n->object.id) > 0) continue;
-    if (n->object.state != "down") parts_->writer.Enqueue(n->object.id, "down");
-  }
+std::set<std::string> SwarmServer::SessionNodeIds() const {
+  std::set<std::string> ids;
+  for (const auto& session : parts_->dispatcher.Sessions()) ids.insert(session.node_id);
+  return ids;
 }
 
 void SwarmServer::Stop() {
@@ -310,7 +294,6 @@ void SwarmServer::Stop() {
     stopped_ = true;
   }
   cv_.notify_all();
-  if (reconcile_.joinable()) reconcile_.join();
   if (ca_follow_.joinable()) ca_follow_.join();
   parts_->dispatcher.Shutdown();
   parts_->log_broker.Shutdown();

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -41,10 +42,6 @@ struct SwarmServerConfig {
   std::chrono::seconds cert_validity{90 * 24 * 3600};
   // How often the server re-reads its certificate files (renewal replaces them).
   std::chrono::seconds cert_refresh_interval{60};
-  // Leader work: after a start, mark Down the workers that opened no session here within the
-  // expiry window. Only the manager that runs leader work does it: workers whose sessions
-  // are on another manager would be marked Down otherwise.
-  bool reconcile_liveness = true;
   // Where the dispatcher's secret deliveries are recorded (nullptr: not recorded). Must
   // outlive the server.
   audit::Recorder* audit = nullptr;
@@ -72,6 +69,9 @@ class SwarmServer {
   void Stop();
   // Closes a removed node's session (PERMISSION_DENIED).
   void EndSession(const std::string& node_id);
+  // The nodes holding a session with this manager's dispatcher now. (The liveness left by an
+  // earlier run is reconciled by the leader: node/orphaned_nodes.h.)
+  std::set<std::string> SessionNodeIds() const;
   // The cluster's CA (loaded from the store, following root rotations); valid while the server
   // lives.
   const ca::SigningCa& root_ca() const;
@@ -88,7 +88,6 @@ class SwarmServer {
 
  private:
   explicit SwarmServer(std::unique_ptr<Parts> parts);
-  void ReconcileAfterStart(std::chrono::milliseconds wait);
   void FollowCa();
   void FollowCaLoop();
   static constexpr std::chrono::seconds kCaFollowPeriod{1};
@@ -97,7 +96,6 @@ class SwarmServer {
   Mutex mu_;
   std::condition_variable cv_;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread reconcile_;
   std::thread ca_follow_;  // FollowCaLoop
 };
 

@@ -18,10 +18,9 @@ struct SwarmState {
   int swarm_port = 2377;
   int etcd_peer_port = 2380;
   std::string remote_manager;  // ip:port of the manager this node joined through
-  // Whether this manager reconciles node liveness once after it starts (nodes recorded Ready
-  // with no session become Down): the manager that ran `swarm init` (true), not one that
-  // joined (false). The rest of the leader work (orchestrator, scheduler, reaper, learner
-  // sweeper) runs on whichever manager wins the election (manager/election/elector.h).
+  // Recorded as before (the manager that ran `swarm init`: true; one that joined: false) but no
+  // longer read: the liveness reconciliation it chose is leader work now, run by whichever
+  // manager wins the election, through its fenced store (node/orphaned_nodes.h).
   // Absent in the file (swarms made before joins existed) = true.
   bool runs_leader_work = true;
 };

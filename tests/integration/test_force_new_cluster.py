@@ -10,8 +10,8 @@ m1 runs `swarm init`, m2 and m3 join as managers, w1 as a worker (tasks run ther
      Docker's no-leader text. `docker swarm init --force-new-cluster --advertise-addr <m1>` on
      m1 (docker 20.10) → `Swarm initialized: current node (<m1>) …`; m1 serves at once: the same
      cluster ID, CA and tokens, every secret, the config, the service and its task (the same
-     PID on w1: it never stopped), every node (m2 and m3 stay manager nodes, Down); a secret
-     create works. A new manager m4 joins; a service update through m4 adds the new secret and
+     PID on w1: it never stopped), every node (m2 and m3 stay manager nodes, Down, without
+     ManagerStatus and not counted in /info Managers, as Docker); a secret create works. A new manager m4 joins; a service update through m4 adds the new secret and
      the task started for it on w1 prints both secrets' digests (the bytes written before the
      loss, read back through the keyring after it).
   2. m2 restarted on its old data (its store member was removed) does not come back as a
@@ -182,14 +182,28 @@ class ForceNewCluster(unittest.TestCase):
         self.assertEqual(m1.api("GET", "/services/fnc").status, 200)
         self.assertEqual(sorted(n["ID"] for n in m1.api("GET", "/nodes").json()), nodes_before)
         # The dead managers stay manager nodes (as swarmkit keeps their node objects), Down
-        # once their sessions' grace is over, and unreachable.
+        # once their sessions' grace is over. Their store members are gone, so — as Docker,
+        # which fills ManagerStatus from the Raft member list only — they have no ManagerStatus
+        # (no MANAGER STATUS in `node ls`) and /info counts one manager.
         for name in ("m2", "m3"):
             self.wait(lambda: self.node(m1, name).get("Status", {}).get("State") == "down", 30,
                       lambda: json.dumps(self.node(m1, name)))
             n = self.node(m1, name)
             self.assertEqual(n["Spec"]["Role"], "manager")
-            self.assertEqual(n["ManagerStatus"]["Reachability"], "unreachable")
+            self.assertNotIn("ManagerStatus", n, json.dumps(n))
+            inspected = json.loads(self.ok(m1.docker(["node", "inspect", self.ids[name]]), m1))
+            self.assertNotIn("ManagerStatus", inspected[0])
         self.assertIs(self.node(m1, "m1")["ManagerStatus"]["Leader"], True)
+        listing = self.ok(m1.docker(["node", "ls", "--format", "{{.ID}} {{.ManagerStatus}}"]), m1)
+        status = dict((line.split(" ", 1) + [""])[:2] for line in listing.splitlines())
+        self.assertEqual(status[self.ids["m1"]].strip(), "Leader", listing)
+        for name in ("m2", "m3"):
+            self.assertEqual(status[self.ids[name]].strip(), "", listing)
+        swarm = m1.api("GET", "/info").json()["Swarm"]
+        self.assertEqual(swarm["Managers"], 1, json.dumps(swarm))
+        self.assertEqual([r["NodeID"] for r in swarm["RemoteManagers"]], [self.ids["m1"]])
+        self.assertEqual(self.ok(m1.docker(["info", "--format", "{{.Swarm.Managers}}"]),
+                             m1).strip(), "1")
         print(self.ok(m1.docker(["node", "ls"]), m1), flush=True)
 
         # The task on w1 never stopped; w1's session is with m1 now.
@@ -209,6 +223,10 @@ class ForceNewCluster(unittest.TestCase):
         self.assertEqual(r.status, 200)
         self.assertEqual(r.json()["ID"], secret_ids["fnc-pw"])
         self.assertEqual(self.node(m1, "m4")["ManagerStatus"]["Reachability"], "reachable")
+        # Counted again as a manager the moment it is a store member (two managers: Docker's
+        # warning).
+        swarm = m1.api("GET", "/info").json()["Swarm"]
+        self.assertEqual(swarm["Managers"], 2, json.dumps(swarm))
         self.ok(m4.docker(["service", "update", "-d", "--secret-add", "fnc-a", "fnc"]), m4)
         self.wait(lambda: [t["ID"] for t in self.running(m1, "fnc")] not in ([], [task["ID"]]),
                   60, lambda: json.dumps(self.tasks(m1, "fnc"))[:2000])

@@ -2,18 +2,76 @@
 
 #include <spdlog/spdlog.h>
 
-#include <set>
+#include <cstdlib>
+#include <string>
 
 namespace capsule::membership {
+namespace {
 
-LearnerSweeper::LearnerSweeper(etcd::Client& etcd, const Clock& clock,
+Status NotLeader() { return absl::FailedPreconditionError(store::kNotLeaderMessage); }
+
+bool IsNotLeader(const Status& s) {
+  return absl::IsFailedPrecondition(s) && s.message() == store::kNotLeaderMessage;
+}
+
+}  // namespace
+
+LearnerSweeper::LearnerSweeper(etcd::Client& etcd, const Clock& clock, store::Fence fence,
                                std::chrono::milliseconds deadline)
-    : etcd_(etcd), membership_(etcd), clock_(clock), deadline_(deadline) {}
+    : etcd_(etcd),
+      membership_(etcd),
+      clock_(clock),
+      fence_(std::move(fence)),
+      deadline_(deadline) {}
 
 LearnerSweeper::~LearnerSweeper() { Stop(); }
 
+StatusOr<std::set<uint64_t>> LearnerSweeper::Claimed(const std::vector<etcd::Member>& members) {
+  const std::string prefix = kLearnerRemovalPrefix;
+  ASSIGN_OR_RETURN(etcd::RangeResult r, etcd_.Range(prefix, etcd::PrefixEnd(prefix)));
+  std::set<uint64_t> claimed;
+  for (const etcd::KeyValue& kv : r.kvs) {
+    const uint64_t id = std::strtoull(kv.key.c_str() + prefix.size(), nullptr, 16);
+    bool learner = false;
+    for (const etcd::Member& m : members) learner = learner || (m.id == id && m.is_learner);
+    if (learner) {
+      claimed.insert(id);
+      continue;
+    }
+    // Gone, or promoted before the claim: the claim is moot.
+    if (StatusOr<int64_t> d = etcd_.Delete(kv.key, ""); !d.ok()) {
+      spdlog::debug("membership: dropping the removal claim of {:x}: {}", id,
+                    d.status().ToString());
+    }
+  }
+  return claimed;
+}
+
+Status LearnerSweeper::CheckLeadership() {
+  ASSIGN_OR_RETURN(etcd::RangeResult r, etcd_.Range(fence_.key, ""));  // linearizable
+  if (r.kvs.empty() || r.kvs.front().create_revision != fence_.create_revision) return NotLeader();
+  return absl::OkStatus();
+}
+
+Status LearnerSweeper::RemoveFenced(uint64_t member_id) {
+  const etcd::Compare fence{fence_.key, etcd::Compare::Target::kCreateRevision,
+                            etcd::Compare::Result::kEqual, fence_.create_revision, ""};
+  const std::string claim_key = LearnerRemovalKey(member_id);
+  ASSIGN_OR_RETURN(
+      etcd::TxnResult claim,
+      etcd_.Txn({fence}, {etcd::Op::Put(claim_key, std::to_string(fence_.create_revision))}, {}));
+  if (!claim.succeeded) return NotLeader();
+  RETURN_IF_ERROR(membership_.RemoveLearner(member_id, [this] { return CheckLeadership(); }));
+  if (StatusOr<int64_t> d = etcd_.Delete(claim_key, ""); !d.ok()) {
+    spdlog::debug("membership: deleting the removal claim of {:x}: {}", member_id,
+                  d.status().ToString());  // the next pass drops it
+  }
+  return absl::OkStatus();
+}
+
 StatusOr<int> LearnerSweeper::Tick() {
   ASSIGN_OR_RETURN(std::vector<etcd::Member> members, etcd_.MemberList());
+  ASSIGN_OR_RETURN(std::set<uint64_t> claimed, Claimed(members));
   const TimePoint now = clock_.Now();
   std::vector<uint64_t> overdue;
   {
@@ -23,7 +81,10 @@ StatusOr<int> LearnerSweeper::Tick() {
       if (!m.is_learner) continue;
       learners.insert(m.id);
       auto [it, inserted] = first_seen_.emplace(m.id, now);
-      if (!inserted && now - it->second >= deadline_) overdue.push_back(m.id);
+      // A claimed removal (maybe an earlier leader's) is finished at once.
+      if (claimed.count(m.id) > 0 || (!inserted && now - it->second >= deadline_)) {
+        overdue.push_back(m.id);
+      }
     }
     // Promoted or removed members are forgotten.
     std::erase_if(first_seen_, [&](const auto& e) { return learners.count(e.first) == 0; });
@@ -32,7 +93,8 @@ StatusOr<int> LearnerSweeper::Tick() {
   for (uint64_t id : overdue) {
     spdlog::warn("membership: learner {:x} was not promoted within {} ms; removing it", id,
                  deadline_.count());
-    if (Status s = membership_.RemoveLearner(id); !s.ok()) {
+    if (Status s = RemoveFenced(id); !s.ok()) {
+      if (IsNotLeader(s)) return s;  // not the leader any more: nothing more is removed
       spdlog::warn("membership: removing learner {:x}: {}", id, s.ToString());
       continue;
     }

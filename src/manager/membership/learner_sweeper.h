@@ -4,9 +4,24 @@
 // (Membership::RemoveLearner; voters are never touched). The deadline is far above a join's
 // own 20 s budget, so a join still in progress is never cut short.
 //
-// Leader work: only the manager that runs the orchestrator runs it (until part 3's election,
-// the one that ran `swarm init`). First-seen times live in memory: after a restart every
-// learner gets a whole deadline again, which only delays the cleanup.
+// Leader work: only the elected leader runs it, and its removals are FENCED on that
+// leadership (store/fence.h), although etcd's MemberRemove cannot carry a compare:
+//   1. claim: a Txn that compares the leader key's create_revision with `fence` and writes
+//      LearnerRemovalKey(id) (membership.h). Refused → FailedPrecondition kNotLeaderMessage,
+//      nothing removed, the pass ends. From the claim on, Membership::Promote refuses the
+//      learner, so the decision cannot be overtaken by the learner's promotion;
+//   2. the member list is read again (still a learner?) and, right before MemberRemove, the
+//      leadership is read again (linearizable Range of the leader key): a leader paused
+//      (SIGSTOP) anywhere before this check and resumed after another manager was elected
+//      removes nothing;
+//   3. MemberRemove, then the claim is deleted.
+// The remaining window: a pause between the re-check and the MemberRemove request leaving this
+// process. The removal then lands after the leadership moved — but only of a learner whose
+// removal a valid leader claimed, that can no longer be promoted, and that the new leader
+// would remove too (claims found by a leader are finished on its next pass, whoever made them).
+//
+// First-seen times live in memory: after a restart or a new leader every learner gets a whole
+// deadline again, which only delays the cleanup.
 //
 // Tick() is one pass (tests drive it with a FakeClock); Start() runs passes every `period`
 // of real time on a thread until Stop(). Thread-safe.
@@ -16,13 +31,16 @@
 #include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <thread>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/mutex.h"
 #include "common/status.h"
 #include "manager/membership/membership.h"
 #include "store/etcd/etcd_client.h"
+#include "store/fence.h"
 
 namespace capsule::membership {
 
@@ -30,20 +48,30 @@ inline constexpr std::chrono::seconds kLearnerDeadline{60};
 
 class LearnerSweeper {
  public:
-  // `etcd` and `clock` must outlive the sweeper.
-  LearnerSweeper(etcd::Client& etcd, const Clock& clock,
+  // `etcd` and `clock` must outlive the sweeper. `fence`: the leadership this manager won.
+  LearnerSweeper(etcd::Client& etcd, const Clock& clock, store::Fence fence,
                  std::chrono::milliseconds deadline = kLearnerDeadline);
   ~LearnerSweeper();  // Stop()
 
-  // One pass; returns how many learners it removed.
+  // One pass; returns how many learners it removed. FailedPrecondition kNotLeaderMessage when
+  // the fence failed (nothing removed from then on).
   StatusOr<int> Tick();
   void Start(std::chrono::milliseconds period);
   void Stop();
 
  private:
+  // Steps 1-3 above for one learner.
+  Status RemoveFenced(uint64_t member_id);
+  // FailedPrecondition kNotLeaderMessage unless the leader key is still the fence's.
+  Status CheckLeadership();
+  // The learners whose removal is claimed (by any leader); claims of members that are gone
+  // are deleted.
+  StatusOr<std::set<uint64_t>> Claimed(const std::vector<etcd::Member>& members);
+
   etcd::Client& etcd_;
   Membership membership_;
   const Clock& clock_;
+  const store::Fence fence_;
   const std::chrono::milliseconds deadline_;
   Mutex mu_;
   std::map<uint64_t, TimePoint> first_seen_ ABSL_GUARDED_BY(mu_);

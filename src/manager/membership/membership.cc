@@ -21,6 +21,10 @@ std::string InitialCluster(const std::vector<etcd::Member>& members, uint64_t ne
   return out;
 }
 
+std::string LearnerRemovalKey(uint64_t member_id) {
+  return absl::StrCat(kLearnerRemovalPrefix, absl::Hex(member_id, absl::kZeroPad16));
+}
+
 template <typename T>
 StatusOr<T> Membership::RetryWhileUnhealthy(const std::function<StatusOr<T>()>& change) {
   const auto end = std::chrono::steady_clock::now() + unhealthy_wait_;
@@ -78,6 +82,11 @@ StatusOr<etcd::Member> Membership::Find(uint64_t member_id) {
 }
 
 Status Membership::Promote(uint64_t member_id) {
+  ASSIGN_OR_RETURN(etcd::RangeResult claim, etcd_.Range(LearnerRemovalKey(member_id), ""));
+  if (!claim.kvs.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat("store learner ", absl::Hex(member_id),
+                                                      " is being removed: its join took too long"));
+  }
   StatusOr<std::vector<etcd::Member>> promoted = RetryWhileUnhealthy<std::vector<etcd::Member>>(
       [&] { return etcd_.MemberPromote(member_id); });
   if (promoted.ok()) {
@@ -91,9 +100,16 @@ Status Membership::Promote(uint64_t member_id) {
   return promoted.status();
 }
 
-Status Membership::RemoveLearner(uint64_t member_id) { return RemoveJoining(member_id, ""); }
+Status Membership::RemoveLearner(uint64_t member_id, const std::function<Status()>& precondition) {
+  return Remove(member_id, "", precondition);
+}
 
 Status Membership::RemoveJoining(uint64_t member_id, const std::string& node_id) {
+  return Remove(member_id, node_id, nullptr);
+}
+
+Status Membership::Remove(uint64_t member_id, const std::string& node_id,
+                          const std::function<Status()>& precondition) {
   StatusOr<etcd::Member> m = Find(member_id);
   if (absl::IsNotFound(m.status())) return absl::OkStatus();
   RETURN_IF_ERROR(m.status());
@@ -102,8 +118,13 @@ Status Membership::RemoveJoining(uint64_t member_id, const std::string& node_id)
     return absl::FailedPreconditionError(
         absl::StrCat("store member ", absl::Hex(member_id), " is a voter, not a joining learner"));
   }
+  // The precondition is checked again before each attempt: the last check stays right before
+  // the removal.
   StatusOr<std::vector<etcd::Member>> removed =
-      RetryWhileUnhealthy<std::vector<etcd::Member>>([&] { return etcd_.MemberRemove(member_id); });
+      RetryWhileUnhealthy<std::vector<etcd::Member>>([&]() -> StatusOr<std::vector<etcd::Member>> {
+        if (precondition) RETURN_IF_ERROR(precondition());
+        return etcd_.MemberRemove(member_id);
+      });
   if (!removed.ok() && !absl::IsNotFound(removed.status())) return removed.status();
   spdlog::info("membership: {} {:x} removed (its join did not finish)",
                own_voter ? "member" : "learner", member_id);

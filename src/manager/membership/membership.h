@@ -11,6 +11,11 @@
 // (etcd 3.4 allows one learner at a time: a second concurrent join gets FailedPrecondition
 // "too many learner members" and is retried by the joining node.)
 //
+// A learner's removal by the leader (learner_sweeper.h) is first CLAIMED under the key
+// LearnerRemovalKey(member ID), written by a fenced transaction: while a claim exists, Promote
+// refuses that learner, so a removal decided under a valid leadership can never hit a member
+// that became a voter afterwards (see the sweeper's contract for the remaining window).
+//
 // Thread-safe (etcd serialises membership changes); `etcd` must outlive the object.
 #pragma once
 
@@ -32,6 +37,10 @@ struct AddedLearner {
   std::string initial_cluster;
 };
 
+// Where the leader claims the removal of learner `member_id` (not an object key).
+inline constexpr char kLearnerRemovalPrefix[] = "/capsule/v1/membership/removing/";
+std::string LearnerRemovalKey(uint64_t member_id);
+
 // Formats the member list of a MemberAdd answer as --initial-cluster.
 std::string InitialCluster(const std::vector<etcd::Member>& members, uint64_t new_member_id,
                            const std::string& new_member_name);
@@ -52,14 +61,16 @@ class Membership {
   // many learner members" while another join is in progress).
   StatusOr<AddedLearner> AddLearner(const std::string& name, const std::string& peer_url);
 
-  // Promotes the learner. FailedPrecondition while it has not caught up (retry). OK when the
-  // member is already a voter (a retried promotion). NotFound when there is no such member.
+  // Promotes the learner. FailedPrecondition while it has not caught up (retry), and while
+  // its removal is claimed (LearnerRemovalKey). OK when the member is already a voter (a
+  // retried promotion). NotFound when there is no such member.
   Status Promote(uint64_t member_id);
 
   // Removes a member that is still a learner (a failed join). OK if it is already gone;
   // FailedPrecondition for a voting member: a voter is removed by a demotion (part 5),
-  // never by a join's rollback.
-  Status RemoveLearner(uint64_t member_id);
+  // never by a join's rollback. `precondition`, when set, runs after the member list was read
+  // again and just before the removal; its error is returned and nothing is removed.
+  Status RemoveLearner(uint64_t member_id, const std::function<Status()>& precondition = nullptr);
 
   // A join's rollback asked by the joining node `node_id` itself: its learner, or its own
   // member already promoted (named after the node once it started) — removed while that
@@ -67,6 +78,8 @@ class Membership {
   Status RemoveJoining(uint64_t member_id, const std::string& node_id);
 
  private:
+  Status Remove(uint64_t member_id, const std::string& node_id,
+                const std::function<Status()>& precondition);
   StatusOr<etcd::Member> Find(uint64_t member_id);
   // Runs `change` again every 200 ms while etcd answers "unhealthy cluster".
   template <typename T>

@@ -9,6 +9,8 @@
 #include "manager/membership/fake_member_etcd.h"
 #include "manager/membership/learner_sweeper.h"
 #include "manager/membership/membership_service.h"
+#include "store/fence.h"
+#include "store/keys.h"
 #include "testing/fake_clock.h"
 #include "testing/status_macros.h"
 
@@ -120,10 +122,30 @@ TEST(MembershipTest, RollbackRemovesALearnerButNeverAVoter) {
   EXPECT_NE(etcd.Get(1), nullptr);
 }
 
+// `who` wins the election as the elector does: creates the leader key. → its fence.
+store::Fence Elect(FakeMemberEtcd& etcd, const std::string& who) {
+  StatusOr<etcd::TxnResult> r =
+      etcd.Txn({etcd::Compare{store::kLeaderKey, etcd::Compare::Target::kCreateRevision,
+                              etcd::Compare::Result::kEqual, 0, ""}},
+               {etcd::Op::Put(store::kLeaderKey, who)}, {});
+  EXPECT_TRUE(r.ok() && r->succeeded);
+  return {store::kLeaderKey, etcd.CreateRevision(store::kLeaderKey)};
+}
+
+// The leader's lease ended (it was paused) and `who` was elected. → the new fence.
+store::Fence ElectAnother(FakeMemberEtcd& etcd, const std::string& who) {
+  EXPECT_TRUE(etcd.Delete(store::kLeaderKey, "").ok());
+  return Elect(etcd, who);
+}
+
+bool IsNotLeader(const Status& s) {
+  return absl::IsFailedPrecondition(s) && s.message() == store::kNotLeaderMessage;
+}
+
 TEST(LearnerSweeperTest, RemovesALearnerNotPromotedWithinTheDeadline) {
   FakeMemberEtcd etcd;
   ::capsule::testing::FakeClock clock;
-  LearnerSweeper sweeper(etcd, clock, 60s);
+  LearnerSweeper sweeper(etcd, clock, Elect(etcd, "m1"), 60s);
   StatusOr<AddedLearner> added = Membership(etcd).AddLearner("a", "https://127.0.0.2:2380");
   ASSERT_OK(added.status());
   EXPECT_EQ(*sweeper.Tick(), 0);  // first seen now
@@ -139,7 +161,7 @@ TEST(LearnerSweeperTest, RemovesALearnerNotPromotedWithinTheDeadline) {
 TEST(LearnerSweeperTest, LeavesPromotedMembersAndVotersAlone) {
   FakeMemberEtcd etcd;
   ::capsule::testing::FakeClock clock;
-  LearnerSweeper sweeper(etcd, clock, 60s);
+  LearnerSweeper sweeper(etcd, clock, Elect(etcd, "m1"), 60s);
   Membership m(etcd);
   StatusOr<AddedLearner> added = m.AddLearner("a", "https://127.0.0.2:2380");
   ASSERT_OK(added.status());
@@ -150,6 +172,83 @@ TEST(LearnerSweeperTest, LeavesPromotedMembersAndVotersAlone) {
   EXPECT_EQ(*sweeper.Tick(), 0);
   EXPECT_EQ(etcd.List().size(), 2u);
   EXPECT_EQ(etcd.removals, 0);
+}
+
+TEST(LearnerSweeperTest, AStaleLeaderRemovesNothing) {
+  FakeMemberEtcd etcd;
+  ::capsule::testing::FakeClock clock;
+  LearnerSweeper sweeper(etcd, clock, Elect(etcd, "m1"), 60s);
+  StatusOr<AddedLearner> added = Membership(etcd).AddLearner("a", "https://127.0.0.2:2380");
+  ASSERT_OK(added.status());
+  EXPECT_EQ(*sweeper.Tick(), 0);
+  clock.Advance(60s);
+  ElectAnother(etcd, "m2");  // m1 was paused meanwhile
+  StatusOr<int> r = sweeper.Tick();
+  EXPECT_TRUE(IsNotLeader(r.status())) << r.status();
+  EXPECT_NE(etcd.Get(added->member_id), nullptr);
+  EXPECT_EQ(etcd.removals, 0);
+  EXPECT_TRUE(etcd.Range(kLearnerRemovalPrefix, etcd::PrefixEnd(kLearnerRemovalPrefix))
+                  ->kvs.empty());  // no claim either
+}
+
+TEST(LearnerSweeperTest, LeadershipLostAfterTheClaimRemovesNothingAndTheNextLeaderFinishes) {
+  FakeMemberEtcd etcd;
+  ::capsule::testing::FakeClock clock;
+  LearnerSweeper stale(etcd, clock, Elect(etcd, "m1"), 60s);
+  StatusOr<AddedLearner> added = Membership(etcd).AddLearner("a", "https://127.0.0.2:2380");
+  ASSERT_OK(added.status());
+  EXPECT_EQ(*stale.Tick(), 0);
+  clock.Advance(60s);
+  // The pass's own MemberList, then the claim, then the removal's MemberList: m1 is paused
+  // right after its claim and m2 is elected.
+  int lists = 0;
+  store::Fence m2;
+  etcd.before_member_list = [&] {
+    if (++lists == 2) m2 = ElectAnother(etcd, "m2");
+  };
+  StatusOr<int> r = stale.Tick();
+  etcd.before_member_list = nullptr;
+  EXPECT_TRUE(IsNotLeader(r.status())) << r.status();
+  EXPECT_NE(etcd.Get(added->member_id), nullptr);
+  EXPECT_EQ(etcd.removals, 0);
+
+  // The claim made under m1's valid leadership stands: the learner cannot be promoted now...
+  etcd.in_sync = true;
+  EXPECT_EQ(Membership(etcd).Promote(added->member_id).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(etcd.Get(added->member_id)->is_learner);
+  // ...and the new leader finishes the removal on its first pass, without a new deadline.
+  LearnerSweeper current(etcd, clock, m2, 60s);
+  EXPECT_EQ(*current.Tick(), 1);
+  EXPECT_EQ(etcd.Get(added->member_id), nullptr);
+  EXPECT_TRUE(
+      etcd.Range(kLearnerRemovalPrefix, etcd::PrefixEnd(kLearnerRemovalPrefix))->kvs.empty());
+}
+
+TEST(LearnerSweeperTest, ALearnerPromotedRightAfterTheClaimIsNotRemoved) {
+  FakeMemberEtcd etcd;
+  ::capsule::testing::FakeClock clock;
+  LearnerSweeper sweeper(etcd, clock, Elect(etcd, "m1"), 60s);
+  Membership m(etcd);
+  StatusOr<AddedLearner> added = m.AddLearner("a", "https://127.0.0.2:2380");
+  ASSERT_OK(added.status());
+  EXPECT_EQ(*sweeper.Tick(), 0);
+  clock.Advance(60s);
+  // A promotion that passed its claim check just before the claim lands right after it.
+  int lists = 0;
+  etcd.in_sync = true;
+  etcd.before_member_list = [&] {
+    if (++lists == 2) {
+      EXPECT_TRUE(etcd.MemberPromote(added->member_id).ok());
+    }
+  };
+  EXPECT_EQ(*sweeper.Tick(), 0);
+  etcd.before_member_list = nullptr;
+  EXPECT_NE(etcd.Get(added->member_id), nullptr);
+  EXPECT_EQ(etcd.removals, 0);
+  EXPECT_EQ(*sweeper.Tick(), 0);  // the moot claim is dropped
+  EXPECT_TRUE(
+      etcd.Range(kLearnerRemovalPrefix, etcd::PrefixEnd(kLearnerRemovalPrefix))->kvs.empty());
 }
 
 class MembershipServiceTest : public ::testing::Test {

@@ -72,8 +72,33 @@ void Presence::Tick() {
   if (!r.ok()) return;  // keep the last answer: a read that fails says nothing of the others
   std::set<std::string> present;
   for (const etcd::KeyValue& kv : r->kvs) present.insert(kv.key.substr(options_.prefix.size()));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    present_ = std::move(present);
+  }
+  (void)ReadMembers();
+}
+
+bool Presence::ReadMembers() const {
+  StatusOr<std::vector<etcd::Member>> members = client_.MemberList();
+  if (!members.ok()) return false;  // keep the last answer
+  std::set<std::string> names;
+  for (const etcd::Member& m : *members) {
+    if (!m.name.empty()) names.insert(m.name);
+  }
   std::lock_guard<std::mutex> lock(mu_);
-  present_ = std::move(present);
+  members_ = std::move(names);
+  return true;
+}
+
+bool Presence::IsMember(const std::string& node_id) const {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!members_ || members_->count(node_id) > 0) return true;
+  }
+  if (!ReadMembers()) return false;  // the last read stands
+  std::lock_guard<std::mutex> lock(mu_);
+  return members_->count(node_id) > 0;
 }
 
 std::set<std::string> Presence::Present() const {

@@ -14,13 +14,18 @@
 // would need a peer TLS client beside etcd's own. A lease is etcd's failure detector already.
 //
 // Each manager also reads the prefix every `period` and keeps the set of present node IDs,
-// so answering a `node ls` costs no etcd call while every manager is present. Waits go through the
-// injected Clock. Thread-safe; `client` and `clock` must outlive the object.
+// so answering a `node ls` costs no etcd call while every manager is present. With it, the
+// store cluster's member list (member name = node ID): Docker gives a node a ManagerStatus only
+// while it is a Raft member (swarmkit controlapi fills it from the member list), so a manager
+// node whose member is gone — removed by `swarm init --force-new-cluster` on a survivor, or
+// half-way through a demotion — has none and is not counted in /info `Managers` (IsMember). Waits
+// go through the injected Clock. Thread-safe; `client` and `clock` must outlive the object.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -68,8 +73,15 @@ class Presence {
   // reported unreachable until the next read. When that lookup fails the last read stands.
   bool IsReachable(const std::string& node_id) const;
   std::string Reachability(const std::string& node_id) const;
+  // Whether a member of the store cluster (learner or voter) is named `node_id`, as the last
+  // read of the member list says; a name it lacks is looked up once more (one MemberList), so
+  // a manager that joined a moment ago has its ManagerStatus at once. Until a member list was
+  // read (etcd unreachable since the start): true.
+  bool IsMember(const std::string& node_id) const;
 
  private:
+  // Reads the member list into members_; false when etcd did not answer.
+  bool ReadMembers() const;
   void Run();
   // Keeps the lease and the key (a new lease and key when the old lease is gone); reads.
   void Tick();
@@ -83,6 +95,7 @@ class Presence {
   std::condition_variable cv_;
   bool stopping_ = false;
   std::set<std::string> present_;
+  mutable std::optional<std::set<std::string>> members_;  // member names at the last read
   std::thread thread_;
 };
 

@@ -1,6 +1,7 @@
 // Presence against a real etcd member: a manager's key exists while it renews its lease, a
 // manager that stops is unreachable at once, one whose lease ends (it died: no more
-// keepalives) becomes unreachable, and the caller itself is always reachable.
+// keepalives) becomes unreachable, and the caller itself is always reachable. Membership: a
+// node is a member while an etcd member is named after it.
 #include "manager/membership/presence.h"
 
 #include <gtest/gtest.h>
@@ -82,6 +83,16 @@ TEST_F(PresenceTest, AManagerThatJustStartedIsReachableBeforeTheNextRead) {
   EXPECT_EQ(a.Present(), std::set<std::string>{"a"});
   EXPECT_EQ(a.Reachability("b"), "reachable");  // looked up in etcd
   EXPECT_EQ(a.Reachability("c"), "unreachable");
+}
+
+// Docker's ManagerStatus only for Raft members: a manager node is a member while an etcd member
+// is named after it (the test's member is "m1"); no other name is.
+TEST_F(PresenceTest, OnlyANodeAStoreMemberIsNamedAfterIsAMember) {
+  Presence a(client(), RealClock(), For("m1"));
+  a.Start();
+  EXPECT_TRUE(a.IsMember("m1"));
+  EXPECT_FALSE(a.IsMember("m2"));  // e.g. removed by --force-new-cluster on another manager
+  EXPECT_FALSE(a.IsMember(""));
 }
 
 }  // namespace
