@@ -180,7 +180,10 @@ Status Manager::StartServices(bool joined) {
   return absl::OkStatus();
 }
 
-Status Manager::Quorum() const { return quorum_ ? quorum_->Check() : absl::OkStatus(); }
+Status Manager::Quorum() const {
+  WaitPlannedMemberRestart();  // a root rotation's member restart (manager_member_trust.cc)
+  return quorum_ ? quorum_->Check() : absl::OkStatus();
+}
 
 StatusOr<std::vector<membership::ManagerMember>> Manager::ManagerMembers() const {
   ASSIGN_OR_RETURN(std::vector<etcd::Member> members, client_->MemberList());

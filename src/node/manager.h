@@ -14,6 +14,7 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -222,7 +223,11 @@ class Manager : public dockerapi::AutolockControl {
   StatusOr<bool> TakeMemberRestartTurn();
   void GiveMemberRestartTurn();
   Status RestartMemberTrusting(const std::string& pem);
+  Status RestartMember();  // stop, start, until it serves (the election client too)
   void StartMemberTrustFollower();
+  // While member_trust_ restarts the member, Quorum() waits for it (bounded) instead of
+  // failing the API calls.
+  void WaitPlannedMemberRestart() const;
 
   ManagerConfig config_;
   SwarmState state_;
@@ -230,6 +235,9 @@ class Manager : public dockerapi::AutolockControl {
   // Restarts the member when the trust root changed (root rotation); its turn's etcd lease.
   std::unique_ptr<MemberTrustFollower> member_trust_;
   int64_t restart_turn_lease_ = 0;  // member_trust_'s thread only
+  mutable std::mutex member_restart_mu_;
+  mutable std::condition_variable member_restart_cv_;
+  bool member_restarting_ = false;  // guarded by member_restart_mu_
   std::unique_ptr<etcd::Client> client_;
   std::unique_ptr<etcd::Maintainer> maintainer_;  // compacts and defragments the member
   // The swarm's key-encryption key (the KEK file's content), kept to hand to managers that

@@ -5,14 +5,22 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <thread>
 
 #include "ca/node_key.h"
 #include "common/clock.h"
 #include "node/ca_sync.h"
 #include "node/certificates.h"
 #include "node/manager.h"
+#include "store/keys.h"
 
 namespace capsule::node {
+namespace {
+
+// The longest an API call waits for a planned member restart.
+constexpr std::chrono::seconds kPlannedRestartHold{30};
+
+}  // namespace
 
 std::string MemberTrustPath(const std::string& data_root) {
   return EtcdDir(data_root) + "/peer-trusted-ca.crt";
@@ -64,8 +72,29 @@ void Manager::GiveMemberRestartTurn() {
   restart_turn_lease_ = 0;
 }
 
+void Manager::WaitPlannedMemberRestart() const {
+  std::unique_lock<std::mutex> lock(member_restart_mu_);
+  member_restart_cv_.wait_for(lock, kPlannedRestartHold, [this] { return !member_restarting_; });
+}
+
 Status Manager::RestartMemberTrusting(const std::string& pem) {
   RETURN_IF_ERROR(WriteMemberTrust(pem));
+  // The API calls this manager receives meanwhile wait for the member (Quorum()) rather than
+  // fail with "no leader": a client polling through it (`docker swarm ca --rotate`) goes on.
+  {
+    std::lock_guard<std::mutex> lock(member_restart_mu_);
+    member_restarting_ = true;
+  }
+  Status s = RestartMember();
+  {
+    std::lock_guard<std::mutex> lock(member_restart_mu_);
+    member_restarting_ = false;
+  }
+  member_restart_cv_.notify_all();
+  return s;
+}
+
+Status Manager::RestartMember() {
   // SIGTERM: a member leading the Raft group hands its leadership over first.
   supervisor_->Stop();
   Status started = supervisor_->Start(std::chrono::seconds(30));
@@ -75,7 +104,15 @@ Status Manager::RestartMemberTrusting(const std::string& pem) {
     started = supervisor_->Start(std::chrono::seconds(30));
   }
   RETURN_IF_ERROR(started);
-  return WaitMemberServes(std::chrono::seconds(45));
+  RETURN_IF_ERROR(WaitMemberServes(std::chrono::seconds(45)));
+  // The quorum probe's own connection (the election client) too, so the first API call after
+  // the hold does not find it still reconnecting.
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!election_client_->Range(store::kLeaderKey, "").ok() &&
+         std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return absl::OkStatus();
 }
 
 void Manager::StartMemberTrustFollower() {

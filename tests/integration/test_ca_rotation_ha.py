@@ -17,10 +17,14 @@ one task on w1. Every daemon checks its certificate every second (hidden --cert-
     learner; every manager reachable) and a write through every manager works;
   - again with the other docker CLI (28.x; skipped with the reason when absent);
   - the client side of every member is a unix socket in a 0700 directory, without TLS (no
-    --trusted-ca-file): no root to rotate there.
+    --trusted-ca-file): no root to rotate there;
+  - a promotion during a rotation: a worker w2 joins and is stopped (a Down node holds the
+    rotation open), `docker swarm ca --rotate -d`, then `docker node promote w1` while the
+    rotation is in progress: w1 becomes a manager (4 voters); once w2 is removed the rotation
+    finishes and w1 ends a manager on the new root, its member trusting only the new root.
 
 Run: PYTHONPATH=.. python3 -m unittest -v test_ca_rotation_ha   (from tests/integration)
-Addresses: 127.0.72.1 (m1), .2 (m2), .3 (m3), .4 (w1).
+Addresses: 127.0.72.1 (m1), .2 (m2), .3 (m3), .4 (w1), .5 (w2, joins for test_05).
 """
 
 import json
@@ -38,7 +42,8 @@ import unittest
 import harness
 from harness import busybox_image, ha_swarm
 
-IP = {"m1": "127.0.72.1", "m2": "127.0.72.2", "m3": "127.0.72.3", "w1": "127.0.72.4"}
+IP = {"m1": "127.0.72.1", "m2": "127.0.72.2", "m3": "127.0.72.3", "w1": "127.0.72.4",
+      "w2": "127.0.72.5"}
 MANAGERS = ("m1", "m2", "m3")
 IMAGE = "capsule/busybox:1"
 FLAGS = ["--cert-check-period", "1"]
@@ -358,6 +363,80 @@ class CaRotationHa(unittest.TestCase):
             self.assertTrue(trust.endswith("/etcd/peer-trusted-ca.crt"), trust)
             mode = stat.S_IMODE(os.stat(os.path.join(d.data_root, "etcd")).st_mode)
             self.assertEqual(mode, 0o700)
+
+    def test_05_promotion_during_a_rotation(self):
+        m1, w1 = self.d["m1"], self.d["w1"]
+        w2 = harness.Daemon(IP["w2"], name="w2", extra_args=["--hostname", "w2"] + FLAGS)
+        self.addCleanup(w2.close)
+        token = m1.docker(["swarm", "join-token", "-q", "worker"]).stdout.decode().strip()
+        r = w2.docker(["swarm", "join", "--token", token, "--advertise-addr", IP["w2"],
+                       "--listen-addr", addr("w2"), addr("m1")])
+        self.assertEqual(r.returncode, 0, out(r) + "\n" + w2.log_tail())
+        w2_id = w2.api("GET", "/info").json()["Swarm"]["NodeID"]
+
+        def state_of(node_id):
+            r = m1.api("GET", f"/nodes/{node_id}")
+            return r.json()["Status"]["State"] if r.status == 200 else None
+
+        self.wait(lambda: state_of(w2_id) == "ready", 30, "w2 not ready")
+        w2.stop()
+        self.wait(lambda: state_of(w2_id) == "down", 60, "w2 not down")
+        old_cert, old_key = self.keep_certs("m2", "third")
+        old_root = self.swarm()["TLSInfo"]["TrustRoot"]
+        etcd_pids = {n: self.d[n].etcd_pid() for n in MANAGERS}
+        r = m1.docker(["swarm", "ca", "--rotate", "-d"])
+        self.assertEqual(r.returncode, 0, out(r))
+        self.assertTrue(self.swarm()["RootRotationInProgress"])
+        r = m1.docker(["node", "promote", "w1"])
+        self.assertEqual(r.returncode, 0, out(r))
+        def control_available():
+            try:
+                info = w1.api("GET", "/info").json()
+            except Exception:  # noqa: BLE001 — restarting into a manager
+                return False
+            return (info.get("Swarm") or {}).get("ControlAvailable") is True
+
+        self.wait(control_available, 90, lambda: w1.log_tail())
+        cur_cert, cur_key = self.current_certs("m2")
+        voters = sorted(self.ids[n] for n in MANAGERS + ("w1",))
+        self.wait(lambda: self.members_seen("m1", cur_cert, cur_key) == voters, 60,
+                  lambda: self.members_seen("m1", cur_cert, cur_key))
+        # The rotation is still held open by w2 (Down): the promotion happened during it.
+        self.assertTrue(self.swarm()["RootRotationInProgress"])
+        w1_pid = w1.etcd_pid()
+        r = m1.docker(["node", "rm", "w2"])
+        self.assertEqual(r.returncode, 0, out(r))
+        self.wait(lambda: not self.swarm()["RootRotationInProgress"], 90,
+                  lambda: f"{self.swarm()}\n{m1.log_tail()}")
+        new_root = self.swarm()["TLSInfo"]["TrustRoot"]
+        self.assertNotEqual(new_root, old_root)
+        crt = os.path.join(certs_dir(w1), "swarm-node.crt")
+        self.assertTrue(chains_to(crt, new_root))
+        t = subprocess.run(["openssl", "x509", "-noout", "-subject", "-in", crt],
+                           capture_output=True, text=True)
+        self.assertIn("swarm-manager", t.stdout)
+        self.wait(lambda: read(os.path.join(certs_dir(w1), "swarm-root-ca.crt")) == new_root, 30,
+                  "w1 does not trust the new root")
+        etcd_pids["w1"] = w1_pid
+        managers = MANAGERS + ("w1",)
+        for n in managers:
+            self.wait(lambda: read(member_trust_file(self.d[n])) == new_root, 90,
+                      lambda: f"{n}'s member trust file\n{self.d[n].log_tail()}")
+            self.wait(lambda: self.d[n].etcd_pid() not in (None, etcd_pids[n]), 30,
+                      f"{n}'s etcd member was not restarted")
+        cur_cert, cur_key = self.current_certs("m2")
+        for n in managers:
+            self.wait(lambda: self.members_seen(n, cur_cert, cur_key) == voters, 60,
+                      lambda: f"{n}: {peer_get(IP[n], IP['m2'], cur_cert, cur_key)}")
+            result = peer_get(IP[n], IP["m2"], old_cert, old_key)
+            self.assertEqual(result[0], "refused", f"{n} admits an old-root certificate")
+        deadline = time.monotonic() + 30
+        while True:
+            r = w1.docker(["secret", "create", "cah-promoted", "-"], input=b"on w1")
+            if r.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        self.assertEqual(r.returncode, 0, out(r) + "\n" + w1.log_tail())
 
 
 if __name__ == "__main__":
