@@ -124,7 +124,7 @@ def member_names(result):
     if b"\r\n" in body and not body.lstrip().startswith(b"["):  # chunked
         body = b"".join(body.split(b"\r\n")[1::2])
     try:
-        return sorted(m["name"] for m in json.loads(body))
+        return sorted(m.get("name", "") for m in json.loads(body))
     except ValueError:
         return None
 
