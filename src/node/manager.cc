@@ -16,6 +16,7 @@
 #include "crypto/secure_file.h"
 #include "node/api_adapters.h"
 #include "node/autolock_paths.h"
+#include "node/ca_sync.h"
 #include "node/certificates.h"
 #include "node/machine_resources.h"
 #include "node/manager_leadership.h"
@@ -70,7 +71,10 @@ Status Manager::StartSupervisor(bool new_cluster, const std::string& initial_clu
   mc.peer_url = PeerUrl(state_);
   // Only managers' certificates open the peer port: a worker's certificate comes from the same
   // CA, and a peer connection can append to the Raft log, i.e. rewrite the store.
-  mc.peer_tls = {certs.cert, certs.key, certs.root_ca, ca::kManagerRoleName};
+  // etcd reads its trusted CA file only at start: it gets a copy of the trust root, replaced
+  // (and the member restarted) when a root rotation drops the old root (member_trust.h).
+  RETURN_IF_ERROR(WriteMemberTrust(ReadFileOrEmpty(certs.root_ca)));
+  mc.peer_tls = {certs.cert, certs.key, MemberTrustPath(config_.data_root), ca::kManagerRoleName};
   mc.new_cluster = new_cluster;
   mc.initial_cluster = initial_cluster;
   mc.cluster_token = state_.cluster_id;
@@ -179,7 +183,10 @@ Status Manager::StartServices(bool joined) {
   return absl::OkStatus();
 }
 
-Status Manager::Quorum() const { return quorum_ ? quorum_->Check() : absl::OkStatus(); }
+Status Manager::Quorum() const {
+  WaitPlannedMemberRestart();  // a root rotation's member restart (manager_member_trust.cc)
+  return quorum_ ? quorum_->Check() : absl::OkStatus();
+}
 
 StatusOr<std::vector<membership::ManagerMember>> Manager::ManagerMembers() const {
   ASSIGN_OR_RETURN(std::vector<etcd::Member> members, client_->MemberList());
@@ -365,6 +372,7 @@ Status Manager::StartSwarmServer() {
       NewRoutedLogReader(swarm_server_->log_broker(), *reads_, state_.node_id, sc.certs));
   services_.remote_logs = remote_logs_.get();
   StartCertRenewer();
+  StartMemberTrustFollower();
   return absl::OkStatus();
 }
 
@@ -538,12 +546,14 @@ StatusOr<std::unique_ptr<Manager>> Manager::Join(const ManagerConfig& config,
 
 Status Manager::RestartStoreMemberAlone() {
   if (!supervisor_) return absl::FailedPreconditionError("the store member is not running");
+  member_trust_.reset();  // it restarts the member too
   supervisor_->Stop();
   return StartSupervisor(/*new_cluster=*/false, "", /*force_new_cluster=*/true);
 }
 
 void Manager::Stop() {
   services_ = {};
+  member_trust_.reset();     // it restarts the store member
   unlock_follower_.reset();  // it converges through the store and the read model
   // Unreachable at once for the others (its lease is revoked).
   if (presence_) presence_->Stop();

@@ -9,11 +9,13 @@
 //                     (node/autolock_paths.h, crypto/autolock_box.h)     0600
 //   swarm/certificates/  this node's TLS identity (node/certificates.h)
 //   etcd/             the etcd member's working dir (socket, data)     0700
+//   etcd/peer-trusted-ca.crt  the root its peer port trusts (manager_member_trust.cc)
 // The root CA's key is stored in etcd (sealed like every value), never on disk.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -47,6 +49,7 @@
 #include "manager/unlockkeys/follower.h"
 #include "node/cert_renewer.h"
 #include "node/identity_vault.h"
+#include "node/member_trust.h"
 #include "node/orphaned_nodes.h"
 #include "node/role_reconciler.h"
 #include "node/root_rotation_finisher.h"
@@ -215,10 +218,27 @@ class Manager : public dockerapi::AutolockControl {
   void StartCertRenewer();
   // The validity node certificates get now (the override, else the cluster spec).
   std::chrono::seconds NodeCertValidity() const;
+  // The etcd member's peer trust follows the trust root (manager_member_trust.cc).
+  Status WriteMemberTrust(const std::string& pem);
+  bool MemberMayStop() const;
+  StatusOr<bool> TakeMemberRestartTurn();
+  void GiveMemberRestartTurn();
+  Status RestartMemberTrusting(const std::string& pem);
+  Status RestartMember();  // stop, start, until it serves (the election client too)
+  void StartMemberTrustFollower();
+  // While member_trust_ restarts the member, Quorum() waits for it (bounded) instead of
+  // failing the API calls.
+  void WaitPlannedMemberRestart() const;
 
   ManagerConfig config_;
   SwarmState state_;
   std::unique_ptr<etcd::Supervisor> supervisor_;
+  // Restarts the member when the trust root changed (root rotation); its turn's etcd lease.
+  std::unique_ptr<MemberTrustFollower> member_trust_;
+  int64_t restart_turn_lease_ = 0;  // member_trust_'s thread only
+  mutable std::mutex member_restart_mu_;
+  mutable std::condition_variable member_restart_cv_;
+  bool member_restarting_ = false;  // guarded by member_restart_mu_
   std::unique_ptr<etcd::Client> client_;
   std::unique_ptr<etcd::Maintainer> maintainer_;  // compacts and defragments the member
   // The swarm's key-encryption key (the KEK file's content), kept to hand to managers that
@@ -280,6 +300,8 @@ class Manager : public dockerapi::AutolockControl {
 };
 
 std::string EtcdDir(const std::string& data_root);
+// The etcd member's peer trusted CA file: a copy of the trust root made when it starts.
+std::string MemberTrustPath(const std::string& data_root);
 // This manager's etcd peer URL: https://<advertise IP>:<etcd peer port>.
 std::string PeerUrl(const SwarmState& state);
 std::string SwarmDir(const std::string& data_root);

@@ -69,6 +69,7 @@ module uses its own last octet:
   127.0.69.x test_demoted_manager
   127.0.70.x test_secret_rotation_safety
   127.0.71.x bench/profile_create.py
+  127.0.72.x test_ca_rotation_ha
 127.0.0.1 is left to the Docker oracle (bench/compare_oracle.sh).
 """
 
