@@ -9,6 +9,7 @@
 
 #include "ca/node_key.h"
 #include "common/clock.h"
+#include "common/file_read.h"
 #include "node/ca_sync.h"
 #include "node/certificates.h"
 #include "node/manager.h"
