@@ -12,8 +12,11 @@
 //   - a call's request: max_receive_message_bytes. gRPC C++ has one receive limit per server,
 //     not per peer, and a per-method limit from a service config is not applied by this
 //     server (tried: a 15 MiB join request reached the handler); chttp2 also buffers a whole
-//     request before checking its size (grpc/grpc#43012). So the bound on what admitted calls
-//     can make the server hold is the rate above and the memory quota below;
+//     request before checking its size (grpc/grpc#43012): it opens the stream's window to the
+//     length the message declares, so even a 64 KiB limit would not bound what is buffered
+//     (measured, docs/performance.md) — the limit only bounds what is parsed. So the bound on
+//     what admitted calls can make the server hold is the rate above and the memory quota
+//     below (it resets a stream near 128 MiB held);
 //   - per connection: max_concurrent_streams, no BDP probing (a stream's window stays 64 KiB
 //     until the server reads), closed after max_connection_idle without calls, the TLS
 //     handshake within handshake_timeout;

@@ -74,6 +74,28 @@ TEST_F(SwarmPortLimitsTest, CertlessJoinCallIsAdmitted) {
   // Not bounded per method: gRPC applies one receive limit per server (see grpc_server.h).
 }
 
+TEST_F(SwarmPortLimitsTest, AdmittedJoinCallLargerThanTheMemoryQuotaIsCutBeforeNodeCa) {
+  // The receive limit does not bound what an admitted call makes the server buffer (chttp2
+  // takes the whole message first, performance.md); the memory quota does. With a 4 MiB
+  // quota a 12 MiB join request (under the 16 MiB limit) never reaches NodeCA.
+  StopServer();
+  server_options_.memory_quota_bytes = 4 << 20;
+  StartServer();
+  grpc::Status big = RawCall(nullptr, kIssue, 12 << 20);
+  EXPECT_NE(big.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << big.error_message();
+  EXPECT_FALSE(big.ok());
+  // Positive control: under the same quota a small join request reaches NodeCA (no token).
+  grpc::Status small = RawCall(nullptr, kIssue, 1 << 10);
+  EXPECT_EQ(small.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << small.error_message();
+}
+
+TEST_F(SwarmPortLimitsTest, JoinCallUnderTheDefaultQuotaReachesNodeCa) {
+  // Positive control for the quota cut: the same 12 MiB under the default 128 MiB quota is
+  // taken whole and answered by NodeCA.
+  grpc::Status big = RawCall(nullptr, kIssue, 12 << 20);
+  EXPECT_EQ(big.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << big.error_message();
+}
+
 TEST_F(SwarmPortLimitsTest, AuthenticatedWorkerCanSendALargeMessage) {
   // Positive control for the cert-less refusals: the same 1 MiB (and 15 MiB) to a Dispatcher
   // method with a certificate reaches the handler (UNIMPLEMENTED: no status store here).

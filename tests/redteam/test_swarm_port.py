@@ -14,6 +14,10 @@ Checks: Dispatcher round: every call refused (UNAUTHENTICATED) after at most one
 window. Join round: all but burst + rate x time calls refused the same way (RESOURCE_EXHAUSTED).
 Both: the manager's RSS grows by less than 384 MiB (measured: +0-1 MiB for the Dispatcher
 round, +220-280 MiB for the join round; 200 x 15 MiB admitted would be 3-6 GiB), the API keeps answering (p99 < 2 s).
+Two single calls pin what decided the receive limit (docs/performance.md): a cert-less join
+call declaring 32 MiB is taken whole before the 16 MiB limit refuses it (chttp2 opens its
+window to the declared length), and one declaring 200 MiB is cut by gRPC's 128 MiB memory
+quota, the bound that does work.
 Positive control: the same client presenting the manager's own certificate (a certificate of
 the swarm's CA) sends 1 MiB and 15 MiB to UpdateTaskStatus: the server takes every byte and
 the call is answered OK — so "bytes taken" does detect a server that lets a message in.
@@ -313,6 +317,51 @@ class SwarmPort(unittest.TestCase):
 
     def test_certless_dispatcher_calls_with_15_mib_are_refused_at_the_headers(self):
         self.run_attack(UPDATE, {16})  # UNAUTHENTICATED
+
+    def admitted_join_call(self, size):
+        """One cert-less join call whose prefix declares `size` bytes, sent again while the
+        gate's admission rate refuses it at the headers (the other rounds spend its burst)."""
+        for _ in range(40):
+            c = Http2Call(ISSUE, size, self.ca, timeout=90).run()
+            if not (c.grpc_status == 8 and c.sent <= 65535 + 5):
+                return c
+            time.sleep(0.5)
+        self.fail("the cert-less gate never admitted the join call")
+
+    def test_certless_join_call_over_the_receive_limit_is_taken_whole_before_it_is_refused(self):
+        # Pins gRPC 1.51's behaviour that decided against a 64 KiB receive limit for the swarm
+        # port (docs/performance.md): chttp2 opens the stream's window to the length the gRPC
+        # prefix declares and checks the 16 MiB limit only on the whole message. If this
+        # fails with `sent` near 16 MiB or less, gRPC now bounds the window by the limit and a
+        # small limit would bound what strangers make the manager buffer: revisit it.
+        size = 32 << 20
+        c = self.admitted_join_call(size)
+        print(f"\n[swarm-port] cert-less join call declaring {size >> 20} MiB: took {c.sent} "
+              f"bytes, ended {c.ended}, grpc-status {c.grpc_status}, {c.elapsed:.2f} s",
+              flush=True)
+        self.assertEqual(c.grpc_status, 8, vars(c))  # RESOURCE_EXHAUSTED: over the limit
+        self.assertEqual(c.sent, size + 5, vars(c))
+
+    def test_certless_join_call_over_the_memory_quota_is_cut_by_the_quota(self):
+        # What does bound an admitted call: the server's 128 MiB grpc::ResourceQuota resets
+        # the stream (measured: after 127.6-128.0 MiB of a declared 200 MiB).
+        size = 200 << 20
+        base = harness.proc_status_kib(self.m.pid, "VmRSS")
+        with Sampler(self.m) as s:
+            c = self.admitted_join_call(size)
+            time.sleep(0.5)
+        peak = max(s.rss_kib + [base])
+        print(f"\n[swarm-port] cert-less join call declaring {size >> 20} MiB: took {c.sent} "
+              f"bytes, ended {c.ended}, grpc-status {c.grpc_status}, {c.elapsed:.2f} s; "
+              f"manager VmRSS {base // 1024} MiB before, peak {peak // 1024} MiB "
+              f"(+{(peak - base) // 1024} MiB); Docker API p99 {s.p(0.99):.1f} ms, errors "
+              f"{s.api_errors}", flush=True)
+        self.assertIn(c.ended, ("rst", "goaway", "closed"), vars(c))
+        self.assertIsNone(c.grpc_status, vars(c))  # cut by the transport, not answered
+        self.assertLess(c.sent, 160 << 20, vars(c))
+        self.assertLess(peak - base, 200 * 1024, "manager RSS grew by 200 MiB or more")
+        self.assertEqual(s.api_errors, 0)
+        self.assertTrue(self.m.running())
 
     def test_authenticated_client_can_send_large_messages(self):
         # Positive control: the same client with a certificate of the swarm's CA.
