@@ -306,16 +306,18 @@ void Manager::StartLeaderWork(const store::Fence& fence) {
                               }});
       orphan_sweeper_->Start(heartbeat);
       role_reconciler_ = std::make_unique<RoleReconciler>(
-          RoleReconcilerDeps{*leader_store_, *client_,
-                             [this] {
-                               std::vector<Node> out;
-                               for (const store::NodeEntry& n : reads_->Nodes()) {
-                                 out.push_back(n->object);
-                               }
-                               return out;
-                             },
-                             [this](const std::string& id) { return presence_->IsReachable(id); },
-                             [this] { elector_->StepDown(); }, state_.node_id},
+          RoleReconcilerDeps{
+              *leader_store_, *client_,
+              [this] {
+                std::vector<Node> out;
+                for (const store::NodeEntry& n : reads_->Nodes()) {
+                  out.push_back(n->object);
+                }
+                return out;
+              },
+              [this](const std::string& id) { return presence_->IsReachable(id); },
+              [this] { elector_->StepDown(); }, state_.node_id,
+              [this, fence] { return membership::CheckLeadership(*client_, fence); }},
           RealClock());
       role_reconciler_->Start(std::chrono::milliseconds(500));
       root_rotation_ = std::make_unique<RootRotationFinisher>(*leader_store_, *reads_, RealClock());

@@ -69,6 +69,16 @@ StatusOr<bool> RoleReconciler::Demote(const Node& n, const std::vector<etcd::Mem
         return false;
       }
     }
+    // etcd's MemberRemove carries no compare, so the decision is checked again right before
+    // it (as the learner sweeper does, learner_sweeper.h): still the leader, and the node still
+    // to be demoted (linearizable reads). A leader paused before this point and resumed after
+    // another manager was elected, or a demotion undone meanwhile, removes nothing.
+    RETURN_IF_ERROR(deps_.check_leadership());
+    StatusOr<store::StoredRecord> now = deps_.store.Get(kNodesKind, n.id);
+    if (absl::IsNotFound(now.status())) return false;
+    RETURN_IF_ERROR(now.status());
+    ASSIGN_OR_RETURN(Node latest, DecodeNodeMeta(now->record.meta));
+    if (DesiredRole(latest) != "worker") return false;
     StatusOr<std::vector<etcd::Member>> removed = deps_.etcd.MemberRemove(m->id);
     if (!removed.ok() && !absl::IsNotFound(removed.status())) return removed.status();
     spdlog::info("role reconciler: removed the store member {:x} of demoted node {}", m->id, n.id);

@@ -43,6 +43,9 @@ struct RoleReconcilerDeps {
   std::function<bool(const std::string&)> is_reachable;  // a manager's presence (presence.h)
   std::function<void()> step_down;                       // this manager gives up its leadership
   std::string self;                                      // this manager's node ID
+  // The leadership this reconciler runs under, read again right before a MemberRemove
+  // (membership::CheckLeadership); an error there removes nothing and ends the pass.
+  std::function<Status()> check_leadership;
 };
 
 class RoleReconciler {

@@ -68,8 +68,15 @@ class RoleReconcilerTest : public ::testing::Test {
   testing::FakeClock clock_{FromUnixNanos(1'700'000'000'000'000'000)};
   RoleReconciler reconciler_{{store_, etcd_, [this] { return Nodes(); },
                               [this](const std::string& id) { return unreachable_.count(id) == 0; },
-                              [this] { ++step_downs_; }, "m1"},
+                              [this] { ++step_downs_; }, "m1",
+                              [this]() -> Status {
+                                if (lost_leadership_) {
+                                  return absl::FailedPreconditionError("no longer the leader");
+                                }
+                                return absl::OkStatus();
+                              }},
                              clock_};
+  bool lost_leadership_ = false;
 };
 
 TEST_F(RoleReconcilerTest, NothingToDoWhenEveryRoleIsTheDesiredOne) {
@@ -111,6 +118,23 @@ TEST_F(RoleReconcilerTest, DemotionRemovesTheMemberThenWritesWorker) {
   EXPECT_EQ(n.desired_role, "worker");
   EXPECT_EQ(n.manager_addr, "");  // no ManagerStatus any more
   EXPECT_EQ(etcd_.removals, 1);
+}
+
+TEST_F(RoleReconcilerTest, ALeaderThatLostItsLeadershipRemovesNoMember) {
+  // Paused before the removal and resumed after another manager was elected.
+  AddNode("m2", "manager", "manager");
+  AddNode("m3", "manager", "manager");
+  const uint64_t m2 = AddVoter("m2");
+  AddVoter("m3");
+  SetDesired("m2", "worker");
+  lost_leadership_ = true;
+  EXPECT_FALSE(Tick().ok());
+  EXPECT_NE(etcd_.Get(m2), nullptr);
+  EXPECT_EQ(etcd_.removals, 0);
+  EXPECT_EQ(Get("m2").role, "manager");
+  lost_leadership_ = false;  // control: the same pass as the leader removes it
+  ASSERT_EQ(*Tick(), 1);
+  EXPECT_EQ(etcd_.Get(m2), nullptr);
 }
 
 TEST_F(RoleReconcilerTest, DemotionThatWouldLoseTheQuorumNowWaits) {

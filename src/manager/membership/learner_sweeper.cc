@@ -47,11 +47,13 @@ StatusOr<std::set<uint64_t>> LearnerSweeper::Claimed(const std::vector<etcd::Mem
   return claimed;
 }
 
-Status LearnerSweeper::CheckLeadership() {
-  ASSIGN_OR_RETURN(etcd::RangeResult r, etcd_.Range(fence_.key, ""));  // linearizable
-  if (r.kvs.empty() || r.kvs.front().create_revision != fence_.create_revision) return NotLeader();
+Status CheckLeadership(etcd::Client& etcd, const store::Fence& fence) {
+  ASSIGN_OR_RETURN(etcd::RangeResult r, etcd.Range(fence.key, ""));  // linearizable
+  if (r.kvs.empty() || r.kvs.front().create_revision != fence.create_revision) return NotLeader();
   return absl::OkStatus();
 }
+
+Status LearnerSweeper::CheckLeadership() { return membership::CheckLeadership(etcd_, fence_); }
 
 Status LearnerSweeper::RemoveFenced(uint64_t member_id) {
   const etcd::Compare fence{fence_.key, etcd::Compare::Target::kCreateRevision,

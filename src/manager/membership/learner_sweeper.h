@@ -46,6 +46,12 @@ namespace capsule::membership {
 
 inline constexpr std::chrono::seconds kLearnerDeadline{60};
 
+// A linearizable read of the leadership `fence` names: OK while it still holds;
+// FailedPrecondition store::kNotLeaderMessage once another manager leads (or nobody). The
+// check right before a membership change etcd cannot fence with a compare (above; the role
+// reconciler's demotions likewise).
+Status CheckLeadership(etcd::Client& etcd, const store::Fence& fence);
+
 class LearnerSweeper {
  public:
   // `etcd` and `clock` must outlive the sweeper. `fence`: the leadership this manager won.
