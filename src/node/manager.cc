@@ -113,9 +113,14 @@ Status Manager::WaitMemberServes(std::chrono::milliseconds timeout) {
   // A new member answers "rpc not supported for learner" (Unavailable) until it has applied
   // its own promotion; a linearizable read that succeeds also means it has caught up to the
   // cluster's revision at that moment.
+  return WaitReadable(*client_, store::kKeyringKey, timeout);
+}
+
+Status Manager::WaitReadable(etcd::Client& client, const std::string& key,
+                             std::chrono::milliseconds timeout) {
   const auto end = std::chrono::steady_clock::now() + timeout;
   while (true) {
-    StatusOr<etcd::RangeResult> r = client_->Range(store::kKeyringKey, "");
+    StatusOr<etcd::RangeResult> r = client.Range(key, "");
     if (r.ok()) return absl::OkStatus();
     if (std::chrono::steady_clock::now() >= end) return r.status();
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -201,6 +201,9 @@ class Manager : public dockerapi::AutolockControl {
                          bool force_new_cluster);
   // Until the member serves linearizable reads (a new member: once promoted and caught up).
   Status WaitMemberServes(std::chrono::milliseconds timeout);
+  // Until a linearizable read of `key` through `client` succeeds (or `timeout`: its error).
+  static Status WaitReadable(etcd::Client& client, const std::string& key,
+                             std::chrono::milliseconds timeout);
   // Keyring (joined: it must exist), store, read model, the election, control API.
   Status StartServices(bool joined);
   // The election's own client (a short call timeout, see there) and elector; leader work
@@ -238,7 +241,8 @@ class Manager : public dockerapi::AutolockControl {
   int64_t restart_turn_lease_ = 0;  // member_trust_'s thread only
   mutable std::mutex member_restart_mu_;
   mutable std::condition_variable member_restart_cv_;
-  bool member_restarting_ = false;  // guarded by member_restart_mu_
+  // Written under member_restart_mu_; read without it first (Quorum() runs on every API call).
+  std::atomic<bool> member_restarting_{false};
   std::unique_ptr<etcd::Client> client_;
   std::unique_ptr<etcd::Maintainer> maintainer_;  // compacts and defragments the member
   // The swarm's key-encryption key (the KEK file's content), kept to hand to managers that

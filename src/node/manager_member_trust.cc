@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <thread>
 
 #include "ca/node_key.h"
 #include "common/clock.h"
@@ -49,11 +48,8 @@ bool Manager::MemberMayStop() const {
 
 StatusOr<bool> Manager::TakeMemberRestartTurn() {
   ASSIGN_OR_RETURN(int64_t lease, client_->LeaseGrant(kMemberRestartTurnTtl));
-  etcd::Compare absent;
-  absent.key = kMemberRestartTurnKey;
-  absent.target = etcd::Compare::Target::kCreateRevision;
-  absent.result = etcd::Compare::Result::kEqual;
-  absent.revision = 0;
+  const etcd::Compare absent{kMemberRestartTurnKey, etcd::Compare::Target::kCreateRevision,
+                             etcd::Compare::Result::kEqual, 0, ""};
   StatusOr<etcd::TxnResult> r =
       client_->Txn({absent}, {etcd::Op::Put(kMemberRestartTurnKey, state_.node_id, lease)}, {});
   if (!r.ok() || !r->succeeded) {
@@ -74,6 +70,7 @@ void Manager::GiveMemberRestartTurn() {
 }
 
 void Manager::WaitPlannedMemberRestart() const {
+  if (!member_restarting_.load()) return;  // the common case: no lock on the API's path
   std::unique_lock<std::mutex> lock(member_restart_mu_);
   member_restart_cv_.wait_for(lock, kPlannedRestartHold, [this] { return !member_restarting_; });
 }
@@ -107,12 +104,8 @@ Status Manager::RestartMember() {
   RETURN_IF_ERROR(started);
   RETURN_IF_ERROR(WaitMemberServes(std::chrono::seconds(45)));
   // The quorum probe's own connection (the election client) too, so the first API call after
-  // the hold does not find it still reconnecting.
-  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!election_client_->Range(store::kLeaderKey, "").ok() &&
-         std::chrono::steady_clock::now() < end) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  // the hold does not find it still reconnecting (best effort: the member serves already).
+  (void)WaitReadable(*election_client_, store::kLeaderKey, std::chrono::seconds(10));
   return absl::OkStatus();
 }
 
