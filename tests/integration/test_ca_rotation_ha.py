@@ -41,6 +41,7 @@ import unittest
 
 import harness
 from harness import busybox_image, ha_swarm
+from test_ca_rotation import certs_dir, chains_to, out
 
 IP = {"m1": "127.0.72.1", "m2": "127.0.72.2", "m3": "127.0.72.3", "w1": "127.0.72.4",
       "w2": "127.0.72.5"}
@@ -49,16 +50,8 @@ IMAGE = "capsule/busybox:1"
 FLAGS = ["--cert-check-period", "1"]
 
 
-def out(r):
-    return r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
-
-
 def addr(name):
     return f"{IP[name]}:{harness.SWARM_PORT}"
-
-
-def certs_dir(d):
-    return os.path.join(d.data_root, "swarm", "certificates")
 
 
 def member_trust_file(d):
@@ -71,16 +64,6 @@ def read(path):
             return f.read()
     except OSError:
         return ""
-
-
-def chains_to(cert_path, root_pem):
-    """openssl verify of the node certificate (the first in the file) against root_pem only."""
-    with tempfile.NamedTemporaryFile("w", suffix=".pem") as root:
-        root.write(root_pem)
-        root.flush()
-        r = subprocess.run(["openssl", "verify", "-CAfile", root.name, cert_path],
-                           capture_output=True, timeout=20)
-    return r.returncode == 0
 
 
 def peer_get(target_ip, source_ip, cert, key, path="/members"):
