@@ -72,6 +72,13 @@ int main(int argc, char** argv) {
                  "Seconds the previous unlock key still unlocks after a rotation (tests only)")
       ->group("")
       ->check(CLI::NonNegativeNumber);
+  // Hidden, for tests only: a pause between a rotation's new current version and its pins, so
+  // that a test can kill -9 the manager in that window (the pins are one etcd Txn otherwise).
+  int64_t rotation_pin_delay_ms = 0;
+  app.add_option("--rotation-pin-delay-ms", rotation_pin_delay_ms,
+                 "Pause before a secret rotation pins the services, in ms (tests only)")
+      ->group("")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--audit-max-entries", options.audit_max_entries,
                  "Secrets audit log: newest events kept (trimmed in batches of a tenth)")
       ->capture_default_str()
@@ -122,6 +129,7 @@ int main(int argc, char** argv) {
   options.node_cert_validity = std::chrono::seconds(node_cert_validity_s);
   options.cert_check_period = std::chrono::seconds(cert_check_period_s);
   options.unlock_key_grace = std::chrono::seconds(unlock_key_grace_s);
+  options.rotation_pin_delay = std::chrono::milliseconds(rotation_pin_delay_ms);
 
   capsule::Status s = capsule::InitLogging(log_level);
   if (!s.ok()) {

@@ -58,6 +58,7 @@ ManagerConfig Daemon::MakeManagerConfig() const {
   c.etcd_maintenance = options_.etcd_maintenance;
   c.unlock_key_grace = options_.unlock_key_grace;
   c.audit_max_entries = options_.audit_max_entries;
+  c.rotation_pin_delay = options_.rotation_pin_delay;
   return c;
 }
 

@@ -48,6 +48,9 @@ struct DaemonOptions {
   std::chrono::seconds unlock_key_grace = kDefaultUnlockKeyGrace;
   // The secrets audit log's retention on this manager (--audit-max-entries).
   size_t audit_max_entries = audit::kDefaultMaxEntries;
+  // Tests only (a hidden flag): a rotation's pause between its new current version and its
+  // pins (controlapi::SecretVersionApi).
+  std::chrono::milliseconds rotation_pin_delay{0};
 };
 
 class Daemon : public dockerapi::Backend {

@@ -153,7 +153,8 @@ Status Manager::StartServices(bool joined) {
   quorum_ = std::make_unique<membership::QuorumWatch>(
       RealClock(), [this] { return election_client_->Range(store::kLeaderKey, "").status(); });
   secrets_ = std::make_unique<controlapi::SecretApi>(*store_, *reads_, RealClock());
-  secret_versions_ = std::make_unique<controlapi::SecretVersionApi>(*store_, *reads_, RealClock());
+  secret_versions_ = std::make_unique<controlapi::SecretVersionApi>(*store_, *reads_, RealClock(),
+                                                                    config_.rotation_pin_delay);
   configs_ = std::make_unique<controlapi::ConfigApi>(*store_, *reads_, RealClock());
   // Set before any request can remove a node: the swarm server starts later.
   nodes_ = std::make_unique<controlapi::NodeApi>(

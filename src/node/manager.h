@@ -97,6 +97,10 @@ struct ManagerConfig {
   // --audit-max-entries; audit/log_recorder.h). Set it alike on every manager: each trims to
   // its own.
   size_t audit_max_entries = audit::kDefaultMaxEntries;
+  // Tests only (capsuled's hidden --rotation-pin-delay-ms): how long a secret rotation waits
+  // between making its version current and pinning the services, so that a test can kill -9
+  // the manager in between (controlapi::SecretVersionApi).
+  std::chrono::milliseconds rotation_pin_delay{0};
 };
 
 class Manager : public dockerapi::AutolockControl {

@@ -1,9 +1,12 @@
 """Secret versions, the rest of issue 14, with real capsuled, etcd, runc and the docker CLIs:
 
   - crash safety: `kill -9` of the manager while `capsule secret rotate` pins a secret used by
-    40 services (killed as soon as its log says the new version is current, so some services
+    40 services (killed as soon as its log says the new version is current, so the services
     are not pinned yet); after the restart every service pins the new version and the tasks
-    run it (the leader finishes the rotation's intent; at least one round must have needed it);
+    run it (the leader finishes the rotation's intent; at least one round must have needed it).
+    The pins are one etcd Txn written a few ms after that log line, too soon for a kill from
+    outside to land in between reliably, so the daemon runs with the hidden
+    --rotation-pin-delay-ms (a pause between the two, for tests only);
   - no orphaned version objects: once the window passed only the kept versions' objects are
     in etcd, and after `docker secret rm` none of the secret's (keys read raw with etcdctl);
   - `capsule service inspect` shows the live-refresh policy (JSON and --pretty), Docker's
@@ -34,6 +37,7 @@ IMAGE = "capsule/busybox:1"
 SERVICES = 40
 RUNNING = 2       # of them with one task; the others have 0 replicas (pins only)
 MAX_ROUNDS = 4
+PIN_DELAY_MS = 2000  # the window a kill must land in (see the module doc)
 VERSIONS_PREFIX = "/capsule/v1/objects/secretversions/"
 CANARY = 'sha256sum /run/secrets/cr; trap "exit 0" TERM; sleep 1d & wait'
 # The task's main process prints the digest of its file at start and on each HUP.
@@ -69,7 +73,9 @@ def etcd_keys(d, prefix):
 class SecretRotationSafety(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.d = harness.Daemon(IP, name="rs", extra_args=["--hostname", "node1"])
+        cls.d = harness.Daemon(IP, name="rs", extra_args=["--hostname", "node1",
+                                                           "--rotation-pin-delay-ms",
+                                                           str(PIN_DELAY_MS)])
         cls.addClassCleanup(cls.d.close)
         cls.d.swarm_init()
         _, cls.rootfs = busybox_image.class_rootfs_tar(cls, "crs-")

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
 
 #include "manager/controlapi/secret_digest.h"
 #include "manager/controlapi/secret_window.h"
@@ -70,8 +72,16 @@ std::vector<SecretVersion> VersionsOf(const Secret& s) {
 }
 
 SecretVersionApi::SecretVersionApi(store::Store& store, const store::ReadModel& reads,
-                                   const Clock& clock)
-    : store_(store), reads_(reads), clock_(clock) {}
+                                   const Clock& clock, std::chrono::milliseconds pin_delay)
+    : store_(store), reads_(reads), clock_(clock), pin_delay_(pin_delay) {}
+
+void SecretVersionApi::PauseBeforePins() const {
+  if (pin_delay_.count() <= 0) return;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::unique_lock<std::mutex> lock(mu);
+  clock_.WaitFor(cv, lock, pin_delay_, [] { return false; });
+}
 
 int64_t SecretVersionApi::VersionsKept() const {
   store::ClusterEntry c = reads_.GetCluster();
@@ -152,6 +162,7 @@ StatusOr<VersionChange> SecretVersionApi::Rotate(const std::string& id, const Se
   }
   if (version == 0) return store::OutOfSequence();
   spdlog::info("secret rotated: id={} name={} version={}", id, name, version);
+  PauseBeforePins();
   ASSIGN_OR_RETURN(Pins pins, FinishPins(id, version, intent));
   if (StatusOr<std::set<int64_t>> swept = Sweep(id); !swept.ok()) {
     spdlog::warn("secret {}: versions not swept: {}", id, swept.status().ToString());
@@ -191,6 +202,7 @@ StatusOr<VersionChange> SecretVersionApi::Rollback(const std::string& id) {
   }
   if (name.empty()) return store::OutOfSequence();
   spdlog::info("secret rolled back: id={} name={} version={}", id, name, target);
+  PauseBeforePins();
   ASSIGN_OR_RETURN(Pins pins, FinishPins(id, target, intent));
   if (StatusOr<std::set<int64_t>> swept = Sweep(id); !swept.ok()) {
     spdlog::warn("secret {}: versions not swept: {}", id, swept.status().ToString());

@@ -27,6 +27,7 @@
 // No call returns secret data. Thread-safe (the store and read model are).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -90,7 +91,11 @@ struct VerifyAnswer {
 
 class SecretVersionApi {
  public:
-  SecretVersionApi(store::Store& store, const store::ReadModel& reads, const Clock& clock);
+  // `pin_delay` (tests only, capsuled's hidden --rotation-pin-delay-ms): how long a rotation
+  // or rollback waits between making its version current and pinning the services, so that a
+  // test can kill the manager in that window.
+  SecretVersionApi(store::Store& store, const store::ReadModel& reads, const Clock& clock,
+                   std::chrono::milliseconds pin_delay = std::chrono::milliseconds(0));
 
   // `id` is a full ID (resolved by the caller); `uid` the caller's (-1: not known).
   // A new version with `data`, made current and pinned on every service using the secret.
@@ -164,9 +169,13 @@ class SecretVersionApi {
   StatusOr<std::string> DigestOf(const std::string& id, const SecretVersion& v,
                                  const SecretBytes& key);
 
+  // Waits pin_delay_ on clock_ (no-op when it is 0).
+  void PauseBeforePins() const;
+
   store::Store& store_;
   const store::ReadModel& reads_;
   const Clock& clock_;
+  const std::chrono::milliseconds pin_delay_;
 };
 
 }  // namespace capsule::controlapi

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 
+#include <thread>
+
 #include "manager/controlapi/api_test_env.h"
 #include "manager/controlapi/secret_digest.h"
 #include "manager/controlapi/secret_window.h"
@@ -152,6 +154,25 @@ TEST_F(SecretVersionsTest, RotationPinsEveryServiceUsingTheSecret) {
   ASSERT_TRUE(s.previous_secret_versions.has_value());
   EXPECT_EQ(PinnedVersion(*s.previous_secret_versions, id_), 1);
   EXPECT_FALSE(s.update_status.has_value());
+}
+
+// The tests-only pause (capsuled --rotation-pin-delay-ms) lies between the new current version
+// and the pins, and ends when the clock has passed it.
+TEST_F(SecretVersionsTest, PinDelayPausesBetweenTheCurrentVersionAndThePins) {
+  const std::string web = CreateService("web");
+  const size_t idle = env_.clock.waiters();
+  SecretVersionApi delayed{env_.store, env_.reads, env_.clock, std::chrono::seconds(5)};
+  StatusOr<VersionChange> c = absl::UnknownError("not run");
+  std::thread rotate([&] { c = delayed.Rotate(id_, Bytes("two"), -1); });
+  ASSERT_TRUE(env_.clock.AwaitWaiters(idle + 1));
+  EXPECT_EQ(Stored().current_version, 2);
+  EXPECT_EQ(PinnedVersion(StoredService(web).secret_versions, id_), 1);
+  env_.clock.Advance(std::chrono::seconds(4));
+  EXPECT_EQ(PinnedVersion(StoredService(web).secret_versions, id_), 1);
+  env_.clock.Advance(std::chrono::seconds(1));
+  rotate.join();
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(PinnedVersion(StoredService(web).secret_versions, id_), 2);
 }
 
 TEST_F(SecretVersionsTest, ServicesCreatedOrUpdatedLaterPinTheCurrentVersion) {
