@@ -430,7 +430,7 @@ TEST_F(EtcdTest, MembershipAndStatus) {
   EXPECT_EQ((*members)[0].client_urls, std::vector<std::string>{"unix://client.sock:2379"});
 
   // A learner that never starts: it does not count for quorum, so the add is allowed.
-  const std::string learner_url = "http://127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
+  const std::string learner_url = testing::FreePeerUrl();
   auto added = client_->MemberAdd({learner_url}, /*is_learner=*/true);
   ASSERT_OK(added.status());
   EXPECT_TRUE(added->member.is_learner);

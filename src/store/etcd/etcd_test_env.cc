@@ -1,11 +1,15 @@
 #include "store/etcd/etcd_test_env.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
+#include <random>
 
 #include "testing/eventually.h"
 
@@ -24,25 +28,36 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-int FreeLoopbackPort() {
+std::string FreePeerUrl() {
+  static std::mt19937 rng{std::random_device{}()};
+  static std::mutex mu;
+  uint32_t host = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    host = (127u << 24) | (std::uniform_int_distribution<uint32_t>(64, 127)(rng) << 16) |
+           (std::uniform_int_distribution<uint32_t>(0, 255)(rng) << 8) |
+           std::uniform_int_distribution<uint32_t>(1, 254)(rng);
+  }
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   EXPECT_GE(fd, 0);
   struct sockaddr_in addr {};
   addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_addr.s_addr = htonl(host);
   addr.sin_port = 0;
   EXPECT_EQ(bind(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof(addr)), 0);
   socklen_t len = sizeof(addr);
   EXPECT_EQ(getsockname(fd, reinterpret_cast<struct sockaddr*>(&addr), &len), 0);
   close(fd);
-  return ntohs(addr.sin_port);
+  char ip[INET_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET, &addr.sin_addr, ip, sizeof(ip));
+  return "http://" + std::string(ip) + ":" + std::to_string(ntohs(addr.sin_port));
 }
 
 MemberConfig TestMemberConfig(const std::string& dir) {
   MemberConfig config;
   config.dir = dir;
   config.name = "m1";
-  config.peer_url = "http://127.0.0.1:" + std::to_string(FreeLoopbackPort());
+  config.peer_url = FreePeerUrl();
   config.cluster_token = "capsule-test";
   config.log_level = "error";
   return config;

@@ -25,10 +25,13 @@ class TempDir {
   std::string path_;
 };
 
-// A TCP port on 127.0.0.1 that was free a moment ago (bind port 0, read it, close).
-int FreeLoopbackPort();
+// http://<address>:<port> for an etcd peer: a random address in 127.64.0.0/10 (apart from the
+// 127.0.0.1 that every outgoing loopback connection's local end uses, and from the 127.0.x.y
+// blocks of the integration tests) and a port that was free on it a moment ago (bind port 0,
+// read it, close). So tests running side by side rarely race for one address and port.
+std::string FreePeerUrl();
 
-// A one-member cluster config in dir, peer URL http://127.0.0.1:<free port>.
+// A one-member cluster config in dir, peer URL FreePeerUrl().
 MemberConfig TestMemberConfig(const std::string& dir);
 
 StatusOr<std::unique_ptr<Client>> ConnectTo(const Supervisor& supervisor,

@@ -1,6 +1,8 @@
 #include "store/etcd/supervisor.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -41,6 +43,18 @@ std::string ToHexPort(const std::string& decimal) {
   char buf[8];
   snprintf(buf, sizeof(buf), "%04X", std::stoi(decimal));
   return buf;
+}
+
+// "http://A.B.C.D:PORT" → "ADDR:PORT" as /proc/net/tcp writes it (the address's bytes in host
+// order on x86: 127.0.0.1 → 0100007F).
+std::string ProcNetTcpAddress(const std::string& url) {
+  const size_t host = url.find("://") + 3;
+  const size_t colon = url.rfind(':');
+  in_addr addr{};
+  EXPECT_EQ(inet_pton(AF_INET, url.substr(host, colon - host).c_str(), &addr), 1) << url;
+  char buf[16];
+  snprintf(buf, sizeof(buf), "%08X", addr.s_addr);
+  return std::string(buf) + ":" + ToHexPort(url.substr(colon + 1));
 }
 
 // "ADDR:PORT" (hex, as in /proc/net/tcp*) of every TCP socket in LISTEN state owned by pid.
@@ -108,8 +122,8 @@ TEST_F(EtcdTest, RunsInItsDirWithPeerOnLoopbackOnly) {
   EXPECT_TRUE(Exists(member_dir() + "/member-data"));
   EXPECT_EQ(supervisor_->ClientEndpoint(), "unix:" + member_dir() + "/client.sock:2379");
   // The only TCP listener is the peer URL: no default localhost:2379/2380, no metrics port.
-  const std::string peer_port = config_.peer_url.substr(config_.peer_url.rfind(':') + 1);
-  EXPECT_EQ(ListeningTcpSockets(pid), std::vector<std::string>{"0100007F:" + ToHexPort(peer_port)});
+  EXPECT_EQ(ListeningTcpSockets(pid),
+            std::vector<std::string>{ProcNetTcpAddress(config_.peer_url)});
   auto members = client_->MemberList();
   ASSERT_OK(members.status());
   ASSERT_EQ(members->size(), 1u);
