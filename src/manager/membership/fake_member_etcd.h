@@ -1,6 +1,6 @@
 // Tests only: an etcd cluster's membership in memory (the Cluster calls of etcd::Client, and a
-// minimal key-value store for Txn / Range / Put / Delete: equality compares only, no watches
-// or leases), behaving as etcd 3.4 does where joins care: one learner
+// minimal key-value store for Txn / Range / Put / Delete: equality compares only, leases that
+// end only when revoked, no watches), behaving as etcd 3.4 does where joins care: one learner
 // at a time, promotion refused until the test marks the learner in sync, and injectable
 // transient refusals. Not thread-safe: one test thread, or a gRPC test's handler threads one
 // call at a time.
@@ -51,6 +51,7 @@ class FakeMemberEtcd final : public etcd::Client {
     return List();
   }
   StatusOr<std::vector<etcd::Member>> MemberPromote(uint64_t id) override {
+    if (before_member_promote) before_member_promote();
     auto it = members_.find(id);
     if (it == members_.end()) return absl::NotFoundError("etcdserver: member not found");
     if (!it->second.is_learner) {
@@ -99,6 +100,7 @@ class FakeMemberEtcd final : public etcd::Client {
         if (kv.version == 0) kv.create_revision = revision_;
         kv.key = op.key;
         kv.value = op.value;
+        kv.lease = op.lease;
         kv.mod_revision = revision_;
         ++kv.version;
       } else if (op.type == etcd::Op::Type::kDelete) {
@@ -132,11 +134,14 @@ class FakeMemberEtcd final : public etcd::Client {
                                                     etcd::WatchCallbacks) override {
     return absl::UnimplementedError("fake");
   }
-  StatusOr<int64_t> LeaseGrant(std::chrono::seconds) override {
-    return absl::UnimplementedError("fake");
-  }
+  // Leases never expire by themselves: a test ends one with LeaseRevoke (as etcd does when
+  // its TTL passes: the keys attached to it are deleted).
+  StatusOr<int64_t> LeaseGrant(std::chrono::seconds) override { return next_lease_++; }
   Status LeaseKeepAliveOnce(int64_t) override { return absl::UnimplementedError("fake"); }
-  Status LeaseRevoke(int64_t) override { return absl::UnimplementedError("fake"); }
+  Status LeaseRevoke(int64_t lease) override {
+    std::erase_if(kvs_, [&](const auto& e) { return e.second.lease == lease; });
+    return absl::OkStatus();
+  }
 
   std::vector<etcd::Member> List() const {
     std::vector<etcd::Member> out;
@@ -156,7 +161,8 @@ class FakeMemberEtcd final : public etcd::Client {
     return it == kvs_.end() ? 0 : it->second.create_revision;
   }
 
-  std::function<void()> before_member_list;  // runs at the start of every MemberList
+  std::function<void()> before_member_list;     // runs at the start of every MemberList
+  std::function<void()> before_member_promote;  // runs at the start of every MemberPromote
   bool in_sync = false;
   int unhealthy_answers = 0;
   int removed_id_answers = 0;  // etcd's ID collision with a member removed in the same second
@@ -167,6 +173,7 @@ class FakeMemberEtcd final : public etcd::Client {
   uint64_t next_id_ = 0x100;
   std::map<std::string, etcd::KeyValue> kvs_;
   int64_t revision_ = 1;
+  int64_t next_lease_ = 0x7000;
 };
 
 }  // namespace capsule::membership::testing

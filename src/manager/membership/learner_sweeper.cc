@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+
 namespace capsule::membership {
 namespace {
 
@@ -58,11 +60,18 @@ Status LearnerSweeper::CheckLeadership() { return membership::CheckLeadership(et
 Status LearnerSweeper::RemoveFenced(uint64_t member_id) {
   const etcd::Compare fence{fence_.key, etcd::Compare::Target::kCreateRevision,
                             etcd::Compare::Result::kEqual, fence_.create_revision, ""};
+  const etcd::Compare not_promoting{LearnerPromotionKey(member_id), etcd::Compare::Target::kVersion,
+                                    etcd::Compare::Result::kEqual, 0, ""};
   const std::string claim_key = LearnerRemovalKey(member_id);
   ASSIGN_OR_RETURN(
       etcd::TxnResult claim,
-      etcd_.Txn({fence}, {etcd::Op::Put(claim_key, std::to_string(fence_.create_revision))}, {}));
-  if (!claim.succeeded) return NotLeader();
+      etcd_.Txn({fence, not_promoting},
+                {etcd::Op::Put(claim_key, std::to_string(fence_.create_revision))}, {}));
+  if (!claim.succeeded) {
+    RETURN_IF_ERROR(CheckLeadership());  // the fence failed: NotLeader
+    return absl::UnavailableError(
+        absl::StrCat("store learner ", absl::Hex(member_id), " is being promoted; not removed"));
+  }
   RETURN_IF_ERROR(membership_.RemoveLearner(member_id, [this] { return CheckLeadership(); }));
   if (StatusOr<int64_t> d = etcd_.Delete(claim_key, ""); !d.ok()) {
     spdlog::debug("membership: deleting the removal claim of {:x}: {}", member_id,

@@ -6,10 +6,12 @@
 //
 // Leader work: only the elected leader runs it, and its removals are FENCED on that
 // leadership (store/fence.h), although etcd's MemberRemove cannot carry a compare:
-//   1. claim: a Txn that compares the leader key's create_revision with `fence` and writes
-//      LearnerRemovalKey(id) (membership.h). Refused → FailedPrecondition kNotLeaderMessage,
-//      nothing removed, the pass ends. From the claim on, Membership::Promote refuses the
-//      learner, so the decision cannot be overtaken by the learner's promotion;
+//   1. claim: a Txn that compares the leader key's create_revision with `fence` and the
+//      learner's promotion hold absent (LearnerPromotionKey), and writes LearnerRemovalKey(id)
+//      (membership.h). Refused by the fence → FailedPrecondition kNotLeaderMessage, nothing
+//      removed, the pass ends; by a hold (a promotion under way) → this learner is left to a
+//      later pass. From the claim on, Membership::Promote refuses the learner, so the decision
+//      cannot be overtaken by the learner's promotion;
 //   2. the member list is read again (still a learner?) and, right before MemberRemove, the
 //      leadership is read again (linearizable Range of the leader key): a leader paused
 //      (SIGSTOP) anywhere before this check and resumed after another manager was elected

@@ -25,6 +25,10 @@ std::string LearnerRemovalKey(uint64_t member_id) {
   return absl::StrCat(kLearnerRemovalPrefix, absl::Hex(member_id, absl::kZeroPad16));
 }
 
+std::string LearnerPromotionKey(uint64_t member_id) {
+  return absl::StrCat(kLearnerPromotionPrefix, absl::Hex(member_id, absl::kZeroPad16));
+}
+
 template <typename T>
 StatusOr<T> Membership::RetryWhileUnhealthy(const std::function<StatusOr<T>()>& change) {
   const auto end = std::chrono::steady_clock::now() + unhealthy_wait_;
@@ -82,11 +86,25 @@ StatusOr<etcd::Member> Membership::Find(uint64_t member_id) {
 }
 
 Status Membership::Promote(uint64_t member_id) {
-  ASSIGN_OR_RETURN(etcd::RangeResult claim, etcd_.Range(LearnerRemovalKey(member_id), ""));
-  if (!claim.kvs.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat("store learner ", absl::Hex(member_id),
-                                                      " is being removed: its join took too long"));
+  ASSIGN_OR_RETURN(int64_t lease, etcd_.LeaseGrant(kPromotionHoldTtl));
+  const etcd::Compare unclaimed{LearnerRemovalKey(member_id), etcd::Compare::Target::kVersion,
+                                etcd::Compare::Result::kEqual, 0, ""};
+  StatusOr<etcd::TxnResult> held =
+      etcd_.Txn({unclaimed}, {etcd::Op::Put(LearnerPromotionKey(member_id), "", lease)}, {});
+  Status s =
+      !held.ok() ? held.status()
+      : !held->succeeded
+          ? absl::FailedPreconditionError(absl::StrCat("store learner ", absl::Hex(member_id),
+                                                       " is being removed: its join took too long"))
+          : PromoteHeld(member_id);
+  // Ends the hold (its key goes with the lease); if this fails the TTL ends it.
+  if (Status r = etcd_.LeaseRevoke(lease); !r.ok()) {
+    spdlog::debug("membership: ending the promotion hold of {:x}: {}", member_id, r.ToString());
   }
+  return s;
+}
+
+Status Membership::PromoteHeld(uint64_t member_id) {
   StatusOr<std::vector<etcd::Member>> promoted = RetryWhileUnhealthy<std::vector<etcd::Member>>(
       [&] { return etcd_.MemberPromote(member_id); });
   if (promoted.ok()) {

@@ -11,10 +11,17 @@
 // (etcd 3.4 allows one learner at a time: a second concurrent join gets FailedPrecondition
 // "too many learner members" and is retried by the joining node.)
 //
-// A learner's removal by the leader (learner_sweeper.h) is first CLAIMED under the key
-// LearnerRemovalKey(member ID), written by a fenced transaction: while a claim exists, Promote
-// refuses that learner, so a removal decided under a valid leadership can never hit a member
-// that became a voter afterwards (see the sweeper's contract for the remaining window).
+// A learner's removal by the leader (learner_sweeper.h) and its promotion exclude each other
+// through two keys, each written by a transaction that compares the other absent:
+//  - the removal is first CLAIMED under LearnerRemovalKey(member ID) (a fenced transaction
+//    that also requires no promotion hold): while a claim exists, Promote refuses the learner;
+//  - a promotion first writes its HOLD, LearnerPromotionKey(member ID) (attached to a lease of
+//    kPromotionHoldTtl, revoked when the promotion returns), only while no claim exists; while
+//    the hold exists the sweeper cannot claim.
+// So a removal decided under a valid leadership can never hit a member that became a voter
+// afterwards, and a promotion under way is never cut short by a removal. The remaining window:
+// a promoter paused (SIGSTOP) between its hold and its MemberPromote for longer than the
+// lease's TTL (see also the sweeper's contract).
 //
 // Thread-safe (etcd serialises membership changes); `etcd` must outlive the object.
 #pragma once
@@ -40,6 +47,12 @@ struct AddedLearner {
 // Where the leader claims the removal of learner `member_id` (not an object key).
 inline constexpr char kLearnerRemovalPrefix[] = "/capsule/v1/membership/removing/";
 std::string LearnerRemovalKey(uint64_t member_id);
+// Where a promotion holds learner `member_id` off the sweeper while it runs.
+inline constexpr char kLearnerPromotionPrefix[] = "/capsule/v1/membership/promoting/";
+std::string LearnerPromotionKey(uint64_t member_id);
+// The hold's lease: longer than a promotion's own retries (unhealthy_wait), so it outlives
+// every promotion that is not paused; a promoter that died leaves a hold that ends with it.
+inline constexpr std::chrono::seconds kPromotionHoldTtl{30};
 
 // Formats the member list of a MemberAdd answer as --initial-cluster.
 std::string InitialCluster(const std::vector<etcd::Member>& members, uint64_t new_member_id,
@@ -61,9 +74,9 @@ class Membership {
   // many learner members" while another join is in progress).
   StatusOr<AddedLearner> AddLearner(const std::string& name, const std::string& peer_url);
 
-  // Promotes the learner. FailedPrecondition while it has not caught up (retry), and while
-  // its removal is claimed (LearnerRemovalKey). OK when the member is already a voter (a
-  // retried promotion). NotFound when there is no such member.
+  // Promotes the learner, under its promotion hold (above). FailedPrecondition while it has
+  // not caught up (retry), and while its removal is claimed (LearnerRemovalKey). OK when the
+  // member is already a voter (a retried promotion). NotFound when there is no such member.
   Status Promote(uint64_t member_id);
 
   // Removes a member that is still a learner (a failed join). OK if it is already gone;
@@ -81,6 +94,8 @@ class Membership {
   Status Remove(uint64_t member_id, const std::string& node_id,
                 const std::function<Status()>& precondition);
   StatusOr<etcd::Member> Find(uint64_t member_id);
+  // Promote's work once the hold is written.
+  Status PromoteHeld(uint64_t member_id);
   // Runs `change` again every 200 ms while etcd answers "unhealthy cluster".
   template <typename T>
   StatusOr<T> RetryWhileUnhealthy(const std::function<StatusOr<T>()>& change);

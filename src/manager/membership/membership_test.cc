@@ -251,6 +251,74 @@ TEST(LearnerSweeperTest, ALearnerPromotedRightAfterTheClaimIsNotRemoved) {
       etcd.Range(kLearnerRemovalPrefix, etcd::PrefixEnd(kLearnerRemovalPrefix))->kvs.empty());
 }
 
+// A promotion under way (its hold written, MemberPromote not yet sent) keeps the sweeper's
+// claim off: the learner becomes a voter and is not removed. Without the hold's compare in the
+// claim, this sweep would remove the learner and the promotion would fail with NotFound.
+TEST(LearnerSweeperTest, APromotionUnderWayIsNotCutShortByTheSweep) {
+  FakeMemberEtcd etcd;
+  ::capsule::testing::FakeClock clock;
+  LearnerSweeper sweeper(etcd, clock, Elect(etcd, "m1"), 60s);
+  Membership m(etcd);
+  StatusOr<AddedLearner> added = m.AddLearner("a", "https://127.0.0.2:2380");
+  ASSERT_OK(added.status());
+  EXPECT_EQ(*sweeper.Tick(), 0);
+  clock.Advance(60s);
+  etcd.in_sync = true;
+  int sweeps = 0;
+  etcd.before_member_promote = [&] {
+    if (sweeps++ > 0) return;
+    StatusOr<int> r = sweeper.Tick();
+    ASSERT_OK(r.status());
+    EXPECT_EQ(*r, 0);
+  };
+  ASSERT_OK(m.Promote(added->member_id));
+  etcd.before_member_promote = nullptr;
+  EXPECT_EQ(sweeps, 1);
+  ASSERT_NE(etcd.Get(added->member_id), nullptr);
+  EXPECT_FALSE(etcd.Get(added->member_id)->is_learner);
+  EXPECT_EQ(etcd.removals, 0);
+  // The hold ended with the promotion, and no claim was left.
+  EXPECT_TRUE(
+      etcd.Range(kLearnerPromotionPrefix, etcd::PrefixEnd(kLearnerPromotionPrefix))->kvs.empty());
+  EXPECT_TRUE(
+      etcd.Range(kLearnerRemovalPrefix, etcd::PrefixEnd(kLearnerRemovalPrefix))->kvs.empty());
+}
+
+// A hold whose promoter died stays until its lease ends; then the overdue learner is removed.
+TEST(LearnerSweeperTest, AHoldLeftByADeadPromoterEndsWithItsLease) {
+  FakeMemberEtcd etcd;
+  ::capsule::testing::FakeClock clock;
+  LearnerSweeper sweeper(etcd, clock, Elect(etcd, "m1"), 60s);
+  StatusOr<AddedLearner> added = Membership(etcd).AddLearner("a", "https://127.0.0.2:2380");
+  ASSERT_OK(added.status());
+  StatusOr<int64_t> lease = etcd.LeaseGrant(kPromotionHoldTtl);
+  ASSERT_OK(lease.status());
+  ASSERT_OK(etcd.Txn({}, {etcd::Op::Put(LearnerPromotionKey(added->member_id), "", *lease)}, {})
+                .status());
+  EXPECT_EQ(*sweeper.Tick(), 0);
+  clock.Advance(60s);
+  EXPECT_EQ(*sweeper.Tick(), 0);  // held
+  EXPECT_NE(etcd.Get(added->member_id), nullptr);
+  ASSERT_OK(etcd.LeaseRevoke(*lease));  // the TTL passed
+  EXPECT_EQ(*sweeper.Tick(), 1);
+  EXPECT_EQ(etcd.Get(added->member_id), nullptr);
+}
+
+// Once the removal is claimed, a promotion writes no hold and is refused.
+TEST(MembershipTest, AClaimedLearnerGetsNoPromotionHold) {
+  FakeMemberEtcd etcd;
+  Membership m(etcd);
+  StatusOr<AddedLearner> added = m.AddLearner("a", "https://127.0.0.2:2380");
+  ASSERT_OK(added.status());
+  ASSERT_OK(etcd.Put(LearnerRemovalKey(added->member_id), "7").status());
+  etcd.in_sync = true;
+  Status s = m.Promote(added->member_id);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_TRUE(etcd.Get(added->member_id)->is_learner);
+  EXPECT_TRUE(
+      etcd.Range(kLearnerPromotionPrefix, etcd::PrefixEnd(kLearnerPromotionPrefix))->kvs.empty());
+}
+
 class MembershipServiceTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_OK(crypto::InitCrypto()); }
