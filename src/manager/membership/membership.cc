@@ -91,12 +91,12 @@ Status Membership::Promote(uint64_t member_id) {
                                 etcd::Compare::Result::kEqual, 0, ""};
   StatusOr<etcd::TxnResult> held =
       etcd_.Txn({unclaimed}, {etcd::Op::Put(LearnerPromotionKey(member_id), "", lease)}, {});
-  Status s =
-      !held.ok() ? held.status()
-      : !held->succeeded
-          ? absl::FailedPreconditionError(absl::StrCat("store learner ", absl::Hex(member_id),
-                                                       " is being removed: its join took too long"))
-          : PromoteHeld(member_id);
+  Status s = held.status();
+  if (s.ok() && !held->succeeded) {
+    s = absl::FailedPreconditionError(absl::StrCat("store learner ", absl::Hex(member_id),
+                                                   " is being removed: its join took too long"));
+  }
+  if (s.ok()) s = PromoteHeld(member_id);
   // Ends the hold (its key goes with the lease); if this fails the TTL ends it.
   if (Status r = etcd_.LeaseRevoke(lease); !r.ok()) {
     spdlog::debug("membership: ending the promotion hold of {:x}: {}", member_id, r.ToString());
