@@ -8,7 +8,8 @@ on the module path: CTest sets PYTHONPATH=<checkout>/tests; by hand, from the ch
   cd tests/integration && PYTHONPATH=.. python3 -m unittest -v test_edge_cases
 
 Modules: daemon (Daemon, binaries, ports), api (ApiClient, Docker formats and messages), procs
-(/proc, wait_until), docker_cli (20.10 and the optional second CLI), busybox_image, leakscan. The names below are
+(/proc, wait_until), docker_cli (20.10 and the optional second CLI), etcd_peer (a GET on a
+member's peer port over TLS), busybox_image, leakscan. The names below are
 re-exported so that `harness.Daemon`, `harness.b64`, ... work.
 
 Loopback address allocation (so test modules can run in parallel without clashing on the swarm
@@ -70,6 +71,7 @@ module uses its own last octet:
   127.0.70.x test_secret_rotation_safety
   127.0.71.x bench/profile_create.py
   127.0.72.x test_ca_rotation_ha
+  127.0.73.x test_autolock_demoted
 127.0.0.1 is left to the Docker oracle (bench/compare_oracle.sh).
 """
 
@@ -79,6 +81,7 @@ from .daemon import (CAPSULE_CLI, CAPSULED, ETCD, ETCD_PEER_PORT, EXTERNAL, RUNC
                      Daemon, DaemonError, ExternalDaemon)
 from .docker_cli import (DOCKER_2, DOCKER_20, DOCKER_CLIS, NO_SECOND_CLI, OTHER_CLI, cli_label,
                          report_second_cli, require_docker_cli)
+from .etcd_peer import etcd_peer_get
 from .procs import (child_pids, die_with_parent, mounts_below, pid_alive, pids_with_arg,
                     proc_cmdline, proc_status_kib, wait_until)
 
@@ -87,8 +90,9 @@ __all__ = [
     "DOCKER_20", "DOCKER_CLIS", "Daemon", "DaemonError", "ETCD", "ETCD_PEER_PORT", "EXTERNAL",
     "ExternalDaemon", "NOT_IN_SWARM", "NOT_MANAGER", "NO_SECOND_CLI", "OTHER_CLI", "RUNC",
     "Response", "SWARM_PORT", "UnixHTTPConnection", "b64", "child_pids", "cli_label",
-    "demux_stream", "die_with_parent", "mounts_below", "pid_alive", "pids_with_arg",
-    "proc_cmdline", "proc_status_kib", "report_second_cli", "require_docker_cli", "wait_until",
+    "demux_stream", "die_with_parent", "etcd_peer_get", "mounts_below", "pid_alive",
+    "pids_with_arg", "proc_cmdline", "proc_status_kib", "report_second_cli",
+    "require_docker_cli", "wait_until",
 ]
 
 report_second_cli()  # once per test process: says plainly when only 20.10 ran

@@ -30,8 +30,6 @@ Addresses: 127.0.72.1 (m1), .2 (m2), .3 (m3), .4 (w1), .5 (w2, joins for test_05
 import json
 import os
 import shutil
-import socket
-import ssl
 import stat
 import subprocess
 import tempfile
@@ -66,37 +64,10 @@ def read(path):
         return ""
 
 
-def peer_get(target_ip, source_ip, cert, key, path="/members"):
-    """GET path on target_ip's etcd peer port over mutual TLS, from source_ip, presenting
-    cert/key. → ("ok", status line, body) or ("refused", reason)."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE  # the member's check of OUR certificate is under test
-    ctx.load_cert_chain(cert, key)
-    try:
-        raw = socket.create_connection((target_ip, harness.ETCD_PEER_PORT), timeout=10,
-                                       source_address=(source_ip, 0))
-    except OSError as e:
-        return ("refused", f"connect: {e!r}")
-    try:
-        with ctx.wrap_socket(raw, server_hostname=target_ip) as tls:
-            tls.settimeout(10)
-            tls.sendall(f"GET {path} HTTP/1.1\r\nHost: {target_ip}\r\n"
-                        "Connection: close\r\n\r\n".encode())
-            data = b""
-            while True:
-                chunk = tls.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-    except (ssl.SSLError, ConnectionError, socket.timeout, OSError) as e:
-        return ("refused", repr(e))
-    finally:
-        raw.close()
-    if not data:
-        return ("refused", "connection closed without a response")
-    head, _, body = data.partition(b"\r\n\r\n")
-    return ("ok", head.split(b"\r\n", 1)[0].decode(), body)
+def peer_get(target_ip, source_ip, cert, key):
+    """GET /members on target_ip's peer port from source_ip with cert/key; the member's own
+    certificate is not checked (its check of OURS is under test)."""
+    return harness.etcd_peer_get(target_ip, source_ip, cert, key)
 
 
 def member_names(result):

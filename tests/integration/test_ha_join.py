@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import socket
-import ssl
 import tempfile
 import time
 import unittest
@@ -52,24 +51,9 @@ def etcd_members(daemon):
     """The etcd member list, from the member's peer API (GET /members over mutual TLS with the
     manager's own certificate, dialled from its address): [{name, isLearner, peerURLs}]."""
     cert, key, ca = certs_of(daemon)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.load_verify_locations(ca)
-    ctx.check_hostname = False
-    ctx.load_cert_chain(cert, key)
-    raw = socket.create_connection((daemon.ip, harness.ETCD_PEER_PORT), timeout=10,
-                                   source_address=(daemon.ip, 0))
-    with ctx.wrap_socket(raw, server_hostname=daemon.ip) as tls:
-        tls.sendall(f"GET /members HTTP/1.1\r\nHost: {daemon.ip}\r\n"
-                    "Connection: close\r\n\r\n".encode())
-        data = b""
-        while True:
-            chunk = tls.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    assert b" 200 " in head.split(b"\r\n", 1)[0], head
-    return json.loads(body)
+    result = harness.etcd_peer_get(daemon.ip, daemon.ip, cert, key, ca)
+    assert result[0] == "ok" and " 200 " in result[1], result
+    return json.loads(result[2])
 
 
 class HaJoin(unittest.TestCase):

@@ -20,8 +20,6 @@ Addresses: 127.0.23.1 (manager), 127.0.23.2 (worker).
 import json
 import os
 import re
-import socket
-import ssl
 import subprocess
 import unittest
 
@@ -36,36 +34,10 @@ def certs_of(daemon):
             os.path.join(d, "swarm-root-ca.crt"))
 
 
-def peer_get(source_ip, cert, key, ca, path="/members"):
-    """GET path on the manager's etcd peer port over TLS from source_ip.
-
-    Returns ("ok", status_line, body) or ("refused", reason). cert=None sends no certificate.
-    """
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.load_verify_locations(ca)
-    ctx.check_hostname = False  # the member's certificate names its IP; we dial by IP anyway
-    if cert:
-        ctx.load_cert_chain(cert, key)
-    raw = socket.create_connection((MGR_IP, harness.ETCD_PEER_PORT), timeout=10,
-                                   source_address=(source_ip, 0))
-    try:
-        with ctx.wrap_socket(raw, server_hostname=MGR_IP) as tls:
-            tls.sendall(f"GET {path} HTTP/1.1\r\nHost: {MGR_IP}\r\n"
-                        "Connection: close\r\n\r\n".encode())
-            data = b""
-            while True:
-                chunk = tls.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-    except (ssl.SSLError, ConnectionError) as e:
-        return ("refused", repr(e))
-    finally:
-        raw.close()
-    if not data:
-        return ("refused", "connection closed without a response")
-    head, _, body = data.partition(b"\r\n\r\n")
-    return ("ok", head.split(b"\r\n", 1)[0].decode(), body)
+def peer_get(source_ip, cert, key, ca):
+    """GET /members on the manager's etcd peer port over TLS from source_ip (cert None: no
+    certificate). → ("ok", status_line, body) or ("refused", reason)."""
+    return harness.etcd_peer_get(MGR_IP, source_ip, cert, key, ca)
 
 
 class PeerPort(unittest.TestCase):
@@ -108,11 +80,13 @@ class PeerPort(unittest.TestCase):
         self.assertTrue(ips, t.stdout)
         result = peer_get(ips[0], cert, key, ca)
         self.assertEqual(result[0], "refused", f"a worker's certificate was admitted: {result}")
+        self.assertNotIn("connect:", result[1])  # refused by TLS, not a closed port
 
     def test_no_certificate_is_refused(self):
         _, _, ca = certs_of(self.w)
         result = peer_get(W_IP, None, None, ca)
         self.assertEqual(result[0], "refused", result)
+        self.assertNotIn("connect:", result[1])
 
     def test_member_command_line_names_the_manager_role(self):
         pid = self.m.etcd_pid()
