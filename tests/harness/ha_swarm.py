@@ -6,7 +6,14 @@ manager, joins the other managers with the manager token and the workers with th
 and registers every daemon's close as a class cleanup (so a failure half-way still stops what
 was started). Any step that fails raises AssertionError with the CLI's output and the daemon's
 log tail. Python 3 stdlib only.
+
+Also what the role-change modules read of a node: its etcd member list (etcdctl on the member's
+own client socket) and the role (OU) in a certificate.
 """
+
+import json
+import os
+import subprocess
 
 from .daemon import SWARM_PORT, Daemon
 
@@ -124,4 +131,27 @@ def current_leader(among, up, names):
     name = claim[0].name
     if all(leader_seen_by(d, names) == name for d in up):
         return claim[0]
+    return None
+
+
+def etcd_member_list(daemon):
+    """The members (etcdctl's JSON objects: ID, name, peerURLs, isLearner) that daemon's own
+    etcd member lists; None when it cannot say (no member running, no quorum)."""
+    sock = os.path.join(daemon.data_root, "etcd", "client.sock:2379")
+    r = subprocess.run(["etcdctl", "--endpoints", f"unix://{sock}", "member", "list", "-w",
+                        "json"], capture_output=True, env={**os.environ, "ETCDCTL_API": "3"},
+                       timeout=20)
+    if r.returncode != 0:
+        return None
+    return json.loads(r.stdout).get("members", [])
+
+
+def cert_ou(path):
+    """The OU (the swarm role: swarm-manager / swarm-worker) of the PEM certificate at path."""
+    r = subprocess.run(["openssl", "x509", "-noout", "-subject", "-in", path],
+                       capture_output=True, timeout=20)
+    for part in r.stdout.decode().replace("subject=", "").split(","):
+        k, _, v = part.strip().partition("=")
+        if k.strip() == "OU":
+            return v.strip()
     return None

@@ -16,7 +16,6 @@ Addresses: 127.0.73.1 (m1), .2 (m2), .3 (m3).
 
 import json
 import os
-import subprocess
 import time
 import unittest
 
@@ -35,23 +34,8 @@ def out(r):
 
 def etcd_members(daemon):
     """The member names (node IDs) daemon's own etcd member lists; None when it cannot say."""
-    sock = os.path.join(daemon.data_root, "etcd", "client.sock:2379")
-    r = subprocess.run(["etcdctl", "--endpoints", f"unix://{sock}", "member", "list", "-w",
-                        "json"], capture_output=True, env={**os.environ, "ETCDCTL_API": "3"},
-                       timeout=20)
-    if r.returncode != 0:
-        return None
-    return sorted(m.get("name", "") for m in json.loads(r.stdout).get("members", []))
-
-
-def cert_ou(path):
-    r = subprocess.run(["openssl", "x509", "-noout", "-subject", "-in", path],
-                       capture_output=True, timeout=20)
-    for part in r.stdout.decode().replace("subject=", "").split(","):
-        k, _, v = part.strip().partition("=")
-        if k.strip() == "OU":
-            return v.strip()
-    return None
+    members = ha_swarm.etcd_member_list(daemon)
+    return None if members is None else sorted(m.get("name", "") for m in members)
 
 
 class AutolockDemoted(unittest.TestCase):
@@ -105,7 +89,7 @@ class AutolockDemoted(unittest.TestCase):
         info = m3.api("GET", "/info").json()["Swarm"]
         self.assertEqual((info["LocalNodeState"], info["ControlAvailable"], info.get("Error", "")),
                          ("active", False, ""), info)
-        self.assertEqual(cert_ou(os.path.join(certs, "swarm-node.crt")), "swarm-worker")
+        self.assertEqual(ha_swarm.cert_ou(os.path.join(certs, "swarm-node.crt")), "swarm-worker")
         # A worker's key lies in the clear (workers are not autolocked); the tmpfs is gone.
         with open(os.path.join(certs, "swarm-node.key")) as f:
             self.assertIn("PRIVATE KEY", f.read())

@@ -58,25 +58,10 @@ def certs_of(daemon):
     return [os.path.join(d, f) for f in ("swarm-node.crt", "swarm-node.key", "swarm-root-ca.crt")]
 
 
-def cert_ou(path):
-    r = subprocess.run(["openssl", "x509", "-noout", "-subject", "-in", path],
-                       capture_output=True, timeout=20)
-    for part in r.stdout.decode().replace("subject=", "").split(","):
-        k, _, v = part.strip().partition("=")
-        if k.strip() == "OU":
-            return v.strip()
-    return None
-
-
 def etcd_members(daemon):
     """The member names (node IDs) daemon's own etcd member lists; None when it cannot say."""
-    sock = os.path.join(daemon.data_root, "etcd", "client.sock:2379")
-    r = subprocess.run(["etcdctl", "--endpoints", f"unix://{sock}", "member", "list", "-w",
-                        "json"], capture_output=True, env={**os.environ, "ETCDCTL_API": "3"},
-                       timeout=20)
-    if r.returncode != 0:
-        return None
-    return sorted(m.get("name", "") for m in json.loads(r.stdout).get("members", []))
+    members = ha_swarm.etcd_member_list(daemon)
+    return None if members is None else sorted(m.get("name", "") for m in members)
 
 
 def swarm_call(manager, certs, *args):
@@ -130,7 +115,7 @@ class DemotedManager(unittest.TestCase):
             q = os.path.join(dest, os.path.basename(p))
             shutil.copyfile(p, q)
             copies.append(q)
-        self.assertEqual(cert_ou(copies[0]), "swarm-manager")
+        self.assertEqual(ha_swarm.cert_ou(copies[0]), "swarm-manager")
         type(self).old[name] = copies
         return copies
 
@@ -200,7 +185,7 @@ class DemotedManager(unittest.TestCase):
         self.assertEqual(info.get("Error", ""), "", info)
         r = m3.docker(["info", "--format", "{{.Swarm.ControlAvailable}}"])
         self.assertEqual(self.ok(r, m3).strip(), "false")
-        self.assertEqual(cert_ou(certs_of(m3)[0]), "swarm-worker")
+        self.assertEqual(ha_swarm.cert_ou(certs_of(m3)[0]), "swarm-worker")
         for gone in ("etcd", os.path.join("swarm", "kek"), os.path.join("swarm", "autolock")):
             self.assertFalse(os.path.exists(os.path.join(m3.data_root, gone)), gone)
         self.assertIsNone(m3.etcd_pid())
@@ -246,7 +231,7 @@ class DemotedManager(unittest.TestCase):
         self.assertEqual((r.returncode, r.stdout.decode()),
                          (0, "Node w1 promoted to a manager in the swarm.\n"), out(r))
         self.wait(lambda: self.node_rows(m1).get("w1") == ("Ready", "Reachable")
-                  and cert_ou(certs_of(w1)[0]) == "swarm-manager", 60,
+                  and ha_swarm.cert_ou(certs_of(w1)[0]) == "swarm-manager", 60,
                   lambda: f"{self.node_rows(m1)}\n{w1.log_tail()}")
         members = sorted([self.ids["m1"], self.ids["m2"], self.ids["w1"]])
         self.assertEqual(etcd_members(m1), members)

@@ -27,7 +27,6 @@ import json
 import os
 import socket
 import ssl
-import subprocess
 import unittest
 
 import harness
@@ -57,24 +56,13 @@ def host_mounts():
 
 def etcd_members(daemon):
     """[(member ID as int, name)] as the member list of daemon's own etcd member says."""
-    sock = os.path.join(daemon.data_root, "etcd", "client.sock:2379")
-    r = subprocess.run(["etcdctl", "--endpoints", f"unix://{sock}", "member", "list", "-w",
-                        "json"], capture_output=True, env={**os.environ, "ETCDCTL_API": "3"},
-                       timeout=20)
-    if r.returncode != 0:
-        return None
-    return [(m["ID"], m.get("name", "")) for m in json.loads(r.stdout).get("members", [])]
+    members = ha_swarm.etcd_member_list(daemon)
+    return None if members is None else [(m["ID"], m.get("name", "")) for m in members]
 
 
 def cert_ou(daemon):
-    crt = os.path.join(daemon.data_root, "swarm", "certificates", "swarm-node.crt")
-    r = subprocess.run(["openssl", "x509", "-noout", "-subject", "-in", crt],
-                       capture_output=True, timeout=20)
-    for part in r.stdout.decode().replace("subject=", "").split(","):
-        k, _, v = part.strip().partition("=")
-        if k.strip() == "OU":
-            return v.strip()
-    return None
+    return ha_swarm.cert_ou(os.path.join(daemon.data_root, "swarm", "certificates",
+                                         "swarm-node.crt"))
 
 
 def raft_stream(daemon_ip, source_ip, certs, sender_id, cluster_id="0", to_id="0"):
