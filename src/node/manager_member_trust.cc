@@ -12,6 +12,7 @@
 #include "node/ca_sync.h"
 #include "node/certificates.h"
 #include "node/manager.h"
+#include "store/etcd/key_absent.h"
 #include "store/keys.h"
 
 namespace capsule::node {
@@ -48,10 +49,9 @@ bool Manager::MemberMayStop() const {
 
 StatusOr<bool> Manager::TakeMemberRestartTurn() {
   ASSIGN_OR_RETURN(int64_t lease, client_->LeaseGrant(kMemberRestartTurnTtl));
-  const etcd::Compare absent{kMemberRestartTurnKey, etcd::Compare::Target::kCreateRevision,
-                             etcd::Compare::Result::kEqual, 0, ""};
   StatusOr<etcd::TxnResult> r =
-      client_->Txn({absent}, {etcd::Op::Put(kMemberRestartTurnKey, state_.node_id, lease)}, {});
+      client_->Txn({etcd::KeyAbsent(kMemberRestartTurnKey)},
+                   {etcd::Op::Put(kMemberRestartTurnKey, state_.node_id, lease)}, {});
   if (!r.ok() || !r->succeeded) {
     (void)client_->LeaseRevoke(lease);
     if (!r.ok()) return r.status();

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "store/etcd/key_absent.h"
 #include "store/group_commit.h"
 #include "store/keys.h"
 #include "store/txn_batch.h"
@@ -328,8 +329,7 @@ StatusOr<crypto::Keyring> LoadOrStoreKeyring(etcd::Client& client, const SecretB
                                              crypto::Keyring fresh) {
   ASSIGN_OR_RETURN(std::string wrapped, fresh.Wrap(kek));
   ASSIGN_OR_RETURN(etcd::TxnResult r,
-                   client.Txn({Compare{kKeyringKey, Compare::Target::kCreateRevision,
-                                       Compare::Result::kEqual, 0, ""}},
+                   client.Txn({etcd::KeyAbsent(kKeyringKey)},
                               {Op::Put(kKeyringKey, std::move(wrapped))}, {Op::Get(kKeyringKey)}));
   if (r.succeeded) return fresh;
   if (r.ranges.empty() || r.ranges.front().empty()) {

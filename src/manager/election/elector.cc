@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "store/etcd/key_absent.h"
+
 namespace capsule::election {
 
 using etcd::Compare;
@@ -93,9 +95,9 @@ bool Elector::Campaign(Term* term, bool* retry_now) {
     term->create_revision = 0;
     return false;
   }
-  StatusOr<etcd::TxnResult> r = client_.Txn(
-      {Compare{options_.key, Compare::Target::kCreateRevision, Compare::Result::kEqual, 0, ""}},
-      {Op::Put(options_.key, options_.candidate, *lease)}, {Op::Get(options_.key)});
+  StatusOr<etcd::TxnResult> r =
+      client_.Txn({etcd::KeyAbsent(options_.key)},
+                  {Op::Put(options_.key, options_.candidate, *lease)}, {Op::Get(options_.key)});
   if (r.ok() && r->succeeded) {
     term->lease = *lease;
     term->create_revision = r->revision;

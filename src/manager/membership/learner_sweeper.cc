@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "store/etcd/key_absent.h"
 
 namespace capsule::membership {
 namespace {
@@ -60,12 +61,10 @@ Status LearnerSweeper::CheckLeadership() { return membership::CheckLeadership(et
 Status LearnerSweeper::RemoveFenced(uint64_t member_id) {
   const etcd::Compare fence{fence_.key, etcd::Compare::Target::kCreateRevision,
                             etcd::Compare::Result::kEqual, fence_.create_revision, ""};
-  const etcd::Compare not_promoting{LearnerPromotionKey(member_id), etcd::Compare::Target::kVersion,
-                                    etcd::Compare::Result::kEqual, 0, ""};
   const std::string claim_key = LearnerRemovalKey(member_id);
   ASSIGN_OR_RETURN(
       etcd::TxnResult claim,
-      etcd_.Txn({fence, not_promoting},
+      etcd_.Txn({fence, etcd::KeyAbsent(LearnerPromotionKey(member_id))},
                 {etcd::Op::Put(claim_key, std::to_string(fence_.create_revision))}, {}));
   if (!claim.succeeded) {
     RETURN_IF_ERROR(CheckLeadership());  // the fence failed: NotLeader

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "store/etcd/key_absent.h"
 
 namespace capsule::membership {
 
@@ -87,10 +88,9 @@ StatusOr<etcd::Member> Membership::Find(uint64_t member_id) {
 
 Status Membership::Promote(uint64_t member_id) {
   ASSIGN_OR_RETURN(int64_t lease, etcd_.LeaseGrant(kPromotionHoldTtl));
-  const etcd::Compare unclaimed{LearnerRemovalKey(member_id), etcd::Compare::Target::kVersion,
-                                etcd::Compare::Result::kEqual, 0, ""};
   StatusOr<etcd::TxnResult> held =
-      etcd_.Txn({unclaimed}, {etcd::Op::Put(LearnerPromotionKey(member_id), "", lease)}, {});
+      etcd_.Txn({etcd::KeyAbsent(LearnerRemovalKey(member_id))},
+                {etcd::Op::Put(LearnerPromotionKey(member_id), "", lease)}, {});
   Status s = held.status();
   if (s.ok() && !held->succeeded) {
     s = absl::FailedPreconditionError(absl::StrCat("store learner ", absl::Hex(member_id),
