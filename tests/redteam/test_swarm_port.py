@@ -323,9 +323,12 @@ class SwarmPort(unittest.TestCase):
         c = Http2Call(UPDATE, 1 << 20, self.ca, server_name=MANAGER_NAME).run()
         print(f"\n[swarm-port] cert-less client asking for {MANAGER_NAME}: ended {c.ended}, "
               f"sent {c.sent}, {c.error}", flush=True)
-        self.assertEqual(c.sent, 0, vars(c))
+        # TLS 1.3: the client finishes its side of the handshake and may write before the
+        # server has checked for its certificate, so some bytes leave the client; the server
+        # answers with an alert and closes, and no call is ever answered.
+        self.assertEqual(c.ended, "closed", vars(c))
         self.assertIsNone(c.grpc_status, vars(c))
-        self.assertIn("SSL", c.error or "", vars(c))  # the handshake itself failed
+        self.assertIn("SSL", c.error or "", vars(c))
 
     def join_call(self, size):
         """One cert-less join call whose prefix declares `size` bytes, sent again while the
