@@ -48,8 +48,9 @@ std::shared_ptr<grpc::ServerCredentials> Credentials(
 
 // What both servers share: no listening port of their own (the front hands them
 // connections), limits per connection, keepalive.
-void CommonArguments(const GrpcServerOptions& options, grpc::ServerBuilder& builder) {
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
+void CommonArguments(const GrpcServerOptions& options, int max_concurrent_streams,
+                     grpc::ServerBuilder& builder) {
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, max_concurrent_streams);
   // No BDP probing: the stream window a client may fill before the server reads (and before
   // CertlessGate refuses a call) stays at HTTP/2's 64 KiB instead of growing to megabytes.
   // Requests to a manager are small; its large messages are the ones it sends.
@@ -92,7 +93,7 @@ Status StartJoinServer(const GrpcServerOptions& options,
   join_quota.Resize(static_cast<size_t>(options.join_memory_quota_bytes));
   join_quota.SetMaxThreads(options.join_max_threads);
   join_builder.SetResourceQuota(join_quota);
-  CommonArguments(options, join_builder);
+  CommonArguments(options, options.join_max_concurrent_streams, join_builder);
   for (grpc::Service* service : join_services) join_builder.RegisterService(service);
   *server = join_builder.BuildAndStart();
   if (*server == nullptr) return absl::InternalError("cannot start the join server");
@@ -118,7 +119,7 @@ StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   quota.Resize(static_cast<size_t>(options.memory_quota_bytes));
   quota.SetMaxThreads(options.max_threads);
   builder.SetResourceQuota(quota);
-  CommonArguments(options, builder);
+  CommonArguments(options, options.max_concurrent_streams, builder);
   for (grpc::Service* service : services) builder.RegisterService(service);
   servers->authenticated = builder.BuildAndStart();
 

@@ -60,6 +60,7 @@ struct GrpcServerOptions {
   int join_max_receive_message_bytes = 64 << 10;
   int64_t join_memory_quota_bytes = 16 << 20;
   int join_max_threads = 8;
+  int join_max_concurrent_streams = 4;  // per connection (a join makes one call on each)
   // The front: routing, and join connections' byte, age and count limits.
   FrontLimits front;
   // The whole server.

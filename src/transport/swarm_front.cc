@@ -164,9 +164,9 @@ class SwarmFront::Loop {
                        SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) return;  // EAGAIN, or an error the next readiness retries (e.g. EMFILE)
       UniqueFd client(fd);
-      if (Unrouted() >= limits_.max_unrouted) {
+      if (Unrouted() >= limits_.max_unrouted && !EvictOldestSilent()) {
         ++over_unrouted_;
-        continue;  // closed
+        continue;  // closed: every waiting connection has sent its ClientHello
       }
       auto conn = std::make_shared<Conn>();
       conn->client = std::move(client);
@@ -176,6 +176,22 @@ class SwarmFront::Loop {
       ++count_[static_cast<int>(Kind::kHello)];
       Watch(conn->client.get(), EPOLLIN | EPOLLRDHUP, EPOLL_CTL_ADD);
     }
+  }
+
+  // At the cap, the connection that has waited longest for its ClientHello makes room: a
+  // client that holds connections open without speaking cannot keep a node that speaks at
+  // once from connecting. False if none is waiting for its ClientHello.
+  bool EvictOldestSilent() {
+    std::shared_ptr<Conn> oldest;
+    for (const auto& [fd, conn] : by_fd_) {
+      if (conn->kind == Kind::kHello && (!oldest || conn->deadline < oldest->deadline)) {
+        oldest = conn;
+      }
+    }
+    if (!oldest) return false;
+    ++over_unrouted_;
+    Close(*oldest);
+    return true;
   }
 
   void ReadHello(Conn& conn) {

@@ -13,7 +13,9 @@
 //     the bytes already read, to the authenticated server, whose TLS handshake requires a
 //     certificate of the swarm. No copy: gRPC owns that socket from then on.
 // Before routing: the ClientHello must arrive within `hello_timeout`, and at most
-// `max_unrouted` connections may be awaiting theirs or a join slot (more are closed at once).
+// `max_unrouted` connections may be awaiting theirs or a join slot; a connection over that cap
+// closes the one that has waited longest for its ClientHello (or is itself closed when all have
+// sent theirs).
 //
 // One thread runs the loop (epoll); the sinks are called on it and must not block. Start and
 // Stop from one owner; counts() from any thread.
@@ -35,7 +37,7 @@ namespace capsule::transport {
 struct FrontLimits {
   std::chrono::milliseconds hello_timeout{std::chrono::seconds(10)};
   size_t max_unrouted = 1024;
-  size_t max_join_connections = 32;
+  size_t max_join_connections = 32;  // pumped at once
   size_t join_inbound_bytes = 128 << 10;
   std::chrono::milliseconds join_max_age{std::chrono::seconds(30)};
 };
@@ -71,7 +73,7 @@ class SwarmFront {
   struct Counts {
     uint64_t authenticated = 0;     // handed to the authenticated server
     uint64_t joins = 0;             // pumped to the join server
-    uint64_t over_unrouted = 0;     // closed at accept: too many awaiting routing
+    uint64_t over_unrouted = 0;     // closed to keep max_unrouted (oldest silent, or the new)
     uint64_t hello_timeouts = 0;    // closed: no ClientHello (or no join slot) in time
     uint64_t join_over_budget = 0;  // join connections closed for sending too much
     uint64_t join_over_age = 0;     // join connections closed for lasting too long

@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/clock.h"
@@ -213,20 +214,36 @@ TEST_F(SwarmFrontTest, AClientThatSendsNoClientHelloIsClosedAtItsDeadline) {
   EXPECT_TRUE(handed_.joins.empty());
 }
 
-TEST_F(SwarmFrontTest, ConnectionsOverTheUnroutedCapAreClosedAtOnce) {
+TEST_F(SwarmFrontTest, AtTheUnroutedCapTheOldestSilentConnectionMakesRoom) {
   FrontLimits limits;
   limits.max_unrouted = 2;
   Start(limits);
-  UniqueFd a = Connect(), b = Connect();
-  // Both are accepted and wait for their ClientHello before the third arrives.
-  while (front_->counts().over_unrouted == 0) {
-    UniqueFd c = Connect();
-    EXPECT_TRUE(ClosedWithin(c.get(), milliseconds(5000)));
-  }
-  EXPECT_EQ(front_->counts().over_unrouted, 1u);
-  // Control: the two within the cap are still served.
-  Send(a.get(), ClientHello(kManagerTlsName));
+  UniqueFd oldest = Connect();
+  UniqueFd second = Connect();
+  std::this_thread::sleep_for(milliseconds(100));  // both accepted, in this order
+  UniqueFd speaker = Connect();
+  Send(speaker.get(), ClientHello(kManagerTlsName));
   ASSERT_TRUE(handed_.WaitFor([&] { return handed_.authenticated.size() == 1; }));
+  EXPECT_TRUE(ClosedWithin(oldest.get(), milliseconds(2000)));
+  EXPECT_FALSE(ClosedWithin(second.get(), milliseconds(200)));
+  EXPECT_EQ(front_->counts().over_unrouted, 1u);
+}
+
+TEST_F(SwarmFrontTest, WhenAllWaitingJoinsHaveSpokenANewConnectionIsClosed) {
+  FrontLimits limits;
+  limits.max_unrouted = 1;
+  limits.max_join_connections = 1;
+  Start(limits);
+  UniqueFd pumped = Connect();
+  Send(pumped.get(), ClientHello(kJoinTlsName));
+  ASSERT_TRUE(handed_.WaitFor([&] { return handed_.joins.size() == 1; }));
+  UniqueFd parked = Connect();  // waits for the join slot, having spoken
+  Send(parked.get(), ClientHello(kJoinTlsName));
+  std::this_thread::sleep_for(milliseconds(100));
+  UniqueFd late = Connect();
+  EXPECT_TRUE(ClosedWithin(late.get(), milliseconds(2000)));
+  EXPECT_FALSE(ClosedWithin(parked.get(), milliseconds(200)));  // control: kept its place
+  EXPECT_EQ(front_->counts().over_unrouted, 1u);
 }
 
 TEST_F(SwarmFrontTest, JoinsOverTheConcurrencyCapWaitForASlot) {
