@@ -262,8 +262,10 @@ StatusOr<std::unique_ptr<SwarmServer>> SwarmServer::Start(const SwarmServerConfi
   options.tls = {config.certs.cert, config.certs.key, config.certs.root_ca};
   options.cert_refresh_interval = config.cert_refresh_interval;
   StatusOr<std::unique_ptr<transport::GrpcServer>> server = transport::GrpcServer::Start(
-      options, {&parts->ca, &parts->dispatcher, &parts->membership_service, &parts->log_service,
-                &parts->peer_log_service});
+      options,
+      {&parts->ca, &parts->dispatcher, &parts->membership_service, &parts->log_service,
+       &parts->peer_log_service},
+      {&parts->ca});
   if (!server.ok()) {
     parts->log_service.Shutdown();
     parts->log_broker.Shutdown();

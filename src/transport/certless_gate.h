@@ -11,8 +11,9 @@
 // `per_second` a second (burst `burst`) over all peers → else RESOURCE_EXHAUSTED. Peers with
 // a certificate the TLS layer verified pass untouched (ca::Authorizer still checks them in
 // each handler). What an admitted call sends is not bounded here: gRPC reads its whole
-// request before the size check (grpc/grpc#43012), hence the rate (and the server's memory
-// quota, grpc_server.h).
+// request before the size check (grpc/grpc#43012); the swarm front's byte budget per join
+// connection bounds it (swarm_front.h). The gate runs on the join server, where every peer is
+// cert-less (the authenticated server requires a certificate at the handshake).
 //
 // Thread-safe (gRPC calls Process from its own threads, concurrently).
 #pragma once
@@ -43,8 +44,7 @@ inline constexpr char kCertlessBusyMessage[] =
 struct CertlessLimits {
   // Full method paths, "/package.Service/Method".
   std::set<std::string> allowed_methods = JoinMethods();
-  // Each admitted call may make the server buffer its whole request before the size check
-  // (grpc/grpc#43012), so these bound what strangers can make the manager hold at once.
+  // How many join calls strangers can start; what each may send is bounded by the front.
   double burst = 8;       // cert-less calls admitted at once
   double per_second = 8;  // and then per second (4 joins a second; joins retry when refused)
 };

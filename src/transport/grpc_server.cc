@@ -31,11 +31,10 @@ std::string HostPart(const std::string& addr) {
   return colon == std::string::npos ? addr : addr.substr(0, colon);
 }
 
-}  // namespace
-
-StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
-    const GrpcServerOptions& options, const std::vector<grpc::Service*>& services) {
-  RETURN_IF_ERROR(CheckTlsFiles(options.tls));
+// The TLS credentials of one of the two servers: the node's certificate from its files
+// (refreshed), client certificates required and verified, or not asked for.
+std::shared_ptr<grpc::ServerCredentials> Credentials(
+    const GrpcServerOptions& options, grpc_ssl_client_certificate_request_type request) {
   unsigned refresh =
       static_cast<unsigned>(std::max<int64_t>(1, options.cert_refresh_interval.count()));
   auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
@@ -43,21 +42,15 @@ StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   grpc::experimental::TlsServerCredentialsOptions tls_options(provider);
   tls_options.watch_root_certs();
   tls_options.watch_identity_key_cert_pairs();
-  tls_options.set_cert_request_type(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
-  std::shared_ptr<grpc::ServerCredentials> creds =
-      grpc::experimental::TlsServerCredentials(tls_options);
-  if (creds == nullptr) return absl::InternalError("cannot create TLS server credentials");
-  creds->SetAuthMetadataProcessor(std::make_shared<CertlessGate>(options.certless, RealClock()));
+  tls_options.set_cert_request_type(request);
+  return grpc::experimental::TlsServerCredentials(tls_options);
+}
 
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(options.listen_addr, creds, &port);
-  builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
-  grpc::ResourceQuota quota("capsule-swarm-port");
-  quota.Resize(static_cast<size_t>(options.memory_quota_bytes));
-  quota.SetMaxThreads(options.max_threads);
-  builder.SetResourceQuota(quota);
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
+// What both servers share: no listening port of their own (the front hands them
+// connections), limits per connection, keepalive.
+void CommonArguments(const GrpcServerOptions& options, int max_concurrent_streams,
+                     grpc::ServerBuilder& builder) {
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, max_concurrent_streams);
   // No BDP probing: the stream window a client may fill before the server reads (and before
   // CertlessGate refuses a call) stays at HTTP/2's 64 KiB instead of growing to megabytes.
   // Requests to a manager are small; its large messages are the ones it sends.
@@ -69,26 +62,124 @@ StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   // Dead peers are noticed by TCP keepalive-like pings; idle sessions are legitimate.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
-  for (grpc::Service* service : services) builder.RegisterService(service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen_addr));
-  }
-  return std::unique_ptr<GrpcServer>(
-      new GrpcServer(std::move(server), HostPart(options.listen_addr), port));
 }
 
-GrpcServer::GrpcServer(std::unique_ptr<grpc::Server> server, std::string host, int port)
-    : server_(std::move(server)), host_(std::move(host)), port_(port) {}
+using Acceptor = grpc::experimental::ExternalConnectionAcceptor;
+using grpc::ServerBuilder;
+
+}  // namespace
+
+struct GrpcServer::Servers {
+  std::unique_ptr<grpc::Server> authenticated, join;
+  std::unique_ptr<Acceptor> authenticated_acceptor, join_acceptor;
+};
+
+namespace {
+
+// The server for cert-less calls: the join services, reached only through the front's pump.
+Status StartJoinServer(const GrpcServerOptions& options,
+                       const std::vector<grpc::Service*>& join_services,
+                       std::unique_ptr<grpc::Server>* server, std::unique_ptr<Acceptor>* acceptor) {
+  std::shared_ptr<grpc::ServerCredentials> join_creds =
+      Credentials(options, GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  if (join_creds == nullptr) return absl::InternalError("cannot create TLS server credentials");
+  join_creds->SetAuthMetadataProcessor(
+      std::make_shared<CertlessGate>(options.certless, RealClock()));
+  ServerBuilder join_builder;
+  *acceptor = join_builder.experimental().AddExternalConnectionAcceptor(
+      ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, join_creds);
+  join_builder.SetMaxReceiveMessageSize(options.join_max_receive_message_bytes);
+  grpc::ResourceQuota join_quota("capsule-swarm-port-join");
+  join_quota.Resize(static_cast<size_t>(options.join_memory_quota_bytes));
+  join_quota.SetMaxThreads(options.join_max_threads);
+  join_builder.SetResourceQuota(join_quota);
+  CommonArguments(options, options.join_max_concurrent_streams, join_builder);
+  for (grpc::Service* service : join_services) join_builder.RegisterService(service);
+  *server = join_builder.BuildAndStart();
+  if (*server == nullptr) return absl::InternalError("cannot start the join server");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
+    const GrpcServerOptions& options, const std::vector<grpc::Service*>& services,
+    const std::vector<grpc::Service*>& join_services) {
+  RETURN_IF_ERROR(CheckTlsFiles(options.tls));
+  auto servers = std::make_unique<Servers>();
+
+  std::shared_ptr<grpc::ServerCredentials> creds =
+      Credentials(options, GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  if (creds == nullptr) return absl::InternalError("cannot create TLS server credentials");
+  ServerBuilder builder;
+  servers->authenticated_acceptor = builder.experimental().AddExternalConnectionAcceptor(
+      ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, creds);
+  builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  grpc::ResourceQuota quota("capsule-swarm-port");
+  quota.Resize(static_cast<size_t>(options.memory_quota_bytes));
+  quota.SetMaxThreads(options.max_threads);
+  builder.SetResourceQuota(quota);
+  CommonArguments(options, options.max_concurrent_streams, builder);
+  for (grpc::Service* service : services) builder.RegisterService(service);
+  servers->authenticated = builder.BuildAndStart();
+
+  // No join services (a server for managers only): the front closes join connections.
+  if (!join_services.empty()) {
+    RETURN_IF_ERROR(
+        StartJoinServer(options, join_services, &servers->join, &servers->join_acceptor));
+  }
+  if (servers->authenticated == nullptr) {
+    return absl::InternalError("cannot start the swarm port's gRPC server");
+  }
+
+  FrontSinks sinks;
+  Servers* raw = servers.get();
+  sinks.authenticated = [raw](int fd, std::string already_read) {
+    Acceptor::NewConnectionParameters p;
+    p.fd = fd;
+    if (!already_read.empty()) {
+      grpc::Slice slice(already_read);
+      p.read_buffer = grpc::ByteBuffer(&slice, 1);
+    }
+    raw->authenticated_acceptor->HandleNewConnection(&p);
+  };
+  sinks.join = [raw](int fd) {
+    if (raw->join_acceptor == nullptr) {
+      close(fd);
+      return;
+    }
+    Acceptor::NewConnectionParameters p;
+    p.fd = fd;
+    raw->join_acceptor->HandleNewConnection(&p);
+  };
+  StatusOr<std::unique_ptr<SwarmFront>> front =
+      SwarmFront::Start(options.listen_addr, options.front, std::move(sinks), RealClock());
+  if (!front.ok()) {
+    servers->authenticated->Shutdown();
+    if (servers->join) servers->join->Shutdown();
+    return front.status();
+  }
+  std::unique_ptr<GrpcServer> server(
+      new GrpcServer(std::move(servers), HostPart(options.listen_addr)));
+  server->front_ = *std::move(front);
+  return server;
+}
+
+GrpcServer::GrpcServer(std::unique_ptr<Servers> servers, std::string host)
+    : servers_(std::move(servers)), host_(std::move(host)) {}
 
 GrpcServer::~GrpcServer() { Stop(); }
 
-std::string GrpcServer::addr() const { return absl::StrCat(host_, ":", port_); }
+std::string GrpcServer::addr() const { return absl::StrCat(host_, ":", port()); }
 
 void GrpcServer::Stop(std::chrono::milliseconds grace) {
   std::call_once(stop_once_, [&] {
-    server_->Shutdown(std::chrono::system_clock::now() + grace);
-    server_->Wait();
+    front_->Stop();  // no new connections; the pumped joins are closed
+    auto deadline = std::chrono::system_clock::now() + grace;
+    if (servers_->join) servers_->join->Shutdown(deadline);
+    servers_->authenticated->Shutdown(deadline);
+    if (servers_->join) servers_->join->Wait();
+    servers_->authenticated->Wait();
   });
 }
 

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace capsule::transport {
@@ -11,7 +12,46 @@ bool StartsWith(const std::string& s, const std::string& prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
 }
 
+constexpr char kFrontPrefix[] = "capsule-front-";
+
+// The IP of a FrontPeerName, or "".
+std::string FrontPeerIp(const std::string& name) {
+  if (!StartsWith(name, kFrontPrefix)) return "";
+  size_t dash = name.rfind('-');
+  std::string hex = name.substr(dash + 1);
+  if (hex.size() != 8 && hex.size() != 32) return "";
+  unsigned char raw[16];
+  for (size_t i = 0; i < hex.size() / 2; ++i) {
+    int v = 0;
+    for (char c : hex.substr(2 * i, 2)) {
+      int d = absl::ascii_isdigit(c) ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+      if (d < 0) return "";
+      v = v * 16 + d;
+    }
+    raw[i] = static_cast<unsigned char>(v);
+  }
+  char text[INET6_ADDRSTRLEN];
+  int family = hex.size() == 8 ? AF_INET : AF_INET6;
+  if (inet_ntop(family, raw, text, sizeof(text)) == nullptr) return "";
+  return text;
+}
+
 }  // namespace
+
+std::string FrontPeerName(const std::string& ip, const std::string& unique) {
+  unsigned char raw[16];
+  size_t len = 0;
+  if (inet_pton(AF_INET, ip.c_str(), raw) == 1) {
+    len = 4;
+  } else if (inet_pton(AF_INET6, ip.c_str(), raw) == 1) {
+    len = 16;
+  } else {
+    return "";
+  }
+  std::string hex;
+  for (size_t i = 0; i < len; ++i) absl::StrAppend(&hex, absl::Hex(raw[i], absl::kZeroPad2));
+  return absl::StrCat(kFrontPrefix, unique, "-", hex);
+}
 
 StatusOr<std::string> PeerIp(const std::string& grpc_peer) {
   auto bad = [&] {
@@ -49,6 +89,10 @@ StatusOr<std::string> PeerIp(const std::string& grpc_peer) {
     in6_addr a6;
     if (inet_pton(AF_INET6, ip.c_str(), &a6) != 1) return bad();
     return ip;
+  }
+  if (StartsWith(grpc_peer, "unix-abstract:")) {
+    ip = FrontPeerIp(grpc_peer.substr(std::string("unix-abstract:").size()));
+    if (!ip.empty()) return ip;
   }
   return bad();
 }

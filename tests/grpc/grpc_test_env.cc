@@ -65,7 +65,8 @@ void GrpcTestEnv::StartServer() {
   options.listen_addr = "127.0.0.1:0";
   options.tls = files_;
   options.cert_refresh_interval = std::chrono::seconds(1);
-  auto server = transport::GrpcServer::Start(options, {ca_service_.get(), dispatcher_.get()});
+  auto server = transport::GrpcServer::Start(options, {ca_service_.get(), dispatcher_.get()},
+                                             {ca_service_.get()});
   ASSERT_TRUE(server.ok()) << server.status();
   server_ = std::move(*server);
   addr_ = server_->addr();

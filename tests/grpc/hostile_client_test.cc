@@ -137,7 +137,7 @@ TEST_F(HostileClientTest, WorkerCertificateCannotPoseAsManagerServer) {
   transport::GrpcServerOptions options;
   options.listen_addr = "127.0.0.1:0";
   options.tls = files;
-  auto fake = transport::GrpcServer::Start(options, {ca_service_.get()});
+  auto fake = transport::GrpcServer::Start(options, {ca_service_.get()}, {ca_service_.get()});
   ASSERT_TRUE(fake.ok()) << fake.status();
   auto stub =
       api::NodeCA::NewStub(transport::NodeChannel((*fake)->addr(), root_->cert_pem(), nullptr));

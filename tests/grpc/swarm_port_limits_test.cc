@@ -3,7 +3,9 @@
 // refusal has a positive control (the same call within bounds, or with a certificate, passes
 // the check that refused it).
 #include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
 #include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/security/credentials.h>
 #include <grpcpp/support/byte_buffer.h>
 
 #include <chrono>
@@ -15,6 +17,7 @@
 #include "grpc_test_env.h"
 #include "manager/dispatcher/task_status_limits.h"
 #include "session_util.h"
+#include "transport/tls_names.h"
 
 namespace capsule::grpctest {
 namespace {
@@ -71,29 +74,54 @@ TEST_F(SwarmPortLimitsTest, CertlessJoinCallIsAdmitted) {
   EXPECT_EQ(RawCall(nullptr, kRootCa, 0).error_code(), grpc::StatusCode::OK);
   grpc::Status join = RawCall(nullptr, kIssue, 0);  // reaches NodeCA: no token
   EXPECT_EQ(join.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << join.error_message();
-  // Not bounded per method: gRPC applies one receive limit per server (see grpc_server.h).
 }
 
-TEST_F(SwarmPortLimitsTest, AdmittedJoinCallLargerThanTheMemoryQuotaIsCutBeforeNodeCa) {
-  // The receive limit does not bound what an admitted call makes the server buffer (chttp2
-  // takes the whole message first, performance.md); the memory quota does. With a 4 MiB
-  // quota a 12 MiB join request (under the 16 MiB limit) never reaches NodeCA.
-  StopServer();
-  server_options_.memory_quota_bytes = 4 << 20;
-  StartServer();
+TEST_F(SwarmPortLimitsTest, JoinCallOverTheJoinServersReceiveLimitIsRefused) {
+  // 100 KiB: within the front's 128 KiB per connection, over the join server's 64 KiB.
+  grpc::Status st = RawCall(nullptr, kIssue, 100 << 10);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
+}
+
+TEST_F(SwarmPortLimitsTest, JoinCallLargerThanTheFrontsBudgetIsCutBeforeNodeCa) {
+  // gRPC buffers a whole request before its size check (chttp2 opens the stream window to
+  // the declared length, performance.md): the front's byte budget per join connection is
+  // what bounds it. 12 MiB never reaches NodeCA, nor the server's buffers beyond 128 KiB.
   grpc::Status big = RawCall(nullptr, kIssue, 12 << 20);
   EXPECT_NE(big.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << big.error_message();
   EXPECT_FALSE(big.ok());
-  // Positive control: under the same quota a small join request reaches NodeCA (no token).
+  EXPECT_EQ(server_->front_counts().join_over_budget, 1u);
+  // Positive control: a small join request on the same server reaches NodeCA (no token).
   grpc::Status small = RawCall(nullptr, kIssue, 1 << 10);
   EXPECT_EQ(small.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << small.error_message();
 }
 
-TEST_F(SwarmPortLimitsTest, JoinCallUnderTheDefaultQuotaReachesNodeCa) {
-  // Positive control for the quota cut: the same 12 MiB under the default 128 MiB quota is
-  // taken whole and answered by NodeCA.
+TEST_F(SwarmPortLimitsTest, JoinCallWithinARaisedBudgetAndLimitReachesNodeCa) {
+  // Positive control for the cut: with the budget and the join receive limit raised, the same
+  // 12 MiB is taken whole and answered by NodeCA — so it was the budget that cut it.
+  StopServer();
+  server_options_.front.join_inbound_bytes = 64 << 20;
+  server_options_.join_max_receive_message_bytes = 16 << 20;
+  StartServer();
   grpc::Status big = RawCall(nullptr, kIssue, 12 << 20);
   EXPECT_EQ(big.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << big.error_message();
+  EXPECT_EQ(server_->front_counts().join_over_budget, 0u);
+}
+
+TEST_F(SwarmPortLimitsTest, CertlessClientAskingForTheManagerNameGetsNoSession) {
+  // The authenticated server requires a certificate: a cert-less client that asks for the
+  // manager's name (to reach the large limits) fails the TLS handshake.
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride(transport::kManagerTlsName);
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = root_->cert_pem();
+  auto channel = grpc::CreateCustomChannel(addr_, grpc::SslCredentials(ssl), args);
+  auto stub = api::NodeCA::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  api::GetRootCACertificateResponse resp;
+  EXPECT_EQ(stub->GetRootCACertificate(&ctx, {}, &resp).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_GE(server_->front_counts().authenticated, 1u);
 }
 
 TEST_F(SwarmPortLimitsTest, AuthenticatedWorkerCanSendALargeMessage) {

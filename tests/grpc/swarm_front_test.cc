@@ -1,0 +1,294 @@
+// The swarm port's front (src/transport/swarm_front.h) with sinks of its own: real sockets on
+// 127.0.0.1, a real ClientHello from OpenSSL, no gRPC. What routes where, and each bound on
+// join connections, with a control that stays within it.
+#include "transport/swarm_front.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <openssl/bio.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/unique_fd.h"
+#include "transport/peer_addr.h"
+#include "transport/tls_names.h"
+
+namespace capsule::transport {
+namespace {
+
+using std::chrono::milliseconds;
+
+std::string ClientHello(const std::string& server_name) {
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()),
+                                                        SSL_CTX_free);
+  std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), SSL_free);
+  BIO* out = BIO_new(BIO_s_mem());
+  SSL_set_bio(ssl.get(), BIO_new(BIO_s_mem()), out);
+  SSL_set_tlsext_host_name(ssl.get(), server_name.c_str());
+  SSL_connect(ssl.get());
+  char* data = nullptr;
+  long n = BIO_get_mem_data(out, &data);
+  return std::string(data, static_cast<size_t>(n));
+}
+
+// What the sinks were given.
+struct Handed {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::pair<UniqueFd, std::string>> authenticated;
+  std::vector<UniqueFd> joins;
+
+  template <typename Pred>
+  bool WaitFor(Pred pred) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(10), pred);
+  }
+};
+
+class SwarmFrontTest : public ::testing::Test {
+ protected:
+  void Start(FrontLimits limits = {}) {
+    FrontSinks sinks;
+    sinks.authenticated = [this](int fd, std::string bytes) {
+      std::lock_guard<std::mutex> lock(handed_.mu);
+      handed_.authenticated.emplace_back(UniqueFd(fd), std::move(bytes));
+      handed_.cv.notify_all();
+    };
+    sinks.join = [this](int fd) {
+      std::lock_guard<std::mutex> lock(handed_.mu);
+      handed_.joins.emplace_back(fd);
+      handed_.cv.notify_all();
+    };
+    auto front = SwarmFront::Start("127.0.0.1:0", limits, std::move(sinks), RealClock());
+    ASSERT_TRUE(front.ok()) << front.status();
+    front_ = *std::move(front);
+  }
+
+  UniqueFd Connect() {
+    UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(front_->port()));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    return fd;
+  }
+
+  static void Send(int fd, const std::string& bytes) {
+    ASSERT_EQ(send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(bytes.size()));
+  }
+
+  // Reads exactly n bytes within 10 s (fewer if the peer closes).
+  static std::string ReadN(int fd, size_t n) {
+    std::string out;
+    while (out.size() < n) {
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, 10000) <= 0) break;
+      char buf[65536];
+      ssize_t got = read(fd, buf, std::min(sizeof(buf), n - out.size()));
+      if (got <= 0) break;
+      out.append(buf, static_cast<size_t>(got));
+    }
+    return out;
+  }
+
+  // True once the front has closed `fd`'s connection (a read sees EOF or a reset).
+  static bool ClosedWithin(int fd, milliseconds limit) {
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, 50) > 0) {
+        char buf[4096];
+        ssize_t got = read(fd, buf, sizeof(buf));
+        if (got <= 0) return true;
+      }
+    }
+    return false;
+  }
+
+  size_t Joins() {
+    std::lock_guard<std::mutex> lock(handed_.mu);
+    return handed_.joins.size();
+  }
+
+  Handed handed_;
+  std::unique_ptr<SwarmFront> front_;
+};
+
+TEST_F(SwarmFrontTest, AnAuthenticatedClientIsHandedOverWithTheBytesAlreadyRead) {
+  Start();
+  UniqueFd client = Connect();
+  const std::string hello = ClientHello(kManagerTlsName);
+  Send(client.get(), hello);
+  ASSERT_TRUE(handed_.WaitFor([&] { return handed_.authenticated.size() == 1; }));
+  EXPECT_EQ(handed_.authenticated[0].second, hello);
+  EXPECT_TRUE(handed_.joins.empty());
+  // The socket itself: what the client sends next arrives on it, not through the front.
+  Send(client.get(), "next");
+  EXPECT_EQ(ReadN(handed_.authenticated[0].first.get(), 4), "next");
+  EXPECT_EQ(front_->counts().authenticated, 1u);
+}
+
+TEST_F(SwarmFrontTest, AnythingButTheJoinNameIsTreatedAsAuthenticated) {
+  Start();
+  UniqueFd a = Connect(), b = Connect();
+  Send(a.get(), ClientHello("another.name"));
+  Send(b.get(), "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");  // not TLS at all
+  ASSERT_TRUE(handed_.WaitFor([&] { return handed_.authenticated.size() == 2; }));
+  EXPECT_TRUE(handed_.joins.empty());
+}
+
+TEST_F(SwarmFrontTest, AJoinIsPumpedThroughAPairNamedForTheClientsIp) {
+  Start();
+  UniqueFd client = Connect();
+  const std::string hello = ClientHello(kJoinTlsName);
+  Send(client.get(), hello);
+  ASSERT_TRUE(handed_.WaitFor([&] { return handed_.joins.size() == 1; }));
+  int server = handed_.joins[0].get();
+  EXPECT_EQ(ReadN(server, hello.size()), hello);
+  // Both ways.
+  Send(client.get(), "from the client");
+  EXPECT_EQ(ReadN(server, 15), "from the client");
+  Send(server, "from the server");
+  EXPECT_EQ(ReadN(client.get(), 15), "from the server");
+  // The join server's peer names the client's address (what NodeCA records).
+  sockaddr_un peer{};
+  socklen_t len = sizeof(peer);
+  ASSERT_EQ(getpeername(server, reinterpret_cast<sockaddr*>(&peer), &len), 0);
+  ASSERT_EQ(peer.sun_path[0], '\0');  // abstract
+  std::string name(peer.sun_path + 1, len - offsetof(sockaddr_un, sun_path) - 1);
+  StatusOr<std::string> ip = PeerIp("unix-abstract:" + name);
+  ASSERT_TRUE(ip.ok()) << ip.status() << " " << name;
+  EXPECT_EQ(*ip, "127.0.0.1");
+  // The client hangs up: the join server sees the end.
+  client.Reset();
+  EXPECT_EQ(ReadN(server, 1), "");
+}
+
+TEST_F(SwarmFrontTest, AJoinConnectionSendingMoreThanItsBudgetIsClosed) {
+  FrontLimits limits;
+  limits.join_inbound_bytes = 64 << 10;
+  Start(limits);
+  UniqueFd client = Connect();
+  Send(client.get(), ClientHello(kJoinTlsName));
+  ASSERT_TRUE(handed_.WaitFor([&] { return handed_.joins.size() == 1; }));
+  int server = handed_.joins[0].get();
+  // Control: up to the budget is pumped, and the connection stays open.
+  const std::string half(30 << 10, 'x');
+  Send(client.get(), half);
+  EXPECT_GE(ReadN(server, 30 << 10).size(), half.size() - (1 << 10));
+  EXPECT_FALSE(ClosedWithin(client.get(), milliseconds(300)));
+  // Over it: closed, and the join server's end sees the end too.
+  for (int i = 0; i < 3; ++i) send(client.get(), half.data(), half.size(), MSG_NOSIGNAL);
+  EXPECT_TRUE(ClosedWithin(client.get(), milliseconds(5000)));
+  EXPECT_EQ(front_->counts().join_over_budget, 1u);
+  std::string rest = ReadN(server, 1 << 20);
+  EXPECT_LE(rest.size(), size_t{64} << 10);  // never more than the budget reached it
+}
+
+TEST_F(SwarmFrontTest, AClientThatSendsNoClientHelloIsClosedAtItsDeadline) {
+  FrontLimits limits;
+  limits.hello_timeout = milliseconds(300);
+  Start(limits);
+  UniqueFd silent = Connect();
+  UniqueFd partial = Connect();
+  std::string hello = ClientHello(kJoinTlsName);
+  Send(partial.get(), hello.substr(0, hello.size() / 2));
+  EXPECT_TRUE(ClosedWithin(silent.get(), milliseconds(5000)));
+  EXPECT_TRUE(ClosedWithin(partial.get(), milliseconds(5000)));
+  EXPECT_EQ(front_->counts().hello_timeouts, 2u);
+  EXPECT_TRUE(handed_.authenticated.empty());
+  EXPECT_TRUE(handed_.joins.empty());
+}
+
+TEST_F(SwarmFrontTest, AtTheUnroutedCapTheOldestSilentConnectionMakesRoom) {
+  FrontLimits limits;
+  limits.max_unrouted = 2;
+  Start(limits);
+  UniqueFd oldest = Connect();
+  UniqueFd second = Connect();
+  std::this_thread::sleep_for(milliseconds(100));  // both accepted, in this order
+  UniqueFd speaker = Connect();
+  Send(speaker.get(), ClientHello(kManagerTlsName));
+  ASSERT_TRUE(handed_.WaitFor([&] { return handed_.authenticated.size() == 1; }));
+  EXPECT_TRUE(ClosedWithin(oldest.get(), milliseconds(2000)));
+  EXPECT_FALSE(ClosedWithin(second.get(), milliseconds(200)));
+  EXPECT_EQ(front_->counts().over_unrouted, 1u);
+}
+
+TEST_F(SwarmFrontTest, WhenAllWaitingJoinsHaveSpokenANewConnectionIsClosed) {
+  FrontLimits limits;
+  limits.max_unrouted = 1;
+  limits.max_join_connections = 1;
+  Start(limits);
+  UniqueFd pumped = Connect();
+  Send(pumped.get(), ClientHello(kJoinTlsName));
+  ASSERT_TRUE(handed_.WaitFor([&] { return handed_.joins.size() == 1; }));
+  UniqueFd parked = Connect();  // waits for the join slot, having spoken
+  Send(parked.get(), ClientHello(kJoinTlsName));
+  std::this_thread::sleep_for(milliseconds(100));
+  UniqueFd late = Connect();
+  EXPECT_TRUE(ClosedWithin(late.get(), milliseconds(2000)));
+  EXPECT_FALSE(ClosedWithin(parked.get(), milliseconds(200)));  // control: kept its place
+  EXPECT_EQ(front_->counts().over_unrouted, 1u);
+}
+
+TEST_F(SwarmFrontTest, JoinsOverTheConcurrencyCapWaitForASlot) {
+  FrontLimits limits;
+  limits.max_join_connections = 1;
+  Start(limits);
+  UniqueFd first = Connect();
+  Send(first.get(), ClientHello(kJoinTlsName));
+  ASSERT_TRUE(handed_.WaitFor([&] { return handed_.joins.size() == 1; }));
+  UniqueFd second = Connect();
+  Send(second.get(), ClientHello(kJoinTlsName));
+  // Not pumped while the first holds the only slot, and not closed either.
+  EXPECT_FALSE(ClosedWithin(second.get(), milliseconds(300)));
+  EXPECT_EQ(Joins(), 1u);
+  // The first join ends (the client hangs up, the join server closes its end): its slot goes
+  // to the second.
+  first.Reset();
+  {
+    std::lock_guard<std::mutex> lock(handed_.mu);
+    handed_.joins[0].Reset();
+  }
+  ASSERT_TRUE(handed_.WaitFor([&] { return handed_.joins.size() == 2; }));
+}
+
+TEST_F(SwarmFrontTest, AJoinConnectionIsClosedAtItsMaximumAge) {
+  FrontLimits limits;
+  limits.join_max_age = milliseconds(300);
+  Start(limits);
+  UniqueFd client = Connect();
+  Send(client.get(), ClientHello(kJoinTlsName));
+  ASSERT_TRUE(handed_.WaitFor([&] { return handed_.joins.size() == 1; }));
+  EXPECT_TRUE(ClosedWithin(client.get(), milliseconds(5000)));
+  EXPECT_EQ(front_->counts().join_over_age, 1u);
+}
+
+TEST_F(SwarmFrontTest, StopClosesWhatTheFrontHolds) {
+  Start();
+  UniqueFd waiting = Connect();
+  UniqueFd joined = Connect();
+  Send(joined.get(), ClientHello(kJoinTlsName));
+  ASSERT_TRUE(handed_.WaitFor([&] { return handed_.joins.size() == 1; }));
+  front_->Stop();
+  EXPECT_TRUE(ClosedWithin(waiting.get(), milliseconds(2000)));
+  EXPECT_TRUE(ClosedWithin(joined.get(), milliseconds(2000)));
+}
+
+}  // namespace
+}  // namespace capsule::transport
