@@ -31,6 +31,18 @@ void HardenProcess() {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
+// The soft descriptor limit up to the hard one, as Go programs (dockerd, etcd) do since Go
+// 1.19: the swarm port alone may hold ~1,100 connections of strangers (transport::FrontLimits),
+// and the common soft default is 1,024. Children (etcd, runc) inherit it; tasks get their own
+// limit from their OCI spec.
+void RaiseDescriptorLimit() {
+  struct rlimit files;
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
+}
+
 int DockerGroupId() {
   struct group* g = getgrnam("docker");
   return g != nullptr ? static_cast<int>(g->gr_gid) : -1;
@@ -142,6 +154,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   HardenProcess();
+  RaiseDescriptorLimit();
   if (!capsule::SecretBytes::LockProcessMemory()) {
     spdlog::warn("mlockall failed ({}); secret buffers are locked one by one",
                  std::strerror(errno));

@@ -13,6 +13,8 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <optional>
+#include <random>
 #include <unordered_map>
 #include <utility>
 
@@ -67,7 +69,9 @@ class SwarmFront::Loop {
         limits_(limits),
         sinks_(std::move(sinks)),
         clock_(clock),
-        unique_(absl::StrCat(getpid(), "x", reinterpret_cast<uintptr_t>(this))) {}
+        // Names in the abstract namespace are visible to every local user (/proc/net/unix):
+        // a random tag, not an address of ours.
+        unique_(absl::StrCat(getpid(), "x", absl::Hex(std::random_device()()))) {}
 
   Status Init() {
     epoll_.Reset(epoll_create1(EPOLL_CLOEXEC));
@@ -96,6 +100,8 @@ class SwarmFront::Loop {
             ReadHello(*conn);
           } else if (conn->kind == Kind::kParked) {
             Close(*conn);  // gave up waiting (hung up, or sent more than a ClientHello)
+          } else if (events[i].events & EPOLLERR) {
+            Close(*conn);  // a reset on either end ends the pump
           } else {
             Pump(*conn);
           }
@@ -130,6 +136,7 @@ class SwarmFront::Loop {
     std::string to_client;
     size_t inbound = 0;
     bool client_eof = false, inner_eof = false;
+    bool inner_unwatched = false;
   };
 
   void SetKind(Conn& conn, Kind kind) {
@@ -147,8 +154,8 @@ class SwarmFront::Loop {
   }
 
   int NextTimeoutMs() const {
-    if (by_fd_.empty()) return -1;
-    SteadyTime next = SteadyTime::max();
+    if (by_fd_.empty() && !listener_paused_until_) return -1;
+    SteadyTime next = listener_paused_until_.value_or(SteadyTime::max());
     for (const auto& [fd, conn] : by_fd_) next = std::min(next, conn->deadline);
     auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - clock_.SteadyNow());
     return static_cast<int>(std::clamp<int64_t>(wait.count(), 0, 1000));
@@ -162,7 +169,15 @@ class SwarmFront::Loop {
       socklen_t len = sizeof(ss);
       int fd = accept4(listener_.get(), reinterpret_cast<sockaddr*>(&ss), &len,
                        SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) return;  // EAGAIN, or an error the next readiness retries (e.g. EMFILE)
+      if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+          // Out of descriptors or memory: the listener would wake us at once, forever. Stop
+          // watching it for a moment (deadlines meanwhile close connections and free some).
+          Watch(listener_.get(), 0, EPOLL_CTL_MOD);
+          listener_paused_until_ = clock_.SteadyNow() + std::chrono::milliseconds(100);
+        }
+        return;  // EAGAIN: all accepted
+      }
       UniqueFd client(fd);
       if (Unrouted() >= limits_.max_unrouted && !EvictOldestSilent()) {
         ++over_unrouted_;
@@ -259,8 +274,14 @@ class SwarmFront::Loop {
       ++join_over_budget_;
       return Close(conn);
     }
-    if (conn.client_eof && conn.inner_eof && conn.to_inner.empty() && conn.to_client.empty()) {
-      return Close(conn);
+    // The join server closed its end (gRPC never half-closes) and all it said reached the
+    // client: nothing is left to pump either way.
+    if (conn.inner_eof && conn.to_client.empty()) return Close(conn);
+    if (conn.inner_eof && !conn.inner_unwatched) {
+      // Still delivering its last bytes to a slow client: the closed end would report a
+      // hang-up on every wait, so stop watching it (the age limit still applies).
+      epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, conn.inner.get(), nullptr);
+      conn.inner_unwatched = true;
     }
     // No EPOLLRDHUP: a read of 0 is the end; a half-closed side must not keep waking us.
     auto interest = [](bool can_read, bool must_write) {
@@ -269,9 +290,11 @@ class SwarmFront::Loop {
     Watch(conn.client.get(),
           interest(conn.to_inner.empty() && !conn.client_eof, !conn.to_client.empty()),
           EPOLL_CTL_MOD);
-    Watch(conn.inner.get(),
-          interest(conn.to_client.empty() && !conn.inner_eof, !conn.to_inner.empty()),
-          EPOLL_CTL_MOD);
+    if (!conn.inner_unwatched) {
+      Watch(conn.inner.get(),
+            interest(conn.to_client.empty() && !conn.inner_eof, !conn.to_inner.empty()),
+            EPOLL_CTL_MOD);
+    }
   }
 
   // One direction: flush `pending` to `to`, then (if drained) read once from `from` and flush
@@ -306,6 +329,10 @@ class SwarmFront::Loop {
 
   void ExpireDeadlines() {
     SteadyTime now = clock_.SteadyNow();
+    if (listener_paused_until_ && *listener_paused_until_ <= now) {
+      listener_paused_until_.reset();
+      Watch(listener_.get(), EPOLLIN, EPOLL_CTL_MOD);
+    }
     std::vector<std::shared_ptr<Conn>> due;
     for (const auto& [fd, conn] : by_fd_) {
       if (conn->deadline <= now && fd == conn->client.get()) due.push_back(conn);
@@ -349,6 +376,7 @@ class SwarmFront::Loop {
   const std::string unique_;
   UniqueFd epoll_, wake_;
   bool stopping_ = false;
+  std::optional<SteadyTime> listener_paused_until_;
   std::unordered_map<int, std::shared_ptr<Conn>> by_fd_;  // client and inner ends
   std::deque<std::shared_ptr<Conn>> parked_;
   size_t count_[4] = {};  // connections by Kind

@@ -4,15 +4,18 @@
 #include "transport/swarm_front.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <openssl/bio.h>
 #include <openssl/ssl.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -277,6 +280,105 @@ TEST_F(SwarmFrontTest, AJoinConnectionIsClosedAtItsMaximumAge) {
   ASSERT_TRUE(handed_.WaitFor([&] { return handed_.joins.size() == 1; }));
   EXPECT_TRUE(ClosedWithin(client.get(), milliseconds(5000)));
   EXPECT_EQ(front_->counts().join_over_age, 1u);
+}
+
+TEST_F(SwarmFrontTest, AJoinServerThatClosesHasItsLastWordsDeliveredThenTheSlotIsFreed) {
+  FrontLimits limits;
+  limits.max_join_connections = 1;
+  Start(limits);
+  UniqueFd client = Connect();
+  const std::string hello = ClientHello(kJoinTlsName);
+  Send(client.get(), hello);
+  ASSERT_TRUE(handed_.WaitFor([&] { return handed_.joins.size() == 1; }));
+  UniqueFd server;
+  {
+    std::lock_guard<std::mutex> lock(handed_.mu);
+    server = std::move(handed_.joins[0]);
+  }
+  ASSERT_EQ(ReadN(server.get(), hello.size()), hello);
+  // More than the socket buffers hold, written while the client reads nothing, then the join
+  // server closes at once: the pump still holds some of it when the server has gone.
+  const std::string words(4 << 20, 'w');
+  std::thread writer([&] {
+    size_t off = 0;
+    while (off < words.size()) {
+      ssize_t n = send(server.get(), words.data() + off, words.size() - off, MSG_NOSIGNAL);
+      if (n > 0) {
+        off += static_cast<size_t>(n);
+      } else if (errno == EAGAIN) {
+        pollfd p{server.get(), POLLOUT, 0};
+        poll(&p, 1, 1000);
+      } else {
+        break;
+      }
+    }
+    server.Reset();
+  });
+  std::this_thread::sleep_for(milliseconds(200));
+  EXPECT_EQ(ReadN(client.get(), words.size()).size(), words.size());
+  writer.join();
+  EXPECT_TRUE(ClosedWithin(client.get(), milliseconds(2000)));
+  // The client has not closed its end, yet the pump is over: the only join slot is free.
+  UniqueFd next = Connect();
+  Send(next.get(), ClientHello(kJoinTlsName));
+  EXPECT_TRUE(handed_.WaitFor([&] { return handed_.joins.size() == 2; }));
+}
+
+// CPU time this process used while `fn` ran.
+template <typename Fn>
+milliseconds CpuWhile(Fn fn) {
+  auto cpu = [] {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return milliseconds((u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000 +
+                        (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1000);
+  };
+  milliseconds before = cpu();
+  fn();
+  return cpu() - before;
+}
+
+TEST_F(SwarmFrontTest, OutOfDescriptorsTheFrontWaitsInsteadOfSpinning) {
+  Start();
+  // Control: the measure sees a thread that spins.
+  milliseconds spinning = CpuWhile([] {
+    std::atomic<bool> stop{false};
+    std::thread spin([&] {
+      while (!stop) {
+      }
+    });
+    std::this_thread::sleep_for(milliseconds(500));
+    stop = true;
+    spin.join();
+  });
+  EXPECT_GE(spinning, milliseconds(200));
+
+  rlimit old{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
+  // The client's socket first; then every descriptor the limit allows is used up, and only
+  // then does it connect: the front's accept fails with EMFILE while it waits in the backlog.
+  UniqueFd client(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  rlimit low = old;
+  low.rlim_cur = 64;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::vector<UniqueFd> fill;
+  while (true) {
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) break;
+    fill.emplace_back(fd);
+  }
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(front_->port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(client.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  milliseconds idle = CpuWhile([] { std::this_thread::sleep_for(milliseconds(500)); });
+  fill.clear();
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old), 0);
+  EXPECT_LT(idle, milliseconds(150)) << "the front spun on a listener it could not accept from";
+  // Descriptors back: the waiting client is accepted and served.
+  Send(client.get(), ClientHello(kManagerTlsName));
+  ASSERT_TRUE(handed_.WaitFor([&] { return handed_.authenticated.size() == 1; }));
 }
 
 TEST_F(SwarmFrontTest, StopClosesWhatTheFrontHolds) {
