@@ -353,6 +353,13 @@ TEST_F(SwarmFrontTest, OutOfDescriptorsTheFrontWaitsInsteadOfSpinning) {
   });
   EXPECT_GE(spinning, milliseconds(200));
 
+  // One connection served first: under UBSan, the front's first virtual calls check their
+  // object's type through a pipe, which fails without descriptors (a false report); checked
+  // once, the type is cached.
+  UniqueFd first = Connect();
+  Send(first.get(), ClientHello(kManagerTlsName));
+  ASSERT_TRUE(handed_.WaitFor([&] { return handed_.authenticated.size() == 1; }));
+
   rlimit old{};
   ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
   // The client's socket first; then every descriptor the limit allows is used up, and only
@@ -378,7 +385,7 @@ TEST_F(SwarmFrontTest, OutOfDescriptorsTheFrontWaitsInsteadOfSpinning) {
   EXPECT_LT(idle, milliseconds(150)) << "the front spun on a listener it could not accept from";
   // Descriptors back: the waiting client is accepted and served.
   Send(client.get(), ClientHello(kManagerTlsName));
-  ASSERT_TRUE(handed_.WaitFor([&] { return handed_.authenticated.size() == 1; }));
+  ASSERT_TRUE(handed_.WaitFor([&] { return handed_.authenticated.size() == 2; }));
 }
 
 TEST_F(SwarmFrontTest, StopClosesWhatTheFrontHolds) {
