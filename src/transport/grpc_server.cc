@@ -76,27 +76,38 @@ struct GrpcServer::Servers {
 
 namespace {
 
-// The server for cert-less calls: the join services, reached only through the front's pump.
-Status StartJoinServer(const GrpcServerOptions& options,
-                       const std::vector<grpc::Service*>& join_services,
-                       std::unique_ptr<grpc::Server>* server, std::unique_ptr<Acceptor>* acceptor) {
-  std::shared_ptr<grpc::ServerCredentials> join_creds =
-      Credentials(options, GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
-  if (join_creds == nullptr) return absl::InternalError("cannot create TLS server credentials");
-  join_creds->SetAuthMetadataProcessor(
-      std::make_shared<CertlessGate>(options.certless, RealClock()));
-  ServerBuilder join_builder;
-  *acceptor = join_builder.experimental().AddExternalConnectionAcceptor(
-      ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, join_creds);
-  join_builder.SetMaxReceiveMessageSize(options.join_max_receive_message_bytes);
-  grpc::ResourceQuota join_quota("capsule-swarm-port-join");
-  join_quota.Resize(static_cast<size_t>(options.join_memory_quota_bytes));
-  join_quota.SetMaxThreads(options.join_max_threads);
-  join_builder.SetResourceQuota(join_quota);
-  CommonArguments(options, options.join_max_concurrent_streams, join_builder);
-  for (grpc::Service* service : join_services) join_builder.RegisterService(service);
-  *server = join_builder.BuildAndStart();
-  if (*server == nullptr) return absl::InternalError("cannot start the join server");
+// What sets one of the two servers apart.
+struct ServerShape {
+  const char* quota_name;
+  grpc_ssl_client_certificate_request_type client_certificates;
+  int max_receive_message_bytes;
+  int64_t memory_quota_bytes;
+  int max_threads;
+  int max_concurrent_streams;
+  std::shared_ptr<grpc::AuthMetadataProcessor> gate;  // may be null
+};
+
+// Builds and starts a server that takes its connections from `acceptor` (no port of its own).
+Status StartServer(const GrpcServerOptions& options, const ServerShape& shape,
+                   const std::vector<grpc::Service*>& services,
+                   std::unique_ptr<grpc::Server>* server, std::unique_ptr<Acceptor>* acceptor) {
+  std::shared_ptr<grpc::ServerCredentials> creds = Credentials(options, shape.client_certificates);
+  if (creds == nullptr) return absl::InternalError("cannot create TLS server credentials");
+  if (shape.gate) creds->SetAuthMetadataProcessor(shape.gate);
+  ServerBuilder builder;
+  *acceptor = builder.experimental().AddExternalConnectionAcceptor(
+      ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, creds);
+  builder.SetMaxReceiveMessageSize(shape.max_receive_message_bytes);
+  grpc::ResourceQuota quota(shape.quota_name);
+  quota.Resize(static_cast<size_t>(shape.memory_quota_bytes));
+  quota.SetMaxThreads(shape.max_threads);
+  builder.SetResourceQuota(quota);
+  CommonArguments(options, shape.max_concurrent_streams, builder);
+  for (grpc::Service* service : services) builder.RegisterService(service);
+  *server = builder.BuildAndStart();
+  if (*server == nullptr) {
+    return absl::InternalError(absl::StrCat("cannot start the gRPC server ", shape.quota_name));
+  }
   return absl::OkStatus();
 }
 
@@ -108,28 +119,23 @@ StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   RETURN_IF_ERROR(CheckTlsFiles(options.tls));
   auto servers = std::make_unique<Servers>();
 
-  std::shared_ptr<grpc::ServerCredentials> creds =
-      Credentials(options, GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  if (creds == nullptr) return absl::InternalError("cannot create TLS server credentials");
-  ServerBuilder builder;
-  servers->authenticated_acceptor = builder.experimental().AddExternalConnectionAcceptor(
-      ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, creds);
-  builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
-  grpc::ResourceQuota quota("capsule-swarm-port");
-  quota.Resize(static_cast<size_t>(options.memory_quota_bytes));
-  quota.SetMaxThreads(options.max_threads);
-  builder.SetResourceQuota(quota);
-  CommonArguments(options, options.max_concurrent_streams, builder);
-  for (grpc::Service* service : services) builder.RegisterService(service);
-  servers->authenticated = builder.BuildAndStart();
-
-  // No join services (a server for managers only): the front closes join connections.
+  // Every service; a client certificate of the swarm required at the handshake.
+  RETURN_IF_ERROR(
+      StartServer(options,
+                  {"capsule-swarm-port", GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY,
+                   options.max_receive_message_bytes, options.memory_quota_bytes,
+                   options.max_threads, options.max_concurrent_streams, nullptr},
+                  services, &servers->authenticated, &servers->authenticated_acceptor));
+  // The join services for cert-less callers, reached only through the front's pump. None (a
+  // server for managers only): the front closes join connections.
   if (!join_services.empty()) {
     RETURN_IF_ERROR(
-        StartJoinServer(options, join_services, &servers->join, &servers->join_acceptor));
-  }
-  if (servers->authenticated == nullptr) {
-    return absl::InternalError("cannot start the swarm port's gRPC server");
+        StartServer(options,
+                    {"capsule-swarm-port-join", GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE,
+                     options.join_max_receive_message_bytes, options.join_memory_quota_bytes,
+                     options.join_max_threads, options.join_max_concurrent_streams,
+                     std::make_shared<CertlessGate>(options.certless, RealClock())},
+                    join_services, &servers->join, &servers->join_acceptor));
   }
 
   FrontSinks sinks;

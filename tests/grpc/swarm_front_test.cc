@@ -122,6 +122,15 @@ class SwarmFrontTest : public ::testing::Test {
     return false;
   }
 
+  // A client that asks for the join name, once the front has pumped it to the join sink.
+  UniqueFd PumpedJoin() {
+    size_t before = Joins();
+    UniqueFd client = Connect();
+    Send(client.get(), ClientHello(kJoinTlsName));
+    EXPECT_TRUE(handed_.WaitFor([&] { return handed_.joins.size() == before + 1; }));
+    return client;
+  }
+
   size_t Joins() {
     std::lock_guard<std::mutex> lock(handed_.mu);
     return handed_.joins.size();
@@ -185,9 +194,7 @@ TEST_F(SwarmFrontTest, AJoinConnectionSendingMoreThanItsBudgetIsClosed) {
   FrontLimits limits;
   limits.join_inbound_bytes = 64 << 10;
   Start(limits);
-  UniqueFd client = Connect();
-  Send(client.get(), ClientHello(kJoinTlsName));
-  ASSERT_TRUE(handed_.WaitFor([&] { return handed_.joins.size() == 1; }));
+  UniqueFd client = PumpedJoin();
   int server = handed_.joins[0].get();
   // Control: up to the budget is pumped, and the connection stays open.
   const std::string half(30 << 10, 'x');
@@ -237,9 +244,7 @@ TEST_F(SwarmFrontTest, WhenAllWaitingJoinsHaveSpokenANewConnectionIsClosed) {
   limits.max_unrouted = 1;
   limits.max_join_connections = 1;
   Start(limits);
-  UniqueFd pumped = Connect();
-  Send(pumped.get(), ClientHello(kJoinTlsName));
-  ASSERT_TRUE(handed_.WaitFor([&] { return handed_.joins.size() == 1; }));
+  UniqueFd pumped = PumpedJoin();
   UniqueFd parked = Connect();  // waits for the join slot, having spoken
   Send(parked.get(), ClientHello(kJoinTlsName));
   std::this_thread::sleep_for(milliseconds(100));
@@ -253,9 +258,7 @@ TEST_F(SwarmFrontTest, JoinsOverTheConcurrencyCapWaitForASlot) {
   FrontLimits limits;
   limits.max_join_connections = 1;
   Start(limits);
-  UniqueFd first = Connect();
-  Send(first.get(), ClientHello(kJoinTlsName));
-  ASSERT_TRUE(handed_.WaitFor([&] { return handed_.joins.size() == 1; }));
+  UniqueFd first = PumpedJoin();
   UniqueFd second = Connect();
   Send(second.get(), ClientHello(kJoinTlsName));
   // Not pumped while the first holds the only slot, and not closed either.
@@ -275,9 +278,7 @@ TEST_F(SwarmFrontTest, AJoinConnectionIsClosedAtItsMaximumAge) {
   FrontLimits limits;
   limits.join_max_age = milliseconds(300);
   Start(limits);
-  UniqueFd client = Connect();
-  Send(client.get(), ClientHello(kJoinTlsName));
-  ASSERT_TRUE(handed_.WaitFor([&] { return handed_.joins.size() == 1; }));
+  UniqueFd client = PumpedJoin();
   EXPECT_TRUE(ClosedWithin(client.get(), milliseconds(5000)));
   EXPECT_EQ(front_->counts().join_over_age, 1u);
 }
