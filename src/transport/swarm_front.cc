@@ -79,8 +79,8 @@ class SwarmFront::Loop {
     if (!epoll_.valid() || !wake_.valid()) {
       return absl::InternalError(absl::StrCat("swarm front: ", strerror(errno)));
     }
-    Watch(listener_.get(), EPOLLIN, EPOLL_CTL_ADD);
-    Watch(wake_.get(), EPOLLIN, EPOLL_CTL_ADD);
+    Watch(listener_.get(), EPOLLIN, EPOLL_CTL_ADD, kListenerTag);
+    Watch(wake_.get(), EPOLLIN, EPOLL_CTL_ADD, kWakeTag);
     return absl::OkStatus();
   }
 
@@ -89,12 +89,14 @@ class SwarmFront::Loop {
     while (!stopping_) {
       int n = epoll_wait(epoll_.get(), events, 64, NextTimeoutMs());
       for (int i = 0; i < n && !stopping_; ++i) {
-        int fd = events[i].data.fd;
-        if (fd == listener_.get()) {
+        const uint64_t tag = events[i].data.u64;
+        if (tag == kListenerTag) {
           Accept();
-        } else if (fd == wake_.get()) {
+        } else if (tag == kWakeTag) {
           stopping_ = true;
-        } else if (auto it = by_fd_.find(fd); it != by_fd_.end()) {
+        } else if (auto it = conns_.find(tag / 2); it != conns_.end()) {
+          // A connection closed earlier in this batch is gone from conns_, so its leftover
+          // events are dropped here, even when its descriptor number is already reused.
           std::shared_ptr<Conn> conn = it->second;  // may be closed below
           if (conn->kind == Kind::kHello) {
             ReadHello(*conn);
@@ -109,7 +111,7 @@ class SwarmFront::Loop {
       }
       ExpireDeadlines();
     }
-    while (!by_fd_.empty()) Close(*by_fd_.begin()->second);
+    while (!conns_.empty()) Close(*conns_.begin()->second);
   }
 
   void Wake() {
@@ -127,6 +129,7 @@ class SwarmFront::Loop {
   // pumped; kDone: handed over or closed.
   enum class Kind { kHello, kParked, kPump, kDone };
   struct Conn {
+    uint64_t id = 0;
     Kind kind = Kind::kHello;
     UniqueFd client;
     UniqueFd inner;  // kPump: the front's end of the pair
@@ -146,17 +149,26 @@ class SwarmFront::Loop {
   }
   size_t Count(Kind kind) const { return count_[static_cast<int>(kind)]; }
 
-  void Watch(int fd, uint32_t events, int op) {
+  // Events carry a tag, not the descriptor: kListenerTag, kWakeTag, or a connection's ID × 2
+  // (+ 1 for its inner end). IDs are never reused.
+  static constexpr uint64_t kListenerTag = 0, kWakeTag = 1;
+  void Watch(int fd, uint32_t events, int op, uint64_t tag) {
     epoll_event ev{};
     ev.events = events;
-    ev.data.fd = fd;
+    ev.data.u64 = tag;
     epoll_ctl(epoll_.get(), op, fd, &ev);
+  }
+  void WatchClient(const Conn& conn, uint32_t events, int op) {
+    Watch(conn.client.get(), events, op, conn.id * 2);
+  }
+  void WatchInner(const Conn& conn, uint32_t events, int op) {
+    Watch(conn.inner.get(), events, op, conn.id * 2 + 1);
   }
 
   int NextTimeoutMs() const {
-    if (by_fd_.empty() && !listener_paused_until_) return -1;
+    if (conns_.empty() && !listener_paused_until_) return -1;
     SteadyTime next = listener_paused_until_.value_or(SteadyTime::max());
-    for (const auto& [fd, conn] : by_fd_) next = std::min(next, conn->deadline);
+    for (const auto& [id, conn] : conns_) next = std::min(next, conn->deadline);
     auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - clock_.SteadyNow());
     return static_cast<int>(std::clamp<int64_t>(wait.count(), 0, 1000));
   }
@@ -173,7 +185,7 @@ class SwarmFront::Loop {
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
           // Out of descriptors or memory: the listener would wake us at once, forever. Stop
           // watching it for a moment (deadlines meanwhile close connections and free some).
-          Watch(listener_.get(), 0, EPOLL_CTL_MOD);
+          Watch(listener_.get(), 0, EPOLL_CTL_MOD, kListenerTag);
           listener_paused_until_ = clock_.SteadyNow() + std::chrono::milliseconds(100);
         }
         return;  // EAGAIN: all accepted
@@ -187,9 +199,10 @@ class SwarmFront::Loop {
       conn->client = std::move(client);
       conn->peer_ip = PeerText(ss);
       conn->deadline = clock_.SteadyNow() + limits_.hello_timeout;
-      by_fd_[conn->client.get()] = conn;
+      conn->id = ++last_id_;
+      conns_[conn->id] = conn;
       ++count_[static_cast<int>(Kind::kHello)];
-      Watch(conn->client.get(), EPOLLIN | EPOLLRDHUP, EPOLL_CTL_ADD);
+      WatchClient(*conn, EPOLLIN | EPOLLRDHUP, EPOLL_CTL_ADD);
     }
   }
 
@@ -198,7 +211,7 @@ class SwarmFront::Loop {
   // once from connecting. False if none is waiting for its ClientHello.
   bool EvictOldestSilent() {
     std::shared_ptr<Conn> oldest;
-    for (const auto& [fd, conn] : by_fd_) {
+    for (const auto& [id, conn] : conns_) {
       if (conn->kind == Kind::kHello && (!oldest || conn->deadline < oldest->deadline)) {
         oldest = conn;
       }
@@ -224,14 +237,14 @@ class SwarmFront::Loop {
     if (hello.server_name == kJoinTlsName) {
       if (Count(Kind::kPump) < limits_.max_join_connections) return StartPump(conn);
       SetKind(conn, Kind::kParked);  // keeps its ClientHello deadline
-      parked_.push_back(by_fd_[conn.client.get()]);
+      parked_.push_back(conns_[conn.id]);
       // Woken only if it hangs up; what else it sends waits in the socket.
-      Watch(conn.client.get(), EPOLLRDHUP, EPOLL_CTL_MOD);
+      WatchClient(conn, EPOLLRDHUP, EPOLL_CTL_MOD);
       return;
     }
     epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, conn.client.get(), nullptr);
-    std::shared_ptr<Conn> keep = by_fd_[conn.client.get()];
-    by_fd_.erase(conn.client.get());
+    std::shared_ptr<Conn> keep = conns_[conn.id];
+    conns_.erase(conn.id);
     SetKind(conn, Kind::kDone);
     ++authenticated_;
     sinks_.authenticated(conn.client.Release(), std::move(conn.to_inner));
@@ -257,8 +270,7 @@ class SwarmFront::Loop {
     conn.inner = std::move(front_end);
     conn.deadline = clock_.SteadyNow() + limits_.join_max_age;
     conn.inbound = conn.to_inner.size();
-    by_fd_[conn.inner.get()] = by_fd_[conn.client.get()];
-    Watch(conn.inner.get(), 0, EPOLL_CTL_ADD);
+    WatchInner(conn, 0, EPOLL_CTL_ADD);
     ++joins_;
     sinks_.join(server_end.Release());
     Pump(conn);
@@ -287,13 +299,11 @@ class SwarmFront::Loop {
     auto interest = [](bool can_read, bool must_write) {
       return (can_read ? EPOLLIN : 0u) | (must_write ? EPOLLOUT : 0u);
     };
-    Watch(conn.client.get(),
-          interest(conn.to_inner.empty() && !conn.client_eof, !conn.to_client.empty()),
-          EPOLL_CTL_MOD);
+    WatchClient(conn, interest(conn.to_inner.empty() && !conn.client_eof, !conn.to_client.empty()),
+                EPOLL_CTL_MOD);
     if (!conn.inner_unwatched) {
-      Watch(conn.inner.get(),
-            interest(conn.to_client.empty() && !conn.inner_eof, !conn.to_inner.empty()),
-            EPOLL_CTL_MOD);
+      WatchInner(conn, interest(conn.to_client.empty() && !conn.inner_eof, !conn.to_inner.empty()),
+                 EPOLL_CTL_MOD);
     }
   }
 
@@ -331,11 +341,11 @@ class SwarmFront::Loop {
     SteadyTime now = clock_.SteadyNow();
     if (listener_paused_until_ && *listener_paused_until_ <= now) {
       listener_paused_until_.reset();
-      Watch(listener_.get(), EPOLLIN, EPOLL_CTL_MOD);
+      Watch(listener_.get(), EPOLLIN, EPOLL_CTL_MOD, kListenerTag);
     }
     std::vector<std::shared_ptr<Conn>> due;
-    for (const auto& [fd, conn] : by_fd_) {
-      if (conn->deadline <= now && fd == conn->client.get()) due.push_back(conn);
+    for (const auto& [id, conn] : conns_) {
+      if (conn->deadline <= now) due.push_back(conn);
     }
     for (const auto& conn : due) {
       if (conn->kind == Kind::kPump) {
@@ -349,10 +359,9 @@ class SwarmFront::Loop {
 
   void Close(Conn& conn) {
     if (conn.kind == Kind::kDone) return;
-    auto it = by_fd_.find(conn.client.get());
+    auto it = conns_.find(conn.id);
     std::shared_ptr<Conn> keep = it->second;  // until this returns
-    by_fd_.erase(it);
-    if (conn.inner.valid()) by_fd_.erase(conn.inner.get());
+    conns_.erase(it);
     if (conn.kind == Kind::kParked) {
       parked_.erase(std::remove(parked_.begin(), parked_.end(), keep), parked_.end());
     }
@@ -377,7 +386,8 @@ class SwarmFront::Loop {
   UniqueFd epoll_, wake_;
   bool stopping_ = false;
   std::optional<SteadyTime> listener_paused_until_;
-  std::unordered_map<int, std::shared_ptr<Conn>> by_fd_;  // client and inner ends
+  std::unordered_map<uint64_t, std::shared_ptr<Conn>> conns_;  // by ID
+  uint64_t last_id_ = 0;
   std::deque<std::shared_ptr<Conn>> parked_;
   size_t count_[4] = {};  // connections by Kind
   uint64_t serial_ = 0;
