@@ -62,7 +62,7 @@ struct Handed {
 
 class SwarmFrontTest : public ::testing::Test {
  protected:
-  void Start(FrontLimits limits = {}) {
+  void Start(FrontLimits limits = {}, const std::string& addr = "127.0.0.1:0") {
     FrontSinks sinks;
     sinks.authenticated = [this](int fd, std::string bytes) {
       std::lock_guard<std::mutex> lock(handed_.mu);
@@ -74,7 +74,7 @@ class SwarmFrontTest : public ::testing::Test {
       handed_.joins.emplace_back(fd);
       handed_.cv.notify_all();
     };
-    auto front = SwarmFront::Start("127.0.0.1:0", limits, std::move(sinks), RealClock());
+    auto front = SwarmFront::Start(addr, limits, std::move(sinks), RealClock());
     ASSERT_TRUE(front.ok()) << front.status();
     front_ = *std::move(front);
   }
@@ -188,6 +188,27 @@ TEST_F(SwarmFrontTest, AJoinIsPumpedThroughAPairNamedForTheClientsIp) {
   // The client hangs up: the join server sees the end.
   client.Reset();
   EXPECT_EQ(ReadN(server, 1), "");
+}
+
+TEST_F(SwarmFrontTest, AJoinOverIpv6IsNamedForTheClientsIpv6Address) {
+  Start({}, "[::1]:0");
+  UniqueFd client(socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_port = htons(static_cast<uint16_t>(front_->port()));
+  a.sin6_addr = in6addr_loopback;
+  if (connect(client.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    GTEST_SKIP() << "no IPv6 loopback here";
+  }
+  Send(client.get(), ClientHello(kJoinTlsName));
+  ASSERT_TRUE(handed_.WaitFor([&] { return handed_.joins.size() == 1; }));
+  sockaddr_un peer{};
+  socklen_t len = sizeof(peer);
+  ASSERT_EQ(getpeername(handed_.joins[0].get(), reinterpret_cast<sockaddr*>(&peer), &len), 0);
+  std::string name(peer.sun_path + 1, len - offsetof(sockaddr_un, sun_path) - 1);
+  StatusOr<std::string> ip = PeerIp("unix-abstract:" + name);
+  ASSERT_TRUE(ip.ok()) << ip.status() << " " << name;
+  EXPECT_EQ(*ip, "::1");
 }
 
 TEST_F(SwarmFrontTest, AJoinConnectionSendingMoreThanItsBudgetIsClosed) {
