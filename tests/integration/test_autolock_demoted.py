@@ -83,8 +83,11 @@ class AutolockDemoted(unittest.TestCase):
         started = time.monotonic()
         self.assertEqual(self.ok(m3.docker(["swarm", "unlock"], input=key.encode() + b"\n"), m3),
                          "")
-        self.wait(lambda: self.node_rows(m1).get("m3") == ("Ready", ""), WORKER_BOUND_S,
-                  lambda: f"{self.node_rows(m1)}\n{m3.log_tail()}")
+        # Both views: m1 sees m3's worker session Ready, and m3 itself reports a worker (its
+        # agent's session starts a moment before its own state is switched).
+        self.wait(lambda: (self.node_rows(m1).get("m3") == ("Ready", "")
+                           and not m3.api("GET", "/info").json()["Swarm"]["ControlAvailable"]),
+                  WORKER_BOUND_S, lambda: f"{self.node_rows(m1)}\n{m3.log_tail()}")
         print(f"\nm3 unlocked to a Ready worker: {time.monotonic() - started:.1f} s", flush=True)
         info = m3.api("GET", "/info").json()["Swarm"]
         self.assertEqual((info["LocalNodeState"], info["ControlAvailable"], info.get("Error", "")),

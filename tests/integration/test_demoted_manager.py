@@ -176,8 +176,11 @@ class DemotedManager(unittest.TestCase):
                   lambda: f"{etcd_members(m1)}\n{m1.log_tail()}")
         started = time.monotonic()
         m3.start(timeout=WORKER_BOUND_S)
-        self.wait(lambda: self.node_rows(m1).get("m3") == ("Ready", ""), WORKER_BOUND_S,
-                  lambda: f"{self.node_rows(m1)}\n{m3.log_tail()}")
+        # Both views: m1 sees m3's worker session Ready, and m3 itself reports a worker (its
+        # agent's session starts a moment before its own state is switched).
+        self.wait(lambda: (self.node_rows(m1).get("m3") == ("Ready", "")
+                           and self.swarm_info(m3)["ControlAvailable"] is False),
+                  WORKER_BOUND_S, lambda: f"{self.node_rows(m1)}\n{m3.log_tail()}")
         print(f"\nm3 back up to a Ready worker: {time.monotonic() - started:.1f} s", flush=True)
         info = self.swarm_info(m3)
         self.assertIs(info["ControlAvailable"], False, info)
