@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
 namespace capsule::transport {
@@ -20,19 +21,13 @@ std::string FrontPeerIp(const std::string& name) {
   size_t dash = name.rfind('-');
   std::string hex = name.substr(dash + 1);
   if (hex.size() != 8 && hex.size() != 32) return "";
-  unsigned char raw[16];
-  for (size_t i = 0; i < hex.size() / 2; ++i) {
-    int v = 0;
-    for (char c : hex.substr(2 * i, 2)) {
-      int d = absl::ascii_isdigit(c) ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-      if (d < 0) return "";
-      v = v * 16 + d;
-    }
-    raw[i] = static_cast<unsigned char>(v);
+  for (char c : hex) {
+    if (!absl::ascii_isxdigit(c) || absl::ascii_isupper(c)) return "";
   }
+  const std::string raw = absl::HexStringToBytes(hex);
   char text[INET6_ADDRSTRLEN];
   int family = hex.size() == 8 ? AF_INET : AF_INET6;
-  if (inet_ntop(family, raw, text, sizeof(text)) == nullptr) return "";
+  if (inet_ntop(family, raw.data(), text, sizeof(text)) == nullptr) return "";
   return text;
 }
 
@@ -48,9 +43,8 @@ std::string FrontPeerName(const std::string& ip, const std::string& unique) {
   } else {
     return "";
   }
-  std::string hex;
-  for (size_t i = 0; i < len; ++i) absl::StrAppend(&hex, absl::Hex(raw[i], absl::kZeroPad2));
-  return absl::StrCat(kFrontPrefix, unique, "-", hex);
+  return absl::StrCat(kFrontPrefix, unique, "-",
+                      absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(raw), len)));
 }
 
 StatusOr<std::string> PeerIp(const std::string& grpc_peer) {
