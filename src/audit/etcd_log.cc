@@ -23,11 +23,15 @@ Status EtcdLog::Append(const std::vector<Event>& events) {
   puts.reserve(events.size());
   for (const Event& e : events) {
     if (e.key.empty()) return absl::InvalidArgumentError("audit event without a key");
-    const std::string key = kAuditPrefix + e.key;
-    ASSIGN_OR_RETURN(std::string sealed, keyring_.Seal(key, Bytes(EncodeEvent(e))));
-    puts.push_back(etcd::Op::Put(key, std::move(sealed)));
+    StoredEvent stored = *Stored(e);
+    ASSIGN_OR_RETURN(std::string sealed, keyring_.Seal(stored.key, Bytes(stored.value)));
+    puts.push_back(etcd::Op::Put(stored.key, std::move(sealed)));
   }
   return client_.Txn({}, puts, {}).status();
+}
+
+std::optional<StoredEvent> EtcdLog::Stored(const Event& event) const {
+  return StoredEvent{kAuditPrefix + event.key, EncodeEvent(event)};
 }
 
 StatusOr<std::vector<Event>> EtcdLog::ReadSince(TimePoint since) const {

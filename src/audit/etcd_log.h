@@ -4,8 +4,10 @@
 // and failover, and never lies in clear on disk. Keys hold no name: only time, the writing
 // manager's node ID and a sequence number.
 //
-// Append is one Txn of puts (at most kMaxAppend events); Trim reads the keys only (no
-// values) and deletes the oldest with one range delete. Not object keys: the store's
+// Append is one Txn of puts (at most kMaxAppend events). Stored gives the same put for a
+// change that writes its event in its own Txn (the etcd store seals it with the same keyring:
+// store::SideWrite). Trim reads the keys only (no values) and deletes the oldest with one
+// range delete. Not object keys: the store's
 // watch and read model never see audit events. Thread-safe; `client` and `keyring` must
 // outlive the log.
 #pragma once
@@ -13,10 +15,11 @@
 #include "audit/log.h"
 #include "crypto/keyring.h"
 #include "store/etcd/etcd_client.h"
+#include "store/keys.h"
 
 namespace capsule::audit {
 
-inline constexpr char kAuditPrefix[] = "/capsule/v1/audit/";
+inline constexpr const char* kAuditPrefix = store::kAuditPrefix;
 class EtcdLog : public Log {
  public:
   EtcdLog(etcd::Client& client, const crypto::Keyring& keyring);
@@ -25,6 +28,8 @@ class EtcdLog : public Log {
   Status Append(const std::vector<Event>& events) override;
   StatusOr<std::vector<Event>> ReadSince(TimePoint since) const override;
   StatusOr<size_t> Trim(size_t keep) override;
+  // {kAuditPrefix + event.key, EncodeEvent(event)}.
+  std::optional<StoredEvent> Stored(const Event& event) const override;
 
  private:
   etcd::Client& client_;

@@ -57,14 +57,35 @@ void LogRecorder::Record(Event event) {
                     ActionName(event.action), event.secret_name, event.secret_id, dropped_);
       return;
     }
-    if (event.time == TimePoint{}) event.time = clock_.Now();
-    // Keys increase in record order even if the wall clock steps back.
-    last_nanos_ = std::max(last_nanos_, UnixNanos(event.time));
-    event.recorded_by = options_.writer;
-    event.key = EventKey(last_nanos_, key_writer_, seq_++);
+    Stamp(event);
     queue_.push_back(std::move(event));
   }
   cv_.notify_all();
+}
+
+std::optional<StoredEvent> LogRecorder::Attach(Event event) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stamp(event);
+  return log_.Stored(event);
+}
+
+void LogRecorder::Attached(size_t committed) {
+  if (committed == 0) return;
+  bool due = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    since_trim_ += committed;
+    due = TrimDue();
+  }
+  if (due) cv_.notify_all();
+}
+
+void LogRecorder::Stamp(Event& event) {
+  if (event.time == TimePoint{}) event.time = clock_.Now();
+  // Keys increase in record order even if the wall clock steps back.
+  last_nanos_ = std::max(last_nanos_, UnixNanos(event.time));
+  event.recorded_by = options_.writer;
+  event.key = EventKey(last_nanos_, key_writer_, seq_++);
 }
 
 size_t LogRecorder::queued() const {
@@ -89,35 +110,38 @@ bool LogRecorder::AppendSome(std::unique_lock<std::mutex>& lock) {
   }
   // Only this thread removes from the queue; Record only adds at the back.
   queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
-  lock.unlock();
-  MaybeTrim(n);
-  lock.lock();
+  since_trim_ += n;
   return true;
 }
 
-void LogRecorder::MaybeTrim(size_t appended) {
-  since_trim_ += appended;
-  if (trimmed_once_ && since_trim_ < trim_every_) return;
+bool LogRecorder::TrimDue() const {
+  return since_trim_ > 0 && (!trimmed_once_ || since_trim_ >= trim_every_);
+}
+
+bool LogRecorder::Trim(std::unique_lock<std::mutex>& lock) {
+  const size_t counted = since_trim_;
+  lock.unlock();
   StatusOr<size_t> dropped = log_.Trim(options_.max_entries);
+  lock.lock();
   if (!dropped.ok()) {
     spdlog::warn("audit: trim failed (tried again later): {}", dropped.status().ToString());
-    return;
+    return false;
   }
   trimmed_once_ = true;
-  since_trim_ = 0;
+  since_trim_ -= counted;  // events stored meanwhile count toward the next trim
   if (*dropped > 0) spdlog::info("audit: trimmed {} oldest event(s)", *dropped);
+  return true;
 }
 
 void LogRecorder::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
     clock_.WaitFor(cv_, lock, std::chrono::hours(1),
-                   [this] { return stopping_ || !queue_.empty(); });
+                   [this] { return stopping_ || !queue_.empty() || TrimDue(); });
     if (stopping_) break;
-    if (queue_.empty()) continue;
-    if (!AppendSome(lock)) {
-      clock_.WaitFor(cv_, lock, options_.retry_backoff, [this] { return stopping_; });
-    }
+    bool ok = queue_.empty() || AppendSome(lock);
+    if (ok && TrimDue()) ok = Trim(lock);
+    if (!ok) clock_.WaitFor(cv_, lock, options_.retry_backoff, [this] { return stopping_; });
   }
   // Stopping: one last try for what is queued.
   while (!queue_.empty()) {

@@ -2,18 +2,25 @@
 // node ID, an ordered key: EventKey(time, "<node ID>.<run ID>", sequence), where the run ID is
 // random per recorder and time never goes back within one) and queues it; one background thread
 // appends queued events to the Log in batches (up to kMaxAppend per append, as soon as they are
-// queued: no timer) and trims the log back to max_entries once every trim_every appended events
-// (and after its first append, so a lowered limit applies at start). So the log holds at least the
+// queued: no timer) and trims the log back to max_entries once every trim_every stored events
+// (and after its first, so a lowered limit applies at start). So the log holds at least the
 // newest max_entries events and at most max_entries + trim_every.
+//
+// Attach() stamps an event the same way and hands it back as the log stores it, for a change
+// that writes its event in its own Txn (the secret create: controlapi/audited_write.h); the
+// thread never sees it. Attached(n) counts such events for trimming (a trim is the thread's
+// work, never the caller's).
 //
 // Record never blocks on the store and never fails. When the store cannot be reached the
 // events stay queued and the append is retried every retry_backoff; more than queue_limit
-// queued events → the newest are dropped (counted, logged as errors). Stop() makes one last
-// attempt to write what is queued, then joins the thread.
+// queued events → the newest are dropped (counted, logged as errors). A failed trim is tried
+// again after retry_backoff. Stop() makes one last attempt to write what is queued, then joins
+// the thread.
 //
 // What may be lost: events queued in a manager that dies before its thread appended them
 // (an append follows a Record within one etcd round trip), and events dropped past
-// queue_limit. Thread-safe; the log and clock must outlive the recorder.
+// queue_limit. An attached event is never lost once its change is committed (same Txn).
+// Thread-safe; the log and clock must outlive the recorder.
 #pragma once
 
 #include <chrono>
@@ -53,15 +60,22 @@ class LogRecorder : public Recorder {
   void Stop();
 
   void Record(Event event) override;
+  std::optional<StoredEvent> Attach(Event event) override;
+  void Attached(size_t committed) override;
 
   size_t queued() const;   // recorded, not yet appended
   size_t dropped() const;  // refused past queue_limit
 
  private:
   void Run();
+  // With mu_ held: sets time (if unset), recorded_by and the next key.
+  void Stamp(Event& event);
   // Appends up to kMaxAppend queued events (the lock is released meanwhile); false on error.
   bool AppendSome(std::unique_lock<std::mutex>& lock);
-  void MaybeTrim(size_t appended);
+  // With mu_ held: whether enough events were stored since the last trim.
+  bool TrimDue() const;
+  // Trims (the lock is released meanwhile); false on error.
+  bool Trim(std::unique_lock<std::mutex>& lock);
 
   Log& log_;
   const Clock& clock_;
@@ -76,8 +90,8 @@ class LogRecorder : public Recorder {
   size_t dropped_ = 0;
   bool started_ = false;
   bool stopping_ = false;
-  size_t since_trim_ = 0;      // thread only
-  bool trimmed_once_ = false;  // thread only
+  size_t since_trim_ = 0;  // events stored (appended or attached) since the last trim
+  bool trimmed_once_ = false;
   std::thread thread_;
 };
 

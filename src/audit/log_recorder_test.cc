@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <thread>
+
 #include "audit/memory_log.h"
 #include "testing/eventually.h"
 #include "testing/fake_clock.h"
@@ -177,6 +180,74 @@ TEST(LogRecorder, AppendsAtMostMaxAppendPerCall) {
   rec.Start();
   ASSERT_TRUE(Eventually([&] { return log.size() == kMaxAppend * 2 + 1; }));
   EXPECT_EQ(log.appends(), 3u);
+}
+
+TEST(LogRecorder, AttachStampsLikeRecordAndLeavesTheWritingToTheCaller) {
+  MemoryLog log;
+  log.set_stored_by_caller(true);
+  FakeClock clock;
+  LogRecorder rec(log, clock, {.writer = "m"});  // not started: the caller writes
+  rec.Record(Created("before"));
+  std::optional<StoredEvent> stored = rec.Attach(Created("pw"));
+  rec.Record(Created("after"));
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(log.size(), 0u);
+  EXPECT_EQ(rec.queued(), 2u);  // the attached one is not queued
+  ASSERT_TRUE(log.Put(*stored).ok());
+  rec.Start();
+  ASSERT_TRUE(Eventually([&] { return log.size() == 3; }));
+  std::vector<Event> all = All(log);  // key order = the order they were stamped
+  EXPECT_EQ(all[0].secret_name, "before");
+  EXPECT_EQ(all[1].secret_name, "pw");
+  EXPECT_EQ(all[2].secret_name, "after");
+  EXPECT_EQ(all[1].key, stored->key);
+  EXPECT_EQ(all[1].recorded_by, "m");
+  EXPECT_EQ(all[1].time, clock.Now());
+  EXPECT_EQ(all[1].caller->pid, 77);
+}
+
+TEST(LogRecorder, AttachIsRefusedWhenTheLogCannotBeWrittenByTheCaller) {
+  MemoryLog log;  // stored_by_caller off
+  FakeClock clock;
+  LogRecorder rec(log, clock, {.writer = "m"});
+  EXPECT_FALSE(rec.Attach(Created("pw")).has_value());
+  EXPECT_EQ(rec.queued(), 0u);
+}
+
+TEST(LogRecorder, AttachedEventsAreTrimmedByTheThread) {
+  MemoryLog log;
+  log.set_stored_by_caller(true);
+  FakeClock clock;
+  LogRecorder rec(log, clock, {.writer = "m", .max_entries = 3, .trim_every = 2});
+  rec.Start();
+  for (int i = 0; i < 10; ++i) {
+    std::optional<StoredEvent> stored = rec.Attach(Created("s" + std::to_string(i)));
+    ASSERT_TRUE(stored.has_value());
+    ASSERT_TRUE(log.Put(*stored).ok());
+    rec.Attached(1);
+    clock.Advance(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(Eventually([&] { return log.size() <= 3 + 2 && log.trims() >= 1; }));
+  EXPECT_EQ(All(log).back().secret_name, "s9");
+  EXPECT_EQ(log.appends(), 0u);  // the recorder wrote none of them
+}
+
+TEST(LogRecorder, AFailedTrimIsTriedAgainAfterTheBackoffNotAtOnce) {
+  MemoryLog log;
+  log.set_stored_by_caller(true);
+  log.set_fail_trims(true);
+  FakeClock clock;
+  LogRecorder rec(log, clock, {.writer = "m", .retry_backoff = std::chrono::seconds(1)});
+  rec.Start();
+  ASSERT_TRUE(log.Put(*rec.Attach(Created("pw"))).ok());
+  rec.Attached(1);
+  ASSERT_TRUE(Eventually([&] { return log.trims() == 1; }));
+  ASSERT_TRUE(clock.AwaitWaiters(1));  // backing off
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(log.trims(), 1u);  // no spinning on the failure
+  log.set_fail_trims(false);
+  clock.Advance(std::chrono::seconds(1));
+  ASSERT_TRUE(Eventually([&] { return log.trims() == 2; }));
 }
 
 }  // namespace

@@ -25,12 +25,37 @@ StatusOr<std::vector<Event>> MemoryLog::ReadSince(TimePoint since) const {
 StatusOr<size_t> MemoryLog::Trim(size_t keep) {
   std::lock_guard<std::mutex> lock(mu_);
   ++trims_;
+  if (fail_trims_) return absl::UnavailableError("memory log: trims fail");
   size_t dropped = 0;
   while (events_.size() > keep) {
     events_.erase(events_.begin());
     ++dropped;
   }
   return dropped;
+}
+
+std::optional<StoredEvent> MemoryLog::Stored(const Event& event) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!stored_by_caller_) return std::nullopt;
+  return StoredEvent{event.key, EncodeEvent(event)};
+}
+
+void MemoryLog::set_stored_by_caller(bool on) {
+  std::lock_guard<std::mutex> lock(mu_);
+  stored_by_caller_ = on;
+}
+
+Status MemoryLog::Put(const StoredEvent& stored) {
+  ASSIGN_OR_RETURN(Event e, DecodeEvent(stored.value));
+  e.key = stored.key;
+  std::lock_guard<std::mutex> lock(mu_);
+  events_[e.key] = std::move(e);
+  return absl::OkStatus();
+}
+
+void MemoryLog::set_fail_trims(bool fail) {
+  std::lock_guard<std::mutex> lock(mu_);
+  fail_trims_ = fail;
 }
 
 void MemoryLog::set_fail_appends(bool fail) {

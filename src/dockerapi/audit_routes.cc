@@ -54,8 +54,14 @@ void RecordSecretEvent(const ManagerServices& manager, const http::Request& req,
   e.secret_id = id;
   e.secret_name = name;
   e.version = version;
-  if (req.peer) e.caller = audit::Caller{req.peer->uid, req.peer->gid, req.peer->pid};
+  e.caller = AuditContextOf(manager, req).caller;
   manager.audit->Record(std::move(e));
+}
+
+controlapi::AuditContext AuditContextOf(const ManagerServices& manager, const http::Request& req) {
+  controlapi::AuditContext ctx{manager.audit, std::nullopt};
+  if (req.peer) ctx.caller = audit::Caller{req.peer->uid, req.peer->gid, req.peer->pid};
+  return ctx;
 }
 
 std::string AuditEventJson(const audit::Event& event) { return audit::EncodeEvent(event); }

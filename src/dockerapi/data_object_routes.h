@@ -45,11 +45,10 @@ http::Response UpdateDataObjectRoute(Backend& backend, const ApiOf& api_of, cons
   return http::Response{200, {}, ""};
 }
 
-// DELETE /<kind>s/{id}: (on a manager) resolves {id} and calls Remove. 204; once removed,
-// `removed(services, id, name)` runs (the secrets audit log).
-template <typename ApiOf, typename Removed>
+// DELETE /<kind>s/{id}: (on a manager) resolves {id} and calls Remove. 204.
+template <typename ApiOf>
 http::Response DeleteDataObjectRoute(Backend& backend, const ApiOf& api_of,
-                                     const http::Params& params, const Removed& removed) {
+                                     const http::Params& params) {
   auto mgr = backend.Manager();
   if (!mgr.ok()) return ErrorResponse(mgr.status());
   auto& api = *api_of(**mgr);
@@ -57,16 +56,7 @@ http::Response DeleteDataObjectRoute(Backend& backend, const ApiOf& api_of,
   if (!e.ok()) return ErrorResponse(e.status());
   Status s = api.Remove((*e)->object.id);
   if (!s.ok()) return ErrorResponse(RpcError(s));
-  removed(**mgr, (*e)->object.id, (*e)->object.name);
   return http::Response{204, {}, ""};
-}
-
-template <typename ApiOf>
-http::Response DeleteDataObjectRoute(Backend& backend, const ApiOf& api_of,
-                                     const http::Params& params) {
-  return DeleteDataObjectRoute(
-      backend, api_of, params,
-      [](const ManagerServices&, const std::string&, const std::string&) {});
 }
 
 }  // namespace capsule::dockerapi

@@ -21,9 +21,9 @@ Response CreateSecret(Backend& backend, const Request& req) {
   if (!spec.ok()) return ErrorResponse(spec.status());
   auto mgr = backend.Manager();
   if (!mgr.ok()) return ErrorResponse(mgr.status());
-  StatusOr<std::string> id = (*mgr)->secrets->Create(*spec);
+  // The audit event is written with the secret (controlapi/audited_write.h).
+  StatusOr<std::string> id = (*mgr)->secrets->Create(*spec, AuditContextOf(**mgr, req));
   if (!id.ok()) return ErrorResponse(RpcError(id.status()));
-  RecordSecretEvent(**mgr, req, audit::Action::kCreate, *id, spec->name);
   return JsonResponse(201, nlohmann::json{{"ID", *id}}.dump());
 }
 
@@ -52,11 +52,14 @@ Response UpdateSecret(Backend& backend, const Request& req, const Params& params
 }
 
 Response DeleteSecret(Backend& backend, const Request& req, const Params& params) {
-  return DeleteDataObjectRoute(
-      backend, SecretsOf, params,
-      [&req](const ManagerServices& m, const std::string& id, const std::string& name) {
-        RecordSecretEvent(m, req, audit::Action::kRemove, id, name);
-      });
+  auto mgr = backend.Manager();
+  if (!mgr.ok()) return ErrorResponse(mgr.status());
+  StatusOr<store::SecretEntry> e = (*mgr)->secrets->Resolve(params.at("id"));
+  if (!e.ok()) return ErrorResponse(e.status());
+  // The audit event is written with the removal (controlapi/audited_write.h).
+  Status s = (*mgr)->secrets->Remove((*e)->object.id, AuditContextOf(**mgr, req));
+  if (!s.ok()) return ErrorResponse(RpcError(s));
+  return http::Response{204, {}, ""};
 }
 
 }  // namespace

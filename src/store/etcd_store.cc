@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -174,15 +175,37 @@ class EtcdStore : public Store {
   }
 
   StatusOr<TxnWrite> Prepare(const WriteRequest& w) const {
+    StatusOr<TxnWrite> prepared = absl::InvalidArgumentError("unknown write kind");
     switch (w.kind) {
       case WriteRequest::Kind::kCreate:
-        return PrepareCreate(w.ref, w.record);
+        prepared = PrepareCreate(w.ref, w.record);
+        break;
       case WriteRequest::Kind::kUpdate:
-        return PrepareUpdate(w.ref, w.expected_revision, w.record);
+        prepared = PrepareUpdate(w.ref, w.expected_revision, w.record);
+        break;
       case WriteRequest::Kind::kDelete:
-        return PrepareDelete(w.ref, w.expected_revision);
+        prepared = PrepareDelete(w.ref, w.expected_revision);
+        break;
     }
-    return absl::InvalidArgumentError("unknown write kind");
+    if (!prepared.ok()) return prepared;
+    RETURN_IF_ERROR(AddSideWrites(w.side, *prepared));
+    return prepared;
+  }
+
+  // Each side write as one more put of `w` (store.h: SideWrite), sealed like every value.
+  Status AddSideWrites(const std::vector<SideWrite>& side, TxnWrite& w) const {
+    for (const SideWrite& s : side) {
+      if (!s.key.starts_with(kAuditPrefix) || s.key.size() == sizeof(kAuditPrefix) - 1) {
+        return absl::InvalidArgumentError("a side write must be under " +
+                                          std::string(kAuditPrefix));
+      }
+      ASSIGN_OR_RETURN(std::string sealed,
+                       keyring_.Seal(s.key, std::span<const uint8_t>(
+                                                reinterpret_cast<const uint8_t*>(s.value.data()),
+                                                s.value.size())));
+      w.ops.push_back(Op::Put(s.key, std::move(sealed)));
+    }
+    return absl::OkStatus();
   }
 
   // The object key and, if ref.name is set, its name key, both created only if absent.

@@ -108,8 +108,11 @@ TEST_F(FencedStoreTest, EveryWriteOfAStaleLeadersBatchIsRefused) {
   TakeLeadership("m2");
   std::vector<WriteRequest> writes;
   for (int i = 0; i < 20; ++i) {
-    writes.push_back(
-        {WriteRequest::Kind::kCreate, {kTasksKind, "t" + std::to_string(i), ""}, 0, Task("{}")});
+    writes.push_back({WriteRequest::Kind::kCreate,
+                      {kTasksKind, "t" + std::to_string(i), ""},
+                      0,
+                      Task("{}"),
+                      {}});
   }
   std::vector<StatusOr<int64_t>> results = stale->WriteBatch(std::move(writes));
   ASSERT_EQ(results.size(), 20u);
@@ -124,8 +127,11 @@ TEST_F(FencedStoreTest, AFencedBatchSharesOneTxnAndAppliesAtOneRevision) {
   std::unique_ptr<Store> leader = FencedView(TakeLeadership("m1"));
   std::vector<WriteRequest> writes;
   for (int i = 0; i < 50; ++i) {
-    writes.push_back(
-        {WriteRequest::Kind::kCreate, {kTasksKind, "t" + std::to_string(i), ""}, 0, Task("{}")});
+    writes.push_back({WriteRequest::Kind::kCreate,
+                      {kTasksKind, "t" + std::to_string(i), ""},
+                      0,
+                      Task("{}"),
+                      {}});
   }
   std::vector<StatusOr<int64_t>> results = leader->WriteBatch(std::move(writes));
   ASSERT_EQ(results.size(), 50u);

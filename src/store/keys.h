@@ -5,6 +5,8 @@
 //   keys/keyring               the DEK keyring, wrapped by the KEK (not sealed by a DEK)
 //   election/leader            the leader's node ID in clear, under the leader's lease
 //                              (manager/election/elector.h); fenced writes compare on it
+//   audit/<event key>          a secrets audit event (sealed; audit/etcd_log.h), written by
+//                              the recorder or with the change it records (SideWrite)
 #pragma once
 
 #include <string>
@@ -16,6 +18,7 @@ inline constexpr char kRoot[] = "/capsule/v1/";
 inline constexpr char kObjectsPrefix[] = "/capsule/v1/objects/";
 inline constexpr char kKeyringKey[] = "/capsule/v1/keys/keyring";
 inline constexpr char kLeaderKey[] = "/capsule/v1/election/leader";
+inline constexpr char kAuditPrefix[] = "/capsule/v1/audit/";
 
 std::string ObjectKey(std::string_view kind, std::string_view id);
 std::string KindPrefix(std::string_view kind);

@@ -33,6 +33,22 @@ TEST(MemoryStoreTest, CompactRefusesTheFutureAndWhatIsAlreadyCompacted) {
   EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return seen == 1; }));
 }
 
+// The MemoryStore cannot keep side writes (store.h): a write carrying one is refused whole.
+TEST(MemoryStoreTest, RefusesAWriteWithSideWritesAndStoresNothingOfIt) {
+  MemoryStore store;
+  std::vector<WriteRequest> writes;
+  writes.push_back({WriteRequest::Kind::kCreate,
+                    {"things", "a", ""},
+                    0,
+                    {"{}", {}},
+                    {{"/capsule/v1/audit/e", "x"}}});
+  writes.push_back({WriteRequest::Kind::kCreate, {"things", "b", ""}, 0, {"{}", {}}, {}});
+  std::vector<StatusOr<int64_t>> r = store.WriteBatch(std::move(writes));
+  EXPECT_EQ(r[0].status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(r[1].ok());
+  EXPECT_EQ(store.Get("things", "a").status().code(), StatusCode::kNotFound);
+}
+
 TEST(MemoryStoreTest, WatchCallbacksMayWriteToTheStore) {
   MemoryStore store;
   std::mutex mu;

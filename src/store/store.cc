@@ -6,6 +6,10 @@ std::vector<StatusOr<int64_t>> Store::WriteBatch(std::vector<WriteRequest> write
   std::vector<StatusOr<int64_t>> results;
   results.reserve(writes.size());
   for (const WriteRequest& w : writes) {
+    if (!w.side.empty()) {
+      results.push_back(absl::InvalidArgumentError("this store cannot write side values"));
+      continue;
+    }
     switch (w.kind) {
       case WriteRequest::Kind::kCreate:
         results.push_back(Create(w.ref, w.record));

@@ -80,13 +80,25 @@ class WatchHandle {
   virtual ~WatchHandle() = default;
 };
 
-// One write of Store::WriteBatch: the arguments of a Create, Update or Delete call.
+// A put outside the object space that a write carries: it is committed in the write's own
+// etcd Txn, so the write and it are both stored or neither. Its value is sealed like every
+// value (under the cluster DEK, its key as associated data). Watches and the read model never
+// see it. Only under kAuditPrefix (store/keys.h): a secret's create writes its audit event
+// this way (controlapi/audited_write.h).
+struct SideWrite {
+  std::string key;
+  std::string value;  // plaintext; the store seals it
+};
+
+// One write of Store::WriteBatch: the arguments of a Create, Update or Delete call, and the
+// side writes that go with it.
 struct WriteRequest {
   enum class Kind { kCreate, kUpdate, kDelete };
   Kind kind = Kind::kCreate;
   ObjectRef ref;
   int64_t expected_revision = 0;  // kUpdate, kDelete
   Record record;                  // kCreate, kUpdate
+  std::vector<SideWrite> side;    // committed with the write (above)
 };
 
 class Store {
@@ -114,7 +126,9 @@ class Store {
   // Create/Update/Delete call would have given. Writes to one object (or one name) are
   // applied in the order given; a failed write does not stop the others. The etcd store
   // packs them into as few transactions as etcd's limits allow; the default makes one call
-  // after another.
+  // after another. A write's side writes are stored with it (etcd store); InvalidArgument for
+  // a side key outside kAuditPrefix, and from the default, which cannot store side writes
+  // (nothing of that write is stored).
   virtual std::vector<StatusOr<int64_t>> WriteBatch(std::vector<WriteRequest> writes);
   // Highest revision this store has written (for read-your-writes).
   virtual int64_t LastWrittenRevision() const = 0;

@@ -324,15 +324,15 @@ TYPED_TEST(StoreConformanceTest, ListMetaListsEveryObjectInKeyOrderAtOneRevision
 
 WriteRequest CreateReq(const std::string& kind, const std::string& id, const std::string& name,
                        Record record) {
-  return WriteRequest{WriteRequest::Kind::kCreate, {kind, id, name}, 0, std::move(record)};
+  return WriteRequest{WriteRequest::Kind::kCreate, {kind, id, name}, 0, std::move(record), {}};
 }
 WriteRequest UpdateReq(const std::string& kind, const std::string& id, int64_t expected,
                        Record record) {
-  return WriteRequest{WriteRequest::Kind::kUpdate, {kind, id, ""}, expected, std::move(record)};
+  return WriteRequest{WriteRequest::Kind::kUpdate, {kind, id, ""}, expected, std::move(record), {}};
 }
 WriteRequest DeleteReq(const std::string& kind, const std::string& id, const std::string& name,
                        int64_t expected) {
-  return WriteRequest{WriteRequest::Kind::kDelete, {kind, id, name}, expected, {}};
+  return WriteRequest{WriteRequest::Kind::kDelete, {kind, id, name}, expected, {}, {}};
 }
 
 TYPED_TEST(StoreConformanceTest, WriteBatchAnswersEachWriteAsItsOwnCallWouldInOrder) {

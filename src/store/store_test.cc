@@ -52,6 +52,57 @@ TEST_F(StoreTest, ValuesInEtcdAreSealedAndNamesHashed) {
   }
 }
 
+// Side writes (store.h: SideWrite) go in the write's own Txn, sealed; with a failed write,
+// none of them is stored; outside the audit prefix they are refused and nothing is written.
+TEST_F(StoreTest, SideWritesAreStoredSealedWithTheirWriteOrNotAtAll) {
+  const std::string side_key = std::string(kAuditPrefix) + "e1";
+  std::vector<WriteRequest> first;
+  first.push_back({WriteRequest::Kind::kCreate,
+                   {kSecretsKind, "id1", "pw"},
+                   0,
+                   SecretRecord("id1", "pw", "x"),
+                   {{side_key, "CANARYEVENT"}}});
+  StatusOr<int64_t> rev = store_->WriteBatch(std::move(first)).front();
+  ASSERT_TRUE(rev.ok()) << rev.status();
+  StatusOr<etcd::RangeResult> r = client_->Range(side_key, "");
+  ASSERT_TRUE(r.ok() && r->kvs.size() == 1);
+  EXPECT_EQ(r->kvs[0].mod_revision, *rev);
+  EXPECT_EQ(r->kvs[0].value.find("CANARYEVENT"), std::string::npos);
+  StatusOr<SecretBytes> opened = keyring_.Open(side_key, r->kvs[0].value);
+  ASSERT_TRUE(opened.ok());
+  EXPECT_EQ(opened->view(), "CANARYEVENT");
+
+  // The same name again: AlreadyExists, and its side write is not stored.
+  const std::string lost_key = std::string(kAuditPrefix) + "e2";
+  std::vector<WriteRequest> second;
+  second.push_back({WriteRequest::Kind::kCreate,
+                    {kSecretsKind, "id2", "PW"},
+                    0,
+                    SecretRecord("id2", "PW", "y"),
+                    {{lost_key, "x"}}});
+  EXPECT_TRUE(absl::IsAlreadyExists(store_->WriteBatch(std::move(second)).front().status()));
+  r = client_->Range(lost_key, "");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->kvs.empty());
+
+  // Outside the audit prefix (here: the keyring's key): refused, nothing written.
+  for (const std::string& bad :
+       {std::string(kKeyringKey), std::string(kAuditPrefix), ObjectKey(kSecretsKind, "id1")}) {
+    std::vector<WriteRequest> third;
+    third.push_back({WriteRequest::Kind::kCreate,
+                     {kSecretsKind, "id3", "other"},
+                     0,
+                     SecretRecord("id3", "other", "z"),
+                     {{bad, "x"}}});
+    EXPECT_TRUE(absl::IsInvalidArgument(store_->WriteBatch(std::move(third)).front().status()))
+        << bad;
+    EXPECT_TRUE(absl::IsNotFound(store_->Get(kSecretsKind, "id3").status())) << bad;
+  }
+  r = client_->Range(kKeyringKey, "");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->kvs.empty());
+}
+
 TEST_F(StoreTest, TamperedValueIsDetected) {
   ASSERT_TRUE(
       store_->Create({kSecretsKind, "id1", "pw"}, SecretRecord("id1", "pw", "s3cr3t")).ok());
@@ -107,7 +158,8 @@ TEST_F(StoreTest, ReadModelAppliesObjectsThatShareARevision) {
     batch.push_back(WriteRequest{WriteRequest::Kind::kCreate,
                                  {kSecretsKind, id, "name-" + id},
                                  0,
-                                 SecretRecord(id, "name-" + id, "x")});
+                                 SecretRecord(id, "name-" + id, "x"),
+                                 {}});
   }
   const std::vector<StatusOr<int64_t>> r = store_->WriteBatch(std::move(batch));
   ASSERT_EQ(r.size(), 40u);

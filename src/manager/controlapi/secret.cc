@@ -10,13 +10,13 @@ namespace capsule::controlapi {
 SecretApi::SecretApi(store::Store& store, const store::ReadModel& reads, const Clock& clock)
     : store_(store), reads_(reads), clock_(clock) {}
 
-StatusOr<std::string> SecretApi::Create(const SecretSpec& spec) {
+StatusOr<std::string> SecretApi::Create(const SecretSpec& spec, const AuditContext& audit) {
   RETURN_IF_ERROR(ValidateName(spec.name));
   RETURN_IF_ERROR(ValidateSecretData(spec.data ? spec.data->size() : 0));
   if (spec.driver && !spec.driver->name.empty()) {
     return absl::InvalidArgumentError("secret drivers are not supported: " + spec.driver->name);
   }
-  return CreateDataObject(store_, NewDataObject<Secret>(spec, clock_), *spec.data);
+  return CreateDataObject(store_, NewDataObject<Secret>(spec, clock_), *spec.data, &audit);
 }
 
 Status SecretApi::Update(const std::string& id, int64_t version, const SecretSpec& spec) {
@@ -41,12 +41,12 @@ Status SecretApi::Update(const std::string& id, int64_t version, const SecretSpe
   return UpdateDataObject<Secret>(store_, clock_, id, version, spec.name, spec.labels, spec.data);
 }
 
-Status SecretApi::Remove(const std::string& id) {
+Status SecretApi::Remove(const std::string& id, const AuditContext& audit) {
   // Every version goes with the secret. (A rotation racing this removal may leave the data
   // object of its new version behind; it names a secret that no longer exists.)
   RETURN_IF_ERROR(reads_.WaitFresh());
   store::SecretEntry before = reads_.SecretById(id);
-  RETURN_IF_ERROR(RemoveDataObject<Secret>(store_, reads_, id));
+  RETURN_IF_ERROR(RemoveDataObject<Secret>(store_, reads_, id, &audit));
   if (before) SecretVersionApi(store_, reads_, clock_).RemoveVersions(before->object);
   return absl::OkStatus();
 }

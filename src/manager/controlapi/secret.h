@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "common/secret_bytes.h"
+#include "manager/controlapi/audited_write.h"
 #include "manager/controlapi/list_filters.h"
 #include "manager/controlapi/secret_spec.h"
 #include "objects/objects.h"
@@ -26,7 +27,9 @@ class SecretApi {
   // InvalidArgument: name rules; data size ("secret data must be larger than 0 and less than
   //   512000 bytes"); a driver other than none.
   // AlreadyExists: "secret <name> already exists" (names are unique case-insensitively).
-  StatusOr<std::string> Create(const SecretSpec& spec);
+  // With a recorder in `audit`, the "create" event is written with the secret
+  // (audited_write.h): a secret is never stored without it.
+  StatusOr<std::string> Create(const SecretSpec& spec, const AuditContext& audit = {});
 
   // `id` is a full ID (resolved by the caller). Only Labels may change.
   // InvalidArgument "only updates to Labels are allowed" (name differs, or data present and
@@ -36,8 +39,9 @@ class SecretApi {
 
   // NotFound "secret <id> not found"; InvalidArgument "secret '<name>' is in use by the
   // following service: <svc>" / "... following services: <a>, <b>"; Unknown "update out of
-  // sequence" (changed concurrently on every attempt).
-  Status Remove(const std::string& id);
+  // sequence" (changed concurrently on every attempt). With a recorder in `audit`, the
+  // "remove" event is written with the removal.
+  Status Remove(const std::string& id, const AuditContext& audit = {});
 
   // Reads (secret_queries.cc): served from the read model once it has caught up with this
   // manager's writes (Unavailable when it does not in time).

@@ -255,7 +255,8 @@ StatusOr<SecretVersionApi::Pins> SecretVersionApi::PinServices(const std::string
     writes.push_back({store::WriteRequest::Kind::kUpdate,
                       {kServicesKind, s.id, ""},
                       e.mod_revision,
-                      {EncodeServiceMeta(s), SecretBytes()}});
+                      {EncodeServiceMeta(s), SecretBytes()},
+                      {}});
   }
   Pins pinned;
   std::vector<StatusOr<int64_t>> results;

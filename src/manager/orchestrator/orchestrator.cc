@@ -136,19 +136,22 @@ store::WriteRequest Orchestrator::Request(const Write& w, int64_t expected) {
       return {store::WriteRequest::Kind::kCreate,
               {kTasksKind, w.task.id, ""},
               0,
-              {EncodeTaskMeta(w.task), {}}};
+              {EncodeTaskMeta(w.task), {}},
+              {}};
     case Write::Kind::kUpdateTask:
       return {store::WriteRequest::Kind::kUpdate,
               {kTasksKind, w.task.id, ""},
               expected,
-              {EncodeTaskMeta(w.task), {}}};
+              {EncodeTaskMeta(w.task), {}},
+              {}};
     case Write::Kind::kDeleteTask:
-      return {store::WriteRequest::Kind::kDelete, {kTasksKind, w.task.id, ""}, expected, {}};
+      return {store::WriteRequest::Kind::kDelete, {kTasksKind, w.task.id, ""}, expected, {}, {}};
     case Write::Kind::kUpdateService:
       return {store::WriteRequest::Kind::kUpdate,
               {kServicesKind, w.service.id, w.service.spec.name},
               expected,
-              {EncodeServiceMeta(w.service), {}}};
+              {EncodeServiceMeta(w.service), {}},
+              {}};
   }
   return {};
 }
