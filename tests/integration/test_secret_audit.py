@@ -197,6 +197,11 @@ class SecretAudit(unittest.TestCase):
         self.m.create_secret("before-kill", b"k")
         self.wait(lambda: len(self.events(secret="before-kill")) == 1, 20, lambda: self.events())
         before = self.events()
+        # Killed right after the create is acknowledged: its event was written in the secret's
+        # own etcd Txn, so it survives without any wait (before 2026-12-08 it was appended
+        # afterwards and could be lost here; audited_write_test checks the same property
+        # deterministically, with a control).
+        self.m.create_secret("just-before-kill", b"j")
         self.m.kill9()
         self.m.start()
 
@@ -206,6 +211,9 @@ class SecretAudit(unittest.TestCase):
         self.wait(answered, 60, lambda: self.m.log_tail())
         after = self.events()
         self.assertEqual(after[:len(before)], before)
+        self.assertEqual([(e["Action"], e["SecretName"])
+                          for e in self.events(secret="just-before-kill")],
+                         [("create", "just-before-kill")])
         # And it goes on: a new event after the restart, ordered after the old ones.
         self.m.create_secret("after-restart", b"a")
         self.wait(lambda: len(self.events(secret="after-restart")) == 1, 20,
@@ -259,7 +267,7 @@ class SecretAudit(unittest.TestCase):
         self.m.start()
         self.wait(lambda: self.m.api("GET", "/capsule/audit", version=None).status == 200, 60,
                   lambda: self.m.log_tail())
-        self.m.create_secret("newest", b"n")  # the recorder trims after its first append
+        self.m.create_secret("newest", b"n")  # the recorder trims after the first stored event
         self.wait(lambda: len(self.events()) == 3, 20, lambda: self.events())
         self.assertEqual(self.events()[-1]["SecretName"], "newest")
 
