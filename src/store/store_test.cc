@@ -55,14 +55,19 @@ TEST_F(StoreTest, ValuesInEtcdAreSealedAndNamesHashed) {
 // Side writes (store.h: SideWrite) go in the write's own Txn, sealed; with a failed write,
 // none of them is stored; outside the audit prefix they are refused and nothing is written.
 TEST_F(StoreTest, SideWritesAreStoredSealedWithTheirWriteOrNotAtAll) {
-  const std::string side_key = std::string(kAuditPrefix) + "e1";
-  std::vector<WriteRequest> first;
-  first.push_back({WriteRequest::Kind::kCreate,
-                   {kSecretsKind, "id1", "pw"},
+  // A secret's create carrying one side write; its answer.
+  auto create_with = [&](const std::string& id, const std::string& name, const std::string& key,
+                         const std::string& value) {
+    std::vector<WriteRequest> one;
+    one.push_back({WriteRequest::Kind::kCreate,
+                   {kSecretsKind, id, name},
                    0,
-                   SecretRecord("id1", "pw", "x"),
-                   {{side_key, "CANARYEVENT"}}});
-  StatusOr<int64_t> rev = store_->WriteBatch(std::move(first)).front();
+                   SecretRecord(id, name, "x"),
+                   {{key, value}}});
+    return store_->WriteBatch(std::move(one)).front();
+  };
+  const std::string side_key = std::string(kAuditPrefix) + "e1";
+  StatusOr<int64_t> rev = create_with("id1", "pw", side_key, "CANARYEVENT");
   ASSERT_TRUE(rev.ok()) << rev.status();
   StatusOr<etcd::RangeResult> r = client_->Range(side_key, "");
   ASSERT_TRUE(r.ok() && r->kvs.size() == 1);
@@ -74,28 +79,16 @@ TEST_F(StoreTest, SideWritesAreStoredSealedWithTheirWriteOrNotAtAll) {
 
   // The same name again: AlreadyExists, and its side write is not stored.
   const std::string lost_key = std::string(kAuditPrefix) + "e2";
-  std::vector<WriteRequest> second;
-  second.push_back({WriteRequest::Kind::kCreate,
-                    {kSecretsKind, "id2", "PW"},
-                    0,
-                    SecretRecord("id2", "PW", "y"),
-                    {{lost_key, "x"}}});
-  EXPECT_TRUE(absl::IsAlreadyExists(store_->WriteBatch(std::move(second)).front().status()));
+  EXPECT_TRUE(absl::IsAlreadyExists(create_with("id2", "PW", lost_key, "x").status()));
   r = client_->Range(lost_key, "");
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->kvs.empty());
 
-  // Outside the audit prefix (here: the keyring's key): refused, nothing written.
+  // Outside the audit prefix (the keyring's key, the bare prefix, an object's key): refused,
+  // nothing written.
   for (const std::string& bad :
        {std::string(kKeyringKey), std::string(kAuditPrefix), ObjectKey(kSecretsKind, "id1")}) {
-    std::vector<WriteRequest> third;
-    third.push_back({WriteRequest::Kind::kCreate,
-                     {kSecretsKind, "id3", "other"},
-                     0,
-                     SecretRecord("id3", "other", "z"),
-                     {{bad, "x"}}});
-    EXPECT_TRUE(absl::IsInvalidArgument(store_->WriteBatch(std::move(third)).front().status()))
-        << bad;
+    EXPECT_TRUE(absl::IsInvalidArgument(create_with("id3", "other", bad, "x").status())) << bad;
     EXPECT_TRUE(absl::IsNotFound(store_->Get(kSecretsKind, "id3").status())) << bad;
   }
   r = client_->Range(kKeyringKey, "");
