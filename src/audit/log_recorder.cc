@@ -64,9 +64,11 @@ void LogRecorder::Record(Event event) {
 }
 
 std::optional<StoredEvent> LogRecorder::Attach(Event event) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Stamp(event);
-  return log_.Stored(event);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Stamp(event);
+  }
+  return log_.Stored(event);  // the JSON is made outside the lock
 }
 
 void LogRecorder::Attached(size_t committed) {

@@ -6,9 +6,13 @@
 namespace capsule::controlapi {
 
 StatusOr<int64_t> WriteAudited(store::Store& store, store::WriteRequest write,
-                               const AuditContext& audit, audit::Event event) {
+                               const AuditContext& audit, audit::Action action) {
+  audit::Event event;
   std::optional<audit::StoredEvent> stored;
   if (audit.recorder != nullptr) {
+    event.action = action;
+    event.secret_id = write.ref.id;
+    event.secret_name = write.ref.name;
     event.caller = audit.caller;
     stored = audit.recorder->Attach(event);
     if (stored) write.side.push_back({stored->key, std::move(stored->value)});

@@ -21,9 +21,10 @@ struct AuditContext {
   std::optional<audit::Caller> caller;
 };
 
-// Commits `write` (through Store::WriteBatch) with `event` (its caller set from `audit`);
-// the write's answer.
+// Commits `write` (through Store::WriteBatch) with the event `action` on the secret
+// write.ref names (its ID and name), by audit.caller; the write's answer. Without a recorder,
+// the write alone.
 StatusOr<int64_t> WriteAudited(store::Store& store, store::WriteRequest write,
-                               const AuditContext& audit, audit::Event event);
+                               const AuditContext& audit, audit::Action action);
 
 }  // namespace capsule::controlapi

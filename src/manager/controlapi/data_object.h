@@ -81,27 +81,21 @@ T NewDataObject(const Spec& spec, const Clock& clock) {
   return o;
 }
 
-// Stores a new object (NewDataObject) with `data`; with `audit`, its "create" event goes in
-// the same write (audited_write.h).
+// Stores a new object (NewDataObject) with `data`; with a recorder in `audit`, its "create"
+// event goes in the same write (audited_write.h).
 // AlreadyExists "<noun> <name> already exists".
 template <typename T>
 StatusOr<std::string> CreateDataObject(store::Store& store, const T& object,
-                                       const SecretBytes& data,
-                                       const AuditContext* audit = nullptr) {
+                                       const SecretBytes& data, const AuditContext& audit = {}) {
   using K = DataKind<T>;
   store::Record rec{K::Encode(object), SecretBytes::CopyFrom(data.span())};
-  const store::ObjectRef ref{K::kKind, object.id, object.name};
-  StatusOr<int64_t> rev = absl::UnknownError("not written");
-  if (audit != nullptr) {
-    audit::Event created;
-    created.action = audit::Action::kCreate;
-    created.secret_id = object.id;
-    created.secret_name = object.name;
-    rev = WriteAudited(store, {store::WriteRequest::Kind::kCreate, ref, 0, std::move(rec), {}},
-                       *audit, std::move(created));
-  } else {
-    rev = store.Create(ref, rec);
-  }
+  StatusOr<int64_t> rev = WriteAudited(store,
+                                       {store::WriteRequest::Kind::kCreate,
+                                        {K::kKind, object.id, object.name},
+                                        0,
+                                        std::move(rec),
+                                        {}},
+                                       audit, audit::Action::kCreate);
   if (absl::IsAlreadyExists(rev.status())) {
     return absl::AlreadyExistsError(std::string(K::kNoun) + " " + object.name + " already exists");
   }
@@ -140,10 +134,10 @@ Status UpdateDataObject(store::Store& store, const Clock& clock, const std::stri
 // NotFound "<noun> <id> not found"; InvalidArgument "<noun> '<name>' is in use by the
 // following service: <svc>" / "... following services: <a>, <b>"; Unknown "update out of
 // sequence" (changed concurrently on every attempt).
-// With `audit`, the "remove" event goes in the same write (audited_write.h).
+// With a recorder in `audit`, the "remove" event goes in the same write (audited_write.h).
 template <typename T>
 Status RemoveDataObject(store::Store& store, const store::ReadModel& reads, const std::string& id,
-                        const AuditContext* audit = nullptr) {
+                        const AuditContext& audit = {}) {
   using K = DataKind<T>;
   const std::string noun = K::kNoun;
   std::string name;
@@ -164,14 +158,13 @@ Status RemoveDataObject(store::Store& store, const store::ReadModel& reads, cons
     }
     name = e->object.name;
     // Aborted if it changed since the read model's copy (a label update): look again.
-    const store::ObjectRef ref{K::kKind, id, e->object.name};
-    if (audit == nullptr) return store.Delete(ref, e->mod_revision);
-    audit::Event removed;
-    removed.action = audit::Action::kRemove;
-    removed.secret_id = id;
-    removed.secret_name = name;
-    return WriteAudited(store, {store::WriteRequest::Kind::kDelete, ref, e->mod_revision, {}, {}},
-                        *audit, std::move(removed));
+    return WriteAudited(store,
+                        {store::WriteRequest::Kind::kDelete,
+                         {K::kKind, id, e->object.name},
+                         e->mod_revision,
+                         {},
+                         {}},
+                        audit, audit::Action::kRemove);
   });
   if (absl::IsNotFound(rev.status())) return absl::NotFoundError(noun + " " + id + " not found");
   RETURN_IF_ERROR(rev.status());

@@ -16,7 +16,7 @@ StatusOr<std::string> SecretApi::Create(const SecretSpec& spec, const AuditConte
   if (spec.driver && !spec.driver->name.empty()) {
     return absl::InvalidArgumentError("secret drivers are not supported: " + spec.driver->name);
   }
-  return CreateDataObject(store_, NewDataObject<Secret>(spec, clock_), *spec.data, &audit);
+  return CreateDataObject(store_, NewDataObject<Secret>(spec, clock_), *spec.data, audit);
 }
 
 Status SecretApi::Update(const std::string& id, int64_t version, const SecretSpec& spec) {
@@ -46,7 +46,7 @@ Status SecretApi::Remove(const std::string& id, const AuditContext& audit) {
   // object of its new version behind; it names a secret that no longer exists.)
   RETURN_IF_ERROR(reads_.WaitFresh());
   store::SecretEntry before = reads_.SecretById(id);
-  RETURN_IF_ERROR(RemoveDataObject<Secret>(store_, reads_, id, &audit));
+  RETURN_IF_ERROR(RemoveDataObject<Secret>(store_, reads_, id, audit));
   if (before) SecretVersionApi(store_, reads_, clock_).RemoveVersions(before->object);
   return absl::OkStatus();
 }
